@@ -1,0 +1,286 @@
+// anwang genesis | region add | note add | log | show | status | verify | op export | op import
+#include <algorithm>
+#include <iostream>
+
+#include "cli/context.h"
+#include "crdt/hash.h"
+#include "crdt/hlc.h"
+#include "crdt/scope.h"
+#include "node/op_file.h"
+#include "node/op_json.h"
+
+namespace anwang::cli {
+
+namespace {
+
+struct Opened {
+  node::NodeHome home;
+  std::unique_ptr<node::Store> store;
+};
+
+Result<Opened> open_all(const Context& ctx) {
+  auto home = ctx.open_home();
+  if (!home) return home.status();
+  auto store = home->open_store();
+  if (!store) return store.status();
+  return Opened{std::move(*home), std::move(*store)};
+}
+
+void print_created(Context& ctx, const Op& op) {
+  if (ctx.json) {
+    ctx.print({{"id", op.id.hex()}, {"kind", payload_kind(op.fields.payload)}});
+    return;
+  }
+  std::cout << op.id.hex() << "\n";
+}
+
+// Signs and writes one op by the acting key.
+void author_and_print(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft) {
+  node::SystemClock clock;
+  auto op = opened.store->author(key, draft, clock);
+  if (!op) return ctx.fail(op.status());
+  print_created(ctx, *op);
+}
+
+struct GenesisArgs {
+  std::string county, name, roots;
+  unsigned threshold = 1;
+};
+
+void run_genesis(Context& ctx, const GenesisArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  GenesisPayload genesis{args.county, args.name, {}, 0};
+  if (Status s = check_scope(args.county); !s) return ctx.fail(Status::invalid("--county: " + s.message()));
+  if (scope_level(args.county) != ScopeLevel::kCounty)
+    return ctx.fail(Status::invalid("--county must be a 6-digit county code, e.g. 150430"));
+  std::vector<std::string> names;
+  for (std::size_t start = 0; start <= args.roots.size();) {
+    std::size_t comma = std::min(args.roots.find(',', start), args.roots.size());
+    if (comma > start) names.push_back(args.roots.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (names.empty()) return ctx.fail(Status::invalid("--root must name at least one key"));
+  for (const std::string& name : names) {
+    auto key = opened->home.resolve_public_key(name);
+    if (!key) return ctx.fail(Status(key.status()));
+    genesis.root_keys.push_back(*key);
+  }
+  std::sort(genesis.root_keys.begin(), genesis.root_keys.end());
+  if (std::adjacent_find(genesis.root_keys.begin(), genesis.root_keys.end()) != genesis.root_keys.end())
+    return ctx.fail(Status::invalid("--root names the same key twice"));
+  if (args.threshold < 1 || args.threshold > genesis.root_keys.size())
+    return ctx.fail(Status::invalid("--threshold must be between 1 and the number of root keys (" +
+                                    std::to_string(genesis.root_keys.size()) + ")"));
+  genesis.threshold = static_cast<std::uint8_t>(args.threshold);
+  // The signer: --as, else the first root key held in this keyring.
+  Result<KeyPair> signer = Status::not_found("none of the --root keys is in this node's keyring, so none can sign");
+  if (!ctx.acting_key_name.empty()) {
+    signer = opened->home.load_key(ctx.acting_key_name);
+  } else {
+    for (const std::string& name : names)
+      if (auto key = opened->home.load_key(name); key) { signer = std::move(key); break; }
+  }
+  if (!signer) return ctx.fail(signer.status());
+  if (!std::binary_search(genesis.root_keys.begin(), genesis.root_keys.end(), signer->public_key()))
+    return ctx.fail(Status::invalid("the signer of a genesis must be one of its --root keys"));
+  node::OpDraft draft{args.county, named_object_id("network", args.county), genesis, {}};
+  author_and_print(ctx, *opened, *signer, draft);
+}
+
+void run_region_add(Context& ctx, const std::string& code, const std::string& name) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (Status s = check_scope(code); !s) return ctx.fail(s);
+  auto key = ctx.acting_key(opened->home);
+  if (!key) return ctx.fail(key.status());
+  node::OpDraft draft{code, named_object_id("region", code), RegionPayload{code, name, ""}, {}};
+  author_and_print(ctx, *opened, *key, draft);
+}
+
+void run_note_add(Context& ctx, const std::string& scope, const std::string& text, const std::string& object) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  auto key = ctx.acting_key(opened->home);
+  if (!key) return ctx.fail(key.status());
+  node::OpDraft draft{scope, Hash32{}, NotePayload{text}, {}, /*new_object=*/object.empty()};
+  if (!object.empty()) {
+    auto parsed = Hash32::from_hex(object);
+    if (!parsed) return ctx.fail(Status::invalid("--object must be a 64-digit hex object id"));
+    draft.object = *parsed;
+  }
+  author_and_print(ctx, *opened, *key, draft);
+}
+
+void run_log(Context& ctx, std::size_t limit) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  std::vector<Op> ops;
+  Status s = opened->store->for_each_op([&](const Op& op) { ops.push_back(op); });
+  if (!s) return ctx.fail(s);
+  if (limit > 0 && ops.size() > limit) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(limit));
+  if (ctx.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Op& op : ops) out.push_back(node::op_to_json(op));
+    ctx.print(out);
+    return;
+  }
+  if (ops.empty()) std::cout << "The log is empty 日志为空.\n";
+  for (const Op& op : ops) std::cout << node::op_summary(op) << "\n";
+}
+
+void run_show(Context& ctx, const std::string& id_text) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto id = opened->store->resolve_id(id_text);
+  if (!id) return ctx.fail(id.status());
+  auto op = opened->store->get(*id);
+  if (!op) return ctx.fail(op.status());
+  if (!*op) return ctx.fail(Status::not_found("no op with id " + id_text + " in this store"));
+  nlohmann::json json = node::op_to_json(**op);
+  if (ctx.json) return ctx.print(json);
+  for (const auto& [field, value] : json.items())
+    std::cout << field << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+}
+
+void run_status(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto stats = opened->store->stats();
+  if (!stats) return ctx.fail(stats.status());
+  std::string network = stats->network_id ? stats->network_id->hex() : "";
+  if (ctx.json) {
+    ctx.print({{"home", opened->home.dir().string()},
+               {"node_key", opened->home.node_key().hex()},
+               {"network_id", stats->network_id ? nlohmann::json(network) : nlohmann::json(nullptr)},
+               {"county", stats->county_code},
+               {"ops", stats->ops},
+               {"pending", stats->pending},
+               {"store_bytes", stats->file_bytes},
+               {"map_bytes", stats->map_bytes},
+               {"last_time", stats->hlc_last ? nlohmann::json(hlc_to_string(stats->hlc_last)) : nlohmann::json(nullptr)},
+               {"stale_readers_cleared", opened->store->stale_readers_cleared()}});
+    return;
+  }
+  std::cout << "Node home 节点目录:   " << opened->home.dir().string() << "\n"
+            << "Node key 节点公钥:    " << opened->home.node_key().hex() << "\n"
+            << "Network 网络:         " << (network.empty() ? "(none yet: run 'anwang genesis' or import a bundle)" : network)
+            << "\n"
+            << "County 县:            " << (stats->county_code.empty() ? "-" : stats->county_code) << "\n"
+            << "Ops 操作:             " << stats->ops << "\n"
+            << "Pending 待补父操作:   " << stats->pending << "\n"
+            << "Store 存储:           " << stats->file_bytes / 1024 << " KiB of " << (stats->map_bytes >> 20)
+            << " MiB map\n";
+}
+
+void run_verify(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto report = opened->store->verify();
+  if (!report) return ctx.fail(report.status());
+  if (ctx.json) {
+    ctx.print({{"ok", report->ok()}, {"ops_checked", report->ops_checked}, {"problems", report->problems}});
+  } else {
+    for (const std::string& problem : report->problems) std::cout << "PROBLEM 问题: " << problem << "\n";
+    std::cout << report->ops_checked << " ops checked 已校验, " << report->problems.size() << " problems 问题\n";
+  }
+  if (!report->ok()) ctx.exit_code = kExitCheckFailed;
+}
+
+void run_op_export(Context& ctx, const std::string& file) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto count = node::export_ops(*opened->store, file);
+  if (!count) return ctx.fail(count.status());
+  if (ctx.json) return ctx.print({{"file", file}, {"ops", *count}});
+  std::cout << "Exported 导出 " << *count << " ops to " << file << "\n";
+}
+
+void run_op_import(Context& ctx, const std::string& file) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto report = node::import_ops(*opened->store, file, [&ctx](std::uint64_t read) {
+    if (!ctx.json) std::cerr << "\rread " << read << " ops" << std::flush;
+  });
+  if (!ctx.json) std::cerr << "\n";
+  if (!report) return ctx.fail(report.status());
+  if (ctx.json) {
+    nlohmann::json refusals = nlohmann::json::array();
+    for (const auto& refused : report->refusals)
+      refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
+                          {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
+    ctx.print({{"accepted", report->accepted}, {"duplicate", report->duplicate}, {"pending", report->pending},
+               {"refused", report->refused}, {"refusals", refusals}});
+  } else {
+    std::cout << "accepted 接收 " << report->accepted << ", duplicate 重复 " << report->duplicate
+              << ", pending 待补父操作 " << report->pending << ", refused 拒收 " << report->refused << "\n";
+    for (const auto& refused : report->refusals)
+      std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
+                << refusal_name(refused.reason) << ": " << refused.detail << "\n";
+  }
+  if (report->refused > 0) ctx.exit_code = kExitCheckFailed;
+}
+
+}  // namespace
+
+void add_op_commands(CLI::App& app, Context& ctx) {
+  auto genesis_args = std::make_shared<GenesisArgs>();
+  auto* genesis = app.add_subcommand("genesis", "Create the county's network: its genesis op (创世) with the root keys");
+  genesis->add_option("--county", genesis_args->county, "6-digit county code, e.g. 150430")->required();
+  genesis->add_option("--name", genesis_args->name, "County name, e.g. 敖汉旗")->required();
+  genesis->add_option("--root", genesis_args->roots, "Root keys: names from the keyring or hex, comma-separated")
+      ->required();
+  genesis->add_option("--threshold", genesis_args->threshold, "How many root keys must sign a constitution amendment")
+      ->default_val(1);
+  genesis->callback([&ctx, genesis_args] { run_genesis(ctx, *genesis_args); });
+
+  auto* region = app.add_subcommand("region", "Jurisdictions (辖区): townships, villages, grids");
+  region->require_subcommand(1);
+  auto region_code = std::make_shared<std::string>();
+  auto region_name = std::make_shared<std::string>();
+  auto* region_add = region->add_subcommand("add", "Define or rename a jurisdiction by its administrative code");
+  region_add->add_option("CODE", *region_code, "9-digit township, 12-digit village, or VILLAGE-GRID code")->required();
+  region_add->add_option("--name", *region_name, "Name, e.g. 新惠镇")->required();
+  region_add->callback([&ctx, region_code, region_name] { run_region_add(ctx, *region_code, *region_name); });
+
+  auto* note = app.add_subcommand("note", "Free-text notes (备注) on a record or a jurisdiction");
+  note->require_subcommand(1);
+  auto note_scope = std::make_shared<std::string>();
+  auto note_text = std::make_shared<std::string>();
+  auto note_object = std::make_shared<std::string>();
+  auto* note_add = note->add_subcommand("add", "Write a note");
+  note_add->add_option("--scope", *note_scope, "Jurisdiction code the note belongs to")->required();
+  note_add->add_option("--text", *note_text, "The note")->required();
+  note_add->add_option("--object", *note_object, "Object id the note is about (default: a new object)");
+  note_add->callback([&ctx, note_scope, note_text, note_object] {
+    run_note_add(ctx, *note_scope, *note_text, *note_object);
+  });
+
+  auto log_limit = std::make_shared<std::size_t>(0);
+  auto* log = app.add_subcommand("log", "List the ops in this node's store, oldest first");
+  log->add_option("--limit", *log_limit, "Show only the newest N ops");
+  log->callback([&ctx, log_limit] { run_log(ctx, *log_limit); });
+
+  auto show_id = std::make_shared<std::string>();
+  auto* show = app.add_subcommand("show", "Show one op with every field");
+  show->add_option("OPID", *show_id, "Op id (64 hex digits, or a unique prefix of at least 8)")->required();
+  show->callback([&ctx, show_id] { run_show(ctx, *show_id); });
+
+  app.add_subcommand("status", "Network, op count, store size, node key")->callback([&ctx] { run_status(ctx); });
+  app.add_subcommand("verify", "Re-verify every stored op (exit 0 only if all hold)")->callback([&ctx] {
+    run_verify(ctx);
+  });
+
+  auto* op = app.add_subcommand("op", "Raw signed ops in files, for tests and repair");
+  op->require_subcommand(1);
+  auto op_file = std::make_shared<std::string>();
+  auto* op_export = op->add_subcommand("export", "Write every stored op to FILE");
+  op_export->add_option("FILE", *op_file, "Output file")->required();
+  op_export->callback([&ctx, op_file] { run_op_export(ctx, *op_file); });
+  auto* op_import = op->add_subcommand("import", "Verify and ingest the ops in FILE");
+  op_import->add_option("FILE", *op_file, "Op file written by 'anwang op export'")->required();
+  op_import->callback([&ctx, op_file] { run_op_import(ctx, *op_file); });
+}
+
+}  // namespace anwang::cli

@@ -1,0 +1,49 @@
+#include "cli/context.h"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace anwang::cli {
+
+std::filesystem::path Context::home_dir() const {
+  if (!home_flag.empty()) return home_flag;
+  if (const char* env = std::getenv("ANWANG_HOME"); env != nullptr && *env != '\0') return env;
+  const char* user_home = std::getenv("HOME");
+  return std::filesystem::path(user_home != nullptr ? user_home : ".") / ".anwang";
+}
+
+Result<node::NodeHome> Context::open_home() const { return node::NodeHome::open(home_dir()); }
+
+Result<KeyPair> Context::acting_key(const node::NodeHome& home) const {
+  if (!acting_key_name.empty()) return home.load_key(acting_key_name);
+  auto keys = home.list_keys();
+  if (!keys) return keys.status();
+  if (keys->size() == 1) return home.load_key(keys->front().name);
+  if (keys->empty()) return Status::not_found("this node's keyring is empty: create a key with 'anwang key new NAME'");
+  return Status::invalid("the keyring holds several keys: choose who acts with --as KEYNAME");
+}
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk: return kExitOk;
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kUnavailable: return kExitInvalid;
+    case Status::Code::kNotFound: return kExitNotFound;
+    case Status::Code::kRefused: return kExitCheckFailed;
+    case Status::Code::kCorruption:
+    case Status::Code::kStoreFull:
+    case Status::Code::kIoError: return kExitStore;
+  }
+  return kExitStore;
+}
+
+void Context::fail(const Status& status) {
+  exit_code = exit_code_for(status);
+  std::cerr << "anwang: " << status.message() << "\n";
+  if (json) print({{"error", status.message()}, {"exit_code", exit_code}});
+}
+
+void Context::print(const nlohmann::json& value) const { std::cout << value.dump(2) << "\n"; }
+
+}  // namespace anwang::cli

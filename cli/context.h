@@ -1,0 +1,50 @@
+// context.h — what every `anwang` command shares: global flags, the node home, output, exit codes.
+// Single-threaded; lives for one invocation.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "node/home.h"
+
+namespace anwang::cli {
+
+// Exit codes, documented in `anwang --help`.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitCheckFailed = 1,  // the command ran and the answer is "no": verify found problems, ops refused
+  kExitUsage = 2,        // the command line itself is wrong
+  kExitInvalid = 3,      // input breaks a rule; nothing was written
+  kExitNotFound = 4,     // no node home, key or op by that name
+  kExitStore = 5,        // the store or the disk failed (full, I/O); nothing was written
+};
+
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 ok; 1 check failed (verify found problems, some ops refused); 2 bad command line; "
+    "3 input breaks a rule, nothing written; 4 node, key or op not found; 5 store or disk error "
+    "(store full, I/O), nothing written.";
+
+struct Context {
+  std::string home_flag;
+  std::string acting_key_name;
+  bool json = false;
+  int exit_code = kExitOk;
+
+  std::filesystem::path home_dir() const;
+  Result<node::NodeHome> open_home() const;
+  // The key named by --as, or the keyring's only key.
+  Result<KeyPair> acting_key(const node::NodeHome& home) const;
+
+  // Prints the error (stderr; with --json also {"error", "exit_code"} on stdout) and sets exit_code.
+  void fail(const Status& status);
+  void print(const nlohmann::json& value) const;
+};
+
+int exit_code_for(const Status& status);
+
+void add_key_commands(CLI::App& app, Context& ctx);
+void add_op_commands(CLI::App& app, Context& ctx);
+
+}  // namespace anwang::cli

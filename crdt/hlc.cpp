@@ -1,0 +1,29 @@
+#include "crdt/hlc.h"
+
+#include <algorithm>
+#include <ctime>
+
+namespace anwang {
+
+std::uint64_t HybridClock::next(std::uint64_t floor) {
+  std::uint64_t candidate = std::max({hlc_from_ms(physical_.now_ms()), last_ + 1, floor + 1});
+  last_ = candidate;
+  return candidate;
+}
+
+std::string hlc_to_string(std::uint64_t hlc) {
+  std::uint64_t ms = hlc_ms(hlc);
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string out = text;
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>(ms % 1000));
+  out += millis;
+  if (hlc_counter(hlc) != 0) out += "+" + std::to_string(hlc_counter(hlc));
+  return out;
+}
+
+}  // namespace anwang

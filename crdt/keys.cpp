@@ -1,0 +1,56 @@
+#include "crdt/keys.h"
+
+#include <cassert>
+#include <cstring>
+
+#include "crdt/hash.h"
+
+namespace anwang {
+
+KeyPair KeyPair::from_seed(ByteView seed) {
+  assert(seed.size() == kSeedBytes);
+  KeyPair pair;
+  crypto_sign_seed_keypair(pair.public_key_.bytes.data(), pair.secret_.data(), seed.data());
+  return pair;
+}
+
+KeyPair::KeyPair(KeyPair&& other) noexcept : public_key_(other.public_key_), secret_(other.secret_) {
+  sodium_memzero(other.secret_.data(), other.secret_.size());
+}
+
+KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
+  if (this != &other) {
+    public_key_ = other.public_key_;
+    secret_ = other.secret_;
+    sodium_memzero(other.secret_.data(), other.secret_.size());
+  }
+  return *this;
+}
+
+KeyPair::~KeyPair() { sodium_memzero(secret_.data(), secret_.size()); }
+
+Signature KeyPair::sign(ByteView message) const {
+  Signature signature{};
+  crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(), secret_.data());
+  return signature;
+}
+
+std::array<std::uint8_t, KeyPair::kSeedBytes> KeyPair::seed() const {
+  std::array<std::uint8_t, kSeedBytes> out{};
+  crypto_sign_ed25519_sk_to_seed(out.data(), secret_.data());
+  return out;
+}
+
+bool verify_signature(const PublicKey& key, ByteView message, ByteView signature) {
+  if (signature.size() != crypto_sign_BYTES) return false;
+  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                     key.bytes.data()) == 0;
+}
+
+std::string key_fingerprint(const PublicKey& key) {
+  Hash32 digest = blake2b_256(key.view());
+  std::string hex = to_hex(ByteView(digest.bytes.data(), 8));
+  return hex.substr(0, 4) + "-" + hex.substr(4, 4) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4);
+}
+
+}  // namespace anwang

@@ -1,0 +1,49 @@
+// keys.h — Ed25519 keys (libsodium) for people and nodes.
+//
+// A KeyPair is built from a 32-byte seed; where the seed comes from (randomness, a file) is the
+// caller's business, so this stays pure. The secret half lives in one place and is wiped with
+// sodium_memzero when the KeyPair dies; KeyPair is move-only. Thread-compatible.
+#pragma once
+
+#include <sodium.h>
+
+#include <array>
+#include <string>
+
+#include "crdt/bytes.h"
+
+namespace anwang {
+
+using PublicKey = Hash32;  // 32 bytes, ordered bytewise like every other id
+using Signature = std::array<std::uint8_t, crypto_sign_BYTES>;
+
+class KeyPair {
+ public:
+  static constexpr std::size_t kSeedBytes = crypto_sign_SEEDBYTES;
+
+  // REQUIRES: seed.size() == kSeedBytes.
+  static KeyPair from_seed(ByteView seed);
+
+  KeyPair(KeyPair&& other) noexcept;
+  KeyPair& operator=(KeyPair&& other) noexcept;
+  KeyPair(const KeyPair&) = delete;
+  KeyPair& operator=(const KeyPair&) = delete;
+  ~KeyPair();
+
+  const PublicKey& public_key() const { return public_key_; }
+  Signature sign(ByteView message) const;
+  // The seed, for writing a key file. The caller wipes its copy.
+  std::array<std::uint8_t, kSeedBytes> seed() const;
+
+ private:
+  KeyPair() = default;
+  PublicKey public_key_;
+  std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> secret_{};
+};
+
+bool verify_signature(const PublicKey& key, ByteView message, ByteView signature);
+
+// Short human fingerprint of a public key: "ab12-cd34-ef56-7890" (BLAKE2b of the key).
+std::string key_fingerprint(const PublicKey& key);
+
+}  // namespace anwang

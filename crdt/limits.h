@@ -1,0 +1,71 @@
+// limits.h — every bound anwang enforces, in one place.
+//
+// Each constant carries its unit in its name and a comment on why it has that value. Code that
+// needs a bound includes this header; no other file invents a number for one. Relations between
+// bounds are static_asserted here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace anwang::limits {
+
+// An op is a small record (a hazard action, a ledger field): photos travel as blobs. 64 KiB
+// holds the largest realistic text (a long rectification notice) with room, and keeps a single
+// op from monopolising a 2G link (64 KiB at 80 kbit/s is ~7 s).
+inline constexpr std::size_t op_bytes_max = 64 * 1024;
+
+// Cap'n Proto traversal limit for one op: the whole op, once. Words are 8 bytes.
+inline constexpr std::uint64_t op_traversal_words_max = op_bytes_max / 8;
+
+// Cap'n Proto nesting limit: our schema nests at most ~4 deep; 16 leaves room for growth.
+inline constexpr int op_nesting_depth_max = 16;
+
+// Causal parents: the heads of one object plus the heads of the authority graph. Concurrent
+// writers on one record are a handful; 64 bounds a malicious fan-in.
+inline constexpr std::size_t op_parents_max = 64;
+
+// Text fields. A scope code is 12 digits, a dash and a short grid/group suffix.
+inline constexpr std::size_t scope_bytes_max = 32;
+inline constexpr std::size_t name_bytes_max = 256;            // region, county, key names
+inline constexpr std::size_t note_bytes_max = 16 * 1024;      // free text in one op
+inline constexpr std::size_t boundary_bytes_max = 32 * 1024;  // a GeoJSON polygon
+
+// County root: k-of-n keys. A county office has a few officials; 16 is generous.
+inline constexpr std::size_t root_keys_max = 16;
+
+// Key names in a node's keyring: file names, so short and plain.
+inline constexpr std::size_t key_name_bytes_max = 64;
+
+// Ingest works in batches: one LMDB write transaction each. 1,024 ops of ~300 bytes is
+// ~300 KiB of op bytes per commit: large enough to amortise the fsync, small enough that a
+// power cut loses little unacknowledged work.
+inline constexpr std::size_t ingest_batch_ops_max = 1024;
+
+// Ops waiting for their parents. Bounded so a peer cannot fill the disk with orphans.
+inline constexpr std::size_t pending_ops_max = 100'000;
+
+// Op file import/export (`anwang op export|import`): each record is length-prefixed.
+inline constexpr std::size_t op_file_record_bytes_max = op_bytes_max;
+
+// LMDB map size default: 1 GiB fits a village for years (~300 bytes/op x 1M ops with indexes)
+// and can be raised in anwang.toml; on 64-bit it costs only address space.
+inline constexpr std::uint64_t store_map_bytes_default = 1ull << 30;
+inline constexpr std::uint64_t store_map_bytes_min = 1ull << 20;   // below 1 MiB LMDB is useless
+inline constexpr std::uint64_t store_map_bytes_max = 1ull << 40;   // 1 TiB: beyond any county
+inline constexpr unsigned store_readers_max = 126;                 // LMDB default reader slots
+
+// Network frames (net/): an op plus its framing; checked before any allocation.
+inline constexpr std::size_t frame_bytes_max = op_bytes_max + 1024;
+
+// Hybrid logical clock: the logical counter has 16 bits.
+inline constexpr std::uint32_t hlc_counter_bits = 16;
+
+static_assert(op_bytes_max % 8 == 0, "ops are whole Cap'n Proto words");
+static_assert(note_bytes_max < op_bytes_max);
+static_assert(boundary_bytes_max < op_bytes_max);
+static_assert(frame_bytes_max > op_bytes_max, "a frame must carry the largest op");
+static_assert(store_map_bytes_min <= store_map_bytes_default);
+static_assert(store_map_bytes_default <= store_map_bytes_max);
+
+}  // namespace anwang::limits

@@ -1,0 +1,108 @@
+// op.h — the signed operation: building, signing, encoding, decoding and verifying.
+//
+// An op travels and is stored as the canonical Cap'n Proto encoding of schema::SignedOp
+// (crdt/op.capnp, described in crdt/OP_FORMAT.md). Its id is BLAKE2b-256 of those bytes.
+// sign_op() turns an OpFields into those bytes; decode_op() turns bytes from anywhere (a peer, a
+// file, the store) back into an Op after every check that needs nothing but the bytes: size,
+// structure, canonical form, format version, known payload, field rules and the signature.
+// Checks that need other ops (network, parents, author chain) belong to the store's ingest.
+//
+// Everything here is pure and thread-safe: no clock, no randomness, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "crdt/bytes.h"
+#include "crdt/keys.h"
+#include "crdt/status.h"
+
+namespace anwang {
+
+inline constexpr std::uint16_t kOpFormatVersion = 1;
+
+struct GenesisPayload {
+  std::string county_code;
+  std::string county_name;
+  std::vector<PublicKey> root_keys;  // strictly ascending
+  std::uint8_t threshold = 1;
+  bool operator==(const GenesisPayload&) const = default;
+};
+
+struct RegionPayload {
+  std::string code;
+  std::string name;
+  std::string boundary;  // GeoJSON polygon or empty
+  bool operator==(const RegionPayload&) const = default;
+};
+
+struct NotePayload {
+  std::string text;
+  bool operator==(const NotePayload&) const = default;
+};
+
+using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload>;
+
+// Stable lower-case name of a payload kind ("genesis", "region", "note"), used in JSON.
+const char* payload_kind(const Payload& payload);
+
+// Every field of an op but the signature.
+struct OpFields {
+  std::optional<Hash32> network;  // absent only in a genesis
+  PublicKey author;
+  std::uint64_t author_seq = 1;
+  std::optional<Hash32> author_prev;  // absent only when author_seq == 1
+  std::vector<Hash32> parents;        // strictly ascending (sign_op sorts them)
+  std::uint64_t hlc = 0;
+  std::string scope;
+  Hash32 object;
+  Payload payload;
+  bool operator==(const OpFields&) const = default;
+};
+
+// A decoded, verified op. `bytes` are exactly what was signed-and-hashed.
+struct Op {
+  Hash32 id;
+  OpFields fields;
+  Signature signature{};
+  Bytes bytes;
+};
+
+// Why an op was refused. The names are stable: they appear in JSON and in import reports.
+enum class Refusal {
+  kTooLarge,
+  kMalformed,            // not a Cap'n Proto SignedOp at all
+  kNotCanonical,
+  kUnsupportedVersion,   // formatVersion this node does not know
+  kUnknownPayload,       // payload variant this node does not know
+  kInvalidField,         // a field breaks its rule (length, order, code, …)
+  kBadSignature,
+  kWrongNetwork,
+  kBadAuthorChain,       // author_seq/author_prev disagree with the author's previous op
+  kClockNotAfterParents, // hlc not later than every parent's
+  kPendingFull,          // parents missing and no room left to wait for them
+};
+const char* refusal_name(Refusal refusal);
+
+struct RefusedOp {
+  Refusal reason;
+  std::string detail;  // one sentence naming the field and the rule
+};
+
+// Checks the op's fields against every rule that needs only the op itself. Ok or invalid.
+Status check_op_fields(const OpFields& fields);
+
+// Builds, signs and encodes. Returns invalid when `fields` break a rule (nothing is signed).
+// REQUIRES: key.public_key() == fields.author.
+Result<Op> sign_op(OpFields fields, const KeyPair& key);
+
+// Decodes and verifies bytes from outside. Never throws, never asserts on the input.
+std::variant<Op, RefusedOp> decode_op(ByteView bytes);
+
+// The op id a genesis defines as its network id.
+inline const Hash32& network_id_of_genesis(const Op& genesis) { return genesis.id; }
+
+}  // namespace anwang

@@ -1,0 +1,563 @@
+#include "node/store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cassert>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+
+namespace anwang::node {
+
+namespace {
+
+constexpr unsigned kTablesMax = 16;
+constexpr std::string_view kMetaSchemaVersion = "schema_version";
+constexpr std::string_view kMetaNetworkId = "network_id";
+constexpr std::string_view kMetaCountyCode = "county_code";
+constexpr std::string_view kLocalHlcLast = "hlc_last";
+
+Bytes concat(std::initializer_list<ByteView> parts) {
+  Bytes out;
+  for (ByteView part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
+Bytes u64_be(std::uint64_t value) {
+  Bytes out;
+  append_u64_be(out, value);
+  return out;
+}
+
+// (scope, 0x00, hlc) — the ids table's value and the prefix of the op's key in the ops table.
+Bytes scope_time(const OpFields& fields) {
+  Bytes out(fields.scope.begin(), fields.scope.end());
+  out.push_back(0);
+  append_u64_be(out, fields.hlc);
+  return out;
+}
+
+Bytes op_key(const Op& op) { return concat({scope_time(op.fields), op.id.view()}); }
+
+std::uint64_t hlc_of_scope_time(ByteView value) {
+  assert(value.size() >= 9);
+  return read_u64_be(value.data() + value.size() - 8);
+}
+
+std::string short_id(const Hash32& id) { return id.short_hex(); }
+
+// Parents an op must have before it applies: its causal parents and its author's previous op.
+std::vector<Hash32> required_parents(const OpFields& fields) {
+  std::vector<Hash32> out = fields.parents;
+  if (fields.author_prev) out.push_back(*fields.author_prev);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Op must_decode(ByteView bytes) {
+  auto decoded = decode_op(bytes);
+  assert(std::holds_alternative<Op>(decoded) && "an op we stored no longer decodes");
+  return std::move(std::get<Op>(decoded));
+}
+
+}  // namespace
+
+const char* outcome_name(IngestOutcome::Kind kind) {
+  switch (kind) {
+    case IngestOutcome::Kind::kAccepted: return "accepted";
+    case IngestOutcome::Kind::kDuplicate: return "duplicate";
+    case IngestOutcome::Kind::kPending: return "pending";
+    case IngestOutcome::Kind::kRefused: return "refused";
+  }
+  return "unknown";
+}
+
+// One write transaction's worth of ingest. Holds the network id read at its start.
+class Store::IngestTxn {
+ public:
+  using ResolvedFn = std::function<void(const Hash32&, const IngestOutcome&)>;
+
+  IngestTxn(Txn& txn, const Tables& tables, ResolvedFn on_resolved)
+      : txn_(txn), tables_(tables), on_resolved_(std::move(on_resolved)) {}
+
+  Status load_network() {
+    auto value = txn_.get(tables_.meta, as_bytes(kMetaNetworkId));
+    if (!value) return value.status();
+    if (*value) network_ = Hash32::from_view(**value);
+    return Status::ok();
+  }
+  const std::optional<Hash32>& network() const { return network_; }
+  std::size_t released() const { return released_; }
+
+  Result<IngestOutcome> ingest_bytes(ByteView bytes) {
+    auto decoded = decode_op(bytes);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+    return admit(std::move(std::get<Op>(decoded)), /*from_pending=*/false);
+  }
+
+  Result<std::optional<std::uint64_t>> hlc_of(const Hash32& id) const {
+    auto value = txn_.get(tables_.ids, id.view());
+    if (!value) return value.status();
+    if (!*value) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(hlc_of_scope_time(**value));
+  }
+
+ private:
+  static IngestOutcome refusal(std::optional<Hash32> id, RefusedOp refused) {
+    return IngestOutcome{IngestOutcome::Kind::kRefused, id, refused.reason, std::move(refused.detail)};
+  }
+
+  // Decoded and signature-checked: now the checks that need the store.
+  Result<IngestOutcome> admit(Op op, bool from_pending) {
+    if (!from_pending) {
+      auto known = txn_.get(tables_.ids, op.id.view());
+      if (!known) return known.status();
+      if (*known) return IngestOutcome{IngestOutcome::Kind::kDuplicate, op.id, {}, ""};
+      auto pending = txn_.get(tables_.pending, op.id.view());
+      if (!pending) return pending.status();
+      if (*pending) return IngestOutcome{IngestOutcome::Kind::kPending, op.id, {}, "already waiting for its parents"};
+    }
+    if (auto refused = check_network(op)) return refusal(op.id, *refused);
+    auto missing = missing_parents(op);
+    if (!missing) return missing.status();
+    if (!missing->empty()) return hold(op, *missing);
+    auto refused = check_against_parents(op);
+    if (!refused) return refused.status();
+    if (*refused) return refusal(op.id, **refused);
+    if (Status s = write(op); !s) return s;
+    if (Status s = release_waiters(op.id); !s) return s;
+    return IngestOutcome{IngestOutcome::Kind::kAccepted, op.id, {}, ""};
+  }
+
+  std::optional<RefusedOp> check_network(const Op& op) const {
+    if (std::holds_alternative<GenesisPayload>(op.fields.payload)) {
+      if (network_ && *network_ != op.id)
+        return RefusedOp{Refusal::kWrongNetwork, "this store already belongs to network " + short_id(*network_) +
+                                                     "; a genesis of another network is refused"};
+      return std::nullopt;
+    }
+    if (network_ && *op.fields.network != *network_)
+      return RefusedOp{Refusal::kWrongNetwork, "op belongs to network " + short_id(*op.fields.network) +
+                                                   ", this store to network " + short_id(*network_)};
+    return std::nullopt;
+  }
+
+  Result<std::vector<Hash32>> missing_parents(const Op& op) const {
+    std::vector<Hash32> missing;
+    if (op.fields.network && !network_) missing.push_back(*op.fields.network);  // the genesis itself
+    for (const Hash32& parent : required_parents(op.fields)) {
+      auto known = txn_.get(tables_.ids, parent.view());
+      if (!known) return known.status();
+      if (!*known) missing.push_back(parent);
+    }
+    return missing;
+  }
+
+  // Author chain and clock rules, with every parent present.
+  Result<std::optional<RefusedOp>> check_against_parents(const Op& op) const {
+    for (const Hash32& parent : required_parents(op.fields)) {
+      auto hlc = hlc_of(parent);
+      if (!hlc) return hlc.status();
+      if (**hlc >= op.fields.hlc)
+        return std::optional<RefusedOp>(RefusedOp{Refusal::kClockNotAfterParents,
+                                                  "op timestamp is not later than its parent " + short_id(parent)});
+    }
+    if (!op.fields.author_prev) return std::optional<RefusedOp>();
+    auto prev_key = txn_.get(tables_.ids, op.fields.author_prev->view());
+    if (!prev_key) return prev_key.status();
+    auto prev_bytes = txn_.get(tables_.ops, concat({**prev_key, op.fields.author_prev->view()}));
+    if (!prev_bytes) return prev_bytes.status();
+    if (!*prev_bytes) return Status::corruption("op " + short_id(*op.fields.author_prev) + " is indexed but missing");
+    Op prev = must_decode(**prev_bytes);
+    if (prev.fields.author != op.fields.author || prev.fields.author_seq + 1 != op.fields.author_seq)
+      return std::optional<RefusedOp>(RefusedOp{
+          Refusal::kBadAuthorChain, "previous op " + short_id(prev.id) + " is not this author's op number " +
+                                        std::to_string(op.fields.author_seq - 1)});
+    return std::optional<RefusedOp>();
+  }
+
+  Result<IngestOutcome> hold(const Op& op, const std::vector<Hash32>& missing) {
+    if (txn_.entries(tables_.pending) >= limits::pending_ops_max)
+      return IngestOutcome{IngestOutcome::Kind::kRefused, op.id, Refusal::kPendingFull,
+                           "the pending area is full (" + std::to_string(limits::pending_ops_max) +
+                               " ops waiting for parents); send the parents first"};
+    if (Status s = txn_.put(tables_.pending, op.id.view(), op.bytes); !s) return s;
+    for (const Hash32& parent : missing)
+      if (Status s = txn_.put(tables_.pending_missing, concat({parent.view(), op.id.view()}), {}); !s) return s;
+    return IngestOutcome{IngestOutcome::Kind::kPending, op.id, {},
+                         "waiting for " + std::to_string(missing.size()) + " parent(s), first " + short_id(missing[0])};
+  }
+
+  Status write(const Op& op) {
+    const OpFields& f = op.fields;
+    Bytes where = scope_time(f);
+    Bytes hlc = u64_be(f.hlc);
+    if (Status s = txn_.put(tables_.ops, concat({where, op.id.view()}), op.bytes); !s) return s;
+    if (Status s = txn_.put(tables_.ids, op.id.view(), where); !s) return s;
+    if (Status s = txn_.put(tables_.objects, concat({f.object.view(), hlc, op.id.view()}), {}); !s) return s;
+    for (const Hash32& parent : required_parents(f))
+      if (Status s = txn_.del(tables_.heads, concat({f.object.view(), parent.view()})); !s) return s;
+    if (Status s = txn_.put(tables_.heads, concat({f.object.view(), op.id.view()}), hlc); !s) return s;
+    if (Status s = txn_.put(tables_.authors, concat({f.author.view(), u64_be(f.author_seq), op.id.view()}), {}); !s)
+      return s;
+    if (const auto* genesis = std::get_if<GenesisPayload>(&f.payload); genesis && !network_) {
+      if (Status s = txn_.put(tables_.meta, as_bytes(kMetaNetworkId), op.id.view()); !s) return s;
+      if (Status s = txn_.put(tables_.meta, as_bytes(kMetaCountyCode), as_bytes(genesis->county_code)); !s) return s;
+      network_ = op.id;
+    }
+    return Status::ok();
+  }
+
+  // Ops that waited for `arrived` may now be complete. Worklist, not recursion: a long chain of
+  // pending ops must not overflow the stack.
+  Status release_waiters(const Hash32& arrived) {
+    std::deque<Hash32> queue{arrived};
+    while (!queue.empty()) {
+      Hash32 id = queue.front();
+      queue.pop_front();
+      std::vector<Hash32> waiters;
+      {
+        auto cursor = Cursor::open(txn_, tables_.pending_missing);
+        if (!cursor) return cursor.status();
+        for (bool ok = cursor->seek(id.view()); ok && starts_with(cursor->key(), id.view()); ok = cursor->next())
+          waiters.push_back(*Hash32::from_view(cursor->key().subspan(32)));
+      }
+      for (const Hash32& waiter : waiters) {
+        if (Status s = txn_.del(tables_.pending_missing, concat({id.view(), waiter.view()})); !s) return s;
+        auto released = try_release(waiter);
+        if (!released) return released.status();
+        if (*released) queue.push_back(waiter);
+      }
+    }
+    return Status::ok();
+  }
+
+  // True when `waiter` left the pending area and was written.
+  Result<bool> try_release(const Hash32& waiter) {
+    auto bytes = txn_.get(tables_.pending, waiter.view());
+    if (!bytes) return bytes.status();
+    if (!*bytes) return false;
+    Op op = must_decode(**bytes);
+    auto missing = missing_parents(op);
+    if (!missing) return missing.status();
+    if (!missing->empty()) return false;
+    if (Status s = txn_.del(tables_.pending, waiter.view()); !s) return s;
+    if (auto refused = check_network(op)) {
+      on_resolved_(op.id, refusal(op.id, *refused));
+      return false;
+    }
+    auto refused = check_against_parents(op);
+    if (!refused) return refused.status();
+    if (*refused) {
+      on_resolved_(op.id, refusal(op.id, **refused));
+      return false;
+    }
+    if (Status s = write(op); !s) return s;
+    ++released_;
+    on_resolved_(op.id, IngestOutcome{IngestOutcome::Kind::kAccepted, op.id, {}, ""});
+    return true;
+  }
+
+  Txn& txn_;
+  const Tables& tables_;
+  ResolvedFn on_resolved_;
+  std::optional<Hash32> network_;
+  std::size_t released_ = 0;
+};
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  std::uint64_t map_bytes = options.map_bytes == 0 ? limits::store_map_bytes_default : options.map_bytes;
+  if (map_bytes < limits::store_map_bytes_min || map_bytes > limits::store_map_bytes_max)
+    return Status::invalid("store map size must be between 1 MiB and 1 TiB");
+  auto env = LmdbEnv::open(options.dir, map_bytes, kTablesMax);
+  if (!env) return env.status();
+  auto txn = Txn::begin(**env, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  Tables tables{};
+  struct Named { const char* name; MDB_dbi* dbi; };
+  for (Named table : {Named{"meta", &tables.meta}, Named{"local", &tables.local}, Named{"ops", &tables.ops},
+                      Named{"ids", &tables.ids}, Named{"objects", &tables.objects}, Named{"heads", &tables.heads},
+                      Named{"authors", &tables.authors}, Named{"pending", &tables.pending},
+                      Named{"pending_missing", &tables.pending_missing}}) {
+    if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
+      return lmdb_status(rc, std::string("opening table ") + table.name);
+  }
+  auto version = txn->get(tables.meta, as_bytes(kMetaSchemaVersion));
+  if (!version) return version.status();
+  if (*version) {
+    if ((*version)->size() != 8) return Status::corruption("the store's schema version is unreadable");
+    std::uint64_t found = read_u64_be((*version)->data());
+    if (found > kStoreSchemaVersion)
+      return Status::error(Status::Code::kUnavailable,
+                           "the store was written by a newer anwang (store schema " + std::to_string(found) +
+                               ", this program reads up to " + std::to_string(kStoreSchemaVersion) + "); upgrade anwang");
+  } else if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) {
+    return s;
+  }
+  if (Status s = txn->commit(); !s) return s;
+  return std::unique_ptr<Store>(new Store(std::move(*env), tables));
+}
+
+Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
+  assert(batch.size() <= limits::ingest_batch_ops_max);
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  IngestReport report;
+  std::unordered_map<Hash32, std::size_t> waiting;  // batch ops that went pending, by id
+  IngestTxn ingest(*txn, tables_, [&](const Hash32& id, const IngestOutcome& outcome) {
+    if (auto it = waiting.find(id); it != waiting.end()) report.outcomes[it->second] = outcome;
+  });
+  if (Status s = ingest.load_network(); !s) return s;
+  for (const Bytes& bytes : batch) {
+    auto outcome = ingest.ingest_bytes(bytes);
+    if (!outcome) return outcome.status();
+    if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
+    report.outcomes.push_back(std::move(*outcome));
+  }
+  if (Status s = txn->commit(); !s) return s;
+  std::size_t batch_released = 0;
+  for (const auto& [id, index] : waiting)
+    if (report.outcomes[index].kind != IngestOutcome::Kind::kPending) ++batch_released;
+  report.released_from_pending = ingest.released() - batch_released;
+  return report;
+}
+
+Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  IngestTxn ingest(*txn, tables_, [](const Hash32&, const IngestOutcome&) {});
+  if (Status s = ingest.load_network(); !s) return s;
+  OpFields fields;
+  fields.author = key.public_key();
+  fields.scope = draft.scope;
+  fields.object = draft.object;
+  fields.payload = draft.payload;
+  bool is_genesis = std::holds_alternative<GenesisPayload>(draft.payload);
+  if (!is_genesis) {
+    if (!ingest.network())
+      return Status::error(Status::Code::kUnavailable,
+                           "this node belongs to no network yet: create one with 'anwang genesis' or import a bundle");
+    fields.network = *ingest.network();
+  } else if (ingest.network()) {
+    return Status::error(Status::Code::kAlreadyExists, "this node already belongs to network " + ingest.network()->hex());
+  }
+  // The author's latest op: the last key with the author's prefix in the authors table.
+  {
+    auto cursor = Cursor::open(*txn, tables_.authors);
+    if (!cursor) return cursor.status();
+    Bytes after = concat({key.public_key().view(), u64_be(~0ull)});
+    bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
+    if (positioned && starts_with(cursor->key(), key.public_key().view())) {
+      fields.author_seq = read_u64_be(cursor->key().data() + 32) + 1;
+      fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
+    }
+  }
+  if (draft.new_object) fields.object = authored_object_id(fields.author, fields.author_seq);
+  // Parents: the object's heads and whatever the caller adds.
+  {
+    auto cursor = Cursor::open(*txn, tables_.heads);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(fields.object.view()); ok && starts_with(cursor->key(), fields.object.view());
+         ok = cursor->next())
+      fields.parents.push_back(*Hash32::from_view(cursor->key().subspan(32)));
+  }
+  fields.parents.insert(fields.parents.end(), draft.extra_parents.begin(), draft.extra_parents.end());
+  std::uint64_t floor = 0;
+  for (const Hash32& parent : required_parents(fields)) {
+    auto hlc = ingest.hlc_of(parent);
+    if (!hlc) return hlc.status();
+    if (!*hlc) return Status::not_found("parent op " + parent.hex() + " is not in this store");
+    floor = std::max(floor, **hlc);
+  }
+  auto last = txn->get(tables_.local, as_bytes(kLocalHlcLast));
+  if (!last) return last.status();
+  HybridClock hybrid(clock, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
+  fields.hlc = hybrid.next(floor);
+  if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
+  auto op = sign_op(std::move(fields), key);
+  if (!op) return op.status();
+  auto outcome = ingest.ingest_bytes(op->bytes);
+  if (!outcome) return outcome.status();
+  if (outcome->kind != IngestOutcome::Kind::kAccepted)
+    return Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail);
+  if (Status s = txn->commit(); !s) return s;
+  return std::move(*op);
+}
+
+Result<std::optional<Op>> Store::get(const Hash32& id) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto where = txn->get(tables_.ids, id.view());
+  if (!where) return where.status();
+  if (!*where) return std::optional<Op>();
+  auto bytes = txn->get(tables_.ops, concat({**where, id.view()}));
+  if (!bytes) return bytes.status();
+  if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
+  auto decoded = decode_op(**bytes);
+  if (auto* refused = std::get_if<RefusedOp>(&decoded))
+    return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
+  return std::optional<Op>(std::move(std::get<Op>(decoded)));
+}
+
+Result<Hash32> Store::resolve_id(const std::string& hex_prefix) const {
+  if (auto full = Hash32::from_hex(hex_prefix)) return *full;
+  if (hex_prefix.size() < 8 || hex_prefix.size() > 64 || !from_hex(hex_prefix.substr(0, hex_prefix.size() & ~1ull)))
+    return Status::invalid("op id '" + hex_prefix + "' must be at least 8 hex digits of an op id");
+  std::string lower = hex_prefix;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  Bytes seek = *from_hex(lower.substr(0, lower.size() & ~1ull));
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.ids);
+  if (!cursor) return cursor.status();
+  std::vector<Hash32> matches;
+  for (bool ok = cursor->seek(seek); ok && starts_with(cursor->key(), seek) && matches.size() < 2; ok = cursor->next()) {
+    Hash32 id = *Hash32::from_view(cursor->key());
+    if (id.hex().compare(0, lower.size(), lower) == 0) matches.push_back(id);
+  }
+  if (matches.empty()) return Status::not_found("no op with id " + hex_prefix + " in this store");
+  if (matches.size() > 1) return Status::invalid("op id prefix " + hex_prefix + " matches several ops; give more digits");
+  return matches[0];
+}
+
+Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  struct Entry { std::uint64_t hlc; Hash32 id; Bytes key; };
+  std::vector<Entry> entries;
+  entries.reserve(txn->entries(tables_.ops));
+  {
+    auto cursor = Cursor::open(*txn, tables_.ops);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+      ByteView key = cursor->key();
+      if (key.size() < 41) return Status::corruption("an ops table key is too short");
+      entries.push_back({read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)),
+                         Bytes(key.begin(), key.end())});
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return std::tie(a.hlc, a.id) < std::tie(b.hlc, b.id); });
+  for (const Entry& entry : entries) {
+    auto bytes = txn->get(tables_.ops, entry.key);
+    if (!bytes) return bytes.status();
+    auto decoded = decode_op(**bytes);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded))
+      return Status::corruption("stored op " + entry.id.hex() + " fails its checks: " + refused->detail);
+    visit(std::get<Op>(decoded));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Op>> Store::ops_of_object(const Hash32& object) const {
+  std::vector<Hash32> ids;
+  {
+    auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+    if (!txn) return txn.status();
+    auto cursor = Cursor::open(*txn, tables_.objects);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next())
+      ids.push_back(*Hash32::from_view(cursor->key().subspan(40)));
+  }
+  std::vector<Op> out;
+  for (const Hash32& id : ids) {
+    auto op = get(id);
+    if (!op) return op.status();
+    if (*op) out.push_back(std::move(**op));
+  }
+  return out;
+}
+
+Result<StoreStats> Store::stats() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  StoreStats stats;
+  auto network = txn->get(tables_.meta, as_bytes(kMetaNetworkId));
+  if (!network) return network.status();
+  if (*network) stats.network_id = Hash32::from_view(**network);
+  auto county = txn->get(tables_.meta, as_bytes(kMetaCountyCode));
+  if (!county) return county.status();
+  if (*county) stats.county_code.assign((*county)->begin(), (*county)->end());
+  auto last = txn->get(tables_.local, as_bytes(kLocalHlcLast));
+  if (!last) return last.status();
+  if (*last && (*last)->size() == 8) stats.hlc_last = read_u64_be((*last)->data());
+  stats.ops = txn->entries(tables_.ops);
+  stats.pending = txn->entries(tables_.pending);
+  stats.file_bytes = env_->file_bytes();
+  stats.map_bytes = env_->map_bytes();
+  return stats;
+}
+
+Result<Hash32> Store::digest() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  Blake2b hasher;
+  hasher.update(std::string_view("anwang/store-digest/v1"));
+  // `local` is this node's own bookkeeping (its clock) and is not replicated: left out.
+  struct Named { const char* name; MDB_dbi dbi; };
+  for (Named table : {Named{"meta", tables_.meta}, Named{"ops", tables_.ops}, Named{"ids", tables_.ids},
+                      Named{"objects", tables_.objects}, Named{"heads", tables_.heads},
+                      Named{"authors", tables_.authors}, Named{"pending", tables_.pending},
+                      Named{"pending_missing", tables_.pending_missing}}) {
+    hasher.update(std::string_view(table.name, std::strlen(table.name) + 1));
+    auto cursor = Cursor::open(*txn, table.dbi);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+      Bytes lengths;
+      append_u32_le(lengths, static_cast<std::uint32_t>(cursor->key().size()));
+      append_u32_le(lengths, static_cast<std::uint32_t>(cursor->value().size()));
+      hasher.update(lengths);
+      hasher.update(cursor->key());
+      hasher.update(cursor->value());
+    }
+  }
+  return hasher.finish();
+}
+
+Result<VerifyReport> Store::verify() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  VerifyReport report;
+  auto network_value = txn->get(tables_.meta, as_bytes(kMetaNetworkId));
+  if (!network_value) return network_value.status();
+  std::optional<Hash32> network;
+  if (*network_value) network = Hash32::from_view(**network_value);
+  auto cursor = Cursor::open(*txn, tables_.ops);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    ++report.ops_checked;
+    ByteView key = cursor->key();
+    std::string where = key.size() >= 32 ? "stored op " + Hash32::from_view(key.subspan(key.size() - 32))->hex()
+                                         : "a stored op with a short key";
+    auto decoded = decode_op(cursor->value());
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) {
+      report.problems.push_back(where + " fails its checks (" + refusal_name(refused->reason) + "): " + refused->detail);
+      continue;
+    }
+    const Op& op = std::get<Op>(decoded);
+    Bytes expected_key = op_key(op);
+    if (!std::equal(key.begin(), key.end(), expected_key.begin(), expected_key.end())) {
+      report.problems.push_back(where + " is stored under a key that does not match its id, scope or time");
+      continue;
+    }
+    auto indexed = txn->get(tables_.ids, op.id.view());
+    if (!indexed) return indexed.status();
+    Bytes where_expected = scope_time(op.fields);
+    if (!*indexed || !std::equal((*indexed)->begin(), (*indexed)->end(), where_expected.begin(), where_expected.end()))
+      report.problems.push_back(where + " is missing from the id index or indexed elsewhere");
+    bool is_genesis = std::holds_alternative<GenesisPayload>(op.fields.payload);
+    const Hash32& op_network = is_genesis ? op.id : *op.fields.network;
+    if (!network || op_network != *network)
+      report.problems.push_back(where + " belongs to another network than the store");
+  }
+  if (txn->entries(tables_.ids) != report.ops_checked)
+    report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
+                              std::to_string(report.ops_checked) + " stored ops");
+  return report;
+}
+
+}  // namespace anwang::node

@@ -1,0 +1,121 @@
+// store.h — a node's LMDB store: the op log, its indexes, pending ops and metadata.
+//
+// The tables and their keys are described in node/STORE.md. Every op enters through ingest():
+// decode → canonical → version and payload → fields → signature → network → parents present?
+// (else pending) → author chain and clock → store → index, many ops per write transaction, and
+// a batch is acknowledged only after its commit returned. A refused op leaves nothing behind.
+// author() is the one way this node creates ops: it picks sequence number, previous op, parents
+// and timestamp inside the same write transaction that ingests the op, so two processes sharing
+// a store never sign two ops with one sequence number.
+//
+// A Store may be used by several processes at once (LMDB serializes writers). It caches nothing
+// another writer could change. One Store object is used from one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crdt/hlc.h"
+#include "crdt/op.h"
+#include "node/lmdb.h"
+
+namespace anwang::node {
+
+inline constexpr std::uint32_t kStoreSchemaVersion = 1;
+
+struct StoreOptions {
+  std::filesystem::path dir;
+  std::uint64_t map_bytes = 0;  // 0: the default from limits.h
+};
+
+// What happened to one op of an ingested batch.
+struct IngestOutcome {
+  enum class Kind { kAccepted, kDuplicate, kPending, kRefused };
+  Kind kind = Kind::kRefused;
+  std::optional<Hash32> id;  // absent when the bytes did not decode
+  Refusal reason = Refusal::kMalformed;
+  std::string detail;        // for kRefused: why; for kPending: which parent is missing
+};
+const char* outcome_name(IngestOutcome::Kind kind);
+
+struct IngestReport {
+  std::vector<IngestOutcome> outcomes;  // one per op of the batch, in batch order
+  std::size_t released_from_pending = 0;  // older pending ops this batch completed
+};
+
+// What a caller wants to write; author() fills in the rest.
+struct OpDraft {
+  std::string scope;
+  Hash32 object;
+  Payload payload;
+  std::vector<Hash32> extra_parents;
+  // True for an op that creates a new record: its object id becomes
+  // authored_object_id(author, author_seq) and `object` is ignored.
+  bool new_object = false;
+};
+
+struct StoreStats {
+  std::optional<Hash32> network_id;
+  std::string county_code;
+  std::uint64_t ops = 0;
+  std::uint64_t pending = 0;
+  std::uint64_t file_bytes = 0;
+  std::uint64_t map_bytes = 0;
+  std::uint64_t hlc_last = 0;
+};
+
+struct VerifyReport {
+  std::uint64_t ops_checked = 0;
+  std::vector<std::string> problems;  // one sentence each
+  bool ok() const { return problems.empty(); }
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Ingests a batch in one write transaction. REQUIRES: batch.size() <= limits::ingest_batch_ops_max.
+  // An error Status (store full, I/O) means nothing of the batch was kept.
+  Result<IngestReport> ingest(std::span<const Bytes> batch);
+
+  // Creates, signs and ingests one op by `key`. Errors: invalid draft, no network yet (for
+  // anything but a genesis), store full.
+  Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
+
+  Result<std::optional<Op>> get(const Hash32& id) const;
+  // The op whose id starts with `hex_prefix` (at least 8 hex digits). Not found when none or
+  // several match.
+  Result<Hash32> resolve_id(const std::string& hex_prefix) const;
+  // Every stored op in (timestamp, id) order: parents before children.
+  Status for_each_op(const std::function<void(const Op&)>& visit) const;
+  // Ops touching one object, in timestamp order.
+  Result<std::vector<Op>> ops_of_object(const Hash32& object) const;
+
+  Result<StoreStats> stats() const;
+  // BLAKE2b-256 over the replicated content of every table: equal on two nodes that hold the
+  // same set of ops, whatever order they arrived in.
+  Result<Hash32> digest() const;
+  // Re-reads and re-verifies every stored op and its index entries.
+  Result<VerifyReport> verify() const;
+
+  int stale_readers_cleared() const { return env_->stale_readers_cleared(); }
+
+ private:
+  struct Tables {
+    MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing;
+  };
+  class IngestTxn;
+  Store(std::unique_ptr<LmdbEnv> env, Tables tables) : env_(std::move(env)), tables_(tables) {}
+
+  std::unique_ptr<LmdbEnv> env_;
+  Tables tables_;
+};
+
+}  // namespace anwang::node
