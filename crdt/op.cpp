@@ -127,10 +127,7 @@ Bytes words_to_bytes(const kj::Array<capnp::word>& words) {
 
 Bytes signature_message(const kj::Array<capnp::word>& canonical_body) {
   auto body = canonical_body.asBytes();
-  Bytes message(kSignatureContext.size() + body.size());
-  std::memcpy(message.data(), kSignatureContext.data(), kSignatureContext.size());
-  std::memcpy(message.data() + kSignatureContext.size(), body.begin(), body.size());
-  return message;
+  return op_signature_message(ByteView(body.begin(), body.size()));
 }
 
 // ---- decoding ----
@@ -242,6 +239,13 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes) {
 }
 
 }  // namespace
+
+Bytes op_signature_message(ByteView canonical_body) {
+  Bytes message(kSignatureContext.size() + canonical_body.size());
+  std::memcpy(message.data(), kSignatureContext.data(), kSignatureContext.size());
+  std::memcpy(message.data() + kSignatureContext.size(), canonical_body.data(), canonical_body.size());
+  return message;
+}
 
 const char* payload_kind(const Payload& payload) {
   switch (payload.index()) {

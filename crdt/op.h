@@ -102,6 +102,10 @@ Result<Op> sign_op(OpFields fields, const KeyPair& key);
 // Decodes and verifies bytes from outside. Never throws, never asserts on the input.
 std::variant<Op, RefusedOp> decode_op(ByteView bytes);
 
+// The message an op's signature covers: a context string, then the canonical body bytes.
+// Exposed for tests that build ops by hand.
+Bytes op_signature_message(ByteView canonical_body);
+
 // The op id a genesis defines as its network id.
 inline const Hash32& network_id_of_genesis(const Op& genesis) { return genesis.id; }
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what anwang needs to build and test, from Debian 12 packages. Idempotent: when every
+# package is already present it changes nothing; otherwise it runs apt-get update, then installs.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libasio-dev liblmdb-dev lmdb-utils libsodium-dev capnproto libcapnp-dev
+  catch2 libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,170 @@
+// The `anwang` command as a user runs it: real processes on a real node home.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "node/op_file.h"
+#include "support/fixtures.h"
+
+using namespace anwang;
+using anwang::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Run anwang_cli(const std::filesystem::path& home, const std::vector<std::string>& args) {
+  std::string command = quote(ANWANG_CLI_PATH) + " --home " + quote(home.string());
+  for (const auto& arg : args) command += " " + quote(arg);
+  std::filesystem::path err_file = home.parent_path() / "stderr.txt";
+  command += " 2>" + quote(err_file.string());
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  int status = pclose(pipe);
+  std::stringstream err;
+  err << std::ifstream(err_file).rdbuf();
+  return Run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+}
+
+Run ok(const std::filesystem::path& home, const std::vector<std::string>& args) {
+  Run run = anwang_cli(home, args);
+  INFO("anwang " << args.at(0) << " said: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  return run;
+}
+
+std::uint64_t op_count(const std::filesystem::path& home) {
+  return json::parse(ok(home, {"status", "--json"}).out)["ops"].get<std::uint64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("a county is created from the command line and its log shows the genesis", "[cli]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  json init = json::parse(ok(home, {"init", "--json"}).out);
+  CHECK(init["node_key"].get<std::string>().size() == 64);
+  ok(home, {"key", "new", "root1"});
+  ok(home, {"key", "new", "root2"});
+  json keys = json::parse(ok(home, {"key", "list", "--json"}).out);
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0]["name"] == "root1");
+  CHECK(keys[0]["public_key"].get<std::string>().size() == 64);
+  json genesis = json::parse(
+      ok(home, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root1,root2", "--threshold", "2", "--json"})
+          .out);
+  std::string id = genesis["id"];
+  json status = json::parse(ok(home, {"status", "--json"}).out);
+  CHECK(status["network_id"] == id);
+  CHECK(status["ops"] == 1);
+  CHECK(status["node_key"] == init["node_key"]);
+  json log = json::parse(ok(home, {"log", "--json"}).out);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0]["kind"] == "genesis");
+  CHECK(log[0]["payload"]["threshold"] == 2);
+  json shown = json::parse(ok(home, {"show", id.substr(0, 10), "--json"}).out);
+  CHECK(shown["id"] == id);
+  CHECK(ok(home, {"log"}).out.find("敖汉旗") != std::string::npos);
+  ok(home, {"verify"});
+}
+
+TEST_CASE("bad input is one sentence, a meaningful exit code, and nothing written", "[cli]") {
+  TempDir dir;
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  ok(home, {"key", "new", "root"});
+  Run bad_county = anwang_cli(home, {"genesis", "--county", "15043", "--name", "x", "--root", "root"});
+  CHECK(bad_county.exit_code == 3);
+  CHECK_THAT(bad_county.err, Catch::Contains("--county"));
+  CHECK(std::count(bad_county.err.begin(), bad_county.err.end(), '\n') == 1);
+  Run bad_threshold =
+      anwang_cli(home, {"genesis", "--county", "150430", "--name", "x", "--root", "root", "--threshold", "2"});
+  CHECK(bad_threshold.exit_code == 3);
+  CHECK_THAT(bad_threshold.err, Catch::Contains("--threshold"));
+  Run unknown_key = anwang_cli(home, {"genesis", "--county", "150430", "--name", "x", "--root", "nobody"});
+  CHECK(unknown_key.exit_code == 4);
+  Run no_network = anwang_cli(home, {"note", "add", "--scope", "150430", "--text", "x"});
+  CHECK(no_network.exit_code == 3);
+  CHECK_THAT(no_network.err, Catch::Contains("no network"));
+  CHECK(op_count(home) == 0);
+  Run usage = anwang_cli(home, {"frobnicate"});
+  CHECK(usage.exit_code == 2);
+  Run no_home = anwang_cli(dir.path() / "nowhere", {"status"});
+  CHECK(no_home.exit_code == 4);
+  CHECK_THAT(no_home.err, Catch::Contains("anwang init"));
+}
+
+TEST_CASE("importing 1,000 good ops and 10 tampered ones accepts 1,000 and refuses 10", "[cli]") {
+  TempDir dir;
+  test::OpFactory factory;
+  std::vector<Bytes> ops{factory.genesis().bytes};
+  std::vector<Hash32> recent{factory.genesis().id};
+  for (int i = 1; i < 1000; ++i) {
+    KeyPair author = test::test_key(i % 7);
+    Op op = factory.note(author, i % 2 ? "150430100201" : "150430100", "巡查记录 patrol " + std::to_string(i),
+                         {recent[static_cast<std::size_t>(i) % recent.size()]});
+    recent.push_back(op.id);
+    ops.push_back(op.bytes);
+  }
+  std::vector<Bytes> file = ops;
+  for (int i = 0; i < 10; ++i) {
+    Bytes tampered = ops[static_cast<std::size_t>(100 * i + 5)];
+    tampered[tampered.size() / 3 + static_cast<std::size_t>(i)] ^= 0x04;
+    file.insert(file.begin() + 37 * (i + 1), tampered);
+  }
+  REQUIRE(file.size() == 1010);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", file).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run import = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"});
+  CHECK(import.exit_code == 1);  // some ops were refused
+  json report = json::parse(import.out);
+  CHECK(report["accepted"] == 1000);
+  CHECK(report["refused"] == 10);
+  CHECK(report["pending"] == 0);
+  REQUIRE(report["refusals"].size() == 10);
+  for (const auto& refusal : report["refusals"]) {
+    CHECK_FALSE(refusal["reason"].get<std::string>().empty());
+    CHECK_FALSE(refusal["detail"].get<std::string>().empty());
+  }
+  ok(home, {"verify"});
+  Run human = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string()});
+  CHECK_THAT(human.out, Catch::Contains("duplicate 重复 1000"));
+  CHECK_THAT(human.out, Catch::Contains("refused 拒收 10"));
+}
+
+TEST_CASE("op export and import carry a node's log to another node", "[cli]") {
+  TempDir dir;
+  auto a = dir.path() / "a";
+  auto b = dir.path() / "b";
+  ok(a, {"init"});
+  ok(a, {"key", "new", "root"});
+  ok(a, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  ok(a, {"region", "add", "150430100", "--name", "新惠镇"});
+  std::string note = json::parse(ok(a, {"note", "add", "--scope", "150430100", "--text", "消防通道堵塞", "--json"}).out)["id"];
+  ok(a, {"op", "export", (dir.path() / "a.ops").string()});
+  ok(b, {"init"});
+  json report = json::parse(ok(b, {"op", "import", (dir.path() / "a.ops").string(), "--json"}).out);
+  CHECK(report["accepted"] == 3);
+  CHECK(json::parse(ok(b, {"show", note, "--json"}).out)["payload"]["text"] == "消防通道堵塞");
+  CHECK(json::parse(ok(a, {"status", "--json"}).out)["network_id"] ==
+        json::parse(ok(b, {"status", "--json"}).out)["network_id"]);
+}

@@ -1,0 +1,43 @@
+// Hybrid logical clock: always later than before and than the parents, close to wall time.
+#include <catch2/catch.hpp>
+
+#include "crdt/hlc.h"
+
+using namespace anwang;
+
+TEST_CASE("the clock follows wall time when it moves forward", "[hlc]") {
+  ManualClock wall(1'000'000);
+  HybridClock clock(wall, 0);
+  CHECK(clock.next(0) == hlc_from_ms(1'000'000));
+  wall.advance_ms(5);
+  CHECK(clock.next(0) == hlc_from_ms(1'000'005));
+}
+
+TEST_CASE("the clock never goes back, even when the wall clock does", "[hlc]") {
+  ManualClock wall(1'000'000);
+  HybridClock clock(wall, 0);
+  std::uint64_t first = clock.next(0);
+  wall.set_ms(10);  // a Pi that booted in 1970
+  std::uint64_t second = clock.next(0);
+  CHECK(second > first);
+  CHECK(hlc_ms(second) == 1'000'000);
+  CHECK(hlc_counter(second) == 1);
+}
+
+TEST_CASE("a timestamp is later than the newest parent", "[hlc]") {
+  ManualClock wall(1'000);
+  HybridClock clock(wall, 0);
+  std::uint64_t parent = hlc_from_ms(50'000) + 7;
+  CHECK(clock.next(parent) == parent + 1);
+}
+
+TEST_CASE("a restarted clock continues after the last timestamp it issued", "[hlc]") {
+  ManualClock wall(1'000);
+  HybridClock clock(wall, hlc_from_ms(2'000));
+  CHECK(clock.next(0) == hlc_from_ms(2'000) + 1);
+}
+
+TEST_CASE("timestamps print as UTC with the counter", "[hlc]") {
+  CHECK(hlc_to_string(hlc_from_ms(0)) == "1970-01-01T00:00:00.000Z");
+  CHECK(hlc_to_string(hlc_from_ms(1'790'000'000'123) + 3) == "2026-09-21T14:13:20.123Z+3");
+}

@@ -1,0 +1,194 @@
+// Op format: every payload round-trips; tampering, foreign formats and bad fields are refused.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+#include "crdt/op.h"
+#include "support/fixtures.h"
+
+using namespace anwang;
+using anwang::test::OpFactory;
+using anwang::test::test_key;
+
+namespace {
+
+Refusal refusal_of(ByteView bytes) {
+  auto decoded = decode_op(bytes);
+  REQUIRE(std::holds_alternative<RefusedOp>(decoded));
+  return std::get<RefusedOp>(decoded).reason;
+}
+
+const Op& decoded_ok(const std::variant<Op, RefusedOp>& decoded) {
+  if (auto* refused = std::get_if<RefusedOp>(&decoded)) FAIL(refusal_name(refused->reason) << ": " << refused->detail);
+  return std::get<Op>(decoded);
+}
+
+std::vector<Op> one_of_each_payload(OpFactory& factory) {
+  KeyPair author = test_key(1);
+  std::vector<Op> ops{factory.genesis()};
+  ops.push_back(factory.region(author, "150430100", "新惠镇 Xinhui", {factory.genesis().id}));
+  RegionPayload with_boundary{"150430100201-03", "三组 group 3",
+                              R"({"type":"Polygon","coordinates":[[[119.9,42.2],[120.0,42.2],[120.0,42.3],[119.9,42.2]]]})"};
+  ops.push_back(factory.make(author, with_boundary.code, named_object_id("region", with_boundary.code), with_boundary,
+                             {ops[1].id}));
+  ops.push_back(factory.note(author, "150430100201", "仓库消防通道堵塞 fire lane blocked", {ops[1].id, ops[2].id}));
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("every payload round-trips through sign, encode, decode and verify", "[op]") {
+  OpFactory factory;
+  for (const Op& op : one_of_each_payload(factory)) {
+    CAPTURE(payload_kind(op.fields.payload));
+    auto decoded = decode_op(op.bytes);
+    const Op& back = decoded_ok(decoded);
+    CHECK(back.id == op.id);
+    CHECK(back.id == blake2b_256(op.bytes));
+    CHECK(back.fields == op.fields);
+    CHECK(back.signature == op.signature);
+    CHECK(back.bytes == op.bytes);
+  }
+}
+
+TEST_CASE("a genesis names no network and its id is the network id", "[op]") {
+  OpFactory factory;
+  const Op& genesis = factory.genesis();
+  CHECK_FALSE(genesis.fields.network.has_value());
+  CHECK(network_id_of_genesis(genesis) == genesis.id);
+  Op note = factory.note(test_key(1), "150430", "x");
+  CHECK(note.fields.network == genesis.id);
+}
+
+TEST_CASE("a flipped bit anywhere in a signed op is refused", "[op]") {
+  OpFactory factory;
+  Op op = factory.note(test_key(1), "150430100", "整改通知书 rectification notice", {factory.genesis().id});
+  // Where the signature sits in the encoding: flips there must read as a bad signature.
+  auto at = std::search(op.bytes.begin(), op.bytes.end(), op.signature.begin(), op.signature.end());
+  REQUIRE(at != op.bytes.end());
+  std::size_t signature_begin = static_cast<std::size_t>(at - op.bytes.begin());
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < op.bytes.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes tampered = op.bytes;
+      tampered[i] ^= static_cast<std::uint8_t>(1u << bit);
+      CAPTURE(i, bit);
+      Refusal reason = refusal_of(tampered);
+      ++refused;
+      if (i >= signature_begin && i < signature_begin + op.signature.size()) CHECK(reason == Refusal::kBadSignature);
+    }
+  }
+  CHECK(refused == op.bytes.size() * 8);
+}
+
+TEST_CASE("a body change with a valid-looking encoding is a bad signature", "[op]") {
+  OpFactory factory;
+  Op op = factory.note(test_key(1), "150430100", "abcdefgh");
+  auto at = std::search(op.bytes.begin(), op.bytes.end(), std::begin("abcdefgh"), std::end("abcdefgh") - 1);
+  REQUIRE(at != op.bytes.end());
+  Bytes tampered = op.bytes;
+  tampered[static_cast<std::size_t>(at - op.bytes.begin())] = 'X';
+  CHECK(refusal_of(tampered) == Refusal::kBadSignature);
+}
+
+TEST_CASE("non-canonical, truncated, empty and oversized bytes are refused with their reason", "[op]") {
+  OpFactory factory;
+  Op op = factory.note(test_key(1), "150430100", "text");
+  Bytes padded = op.bytes;
+  padded.resize(padded.size() + 8, 0);
+  CHECK(refusal_of(padded) == Refusal::kNotCanonical);
+  Bytes truncated(op.bytes.begin(), op.bytes.end() - 8);
+  Refusal truncated_reason = refusal_of(truncated);
+  CHECK((truncated_reason == Refusal::kMalformed || truncated_reason == Refusal::kNotCanonical));
+  CHECK(refusal_of(Bytes{}) == Refusal::kMalformed);
+  CHECK(refusal_of(Bytes(7, 1)) == Refusal::kMalformed);
+  CHECK(refusal_of(Bytes(limits::op_bytes_max + 8, 0)) == Refusal::kTooLarge);
+}
+
+TEST_CASE("an unknown payload or format version is refused, not misread", "[op]") {
+  OpFactory factory;
+  KeyPair author = test_key(1);
+  // Control: the hand-built encoder makes ops this node accepts.
+  auto control = decode_op(test::future_payload_op(author, factory.network(), kOpFormatVersion, false));
+  decoded_ok(control);
+  CHECK(refusal_of(test::future_payload_op(author, factory.network(), kOpFormatVersion, true)) ==
+        Refusal::kUnknownPayload);
+  CHECK(refusal_of(test::future_payload_op(author, factory.network(), kOpFormatVersion + 1, false)) ==
+        Refusal::kUnsupportedVersion);
+}
+
+TEST_CASE("sign_op refuses fields that break a rule, with a sentence naming the field", "[op]") {
+  OpFactory factory;
+  KeyPair author = test_key(1);
+  OpFields base;
+  base.network = factory.network();
+  base.author = author.public_key();
+  base.hlc = 1;
+  base.scope = "150430100";
+  base.object = named_object_id("note", "x");
+  base.payload = NotePayload{"ok"};
+  REQUIRE(sign_op(base, author).is_ok());
+
+  auto refused_with = [&](OpFields fields, const std::string& words) {
+    auto op = sign_op(std::move(fields), author);
+    REQUIRE_FALSE(op.is_ok());
+    CHECK_THAT(op.status().message(), Catch::Contains(words));
+  };
+  OpFields bad_scope = base;
+  bad_scope.scope = "15043";
+  refused_with(bad_scope, "scope code");
+  OpFields empty_note = base;
+  empty_note.payload = NotePayload{""};
+  refused_with(empty_note, "note text");
+  OpFields bad_utf8 = base;
+  bad_utf8.payload = NotePayload{"\xff\xfe"};
+  refused_with(bad_utf8, "UTF-8");
+  OpFields prev_without_seq = base;
+  prev_without_seq.author_prev = factory.network();
+  refused_with(prev_without_seq, "previous-op");
+  OpFields no_network = base;
+  no_network.network.reset();
+  refused_with(no_network, "network");
+  OpFields county_region = base;
+  county_region.scope = "150430";
+  county_region.object = named_object_id("region", "150430");
+  county_region.payload = RegionPayload{"150430", "x", ""};
+  refused_with(county_region, "genesis defines the county");
+  OpFields wrong_region_object = base;
+  wrong_region_object.payload = RegionPayload{"150430100", "x", ""};
+  refused_with(wrong_region_object, "object id");
+
+  OpFields genesis;
+  genesis.author = author.public_key();
+  genesis.hlc = 1;
+  genesis.scope = "150430";
+  genesis.object = named_object_id("network", "150430");
+  genesis.payload = GenesisPayload{"150430", "敖汉旗", {author.public_key()}, 2};
+  refused_with(genesis, "threshold");
+  std::get<GenesisPayload>(genesis.payload).threshold = 1;
+  std::get<GenesisPayload>(genesis.payload).root_keys = {test_key(2).public_key()};
+  refused_with(genesis, "signed by one of its root keys");
+}
+
+TEST_CASE("sign_op sorts and deduplicates parents so equal inputs give one id", "[op]") {
+  OpFactory factory;
+  Op a = factory.region(test_key(1), "150430100", "a");
+  Op b = factory.region(test_key(2), "150430200", "b");
+  OpFields fields;
+  fields.network = factory.network();
+  fields.author = test_key(3).public_key();
+  fields.hlc = 99;
+  fields.scope = "150430";
+  fields.object = named_object_id("note", "n");
+  fields.payload = NotePayload{"n"};
+  OpFields shuffled = fields;
+  fields.parents = {a.id, b.id};
+  shuffled.parents = {b.id, a.id, b.id};
+  auto one = sign_op(fields, test_key(3));
+  auto two = sign_op(shuffled, test_key(3));
+  REQUIRE(one.is_ok());
+  REQUIRE(two.is_ok());
+  CHECK(one->id == two->id);
+}

@@ -1,0 +1,338 @@
+// The store: verified batch ingest, order independence, pending parents, full maps, verify.
+#include <lmdb.h>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+#include "node/store.h"
+#include "support/fixtures.h"
+
+using namespace anwang;
+using anwang::node::IngestOutcome;
+using anwang::test::OpFactory;
+using anwang::test::TempDir;
+using anwang::test::test_key;
+
+namespace {
+
+using Kind = IngestOutcome::Kind;
+
+std::vector<IngestOutcome> ingest(node::Store& store, const std::vector<Bytes>& batch) {
+  auto report = store.ingest(batch);
+  INFO(report.status().message());
+  REQUIRE(report.is_ok());
+  return report->outcomes;
+}
+
+IngestOutcome ingest_one(node::Store& store, const Bytes& op) { return ingest(store, {op}).at(0); }
+
+std::uint64_t op_count(const node::Store& store) {
+  auto stats = store.stats();
+  REQUIRE(stats.is_ok());
+  return stats->ops;
+}
+
+Hash32 digest(const node::Store& store) {
+  auto d = store.digest();
+  REQUIRE(d.is_ok());
+  return *d;
+}
+
+}  // namespace
+
+TEST_CASE("a genesis makes the store a member of its network", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  CHECK(ingest_one(*store, factory.genesis().bytes).kind == Kind::kAccepted);
+  auto stats = store->stats();
+  REQUIRE(stats.is_ok());
+  CHECK(stats->network_id == factory.network());
+  CHECK(stats->county_code == "150430");
+  CHECK(stats->ops == 1);
+}
+
+TEST_CASE("receiving an op twice changes nothing", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op note = factory.note(test_key(1), "150430100", "x");
+  ingest(*store, {factory.genesis().bytes, note.bytes});
+  Hash32 before = digest(*store);
+  auto outcomes = ingest(*store, {note.bytes, note.bytes, factory.genesis().bytes});
+  for (const auto& outcome : outcomes) CHECK(outcome.kind == Kind::kDuplicate);
+  CHECK(digest(*store) == before);
+  CHECK(op_count(*store) == 2);
+}
+
+TEST_CASE("ingesting one set of ops in any order, with duplicates, gives identical stores", "[store][property]") {
+  std::mt19937_64 rng(20261122);
+  for (int round = 0; round < 12; ++round) {
+    std::vector<Op> history = test::random_history(rng, 150, 4);
+    std::vector<Bytes> ops = test::bytes_of(history);
+    TempDir reference_dir;
+    auto reference = test::open_store(reference_dir.path());
+    Hash32 expected = test::ingest_all(*reference, ops);
+    CHECK(op_count(*reference) == ops.size());
+    for (int order = 0; order < 3; ++order) {
+      std::vector<Bytes> shuffled = ops;
+      for (std::size_t i = 0; i < ops.size() / 5; ++i) shuffled.push_back(ops[rng() % ops.size()]);
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      TempDir dir;
+      auto store = test::open_store(dir.path());
+      std::size_t batch = 1 + rng() % 40;
+      CAPTURE(round, order, batch);
+      CHECK(test::ingest_all(*store, shuffled, batch) == expected);
+      auto stats = store->stats();
+      REQUIRE(stats.is_ok());
+      CHECK(stats->pending == 0);
+    }
+  }
+}
+
+TEST_CASE("ops from another county's network are refused", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory ours;
+  OpFactory theirs("150421", 9);
+  ingest_one(*store, ours.genesis().bytes);
+  Hash32 before = digest(*store);
+  auto foreign_genesis = ingest_one(*store, theirs.genesis().bytes);
+  CHECK(foreign_genesis.kind == Kind::kRefused);
+  CHECK(foreign_genesis.reason == Refusal::kWrongNetwork);
+  auto foreign_note = ingest_one(*store, theirs.note(test_key(1), "150421", "x").bytes);
+  CHECK(foreign_note.kind == Kind::kRefused);
+  CHECK(foreign_note.reason == Refusal::kWrongNetwork);
+  CHECK(digest(*store) == before);
+}
+
+TEST_CASE("an op waits for missing parents and applies when they arrive", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op parent = factory.region(test_key(1), "150430100", "新惠镇");
+  Op child = factory.note(test_key(2), "150430100", "child", {parent.id});
+  ingest_one(*store, factory.genesis().bytes);
+  auto waiting = ingest_one(*store, child.bytes);
+  CHECK(waiting.kind == Kind::kPending);
+  CHECK_THAT(waiting.detail, Catch::Contains(parent.id.short_hex()));
+  CHECK(op_count(*store) == 1);
+  auto report = store->ingest(std::vector<Bytes>{parent.bytes});
+  REQUIRE(report.is_ok());
+  CHECK(report->outcomes[0].kind == Kind::kAccepted);
+  CHECK(report->released_from_pending == 1);
+  CHECK(op_count(*store) == 3);
+  auto got = store->get(child.id);
+  REQUIRE(got.is_ok());
+  CHECK(got->has_value());
+}
+
+TEST_CASE("ops that arrive before the genesis wait for it", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op note = factory.note(test_key(1), "150430100", "early");
+  CHECK(ingest_one(*store, note.bytes).kind == Kind::kPending);
+  auto outcomes = ingest(*store, {factory.genesis().bytes});
+  CHECK(outcomes[0].kind == Kind::kAccepted);
+  CHECK(op_count(*store) == 2);
+}
+
+TEST_CASE("an op stamped no later than a parent is refused", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op parent = factory.region(test_key(1), "150430100", "a");
+  Op backdated = factory.make(test_key(2), "150430100", named_object_id("note", "b"), NotePayload{"b"}, {parent.id},
+                              parent.fields.hlc);
+  ingest(*store, {factory.genesis().bytes, parent.bytes});
+  auto outcome = ingest_one(*store, backdated.bytes);
+  CHECK(outcome.kind == Kind::kRefused);
+  CHECK(outcome.reason == Refusal::kClockNotAfterParents);
+}
+
+TEST_CASE("an op whose previous op is another author's is refused", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op someone_else = factory.note(test_key(1), "150430100", "a");
+  OpFields fields;
+  fields.network = factory.network();
+  fields.author = test_key(2).public_key();
+  fields.author_seq = 2;
+  fields.author_prev = someone_else.id;
+  fields.hlc = someone_else.fields.hlc + 1;
+  fields.scope = "150430100";
+  fields.object = named_object_id("note", "b");
+  fields.payload = NotePayload{"b"};
+  Op forged = factory.make_raw(test_key(2), fields);
+  ingest(*store, {factory.genesis().bytes, someone_else.bytes});
+  auto outcome = ingest_one(*store, forged.bytes);
+  CHECK(outcome.kind == Kind::kRefused);
+  CHECK(outcome.reason == Refusal::kBadAuthorChain);
+}
+
+TEST_CASE("a refused op leaves nothing behind", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op note = factory.note(test_key(1), "150430100", "x");
+  ingest_one(*store, factory.genesis().bytes);
+  Hash32 before = digest(*store);
+  Bytes tampered = note.bytes;
+  tampered[tampered.size() / 2] ^= 0x10;
+  auto outcomes = ingest(*store, {tampered, Bytes(16, 0), Bytes(3, 1)});
+  for (const auto& outcome : outcomes) CHECK(outcome.kind == Kind::kRefused);
+  CHECK(digest(*store) == before);
+}
+
+TEST_CASE("author() numbers an author's ops, links them and stamps them after their parents", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  ingest_one(*store, factory.genesis().bytes);
+  KeyPair author = test_key(5);
+  ManualClock wall(test::kTestTimeMs + 1000);
+  node::OpDraft draft{"150430100", named_object_id("region", "150430100"), RegionPayload{"150430100", "一", ""}, {}};
+  auto first = store->author(author, draft, wall);
+  REQUIRE(first.is_ok());
+  wall.set_ms(0);  // the wall clock jumps back to 1970
+  std::get<RegionPayload>(draft.payload).name = "二";
+  auto second = store->author(author, draft, wall);
+  REQUIRE(second.is_ok());
+  CHECK(first->fields.author_seq == 1);
+  CHECK(second->fields.author_seq == 2);
+  CHECK(second->fields.author_prev == first->id);
+  CHECK(second->fields.parents == std::vector<Hash32>{first->id});
+  CHECK(second->fields.hlc > first->fields.hlc);
+  node::OpDraft note{"150430100", {}, NotePayload{"new record"}, {}, true};
+  auto third = store->author(author, note, wall);
+  REQUIRE(third.is_ok());
+  CHECK(third->fields.object == authored_object_id(author.public_key(), 3));
+}
+
+TEST_CASE("author() refuses to write before the node has a network", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  ManualClock wall(test::kTestTimeMs);
+  auto op = store->author(test_key(1), node::OpDraft{"150430", named_object_id("note", "x"), NotePayload{"x"}, {}},
+                          wall);
+  REQUIRE_FALSE(op.is_ok());
+  CHECK_THAT(op.status().message(), Catch::Contains("no network"));
+  CHECK(op_count(*store) == 0);
+}
+
+TEST_CASE("a full store refuses the write cleanly and still opens and reads", "[store]") {
+  TempDir dir;
+  OpFactory factory;
+  std::vector<Op> written{factory.genesis()};
+  std::string big(limits::note_bytes_max - 16, 'x');
+  Status failure;
+  {
+    auto store = test::open_store(dir.path(), limits::store_map_bytes_min);
+    ingest_one(*store, factory.genesis().bytes);
+    for (int i = 0; i < 200 && failure.is_ok(); ++i) {
+      Op op = factory.note(test_key(1), "150430100", big + std::to_string(i));
+      Hash32 before = digest(*store);
+      auto report = store->ingest(std::vector<Bytes>{op.bytes});
+      if (report.is_ok()) {
+        written.push_back(op);
+      } else {
+        failure = report.status();
+        CHECK(digest(*store) == before);  // nothing of the failed batch was kept
+      }
+    }
+    REQUIRE_FALSE(failure.is_ok());
+    CHECK(failure.code() == Status::Code::kStoreFull);
+    CHECK_THAT(failure.message(), Catch::Contains("map_size_mib"));
+  }
+  auto reopened = test::open_store(dir.path(), limits::store_map_bytes_min);
+  CHECK(op_count(*reopened) == written.size());
+  for (const Op& op : written) {
+    auto got = reopened->get(op.id);
+    REQUIRE(got.is_ok());
+    CHECK(got->has_value());
+  }
+  auto report = reopened->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  // A bigger map lets writing continue.
+  reopened.reset();
+  auto enlarged = test::open_store(dir.path(), 16ull << 20);
+  auto outcome = enlarged->ingest(std::vector<Bytes>{factory.note(test_key(2), "150430100", big + "more").bytes});
+  REQUIRE(outcome.is_ok());
+  CHECK(outcome->outcomes[0].kind == Kind::kAccepted);
+}
+
+TEST_CASE("verify passes on a sound store and detects a corrupted stored op", "[store]") {
+  TempDir dir;
+  OpFactory factory;
+  std::mt19937_64 rng(7);
+  std::vector<Op> history = test::random_history(rng, 50, 3);
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+    auto report = store->verify();
+    REQUIRE(report.is_ok());
+    CHECK(report->ok());
+    CHECK(report->ops_checked == history.size());
+  }
+  // Corrupt one stored op behind the store's back, as a failing disk would.
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 16);
+    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi ops;
+    REQUIRE(mdb_dbi_open(txn, "ops", 0, &ops) == 0);
+    MDB_cursor* cursor = nullptr;
+    REQUIRE(mdb_cursor_open(txn, ops, &cursor) == 0);
+    MDB_val key, value;
+    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0);
+    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0);
+    Bytes corrupted(static_cast<std::uint8_t*>(value.mv_data), static_cast<std::uint8_t*>(value.mv_data) + value.mv_size);
+    corrupted[corrupted.size() - 70] ^= 0x01;
+    MDB_val new_value{corrupted.size(), corrupted.data()};
+    REQUIRE(mdb_cursor_put(cursor, &key, &new_value, MDB_CURRENT) == 0);
+    mdb_cursor_close(cursor);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  auto store = test::open_store(dir.path());
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK_FALSE(report->ok());
+  REQUIRE(report->problems.size() == 1);
+  CHECK_THAT(report->problems[0], Catch::Contains("fails its checks"));
+}
+
+TEST_CASE("a store written by a newer schema is refused with a clear message", "[store]") {
+  TempDir dir;
+  { test::open_store(dir.path()); }
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 16);
+    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi meta;
+    REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+    Bytes version;
+    append_u64_be(version, node::kStoreSchemaVersion + 1);
+    MDB_val key{14, const_cast<char*>("schema_version")};
+    MDB_val value{version.size(), version.data()};
+    REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  auto store = node::Store::open(node::StoreOptions{dir.path(), 0});
+  REQUIRE_FALSE(store.is_ok());
+  CHECK_THAT(store.status().message(), Catch::Contains("newer anwang"));
+}

@@ -1,0 +1,162 @@
+#include "support/fixtures.h"
+
+#include <capnp/message.h>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "support/future_op.capnp.h"
+
+namespace anwang::test {
+
+namespace fs = std::filesystem;
+
+KeyPair test_key(int n) {
+  Hash32 seed = blake2b_256(as_bytes("anwang test key " + std::to_string(n)));
+  return KeyPair::from_seed(seed.view());
+}
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "anwang-test-XXXXXX").string();
+  char* made = mkdtemp(pattern.data());
+  REQUIRE(made != nullptr);
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::unique_ptr<node::Store> open_store(const fs::path& dir, std::uint64_t map_bytes) {
+  auto store = node::Store::open(node::StoreOptions{dir, map_bytes});
+  INFO(store.status().message());
+  REQUIRE(store.is_ok());
+  return std::move(*store);
+}
+
+OpFactory::OpFactory(std::string county, int root_key) {
+  KeyPair root = test_key(root_key);
+  OpFields fields;
+  fields.author = root.public_key();
+  fields.author_seq = 1;
+  fields.hlc = kTestTimeMs << 16;
+  fields.scope = county;
+  fields.object = named_object_id("network", county);
+  fields.payload = GenesisPayload{county, "测试旗 test county", {root.public_key()}, 1};
+  genesis_ = make_raw(root, fields);
+  authors_[root.public_key()] = {1, genesis_.id};
+}
+
+Op OpFactory::make_raw(const KeyPair& author, OpFields fields) {
+  auto op = sign_op(std::move(fields), author);
+  INFO(op.status().message());
+  REQUIRE(op.is_ok());
+  hlc_of_[op->id] = op->fields.hlc;
+  return std::move(*op);
+}
+
+Op OpFactory::make(const KeyPair& author, const std::string& scope, const Hash32& object, Payload payload,
+                   std::vector<Hash32> parents, std::optional<std::uint64_t> hlc) {
+  AuthorState& state = authors_[author.public_key()];
+  OpFields fields;
+  fields.network = genesis_.id;
+  fields.author = author.public_key();
+  fields.author_seq = state.seq + 1;
+  fields.author_prev = state.prev;
+  std::uint64_t floor = hlc_of_[genesis_.id];
+  if (state.prev) floor = std::max(floor, hlc_of_[*state.prev]);
+  for (const Hash32& parent : parents) floor = std::max(floor, hlc_of_[parent]);
+  fields.parents = std::move(parents);
+  fields.hlc = hlc.value_or(floor + 1);
+  fields.scope = scope;
+  fields.object = object;
+  fields.payload = std::move(payload);
+  Op op = make_raw(author, std::move(fields));
+  state.seq = op.fields.author_seq;
+  state.prev = op.id;
+  return op;
+}
+
+Op OpFactory::note(const KeyPair& author, const std::string& scope, const std::string& text,
+                   std::vector<Hash32> parents) {
+  return make(author, scope, named_object_id("note", scope + text), NotePayload{text}, std::move(parents));
+}
+
+Op OpFactory::region(const KeyPair& author, const std::string& code, const std::string& name,
+                     std::vector<Hash32> parents) {
+  return make(author, code, named_object_id("region", code), RegionPayload{code, name, ""}, std::move(parents));
+}
+
+std::vector<Bytes> bytes_of(const std::vector<Op>& ops) {
+  std::vector<Bytes> out;
+  for (const Op& op : ops) out.push_back(op.bytes);
+  return out;
+}
+
+std::vector<Op> random_history(std::mt19937_64& rng, std::size_t count, int authors) {
+  OpFactory factory;
+  std::vector<Op> ops{factory.genesis()};
+  static const std::vector<std::string> kScopes = {"150430", "150430100", "150430100201", "150430100202",
+                                                   "150430100201-03"};
+  std::vector<KeyPair> keys;
+  for (int i = 0; i < authors; ++i) keys.push_back(test_key(100 + i));
+  while (ops.size() < count) {
+    const KeyPair& author = keys[rng() % keys.size()];
+    std::vector<Hash32> parents;
+    std::size_t parent_count = rng() % 3;
+    for (std::size_t i = 0; i < parent_count; ++i) parents.push_back(ops[rng() % ops.size()].id);
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    const std::string& scope = kScopes[rng() % kScopes.size()];
+    if (scope != "150430" && rng() % 4 == 0) {
+      ops.push_back(factory.region(author, scope, "区域 " + std::to_string(ops.size()), parents));
+    } else {
+      std::string text = "note " + std::to_string(ops.size());
+      Hash32 object = named_object_id("note", std::to_string(rng() % 7));
+      ops.push_back(factory.make(author, scope, object, NotePayload{text}, parents));
+    }
+  }
+  return ops;
+}
+
+Hash32 ingest_all(node::Store& store, const std::vector<Bytes>& ops, std::size_t batch) {
+  for (std::size_t start = 0; start < ops.size(); start += batch) {
+    std::size_t end = std::min(ops.size(), start + batch);
+    auto report = store.ingest(std::span<const Bytes>(ops.data() + start, end - start));
+    INFO(report.status().message());
+    REQUIRE(report.is_ok());
+  }
+  auto digest = store.digest();
+  REQUIRE(digest.is_ok());
+  return *digest;
+}
+
+Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version,
+                        bool future_payload) {
+  capnp::MallocMessageBuilder builder;
+  auto signed_op = builder.initRoot<future::SignedOp>();
+  auto body = signed_op.initBody();
+  body.setFormatVersion(format_version);
+  body.setNetwork(capnp::Data::Reader(network.bytes.data(), 32));
+  body.setAuthor(capnp::Data::Reader(author.public_key().bytes.data(), 32));
+  body.setAuthorSeq(1);
+  body.setHlc((kTestTimeMs + 1) << 16);
+  body.setScope("150430");
+  Hash32 object = named_object_id("note", "future");
+  body.setObject(capnp::Data::Reader(object.bytes.data(), 32));
+  if (future_payload)
+    body.getPayload().initFromTheFuture().setText("a payload from a newer anwang");
+  else
+    body.getPayload().initNote().setText("a note in a newer format");
+  auto canonical_body = capnp::canonicalize(body.asReader());
+  auto body_bytes = canonical_body.asBytes();
+  Signature signature = author.sign(op_signature_message(ByteView(body_bytes.begin(), body_bytes.size())));
+  signed_op.setSignature(capnp::Data::Reader(signature.data(), signature.size()));
+  auto canonical = capnp::canonicalize(signed_op.asReader());
+  auto bytes = canonical.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+}  // namespace anwang::test
