@@ -6,6 +6,7 @@
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
+#include "node/constitution.h"
 #include "node/op_file.h"
 #include "node/op_json.h"
 
@@ -43,14 +44,19 @@ void author_and_print(Context& ctx, Opened& opened, const KeyPair& key, const no
 }
 
 struct GenesisArgs {
-  std::string county, name, roots;
+  std::string county, name, roots, constitution;
   unsigned threshold = 1;
 };
 
 void run_genesis(Context& ctx, const GenesisArgs& args) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  GenesisPayload genesis{args.county, args.name, {}, 0};
+  GenesisPayload genesis{args.county, args.name, {}, 0, node::default_constitution()};
+  if (!args.constitution.empty()) {
+    auto constitution = node::load_constitution_file(args.constitution);
+    if (!constitution) return ctx.fail(constitution.status());
+    genesis.constitution = std::move(*constitution);
+  }
   if (Status s = check_scope(args.county); !s) return ctx.fail(Status::invalid("--county: " + s.message()));
   if (scope_level(args.county) != ScopeLevel::kCounty)
     return ctx.fail(Status::invalid("--county must be a 6-digit county code, e.g. 150430"));
@@ -233,6 +239,8 @@ void add_op_commands(CLI::App& app, Context& ctx) {
       ->required();
   genesis->add_option("--threshold", genesis_args->threshold, "How many root keys must sign a constitution amendment")
       ->default_val(1);
+  genesis->add_option("--constitution", genesis_args->constitution,
+                      "Constitution TOML file (default: the built-in one, node/constitution.toml)");
   genesis->callback([&ctx, genesis_args] { run_genesis(ctx, *genesis_args); });
 
   auto* region = app.add_subcommand("region", "Jurisdictions (辖区): townships, villages, grids");

@@ -31,6 +31,16 @@ inline constexpr std::size_t name_bytes_max = 256;            // region, county,
 inline constexpr std::size_t note_bytes_max = 16 * 1024;      // free text in one op
 inline constexpr std::size_t boundary_bytes_max = 32 * 1024;  // a GeoJSON polygon
 
+// Constitution: roles, categories, settings and the lists inside a role. A county has about
+// ten roles and ten categories; 64 leaves room without letting one op grow without bound.
+inline constexpr std::size_t constitution_list_max = 64;
+inline constexpr std::size_t identifier_bytes_max = 64;  // role, category, capability ids
+
+// Authority verdicts are computed in rounds until no verdict changes (revocations reach forward
+// to concurrent ops). Revocation runs strictly down the offices, so the rounds needed are about
+// the depth of the office tree (county → township → village → grid: 4); 32 is a wide margin.
+inline constexpr std::size_t authority_rounds_max = 32;
+
 // County root: k-of-n keys. A county office has a few officials; 16 is generous.
 inline constexpr std::size_t root_keys_max = 16;
 

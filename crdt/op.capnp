@@ -30,6 +30,11 @@ struct OpBody {
     genesis @9 :Genesis;
     region @10 :Region;
     note @11 :Note;
+    delegation @12 :Delegation;
+    revocation @13 :Revocation;
+    reaffirmation @14 :Reaffirmation;
+    enrolment @15 :Enrolment;
+    amendment @16 :Amendment;
   }
 }
 
@@ -39,6 +44,37 @@ struct Genesis {
   countyName @1 :Text;
   rootKeys @2 :List(Data);    # 32-byte Ed25519 keys of the county root, strictly ascending
   threshold @3 :UInt8;        # k of the n root keys needed to amend the constitution
+  constitution @4 :Constitution;
+}
+
+# Levels, roles, categories and settings of one county (see node/constitution.toml).
+struct Constitution {
+  roles @0 :List(Role);
+  categories @1 :List(Category);
+  settings @2 :List(Setting);
+}
+
+struct Role {
+  id @0 :Text;                # stable id scripts rely on: "village_head"
+  nameZh @1 :Text;
+  nameEn @2 :Text;
+  levels @3 :List(Text);      # scope levels it is held at: "county", "township", "village", "grid"
+  rank @4 :UInt16;            # seniority at one scope: a higher rank may revoke a lower one
+  capabilities @5 :List(Text);  # actions it allows, e.g. "delegate", "note"
+  mayDelegate @6 :List(Text);   # role ids its holders may grant
+  categoryBound @7 :Bool;     # acts only within the hazard categories of its grant (departments)
+}
+
+struct Category {
+  id @0 :Text;                # "fire"
+  nameZh @1 :Text;
+  nameEn @2 :Text;
+  department @3 :Text;        # the department that owns it
+}
+
+struct Setting {
+  name @0 :Text;              # e.g. "patrol_interval_days_key_unit"
+  value @1 :Int64;
 }
 
 # Defines or renames a jurisdiction (township, village, grid, group).
@@ -46,6 +82,44 @@ struct Region {
   code @0 :Text;              # administrative code, equal to the op's scope
   name @1 :Text;
   boundary @2 :Text;          # optional GeoJSON polygon, empty when unknown
+}
+
+# Grants a role at a scope to a key. The grant is the op's object; scope = the op's scope.
+struct Delegation {
+  grantee @0 :Data;           # 32-byte key receiving the role
+  role @1 :Text;
+  categories @2 :List(Text);  # for category-bound roles: the categories it covers
+}
+
+# Takes away the roles a key holds within the op's scope that the author may revoke.
+struct Revocation {
+  key @0 :Data;               # 32-byte key revoked
+  reason @1 :Text;            # "left" or "compromised"
+  frontierSeq @2 :UInt64;     # the revoked key's latest op seen by the revoker (0: none seen)
+  frontier @3 :Data;          # that op's id, also one of this op's parents; empty when frontierSeq is 0
+}
+
+# Lifts the suspension of a key that equivocated at sequence number `seq`.
+struct Reaffirmation {
+  key @0 :Data;
+  seq @1 :UInt64;
+}
+
+# Enrols a node key to serve the op's scope (its certificate).
+struct Enrolment {
+  nodeKey @0 :Data;
+}
+
+# Replaces the constitution; needs the county's threshold of root keys (author included).
+struct Amendment {
+  number @0 :UInt32;          # 1 for the first amendment, then +1
+  constitution @1 :Constitution;
+  cosignatures @2 :List(Cosignature);
+}
+
+struct Cosignature {
+  key @0 :Data;               # a root key
+  signature @1 :Data;         # Ed25519 over "anwang/amend/v1\0" ++ network ++ number (u32 BE) ++ canonical(constitution)
 }
 
 # Free text attached to an object: remarks, context, and the simplest op for tests.

@@ -69,7 +69,62 @@ Status check_genesis(const OpFields& fields, const GenesisPayload& genesis) {
     return Status::invalid("a genesis op must be signed by one of its root keys");
   if (fields.object != named_object_id("network", genesis.county_code))
     return Status::invalid("a genesis op's object id must be the county's network object id");
+  return check_constitution(genesis.constitution);
+}
+
+bool strictly_ascending_text(const std::vector<std::string>& items) {
+  return std::adjacent_find(items.begin(), items.end(), [](const auto& a, const auto& b) { return !(a < b); }) ==
+         items.end();
+}
+
+Status check_delegation(const DelegationPayload& delegation) {
+  if (delegation.role.empty() || delegation.role.size() > limits::identifier_bytes_max)
+    return Status::invalid("a delegation must name a role of at most 64 bytes");
+  if (delegation.categories.size() > limits::constitution_list_max)
+    return Status::invalid("a delegation may name at most " + std::to_string(limits::constitution_list_max) + " categories");
+  if (!strictly_ascending_text(delegation.categories))
+    return Status::invalid("delegation categories must be distinct and sorted");
+  for (const std::string& category : delegation.categories)
+    if (category.empty() || category.size() > limits::identifier_bytes_max)
+      return Status::invalid("delegation category names must be 1 to 64 bytes");
   return Status::ok();
+}
+
+Status check_revocation(const OpFields& fields, const RevocationPayload& revocation) {
+  if (revocation.reason != "left" && revocation.reason != "compromised")
+    return Status::invalid("revocation reason must be 'left' or 'compromised'");
+  if ((revocation.frontier_seq == 0) != !revocation.frontier)
+    return Status::invalid("a revocation names a frontier op exactly when its frontier sequence number is above 0");
+  if (revocation.frontier &&
+      !std::binary_search(fields.parents.begin(), fields.parents.end(), *revocation.frontier))
+    return Status::invalid("a revocation's frontier op must be one of its parents");
+  if (fields.object != key_object_id(revocation.key))
+    return Status::invalid("a revocation's object id must be the revoked key's object id");
+  return Status::ok();
+}
+
+Status check_amendment(const OpFields& fields, const AmendmentPayload& amendment) {
+  if (scope_level(fields.scope) != ScopeLevel::kCounty) return Status::invalid("an amendment's scope must be the county");
+  if (amendment.number == 0) return Status::invalid("amendment numbers start at 1");
+  if (fields.object != constitution_object_id(fields.scope))
+    return Status::invalid("an amendment's object id must be the county's constitution object id");
+  if (amendment.cosignatures.size() > limits::root_keys_max)
+    return Status::invalid("an amendment may carry at most " + std::to_string(limits::root_keys_max) + " cosignatures");
+  for (std::size_t i = 1; i < amendment.cosignatures.size(); ++i)
+    if (!(amendment.cosignatures[i - 1].key < amendment.cosignatures[i].key))
+      return Status::invalid("amendment cosignatures must be by distinct keys, sorted");
+  return check_constitution(amendment.constitution);
+}
+
+std::optional<RefusedOp> check_cosignatures(const OpFields& fields) {
+  const auto* amendment = std::get_if<AmendmentPayload>(&fields.payload);
+  if (amendment == nullptr) return std::nullopt;
+  Bytes message = amendment_message(*fields.network, amendment->number, amendment->constitution);
+  for (const Cosignature& cosignature : amendment->cosignatures)
+    if (!verify_signature(cosignature.key, message, cosignature.signature))
+      return RefusedOp{Refusal::kBadSignature,
+                       "the cosignature of key " + cosignature.key.short_hex() + " does not verify over this amendment"};
+  return std::nullopt;
 }
 
 Status check_region(const OpFields& fields, const RegionPayload& region) {
@@ -89,6 +144,87 @@ Status check_region(const OpFields& fields, const RegionPayload& region) {
 capnp::Data::Reader data_of(ByteView view) { return capnp::Data::Reader(view.data(), view.size()); }
 capnp::Text::Reader text_of(const std::string& text) { return capnp::Text::Reader(text.data(), text.size()); }
 
+void fill_texts(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& items) {
+  for (unsigned i = 0; i < items.size(); ++i) out.set(i, text_of(items[i]));
+}
+
+void fill_constitution(schema::Constitution::Builder out, const Constitution& constitution) {
+  auto roles = out.initRoles(static_cast<unsigned>(constitution.roles.size()));
+  for (unsigned i = 0; i < constitution.roles.size(); ++i) {
+    const RoleDef& role = constitution.roles[i];
+    auto r = roles[i];
+    r.setId(text_of(role.id));
+    r.setNameZh(text_of(role.name_zh));
+    r.setNameEn(text_of(role.name_en));
+    fill_texts(r.initLevels(static_cast<unsigned>(role.levels.size())), role.levels);
+    r.setRank(role.rank);
+    fill_texts(r.initCapabilities(static_cast<unsigned>(role.capabilities.size())), role.capabilities);
+    fill_texts(r.initMayDelegate(static_cast<unsigned>(role.may_delegate.size())), role.may_delegate);
+    r.setCategoryBound(role.category_bound);
+  }
+  auto categories = out.initCategories(static_cast<unsigned>(constitution.categories.size()));
+  for (unsigned i = 0; i < constitution.categories.size(); ++i) {
+    const CategoryDef& category = constitution.categories[i];
+    categories[i].setId(text_of(category.id));
+    categories[i].setNameZh(text_of(category.name_zh));
+    categories[i].setNameEn(text_of(category.name_en));
+    categories[i].setDepartment(text_of(category.department));
+  }
+  auto settings = out.initSettings(static_cast<unsigned>(constitution.settings.size()));
+  for (unsigned i = 0; i < constitution.settings.size(); ++i) {
+    settings[i].setName(text_of(constitution.settings[i].name));
+    settings[i].setValue(constitution.settings[i].value);
+  }
+}
+
+void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value) {
+  if (auto* genesis = std::get_if<GenesisPayload>(&value)) {
+    auto out = payload.initGenesis();
+    out.setCountyCode(text_of(genesis->county_code));
+    out.setCountyName(text_of(genesis->county_name));
+    auto keys = out.initRootKeys(static_cast<unsigned>(genesis->root_keys.size()));
+    for (unsigned i = 0; i < genesis->root_keys.size(); ++i) keys.set(i, data_of(genesis->root_keys[i].view()));
+    out.setThreshold(genesis->threshold);
+    fill_constitution(out.initConstitution(), genesis->constitution);
+  } else if (auto* region = std::get_if<RegionPayload>(&value)) {
+    auto out = payload.initRegion();
+    out.setCode(text_of(region->code));
+    out.setName(text_of(region->name));
+    out.setBoundary(text_of(region->boundary));
+  } else if (auto* note = std::get_if<NotePayload>(&value)) {
+    payload.initNote().setText(text_of(note->text));
+  } else if (auto* delegation = std::get_if<DelegationPayload>(&value)) {
+    auto out = payload.initDelegation();
+    out.setGrantee(data_of(delegation->grantee.view()));
+    out.setRole(text_of(delegation->role));
+    fill_texts(out.initCategories(static_cast<unsigned>(delegation->categories.size())), delegation->categories);
+  } else if (auto* revocation = std::get_if<RevocationPayload>(&value)) {
+    auto out = payload.initRevocation();
+    out.setKey(data_of(revocation->key.view()));
+    out.setReason(text_of(revocation->reason));
+    out.setFrontierSeq(revocation->frontier_seq);
+    if (revocation->frontier) out.setFrontier(data_of(revocation->frontier->view()));
+  } else if (auto* reaffirmation = std::get_if<ReaffirmationPayload>(&value)) {
+    auto out = payload.initReaffirmation();
+    out.setKey(data_of(reaffirmation->key.view()));
+    out.setSeq(reaffirmation->seq);
+  } else if (auto* enrolment = std::get_if<EnrolmentPayload>(&value)) {
+    payload.initEnrolment().setNodeKey(data_of(enrolment->node_key.view()));
+  } else if (auto* amendment = std::get_if<AmendmentPayload>(&value)) {
+    auto out = payload.initAmendment();
+    out.setNumber(amendment->number);
+    fill_constitution(out.initConstitution(), amendment->constitution);
+    auto cosignatures = out.initCosignatures(static_cast<unsigned>(amendment->cosignatures.size()));
+    for (unsigned i = 0; i < amendment->cosignatures.size(); ++i) {
+      const Cosignature& c = amendment->cosignatures[i];
+      cosignatures[i].setKey(data_of(c.key.view()));
+      cosignatures[i].setSignature(data_of(ByteView(c.signature.data(), c.signature.size())));
+    }
+  } else {
+    assert(false && "payload variant without an encoder");
+  }
+}
+
 void fill_body(schema::OpBody::Builder body, const OpFields& fields) {
   body.setFormatVersion(kOpFormatVersion);
   if (fields.network) body.setNetwork(data_of(fields.network->view()));
@@ -100,24 +236,7 @@ void fill_body(schema::OpBody::Builder body, const OpFields& fields) {
   body.setHlc(fields.hlc);
   body.setScope(text_of(fields.scope));
   body.setObject(data_of(fields.object.view()));
-  auto payload = body.initPayload();
-  if (auto* genesis = std::get_if<GenesisPayload>(&fields.payload)) {
-    auto out = payload.initGenesis();
-    out.setCountyCode(text_of(genesis->county_code));
-    out.setCountyName(text_of(genesis->county_name));
-    auto keys = out.initRootKeys(static_cast<unsigned>(genesis->root_keys.size()));
-    for (unsigned i = 0; i < genesis->root_keys.size(); ++i) keys.set(i, data_of(genesis->root_keys[i].view()));
-    out.setThreshold(genesis->threshold);
-  } else if (auto* region = std::get_if<RegionPayload>(&fields.payload)) {
-    auto out = payload.initRegion();
-    out.setCode(text_of(region->code));
-    out.setName(text_of(region->name));
-    out.setBoundary(text_of(region->boundary));
-  } else if (auto* note = std::get_if<NotePayload>(&fields.payload)) {
-    payload.initNote().setText(text_of(note->text));
-  } else {
-    assert(false && "payload variant without an encoder");
-  }
+  fill_payload(body.initPayload(), fields.payload);
 }
 
 Bytes words_to_bytes(const kj::Array<capnp::word>& words) {
@@ -139,6 +258,112 @@ std::optional<Hash32> hash_field(capnp::Data::Reader data) {
 std::string text_field(capnp::Text::Reader text) { return std::string(text.begin(), text.size()); }
 
 RefusedOp invalid(std::string detail) { return RefusedOp{Refusal::kInvalidField, std::move(detail)}; }
+
+// Reads a list of texts; nullopt when it is longer than the constitution's list bound.
+std::optional<std::vector<std::string>> read_texts(capnp::List<capnp::Text>::Reader list) {
+  if (list.size() > limits::constitution_list_max) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto item : list) out.push_back(text_field(item));
+  return out;
+}
+
+std::variant<Constitution, RefusedOp> read_constitution(schema::Constitution::Reader in) {
+  Constitution out;
+  if (in.getRoles().size() > limits::constitution_list_max || in.getCategories().size() > limits::constitution_list_max ||
+      in.getSettings().size() > limits::constitution_list_max)
+    return invalid("a constitution may hold at most " + std::to_string(limits::constitution_list_max) +
+                   " roles, categories and settings each");
+  for (auto r : in.getRoles()) {
+    auto levels = read_texts(r.getLevels());
+    auto capabilities = read_texts(r.getCapabilities());
+    auto may_delegate = read_texts(r.getMayDelegate());
+    if (!levels || !capabilities || !may_delegate) return invalid("a constitution role list is too long");
+    out.roles.push_back(RoleDef{text_field(r.getId()), text_field(r.getNameZh()), text_field(r.getNameEn()),
+                                std::move(*levels), r.getRank(), std::move(*capabilities), std::move(*may_delegate),
+                                r.getCategoryBound()});
+  }
+  for (auto c : in.getCategories())
+    out.categories.push_back(CategoryDef{text_field(c.getId()), text_field(c.getNameZh()), text_field(c.getNameEn()),
+                                         text_field(c.getDepartment())});
+  for (auto setting : in.getSettings()) out.settings.push_back(Setting{text_field(setting.getName()), setting.getValue()});
+  return out;
+}
+
+std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader payload) {
+  switch (payload.which()) {
+    case schema::OpBody::Payload::GENESIS: {
+      auto in = payload.getGenesis();
+      GenesisPayload genesis{text_field(in.getCountyCode()), text_field(in.getCountyName()), {}, in.getThreshold(), {}};
+      if (in.getRootKeys().size() > limits::root_keys_max)
+        return invalid("genesis must name at most " + std::to_string(limits::root_keys_max) + " root keys");
+      for (auto key : in.getRootKeys()) {
+        auto root = hash_field(key);
+        if (!root) return invalid("root keys must be 32 bytes");
+        genesis.root_keys.push_back(*root);
+      }
+      auto constitution = read_constitution(in.getConstitution());
+      if (auto* refused = std::get_if<RefusedOp>(&constitution)) return *refused;
+      genesis.constitution = std::move(std::get<Constitution>(constitution));
+      return Payload(std::move(genesis));
+    }
+    case schema::OpBody::Payload::REGION: {
+      auto in = payload.getRegion();
+      return Payload(RegionPayload{text_field(in.getCode()), text_field(in.getName()), text_field(in.getBoundary())});
+    }
+    case schema::OpBody::Payload::NOTE:
+      return Payload(NotePayload{text_field(payload.getNote().getText())});
+    case schema::OpBody::Payload::DELEGATION: {
+      auto in = payload.getDelegation();
+      auto grantee = hash_field(in.getGrantee());
+      auto categories = read_texts(in.getCategories());
+      if (!grantee) return invalid("delegation grantee must be a 32-byte key");
+      if (!categories) return invalid("a delegation names too many categories");
+      return Payload(DelegationPayload{*grantee, text_field(in.getRole()), std::move(*categories)});
+    }
+    case schema::OpBody::Payload::REVOCATION: {
+      auto in = payload.getRevocation();
+      auto key = hash_field(in.getKey());
+      if (!key) return invalid("revoked key must be 32 bytes");
+      RevocationPayload revocation{*key, text_field(in.getReason()), in.getFrontierSeq(), std::nullopt};
+      if (in.hasFrontier()) {
+        revocation.frontier = hash_field(in.getFrontier());
+        if (!revocation.frontier) return invalid("revocation frontier must be a 32-byte op id");
+      }
+      return Payload(std::move(revocation));
+    }
+    case schema::OpBody::Payload::REAFFIRMATION: {
+      auto in = payload.getReaffirmation();
+      auto key = hash_field(in.getKey());
+      if (!key) return invalid("reaffirmed key must be 32 bytes");
+      return Payload(ReaffirmationPayload{*key, in.getSeq()});
+    }
+    case schema::OpBody::Payload::ENROLMENT: {
+      auto key = hash_field(payload.getEnrolment().getNodeKey());
+      if (!key) return invalid("enrolled node key must be 32 bytes");
+      return Payload(EnrolmentPayload{*key});
+    }
+    case schema::OpBody::Payload::AMENDMENT: {
+      auto in = payload.getAmendment();
+      auto constitution = read_constitution(in.getConstitution());
+      if (auto* refused = std::get_if<RefusedOp>(&constitution)) return *refused;
+      AmendmentPayload amendment{in.getNumber(), std::move(std::get<Constitution>(constitution)), {}};
+      if (in.getCosignatures().size() > limits::root_keys_max)
+        return invalid("an amendment may carry at most " + std::to_string(limits::root_keys_max) + " cosignatures");
+      for (auto c : in.getCosignatures()) {
+        auto key = hash_field(c.getKey());
+        if (!key || c.getSignature().size() != crypto_sign_BYTES)
+          return invalid("a cosignature is a 32-byte key and a 64-byte signature");
+        Cosignature cosignature{*key, {}};
+        std::memcpy(cosignature.signature.data(), c.getSignature().begin(), crypto_sign_BYTES);
+        amendment.cosignatures.push_back(cosignature);
+      }
+      return Payload(std::move(amendment));
+    }
+    default:
+      return RefusedOp{Refusal::kUnknownPayload, "payload variant " + std::to_string(static_cast<unsigned>(payload.which())) +
+                                                     " is not known to this node; upgrade it to accept this op"};
+  }
+}
 
 // Reads the body into plain fields. Returns a refusal for wrong lengths or unknown payloads.
 std::variant<OpFields, RefusedOp> read_fields(schema::OpBody::Reader body) {
@@ -175,37 +400,13 @@ std::variant<OpFields, RefusedOp> read_fields(schema::OpBody::Reader body) {
   if (!object) return invalid("object id must be 32 bytes");
   fields.object = *object;
 
-  auto payload = body.getPayload();
-  switch (payload.which()) {
-    case schema::OpBody::Payload::GENESIS: {
-      auto in = payload.getGenesis();
-      GenesisPayload genesis{text_field(in.getCountyCode()), text_field(in.getCountyName()), {}, in.getThreshold()};
-      if (in.getRootKeys().size() > limits::root_keys_max)
-        return invalid("genesis must name at most " + std::to_string(limits::root_keys_max) + " root keys");
-      for (auto key : in.getRootKeys()) {
-        auto root = hash_field(key);
-        if (!root) return invalid("root keys must be 32 bytes");
-        genesis.root_keys.push_back(*root);
-      }
-      fields.payload = std::move(genesis);
-      break;
-    }
-    case schema::OpBody::Payload::REGION: {
-      auto in = payload.getRegion();
-      fields.payload = RegionPayload{text_field(in.getCode()), text_field(in.getName()), text_field(in.getBoundary())};
-      break;
-    }
-    case schema::OpBody::Payload::NOTE:
-      fields.payload = NotePayload{text_field(payload.getNote().getText())};
-      break;
-    default:
-      return RefusedOp{Refusal::kUnknownPayload, "payload variant " + std::to_string(static_cast<unsigned>(payload.which())) +
-                                                     " is not known to this node; upgrade it to accept this op"};
-  }
+  auto payload = read_payload(body.getPayload());
+  if (auto* refused = std::get_if<RefusedOp>(&payload)) return std::move(*refused);
+  fields.payload = std::move(std::get<Payload>(payload));
   return fields;
 }
 
-std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes) {
+std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode) {
   if (bytes.size() > limits::op_bytes_max)
     return RefusedOp{Refusal::kTooLarge, "op is " + std::to_string(bytes.size()) + " bytes; the limit is " +
                                              std::to_string(limits::op_bytes_max)};
@@ -230,9 +431,13 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes) {
   if (signature.size() != op.signature.size()) return RefusedOp{Refusal::kBadSignature, "signature must be 64 bytes"};
   std::memcpy(op.signature.data(), signature.begin(), signature.size());
   if (Status s = check_op_fields(op.fields); !s) return invalid(s.message());
-  Bytes message_bytes = signature_message(capnp::canonicalize(signed_op.getBody()));
-  if (!verify_signature(op.fields.author, message_bytes, op.signature))
-    return RefusedOp{Refusal::kBadSignature, "signature does not verify against the author key " + op.fields.author.short_hex()};
+  if (mode == DecodeMode::kVerify) {
+    Bytes message_bytes = signature_message(capnp::canonicalize(signed_op.getBody()));
+    if (!verify_signature(op.fields.author, message_bytes, op.signature))
+      return RefusedOp{Refusal::kBadSignature,
+                       "signature does not verify against the author key " + op.fields.author.short_hex()};
+    if (auto refused = check_cosignatures(op.fields)) return *refused;
+  }
   op.bytes.assign(bytes.begin(), bytes.end());
   op.id = blake2b_256(op.bytes);
   return op;
@@ -252,8 +457,36 @@ const char* payload_kind(const Payload& payload) {
     case 0: return "genesis";
     case 1: return "region";
     case 2: return "note";
+    case 3: return "delegation";
+    case 4: return "revocation";
+    case 5: return "reaffirmation";
+    case 6: return "enrolment";
+    case 7: return "amendment";
   }
   return "unknown";
+}
+
+bool is_authority_payload(const Payload& payload) { return !std::holds_alternative<NotePayload>(payload); }
+
+Hash32 key_object_id(const PublicKey& key) { return named_object_id("key", key.hex()); }
+Hash32 node_object_id(const PublicKey& node_key) { return named_object_id("node", node_key.hex()); }
+Hash32 constitution_object_id(const std::string& county_code) { return named_object_id("constitution", county_code); }
+
+Bytes amendment_message(const Hash32& network, std::uint32_t number, const Constitution& constitution) {
+  capnp::MallocMessageBuilder builder;
+  fill_constitution(builder.initRoot<schema::Constitution>(), constitution);
+  auto canonical = capnp::canonicalize(builder.getRoot<schema::Constitution>().asReader());
+  auto body = canonical.asBytes();
+  constexpr std::string_view kContext("anwang/amend/v1\0", 16);
+  Bytes message(kContext.size() + 32 + 4 + body.size());
+  std::uint8_t* out = message.data();
+  std::memcpy(out, kContext.data(), kContext.size());
+  out += kContext.size();
+  std::memcpy(out, network.bytes.data(), 32);
+  out += 32;
+  for (int shift = 24; shift >= 0; shift -= 8) *out++ = static_cast<std::uint8_t>(number >> shift);
+  std::memcpy(out, body.begin(), body.size());
+  return message;
 }
 
 const char* refusal_name(Refusal refusal) {
@@ -286,6 +519,21 @@ Status check_op_fields(const OpFields& fields) {
   if (const auto* region = std::get_if<RegionPayload>(&fields.payload)) return check_region(fields, *region);
   if (const auto* note = std::get_if<NotePayload>(&fields.payload))
     return check_text("note text", note->text, limits::note_bytes_max, true);
+  if (const auto* delegation = std::get_if<DelegationPayload>(&fields.payload)) return check_delegation(*delegation);
+  if (const auto* revocation = std::get_if<RevocationPayload>(&fields.payload))
+    return check_revocation(fields, *revocation);
+  if (const auto* reaffirmation = std::get_if<ReaffirmationPayload>(&fields.payload)) {
+    if (reaffirmation->seq == 0) return Status::invalid("a reaffirmation names the sequence number the key equivocated at");
+    if (fields.object != key_object_id(reaffirmation->key))
+      return Status::invalid("a reaffirmation's object id must be the key's object id");
+    return Status::ok();
+  }
+  if (const auto* enrolment = std::get_if<EnrolmentPayload>(&fields.payload)) {
+    if (fields.object != node_object_id(enrolment->node_key))
+      return Status::invalid("an enrolment's object id must be the node's object id");
+    return Status::ok();
+  }
+  if (const auto* amendment = std::get_if<AmendmentPayload>(&fields.payload)) return check_amendment(fields, *amendment);
   return Status::ok();
 }
 
@@ -310,9 +558,9 @@ Result<Op> sign_op(OpFields fields, const KeyPair& key) {
   return op;
 }
 
-std::variant<Op, RefusedOp> decode_op(ByteView bytes) {
+std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode) {
   try {
-    return decode_unchecked(bytes);
+    return decode_unchecked(bytes, mode);
   } catch (const kj::Exception& e) {
     return RefusedOp{Refusal::kMalformed, std::string("op bytes do not decode: ") + e.getDescription().cStr()};
   } catch (const std::exception& e) {

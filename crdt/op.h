@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crdt/bytes.h"
+#include "crdt/constitution.h"
 #include "crdt/keys.h"
 #include "crdt/status.h"
 
@@ -29,6 +30,7 @@ struct GenesisPayload {
   std::string county_name;
   std::vector<PublicKey> root_keys;  // strictly ascending
   std::uint8_t threshold = 1;
+  Constitution constitution;
   bool operator==(const GenesisPayload&) const = default;
 };
 
@@ -44,9 +46,60 @@ struct NotePayload {
   bool operator==(const NotePayload&) const = default;
 };
 
-using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload>;
+struct DelegationPayload {
+  PublicKey grantee;
+  std::string role;
+  std::vector<std::string> categories;  // strictly ascending
+  bool operator==(const DelegationPayload&) const = default;
+};
 
-// Stable lower-case name of a payload kind ("genesis", "region", "note"), used in JSON.
+struct RevocationPayload {
+  PublicKey key;
+  std::string reason;  // "left" or "compromised"
+  std::uint64_t frontier_seq = 0;
+  std::optional<Hash32> frontier;  // present exactly when frontier_seq > 0; one of the op's parents
+  bool operator==(const RevocationPayload&) const = default;
+};
+
+struct ReaffirmationPayload {
+  PublicKey key;
+  std::uint64_t seq = 0;
+  bool operator==(const ReaffirmationPayload&) const = default;
+};
+
+struct EnrolmentPayload {
+  PublicKey node_key;
+  bool operator==(const EnrolmentPayload&) const = default;
+};
+
+struct Cosignature {
+  PublicKey key;
+  Signature signature{};
+  bool operator==(const Cosignature&) const = default;
+};
+
+struct AmendmentPayload {
+  std::uint32_t number = 1;
+  Constitution constitution;
+  std::vector<Cosignature> cosignatures;  // keys strictly ascending
+  bool operator==(const AmendmentPayload&) const = default;
+};
+
+using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload, DelegationPayload, RevocationPayload,
+                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload>;
+
+// True for the payloads that make up the authority graph (public county-wide).
+bool is_authority_payload(const Payload& payload);
+
+// Object ids the rules fix for some payloads.
+Hash32 key_object_id(const PublicKey& key);        // revocations and reaffirmations of a key
+Hash32 node_object_id(const PublicKey& node_key);  // enrolments of a node
+Hash32 constitution_object_id(const std::string& county_code);
+
+// The message a root key signs to approve amendment `number` of `network`'s constitution.
+Bytes amendment_message(const Hash32& network, std::uint32_t number, const Constitution& constitution);
+
+// Stable lower-case name of a payload kind ("genesis", "region", "note", …), used in JSON.
 const char* payload_kind(const Payload& payload);
 
 // Every field of an op but the signature.
@@ -99,8 +152,12 @@ Status check_op_fields(const OpFields& fields);
 // REQUIRES: key.public_key() == fields.author.
 Result<Op> sign_op(OpFields fields, const KeyPair& key);
 
-// Decodes and verifies bytes from outside. Never throws, never asserts on the input.
-std::variant<Op, RefusedOp> decode_op(ByteView bytes);
+// kVerify checks signatures (bytes from outside, and `anwang verify`); kTrusted skips them for
+// bytes this node verified before it stored them. Every other check runs in both modes.
+enum class DecodeMode { kVerify, kTrusted };
+
+// Decodes and verifies bytes. Never throws, never asserts on the input.
+std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode = DecodeMode::kVerify);
 
 // The message an op's signature covers: a context string, then the canonical body bytes.
 // Exposed for tests that build ops by hand.

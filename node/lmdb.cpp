@@ -66,7 +66,7 @@ Result<Txn> Txn::begin(const LmdbEnv& env, Mode mode) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env.get(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0, &txn);
   if (rc != 0) return lmdb_status(rc, mode == Mode::kRead ? "starting a read" : "starting a write");
-  return Txn(txn);
+  return Txn(txn, mode);
 }
 
 Status Txn::commit() {

@@ -44,12 +44,13 @@ class Txn {
  public:
   enum class Mode { kRead, kWrite };
   static Result<Txn> begin(const LmdbEnv& env, Mode mode);
-  Txn(Txn&& other) noexcept : txn_(other.txn_) { other.txn_ = nullptr; }
+  Txn(Txn&& other) noexcept : txn_(other.txn_), mode_(other.mode_) { other.txn_ = nullptr; }
   Txn& operator=(Txn&&) = delete;
   Txn(const Txn&) = delete;
   ~Txn() { abort(); }
 
   MDB_txn* get() const { return txn_; }
+  bool is_write() const { return mode_ == Mode::kWrite; }
   Status commit();
   void abort();
 
@@ -61,8 +62,9 @@ class Txn {
   std::uint64_t entries(MDB_dbi table) const;
 
  private:
-  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  Txn(MDB_txn* txn, Mode mode) : txn_(txn), mode_(mode) {}
   MDB_txn* txn_;
+  Mode mode_;
 };
 
 // A cursor over one table, closed on destruction. Keys and values point into the map and are

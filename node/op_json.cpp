@@ -4,6 +4,20 @@
 
 namespace anwang::node {
 
+nlohmann::json constitution_to_json(const Constitution& c) {
+  nlohmann::json roles = nlohmann::json::array();
+  for (const RoleDef& r : c.roles)
+    roles.push_back({{"id", r.id}, {"name_zh", r.name_zh}, {"name_en", r.name_en}, {"levels", r.levels},
+                     {"rank", r.rank}, {"capabilities", r.capabilities}, {"may_delegate", r.may_delegate},
+                     {"category_bound", r.category_bound}});
+  nlohmann::json categories = nlohmann::json::array();
+  for (const CategoryDef& cat : c.categories)
+    categories.push_back({{"id", cat.id}, {"name_zh", cat.name_zh}, {"name_en", cat.name_en}, {"department", cat.department}});
+  nlohmann::json settings = nlohmann::json::object();
+  for (const Setting& setting : c.settings) settings[setting.name] = setting.value;
+  return {{"roles", roles}, {"categories", categories}, {"settings", settings}};
+}
+
 namespace {
 
 struct PayloadJson {
@@ -11,7 +25,22 @@ struct PayloadJson {
     nlohmann::json roots = nlohmann::json::array();
     for (const PublicKey& key : genesis.root_keys) roots.push_back(key.hex());
     return {{"county_code", genesis.county_code}, {"county_name", genesis.county_name},
-            {"root_keys", roots}, {"threshold", genesis.threshold}};
+            {"root_keys", roots}, {"threshold", genesis.threshold},
+            {"constitution", constitution_to_json(genesis.constitution)}};
+  }
+  nlohmann::json operator()(const DelegationPayload& d) const {
+    return {{"grantee", d.grantee.hex()}, {"role", d.role}, {"categories", d.categories}};
+  }
+  nlohmann::json operator()(const RevocationPayload& r) const {
+    return {{"key", r.key.hex()}, {"reason", r.reason}, {"frontier_seq", r.frontier_seq},
+            {"frontier", r.frontier ? nlohmann::json(r.frontier->hex()) : nlohmann::json(nullptr)}};
+  }
+  nlohmann::json operator()(const ReaffirmationPayload& r) const { return {{"key", r.key.hex()}, {"seq", r.seq}}; }
+  nlohmann::json operator()(const EnrolmentPayload& e) const { return {{"node_key", e.node_key.hex()}}; }
+  nlohmann::json operator()(const AmendmentPayload& a) const {
+    nlohmann::json cosigners = nlohmann::json::array();
+    for (const Cosignature& c : a.cosignatures) cosigners.push_back(c.key.hex());
+    return {{"number", a.number}, {"constitution", constitution_to_json(a.constitution)}, {"cosigners", cosigners}};
   }
   nlohmann::json operator()(const RegionPayload& region) const {
     return {{"code", region.code}, {"name", region.name}, {"boundary", region.boundary}};
@@ -27,6 +56,22 @@ struct PayloadSummary {
   std::string operator()(const RegionPayload& region) const { return region.code + " " + region.name; }
   std::string operator()(const NotePayload& note) const {
     return note.text.size() > 60 ? note.text.substr(0, 60) + "…" : note.text;
+  }
+  std::string operator()(const DelegationPayload& d) const {
+    std::string out = d.role + " to " + d.grantee.short_hex();
+    for (const std::string& c : d.categories) out += " " + c;
+    return out;
+  }
+  std::string operator()(const RevocationPayload& r) const {
+    return r.key.short_hex() + " (" + r.reason + ", frontier op " + std::to_string(r.frontier_seq) + ")";
+  }
+  std::string operator()(const ReaffirmationPayload& r) const {
+    return r.key.short_hex() + " after equivocation at op " + std::to_string(r.seq);
+  }
+  std::string operator()(const EnrolmentPayload& e) const { return "node " + e.node_key.short_hex(); }
+  std::string operator()(const AmendmentPayload& a) const {
+    return "constitution amendment " + std::to_string(a.number) + " with " + std::to_string(a.cosignatures.size()) +
+           " cosignatures";
   }
 };
 

@@ -10,6 +10,7 @@ namespace anwang::node {
 // {"id", "network", "author", "author_seq", "author_prev", "parents", "hlc", "time", "scope",
 //  "object", "kind", "payload": {...}, "bytes"}
 nlohmann::json op_to_json(const Op& op);
+nlohmann::json constitution_to_json(const Constitution& constitution);
 // One line for humans: "TIME  KIND  SCOPE  ID  AUTHOR  summary".
 std::string op_summary(const Op& op);
 

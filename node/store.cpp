@@ -58,8 +58,9 @@ std::vector<Hash32> required_parents(const OpFields& fields) {
   return out;
 }
 
+// Decodes bytes this store verified before writing them.
 Op must_decode(ByteView bytes) {
-  auto decoded = decode_op(bytes);
+  auto decoded = decode_op(bytes, DecodeMode::kTrusted);
   assert(std::holds_alternative<Op>(decoded) && "an op we stored no longer decodes");
   return std::move(std::get<Op>(decoded));
 }
@@ -81,8 +82,8 @@ class Store::IngestTxn {
  public:
   using ResolvedFn = std::function<void(const Hash32&, const IngestOutcome&)>;
 
-  IngestTxn(Txn& txn, const Tables& tables, ResolvedFn on_resolved)
-      : txn_(txn), tables_(tables), on_resolved_(std::move(on_resolved)) {}
+  IngestTxn(Txn& txn, const Tables& tables, AuthorityGraph& graph, ResolvedFn on_resolved)
+      : txn_(txn), tables_(tables), graph_(graph), on_resolved_(std::move(on_resolved)) {}
 
   Status load_network() {
     auto value = txn_.get(tables_.meta, as_bytes(kMetaNetworkId));
@@ -204,6 +205,8 @@ class Store::IngestTxn {
     if (Status s = txn_.put(tables_.heads, concat({f.object.view(), op.id.view()}), hlc); !s) return s;
     if (Status s = txn_.put(tables_.authors, concat({f.author.view(), u64_be(f.author_seq), op.id.view()}), {}); !s)
       return s;
+    if (Status s = note_equivocation(op); !s) return s;
+    if (Status s = write_authority(op); !s) return s;
     if (const auto* genesis = std::get_if<GenesisPayload>(&f.payload); genesis && !network_) {
       if (Status s = txn_.put(tables_.meta, as_bytes(kMetaNetworkId), op.id.view()); !s) return s;
       if (Status s = txn_.put(tables_.meta, as_bytes(kMetaCountyCode), as_bytes(genesis->county_code)); !s) return s;
@@ -262,8 +265,59 @@ class Store::IngestTxn {
     return true;
   }
 
+  // The maximal authority ops in the op's causal past: from its parents (and the genesis,
+  // which every op of the network has in its past).
+  Result<std::vector<Hash32>> auth_frontier(const Op& op) const {
+    std::vector<Hash32> candidates;
+    if (op.fields.network) candidates.push_back(*op.fields.network);
+    for (const Hash32& parent : required_parents(op.fields)) {
+      if (graph_.contains(parent)) {
+        candidates.push_back(parent);
+        continue;
+      }
+      auto past = txn_.get(tables_.auth_past, parent.view());
+      if (!past) return past.status();
+      if (!*past || (*past)->size() % 32 != 0) return Status::corruption("op " + short_id(parent) + " has no authority past");
+      for (std::size_t at = 0; at < (*past)->size(); at += 32) candidates.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+    }
+    return graph_.maximal(candidates);
+  }
+
+  Status write_authority(const Op& op) {
+    auto frontier = auth_frontier(op);
+    if (!frontier) return frontier.status();
+    Bytes past;
+    for (const Hash32& id : *frontier) past.insert(past.end(), id.bytes.begin(), id.bytes.end());
+    if (Status s = txn_.put(tables_.auth_past, op.id.view(), past); !s) return s;
+    if (is_authority_payload(op.fields.payload)) {
+      if (Status s = txn_.put(tables_.authority, concat({u64_be(op.fields.hlc), op.id.view()}), {}); !s) return s;
+      graph_.add(op, *frontier);
+    }
+    return Status::ok();
+  }
+
+  // Two ops with one author and one sequence number prove equivocation: index both.
+  Status note_equivocation(const Op& op) {
+    Bytes prefix = concat({op.fields.author.view(), u64_be(op.fields.author_seq)});
+    std::vector<Hash32> others;
+    {
+      auto cursor = Cursor::open(txn_, tables_.authors);
+      if (!cursor) return cursor.status();
+      for (bool ok = cursor->seek(prefix); ok && starts_with(cursor->key(), prefix); ok = cursor->next()) {
+        Hash32 id = *Hash32::from_view(cursor->key().subspan(40));
+        if (id != op.id) others.push_back(id);
+      }
+    }
+    if (others.empty()) return Status::ok();
+    others.push_back(op.id);
+    for (const Hash32& id : others)
+      if (Status s = txn_.put(tables_.equivocations, concat({prefix, id.view()}), {}); !s) return s;
+    return Status::ok();
+  }
+
   Txn& txn_;
   const Tables& tables_;
+  AuthorityGraph& graph_;
   ResolvedFn on_resolved_;
   std::optional<Hash32> network_;
   std::size_t released_ = 0;
@@ -282,7 +336,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   for (Named table : {Named{"meta", &tables.meta}, Named{"local", &tables.local}, Named{"ops", &tables.ops},
                       Named{"ids", &tables.ids}, Named{"objects", &tables.objects}, Named{"heads", &tables.heads},
                       Named{"authors", &tables.authors}, Named{"pending", &tables.pending},
-                      Named{"pending_missing", &tables.pending_missing}}) {
+                      Named{"pending_missing", &tables.pending_missing}, Named{"auth_past", &tables.auth_past},
+                      Named{"authority", &tables.authority}, Named{"equivocations", &tables.equivocations}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -306,19 +361,28 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   assert(batch.size() <= limits::ingest_batch_ops_max);
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
+  auto graph = graph_for_write(*txn);
+  if (!graph) return graph.status();
   IngestReport report;
   std::unordered_map<Hash32, std::size_t> waiting;  // batch ops that went pending, by id
-  IngestTxn ingest(*txn, tables_, [&](const Hash32& id, const IngestOutcome& outcome) {
+  IngestTxn ingest(*txn, tables_, **graph, [&](const Hash32& id, const IngestOutcome& outcome) {
     if (auto it = waiting.find(id); it != waiting.end()) report.outcomes[it->second] = outcome;
   });
   if (Status s = ingest.load_network(); !s) return s;
+  // Any failure below leaves the in-memory graph ahead of the store: drop it, reload next time.
+  auto fail = [this](Status status) {
+    graph_.reset();
+    return status;
+  };
   for (const Bytes& bytes : batch) {
     auto outcome = ingest.ingest_bytes(bytes);
-    if (!outcome) return outcome.status();
+    if (!outcome) return fail(outcome.status());
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));
   }
-  if (Status s = txn->commit(); !s) return s;
+  std::uint64_t txn_id = mdb_txn_id(txn->get());
+  if (Status s = txn->commit(); !s) return fail(s);
+  graph_txn_ = txn_id;
   std::size_t batch_released = 0;
   for (const auto& [id, index] : waiting)
     if (report.outcomes[index].kind != IngestOutcome::Kind::kPending) ++batch_released;
@@ -329,7 +393,13 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
 Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock) {
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
-  IngestTxn ingest(*txn, tables_, [](const Hash32&, const IngestOutcome&) {});
+  auto graph = graph_for_write(*txn);
+  if (!graph) return graph.status();
+  auto fail = [this](Status status) {
+    graph_.reset();
+    return status;
+  };
+  IngestTxn ingest(*txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
   if (Status s = ingest.load_network(); !s) return s;
   OpFields fields;
   fields.author = key.public_key();
@@ -366,6 +436,19 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
       fields.parents.push_back(*Hash32::from_view(cursor->key().subspan(32)));
   }
   fields.parents.insert(fields.parents.end(), draft.extra_parents.begin(), draft.extra_parents.end());
+  // The authority heads, so the grants that authorise this op are in its causal past. If there
+  // are more than the parent bound allows, the newest are kept.
+  std::vector<Hash32> authority_heads = (*graph)->heads();
+  std::size_t room = limits::op_parents_max > fields.parents.size() ? limits::op_parents_max - fields.parents.size() : 0;
+  if (authority_heads.size() > room) {
+    std::sort(authority_heads.begin(), authority_heads.end(), [&](const Hash32& a, const Hash32& b) {
+      const Op& x = (*graph)->op(*(*graph)->index_of(a));
+      const Op& y = (*graph)->op(*(*graph)->index_of(b));
+      return std::tie(y.fields.hlc, y.id) < std::tie(x.fields.hlc, x.id);
+    });
+    authority_heads.resize(room);
+  }
+  fields.parents.insert(fields.parents.end(), authority_heads.begin(), authority_heads.end());
   std::uint64_t floor = 0;
   for (const Hash32& parent : required_parents(fields)) {
     auto hlc = ingest.hlc_of(parent);
@@ -381,10 +464,12 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   auto op = sign_op(std::move(fields), key);
   if (!op) return op.status();
   auto outcome = ingest.ingest_bytes(op->bytes);
-  if (!outcome) return outcome.status();
+  if (!outcome) return fail(outcome.status());
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
-    return Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail);
-  if (Status s = txn->commit(); !s) return s;
+    return fail(Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail));
+  std::uint64_t txn_id = mdb_txn_id(txn->get());
+  if (Status s = txn->commit(); !s) return fail(s);
+  graph_txn_ = txn_id;
   return std::move(*op);
 }
 
@@ -397,7 +482,7 @@ Result<std::optional<Op>> Store::get(const Hash32& id) const {
   auto bytes = txn->get(tables_.ops, concat({**where, id.view()}));
   if (!bytes) return bytes.status();
   if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
-  auto decoded = decode_op(**bytes);
+  auto decoded = decode_op(**bytes, DecodeMode::kTrusted);
   if (auto* refused = std::get_if<RefusedOp>(&decoded))
     return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
   return std::optional<Op>(std::move(std::get<Op>(decoded)));
@@ -445,7 +530,7 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   for (const Entry& entry : entries) {
     auto bytes = txn->get(tables_.ops, entry.key);
     if (!bytes) return bytes.status();
-    auto decoded = decode_op(**bytes);
+    auto decoded = decode_op(**bytes, DecodeMode::kTrusted);
     if (auto* refused = std::get_if<RefusedOp>(&decoded))
       return Status::corruption("stored op " + entry.id.hex() + " fails its checks: " + refused->detail);
     visit(std::get<Op>(decoded));
@@ -502,7 +587,8 @@ Result<Hash32> Store::digest() const {
   for (Named table : {Named{"meta", tables_.meta}, Named{"ops", tables_.ops}, Named{"ids", tables_.ids},
                       Named{"objects", tables_.objects}, Named{"heads", tables_.heads},
                       Named{"authors", tables_.authors}, Named{"pending", tables_.pending},
-                      Named{"pending_missing", tables_.pending_missing}}) {
+                      Named{"pending_missing", tables_.pending_missing}, Named{"auth_past", tables_.auth_past},
+                      Named{"authority", tables_.authority}, Named{"equivocations", tables_.equivocations}}) {
     hasher.update(std::string_view(table.name, std::strlen(table.name) + 1));
     auto cursor = Cursor::open(*txn, table.dbi);
     if (!cursor) return cursor.status();
@@ -558,6 +644,119 @@ Result<VerifyReport> Store::verify() const {
     report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");
   return report;
+}
+
+Status Store::ensure_graph(const Txn& txn) const {
+  // A write transaction's id is the one it will commit as; the state it starts from is one less.
+  std::uint64_t committed = mdb_txn_id(txn.get()) - (txn.is_write() ? 1 : 0);
+  if (graph_ && graph_txn_ == committed) return Status::ok();
+  auto graph = std::make_shared<AuthorityGraph>();
+  auto cursor = Cursor::open(txn, tables_.authority);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    Hash32 id = *Hash32::from_view(cursor->key().subspan(8));
+    auto where = txn.get(tables_.ids, id.view());
+    if (!where) return where.status();
+    if (!*where) return Status::corruption("authority op " + id.hex() + " is indexed but missing");
+    auto bytes = txn.get(tables_.ops, concat({**where, id.view()}));
+    if (!bytes) return bytes.status();
+    if (!*bytes) return Status::corruption("authority op " + id.hex() + " is indexed but missing");
+    auto past = txn.get(tables_.auth_past, id.view());
+    if (!past) return past.status();
+    std::vector<Hash32> frontier;
+    if (*past)
+      for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+    for (const Hash32& parent : frontier)
+      if (!graph->contains(parent)) return Status::corruption("authority op " + id.hex() + " precedes its own past");
+    graph->add(must_decode(**bytes), frontier);
+  }
+  graph_ = std::move(graph);
+  graph_txn_ = committed;
+  return Status::ok();
+}
+
+Result<AuthorityGraph*> Store::graph_for_write(const Txn& txn) {
+  if (Status s = ensure_graph(txn); !s) return s;
+  if (graph_.use_count() > 1) graph_ = std::make_shared<AuthorityGraph>(*graph_);  // shared with a state
+  return graph_.get();
+}
+
+Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) const {
+  if (Status s = ensure_graph(txn); !s) return s;
+  if (state_ && state_txn_ == graph_txn_) return state_;
+  std::vector<std::pair<PublicKey, std::uint64_t>> equivocations;
+  auto cursor = Cursor::open(txn, tables_.equivocations);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok; ok = cursor->next())
+    equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
+  state_ = std::make_shared<const AuthorityState>(graph_, std::move(equivocations));
+  state_txn_ = graph_txn_;
+  return state_;
+}
+
+Result<std::shared_ptr<const AuthorityState>> Store::authority() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return state_in(*txn);
+}
+
+Result<Verdict> Store::verdict(const Op& op) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto state = state_in(*txn);
+  if (!state) return state.status();
+  auto past = txn->get(tables_.auth_past, op.id.view());
+  if (!past) return past.status();
+  std::vector<Hash32> frontier;
+  if (*past)
+    for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+  return (*state)->judge(op, frontier);
+}
+
+Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const {
+  auto state = authority();
+  if (!state) return state.status();
+  Status failure;
+  Status s = for_each_op([&](const Op& op) {
+    if (!failure.is_ok()) return;
+    auto verdict = this->verdict(op);
+    if (!verdict) {
+      failure = verdict.status();
+      return;
+    }
+    visit(op, *verdict);
+  });
+  if (!s) return s;
+  return failure;
+}
+
+Result<Hash32> Store::effective_digest() const {
+  std::vector<std::pair<Hash32, std::string>> entries;
+  Status s = for_each_judged([&](const Op& op, const Verdict& verdict) {
+    std::string summary = verdict.effective ? "effective" : "inert";
+    for (const std::string& flag : verdict.flags) summary += ";" + flag;
+    entries.emplace_back(op.id, summary);
+  });
+  if (!s) return s;
+  std::sort(entries.begin(), entries.end());
+  Blake2b hasher;
+  hasher.update(std::string_view("anwang/effective-digest/v1"));
+  for (const auto& [id, summary] : entries) {
+    hasher.update(id.view());
+    hasher.update(summary + "\n");
+  }
+  return hasher.finish();
+}
+
+Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.authors);
+  if (!cursor) return cursor.status();
+  Bytes after = concat({key.view(), u64_be(~0ull)});
+  bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
+  if (!positioned || !starts_with(cursor->key(), key.view())) return std::optional<AuthorHead>();
+  return std::optional<AuthorHead>(AuthorHead{read_u64_be(cursor->key().data() + 32), *Hash32::from_view(cursor->key().subspan(40))});
 }
 
 }  // namespace anwang::node

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/authority.h"
 #include "crdt/hlc.h"
 #include "crdt/op.h"
 #include "node/lmdb.h"
@@ -107,15 +108,39 @@ class Store {
 
   int stale_readers_cleared() const { return env_->stale_readers_cleared(); }
 
+  // Authority: the verdicts of every authority op, and judging any stored op.
+  Result<std::shared_ptr<const AuthorityState>> authority() const;
+  Result<Verdict> verdict(const Op& op) const;
+  // Every stored op with its verdict, in (timestamp, id) order.
+  Status for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const;
+  // BLAKE2b over every op's id and verdict: equal on nodes holding the same set of ops.
+  Result<Hash32> effective_digest() const;
+  struct AuthorHead {
+    std::uint64_t seq = 0;
+    Hash32 id;
+  };
+  // The latest op this store holds by `key`, if any.
+  Result<std::optional<AuthorHead>> author_head(const PublicKey& key) const;
+
  private:
   struct Tables {
-    MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing;
+    MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
+        equivocations;
   };
+  // The authority graph as of the store's transaction `graph_txn_`; reloaded when another writer
+  // (another process) committed since. Copied before mutation while an AuthorityState shares it.
+  Status ensure_graph(const Txn& txn) const;
+  Result<AuthorityGraph*> graph_for_write(const Txn& txn);
+  Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   class IngestTxn;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables) : env_(std::move(env)), tables_(tables) {}
 
   std::unique_ptr<LmdbEnv> env_;
   Tables tables_;
+  mutable std::shared_ptr<AuthorityGraph> graph_;
+  mutable std::uint64_t graph_txn_ = 0;
+  mutable std::shared_ptr<const AuthorityState> state_;
+  mutable std::uint64_t state_txn_ = 0;
 };
 
 }  // namespace anwang::node

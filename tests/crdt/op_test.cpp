@@ -6,6 +6,7 @@
 #include "crdt/hash.h"
 #include "crdt/limits.h"
 #include "crdt/op.h"
+#include "node/constitution.h"
 #include "support/fixtures.h"
 
 using namespace anwang;
@@ -165,7 +166,7 @@ TEST_CASE("sign_op refuses fields that break a rule, with a sentence naming the 
   genesis.hlc = 1;
   genesis.scope = "150430";
   genesis.object = named_object_id("network", "150430");
-  genesis.payload = GenesisPayload{"150430", "敖汉旗", {author.public_key()}, 2};
+  genesis.payload = GenesisPayload{"150430", "敖汉旗", {author.public_key()}, 2, node::default_constitution()};
   refused_with(genesis, "threshold");
   std::get<GenesisPayload>(genesis.payload).threshold = 1;
   std::get<GenesisPayload>(genesis.payload).root_keys = {test_key(2).public_key()};

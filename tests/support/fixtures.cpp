@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "node/constitution.h"
 #include "support/future_op.capnp.h"
 
 namespace anwang::test {
@@ -44,7 +45,7 @@ OpFactory::OpFactory(std::string county, int root_key) {
   fields.hlc = kTestTimeMs << 16;
   fields.scope = county;
   fields.object = named_object_id("network", county);
-  fields.payload = GenesisPayload{county, "测试旗 test county", {root.public_key()}, 1};
+  fields.payload = GenesisPayload{county, "测试旗 test county", {root.public_key()}, 1, node::default_constitution()};
   genesis_ = make_raw(root, fields);
   authors_[root.public_key()] = {1, genesis_.id};
 }

@@ -1,4 +1,4 @@
-# A copy of crdt/op.capnp's wire layout with one payload variant more: what a newer anwang might
+# A copy of crdt/op.capnp's wire layout (keep the ordinals in step) with one payload variant more: what a newer anwang might
 # send. Tests use it to prove that an op with an unknown payload is refused cleanly.
 @0xa1d0e7c3b2f49a11;
 
@@ -24,7 +24,12 @@ struct OpBody {
     genesis @9 :AnyPointer;
     region @10 :AnyPointer;
     note @11 :Note;
-    fromTheFuture @12 :Note;
+    delegation @12 :AnyPointer;
+    revocation @13 :AnyPointer;
+    reaffirmation @14 :AnyPointer;
+    enrolment @15 :AnyPointer;
+    amendment @16 :AnyPointer;
+    fromTheFuture @17 :Note;
   }
 }
 

@@ -1,0 +1,550 @@
+#include "crdt/authority.h"
+
+#include <algorithm>
+#include <cassert>
+#include <functional>
+#include <limits>
+
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+
+namespace anwang {
+
+namespace {
+
+constexpr std::uint32_t kRootRank = std::numeric_limits<std::uint32_t>::max();
+
+bool contains_text(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string key_name(const PublicKey& key) { return key.short_hex(); }
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+Verdict refused(std::string reason) {
+  Verdict verdict;
+  verdict.reason = std::move(reason);
+  return verdict;
+}
+
+const DelegationPayload& delegation_of(const Op& op) { return std::get<DelegationPayload>(op.fields.payload); }
+
+}  // namespace
+
+// ---- AuthoritySet ----
+
+void AuthoritySet::add(std::size_t i) {
+  if (i / 64 >= words_.size()) words_.resize(i / 64 + 1, 0);
+  words_[i / 64] |= 1ull << (i % 64);
+}
+
+void AuthoritySet::merge(const AuthoritySet& other) {
+  if (other.words_.size() > words_.size()) words_.resize(other.words_.size(), 0);
+  for (std::size_t i = 0; i < other.words_.size(); ++i) words_[i] |= other.words_[i];
+}
+
+// ---- AuthorityGraph ----
+
+void AuthorityGraph::add(const Op& op, const std::vector<Hash32>& auth_parents) {
+  assert(is_authority_payload(op.fields.payload));
+  assert(!contains(op.id));
+  std::size_t index = ops_.size();
+  AuthoritySet past(index + 1);
+  past.add(index);
+  for (const Hash32& parent : auth_parents) {
+    auto at = index_.find(parent);
+    assert(at != index_.end() && "authority parents are added first");
+    past.merge(past_[at->second]);
+    has_child_[at->second] = true;
+  }
+  ops_.push_back(op);
+  parents_.push_back(auth_parents);
+  past_.push_back(std::move(past));
+  has_child_.push_back(false);
+  index_[op.id] = index;
+  if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
+}
+
+std::optional<std::size_t> AuthorityGraph::index_of(const Hash32& id) const {
+  auto at = index_.find(id);
+  if (at == index_.end()) return std::nullopt;
+  return at->second;
+}
+
+std::vector<Hash32> AuthorityGraph::maximal(const std::vector<Hash32>& candidates) const {
+  std::vector<std::size_t> known;
+  for (const Hash32& id : candidates)
+    if (auto i = index_of(id)) known.push_back(*i);
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  std::vector<Hash32> out;
+  for (std::size_t a : known) {
+    bool dominated = std::any_of(known.begin(), known.end(),
+                                 [&](std::size_t b) { return a != b && precedes_or_equal(a, b); });
+    if (!dominated) out.push_back(ops_[a].id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+AuthoritySet AuthorityGraph::closure(const std::vector<Hash32>& frontier) const {
+  AuthoritySet out(ops_.size());
+  for (const Hash32& id : frontier)
+    if (auto i = index_of(id)) out.merge(past_[*i]);
+  return out;
+}
+
+std::vector<Hash32> AuthorityGraph::heads() const {
+  std::vector<Hash32> out;
+  for (std::size_t i = 0; i < ops_.size(); ++i)
+    if (!has_child_[i]) out.push_back(ops_[i].id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ---- AuthorityState ----
+
+AuthorityState::AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
+                               std::vector<std::pair<PublicKey, std::uint64_t>> equivocations)
+    : graph_(std::move(graph)), equivocations_(std::move(equivocations)) {
+  std::sort(equivocations_.begin(), equivocations_.end());
+  equivocations_.erase(std::unique(equivocations_.begin(), equivocations_.end()), equivocations_.end());
+  compute();
+}
+
+std::optional<Action> action_of(const Op& op) {
+  const OpFields& f = op.fields;
+  if (std::holds_alternative<NotePayload>(f.payload))
+    return Action{f.author, f.author_seq, capability::kNote, f.scope, "", ActionClass::kSafetyPositive};
+  if (const auto* region = std::get_if<RegionPayload>(&f.payload))
+    return Action{f.author, f.author_seq, capability::kRegionDefine, region->code, "", ActionClass::kPrivileged};
+  if (std::holds_alternative<EnrolmentPayload>(f.payload))
+    return Action{f.author, f.author_seq, capability::kNodeEnroll, f.scope, "", ActionClass::kPrivileged};
+  return std::nullopt;
+}
+
+void AuthorityState::compute() {
+  const AuthorityGraph& g = *graph_;
+  std::size_t n = g.size();
+  everything_ = AuthoritySet(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    everything_.add(i);
+    const Payload& payload = g.op(i).fields.payload;
+    if (const auto* d = std::get_if<DelegationPayload>(&payload)) grants_by_grantee_[d->grantee].push_back(i);
+    if (const auto* r = std::get_if<RevocationPayload>(&payload)) revocations_by_key_[r->key].push_back(i);
+    if (const auto* r = std::get_if<ReaffirmationPayload>(&payload)) revocations_by_key_[r->key].push_back(i);
+    if (std::holds_alternative<AmendmentPayload>(payload)) amendments_.push_back(i);
+  }
+  auto by_id = [&g](std::size_t a, std::size_t b) { return g.op(a).id < g.op(b).id; };
+  for (auto& [key, list] : grants_by_grantee_) std::sort(list.begin(), list.end(), by_id);
+  for (auto& [key, list] : revocations_by_key_) std::sort(list.begin(), list.end(), by_id);
+  std::sort(amendments_.begin(), amendments_.end(), by_id);
+
+  // Revocations reach forward (they void later privileged ops of their key, concurrent or not),
+  // so verdicts are computed in rounds. Round k judges every op from its own view, using the
+  // revocations found effective in round k-1 for the forward rule. When a round's inputs equal
+  // the last round's, its output would too: that is the fixed point. Every round is a pure
+  // function of the set of ops, so the result does not depend on arrival order.
+  revokers_prev_.assign(n, RevokerInfo{});
+  effective_revocations_.clear();
+  for (rounds_ = 1; rounds_ <= static_cast<int>(limits::authority_rounds_max); ++rounds_) {
+    verdicts_.assign(n, Verdict{});
+    revokers_.assign(n, RevokerInfo{});
+    for (std::size_t i = 0; i < n; ++i) {
+      const Op& op = g.op(i);
+      AuthoritySet view = g.closure(g.auth_parents(i));
+      if (g.genesis()) view.add(*g.genesis());
+      verdicts_[i] = judge_in_view(op, view, i);
+      if (verdicts_[i].effective && std::holds_alternative<RevocationPayload>(op.fields.payload))
+        revokers_[i] = RevokerInfo{revoke_authorities(op.fields.author, view, op.fields.author_seq), constitution_in(view)};
+    }
+    std::vector<std::size_t> effective;
+    for (std::size_t i = 0; i < n; ++i)
+      if (verdicts_[i].effective && std::holds_alternative<RevocationPayload>(g.op(i).fields.payload))
+        effective.push_back(i);
+    bool fixed = effective == effective_revocations_ && revokers_ == revokers_prev_;
+    effective_revocations_ = std::move(effective);
+    revokers_prev_ = revokers_;
+    if (fixed) break;
+  }
+}
+
+const GenesisPayload* AuthorityState::genesis() const {
+  if (!graph_->genesis()) return nullptr;
+  return &std::get<GenesisPayload>(graph_->op(*graph_->genesis()).fields.payload);
+}
+
+const Constitution* AuthorityState::constitution_in(const AuthoritySet& view) const {
+  const GenesisPayload* g = genesis();
+  if (g == nullptr) return nullptr;
+  const Constitution* current = &g->constitution;
+  std::uint32_t number = 0;
+  for (std::size_t i : amendments_) {
+    if (!view.has(i) || !verdicts_[i].effective) continue;
+    const auto& amendment = std::get<AmendmentPayload>(graph_->op(i).fields.payload);
+    if (amendment.number > number) {
+      number = amendment.number;
+      current = &amendment.constitution;
+    }
+  }
+  return current;
+}
+
+const Constitution& AuthorityState::constitution() const {
+  static const Constitution kEmpty;
+  const Constitution* c = constitution_in(everything_);
+  return c != nullptr ? *c : kEmpty;
+}
+
+std::optional<std::string> AuthorityState::suspension(const PublicKey& key, std::uint64_t seq,
+                                                      const AuthoritySet& view) const {
+  for (const auto& [author, equivocated_seq] : equivocations_) {
+    if (author != key || equivocated_seq > seq) continue;
+    bool reaffirmed = false;
+    if (auto at = revocations_by_key_.find(key); at != revocations_by_key_.end())
+      for (std::size_t r : at->second) {
+        const auto* reaffirmation = std::get_if<ReaffirmationPayload>(&graph_->op(r).fields.payload);
+        if (reaffirmation != nullptr && view.has(r) && verdicts_[r].effective && reaffirmation->seq >= equivocated_seq)
+          reaffirmed = true;
+      }
+    if (!reaffirmed)
+      return "key " + key_name(key) + " equivocated (two ops numbered " + std::to_string(equivocated_seq) +
+             "), so its privileged actions are suspended until an office above reaffirms it";
+  }
+  return std::nullopt;
+}
+
+bool AuthorityState::may_revoke(std::size_t revocation, std::size_t grant,
+                                const std::vector<RevokerInfo>& revokers) const {
+  const Op& r = graph_->op(revocation);
+  const Op& g = graph_->op(grant);
+  const auto& payload = std::get<RevocationPayload>(r.fields.payload);
+  const DelegationPayload& d = delegation_of(g);
+  if (d.grantee != payload.key || !scope_contains(r.fields.scope, g.fields.scope)) return false;
+  if (graph_->precedes_or_equal(revocation, grant)) return false;  // the grant came after: it stands
+  const auto& authorities = revokers[revocation].authorities;
+  if (authorities.empty()) return false;
+  if (g.fields.author == r.fields.author) return true;  // the grantor
+  const Constitution* c = revokers[revocation].constitution;
+  const RoleDef* role = c != nullptr ? c->role(d.role) : nullptr;
+  std::uint32_t granted_rank = role != nullptr ? role->rank : 0;
+  return std::any_of(authorities.begin(), authorities.end(), [&](const auto& authority) {
+    return scope_contains(authority.first, g.fields.scope) &&
+           (authority.first != g.fields.scope || authority.second > granted_rank);
+  });
+}
+
+bool AuthorityState::revoked_in_view(std::size_t grant, const AuthoritySet& view) const {
+  const DelegationPayload& d = delegation_of(graph_->op(grant));
+  auto at = revocations_by_key_.find(d.grantee);
+  if (at == revocations_by_key_.end()) return false;
+  return std::any_of(at->second.begin(), at->second.end(), [&](std::size_t r) {
+    return view.has(r) && verdicts_[r].effective &&
+           std::holds_alternative<RevocationPayload>(graph_->op(r).fields.payload) && may_revoke(r, grant, revokers_);
+  });
+}
+
+std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t grant, const Action& action) const {
+  auto at = revocations_by_key_.find(action.author);
+  if (at == revocations_by_key_.end()) return std::nullopt;
+  for (std::size_t r : at->second) {
+    if (!std::binary_search(effective_revocations_.begin(), effective_revocations_.end(), r)) continue;
+    const auto& payload = std::get<RevocationPayload>(graph_->op(r).fields.payload);
+    if (action.author_seq > payload.frontier_seq && may_revoke(r, grant, revokers_prev_)) return r;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::uint32_t>> AuthorityState::revoke_authorities(const PublicKey& key,
+                                                                                      const AuthoritySet& view,
+                                                                                      std::uint64_t seq) const {
+  std::vector<std::pair<std::string, std::uint32_t>> out;
+  const GenesisPayload* g = genesis();
+  const Constitution* c = constitution_in(view);
+  if (g == nullptr || c == nullptr) return out;
+  if (std::binary_search(g->root_keys.begin(), g->root_keys.end(), key)) out.emplace_back(g->county_code, kRootRank);
+  auto at = grants_by_grantee_.find(key);
+  if (at == grants_by_grantee_.end()) return out;
+  Action action{key, seq, capability::kRevoke, "", "", ActionClass::kPrivileged};
+  for (std::size_t grant : at->second) {
+    if (!view.has(grant) || !verdicts_[grant].effective) continue;
+    const RoleDef* role = c->role(delegation_of(graph_->op(grant)).role);
+    if (role == nullptr || !role->has_capability(capability::kRevoke)) continue;
+    if (revoked_in_view(grant, view) || revoked_after_frontier(grant, action)) continue;
+    out.emplace_back(graph_->op(grant).fields.scope, role->rank);
+  }
+  return out;
+}
+
+// Finds a usable grant of `action.author` in `view` that `fits`, where `fits` returns nullopt for
+// a fitting role or the reason it does not fit. Root keys hold the root role at the county.
+namespace {
+using Fits = std::function<std::optional<std::string>(const RoleDef&, const std::string& scope,
+                                                     const std::vector<std::string>& categories)>;
+}
+
+Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, std::optional<std::size_t>) const {
+  Fits fits = [&action](const RoleDef& role, const std::string& scope,
+                        const std::vector<std::string>& categories) -> std::optional<std::string> {
+    if (!role.has_capability(action.capability))
+      return "role '" + role.id + "' does not allow '" + action.capability + "'";
+    if (!scope_contains(scope, action.scope))
+      return "its role '" + role.id + "' is held at " + scope + ", which does not contain " + action.scope;
+    if (role.category_bound && !action.category.empty() && !contains_text(categories, action.category))
+      return "its role '" + role.id + "' covers categories " + join(categories) + ", not '" + action.category + "'";
+    return std::nullopt;
+  };
+  const Constitution* c = constitution_in(view);
+  if (c == nullptr) return refused("its causal past holds no genesis of this network");
+  Verdict found;
+  std::optional<std::string> suspended = suspension(action.author, action.author_seq, view);
+  if (suspended && action.action_class == ActionClass::kPrivileged) return refused(*suspended);
+  if (suspended) found.flags.push_back("equivocated_author");
+  const GenesisPayload* g = genesis();
+  if (std::binary_search(g->root_keys.begin(), g->root_keys.end(), action.author)) {
+    const RoleDef* root = c->role(kRootRole);
+    if (root != nullptr && !fits(*root, g->county_code, {})) {
+      found.effective = true;
+      found.chain = {graph_->op(*graph_->genesis()).id};
+      return found;
+    }
+  }
+  std::string why = "key " + key_name(action.author) + " holds no role";
+  std::optional<Verdict> flagged;
+  if (auto at = grants_by_grantee_.find(action.author); at != grants_by_grantee_.end()) {
+    for (std::size_t grant : at->second) {
+      if (!view.has(grant) || !verdicts_[grant].effective) continue;
+      const Op& op = graph_->op(grant);
+      const DelegationPayload& d = delegation_of(op);
+      const RoleDef* role = c->role(d.role);
+      if (role == nullptr) continue;
+      if (auto reason = fits(*role, op.fields.scope, d.categories)) {
+        why = "key " + key_name(action.author) + ": " + *reason;
+        continue;
+      }
+      if (revoked_in_view(grant, view)) {
+        why = "key " + key_name(action.author) + " lost role '" + role->id + "' at " + op.fields.scope + " to a revocation";
+        continue;
+      }
+      Verdict verdict = found;
+      verdict.effective = true;
+      verdict.chain = {op.id};
+      verdict.chain.insert(verdict.chain.end(), verdicts_[grant].chain.begin(), verdicts_[grant].chain.end());
+      if (auto revocation = revoked_after_frontier(grant, action)) {
+        const auto& r = std::get<RevocationPayload>(graph_->op(*revocation).fields.payload);
+        if (action.action_class == ActionClass::kPrivileged) {
+          why = "void: key " + key_name(action.author) + " was revoked (" + r.reason + ") by op " +
+                graph_->op(*revocation).id.short_hex() + " and this op is after the revoker's frontier (op number " +
+                std::to_string(r.frontier_seq) + ")";
+          continue;
+        }
+        verdict.flags.push_back("after_revocation");
+        if (r.reason == "compromised") verdict.flags.push_back("compromised_key");
+        if (!flagged) flagged = verdict;
+        continue;
+      }
+      return verdict;
+    }
+  }
+  if (flagged) return *flagged;
+  return refused(why);
+}
+
+Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& delegation, const AuthoritySet& view,
+                                         std::optional<std::size_t> self) const {
+  const Constitution* c = constitution_in(view);
+  if (c == nullptr) return refused("its causal past holds no genesis of this network");
+  const RoleDef* target = c->role(delegation.role);
+  if (target == nullptr) return refused("the constitution has no role '" + delegation.role + "'");
+  ScopeLevel level = scope_level(op.fields.scope);
+  if (!target->held_at(level))
+    return refused("role '" + target->id + "' is held at " + join(target->levels) + " level, not at a " +
+                   scope_level_name(level) + " scope like " + op.fields.scope);
+  if (target->category_bound && delegation.categories.empty())
+    return refused("role '" + target->id + "' acts by hazard category: name at least one category");
+  if (!target->category_bound && !delegation.categories.empty())
+    return refused("role '" + target->id + "' does not take categories");
+  for (const std::string& category : delegation.categories)
+    if (c->category(category) == nullptr) return refused("the constitution has no category '" + category + "'");
+  // A delegation is the "delegate" action at the grant's scope, by a role that may delegate it.
+  Action action{op.fields.author, op.fields.author_seq, capability::kDelegate, op.fields.scope, "",
+                ActionClass::kPrivileged};
+  Verdict verdict = require(action, view, self);
+  if (!verdict.effective) return verdict;
+  // `require` found a role with "delegate" that covers the scope; now the narrowing rules, on
+  // every usable grant until one allows this role (root first).
+  const GenesisPayload* g = genesis();
+  auto allows = [&](const RoleDef& role, const std::vector<std::string>& categories) -> std::optional<std::string> {
+    if (!role.may_delegate_role(target->id))
+      return "role '" + role.id + "' may not delegate '" + target->id + "'";
+    if (role.category_bound)
+      for (const std::string& category : delegation.categories)
+        if (!contains_text(categories, category))
+          return "role '" + role.id + "' covers categories " + join(categories) + ", so it cannot grant '" +
+                 category + "': a delegation can only narrow";
+    return std::nullopt;
+  };
+  if (std::binary_search(g->root_keys.begin(), g->root_keys.end(), op.fields.author)) {
+    const RoleDef* root = c->role(kRootRole);
+    if (root != nullptr && !allows(*root, {})) return verdict;
+  }
+  std::string why = "key " + key_name(op.fields.author) + " holds no role that may delegate '" + target->id + "'";
+  auto at = grants_by_grantee_.find(op.fields.author);
+  if (at != grants_by_grantee_.end()) {
+    for (std::size_t grant : at->second) {
+      if (!view.has(grant) || !verdicts_[grant].effective || revoked_in_view(grant, view)) continue;
+      const Op& granted = graph_->op(grant);
+      const DelegationPayload& d = delegation_of(granted);
+      const RoleDef* role = c->role(d.role);
+      if (role == nullptr || !role->has_capability(capability::kDelegate) ||
+          !scope_contains(granted.fields.scope, op.fields.scope) || revoked_after_frontier(grant, action))
+        continue;
+      if (auto reason = allows(*role, d.categories)) {
+        why = *reason;
+        continue;
+      }
+      Verdict out;
+      out.effective = true;
+      out.chain = {granted.id};
+      out.chain.insert(out.chain.end(), verdicts_[grant].chain.begin(), verdicts_[grant].chain.end());
+      return out;
+    }
+  }
+  return refused(why);
+}
+
+Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const AuthoritySet& view,
+                                       std::optional<std::size_t>) const {
+  if (constitution_in(view) == nullptr) return refused("its causal past holds no genesis of this network");
+  if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view)) return refused(*suspended);
+  auto authorities = revoke_authorities(op.fields.author, view, op.fields.author_seq);
+  if (authorities.empty())
+    return refused("key " + key_name(op.fields.author) + " holds no role that allows 'revoke'");
+  const Constitution* c = constitution_in(view);
+  auto at = grants_by_grantee_.find(key);
+  if (at != grants_by_grantee_.end()) {
+    for (std::size_t grant : at->second) {
+      if (!view.has(grant) || !verdicts_[grant].effective) continue;
+      const Op& g = graph_->op(grant);
+      if (!scope_contains(op.fields.scope, g.fields.scope)) continue;
+      const RoleDef* role = c->role(delegation_of(g).role);
+      std::uint32_t rank = role != nullptr ? role->rank : 0;
+      bool above = g.fields.author == op.fields.author ||
+                   std::any_of(authorities.begin(), authorities.end(), [&](const auto& authority) {
+                     return scope_contains(authority.first, g.fields.scope) &&
+                            (authority.first != g.fields.scope || authority.second > rank);
+                   });
+      if (above) {
+        Verdict verdict;
+        verdict.effective = true;
+        verdict.chain = {g.id};
+        return verdict;
+      }
+    }
+  }
+  return refused("key " + key_name(key) + " holds no role within " + op.fields.scope + " that key " +
+                 key_name(op.fields.author) +
+                 " may revoke: only its grantor or an office above may, and peers at one level cannot revoke each other");
+}
+
+Verdict AuthorityState::judge_amendment(const Op& op, const AmendmentPayload& amendment,
+                                        const AuthoritySet& view) const {
+  const GenesisPayload* g = genesis();
+  if (g == nullptr) return refused("its causal past holds no genesis of this network");
+  std::uint32_t current = 0;
+  for (std::size_t i : amendments_)
+    if (view.has(i) && verdicts_[i].effective)
+      current = std::max(current, std::get<AmendmentPayload>(graph_->op(i).fields.payload).number);
+  if (amendment.number != current + 1)
+    return refused("amendment number " + std::to_string(amendment.number) + " does not follow the amendment in force (" +
+                   std::to_string(current) + ")");
+  std::vector<PublicKey> signers;
+  auto is_root = [g](const PublicKey& key) { return std::binary_search(g->root_keys.begin(), g->root_keys.end(), key); };
+  if (is_root(op.fields.author)) signers.push_back(op.fields.author);
+  for (const Cosignature& cosignature : amendment.cosignatures)
+    if (is_root(cosignature.key) && cosignature.key != op.fields.author) signers.push_back(cosignature.key);
+  if (signers.size() < g->threshold)
+    return refused("the amendment carries " + std::to_string(signers.size()) + " root signatures; the county's constitution needs " +
+                   std::to_string(g->threshold) + " of its " + std::to_string(g->root_keys.size()) + " root keys");
+  Verdict verdict;
+  verdict.effective = true;
+  verdict.chain = {graph_->op(*graph_->genesis()).id};
+  return verdict;
+}
+
+Verdict AuthorityState::judge_in_view(const Op& op, const AuthoritySet& view, std::optional<std::size_t> self) const {
+  const Payload& payload = op.fields.payload;
+  if (std::holds_alternative<GenesisPayload>(payload)) {
+    if (graph_->genesis() && graph_->op(*graph_->genesis()).id == op.id) {
+      Verdict verdict;
+      verdict.effective = true;
+      return verdict;
+    }
+    return refused("a second genesis has no effect");
+  }
+  if (auto action = action_of(op)) return require(*action, view, self);
+  if (const auto* delegation = std::get_if<DelegationPayload>(&payload))
+    return judge_delegation(op, *delegation, view, self);
+  if (const auto* revocation = std::get_if<RevocationPayload>(&payload))
+    return judge_over_key(op, revocation->key, view, self);
+  if (const auto* reaffirmation = std::get_if<ReaffirmationPayload>(&payload))
+    return judge_over_key(op, reaffirmation->key, view, self);
+  if (const auto* amendment = std::get_if<AmendmentPayload>(&payload)) return judge_amendment(op, *amendment, view);
+  return refused(std::string("no authority rule for payload '") + payload_kind(payload) + "'");
+}
+
+Verdict AuthorityState::judge(const Op& op, const std::vector<Hash32>& auth_frontier) const {
+  if (auto index = graph_->index_of(op.id)) return verdicts_[*index];
+  AuthoritySet view = graph_->closure(auth_frontier);
+  if (graph_->genesis()) view.add(*graph_->genesis());
+  return judge_in_view(op, view, std::nullopt);
+}
+
+Verdict AuthorityState::can(const Action& action) const { return require(action, everything_, std::nullopt); }
+
+std::vector<EffectiveRole> AuthorityState::who(const std::string& scope) const {
+  std::vector<EffectiveRole> out;
+  const GenesisPayload* g = genesis();
+  if (g == nullptr) return out;
+  auto relevant = [&scope](const std::string& held) {
+    return scope.empty() || scope_contains(scope, held) || scope_contains(held, scope);
+  };
+  for (const PublicKey& root : g->root_keys)
+    if (relevant(g->county_code))
+      out.push_back({root, kRootRole, g->county_code, {}, graph_->op(*graph_->genesis()).id, true});
+  std::vector<std::size_t> grants;
+  for (const auto& [key, list] : grants_by_grantee_) grants.insert(grants.end(), list.begin(), list.end());
+  std::sort(grants.begin(), grants.end(), [this](std::size_t a, std::size_t b) {
+    const Op& x = graph_->op(a);
+    const Op& y = graph_->op(b);
+    return std::tie(x.fields.scope, x.id) < std::tie(y.fields.scope, y.id);
+  });
+  for (std::size_t grant : grants) {
+    const Op& op = graph_->op(grant);
+    if (!verdicts_[grant].effective || revoked_in_view(grant, everything_) || !relevant(op.fields.scope)) continue;
+    const DelegationPayload& d = delegation_of(op);
+    out.push_back({d.grantee, d.role, op.fields.scope, d.categories, op.id, false});
+  }
+  return out;
+}
+
+Hash32 AuthorityState::digest() const {
+  std::vector<std::size_t> order(graph_->size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) { return graph_->op(a).id < graph_->op(b).id; });
+  Blake2b hasher;
+  hasher.update(std::string_view("anwang/authority-digest/v1"));
+  for (std::size_t i : order) {
+    hasher.update(graph_->op(i).id.view());
+    hasher.update(std::string_view(verdicts_[i].effective ? "1" : "0"));
+    for (const std::string& flag : verdicts_[i].flags) hasher.update(flag + ";");
+  }
+  return hasher.finish();
+}
+
+}  // namespace anwang

@@ -1,0 +1,162 @@
+// authority.h — who may do what, decided from ops alone.
+//
+// AuthorityGraph holds the authority ops (genesis, amendments, regions, delegations, revocations,
+// reaffirmations, enrolments) with, for each, the maximal authority ops in its causal past. Every
+// node of a county holds all of them, so every node builds the same graph.
+//
+// AuthorityState judges ops. An op is judged against the authority ops in its own causal past
+// (its "view"), never against timestamps or arrival order, plus one set-wide rule: a revoked
+// key's privileged ops after the revoker's frontier are void even when concurrent with the
+// revocation, and its safety-positive ops stand but are flagged. The result is a pure function of
+// the set of ops: every permutation of delivery gives the same verdicts. See node/AUTHORITY.md.
+//
+// Pure; not thread-safe for mutation; an AuthorityState is immutable once built.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crdt/op.h"
+
+namespace anwang {
+
+// A set of authority ops as a bitset over the graph's local indices.
+class AuthoritySet {
+ public:
+  AuthoritySet() = default;
+  explicit AuthoritySet(std::size_t size) : words_((size + 63) / 64, 0) {}
+  bool has(std::size_t i) const { return i / 64 < words_.size() && (words_[i / 64] >> (i % 64) & 1) != 0; }
+  void add(std::size_t i);
+  void merge(const AuthoritySet& other);
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
+class AuthorityGraph {
+ public:
+  // REQUIRES: op is an authority op not yet added; every id in auth_parents was added.
+  void add(const Op& op, const std::vector<Hash32>& auth_parents);
+  bool contains(const Hash32& id) const { return index_.count(id) != 0; }
+  std::size_t size() const { return ops_.size(); }
+  std::optional<std::size_t> index_of(const Hash32& id) const;
+  const Op& op(std::size_t i) const { return ops_[i]; }
+  // True when `a` is `b` or in `b`'s causal past. REQUIRES: both were added.
+  bool precedes_or_equal(std::size_t a, std::size_t b) const { return past_[b].has(a); }
+  // The candidates that are not in the past of another candidate, sorted.
+  std::vector<Hash32> maximal(const std::vector<Hash32>& candidates) const;
+  // Authority ops in the past of any of `frontier` (inclusive). Unknown ids are ignored.
+  AuthoritySet closure(const std::vector<Hash32>& frontier) const;
+  // Authority ops no other authority op has in its past.
+  std::vector<Hash32> heads() const;
+  const std::vector<Hash32>& auth_parents(std::size_t i) const { return parents_[i]; }
+  std::optional<std::size_t> genesis() const { return genesis_; }
+
+ private:
+  std::vector<Op> ops_;
+  std::vector<std::vector<Hash32>> parents_;
+  std::vector<AuthoritySet> past_;  // inclusive
+  std::unordered_map<Hash32, std::size_t> index_;
+  std::vector<bool> has_child_;
+  std::optional<std::size_t> genesis_;
+};
+
+struct Verdict {
+  bool effective = false;
+  std::string reason;               // for an ineffective op: one sentence; else empty
+  std::vector<std::string> flags;   // "after_revocation", "compromised_key", "equivocated_author"
+  std::vector<Hash32> chain;        // grants that authorise it, nearest first, ending at the genesis
+};
+
+// Privileged actions can be voided by a revocation; safety-positive ones stand, flagged.
+enum class ActionClass { kPrivileged, kSafetyPositive };
+
+// An action to judge: what a real op asks, or what `anwang can` asks about.
+struct Action {
+  PublicKey author;
+  std::uint64_t author_seq = 0;
+  std::string capability;
+  std::string scope;
+  std::string category;  // empty when the action has none
+  ActionClass action_class = ActionClass::kPrivileged;
+};
+
+// An effective grant as `anwang who` lists it.
+struct EffectiveRole {
+  PublicKey key;
+  std::string role;
+  std::string scope;
+  std::vector<std::string> categories;
+  Hash32 grant;      // the delegation op (the genesis for a root key)
+  bool root = false;
+};
+
+class AuthorityState {
+ public:
+  // `equivocations`: every (author, author_seq) for which the op set holds two different ops.
+  AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
+                 std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
+
+  // Judges any op of the set. `auth_frontier`: the maximal authority ops in its causal past.
+  Verdict judge(const Op& op, const std::vector<Hash32>& auth_frontier) const;
+  // Judges an authority op of the graph (cached).
+  const Verdict& verdict_of(std::size_t index) const { return verdicts_[index]; }
+  // Would `action` be effective if written now, after every authority op held?
+  Verdict can(const Action& action) const;
+  // Effective roles in the full view, optionally only those at or under `scope`.
+  std::vector<EffectiveRole> who(const std::string& scope) const;
+  // The constitution in force in the full view, and the county's root keys.
+  const Constitution& constitution() const;
+  const GenesisPayload* genesis() const;
+  // BLAKE2b over every authority op's id and verdict, in id order.
+  Hash32 digest() const;
+  const AuthorityGraph& graph() const { return *graph_; }
+  const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations() const { return equivocations_; }
+  int rounds() const { return rounds_; }
+
+ private:
+  // What a revocation's author could revoke, from the revocation's own view.
+  struct RevokerInfo {
+    std::vector<std::pair<std::string, std::uint32_t>> authorities;  // (scope, rank) of revoke-capable roles
+    const Constitution* constitution = nullptr;
+    bool operator==(const RevokerInfo&) const = default;
+  };
+  Verdict judge_in_view(const Op& op, const AuthoritySet& view, std::optional<std::size_t> self) const;
+  Verdict require(const Action& action, const AuthoritySet& view, std::optional<std::size_t> self) const;
+  Verdict judge_delegation(const Op& op, const DelegationPayload& delegation, const AuthoritySet& view,
+                           std::optional<std::size_t> self) const;
+  Verdict judge_over_key(const Op& op, const PublicKey& key, const AuthoritySet& view,
+                         std::optional<std::size_t> self) const;
+  Verdict judge_amendment(const Op& op, const AmendmentPayload& amendment, const AuthoritySet& view) const;
+  const Constitution* constitution_in(const AuthoritySet& view) const;
+  std::optional<std::string> suspension(const PublicKey& key, std::uint64_t seq, const AuthoritySet& view) const;
+  bool revoked_in_view(std::size_t grant, const AuthoritySet& view) const;
+  std::optional<std::size_t> revoked_after_frontier(std::size_t grant, const Action& action) const;
+  bool may_revoke(std::size_t revocation, std::size_t grant, const std::vector<RevokerInfo>& revokers) const;
+  std::vector<std::pair<std::string, std::uint32_t>> revoke_authorities(const PublicKey& key,
+                                                                        const AuthoritySet& view,
+                                                                        std::uint64_t seq) const;
+  void compute();
+
+  std::shared_ptr<const AuthorityGraph> graph_;
+  std::vector<std::pair<PublicKey, std::uint64_t>> equivocations_;
+  std::vector<Verdict> verdicts_;
+  std::vector<RevokerInfo> revokers_;       // this round, per revocation op
+  std::vector<RevokerInfo> revokers_prev_;  // last round: the forward rule reads these
+  std::vector<std::size_t> effective_revocations_;  // last round's, sorted
+  std::unordered_map<PublicKey, std::vector<std::size_t>> grants_by_grantee_;
+  std::unordered_map<PublicKey, std::vector<std::size_t>> revocations_by_key_;
+  std::vector<std::size_t> amendments_;
+  AuthoritySet everything_;
+  int rounds_ = 0;
+};
+
+// The capability and class an op asks for, for payloads judged by one capability at one scope.
+// nullopt for payloads with their own rules (genesis, delegation, revocation, …).
+std::optional<Action> action_of(const Op& op);
+
+}  // namespace anwang
