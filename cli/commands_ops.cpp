@@ -126,14 +126,25 @@ void run_log(Context& ctx, std::size_t limit) {
   Status s = opened->store->for_each_op([&](const Op& op) { ops.push_back(op); });
   if (!s) return ctx.fail(s);
   if (limit > 0 && ops.size() > limit) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(limit));
-  if (ctx.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const Op& op : ops) out.push_back(node::op_to_json(op));
-    ctx.print(out);
-    return;
+  nlohmann::json out = nlohmann::json::array();
+  if (!ctx.json && ops.empty()) std::cout << "The log is empty 日志为空.\n";
+  for (const Op& op : ops) {
+    auto verdict = opened->store->verdict(op);
+    if (!verdict) return ctx.fail(verdict.status());
+    if (ctx.json) {
+      nlohmann::json entry = node::op_to_json(op);
+      entry["effective"] = verdict->effective;
+      entry["reason"] = verdict->reason;
+      entry["flags"] = verdict->flags;
+      out.push_back(std::move(entry));
+      continue;
+    }
+    std::cout << node::op_summary(op);
+    if (!verdict->effective) std::cout << "  [INERT 无效: " << verdict->reason << "]";
+    for (const std::string& flag : verdict->flags) std::cout << "  [" << flag << "]";
+    std::cout << "\n";
   }
-  if (ops.empty()) std::cout << "The log is empty 日志为空.\n";
-  for (const Op& op : ops) std::cout << node::op_summary(op) << "\n";
+  if (ctx.json) ctx.print(out);
 }
 
 void run_show(Context& ctx, const std::string& id_text) {
@@ -251,6 +262,7 @@ void add_op_commands(CLI::App& app, Context& ctx) {
   region_add->add_option("CODE", *region_code, "9-digit township, 12-digit village, or VILLAGE-GRID code")->required();
   region_add->add_option("--name", *region_name, "Name, e.g. 新惠镇")->required();
   region_add->callback([&ctx, region_code, region_name] { run_region_add(ctx, *region_code, *region_name); });
+  add_region_list(*region, ctx);
 
   auto* note = app.add_subcommand("note", "Free-text notes (备注) on a record or a jurisdiction");
   note->require_subcommand(1);

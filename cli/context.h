@@ -46,5 +46,7 @@ int exit_code_for(const Status& status);
 
 void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
+void add_authority_commands(CLI::App& app, Context& ctx);
+void add_region_list(CLI::App& region, Context& ctx);
 
 }  // namespace anwang::cli

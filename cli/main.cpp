@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", ctx.json, "Print JSON for scripts instead of text");
   anwang::cli::add_key_commands(app, ctx);
   anwang::cli::add_op_commands(app, ctx);
+  anwang::cli::add_authority_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,7 +8,7 @@
 // (its "view"), never against timestamps or arrival order, plus one set-wide rule: a revoked
 // key's privileged ops after the revoker's frontier are void even when concurrent with the
 // revocation, and its safety-positive ops stand but are flagged. The result is a pure function of
-// the set of ops: every permutation of delivery gives the same verdicts. See node/AUTHORITY.md.
+// the set of ops: every permutation of delivery gives the same verdicts. See crdt/AUTHORITY.md.
 //
 // Pure; not thread-safe for mutation; an AuthorityState is immutable once built.
 #pragma once

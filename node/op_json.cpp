@@ -98,7 +98,7 @@ nlohmann::json op_to_json(const Op& op) {
 
 std::string op_summary(const Op& op) {
   std::string kind = payload_kind(op.fields.payload);
-  kind.resize(8, ' ');
+  kind.resize(13, ' ');
   std::string scope = op.fields.scope;
   if (scope.size() < 12) scope.resize(12, ' ');
   return hlc_to_string(op.fields.hlc).substr(0, 19) + "  " + kind + "  " + scope + "  " + op.id.short_hex() +

@@ -467,6 +467,11 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (!outcome) return fail(outcome.status());
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
     return fail(Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail));
+  if (draft.require_effective) {
+    auto verdict = verdict_in(*txn, *op);
+    if (!verdict) return fail(verdict.status());
+    if (!verdict->effective) return fail(Status::invalid("refused, nothing written: " + verdict->reason));
+  }
   std::uint64_t txn_id = mdb_txn_id(txn->get());
   if (Status s = txn->commit(); !s) return fail(s);
   graph_txn_ = txn_id;
@@ -682,16 +687,31 @@ Result<AuthorityGraph*> Store::graph_for_write(const Txn& txn) {
 }
 
 Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) const {
-  if (Status s = ensure_graph(txn); !s) return s;
-  if (state_ && state_txn_ == graph_txn_) return state_;
+  if (!txn.is_write()) {
+    if (Status s = ensure_graph(txn); !s) return s;
+    if (state_ && state_txn_ == graph_txn_) return state_;
+  }
   std::vector<std::pair<PublicKey, std::uint64_t>> equivocations;
   auto cursor = Cursor::open(txn, tables_.equivocations);
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next())
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
-  state_ = std::make_shared<const AuthorityState>(graph_, std::move(equivocations));
+  auto state = std::make_shared<const AuthorityState>(graph_, std::move(equivocations));
+  if (txn.is_write()) return state;  // reflects uncommitted writes: not cached
+  state_ = state;
   state_txn_ = graph_txn_;
   return state_;
+}
+
+Result<Verdict> Store::verdict_in(const Txn& txn, const Op& op) const {
+  auto state = state_in(txn);
+  if (!state) return state.status();
+  auto past = txn.get(tables_.auth_past, op.id.view());
+  if (!past) return past.status();
+  std::vector<Hash32> frontier;
+  if (*past)
+    for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+  return (*state)->judge(op, frontier);
 }
 
 Result<std::shared_ptr<const AuthorityState>> Store::authority() const {
@@ -703,14 +723,7 @@ Result<std::shared_ptr<const AuthorityState>> Store::authority() const {
 Result<Verdict> Store::verdict(const Op& op) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
-  auto state = state_in(*txn);
-  if (!state) return state.status();
-  auto past = txn->get(tables_.auth_past, op.id.view());
-  if (!past) return past.status();
-  std::vector<Hash32> frontier;
-  if (*past)
-    for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
-  return (*state)->judge(op, frontier);
+  return verdict_in(*txn, op);
 }
 
 Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const {

@@ -58,6 +58,8 @@ struct OpDraft {
   // True for an op that creates a new record: its object id becomes
   // authored_object_id(author, author_seq) and `object` is ignored.
   bool new_object = false;
+  // Refuse (and write nothing) unless the new op is effective under the authority rules.
+  bool require_effective = true;
 };
 
 struct StoreStats {
@@ -132,6 +134,7 @@ class Store {
   Status ensure_graph(const Txn& txn) const;
   Result<AuthorityGraph*> graph_for_write(const Txn& txn);
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
+  Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables) : env_(std::move(env)), tables_(tables) {}
 

@@ -1,0 +1,393 @@
+// anwang delegate | revoke | reaffirm | node enroll | who | can | audit | region list | constitution
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "cli/context.h"
+#include "crdt/hash.h"
+#include "crdt/scope.h"
+#include "node/constitution.h"
+#include "node/op_json.h"
+
+namespace anwang::cli {
+
+namespace {
+
+struct Opened {
+  node::NodeHome home;
+  std::unique_ptr<node::Store> store;
+};
+
+Result<Opened> open_all(const Context& ctx) {
+  auto home = ctx.open_home();
+  if (!home) return home.status();
+  auto store = home->open_store();
+  if (!store) return store.status();
+  return Opened{std::move(*home), std::move(*store)};
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Names of keys in the local keyring, for readable output.
+std::map<PublicKey, std::string> keyring_names(const node::NodeHome& home) {
+  std::map<PublicKey, std::string> names;
+  if (auto keys = home.list_keys())
+    for (const auto& key : *keys) names[key.public_key] = key.name;
+  return names;
+}
+
+std::string county_of(const node::Store& store) {
+  auto stats = store.stats();
+  return stats ? stats->county_code : "";
+}
+
+void author_checked(Context& ctx, Opened& opened, const node::OpDraft& draft) {
+  auto key = ctx.acting_key(opened.home);
+  if (!key) return ctx.fail(key.status());
+  node::SystemClock clock;
+  auto op = opened.store->author(*key, draft, clock);
+  if (!op) return ctx.fail(op.status());
+  if (ctx.json) return ctx.print({{"id", op->id.hex()}, {"kind", payload_kind(op->fields.payload)}});
+  std::cout << op->id.hex() << "\n";
+}
+
+struct DelegateArgs {
+  std::string to, role, scope, categories;
+};
+
+void run_delegate(Context& ctx, const DelegateArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (Status s = check_scope(args.scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  auto grantee = opened->home.resolve_public_key(args.to);
+  if (!grantee) return ctx.fail(grantee.status());
+  node::OpDraft draft{args.scope, Hash32{}, DelegationPayload{*grantee, args.role, split_list(args.categories)}, {},
+                      /*new_object=*/true};
+  author_checked(ctx, *opened, draft);
+}
+
+struct RevokeArgs {
+  std::string key, reason, scope, frontier = "auto";
+};
+
+void run_revoke(Context& ctx, const RevokeArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto key = opened->home.resolve_public_key(args.key);
+  if (!key) return ctx.fail(key.status());
+  if (args.reason != "left" && args.reason != "compromised")
+    return ctx.fail(Status::invalid("--reason must be 'left' or 'compromised'"));
+  std::string scope = args.scope.empty() ? county_of(*opened->store) : args.scope;
+  if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  RevocationPayload revocation{*key, args.reason, 0, std::nullopt};
+  std::vector<Hash32> extra;
+  if (args.frontier == "auto") {
+    auto head = opened->store->author_head(*key);
+    if (!head) return ctx.fail(head.status());
+    if (*head) {
+      revocation.frontier_seq = (*head)->seq;
+      revocation.frontier = (*head)->id;
+      extra.push_back((*head)->id);
+    }
+  } else if (args.frontier != "none") {
+    return ctx.fail(Status::invalid("--frontier must be 'auto' (the key's latest op this node holds) or 'none'"));
+  }
+  author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), revocation, extra});
+}
+
+void run_reaffirm(Context& ctx, const std::string& key_text, std::uint64_t seq, const std::string& scope_arg) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto key = opened->home.resolve_public_key(key_text);
+  if (!key) return ctx.fail(key.status());
+  std::string scope = scope_arg.empty() ? county_of(*opened->store) : scope_arg;
+  if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), ReaffirmationPayload{*key, seq}, {}});
+}
+
+void run_enroll(Context& ctx, const std::string& node_key_text, const std::string& scope) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto node_key = opened->home.resolve_public_key(node_key_text);
+  if (!node_key) return ctx.fail(node_key.status());
+  if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  author_checked(ctx, *opened, node::OpDraft{scope, node_object_id(*node_key), EnrolmentPayload{*node_key}, {}});
+}
+
+void run_who(Context& ctx, const std::string& scope) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (!scope.empty())
+    if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  auto names = keyring_names(opened->home);
+  const Constitution& constitution = (*state)->constitution();
+  auto roles = (*state)->who(scope);
+  if (ctx.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : roles)
+      out.push_back({{"key", r.key.hex()}, {"name", names.count(r.key) ? names[r.key] : ""}, {"role", r.role},
+                     {"scope", r.scope}, {"categories", r.categories}, {"grant", r.grant.hex()}, {"root", r.root}});
+    return ctx.print(out);
+  }
+  if (roles.empty()) std::cout << "No effective roles 无有效角色.\n";
+  for (const auto& r : roles) {
+    const RoleDef* def = constitution.role(r.role);
+    std::string label = def != nullptr ? def->name_zh + " " + r.role : r.role;
+    std::cout << r.scope << "  " << label << "  " << r.key.short_hex();
+    if (names.count(r.key)) std::cout << " (" << names[r.key] << ")";
+    for (const auto& category : r.categories) std::cout << " " << category;
+    std::cout << (r.root ? "  root 根密钥" : "  grant " + r.grant.short_hex()) << "\n";
+  }
+}
+
+struct CanArgs {
+  std::string key, action, scope, category;
+};
+
+void run_can(Context& ctx, const CanArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto key = opened->home.resolve_public_key(args.key);
+  if (!key) return ctx.fail(key.status());
+  if (Status s = check_scope(args.scope); !s) return ctx.fail(s);
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  bool known = std::any_of((*state)->constitution().roles.begin(), (*state)->constitution().roles.end(),
+                           [&](const RoleDef& role) { return role.has_capability(args.action); });
+  if (!known)
+    return ctx.fail(Status::invalid("no role of this county's constitution has capability '" + args.action +
+                                    "'; see 'anwang constitution show'"));
+  auto head = opened->store->author_head(*key);
+  if (!head) return ctx.fail(head.status());
+  Action action{*key, *head ? (*head)->seq + 1 : 1, args.action, args.scope, args.category,
+                args.action == capability::kNote || args.action == "hazard.report" || args.action == "hazard.escalate" ||
+                        args.action == "hazard.comment" || args.action == "incident.report"
+                    ? ActionClass::kSafetyPositive
+                    : ActionClass::kPrivileged};
+  Verdict verdict = (*state)->can(action);
+  nlohmann::json chain = nlohmann::json::array();
+  for (const Hash32& id : verdict.chain) chain.push_back(id.hex());
+  if (ctx.json) {
+    ctx.print({{"allowed", verdict.effective}, {"reason", verdict.reason}, {"flags", verdict.flags}, {"chain", chain}});
+  } else if (verdict.effective) {
+    std::cout << "yes 可以: " << key->short_hex() << " may " << args.action << " at " << args.scope << "\n";
+    for (const Hash32& id : verdict.chain) {
+      auto op = opened->store->get(id);
+      if (op && *op) std::cout << "  via " << node::op_summary(**op) << "\n";
+    }
+  } else {
+    std::cout << "no 不可以: " << verdict.reason << "\n";
+  }
+  if (!verdict.effective) ctx.exit_code = kExitCheckFailed;
+}
+
+void run_audit_inert(Context& ctx, bool flagged_too) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  nlohmann::json out = nlohmann::json::array();
+  Status s = opened->store->for_each_judged([&](const Op& op, const Verdict& verdict) {
+    if (verdict.effective && (!flagged_too || verdict.flags.empty())) return;
+    if (ctx.json) {
+      out.push_back({{"id", op.id.hex()}, {"kind", payload_kind(op.fields.payload)}, {"author", op.fields.author.hex()},
+                     {"effective", verdict.effective}, {"reason", verdict.reason}, {"flags", verdict.flags}});
+      return;
+    }
+    std::cout << (verdict.effective ? "FLAGGED 待复核 " : "INERT 无效 ") << node::op_summary(op) << "\n    "
+              << (verdict.effective ? "flags: " + [&] {
+                   std::string f;
+                   for (const auto& flag : verdict.flags) f += flag + " ";
+                   return f;
+                 }()
+                                    : verdict.reason)
+              << "\n";
+  });
+  if (!s) return ctx.fail(s);
+  if (ctx.json) ctx.print(out);
+}
+
+void run_audit_equivocations(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, seq] : (*state)->equivocations()) {
+    if (ctx.json)
+      out.push_back({{"key", key.hex()}, {"seq", seq}});
+    else
+      std::cout << "key " << key.hex() << " signed two ops numbered " << seq << "\n";
+  }
+  if (ctx.json) return ctx.print(out);
+  if ((*state)->equivocations().empty()) std::cout << "No equivocation found 未发现一号多签.\n";
+}
+
+void run_region_list(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  std::map<std::string, std::pair<std::uint64_t, std::string>> names;  // code → (hlc, name), latest wins
+  auto stats = opened->store->stats();
+  if (!stats) return ctx.fail(stats.status());
+  Status s = opened->store->for_each_judged([&](const Op& op, const Verdict& verdict) {
+    if (!verdict.effective) return;
+    if (const auto* genesis = std::get_if<GenesisPayload>(&op.fields.payload))
+      names[genesis->county_code] = {op.fields.hlc, genesis->county_name};
+    if (const auto* region = std::get_if<RegionPayload>(&op.fields.payload)) {
+      auto& current = names[region->code];
+      if (op.fields.hlc >= current.first) current = {op.fields.hlc, region->name};
+    }
+  });
+  if (!s) return ctx.fail(s);
+  if (ctx.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [code, entry] : names)
+      out.push_back({{"code", code}, {"name", entry.second}, {"level", scope_level_name(scope_level(code))},
+                     {"parent", scope_parent(code)}});
+    return ctx.print(out);
+  }
+  for (const auto& [code, entry] : names) {
+    int depth = static_cast<int>(scope_level(code));
+    std::cout << std::string(static_cast<std::size_t>(depth) * 2, ' ') << code << "  " << entry.second << "\n";
+  }
+}
+
+void run_constitution_show(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  const Constitution& c = (*state)->constitution();
+  if (ctx.json) return ctx.print(node::constitution_to_json(c));
+  std::cout << "Roles 角色:\n";
+  for (const RoleDef& role : c.roles)
+    std::cout << "  " << role.id << "  " << role.name_zh << " / " << role.name_en << "  (" << role.levels.front()
+              << (role.levels.size() > 1 ? "…" : "") << ", rank " << role.rank << ")\n";
+  std::cout << "Categories 隐患类别:\n";
+  for (const CategoryDef& category : c.categories)
+    std::cout << "  " << category.id << "  " << category.name_zh << " / " << category.name_en << "  → "
+              << category.department << "\n";
+}
+
+void run_constitution_amend(Context& ctx, const std::string& file, const std::string& cosigners) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto constitution = node::load_constitution_file(file);
+  if (!constitution) return ctx.fail(constitution.status());
+  auto stats = opened->store->stats();
+  if (!stats) return ctx.fail(stats.status());
+  if (!stats->network_id) return ctx.fail(Status::invalid("this node belongs to no network yet"));
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  std::uint32_t number = 1;
+  for (std::size_t i = 0; i < (*state)->graph().size(); ++i)
+    if (const auto* a = std::get_if<AmendmentPayload>(&(*state)->graph().op(i).fields.payload))
+      if ((*state)->verdict_of(i).effective) number = std::max(number, a->number + 1);
+  AmendmentPayload amendment{number, *constitution, {}};
+  Bytes message = amendment_message(*stats->network_id, number, *constitution);
+  for (const std::string& name : split_list(cosigners)) {
+    auto key = opened->home.load_key(name);
+    if (!key) return ctx.fail(key.status());
+    amendment.cosignatures.push_back(Cosignature{key->public_key(), key->sign(message)});
+  }
+  std::sort(amendment.cosignatures.begin(), amendment.cosignatures.end(),
+            [](const Cosignature& a, const Cosignature& b) { return a.key < b.key; });
+  author_checked(ctx, *opened,
+                 node::OpDraft{stats->county_code, constitution_object_id(stats->county_code), amendment, {}});
+}
+
+}  // namespace
+
+void add_authority_commands(CLI::App& app, Context& ctx) {
+  auto delegate_args = std::make_shared<DelegateArgs>();
+  auto* delegate = app.add_subcommand("delegate", "Grant a role at a scope to a key (委任)");
+  delegate->add_option("--to", delegate_args->to, "Key receiving the role: keyring name or hex public key")->required();
+  delegate->add_option("--role", delegate_args->role, "Role id, e.g. grid_member (see 'anwang constitution show')")
+      ->required();
+  delegate->add_option("--scope", delegate_args->scope, "Jurisdiction code the role is held at")->required();
+  delegate->add_option("--category", delegate_args->categories, "Hazard categories for departments: fire,traffic,…");
+  delegate->callback([&ctx, delegate_args] { run_delegate(ctx, *delegate_args); });
+
+  auto revoke_args = std::make_shared<RevokeArgs>();
+  auto* revoke = app.add_subcommand("revoke", "Take away a key's roles (撤销)");
+  revoke->add_option("--key", revoke_args->key, "Key to revoke: keyring name or hex public key")->required();
+  revoke->add_option("--reason", revoke_args->reason, "left (离任) or compromised (密钥泄露)")->required();
+  revoke->add_option("--scope", revoke_args->scope, "Revoke the roles held within this scope (default: the county)");
+  revoke->add_option("--frontier", revoke_args->frontier,
+                     "auto: the key's latest op this node holds stays valid, later privileged ops are void; none")
+      ->default_val("auto");
+  revoke->callback([&ctx, revoke_args] { run_revoke(ctx, *revoke_args); });
+
+  auto reaffirm_key = std::make_shared<std::string>();
+  auto reaffirm_scope = std::make_shared<std::string>();
+  auto reaffirm_seq = std::make_shared<std::uint64_t>(0);
+  auto* reaffirm = app.add_subcommand("reaffirm", "Restore a key suspended for equivocation (恢复权限)");
+  reaffirm->add_option("--key", *reaffirm_key, "The suspended key")->required();
+  reaffirm->add_option("--seq", *reaffirm_seq, "The op number it equivocated at (see 'anwang audit equivocations')")
+      ->required();
+  reaffirm->add_option("--scope", *reaffirm_scope, "Scope of the reaffirmation (default: the county)");
+  reaffirm->callback([&ctx, reaffirm_key, reaffirm_seq, reaffirm_scope] {
+    run_reaffirm(ctx, *reaffirm_key, *reaffirm_seq, *reaffirm_scope);
+  });
+
+  auto* node = app.add_subcommand("node", "Nodes of the network (节点)");
+  node->require_subcommand(1);
+  auto enroll_key = std::make_shared<std::string>();
+  auto enroll_scope = std::make_shared<std::string>();
+  auto* enroll = node->add_subcommand("enroll", "Enrol a node key for the scope it serves (节点准入)");
+  enroll->add_option("NODEKEY", *enroll_key, "The node's key (printed by 'anwang init' on that node)")->required();
+  enroll->add_option("--scope", *enroll_scope, "County, township or village code the node serves")->required();
+  enroll->callback([&ctx, enroll_key, enroll_scope] { run_enroll(ctx, *enroll_key, *enroll_scope); });
+
+  auto who_scope = std::make_shared<std::string>();
+  auto* who = app.add_subcommand("who", "Effective roles (在岗人员), optionally at or under a scope");
+  who->add_option("--scope", *who_scope, "Jurisdiction code");
+  who->callback([&ctx, who_scope] { run_who(ctx, *who_scope); });
+
+  auto can_args = std::make_shared<CanArgs>();
+  auto* can = app.add_subcommand("can", "May KEY do ACTION at SCOPE? Exit 0 yes, 1 no, with the reason");
+  can->add_option("KEY", can_args->key, "Keyring name or hex public key")->required();
+  can->add_option("ACTION", can_args->action, "Capability, e.g. delegate, note, hazard.assign")->required();
+  can->add_option("SCOPE", can_args->scope, "Jurisdiction code")->required();
+  can->add_option("--category", can_args->category, "Hazard category, for department actions");
+  can->callback([&ctx, can_args] { run_can(ctx, *can_args); });
+
+  auto* audit = app.add_subcommand("audit", "For auditors (审计): what is inert, flagged or equivocated");
+  audit->require_subcommand(1);
+  auto flagged = std::make_shared<bool>(false);
+  auto* inert = audit->add_subcommand("unauthorised", "Ops kept as inert history, with the reason");
+  inert->add_flag("--flagged", *flagged, "Also list effective ops flagged for review");
+  inert->callback([&ctx, flagged] { run_audit_inert(ctx, *flagged); });
+  audit->add_subcommand("equivocations", "Keys that signed two ops with one sequence number")->callback([&ctx] {
+    run_audit_equivocations(ctx);
+  });
+
+  auto* constitution = app.add_subcommand("constitution", "The county's constitution (章程): roles and categories");
+  constitution->require_subcommand(1);
+  constitution->add_subcommand("show", "Roles, categories and settings in force")->callback([&ctx] {
+    run_constitution_show(ctx);
+  });
+  auto amend_file = std::make_shared<std::string>();
+  auto amend_cosign = std::make_shared<std::string>();
+  auto* amend = constitution->add_subcommand("amend", "Replace the constitution; needs k of the n root keys");
+  amend->add_option("FILE", *amend_file, "Constitution TOML file")->required();
+  amend->add_option("--cosign", *amend_cosign, "Other root keys in this keyring that sign too, comma-separated");
+  amend->callback([&ctx, amend_file, amend_cosign] { run_constitution_amend(ctx, *amend_file, *amend_cosign); });
+}
+
+void add_region_list(CLI::App& region, Context& ctx) {
+  region.add_subcommand("list", "The jurisdiction tree")->callback([&ctx] { run_region_list(ctx); });
+}
+
+}  // namespace anwang::cli

@@ -1,0 +1,518 @@
+// Authority without a centre: scenario tests named after what happens in a county, and the
+// property that every delivery order gives the same verdicts. Ops are built by hand so the
+// causal parents (what each author had seen) are exactly what the scenario says.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "crdt/hash.h"
+#include "node/constitution.h"
+#include "node/store.h"
+#include "support/fixtures.h"
+
+using namespace anwang;
+using anwang::test::OpFactory;
+using anwang::test::TempDir;
+using anwang::test::test_key;
+
+namespace {
+
+constexpr const char* kTownship = "150430100";
+constexpr const char* kVillageA = "150430100201";
+constexpr const char* kVillageB = "150430100202";
+constexpr const char* kGridA = "150430100201-03";
+
+// One node's store plus an op factory; `act` writes online (seeing every authority op so far),
+// `offline` builds an op whose author saw only `seen`.
+class County {
+ public:
+  County() : store_(test::open_store(dir_.path())) { ingest(factory_.genesis()); }
+
+  const KeyPair& root() const { return root_; }
+  OpFactory& factory() { return factory_; }
+  node::Store& store() { return *store_; }
+
+  std::vector<Hash32> heads() {
+    auto state = store_->authority();
+    REQUIRE(state.is_ok());
+    return (*state)->graph().heads();
+  }
+
+  void ingest(const Op& op) {
+    auto report = store_->ingest(std::vector<Bytes>{op.bytes});
+    REQUIRE(report.is_ok());
+    INFO(report->outcomes[0].detail);
+    REQUIRE(report->outcomes[0].kind == node::IngestOutcome::Kind::kAccepted);
+  }
+
+  Op build(const KeyPair& by, const std::string& scope, const Hash32& object, Payload payload,
+           std::vector<Hash32> seen, std::optional<std::uint64_t> hlc = std::nullopt) {
+    return factory_.make(by, scope, object, std::move(payload), std::move(seen), hlc);
+  }
+  Op act(const KeyPair& by, const std::string& scope, const Hash32& object, Payload payload) {
+    Op op = build(by, scope, object, std::move(payload), heads());
+    ingest(op);
+    return op;
+  }
+
+  static Hash32 grant_object(const KeyPair& to, const std::string& role, const std::string& scope) {
+    return named_object_id("grant", to.public_key().hex() + role + scope);
+  }
+  Op delegation(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
+                std::vector<Hash32> seen, std::vector<std::string> categories = {}) {
+    return build(by, scope, grant_object(to, role, scope), DelegationPayload{to.public_key(), role, categories},
+                 std::move(seen));
+  }
+  Op delegate(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
+              std::vector<std::string> categories = {}) {
+    Op op = delegation(by, to, role, scope, heads(), std::move(categories));
+    ingest(op);
+    return op;
+  }
+  Op note(const KeyPair& by, const std::string& scope, const std::string& text, std::vector<Hash32> seen) {
+    return build(by, scope, named_object_id("note", scope + text), NotePayload{text}, std::move(seen));
+  }
+  // Revocation of `key` by `by`, naming `frontier` (the key's latest op `by` has seen).
+  Op revoke(const KeyPair& by, const KeyPair& key, const std::string& reason, const std::optional<Op>& frontier,
+            const std::string& scope = test::kCounty) {
+    std::vector<Hash32> seen = heads();
+    RevocationPayload payload{key.public_key(), reason, 0, std::nullopt};
+    if (frontier) {
+      payload.frontier_seq = frontier->fields.author_seq;
+      payload.frontier = frontier->id;
+      seen.push_back(frontier->id);
+    }
+    Op op = build(by, scope, key_object_id(key.public_key()), payload, seen);
+    ingest(op);
+    return op;
+  }
+
+  Verdict verdict(const Op& op) {
+    auto verdict = store_->verdict(op);
+    REQUIRE(verdict.is_ok());
+    return *verdict;
+  }
+  bool effective(const Op& op) { return verdict(op).effective; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<node::Store> store_;
+  OpFactory factory_;
+  KeyPair root_ = test_key(0);
+};
+
+bool has_flag(const Verdict& verdict, const std::string& flag) {
+  return std::find(verdict.flags.begin(), verdict.flags.end(), flag) != verdict.flags.end();
+}
+
+// Keys of the people in the scenarios.
+struct People {
+  KeyPair town = test_key(10);
+  KeyPair town2 = test_key(11);
+  KeyPair head_a = test_key(20);
+  KeyPair head_b = test_key(21);
+  KeyPair member = test_key(30);
+  KeyPair member2 = test_key(31);
+  KeyPair fire = test_key(40);
+};
+
+}  // namespace
+
+TEST_CASE("the default constitution holds the stable role and category ids", "[authority]") {
+  const Constitution& c = node::default_constitution();
+  for (const char* role : {"county_admin", "department", "township_station", "village_head", "village_safety_officer",
+                           "grid_member", "group_liaison", "auditor"})
+    CHECK(c.role(role) != nullptr);
+  for (const char* category : {"fire", "traffic", "construction", "chemicals", "electrical", "food", "geological",
+                               "special_equipment", "other"})
+    CHECK(c.category(category) != nullptr);
+  CHECK(c.role("grid_member")->name_zh == "网格员");
+  CHECK(c.setting("patrol_quota_per_month_village_safety_officer", 0) == 4);
+}
+
+TEST_CASE("a chain of delegations from the root authorises a grid member's note", "[authority]") {
+  County county;
+  People p;
+  Op town = county.delegate(county.root(), p.town, "township_station", kTownship);
+  Op head = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op member = county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  Op note = county.note(p.member, kGridA, "仓库消防通道堵塞", county.heads());
+  county.ingest(note);
+  Verdict verdict = county.verdict(note);
+  CHECK(verdict.effective);
+  CHECK(verdict.chain == std::vector<Hash32>{member.id, head.id, town.id, county.factory().genesis().id});
+}
+
+TEST_CASE("a revoked village head's offline privileged action is void", "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op first = county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  std::vector<Hash32> before_revocation = county.heads();
+  county.revoke(p.town, p.head_a, "left", first);
+  // Offline for weeks, the head appoints another member: parents from before the revocation.
+  Op late = county.delegation(p.head_a, p.member2, "grid_member", kGridA, before_revocation);
+  county.ingest(late);
+  Verdict verdict = county.verdict(late);
+  CHECK_FALSE(verdict.effective);
+  CHECK_THAT(verdict.reason, Catch::Contains("void"));
+  CHECK(county.effective(first));  // inside the frontier: stands
+}
+
+TEST_CASE("a revoked key's offline safety-positive action stands, flagged", "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  Op head = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  std::vector<Hash32> before_revocation = county.heads();
+  county.revoke(p.town, p.head_a, "left", std::nullopt);
+  Op report = county.note(p.head_a, kVillageA, "发现隐患: 液化气瓶露天存放", before_revocation);
+  county.ingest(report);
+  Verdict verdict = county.verdict(report);
+  CHECK(verdict.effective);
+  CHECK(has_flag(verdict, "after_revocation"));
+  (void)head;
+}
+
+TEST_CASE("a compromised township key's appointments after its frontier are void, earlier ones survive",
+          "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  Op early = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  std::vector<Hash32> attacker_view = county.heads();
+  county.revoke(county.root(), p.town, "compromised", early);
+  // The attacker, holding the stolen key, appoints a grid member who then acts.
+  Op forged_grant = county.delegation(p.town, p.member, "grid_member", kGridA, attacker_view);
+  county.ingest(forged_grant);
+  std::vector<Hash32> member_view = attacker_view;
+  member_view.push_back(forged_grant.id);
+  Op member_note = county.note(p.member, kGridA, "forged", member_view);
+  county.ingest(member_note);
+  CHECK_FALSE(county.effective(forged_grant));
+  CHECK_FALSE(county.effective(member_note));
+  CHECK(county.effective(early));
+  Op head_note = county.note(p.head_a, kVillageA, "the village head keeps working", county.heads());
+  county.ingest(head_note);
+  CHECK(county.effective(head_note));
+}
+
+TEST_CASE("two ops with one sequence number are proof: privileges suspended until reaffirmed",
+          "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op one = county.note(p.head_a, kVillageA, "one", county.heads());
+  county.ingest(one);
+  // A second op numbered like `one`, signed by the same key.
+  OpFields twin = one.fields;
+  twin.payload = NotePayload{"two"};
+  twin.object = named_object_id("note", "twin");
+  Op two = county.factory().make_raw(p.head_a, twin);
+  county.ingest(two);
+  auto state = county.store().authority();
+  REQUIRE(state.is_ok());
+  REQUIRE((*state)->equivocations().size() == 1);
+  CHECK((*state)->equivocations()[0] == std::make_pair(p.head_a.public_key(), one.fields.author_seq));
+  Op suspended = county.delegation(p.head_a, p.member, "grid_member", kGridA, county.heads());
+  county.ingest(suspended);
+  Verdict verdict = county.verdict(suspended);
+  CHECK_FALSE(verdict.effective);
+  CHECK_THAT(verdict.reason, Catch::Contains("equivocated"));
+  // The township station (an office above) reaffirms; the head's next appointment stands.
+  county.act(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+             ReaffirmationPayload{p.head_a.public_key(), one.fields.author_seq});
+  Op after = county.delegation(p.head_a, p.member2, "grid_member", kGridA, county.heads());
+  county.ingest(after);
+  CHECK(county.effective(after));
+  CHECK_FALSE(county.effective(suspended));  // a denial once applied stays
+}
+
+TEST_CASE("a village head cannot delegate township scope or a role the constitution withholds",
+          "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op wider = county.delegation(p.head_a, p.member, "grid_member", kTownship, county.heads());
+  county.ingest(wider);
+  Verdict wider_verdict = county.verdict(wider);
+  CHECK_FALSE(wider_verdict.effective);
+  Op station = county.delegation(p.head_a, p.member, "township_station", kVillageA, county.heads());
+  county.ingest(station);
+  Verdict station_verdict = county.verdict(station);
+  CHECK_FALSE(station_verdict.effective);
+  CHECK_THAT(station_verdict.reason, Catch::Contains("township_station"));
+  Op department = county.delegation(p.head_a, p.fire, "department", test::kCounty, county.heads(), {"fire"});
+  county.ingest(department);
+  CHECK_FALSE(county.effective(department));
+}
+
+TEST_CASE("a department acts only in its categories", "[authority][scenario]") {
+  County county;
+  People p;
+  Op grant = county.delegate(county.root(), p.fire, "department", test::kCounty, {"fire"});
+  CHECK(county.effective(grant));
+  auto state = county.store().authority();
+  REQUIRE(state.is_ok());
+  Action handle_fire{p.fire.public_key(), 1, "hazard.handle", kVillageA, "fire", ActionClass::kPrivileged};
+  CHECK((*state)->can(handle_fire).effective);
+  Action handle_traffic = handle_fire;
+  handle_traffic.category = "traffic";
+  Verdict no = (*state)->can(handle_traffic);
+  CHECK_FALSE(no.effective);
+  CHECK_THAT(no.reason, Catch::Contains("traffic"));
+  Op missing_category = county.delegation(county.root(), p.member, "department", test::kCounty, county.heads());
+  county.ingest(missing_category);
+  CHECK_FALSE(county.effective(missing_category));
+}
+
+TEST_CASE("a village A head acting in village B is unauthorised", "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op in_b = county.note(p.head_a, kVillageB, "not my village", county.heads());
+  county.ingest(in_b);
+  Verdict verdict = county.verdict(in_b);
+  CHECK_FALSE(verdict.effective);
+  CHECK_THAT(verdict.reason, Catch::Contains(kVillageB));
+  Op region_b = county.build(p.head_a, kVillageB, named_object_id("region", kVillageB),
+                             RegionPayload{kVillageB, "二村", ""}, county.heads());
+  county.ingest(region_b);
+  CHECK_FALSE(county.effective(region_b));
+}
+
+TEST_CASE("an op from another county's network is refused at ingest", "[authority][scenario]") {
+  County county;
+  OpFactory other("150421", 9);
+  auto report = county.store().ingest(std::vector<Bytes>{other.genesis().bytes, other.note(test_key(9), "150421", "x").bytes});
+  REQUIRE(report.is_ok());
+  for (const auto& outcome : report->outcomes) {
+    CHECK(outcome.kind == node::IngestOutcome::Kind::kRefused);
+    CHECK(outcome.reason == Refusal::kWrongNetwork);
+  }
+}
+
+TEST_CASE("two township stations revoking each other: neither revocation takes effect", "[authority][scenario]") {
+  County county;
+  People p;
+  Op first = county.delegate(county.root(), p.town, "township_station", kTownship);
+  Op second = county.delegate(county.root(), p.town2, "township_station", kTownship);
+  Op one = county.revoke(p.town, p.town2, "left", std::nullopt);
+  Op two = county.revoke(p.town2, p.town, "left", std::nullopt);
+  CHECK_FALSE(county.effective(one));
+  CHECK_FALSE(county.effective(two));
+  CHECK_THAT(county.verdict(one).reason, Catch::Contains("peers at one level"));
+  auto state = county.store().authority();
+  REQUIRE(state.is_ok());
+  CHECK((*state)->who(kTownship).size() == 3);  // the root and both stations
+}
+
+TEST_CASE("a village head retires and the grid members they appointed keep working", "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op member = county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  county.revoke(p.town, p.head_a, "left", member);
+  Op note = county.note(p.member, kGridA, "巡查: 正常", county.heads());
+  county.ingest(note);
+  CHECK(county.effective(member));
+  CHECK(county.effective(note));
+  // The new head may revoke the old head's appointees: an office above them at that scope.
+  county.delegate(p.town, p.head_b, "village_head", kVillageA);
+  Op revoke = county.revoke(p.head_b, p.member, "left", std::nullopt, kVillageA);
+  CHECK(county.effective(revoke));
+}
+
+TEST_CASE("an action that arrives before the grant in its causal past waits, then is effective",
+          "[authority][scenario]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  Op grant = county.delegation(p.town, p.head_a, "village_head", kVillageA, county.heads());
+  std::vector<Hash32> seen = county.heads();
+  seen.push_back(grant.id);
+  Op action = county.note(p.head_a, kVillageA, "after my appointment", seen);
+  auto early = county.store().ingest(std::vector<Bytes>{action.bytes});
+  REQUIRE(early.is_ok());
+  CHECK(early->outcomes[0].kind == node::IngestOutcome::Kind::kPending);
+  county.ingest(grant);
+  auto stored = county.store().get(action.id);
+  REQUIRE(stored.is_ok());
+  REQUIRE(stored->has_value());
+  CHECK(county.effective(action));
+}
+
+TEST_CASE("a constitution amendment needs k of the n root keys", "[authority][scenario]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  KeyPair r1 = test_key(1), r2 = test_key(2), r3 = test_key(3);
+  std::vector<PublicKey> roots{r1.public_key(), r2.public_key(), r3.public_key()};
+  std::sort(roots.begin(), roots.end());
+  OpFactory factory;  // only for its bookkeeping; this county has its own genesis
+  OpFields genesis_fields;
+  genesis_fields.author = r1.public_key();
+  genesis_fields.hlc = test::kTestTimeMs << 16;
+  genesis_fields.scope = test::kCounty;
+  genesis_fields.object = named_object_id("network", test::kCounty);
+  genesis_fields.payload = GenesisPayload{test::kCounty, "敖汉旗", roots, 2, node::default_constitution()};
+  Op genesis = factory.make_raw(r1, genesis_fields);
+  REQUIRE(store->ingest(std::vector<Bytes>{genesis.bytes}).is_ok());
+  Constitution amended = node::default_constitution();
+  amended.settings.push_back(Setting{"z_new_setting", 7});
+  auto amend = [&](std::vector<const KeyPair*> cosigners, std::uint64_t seq, std::optional<Hash32> prev) {
+    AmendmentPayload payload{1, amended, {}};
+    Bytes message = amendment_message(genesis.id, 1, amended);
+    for (const KeyPair* k : cosigners) payload.cosignatures.push_back({k->public_key(), k->sign(message)});
+    std::sort(payload.cosignatures.begin(), payload.cosignatures.end(),
+              [](const Cosignature& a, const Cosignature& b) { return a.key < b.key; });
+    OpFields fields;
+    fields.network = genesis.id;
+    fields.author = r1.public_key();
+    fields.author_seq = seq;
+    fields.author_prev = prev;
+    fields.parents = {genesis.id};
+    fields.hlc = genesis.fields.hlc + seq;
+    fields.scope = test::kCounty;
+    fields.object = constitution_object_id(test::kCounty);
+    fields.payload = payload;
+    return factory.make_raw(r1, fields);
+  };
+  Op alone = amend({}, 2, genesis.id);
+  REQUIRE(store->ingest(std::vector<Bytes>{alone.bytes}).is_ok());
+  auto alone_verdict = store->verdict(alone);
+  REQUIRE(alone_verdict.is_ok());
+  CHECK_FALSE(alone_verdict->effective);
+  CHECK_THAT(alone_verdict->reason, Catch::Contains("needs 2"));
+  Op cosigned = amend({&r3}, 3, alone.id);
+  REQUIRE(store->ingest(std::vector<Bytes>{cosigned.bytes}).is_ok());
+  auto cosigned_verdict = store->verdict(cosigned);
+  REQUIRE(cosigned_verdict.is_ok());
+  CHECK(cosigned_verdict->effective);
+  auto state = store->authority();
+  REQUIRE(state.is_ok());
+  CHECK((*state)->constitution().setting("z_new_setting", 0) == 7);
+  // A cosignature that does not verify is refused at ingest like any bad signature.
+  OpFields forged = cosigned.fields;
+  auto& payload = std::get<AmendmentPayload>(forged.payload);
+  payload.cosignatures[0].signature[0] ^= 1;
+  forged.author_seq = 4;
+  forged.author_prev = cosigned.id;
+  forged.hlc += 10;
+  Op bad = factory.make_raw(r1, forged);
+  auto refused = store->ingest(std::vector<Bytes>{bad.bytes});
+  REQUIRE(refused.is_ok());
+  CHECK(refused->outcomes[0].reason == Refusal::kBadSignature);
+}
+
+TEST_CASE("a node's clock 30 days ahead or a year behind changes no verdict", "[authority][scenario]") {
+  constexpr std::uint64_t kDayTicks = 86'400'000ull << 16;
+  auto run = [](std::uint64_t revoker_skew, bool revoker_behind) {
+    County county;
+    People p;
+    county.delegate(county.root(), p.town, "township_station", kTownship);
+    county.delegate(p.town, p.head_a, "village_head", kVillageA);
+    std::vector<Hash32> before = county.heads();
+    // The revoker's clock is off; its revocation must still be later than its parents.
+    std::vector<Hash32> seen = county.heads();
+    std::uint64_t floor = 0;
+    for (const Hash32& id : seen) floor = std::max(floor, county.store().get(id)->value().fields.hlc);
+    std::uint64_t stamp = revoker_behind ? floor + 1 : floor + revoker_skew;
+    Op revocation = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                                 RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt}, seen, stamp);
+    county.ingest(revocation);
+    // The revoked head's offline op, stamped 30 days ahead of everything.
+    Op late = county.delegation(p.head_a, p.member, "grid_member", kGridA, before);
+    Op ahead = county.build(p.head_a, kGridA, named_object_id("note", "ahead"), NotePayload{"ahead"}, {late.id},
+                            late.fields.hlc + 30 * kDayTicks);
+    county.ingest(late);
+    county.ingest(ahead);
+    return std::make_tuple(county.effective(revocation), county.effective(late), county.effective(ahead),
+                           county.verdict(ahead).flags);
+  };
+  auto normal = run(1, false);
+  auto ahead = run(30 * kDayTicks, false);
+  auto behind = run(0, true);  // a year-behind clock is raised to its parents' time by the HLC
+  CHECK(normal == ahead);
+  CHECK(normal == behind);
+  CHECK(std::get<0>(normal));
+  CHECK_FALSE(std::get<1>(normal));
+}
+
+TEST_CASE("every delivery order of delegations, revocations and actions gives one authority state",
+          "[authority][property]") {
+  std::mt19937_64 rng(31337);
+  std::size_t effective_revocations = 0, inert = 0, flagged = 0, effective_notes = 0;
+  for (int round = 0; round < 6; ++round) {
+    County reference;
+    std::vector<KeyPair> keys;
+    for (int i = 0; i < 8; ++i) keys.push_back(test_key(200 + i));
+    static const std::vector<std::pair<std::string, std::string>> kGrants = {
+        {"township_station", kTownship}, {"village_head", kVillageA}, {"village_head", kVillageB},
+        {"grid_member", kGridA}, {"village_safety_officer", kVillageA}, {"county_admin", test::kCounty}};
+    std::vector<Op> ops{reference.factory().genesis()};
+    std::vector<std::vector<Hash32>> views{reference.heads()};
+    for (int step = 0; step < 60; ++step) {
+      // Each author acts on a random earlier view: concurrency and offline work.
+      const std::vector<Hash32>& seen = views[rng() % views.size()];
+      const KeyPair& by = rng() % 3 == 0 ? reference.root() : keys[rng() % keys.size()];
+      const KeyPair& to = keys[rng() % keys.size()];
+      Op op;
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          const auto& [role, scope] = kGrants[rng() % kGrants.size()];
+          op = reference.delegation(by, to, role, scope, seen);
+          break;
+        }
+        case 2:
+          op = reference.build(by, test::kCounty, key_object_id(to.public_key()),
+                               RevocationPayload{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt},
+                               seen);
+          break;
+        default:
+          op = reference.note(by, rng() % 2 ? kGridA : kVillageB, "n" + std::to_string(step), seen);
+      }
+      reference.ingest(op);
+      ops.push_back(op);
+      views.push_back(reference.heads());
+    }
+    auto reference_state = reference.store().authority();
+    REQUIRE(reference_state.is_ok());
+    Hash32 authority_digest = (*reference_state)->digest();
+    auto effective_digest = reference.store().effective_digest();
+    REQUIRE(effective_digest.is_ok());
+    for (const Op& op : ops) {
+      Verdict v = reference.verdict(op);
+      inert += v.effective ? 0 : 1;
+      flagged += v.flags.empty() ? 0 : 1;
+      effective_revocations += v.effective && std::holds_alternative<RevocationPayload>(op.fields.payload);
+      effective_notes += v.effective && std::holds_alternative<NotePayload>(op.fields.payload);
+    }
+    std::vector<Bytes> bytes = test::bytes_of(ops);
+    for (int order = 0; order < 3; ++order) {
+      std::vector<Bytes> shuffled = bytes;
+      for (int i = 0; i < 10; ++i) shuffled.push_back(bytes[rng() % bytes.size()]);
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      TempDir dir;
+      auto store = test::open_store(dir.path());
+      test::ingest_all(*store, shuffled, 1 + rng() % 16);
+      auto state = store->authority();
+      REQUIRE(state.is_ok());
+      CAPTURE(round, order);
+      CHECK((*state)->digest() == authority_digest);
+      CHECK(*store->effective_digest() == *effective_digest);
+    }
+  }
+  // The histories exercise every rule: some revocations bite, some ops are inert or flagged.
+  CAPTURE(effective_revocations, inert, flagged, effective_notes);
+  CHECK(effective_revocations > 0);
+  CHECK(inert > 0);
+  CHECK(flagged > 0);
+  CHECK(effective_notes > 0);
+}
