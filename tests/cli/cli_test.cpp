@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "node/constitution.h"
 #include "node/op_file.h"
 #include "support/fixtures.h"
 
@@ -167,4 +168,99 @@ TEST_CASE("op export and import carry a node's log to another node", "[cli]") {
   CHECK(json::parse(ok(b, {"show", note, "--json"}).out)["payload"]["text"] == "消防通道堵塞");
   CHECK(json::parse(ok(a, {"status", "--json"}).out)["network_id"] ==
         json::parse(ok(b, {"status", "--json"}).out)["network_id"]);
+}
+
+TEST_CASE("appointing, asking and revoking from the command line", "[cli][authority]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name});
+  ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  ok(home, {"--as", "root", "region", "add", "150430100", "--name", "新惠镇"});
+  ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
+  ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
+  json grant = json::parse(ok(home, {"--as", "head", "delegate", "--to", "member", "--role", "grid_member", "--scope",
+                                     "150430100201-03", "--json"})
+                               .out);
+  CHECK(grant["id"].get<std::string>().size() == 64);
+  std::uint64_t ops_before = op_count(home);
+
+  // Refused by the CLI with one sentence, exit 3, nothing written.
+  Run wider = anwang_cli(home, {"--as", "head", "delegate", "--to", "member", "--role", "village_head", "--scope",
+                                "150430100201"});
+  CHECK(wider.exit_code == 3);
+  CHECK_THAT(wider.err, Catch::Contains("may not delegate 'village_head'"));
+  CHECK(std::count(wider.err.begin(), wider.err.end(), '\n') == 1);
+  Run elsewhere = anwang_cli(home, {"--as", "member", "note", "add", "--scope", "150430100202", "--text", "x"});
+  CHECK(elsewhere.exit_code == 3);
+  CHECK(op_count(home) == ops_before);
+
+  // `can` answers with exit codes and reasons.
+  Run yes = anwang_cli(home, {"can", "member", "note", "150430100201-03"});
+  CHECK(yes.exit_code == 0);
+  CHECK_THAT(yes.out, Catch::Contains("via"));
+  Run no = anwang_cli(home, {"can", "member", "delegate", "150430100201"});
+  CHECK(no.exit_code == 1);
+  CHECK_THAT(no.out, Catch::Contains("does not allow 'delegate'"));
+  json no_json = json::parse(anwang_cli(home, {"can", "member", "note", "150430100202", "--json"}).out);
+  CHECK(no_json["allowed"] == false);
+  CHECK_THAT(no_json["reason"].get<std::string>(), Catch::Contains("150430100202"));
+  json chain = json::parse(ok(home, {"can", "member", "note", "150430100201-03", "--json"}).out)["chain"];
+  CHECK(chain.size() == 4);
+
+  // Who holds what, then the village head retires: the grid member keeps working.
+  json who = json::parse(ok(home, {"who", "--scope", "150430100201", "--json"}).out);
+  auto holds = [&who](const std::string& name, const std::string& role) {
+    return std::any_of(who.begin(), who.end(), [&](const json& r) { return r["name"] == name && r["role"] == role; });
+  };
+  CHECK(holds("head", "village_head"));
+  CHECK(holds("member", "grid_member"));
+  ok(home, {"--as", "town", "revoke", "--key", "head", "--reason", "left"});
+  who = json::parse(ok(home, {"who", "--scope", "150430100201", "--json"}).out);
+  CHECK_FALSE(holds("head", "village_head"));
+  CHECK(holds("member", "grid_member"));
+  ok(home, {"--as", "member", "note", "add", "--scope", "150430100201-03", "--text", "巡查正常"});
+  Run peer = anwang_cli(home, {"--as", "member", "revoke", "--key", "town", "--reason", "left"});
+  CHECK(peer.exit_code == 3);
+  ok(home, {"verify"});
+  json log = json::parse(ok(home, {"log", "--json"}).out);
+  for (const auto& entry : log) CHECK(entry["effective"] == true);
+}
+
+TEST_CASE("forged ops are kept inert and listed for auditors", "[cli][authority]") {
+  TempDir dir;
+  test::OpFactory factory;  // root key: test_key(0)
+  KeyPair stranger = test::test_key(77);
+  Op forged = factory.make(stranger, "150430100201", named_object_id("grant", "x"),
+                           DelegationPayload{stranger.public_key(), "village_head", {}}, {factory.genesis().id});
+  Op fine = factory.note(test::test_key(0), "150430", "根密钥的备注", {factory.genesis().id});
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, forged.bytes, fine.bytes}).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  json report = json::parse(ok(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"}).out);
+  CHECK(report["accepted"] == 3);  // stored: it is history, and verifiable
+  json inert = json::parse(ok(home, {"audit", "unauthorised", "--json"}).out);
+  REQUIRE(inert.size() == 1);
+  CHECK(inert[0]["id"] == forged.id.hex());
+  CHECK_THAT(inert[0]["reason"].get<std::string>(), Catch::Contains("holds no role"));
+  CHECK(json::parse(ok(home, {"who", "--json"}).out).size() == 1);  // only the root
+  CHECK_THAT(ok(home, {"log"}).out, Catch::Contains("INERT"));
+}
+
+TEST_CASE("a constitution amendment from the command line needs k of n root keys", "[cli][authority]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  for (const char* name : {"r1", "r2", "r3"}) ok(home, {"key", "new", name});
+  ok(home, {"--as", "r1", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "r1,r2,r3", "--threshold", "2"});
+  std::ofstream(dir.path() / "c.toml") << node::default_constitution_text() << "\n";
+  std::uint64_t before = op_count(home);
+  Run alone = anwang_cli(home, {"--as", "r1", "constitution", "amend", (dir.path() / "c.toml").string()});
+  CHECK(alone.exit_code == 3);
+  CHECK_THAT(alone.err, Catch::Contains("needs 2"));
+  CHECK(op_count(home) == before);
+  ok(home, {"--as", "r1", "constitution", "amend", (dir.path() / "c.toml").string(), "--cosign", "r2"});
+  CHECK(op_count(home) == before + 1);
+  json shown = json::parse(ok(home, {"constitution", "show", "--json"}).out);
+  CHECK(shown["roles"].size() == 8);
 }
