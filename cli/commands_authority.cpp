@@ -173,10 +173,7 @@ void run_can(Context& ctx, const CanArgs& args) {
   auto head = opened->store->author_head(*key);
   if (!head) return ctx.fail(head.status());
   Action action{*key, *head ? (*head)->seq + 1 : 1, args.action, args.scope, args.category,
-                args.action == capability::kNote || args.action == "hazard.report" || args.action == "hazard.escalate" ||
-                        args.action == "hazard.comment" || args.action == "incident.report"
-                    ? ActionClass::kSafetyPositive
-                    : ActionClass::kPrivileged};
+                capability_class(args.action)};
   Verdict verdict = (*state)->can(action);
   nlohmann::json chain = nlohmann::json::array();
   for (const Hash32& id : verdict.chain) chain.push_back(id.hex());

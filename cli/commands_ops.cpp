@@ -1,5 +1,6 @@
 // anwang genesis | region add | note add | log | show | status | verify | op export | op import
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 
 #include "cli/context.h"
@@ -94,13 +95,32 @@ void run_genesis(Context& ctx, const GenesisArgs& args) {
   author_and_print(ctx, *opened, *signer, draft);
 }
 
-void run_region_add(Context& ctx, const std::string& code, const std::string& name) {
+// Reads a GeoJSON Polygon or MultiPolygon geometry and returns it compact.
+Result<std::string> read_boundary(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Status::not_found("cannot read boundary file " + file);
+  nlohmann::json geometry = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (geometry.is_discarded()) return Status::invalid("--boundary: " + file + " is not valid JSON");
+  if (!geometry.is_object() || !geometry.contains("type") || !geometry.contains("coordinates") ||
+      (geometry["type"] != "Polygon" && geometry["type"] != "MultiPolygon") || !geometry["coordinates"].is_array())
+    return Status::invalid("--boundary: " + file +
+                           " must be a GeoJSON geometry with \"type\": \"Polygon\" or \"MultiPolygon\" and \"coordinates\"");
+  return geometry.dump();
+}
+
+void run_region_add(Context& ctx, const std::string& code, const std::string& name, const std::string& boundary_file) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
   if (Status s = check_scope(code); !s) return ctx.fail(s);
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  node::OpDraft draft{code, named_object_id("region", code), RegionPayload{code, name, ""}, {}};
+  std::string boundary;
+  if (!boundary_file.empty()) {
+    auto read = read_boundary(boundary_file);
+    if (!read) return ctx.fail(read.status());
+    boundary = std::move(*read);
+  }
+  node::OpDraft draft{code, named_object_id("region", code), RegionPayload{code, name, boundary}, {}};
   author_and_print(ctx, *opened, *key, draft);
 }
 
@@ -261,7 +281,11 @@ void add_op_commands(CLI::App& app, Context& ctx) {
   auto* region_add = region->add_subcommand("add", "Define or rename a jurisdiction by its administrative code");
   region_add->add_option("CODE", *region_code, "9-digit township, 12-digit village, or VILLAGE-GRID code")->required();
   region_add->add_option("--name", *region_name, "Name, e.g. 新惠镇")->required();
-  region_add->callback([&ctx, region_code, region_name] { run_region_add(ctx, *region_code, *region_name); });
+  auto region_boundary = std::make_shared<std::string>();
+  region_add->add_option("--boundary", *region_boundary, "GeoJSON file with the boundary polygon (optional)");
+  region_add->callback([&ctx, region_code, region_name, region_boundary] {
+    run_region_add(ctx, *region_code, *region_name, *region_boundary);
+  });
   add_region_list(*region, ctx);
 
   auto* note = app.add_subcommand("note", "Free-text notes (备注) on a record or a jurisdiction");

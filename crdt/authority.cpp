@@ -117,6 +117,14 @@ AuthorityState::AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
   compute();
 }
 
+ActionClass capability_class(const std::string& capability) {
+  static const char* const kSafetyPositive[] = {capability::kNote, "hazard.report", "hazard.escalate",
+                                                "hazard.comment",    "incident.report", "tip.enter"};
+  for (const char* safe : kSafetyPositive)
+    if (capability == safe) return ActionClass::kSafetyPositive;
+  return ActionClass::kPrivileged;
+}
+
 std::optional<Action> action_of(const Op& op) {
   const OpFields& f = op.fields;
   if (std::holds_alternative<NotePayload>(f.payload))

@@ -75,6 +75,11 @@ struct Verdict {
 // Privileged actions can be voided by a revocation; safety-positive ones stand, flagged.
 enum class ActionClass { kPrivileged, kSafetyPositive };
 
+// Reporting, evidence, comment and escalation are safety-positive (they can only make the grid
+// look harder at something); everything else — appointing, revoking, assigning, closing,
+// signing off — is privileged.
+ActionClass capability_class(const std::string& capability);
+
 // An action to judge: what a real op asks, or what `anwang can` asks about.
 struct Action {
   PublicKey author;

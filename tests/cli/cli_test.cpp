@@ -150,6 +150,13 @@ TEST_CASE("importing 1,000 good ops and 10 tampered ones accepts 1,000 and refus
   Run human = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string()});
   CHECK_THAT(human.out, Catch::Contains("duplicate 重复 1000"));
   CHECK_THAT(human.out, Catch::Contains("refused 拒收 10"));
+  // A stored op corrupted on disk: verify names it and exits 1.
+  test::corrupt_stored_op(home / "store", 500);
+  Run corrupted = anwang_cli(home, {"verify", "--json"});
+  CHECK(corrupted.exit_code == 1);
+  json verdict = json::parse(corrupted.out);
+  CHECK(verdict["ok"] == false);
+  CHECK(verdict["problems"].size() == 1);
 }
 
 TEST_CASE("op export and import carry a node's log to another node", "[cli]") {
@@ -222,6 +229,18 @@ TEST_CASE("appointing, asking and revoking from the command line", "[cli][author
   ok(home, {"--as", "member", "note", "add", "--scope", "150430100201-03", "--text", "巡查正常"});
   Run peer = anwang_cli(home, {"--as", "member", "revoke", "--key", "town", "--reason", "left"});
   CHECK(peer.exit_code == 3);
+  // Regions with a boundary, and node enrolment by the township station.
+  std::ofstream(dir.path() / "b.json") << R"({"type":"Polygon","coordinates":[[[119.9,42.2],[120.0,42.2],[119.9,42.2]]]})";
+  std::ofstream(dir.path() / "bad.json") << R"({"type":"Point","coordinates":[1,2]})";
+  ok(home, {"--as", "town", "region", "add", "150430100201", "--name", "一村", "--boundary", (dir.path() / "b.json").string()});
+  CHECK(anwang_cli(home, {"--as", "town", "region", "add", "150430100202", "--name", "二村", "--boundary",
+                          (dir.path() / "bad.json").string()})
+            .exit_code == 3);
+  json regions = json::parse(ok(home, {"region", "list", "--json"}).out);
+  CHECK(regions.size() == 3);
+  std::string village_node(64, 'a');
+  ok(home, {"--as", "town", "node", "enroll", village_node, "--scope", "150430100201"});
+  CHECK(anwang_cli(home, {"--as", "member", "node", "enroll", village_node, "--scope", "150430100201"}).exit_code == 3);
   ok(home, {"verify"});
   json log = json::parse(ok(home, {"log", "--json"}).out);
   for (const auto& entry : log) CHECK(entry["effective"] == true);

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <set>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
@@ -35,6 +36,21 @@ std::vector<Op> one_of_each_payload(OpFactory& factory) {
   ops.push_back(factory.make(author, with_boundary.code, named_object_id("region", with_boundary.code), with_boundary,
                              {ops[1].id}));
   ops.push_back(factory.note(author, "150430100201", "仓库消防通道堵塞 fire lane blocked", {ops[1].id, ops[2].id}));
+  KeyPair other = test_key(2);
+  ops.push_back(factory.make(author, "150430", named_object_id("grant", "fire"),
+                             DelegationPayload{other.public_key(), "department", {"fire", "traffic"}}, {ops[0].id}));
+  ops.push_back(factory.make(author, "150430", key_object_id(other.public_key()),
+                             RevocationPayload{other.public_key(), "compromised", ops[3].fields.author_seq, ops[3].id},
+                             {ops[3].id}));
+  ops.push_back(factory.make(author, "150430", key_object_id(other.public_key()),
+                             ReaffirmationPayload{other.public_key(), 7}, {}));
+  ops.push_back(factory.make(author, "150430100", node_object_id(other.public_key()),
+                             EnrolmentPayload{other.public_key()}, {}));
+  Constitution amended = node::default_constitution();
+  amended.settings.push_back(Setting{"zz", -3});
+  Cosignature cosignature{other.public_key(), other.sign(amendment_message(factory.network(), 1, amended))};
+  ops.push_back(factory.make(author, "150430", constitution_object_id("150430"),
+                             AmendmentPayload{1, amended, {cosignature}}, {}));
   return ops;
 }
 
@@ -42,7 +58,9 @@ std::vector<Op> one_of_each_payload(OpFactory& factory) {
 
 TEST_CASE("every payload round-trips through sign, encode, decode and verify", "[op]") {
   OpFactory factory;
+  std::set<std::string> kinds;
   for (const Op& op : one_of_each_payload(factory)) {
+    kinds.insert(payload_kind(op.fields.payload));
     CAPTURE(payload_kind(op.fields.payload));
     auto decoded = decode_op(op.bytes);
     const Op& back = decoded_ok(decoded);
@@ -52,6 +70,7 @@ TEST_CASE("every payload round-trips through sign, encode, decode and verify", "
     CHECK(back.signature == op.signature);
     CHECK(back.bytes == op.bytes);
   }
+  CHECK(kinds.size() == std::variant_size_v<Payload>);
 }
 
 TEST_CASE("a genesis names no network and its id is the network id", "[op]") {

@@ -283,29 +283,7 @@ TEST_CASE("verify passes on a sound store and detects a corrupted stored op", "[
     CHECK(report->ok());
     CHECK(report->ops_checked == history.size());
   }
-  // Corrupt one stored op behind the store's back, as a failing disk would.
-  {
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 16);
-    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-    MDB_dbi ops;
-    REQUIRE(mdb_dbi_open(txn, "ops", 0, &ops) == 0);
-    MDB_cursor* cursor = nullptr;
-    REQUIRE(mdb_cursor_open(txn, ops, &cursor) == 0);
-    MDB_val key, value;
-    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0);
-    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0);
-    Bytes corrupted(static_cast<std::uint8_t*>(value.mv_data), static_cast<std::uint8_t*>(value.mv_data) + value.mv_size);
-    corrupted[corrupted.size() - 70] ^= 0x01;
-    MDB_val new_value{corrupted.size(), corrupted.data()};
-    REQUIRE(mdb_cursor_put(cursor, &key, &new_value, MDB_CURRENT) == 0);
-    mdb_cursor_close(cursor);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-  }
+  test::corrupt_stored_op(dir.path(), 1);
   auto store = test::open_store(dir.path());
   auto report = store->verify();
   REQUIRE(report.is_ok());

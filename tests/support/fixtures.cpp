@@ -1,6 +1,7 @@
 #include "support/fixtures.h"
 
 #include <capnp/message.h>
+#include <lmdb.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -132,6 +133,29 @@ Hash32 ingest_all(node::Store& store, const std::vector<Bytes>& ops, std::size_t
   auto digest = store.digest();
   REQUIRE(digest.is_ok());
   return *digest;
+}
+
+void corrupt_stored_op(const fs::path& store_dir, int nth) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, store_dir.c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi ops;
+  REQUIRE(mdb_dbi_open(txn, "ops", 0, &ops) == 0);
+  MDB_cursor* cursor = nullptr;
+  REQUIRE(mdb_cursor_open(txn, ops, &cursor) == 0);
+  MDB_val key, value;
+  REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0);
+  for (int i = 0; i < nth; ++i) REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0);
+  Bytes corrupted(static_cast<std::uint8_t*>(value.mv_data), static_cast<std::uint8_t*>(value.mv_data) + value.mv_size);
+  corrupted[corrupted.size() - 70] ^= 0x01;  // inside the signed body, before the signature
+  MDB_val new_value{corrupted.size(), corrupted.data()};
+  REQUIRE(mdb_cursor_put(cursor, &key, &new_value, MDB_CURRENT) == 0);
+  mdb_cursor_close(cursor);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
 }
 
 Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version,

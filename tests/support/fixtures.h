@@ -68,6 +68,10 @@ std::vector<Op> random_history(std::mt19937_64& rng, std::size_t count, int auth
 // Ingests `ops` in batches of `batch` and returns the store's digest.
 Hash32 ingest_all(node::Store& store, const std::vector<Bytes>& ops, std::size_t batch = 64);
 
+// Flips one bit in the `nth` stored op (in key order) of the store in `store_dir`, behind the
+// store's back, as a failing disk would. REQUIRES: no Store is open on that directory.
+void corrupt_stored_op(const std::filesystem::path& store_dir, int nth);
+
 // An op whose payload is a variant this anwang does not know (from a future version).
 Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version, bool future_payload);
 
