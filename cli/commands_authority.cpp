@@ -13,19 +13,6 @@ namespace anwang::cli {
 
 namespace {
 
-struct Opened {
-  node::NodeHome home;
-  std::unique_ptr<node::Store> store;
-};
-
-Result<Opened> open_all(const Context& ctx) {
-  auto home = ctx.open_home();
-  if (!home) return home.status();
-  auto store = home->open_store();
-  if (!store) return store.status();
-  return Opened{std::move(*home), std::move(*store)};
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;

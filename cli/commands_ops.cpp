@@ -15,19 +15,6 @@ namespace anwang::cli {
 
 namespace {
 
-struct Opened {
-  node::NodeHome home;
-  std::unique_ptr<node::Store> store;
-};
-
-Result<Opened> open_all(const Context& ctx) {
-  auto home = ctx.open_home();
-  if (!home) return home.status();
-  auto store = home->open_store();
-  if (!store) return store.status();
-  return Opened{std::move(*home), std::move(*store)};
-}
-
 void print_created(Context& ctx, const Op& op) {
   if (ctx.json) {
     ctx.print({{"id", op.id.hex()}, {"kind", payload_kind(op.fields.payload)}});

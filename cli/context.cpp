@@ -23,6 +23,14 @@ Result<KeyPair> Context::acting_key(const node::NodeHome& home) const {
   return Status::invalid("the keyring holds several keys: choose who acts with --as KEYNAME");
 }
 
+Result<Opened> open_all(const Context& ctx) {
+  auto home = ctx.open_home();
+  if (!home) return home.status();
+  auto store = home->open_store();
+  if (!store) return store.status();
+  return Opened{std::move(*home), std::move(*store)};
+}
+
 int exit_code_for(const Status& status) {
   switch (status.code()) {
     case Status::Code::kOk: return kExitOk;

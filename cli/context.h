@@ -44,6 +44,13 @@ struct Context {
 
 int exit_code_for(const Status& status);
 
+// The node home and its store, opened together by every command that reads or writes ops.
+struct Opened {
+  node::NodeHome home;
+  std::unique_ptr<node::Store> store;
+};
+Result<Opened> open_all(const Context& ctx);
+
 void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
 void add_authority_commands(CLI::App& app, Context& ctx);
