@@ -160,7 +160,7 @@ void run_can(Context& ctx, const CanArgs& args) {
   auto head = opened->store->author_head(*key);
   if (!head) return ctx.fail(head.status());
   Action action{*key, *head ? (*head)->seq + 1 : 1, args.action, args.scope, args.category,
-                capability_class(args.action)};
+                capability_class(args.action), std::nullopt};
   Verdict verdict = (*state)->can(action);
   nlohmann::json chain = nlohmann::json::array();
   for (const Hash32& id : verdict.chain) chain.push_back(id.hex());

@@ -55,5 +55,6 @@ void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
 void add_authority_commands(CLI::App& app, Context& ctx);
 void add_region_list(CLI::App& region, Context& ctx);
+void add_hazard_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

@@ -128,11 +128,11 @@ ActionClass capability_class(const std::string& capability) {
 std::optional<Action> action_of(const Op& op) {
   const OpFields& f = op.fields;
   if (std::holds_alternative<NotePayload>(f.payload))
-    return Action{f.author, f.author_seq, capability::kNote, f.scope, "", ActionClass::kSafetyPositive};
+    return Action{f.author, f.author_seq, capability::kNote, f.scope, "", ActionClass::kSafetyPositive, std::nullopt};
   if (const auto* region = std::get_if<RegionPayload>(&f.payload))
-    return Action{f.author, f.author_seq, capability::kRegionDefine, region->code, "", ActionClass::kPrivileged};
+    return Action{f.author, f.author_seq, capability::kRegionDefine, region->code, "", ActionClass::kPrivileged, std::nullopt};
   if (std::holds_alternative<EnrolmentPayload>(f.payload))
-    return Action{f.author, f.author_seq, capability::kNodeEnroll, f.scope, "", ActionClass::kPrivileged};
+    return Action{f.author, f.author_seq, capability::kNodeEnroll, f.scope, "", ActionClass::kPrivileged, std::nullopt};
   return std::nullopt;
 }
 
@@ -278,7 +278,7 @@ std::vector<std::pair<std::string, std::uint32_t>> AuthorityState::revoke_author
   if (std::binary_search(g->root_keys.begin(), g->root_keys.end(), key)) out.emplace_back(g->county_code, kRootRank);
   auto at = grants_by_grantee_.find(key);
   if (at == grants_by_grantee_.end()) return out;
-  Action action{key, seq, capability::kRevoke, "", "", ActionClass::kPrivileged};
+  Action action{key, seq, capability::kRevoke, "", "", ActionClass::kPrivileged, std::nullopt};
   for (std::size_t grant : at->second) {
     if (!view.has(grant) || !verdicts_[grant].effective) continue;
     const RoleDef* role = c->role(delegation_of(graph_->op(grant)).role);
@@ -305,6 +305,12 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
       return "its role '" + role.id + "' is held at " + scope + ", which does not contain " + action.scope;
     if (role.category_bound && !action.category.empty() && !contains_text(categories, action.category))
       return "its role '" + role.id + "' covers categories " + join(categories) + ", not '" + action.category + "'";
+    // A grid is part of its village's level: the village level is the lowest a hazard sits at.
+    if (action.level_reached &&
+        std::min(static_cast<int>(scope_level(scope)), static_cast<int>(ScopeLevel::kVillage)) >
+            static_cast<int>(*action.level_reached))
+      return "its role '" + role.id + "' is held at " + scope + ", but this has reached the " +
+             scope_level_name(*action.level_reached) + " level";
     return std::nullopt;
   };
   const Constitution* c = constitution_in(view);
@@ -381,7 +387,7 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
     if (c->category(category) == nullptr) return refused("the constitution has no category '" + category + "'");
   // A delegation is the "delegate" action at the grant's scope, by a role that may delegate it.
   Action action{op.fields.author, op.fields.author_seq, capability::kDelegate, op.fields.scope, "",
-                ActionClass::kPrivileged};
+                ActionClass::kPrivileged, std::nullopt};
   Verdict verdict = require(action, view, self);
   if (!verdict.effective) return verdict;
   // `require` found a role with "delegate" that covers the scope; now the narrowing rules, on
@@ -514,6 +520,21 @@ Verdict AuthorityState::judge(const Op& op, const std::vector<Hash32>& auth_fron
 }
 
 Verdict AuthorityState::can(const Action& action) const { return require(action, everything_, std::nullopt); }
+
+Verdict AuthorityState::judge_action(const Action& action, const std::vector<Hash32>& auth_frontier) const {
+  AuthoritySet view = graph_->closure(auth_frontier);
+  if (graph_->genesis()) view.add(*graph_->genesis());
+  return require(action, view, std::nullopt);
+}
+
+std::string AuthorityState::office_scope(const Verdict& verdict) const {
+  if (verdict.chain.empty()) return "";
+  auto index = graph_->index_of(verdict.chain.front());
+  if (!index) return "";
+  const Op& op = graph_->op(*index);
+  if (const auto* genesis = std::get_if<GenesisPayload>(&op.fields.payload)) return genesis->county_code;
+  return op.fields.scope;
+}
 
 std::vector<EffectiveRole> AuthorityState::who(const std::string& scope) const {
   std::vector<EffectiveRole> out;

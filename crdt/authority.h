@@ -88,6 +88,9 @@ struct Action {
   std::string scope;
   std::string category;  // empty when the action has none
   ActionClass action_class = ActionClass::kPrivileged;
+  // When set, the role used must be held at this level or above (a hazard that reached the
+  // township is acted on by the township, the county or a department, not by the village).
+  std::optional<ScopeLevel> level_reached;
 };
 
 // An effective grant as `anwang who` lists it.
@@ -112,6 +115,11 @@ class AuthorityState {
   const Verdict& verdict_of(std::size_t index) const { return verdicts_[index]; }
   // Would `action` be effective if written now, after every authority op held?
   Verdict can(const Action& action) const;
+  // Is `action` effective for an op whose authority past is `auth_frontier`? (Record payloads —
+  // hazards — are judged by their own rules, which ask this for the capability they need.)
+  Verdict judge_action(const Action& action, const std::vector<Hash32>& auth_frontier) const;
+  // The scope of the office behind a verdict: the grant it used (the county for a root key).
+  std::string office_scope(const Verdict& verdict) const;
   // Effective roles in the full view, optionally only those at or under `scope`.
   std::vector<EffectiveRole> who(const std::string& scope) const;
   // The constitution in force in the full view, and the county's root keys.

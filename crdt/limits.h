@@ -41,6 +41,12 @@ inline constexpr std::size_t identifier_bytes_max = 64;  // role, category, capa
 // the depth of the office tree (county → township → village → grid: 4); 32 is a wide margin.
 inline constexpr std::size_t authority_rounds_max = 32;
 
+// Attachments: photos and scanned forms travel as blobs. A phone photo is 2–5 MiB; 32 MiB
+// bounds a scanned multi-page form. Ten photos per step is more than any form asks for.
+inline constexpr std::uint64_t blob_bytes_max = 32ull << 20;
+inline constexpr std::size_t blob_chunk_bytes = 64 * 1024;  // one LMDB value, one resumable unit
+inline constexpr std::size_t attachments_per_op_max = 10;
+
 // County root: k-of-n keys. A county office has a few officials; 16 is generous.
 inline constexpr std::size_t root_keys_max = 16;
 

@@ -35,6 +35,7 @@ struct OpBody {
     reaffirmation @14 :Reaffirmation;
     enrolment @15 :Enrolment;
     amendment @16 :Amendment;
+    hazard @17 :HazardAction;
   }
 }
 
@@ -120,6 +121,47 @@ struct Amendment {
 struct Cosignature {
   key @0 :Data;               # a root key
   signature @1 :Data;         # Ed25519 over "anwang/amend/v1\0" ++ network ++ number (u32 BE) ++ canonical(constitution)
+}
+
+# A photo or scanned form, stored as a blob by its BLAKE2b-256 hash and sent separately.
+struct Attachment {
+  hash @0 :Data;              # 32 bytes
+  size @1 :UInt64;            # bytes
+  mediaType @2 :Text;         # e.g. "image/jpeg"
+}
+
+# One step of a hazard (隐患) through the closed loop. The hazard is the op's object: the id
+# authored_object_id(reporter, seq) of its report. `action` says which fields apply:
+#   report            category, severity, text, unit, photos, majorForm (severity "major")
+#   fix               text, photos (after-photos; general hazards only)          现场整改
+#   notice            deadlineMs, responsible, acceptor, measures, text          整改通知书
+#   escalate          toLevel ("township" | "county"), text                      上报
+#   receive           text                                                       签收
+#   assign            department (a category id) or assignee (a key), text       交办
+#   handled           text, photos                                               已办理
+#   verify            pass, text, photos                       复查: 销号 or 驳回
+#   reclassify        category and/or severity, text
+#   comment           text, photos (photos make it new evidence)
+#   signoff           text                                     重大隐患双签
+#   list_supervision  text                                     挂牌督办
+#   stop_work         text                                     停产整改
+#   close             text (dismiss with a reason, by an office at the level reached)
+struct HazardAction {
+  action @0 :Text;
+  text @1 :Text;
+  photos @2 :List(Attachment);
+  category @3 :Text;
+  severity @4 :Text;          # "general" (一般) or "major" (重大)
+  unit @5 :Data;              # business unit object id, optional
+  deadlineMs @6 :UInt64;
+  responsible @7 :Text;
+  acceptor @8 :Data;          # key of the acceptor (验收人), optional
+  measures @9 :Text;
+  toLevel @10 :Text;
+  department @11 :Text;
+  assignee @12 :Data;
+  pass @13 :Bool;
+  majorForm @14 :Text;        # the major-hazard report form, as text
 }
 
 # Free text attached to an object: remarks, context, and the simplest op for tests.

@@ -127,6 +127,42 @@ std::optional<RefusedOp> check_cosignatures(const OpFields& fields) {
   return std::nullopt;
 }
 
+Status check_hazard(const OpFields& fields, const HazardPayload& h) {
+  static const char* const kActions[] = {"report",  "fix",     "notice",     "escalate", "receive",
+                                         "assign",  "handled", "verify",     "reclassify", "comment",
+                                         "signoff", "list_supervision", "stop_work", "close"};
+  if (std::find(std::begin(kActions), std::end(kActions), h.action) == std::end(kActions))
+    return Status::invalid("hazard action '" + h.action + "' is not one of report, fix, notice, escalate, receive, "
+                           "assign, handled, verify, reclassify, comment, signoff, list_supervision, stop_work, close");
+  if (scope_level(fields.scope) != ScopeLevel::kVillage && scope_level(fields.scope) != ScopeLevel::kGrid)
+    return Status::invalid("a hazard belongs to a village or a grid: its scope must be a 12-digit village code or a grid code");
+  if (Status s = check_text("hazard text", h.text, limits::note_bytes_max, h.action == "report"); !s) return s;
+  if (Status s = check_text("major-hazard form", h.major_form, limits::note_bytes_max, false); !s) return s;
+  if (Status s = check_text("responsible person", h.responsible, limits::name_bytes_max, false); !s) return s;
+  if (Status s = check_text("measures", h.measures, limits::note_bytes_max, false); !s) return s;
+  if (h.photos.size() > limits::attachments_per_op_max)
+    return Status::invalid("an op may carry at most " + std::to_string(limits::attachments_per_op_max) + " attachments");
+  for (const Attachment& photo : h.photos)
+    if (photo.media_type.empty() || photo.media_type.size() > limits::identifier_bytes_max || photo.size > limits::blob_bytes_max)
+      return Status::invalid("an attachment needs a media type and at most " + std::to_string(limits::blob_bytes_max) + " bytes");
+  if (!h.severity.empty() && h.severity != "general" && h.severity != "major")
+    return Status::invalid("hazard severity must be 'general' (一般) or 'major' (重大)");
+  if (h.action == "report") {
+    if (h.category.empty() || h.severity.empty()) return Status::invalid("a hazard report needs a category and a severity");
+    if (fields.object != authored_object_id(fields.author, fields.author_seq))
+      return Status::invalid("a hazard report's object id must be its own authored object id");
+  }
+  if (h.action == "notice" && (h.deadline_ms == 0 || h.responsible.empty()))
+    return Status::invalid("a rectification notice (整改通知书) needs a deadline and a responsible person");
+  if (h.action == "escalate" && h.to_level != "township" && h.to_level != "county")
+    return Status::invalid("an escalation goes to 'township' or 'county'");
+  if (h.action == "assign" && h.department.empty() == !h.assignee)
+    return Status::invalid("an assignment names either a department (by category) or an assignee key");
+  if (h.action == "reclassify" && h.category.empty() && h.severity.empty())
+    return Status::invalid("a reclassification changes the category, the severity or both");
+  return Status::ok();
+}
+
 Status check_region(const OpFields& fields, const RegionPayload& region) {
   if (Status s = check_scope(region.code); !s) return s;
   if (scope_level(region.code) == ScopeLevel::kCounty)
@@ -220,6 +256,28 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
       cosignatures[i].setKey(data_of(c.key.view()));
       cosignatures[i].setSignature(data_of(ByteView(c.signature.data(), c.signature.size())));
     }
+  } else if (auto* hazard = std::get_if<HazardPayload>(&value)) {
+    auto out = payload.initHazard();
+    out.setAction(text_of(hazard->action));
+    out.setText(text_of(hazard->text));
+    auto photos = out.initPhotos(static_cast<unsigned>(hazard->photos.size()));
+    for (unsigned i = 0; i < hazard->photos.size(); ++i) {
+      photos[i].setHash(data_of(hazard->photos[i].hash.view()));
+      photos[i].setSize(hazard->photos[i].size);
+      photos[i].setMediaType(text_of(hazard->photos[i].media_type));
+    }
+    out.setCategory(text_of(hazard->category));
+    out.setSeverity(text_of(hazard->severity));
+    if (hazard->unit) out.setUnit(data_of(hazard->unit->view()));
+    out.setDeadlineMs(hazard->deadline_ms);
+    out.setResponsible(text_of(hazard->responsible));
+    if (hazard->acceptor) out.setAcceptor(data_of(hazard->acceptor->view()));
+    out.setMeasures(text_of(hazard->measures));
+    out.setToLevel(text_of(hazard->to_level));
+    out.setDepartment(text_of(hazard->department));
+    if (hazard->assignee) out.setAssignee(data_of(hazard->assignee->view()));
+    out.setPass(hazard->pass);
+    out.setMajorForm(text_of(hazard->major_form));
   } else {
     assert(false && "payload variant without an encoder");
   }
@@ -359,6 +417,41 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       }
       return Payload(std::move(amendment));
     }
+    case schema::OpBody::Payload::HAZARD: {
+      auto in = payload.getHazard();
+      HazardPayload hazard;
+      hazard.action = text_field(in.getAction());
+      hazard.text = text_field(in.getText());
+      if (in.getPhotos().size() > limits::attachments_per_op_max)
+        return invalid("an op may carry at most " + std::to_string(limits::attachments_per_op_max) + " attachments");
+      for (auto photo : in.getPhotos()) {
+        auto hash = hash_field(photo.getHash());
+        if (!hash) return invalid("an attachment hash must be 32 bytes");
+        hazard.photos.push_back(Attachment{*hash, photo.getSize(), text_field(photo.getMediaType())});
+      }
+      hazard.category = text_field(in.getCategory());
+      hazard.severity = text_field(in.getSeverity());
+      if (in.hasUnit()) {
+        hazard.unit = hash_field(in.getUnit());
+        if (!hazard.unit) return invalid("a hazard's unit id must be 32 bytes");
+      }
+      hazard.deadline_ms = in.getDeadlineMs();
+      hazard.responsible = text_field(in.getResponsible());
+      if (in.hasAcceptor()) {
+        hazard.acceptor = hash_field(in.getAcceptor());
+        if (!hazard.acceptor) return invalid("an acceptor key must be 32 bytes");
+      }
+      hazard.measures = text_field(in.getMeasures());
+      hazard.to_level = text_field(in.getToLevel());
+      hazard.department = text_field(in.getDepartment());
+      if (in.hasAssignee()) {
+        hazard.assignee = hash_field(in.getAssignee());
+        if (!hazard.assignee) return invalid("an assignee key must be 32 bytes");
+      }
+      hazard.pass = in.getPass();
+      hazard.major_form = text_field(in.getMajorForm());
+      return Payload(std::move(hazard));
+    }
     default:
       return RefusedOp{Refusal::kUnknownPayload, "payload variant " + std::to_string(static_cast<unsigned>(payload.which())) +
                                                      " is not known to this node; upgrade it to accept this op"};
@@ -462,11 +555,14 @@ const char* payload_kind(const Payload& payload) {
     case 5: return "reaffirmation";
     case 6: return "enrolment";
     case 7: return "amendment";
+    case 8: return "hazard";
   }
   return "unknown";
 }
 
-bool is_authority_payload(const Payload& payload) { return !std::holds_alternative<NotePayload>(payload); }
+bool is_authority_payload(const Payload& payload) {
+  return !std::holds_alternative<NotePayload>(payload) && !std::holds_alternative<HazardPayload>(payload);
+}
 
 Hash32 key_object_id(const PublicKey& key) { return named_object_id("key", key.hex()); }
 Hash32 node_object_id(const PublicKey& node_key) { return named_object_id("node", node_key.hex()); }
@@ -534,6 +630,7 @@ Status check_op_fields(const OpFields& fields) {
     return Status::ok();
   }
   if (const auto* amendment = std::get_if<AmendmentPayload>(&fields.payload)) return check_amendment(fields, *amendment);
+  if (const auto* hazard = std::get_if<HazardPayload>(&fields.payload)) return check_hazard(fields, *hazard);
   return Status::ok();
 }
 

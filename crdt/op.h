@@ -85,8 +85,35 @@ struct AmendmentPayload {
   bool operator==(const AmendmentPayload&) const = default;
 };
 
+struct Attachment {
+  Hash32 hash;
+  std::uint64_t size = 0;
+  std::string media_type;
+  bool operator==(const Attachment&) const = default;
+};
+
+// One step of a hazard through the closed loop; see HazardAction in crdt/op.capnp.
+struct HazardPayload {
+  std::string action;
+  std::string text;
+  std::vector<Attachment> photos;
+  std::string category;
+  std::string severity;
+  std::optional<Hash32> unit;
+  std::uint64_t deadline_ms = 0;
+  std::string responsible;
+  std::optional<PublicKey> acceptor;
+  std::string measures;
+  std::string to_level;
+  std::string department;
+  std::optional<PublicKey> assignee;
+  bool pass = false;
+  std::string major_form;
+  bool operator==(const HazardPayload&) const = default;
+};
+
 using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload, DelegationPayload, RevocationPayload,
-                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload>;
+                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload, HazardPayload>;
 
 // True for the payloads that make up the authority graph (public county-wide).
 bool is_authority_payload(const Payload& payload);

@@ -4,6 +4,13 @@
 
 namespace anwang::node {
 
+nlohmann::json attachments_to_json(const std::vector<Attachment>& attachments) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Attachment& a : attachments)
+    out.push_back({{"hash", a.hash.hex()}, {"size", a.size}, {"media_type", a.media_type}});
+  return out;
+}
+
 nlohmann::json constitution_to_json(const Constitution& c) {
   nlohmann::json roles = nlohmann::json::array();
   for (const RoleDef& r : c.roles)
@@ -37,6 +44,22 @@ struct PayloadJson {
   }
   nlohmann::json operator()(const ReaffirmationPayload& r) const { return {{"key", r.key.hex()}, {"seq", r.seq}}; }
   nlohmann::json operator()(const EnrolmentPayload& e) const { return {{"node_key", e.node_key.hex()}}; }
+  nlohmann::json operator()(const HazardPayload& h) const {
+    nlohmann::json out = {{"action", h.action}, {"text", h.text}, {"photos", attachments_to_json(h.photos)}};
+    if (!h.category.empty()) out["category"] = h.category;
+    if (!h.severity.empty()) out["severity"] = h.severity;
+    if (h.unit) out["unit"] = h.unit->hex();
+    if (h.deadline_ms != 0) out["deadline_ms"] = h.deadline_ms;
+    if (!h.responsible.empty()) out["responsible"] = h.responsible;
+    if (h.acceptor) out["acceptor"] = h.acceptor->hex();
+    if (!h.measures.empty()) out["measures"] = h.measures;
+    if (!h.to_level.empty()) out["to_level"] = h.to_level;
+    if (!h.department.empty()) out["department"] = h.department;
+    if (h.assignee) out["assignee"] = h.assignee->hex();
+    if (h.action == "verify") out["pass"] = h.pass;
+    if (!h.major_form.empty()) out["major_form"] = h.major_form;
+    return out;
+  }
   nlohmann::json operator()(const AmendmentPayload& a) const {
     nlohmann::json cosigners = nlohmann::json::array();
     for (const Cosignature& c : a.cosignatures) cosigners.push_back(c.key.hex());
@@ -69,6 +92,16 @@ struct PayloadSummary {
     return r.key.short_hex() + " after equivocation at op " + std::to_string(r.seq);
   }
   std::string operator()(const EnrolmentPayload& e) const { return "node " + e.node_key.short_hex(); }
+  std::string operator()(const HazardPayload& h) const {
+    std::string out = h.action;
+    if (!h.category.empty()) out += " " + h.category;
+    if (!h.severity.empty()) out += " " + h.severity;
+    if (!h.to_level.empty()) out += " to " + h.to_level;
+    if (!h.department.empty()) out += " to department " + h.department;
+    if (h.action == "verify") out += h.pass ? " pass" : " fail";
+    if (!h.text.empty()) out += ": " + (h.text.size() > 50 ? h.text.substr(0, 50) + "…" : h.text);
+    return out;
+  }
   std::string operator()(const AmendmentPayload& a) const {
     return "constitution amendment " + std::to_string(a.number) + " with " + std::to_string(a.cosignatures.size()) +
            " cosignatures";

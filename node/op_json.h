@@ -11,6 +11,7 @@ namespace anwang::node {
 //  "object", "kind", "payload": {...}, "bytes"}
 nlohmann::json op_to_json(const Op& op);
 nlohmann::json constitution_to_json(const Constitution& constitution);
+nlohmann::json attachments_to_json(const std::vector<Attachment>& attachments);
 // One line for humans: "TIME  KIND  SCOPE  ID  AUTHOR  summary".
 std::string op_summary(const Op& op);
 

@@ -19,6 +19,8 @@ constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
 constexpr std::string_view kLocalHlcLast = "hlc_last";
+constexpr std::string_view kLocalHlcSeen = "hlc_seen";
+constexpr std::string_view kRecordHazard("hazard\0", 7);
 
 Bytes concat(std::initializer_list<ByteView> parts) {
   Bytes out;
@@ -207,6 +209,13 @@ class Store::IngestTxn {
       return s;
     if (Status s = note_equivocation(op); !s) return s;
     if (Status s = write_authority(op); !s) return s;
+    if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report")
+      if (Status s = txn_.put(tables_.records, concat({as_bytes(kRecordHazard), f.object.view()}), as_bytes(f.scope)); !s)
+        return s;
+    auto seen = txn_.get(tables_.local, as_bytes(kLocalHlcSeen));
+    if (!seen) return seen.status();
+    if (!*seen || (*seen)->size() != 8 || read_u64_be((*seen)->data()) < f.hlc)
+      if (Status s = txn_.put(tables_.local, as_bytes(kLocalHlcSeen), u64_be(f.hlc)); !s) return s;
     if (const auto* genesis = std::get_if<GenesisPayload>(&f.payload); genesis && !network_) {
       if (Status s = txn_.put(tables_.meta, as_bytes(kMetaNetworkId), op.id.view()); !s) return s;
       if (Status s = txn_.put(tables_.meta, as_bytes(kMetaCountyCode), as_bytes(genesis->county_code)); !s) return s;
@@ -337,7 +346,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                       Named{"ids", &tables.ids}, Named{"objects", &tables.objects}, Named{"heads", &tables.heads},
                       Named{"authors", &tables.authors}, Named{"pending", &tables.pending},
                       Named{"pending_missing", &tables.pending_missing}, Named{"auth_past", &tables.auth_past},
-                      Named{"authority", &tables.authority}, Named{"equivocations", &tables.equivocations}}) {
+                      Named{"authority", &tables.authority}, Named{"equivocations", &tables.equivocations},
+                      Named{"records", &tables.records}, Named{"blobs", &tables.blobs},
+                      Named{"blob_meta", &tables.blob_meta}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -593,7 +604,8 @@ Result<Hash32> Store::digest() const {
                       Named{"objects", tables_.objects}, Named{"heads", tables_.heads},
                       Named{"authors", tables_.authors}, Named{"pending", tables_.pending},
                       Named{"pending_missing", tables_.pending_missing}, Named{"auth_past", tables_.auth_past},
-                      Named{"authority", tables_.authority}, Named{"equivocations", tables_.equivocations}}) {
+                      Named{"authority", tables_.authority}, Named{"equivocations", tables_.equivocations},
+                      Named{"records", tables_.records}}) {
     hasher.update(std::string_view(table.name, std::strlen(table.name) + 1));
     auto cursor = Cursor::open(*txn, table.dbi);
     if (!cursor) return cursor.status();
@@ -704,6 +716,13 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
 }
 
 Result<Verdict> Store::verdict_in(const Txn& txn, const Op& op) const {
+  if (std::holds_alternative<HazardPayload>(op.fields.payload)) {
+    auto hazard = hazard_in(txn, op.fields.object);
+    if (!hazard) return hazard.status();
+    for (const HazardStep& step : hazard->history)
+      if (step.id == op.id) return step.verdict;
+    return Status::corruption("op " + op.id.hex() + " is missing from its hazard's history");
+  }
   auto state = state_in(txn);
   if (!state) return state.status();
   auto past = txn.get(tables_.auth_past, op.id.view());
@@ -759,6 +778,118 @@ Result<Hash32> Store::effective_digest() const {
     hasher.update(summary + "\n");
   }
   return hasher.finish();
+}
+
+Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
+  auto state = state_in(txn);
+  if (!state) return state.status();
+  std::vector<HazardOp> ops;
+  {
+    auto cursor = Cursor::open(txn, tables_.objects);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(id.view()); ok && starts_with(cursor->key(), id.view()); ok = cursor->next()) {
+      Hash32 op_id = *Hash32::from_view(cursor->key().subspan(40));
+      auto where = txn.get(tables_.ids, op_id.view());
+      if (!where) return where.status();
+      if (!*where) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
+      auto bytes = txn.get(tables_.ops, concat({**where, op_id.view()}));
+      if (!bytes) return bytes.status();
+      if (!*bytes) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
+      Op op = must_decode(**bytes);
+      if (!std::holds_alternative<HazardPayload>(op.fields.payload)) continue;
+      auto past = txn.get(tables_.auth_past, op_id.view());
+      if (!past) return past.status();
+      std::vector<Hash32> frontier;
+      if (*past)
+        for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+      ops.push_back(HazardOp{std::move(op), std::move(frontier)});
+    }
+  }
+  if (ops.empty()) return Status::not_found("no hazard " + id.hex() + " in this store");
+  // The objects index orders by time; ties by id, which is the (hlc, id) order evaluate needs.
+  auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
+  if (!now) return now.status();
+  std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
+  return evaluate_hazard(ops, **state, now_hlc);
+}
+
+Result<Attachment> Store::put_blob(ByteView data, const std::string& media_type) {
+  if (data.size() > limits::blob_bytes_max)
+    return Status::invalid("the file is " + std::to_string(data.size()) + " bytes; an attachment may be at most " +
+                           std::to_string(limits::blob_bytes_max));
+  if (media_type.empty() || media_type.size() > limits::identifier_bytes_max)
+    return Status::invalid("an attachment needs a media type of at most 64 bytes");
+  Attachment attachment{blake2b_256(data), data.size(), media_type};
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto known = txn->get(tables_.blob_meta, attachment.hash.view());
+  if (!known) return known.status();
+  if (*known) return attachment;
+  for (std::size_t offset = 0, chunk = 0; offset < data.size(); offset += limits::blob_chunk_bytes, ++chunk) {
+    Bytes key(attachment.hash.bytes.begin(), attachment.hash.bytes.end());
+    append_u64_be(key, chunk);
+    std::size_t length = std::min(limits::blob_chunk_bytes, data.size() - offset);
+    if (Status s = txn->put(tables_.blobs, key, data.subspan(offset, length)); !s) return s;
+  }
+  Bytes meta = u64_be(data.size());
+  meta.insert(meta.end(), media_type.begin(), media_type.end());
+  if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), meta); !s) return s;
+  if (Status s = txn->commit(); !s) return s;
+  return attachment;
+}
+
+Result<bool> Store::has_blob(const Hash32& hash) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto known = txn->get(tables_.blob_meta, hash.view());
+  if (!known) return known.status();
+  return known->has_value();
+}
+
+Status Store::read_blob(const Hash32& hash, const std::function<void(ByteView)>& chunk) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto meta = txn->get(tables_.blob_meta, hash.view());
+  if (!meta) return meta.status();
+  if (!*meta) return Status::not_found("this node does not hold blob " + hash.hex() + " (yet)");
+  std::uint64_t size = read_u64_be((*meta)->data());
+  auto cursor = Cursor::open(*txn, tables_.blobs);
+  if (!cursor) return cursor.status();
+  Blake2b hasher;
+  std::uint64_t seen = 0;
+  for (bool ok = cursor->seek(hash.view()); ok && starts_with(cursor->key(), hash.view()); ok = cursor->next()) {
+    hasher.update(cursor->value());
+    seen += cursor->value().size();
+    chunk(cursor->value());
+  }
+  if (seen != size || hasher.finish() != hash) return Status::corruption("blob " + hash.hex() + " is damaged in the store");
+  return Status::ok();
+}
+
+Result<HazardState> Store::hazard(const Hash32& id) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return hazard_in(*txn, id);
+}
+
+Result<std::vector<Hash32>> Store::hazards() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::vector<Hash32> out;
+  auto cursor = Cursor::open(*txn, tables_.records);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->seek(as_bytes(kRecordHazard)); ok && starts_with(cursor->key(), as_bytes(kRecordHazard));
+       ok = cursor->next())
+    out.push_back(*Hash32::from_view(cursor->key().subspan(kRecordHazard.size())));
+  return out;
+}
+
+Result<std::uint64_t> Store::newest_hlc() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto now = txn->get(tables_.local, as_bytes(kLocalHlcSeen));
+  if (!now) return now.status();
+  return *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : std::uint64_t{0};
 }
 
 Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key) const {

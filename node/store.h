@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "crdt/authority.h"
+#include "crdt/hazard.h"
 #include "crdt/hlc.h"
 #include "crdt/op.h"
 #include "node/lmdb.h"
@@ -117,6 +118,18 @@ class Store {
   Status for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const;
   // BLAKE2b over every op's id and verdict: equal on nodes holding the same set of ops.
   Result<Hash32> effective_digest() const;
+  // Hazards: every hazard's id, and one hazard judged and derived from its ops.
+  Result<std::vector<Hash32>> hazards() const;
+  Result<HazardState> hazard(const Hash32& id) const;
+  // The newest op timestamp this node has seen: "now" for overdue flags, never a wall clock.
+  Result<std::uint64_t> newest_hlc() const;
+
+  // Blobs (photos, scanned forms), content-addressed by BLAKE2b-256, stored in chunks.
+  Result<Attachment> put_blob(ByteView data, const std::string& media_type);
+  Result<bool> has_blob(const Hash32& hash) const;
+  // Calls `chunk` with the blob's bytes in order. Not found when this node lacks the blob.
+  Status read_blob(const Hash32& hash, const std::function<void(ByteView)>& chunk) const;
+
   struct AuthorHead {
     std::uint64_t seq = 0;
     Hash32 id;
@@ -127,8 +140,9 @@ class Store {
  private:
   struct Tables {
     MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
-        equivocations;
+        equivocations, records, blobs, blob_meta;
   };
+  Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   // The authority graph as of the store's transaction `graph_txn_`; reloaded when another writer
   // (another process) committed since. Copied before mutation while an AuthorityState shares it.
   Status ensure_graph(const Txn& txn) const;

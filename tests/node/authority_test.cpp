@@ -258,7 +258,7 @@ TEST_CASE("a department acts only in its categories", "[authority][scenario]") {
   CHECK(county.effective(grant));
   auto state = county.store().authority();
   REQUIRE(state.is_ok());
-  Action handle_fire{p.fire.public_key(), 1, "hazard.handle", kVillageA, "fire", ActionClass::kPrivileged};
+  Action handle_fire{p.fire.public_key(), 1, "hazard.handle", kVillageA, "fire", ActionClass::kPrivileged, std::nullopt};
   CHECK((*state)->can(handle_fire).effective);
   Action handle_traffic = handle_fire;
   handle_traffic.category = "traffic";

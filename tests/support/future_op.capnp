@@ -29,7 +29,8 @@ struct OpBody {
     reaffirmation @14 :AnyPointer;
     enrolment @15 :AnyPointer;
     amendment @16 :AnyPointer;
-    fromTheFuture @17 :Note;
+    hazard @17 :AnyPointer;
+    fromTheFuture @18 :Note;
   }
 }
 

@@ -1,0 +1,473 @@
+// anwang hazard … | inbox | blob get — the hazard closed loop (隐患闭环) from the command line.
+#include <algorithm>
+#include <ctime>
+#include <iomanip>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "cli/context.h"
+#include "crdt/hash.h"
+#include "crdt/hlc.h"
+#include "crdt/scope.h"
+#include "node/op_json.h"
+
+namespace anwang::cli {
+
+namespace {
+
+std::string media_type_of(const std::string& file) {
+  std::string ext = std::filesystem::path(file).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".png") return "image/png";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".pdf") return "application/pdf";
+  return "application/octet-stream";
+}
+
+// Stores each file as a blob and returns the attachments.
+Result<std::vector<Attachment>> store_photos(node::Store& store, const std::vector<std::string>& files) {
+  std::vector<Attachment> out;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::not_found("cannot read photo file " + file);
+    Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto attachment = store.put_blob(data, media_type_of(file));
+    if (!attachment) return attachment.status();
+    out.push_back(*attachment);
+  }
+  return out;
+}
+
+// A hazard id: 64 hex digits or a unique prefix of at least 8 among this node's hazards.
+Result<Hash32> resolve_hazard(const node::Store& store, const std::string& text) {
+  if (auto full = Hash32::from_hex(text)) return *full;
+  if (text.size() < 8) return Status::invalid("hazard id '" + text + "' must be at least 8 hex digits");
+  auto all = store.hazards();
+  if (!all) return all.status();
+  std::vector<Hash32> matches;
+  for (const Hash32& id : *all)
+    if (id.hex().rfind(text, 0) == 0) matches.push_back(id);
+  if (matches.empty()) return Status::not_found("no hazard with id " + text + " on this node");
+  if (matches.size() > 1) return Status::invalid("hazard id prefix " + text + " matches several hazards; give more digits");
+  return matches[0];
+}
+
+Result<std::uint64_t> parse_date_ms(const std::string& date) {
+  std::tm tm{};
+  std::istringstream in(date);
+  in >> std::get_time(&tm, "%Y-%m-%d");
+  if (in.fail()) return Status::invalid("--deadline must be a date like 2026-12-31");
+  return static_cast<std::uint64_t>(timegm(&tm)) * 1000 + 86'399'999;  // the end of that day (UTC)
+}
+
+struct StepArgs {
+  std::string id, text, category, severity, to, department, assignee, responsible, acceptor, measures, deadline, grid,
+      unit, form;
+  std::vector<std::string> photos;
+  bool pass = false, fail = false;
+  int days = 0;
+};
+
+void print_created(Context& ctx, const Op& op) {
+  if (ctx.json) return ctx.print({{"id", op.fields.object.hex()}, {"op", op.id.hex()}});
+  std::cout << op.fields.object.hex() << "\n";
+}
+
+void author_step(Context& ctx, Opened& opened, node::OpDraft draft) {
+  auto key = ctx.acting_key(opened.home);
+  if (!key) return ctx.fail(key.status());
+  node::SystemClock clock;
+  auto op = opened.store->author(*key, draft, clock);
+  if (!op) return ctx.fail(op.status());
+  if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
+  std::cout << op->id.hex() << "\n";
+}
+
+void run_report(Context& ctx, const StepArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (Status s = check_scope(args.grid); !s) return ctx.fail(Status::invalid("--grid: " + s.message()));
+  if (args.severity != "general" && args.severity != "major")
+    return ctx.fail(Status::invalid("--severity must be 'general' (一般) or 'major' (重大)"));
+  HazardPayload h;
+  h.action = "report";
+  h.text = args.text;
+  h.category = args.category;
+  h.severity = args.severity;
+  if (!args.unit.empty()) {
+    auto unit = Hash32::from_hex(args.unit);
+    if (!unit) return ctx.fail(Status::invalid("--unit must be a 64-digit hex unit id"));
+    h.unit = *unit;
+  }
+  if (!args.form.empty()) {
+    std::ifstream in(args.form);
+    if (!in) return ctx.fail(Status::not_found("cannot read the major-hazard form " + args.form));
+    std::stringstream text;
+    text << in.rdbuf();
+    h.major_form = text.str();
+  }
+  auto photos = store_photos(*opened->store, args.photos);
+  if (!photos) return ctx.fail(photos.status());
+  h.photos = *photos;
+  auto key = ctx.acting_key(opened->home);
+  if (!key) return ctx.fail(key.status());
+  node::SystemClock clock;
+  node::OpDraft draft{args.grid, Hash32{}, h, {}, /*new_object=*/true};
+  auto op = opened->store->author(*key, draft, clock);
+  if (!op) return ctx.fail(op.status());
+  print_created(ctx, *op);
+}
+
+void run_step(Context& ctx, const std::string& action, const StepArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto id = resolve_hazard(*opened->store, args.id);
+  if (!id) return ctx.fail(id.status());
+  auto state = opened->store->hazard(*id);
+  if (!state) return ctx.fail(state.status());
+  HazardPayload h;
+  h.action = action;
+  h.text = args.text;
+  auto photos = store_photos(*opened->store, args.photos);
+  if (!photos) return ctx.fail(photos.status());
+  h.photos = *photos;
+  if (action == "escalate") {
+    h.to_level = args.to;
+    if (h.to_level.empty()) h.to_level = state->level == ScopeLevel::kVillage ? "township" : "county";
+  } else if (action == "assign") {
+    if (args.department.empty() == args.assignee.empty())
+      return ctx.fail(Status::invalid("name either --department CATEGORY or --to KEY"));
+    h.department = args.department;
+    if (!args.assignee.empty()) {
+      auto key = opened->home.resolve_public_key(args.assignee);
+      if (!key) return ctx.fail(key.status());
+      h.assignee = *key;
+    }
+  } else if (action == "verify") {
+    if (args.pass == args.fail) return ctx.fail(Status::invalid("give exactly one of --pass (销号) or --fail (驳回)"));
+    h.pass = args.pass;
+  } else if (action == "reclassify") {
+    h.category = args.category;
+    h.severity = args.severity;
+  } else if (action == "notice") {
+    if (args.deadline.empty() == (args.days == 0))
+      return ctx.fail(Status::invalid("give the deadline as --deadline YYYY-MM-DD or --days N"));
+    if (!args.deadline.empty()) {
+      auto ms = parse_date_ms(args.deadline);
+      if (!ms) return ctx.fail(ms.status());
+      h.deadline_ms = *ms;
+    } else {
+      if (args.days < 0) return ctx.fail(Status::invalid("--days must be positive"));
+      node::SystemClock clock;
+      h.deadline_ms = clock.now_ms() + static_cast<std::uint64_t>(args.days) * 86'400'000ull;
+    }
+    h.responsible = args.responsible;
+    h.measures = args.measures;
+    if (!args.acceptor.empty()) {
+      auto key = opened->home.resolve_public_key(args.acceptor);
+      if (!key) return ctx.fail(key.status());
+      h.acceptor = *key;
+    }
+  }
+  author_step(ctx, *opened, node::OpDraft{state->scope, *id, h, {}});
+}
+
+nlohmann::json assignees_json(const HazardState& s) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const HazardAssignee& a : s.assignees)
+    out.push_back({{"department", a.department}, {"key", a.key ? nlohmann::json(a.key->hex()) : nlohmann::json(nullptr)},
+                   {"by", a.by.hex()}, {"office", a.office_scope}, {"primary", a.primary}});
+  return out;
+}
+
+nlohmann::json hazard_json(const HazardState& s, bool with_history) {
+  nlohmann::json out = {{"id", s.id.hex()},
+                        {"scope", s.scope},
+                        {"state", s.state},
+                        {"state_zh", hazard_state_zh(s.state)},
+                        {"severity", s.severity},
+                        {"level", level_id(s.level)},
+                        {"category", s.category},
+                        {"category_conflicts", s.category_conflicts},
+                        {"description", s.description},
+                        {"reporter", s.reporter.hex()},
+                        {"unit", s.unit ? nlohmann::json(s.unit->hex()) : nlohmann::json(nullptr)},
+                        {"assignees", assignees_json(s)},
+                        {"returns", s.returns},
+                        {"flags", s.flags},
+                        {"awaiting", s.awaiting},
+                        {"signoffs", s.signoffs},
+                        {"reported_at", hlc_to_string(s.reported_hlc)},
+                        {"time_in_state_ms", s.time_in_state_ms},
+                        {"photos", node::attachments_to_json(s.photos)}};
+  if (s.deadline_ms != 0) {
+    out["deadline"] = hlc_to_string(hlc_from_ms(s.deadline_ms)).substr(0, 10);
+    out["responsible"] = s.responsible;
+    out["measures"] = s.measures;
+    out["acceptor"] = s.acceptor ? nlohmann::json(s.acceptor->hex()) : nlohmann::json(nullptr);
+  }
+  if (with_history) {
+    nlohmann::json history = nlohmann::json::array();
+    for (const HazardStep& step : s.history)
+      history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
+                         {"time", hlc_to_string(step.hlc)}, {"effective", step.verdict.effective},
+                         {"reason", step.verdict.reason}, {"flags", step.verdict.flags}});
+    out["history"] = history;
+  }
+  return out;
+}
+
+void run_show(Context& ctx, const std::string& id_text) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto id = resolve_hazard(*opened->store, id_text);
+  if (!id) return ctx.fail(id.status());
+  auto s = opened->store->hazard(*id);
+  if (!s) return ctx.fail(s.status());
+  if (ctx.json) return ctx.print(hazard_json(*s, true));
+  std::map<PublicKey, std::string> names;
+  if (auto keys = opened->home.list_keys())
+    for (const auto& key : *keys) names[key.public_key] = key.name;
+  auto who = [&names](const PublicKey& key) { return names.count(key) ? names[key] : key.short_hex(); };
+  std::cout << "Hazard 隐患 " << s->id.hex() << "\n"
+            << "  state 状态:     " << s->state << " " << hazard_state_zh(s->state) << "\n"
+            << "  severity 等级:  " << s->severity << (s->severity == "major" ? " 重大" : " 一般") << "\n"
+            << "  level 层级:     " << level_id(s->level) << "\n"
+            << "  category 类别:  " << s->category << "\n"
+            << "  where 位置:     " << s->scope << "\n"
+            << "  text 描述:      " << s->description << "\n"
+            << "  returns 驳回:   " << s->returns << "\n";
+  for (const HazardAssignee& a : s->assignees)
+    std::cout << "  assignee 承办:  " << (a.department.empty() ? who(*a.key) : "department " + a.department)
+              << (a.primary ? " (primary 主办)" : "") << "\n";
+  if (s->deadline_ms != 0)
+    std::cout << "  deadline 期限:  " << hlc_to_string(hlc_from_ms(s->deadline_ms)).substr(0, 10) << ", responsible 责任人 "
+              << s->responsible << "\n";
+  if (!s->flags.empty()) {
+    std::cout << "  flags 标记:    ";
+    for (const auto& flag : s->flags) std::cout << " " << flag;
+    std::cout << "\n";
+  }
+  if (!s->awaiting.empty()) std::cout << "  awaiting 待办:  " << s->awaiting << "\n";
+  std::cout << "History 记录:\n";
+  for (const HazardStep& step : s->history) {
+    std::cout << "  " << hlc_to_string(step.hlc).substr(0, 19) << "  " << step.action << "  by " << who(step.author)
+              << "  " << step.id.short_hex();
+    if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
+    for (const auto& flag : step.verdict.flags) std::cout << "  [" << flag << "]";
+    std::cout << "\n";
+  }
+}
+
+struct ListArgs {
+  std::string scope, state;
+  bool overdue = false;
+};
+
+void run_list(Context& ctx, const ListArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  if (!args.scope.empty())
+    if (Status s = check_scope(args.scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  auto ids = opened->store->hazards();
+  if (!ids) return ctx.fail(ids.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const Hash32& id : *ids) {
+    auto s = opened->store->hazard(id);
+    if (!s) return ctx.fail(s.status());
+    if (!s->exists) continue;
+    if (!args.scope.empty() && !scope_contains(args.scope, s->scope)) continue;
+    if (!args.state.empty() && s->state != args.state) continue;
+    if (args.overdue && std::find(s->flags.begin(), s->flags.end(), "overdue") == s->flags.end()) continue;
+    if (ctx.json) {
+      out.push_back(hazard_json(*s, false));
+      continue;
+    }
+    std::cout << s->id.short_hex() << "  " << s->scope << "  " << s->state << " " << hazard_state_zh(s->state) << "  "
+              << s->severity << "  " << s->category << "  " << level_id(s->level) << "  "
+              << (s->description.size() > 40 ? s->description.substr(0, 40) + "…" : s->description);
+    for (const auto& flag : s->flags) std::cout << "  [" << flag << "]";
+    std::cout << "\n";
+  }
+  if (ctx.json) ctx.print(out);
+}
+
+// What the hazard in state `s` waits for, as the action a key would have to be able to take.
+std::optional<Action> awaited_action(const HazardState& s, const PublicKey& key) {
+  std::optional<ScopeLevel> level = s.level;
+  auto action = [&](const char* capability, std::optional<ScopeLevel> at) {
+    return Action{key, 0, capability, s.scope, s.category, capability_class(capability), at};
+  };
+  if (s.state == "awaiting_signoff") return action("hazard.signoff", level);
+  if (s.state == "reported") return action("hazard.escalate", level);
+  if (s.state == "escalated") return action("hazard.receive", level);
+  if (s.state == "received") return action("hazard.assign", level);
+  if (s.state == "noticed") return action("hazard.handle", level);
+  if (s.state == "assigned" || s.state == "rejected") {
+    for (const HazardAssignee& a : s.assignees)
+      if (a.key && *a.key == key) return action("hazard.handle", std::nullopt);
+    return action("hazard.handle", level);
+  }
+  if (s.state == "handled" || s.state == "fixed_on_site") {
+    if (key == s.reporter || (s.acceptor && *s.acceptor == key)) return action("hazard.verify", std::nullopt);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+void run_inbox(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto key = ctx.acting_key(opened->home);
+  if (!key) return ctx.fail(key.status());
+  auto authority = opened->store->authority();
+  if (!authority) return ctx.fail(authority.status());
+  auto ids = opened->store->hazards();
+  if (!ids) return ctx.fail(ids.status());
+  nlohmann::json out = nlohmann::json::array();
+  std::size_t count = 0;
+  for (const Hash32& id : *ids) {
+    auto s = opened->store->hazard(id);
+    if (!s) return ctx.fail(s.status());
+    if (!s->exists || s->state == "archived") continue;
+    auto action = awaited_action(*s, key->public_key());
+    if (!action) continue;
+    // Departments are awaited only for hazards assigned to a department of their category.
+    Verdict verdict = (*authority)->can(*action);
+    if (!verdict.effective) continue;
+    ++count;
+    if (ctx.json) {
+      nlohmann::json item = hazard_json(*s, false);
+      item["action"] = action->capability;
+      out.push_back(item);
+      continue;
+    }
+    std::cout << s->id.short_hex() << "  " << s->state << " " << hazard_state_zh(s->state) << "  " << s->scope << "  "
+              << s->category << "  → " << action->capability << ": " << s->awaiting << "\n";
+  }
+  if (ctx.json) return ctx.print(out);
+  if (count == 0) std::cout << "Nothing awaits you 暂无待办.\n";
+}
+
+void run_blob_get(Context& ctx, const std::string& hash_text, const std::string& file) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto hash = Hash32::from_hex(hash_text);
+  if (!hash) return ctx.fail(Status::invalid("HASH must be the 64-digit BLAKE2b hash of the attachment"));
+  std::string partial = file + ".partial";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!out) return ctx.fail(Status::io_error("cannot write " + partial));
+  Status s = opened->store->read_blob(*hash, [&out](ByteView chunk) {
+    out.write(reinterpret_cast<const char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+  });
+  out.close();
+  if (!s) {
+    std::filesystem::remove(partial);
+    return ctx.fail(s);
+  }
+  std::filesystem::rename(partial, file);
+  if (ctx.json) return ctx.print({{"file", file}, {"hash", hash->hex()}});
+  std::cout << "Wrote 写入 " << file << "\n";
+}
+
+void add_common(CLI::App* command, StepArgs& args, bool photos) {
+  command->add_option("ID", args.id, "Hazard id (64 hex digits or a unique prefix of at least 8)")->required();
+  command->add_option("--text", args.text, "Remarks");
+  if (photos) command->add_option("--photo", args.photos, "Photo or scanned form; repeat for several");
+}
+
+}  // namespace
+
+void add_hazard_commands(CLI::App& app, Context& ctx) {
+  auto* hazard = app.add_subcommand("hazard", "Hazards (隐患) through the closed loop: 发现→上报→签收→整改→反馈→考核");
+  hazard->require_subcommand(1);
+
+  auto report = std::make_shared<StepArgs>();
+  auto* report_cmd = hazard->add_subcommand("report", "Report a hazard (发现上报)");
+  report_cmd->add_option("--grid", report->grid, "Village or grid code where the hazard is")->required();
+  report_cmd->add_option("--unit", report->unit, "Business unit id, when the hazard is at a unit");
+  report_cmd->add_option("--category", report->category, "fire, traffic, construction, chemicals, electrical, food, "
+                                                          "geological, special_equipment, other")->required();
+  report_cmd->add_option("--severity", report->severity, "general (一般) or major (重大)")->required();
+  report_cmd->add_option("--text", report->text, "What was found")->required();
+  report_cmd->add_option("--photo", report->photos, "Photo; repeat for several");
+  report_cmd->add_option("--form", report->form, "Major-hazard report form (text file), for --severity major");
+  report_cmd->callback([&ctx, report] { run_report(ctx, *report); });
+
+  struct Step {
+    const char* name;
+    const char* action;
+    const char* help;
+    bool photos;
+  };
+  const Step steps[] = {
+      {"fix", "fix", "On-site fix with an after-photo (现场整改; general hazards only)", true},
+      {"notice", "notice", "Issue a rectification notice (整改通知书)", true},
+      {"escalate", "escalate", "Escalate to the next level (上报)", true},
+      {"receive", "receive", "Receive an escalated hazard (签收)", false},
+      {"assign", "assign", "Assign to a department by category or to an office (交办)", false},
+      {"handled", "handled", "Mark handled (已办理)", true},
+      {"verify", "verify", "Re-inspect (复查): --pass archives (销号), --fail sends back (驳回)", true},
+      {"reclassify", "reclassify", "Change category or severity", false},
+      {"comment", "comment", "Comment or new evidence (with --photo)", true},
+      {"signoff", "signoff", "Sign off a major hazard (双签)", false},
+      {"list-supervision", "list_supervision", "Put under listed supervision (挂牌督办)", false},
+      {"stop-work", "stop_work", "Order work stopped for rectification (停产整改)", false},
+      {"close", "close", "Close (dismiss) with a reason, by an office at the level reached", false},
+  };
+  for (const Step& step : steps) {
+    auto args = std::make_shared<StepArgs>();
+    auto* command = hazard->add_subcommand(step.name, step.help);
+    add_common(command, *args, step.photos);
+    std::string action = step.action;
+    if (action == "escalate") command->add_option("--to", args->to, "township or county (default: the next level)");
+    if (action == "assign") {
+      command->add_option("--department", args->department, "Category whose department handles it, e.g. fire");
+      command->add_option("--to", args->assignee, "Key of the office that handles it");
+    }
+    if (action == "verify") {
+      command->add_flag("--pass", args->pass, "Rectified: archive (办结归档/销号)");
+      command->add_flag("--fail", args->fail, "Not rectified: send back (驳回)");
+    }
+    if (action == "reclassify") {
+      command->add_option("--category", args->category, "New category");
+      command->add_option("--severity", args->severity, "general or major");
+    }
+    if (action == "notice") {
+      command->add_option("--deadline", args->deadline, "Deadline date YYYY-MM-DD");
+      command->add_option("--days", args->days, "Deadline in days from now");
+      command->add_option("--responsible", args->responsible, "Responsible person (责任人)")->required();
+      command->add_option("--acceptor", args->acceptor, "Acceptor's key (验收人)");
+      command->add_option("--measures", args->measures, "Rectification measures (整改措施)");
+    }
+    command->callback([&ctx, action, args] { run_step(ctx, action, *args); });
+  }
+
+  auto show_id = std::make_shared<std::string>();
+  auto* show = hazard->add_subcommand("show", "One hazard: state, flags and its full signed history");
+  show->add_option("ID", *show_id, "Hazard id")->required();
+  show->callback([&ctx, show_id] { run_show(ctx, *show_id); });
+
+  auto list_args = std::make_shared<ListArgs>();
+  auto* list = hazard->add_subcommand("list", "Hazards, optionally by scope, state or overdue");
+  list->add_option("--scope", list_args->scope, "Only hazards at or under this code");
+  list->add_option("--state", list_args->state, "Only this state, e.g. assigned");
+  list->add_flag("--overdue", list_args->overdue, "Only hazards past their rectification deadline");
+  list->callback([&ctx, list_args] { run_list(ctx, *list_args); });
+
+  app.add_subcommand("inbox", "What awaits the acting identity (待办)")->callback([&ctx] { run_inbox(ctx); });
+
+  auto* blob = app.add_subcommand("blob", "Attachments (附件): photos and scanned forms");
+  blob->require_subcommand(1);
+  auto blob_hash = std::make_shared<std::string>();
+  auto blob_file = std::make_shared<std::string>();
+  auto* get = blob->add_subcommand("get", "Write the attachment with this hash to FILE");
+  get->add_option("HASH", *blob_hash, "BLAKE2b hash from 'anwang hazard show'")->required();
+  get->add_option("FILE", *blob_file, "Output file")->required();
+  get->callback([&ctx, blob_hash, blob_file] { run_blob_get(ctx, *blob_hash, *blob_file); });
+}
+
+}  // namespace anwang::cli

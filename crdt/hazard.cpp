@@ -1,0 +1,352 @@
+#include "crdt/hazard.h"
+
+#include "crdt/hlc.h"
+
+#include <algorithm>
+#include <cassert>
+#include <functional>
+#include <set>
+
+namespace anwang {
+
+namespace {
+
+const HazardPayload& payload_of(const Op& op) { return std::get<HazardPayload>(op.fields.payload); }
+
+ScopeLevel level_of_text(const std::string& text) {
+  return text == "county" ? ScopeLevel::kCounty : text == "township" ? ScopeLevel::kTownship : ScopeLevel::kVillage;
+}
+
+bool is_closure(const HazardPayload& h) { return (h.action == "verify" && h.pass) || h.action == "close"; }
+bool is_reopener(const HazardPayload& h) {
+  return h.action == "escalate" || (h.action == "verify" && !h.pass) || (h.action == "comment" && !h.photos.empty());
+}
+bool is_workflow(const HazardPayload& h) {
+  static const std::set<std::string> kWorkflow = {"report", "fix", "notice", "escalate", "receive", "assign", "handled"};
+  return kWorkflow.count(h.action) != 0 || (h.action == "verify" && !h.pass);
+}
+
+std::string state_of_step(const HazardPayload& h) {
+  if (h.action == "report") return "reported";
+  if (h.action == "fix") return "fixed_on_site";
+  if (h.action == "notice") return "noticed";
+  if (h.action == "escalate") return "escalated";
+  if (h.action == "receive") return "received";
+  if (h.action == "assign") return "assigned";
+  if (h.action == "handled") return "handled";
+  return "rejected";  // verify --fail
+}
+
+// Safety priority among concurrent states: the one that needs the most attention wins.
+int state_priority(const std::string& state) {
+  static const std::vector<std::string> kOrder = {"rejected", "escalated", "reported", "received",
+                                                  "assigned", "noticed",   "handled",  "fixed_on_site"};
+  auto at = std::find(kOrder.begin(), kOrder.end(), state);
+  return static_cast<int>(at - kOrder.begin());
+}
+
+struct Graph {
+  const std::vector<HazardOp>& ops;
+  std::vector<std::vector<bool>> past;  // inclusive
+  // True when op `a` is in the causal past of op `b` (a != b).
+  bool before(std::size_t a, std::size_t b) const { return a != b && past[b][a]; }
+};
+
+Graph build_graph(const std::vector<HazardOp>& ops) {
+  Graph g{ops, std::vector<std::vector<bool>>(ops.size(), std::vector<bool>(ops.size(), false))};
+  std::map<Hash32, std::size_t> index;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    index[ops[i].op.id] = i;
+    g.past[i][i] = true;
+    std::vector<Hash32> parents = ops[i].op.fields.parents;
+    if (ops[i].op.fields.author_prev) parents.push_back(*ops[i].op.fields.author_prev);
+    for (const Hash32& parent : parents) {
+      auto at = index.find(parent);
+      if (at == index.end()) continue;  // a parent on another object (authority, the author's other work)
+      for (std::size_t k = 0; k < ops.size(); ++k)
+        if (g.past[at->second][k]) g.past[i][k] = true;
+    }
+  }
+  return g;
+}
+
+// Maximal elements of `subset` that satisfy `keep`.
+std::vector<std::size_t> maximal(const Graph& g, const std::vector<std::size_t>& subset,
+                                 const std::function<bool(std::size_t)>& keep) {
+  std::vector<std::size_t> candidates;
+  for (std::size_t i : subset)
+    if (keep(i)) candidates.push_back(i);
+  std::vector<std::size_t> out;
+  for (std::size_t a : candidates)
+    if (std::none_of(candidates.begin(), candidates.end(), [&](std::size_t b) { return g.before(a, b); }))
+      out.push_back(a);
+  return out;
+}
+
+bool later(const Op& a, const Op& b) { return std::tie(a.fields.hlc, a.id) > std::tie(b.fields.hlc, b.id); }
+
+std::string awaiting_for(const HazardState& s) {
+  std::string level = level_id(s.level);
+  if (s.state == "awaiting_signoff") return "two sign-offs (双签) at the village";
+  if (s.state == "reported") return "the village: fix on site, issue a notice or escalate";
+  if (s.state == "fixed_on_site") return "re-inspection (复查) by the reporter or the village";
+  if (s.state == "noticed") return "the responsible person: rectify by the deadline";
+  if (s.state == "escalated") return "the " + level + " to receive it (签收)";
+  if (s.state == "received") return "the " + level + " to assign it (交办)";
+  if (s.state == "assigned" || s.state == "rejected") return "the assignee to handle it";
+  if (s.state == "handled") return "re-inspection (复查) by the reporter or the acceptor";
+  return "";
+}
+
+// The hazard as the effective ops in `in` make it. `office` holds each op's office scope.
+HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std::vector<std::string>& office,
+                   std::uint64_t now_hlc) {
+  HazardState s;
+  auto op = [&g](std::size_t i) -> const Op& { return g.ops[i].op; };
+  auto h = [&g](std::size_t i) -> const HazardPayload& { return payload_of(g.ops[i].op); };
+  std::optional<std::size_t> report;
+  for (std::size_t i : in)
+    if (h(i).action == "report" && !report) report = i;
+  if (!report) return s;
+  const Op& r = op(*report);
+  s.exists = true;
+  s.id = r.fields.object;
+  s.scope = r.fields.scope;
+  s.unit = h(*report).unit;
+  s.reporter = r.fields.author;
+  s.description = h(*report).text;
+  s.reported_hlc = r.fields.hlc;
+  // Severity: among the latest writes, the highest. Category: the latest write, conflicts kept.
+  auto severity_writes = maximal(g, in, [&](std::size_t i) {
+    return (h(i).action == "report" || h(i).action == "reclassify") && !h(i).severity.empty();
+  });
+  s.severity = "general";
+  for (std::size_t i : severity_writes)
+    if (h(i).severity == "major") s.severity = "major";
+  auto category_writes = maximal(g, in, [&](std::size_t i) {
+    return (h(i).action == "report" || h(i).action == "reclassify") && !h(i).category.empty();
+  });
+  std::size_t winner = category_writes.front();
+  for (std::size_t i : category_writes)
+    if (later(op(i), op(winner))) winner = i;
+  s.category = h(winner).category;
+  for (std::size_t i : category_writes)
+    if (h(i).category != s.category) s.category_conflicts.push_back(h(i).category);
+  std::optional<std::size_t> latest_notice;
+  for (std::size_t i : in) {
+    const HazardPayload& p = h(i);
+    s.newest_hlc = std::max(s.newest_hlc, op(i).fields.hlc);
+    s.photos.insert(s.photos.end(), p.photos.begin(), p.photos.end());
+    if (p.action == "escalate" && static_cast<int>(level_of_text(p.to_level)) < static_cast<int>(s.level))
+      s.level = level_of_text(p.to_level);
+    if (p.action == "verify" && !p.pass) ++s.returns;
+    if (p.action == "list_supervision") s.listed = true;
+    if (p.action == "stop_work") s.stop_work = true;
+    if (p.action == "notice" && (!latest_notice || later(op(i), op(*latest_notice)))) latest_notice = i;
+    if (p.action == "assign")
+      s.assignees.push_back({p.department, p.assignee, op(i).id, office[i], false});
+  }
+  if (latest_notice) {
+    const HazardPayload& n = h(*latest_notice);
+    s.deadline_ms = n.deadline_ms;
+    s.responsible = n.responsible;
+    s.acceptor = n.acceptor;
+    s.measures = n.measures;
+  }
+  if (!s.assignees.empty()) {
+    auto rank = [](const HazardAssignee& a) {
+      return std::make_pair(a.office_scope.empty() ? 9 : static_cast<int>(scope_level(a.office_scope)), a.by);
+    };
+    std::min_element(s.assignees.begin(), s.assignees.end(),
+                     [&](const HazardAssignee& a, const HazardAssignee& b) { return rank(a) < rank(b); })
+        ->primary = true;
+  }
+  // Sign-offs count when they were made over the hazard as it now stands (its current version:
+  // the latest ops other than sign-offs).
+  auto content = [&](std::size_t i) { return h(i).action != "signoff"; };
+  std::vector<std::size_t> version = maximal(g, in, content);
+  std::set<PublicKey> signers;
+  for (std::size_t i : in) {
+    if (h(i).action != "signoff") continue;
+    std::vector<std::size_t> before;
+    for (std::size_t j : in)
+      if (g.before(j, i)) before.push_back(j);
+    if (maximal(g, before, content) == version) signers.insert(op(i).fields.author);
+  }
+  s.signoffs = static_cast<std::uint32_t>(signers.size());
+  // Closed only by a closure that follows every escalation, rejection and new evidence.
+  bool closed = std::any_of(in.begin(), in.end(), [&](std::size_t c) {
+    return is_closure(h(c)) &&
+           std::all_of(in.begin(), in.end(), [&](std::size_t e) { return !is_reopener(h(e)) || g.before(e, c); });
+  });
+  if (closed) {
+    s.state = "archived";
+  } else {
+    auto frontier = maximal(g, in, [&](std::size_t i) { return is_workflow(h(i)); });
+    s.state = "reported";
+    int best = 1 << 20;
+    for (std::size_t i : frontier) {
+      std::string state = state_of_step(h(i));
+      if (state_priority(state) < best) {
+        best = state_priority(state);
+        s.state = state;
+      }
+    }
+    if (s.severity == "major" && s.level == ScopeLevel::kVillage && s.state == "reported" && s.signoffs < 2)
+      s.state = "awaiting_signoff";
+  }
+  if (s.listed) s.flags.push_back("listed");
+  if (s.stop_work) s.flags.push_back("stop_work");
+  if (s.deadline_ms != 0 && s.state != "archived" && s.state != "handled" && hlc_ms(now_hlc) > s.deadline_ms)
+    s.flags.push_back("overdue");
+  if (s.severity == "major" && s.level == ScopeLevel::kVillage && s.state != "archived" && s.signoffs < 2)
+    s.flags.push_back("awaiting_signoff");
+  if (!s.category_conflicts.empty()) s.flags.push_back("conflict");
+  s.awaiting = awaiting_for(s);
+  return s;
+}
+
+Verdict refused(std::string reason) {
+  Verdict verdict;
+  verdict.reason = std::move(reason);
+  return verdict;
+}
+
+// The hazard rules for one step, given the hazard as it stood in the step's causal past.
+Verdict judge_step(const HazardOp& step, const HazardState& prior, const AuthorityState& authority) {
+  const Op& op = step.op;
+  const HazardPayload& h = payload_of(op);
+  auto need = [&](const char* capability, std::optional<ScopeLevel> level) {
+    Action action{op.fields.author, op.fields.author_seq, capability, op.fields.scope, prior.category,
+                  capability_class(capability), level};
+    return authority.judge_action(action, step.auth_frontier);
+  };
+  const Constitution& constitution = authority.constitution();
+  if (h.action == "report") {
+    if (prior.exists) return refused("this hazard was already reported");
+    if (constitution.category(h.category) == nullptr) return refused("the constitution has no category '" + h.category + "'");
+    Action action{op.fields.author, op.fields.author_seq, "hazard.report", op.fields.scope, h.category,
+                  ActionClass::kSafetyPositive, std::nullopt};
+    return authority.judge_action(action, step.auth_frontier);
+  }
+  if (!prior.exists) return refused("no effective report of this hazard is in its causal past");
+  if (op.fields.scope != prior.scope) return refused("a hazard's ops keep the scope of its report (" + prior.scope + ")");
+  if (prior.state == "archived" && h.action != "comment")
+    return refused("the hazard is archived (销号); only comments and new evidence may follow");
+  const std::string level = level_id(prior.level);
+  if (h.action == "fix") {
+    if (prior.severity == "major")
+      return refused("on-site fix (现场整改) is for general hazards only; a major hazard needs a rectification notice");
+    if (h.photos.empty()) return refused("an on-site fix needs an after-photo (--photo)");
+    return need("hazard.fix", prior.level);
+  }
+  if (h.action == "notice") return need("hazard.notice", prior.level);
+  if (h.action == "escalate") {
+    ScopeLevel target = level_of_text(h.to_level);
+    if (static_cast<int>(target) != static_cast<int>(prior.level) - 1)
+      return refused("the hazard is at the " + level + " level; it escalates to the " +
+                     level_id(static_cast<ScopeLevel>(static_cast<int>(prior.level) - 1)) + " level");
+    if (prior.severity == "major" && prior.level == ScopeLevel::kVillage && prior.signoffs < 2)
+      return refused("a major hazard (重大隐患) leaves the village only with two sign-offs (双签) by two persons over "
+                     "the same version; it has " + std::to_string(prior.signoffs));
+    return need("hazard.escalate", prior.level);
+  }
+  if (h.action == "receive") {
+    if (prior.state != "escalated") return refused("only a hazard escalated to this level and not yet received can be received (签收)");
+    return need("hazard.receive", prior.level);
+  }
+  if (h.action == "assign") {
+    if (prior.state != "received" && prior.state != "assigned" && prior.state != "rejected" && prior.state != "handled")
+      return refused("a hazard is assigned (交办) after its level has received it (签收)");
+    if (!h.department.empty() && constitution.category(h.department) == nullptr)
+      return refused("no department owns category '" + h.department + "'");
+    return need("hazard.assign", prior.level);
+  }
+  if (h.action == "handled") {
+    static const std::set<std::string> kOpen = {"noticed", "received", "assigned", "rejected", "handled"};
+    if (kOpen.count(prior.state) == 0) return refused("a hazard is marked handled (已办理) once it has a notice or an assignee");
+    bool assigned_to_author = std::any_of(prior.assignees.begin(), prior.assignees.end(), [&](const HazardAssignee& a) {
+      return a.key && *a.key == op.fields.author;
+    });
+    return need("hazard.handle", assigned_to_author ? std::nullopt : std::optional<ScopeLevel>(prior.level));
+  }
+  if (h.action == "verify") {
+    if (prior.state != "handled" && prior.state != "fixed_on_site")
+      return refused("re-inspection (复查) comes after the hazard is handled or fixed on site; it is " + prior.state);
+    bool inspector = op.fields.author == prior.reporter || (prior.acceptor && *prior.acceptor == op.fields.author);
+    return need("hazard.verify", inspector ? std::nullopt : std::optional<ScopeLevel>(prior.level));
+  }
+  if (h.action == "reclassify") {
+    if (!h.category.empty() && constitution.category(h.category) == nullptr)
+      return refused("the constitution has no category '" + h.category + "'");
+    return need("hazard.reclassify", prior.level);
+  }
+  if (h.action == "comment") return need("hazard.comment", std::nullopt);
+  if (h.action == "signoff") {
+    if (prior.severity != "major") return refused("only a major hazard (重大隐患) needs sign-offs");
+    return need("hazard.signoff", prior.level);
+  }
+  if (h.action == "list_supervision") return need("hazard.list_supervision", ScopeLevel::kTownship);
+  if (h.action == "stop_work") return need("hazard.stop_work", prior.level);
+  if (h.action == "close") return need("hazard.close", prior.level);
+  return refused("unknown hazard action '" + h.action + "'");
+}
+
+}  // namespace
+
+const char* level_id(ScopeLevel level) {
+  switch (level) {
+    case ScopeLevel::kCounty: return "county";
+    case ScopeLevel::kTownship: return "township";
+    default: return "village";
+  }
+}
+
+const char* hazard_state_zh(const std::string& state) {
+  static const std::map<std::string, const char*> kNames = {
+      {"reported", "已上报"},   {"awaiting_signoff", "待双签"}, {"fixed_on_site", "现场整改"}, {"noticed", "限期整改"},
+      {"escalated", "已上报上级"}, {"received", "已签收"},    {"assigned", "已交办"},       {"handled", "已办理"},
+      {"rejected", "已驳回"},   {"archived", "办结归档"},     {"none", "无"}};
+  auto at = kNames.find(state);
+  return at == kNames.end() ? "" : at->second;
+}
+
+HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthorityState& authority, std::uint64_t now_hlc) {
+  Graph g = build_graph(ops);
+  std::vector<bool> effective(ops.size(), false);
+  std::vector<std::string> office(ops.size());
+  std::vector<HazardStep> history;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    assert(std::holds_alternative<HazardPayload>(ops[i].op.fields.payload));
+    std::vector<std::size_t> prior_ops;
+    for (std::size_t j = 0; j < i; ++j)
+      if (effective[j] && g.before(j, i)) prior_ops.push_back(j);
+    HazardState prior = derive(g, prior_ops, office, now_hlc);
+    Verdict verdict = judge_step(ops[i], prior, authority);
+    effective[i] = verdict.effective;
+    office[i] = authority.office_scope(verdict);
+    const Op& op = ops[i].op;
+    history.push_back({op.id, payload_of(op).action, op.fields.author, op.fields.hlc, std::move(verdict)});
+  }
+  std::vector<std::size_t> all;
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (effective[i]) all.push_back(i);
+  HazardState state = derive(g, all, office, now_hlc);
+  // Time in each state: replay the effective ops in (time, id) order.
+  std::string current;
+  std::uint64_t since_ms = 0;
+  for (std::size_t k = 1; k <= all.size(); ++k) {
+    std::vector<std::size_t> prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
+    std::string now_state = derive(g, prefix, office, now_hlc).state;
+    std::uint64_t at_ms = hlc_ms(ops[all[k - 1]].op.fields.hlc);
+    if (now_state == current) continue;
+    if (!current.empty() && at_ms > since_ms) state.time_in_state_ms[current] += at_ms - since_ms;
+    current = now_state;
+    since_ms = at_ms;
+  }
+  if (!current.empty() && hlc_ms(now_hlc) > since_ms) state.time_in_state_ms[current] += hlc_ms(now_hlc) - since_ms;
+  state.history = std::move(history);
+  return state;
+}
+
+}  // namespace anwang

@@ -1,0 +1,86 @@
+// hazard.h — the hazard (隐患) closed loop as a safety-biased CRDT.
+//
+// A hazard is the set of ops on one object. evaluate_hazard() judges each op against the hazard
+// as it stood in that op's causal past (the level it had reached, its severity, who it was
+// assigned to) and against the authority rules, then derives the state from the effective ops:
+//   - severity and level are maxima; a downgrade counts only when it causally follows what it
+//     downgrades (register semantics: concurrent values → the higher severity);
+//   - a closure (verify --pass, close) is effective only if it causally follows every effective
+//     escalation, rejection and new evidence: concurrent closure vs escalation → escalated,
+//     concurrent archive vs reject → rejected. No hazard is closed silently by a merge;
+//   - a major hazard (重大隐患) leaves the village only with two effective sign-offs by two
+//     distinct keys over the same version of the hazard;
+//   - concurrent assignments all stand; the one by the higher office is primary, ties by id.
+// The result is a pure function of the set of ops on the object (and the authority graph).
+// See crdt/HAZARD.md. Pure and thread-compatible.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crdt/authority.h"
+
+namespace anwang {
+
+struct HazardOp {
+  Op op;
+  std::vector<Hash32> auth_frontier;
+};
+
+struct HazardStep {
+  Hash32 id;
+  std::string action;
+  PublicKey author;
+  std::uint64_t hlc = 0;
+  Verdict verdict;
+};
+
+struct HazardAssignee {
+  std::string department;           // a category id, or empty
+  std::optional<PublicKey> key;     // an office's key, or empty
+  Hash32 by;                        // the assign op
+  std::string office_scope;         // the assigning office
+  bool primary = false;
+};
+
+struct HazardState {
+  bool exists = false;              // an effective report is present
+  Hash32 id;
+  std::string scope;
+  std::optional<Hash32> unit;
+  PublicKey reporter;
+  std::string description;
+  std::string state = "none";       // stable ids: reported, awaiting_signoff, fixed_on_site, noticed,
+                                    // escalated, received, assigned, handled, rejected, archived
+  std::string category;
+  std::vector<std::string> category_conflicts;  // concurrent values that lost
+  std::string severity;             // general | major
+  ScopeLevel level = ScopeLevel::kVillage;
+  std::vector<HazardAssignee> assignees;
+  std::uint32_t returns = 0;        // verify --fail count (驳回)
+  std::uint64_t deadline_ms = 0;
+  std::string responsible;
+  std::optional<PublicKey> acceptor;
+  std::string measures;
+  bool listed = false;              // 挂牌督办
+  bool stop_work = false;           // 停产整改
+  std::uint32_t signoffs = 0;       // distinct signers over the current version
+  std::vector<std::string> flags;   // listed, stop_work, overdue, awaiting_signoff, conflict
+  std::string awaiting;             // who must act next, in words
+  std::map<std::string, std::uint64_t> time_in_state_ms;
+  std::uint64_t reported_hlc = 0;
+  std::uint64_t newest_hlc = 0;     // newest op on the hazard
+  std::vector<Attachment> photos;
+  std::vector<HazardStep> history;  // every op, effective or not, in (time, id) order
+};
+
+// REQUIRES: ops are the ops of one object in (hlc, id) order (parents before children).
+// `now_hlc`: the HLC of the newest op the node holds, for overdue flags and time in state.
+HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthorityState& authority, std::uint64_t now_hlc);
+
+const char* hazard_state_zh(const std::string& state);
+const char* level_id(ScopeLevel level);
+
+}  // namespace anwang
