@@ -51,6 +51,27 @@ std::vector<Op> one_of_each_payload(OpFactory& factory) {
   Cosignature cosignature{other.public_key(), other.sign(amendment_message(factory.network(), 1, amended))};
   ops.push_back(factory.make(author, "150430", constitution_object_id("150430"),
                              AmendmentPayload{1, amended, {cosignature}}, {}));
+  HazardPayload report;
+  report.action = "report";
+  report.text = "加油站消防器材缺失";
+  report.category = "fire";
+  report.severity = "major";
+  report.unit = named_object_id("unit", "加油站");
+  report.photos = {Attachment{blake2b_256(as_bytes("jpeg")), 4, "image/jpeg"}};
+  report.major_form = "重大隐患报告表";
+  std::uint64_t seq = ops.back().fields.author_seq + 1;
+  ops.push_back(factory.make(author, "150430100201-03", authored_object_id(author.public_key(), seq), report, {}));
+  HazardPayload notice;
+  notice.action = "notice";
+  notice.deadline_ms = 1'790'000'000'000;
+  notice.responsible = "张三";
+  notice.acceptor = other.public_key();
+  notice.measures = "补齐灭火器";
+  notice.assignee = other.public_key();
+  notice.to_level = "township";
+  notice.department = "fire";
+  notice.pass = true;
+  ops.push_back(factory.make(author, "150430100201-03", ops.back().fields.object, notice, {ops.back().id}));
   return ops;
 }
 

@@ -1,0 +1,448 @@
+// The hazard closed loop as a CRDT: scenario tests for the merge rules and a property test that
+// every delivery order of concurrent histories gives one hazard state.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "crdt/hash.h"
+#include "node/store.h"
+#include "support/fixtures.h"
+
+using namespace anwang;
+using anwang::test::OpFactory;
+using anwang::test::TempDir;
+using anwang::test::test_key;
+
+namespace {
+
+constexpr const char* kTownship = "150430100";
+constexpr const char* kVillage = "150430100201";
+constexpr const char* kGrid = "150430100201-03";
+
+// A county with the people of the loop appointed, and helpers to write hazard steps with
+// exactly the causal parents a scenario needs.
+class Loop {
+ public:
+  KeyPair root = test_key(0), town = test_key(10), head = test_key(20), officer = test_key(21), member = test_key(30),
+          fire = test_key(40), traffic = test_key(41);
+
+  Loop() : store_(test::open_store(dir_.path())) {
+    ingest(factory_.genesis());
+    appoint(root, town, "township_station", kTownship);
+    appoint(town, head, "village_head", kVillage);
+    appoint(town, officer, "village_safety_officer", kVillage);
+    appoint(head, member, "grid_member", kGrid);
+    appoint(root, fire, "department", test::kCounty, {"fire"});
+    appoint(root, traffic, "department", test::kCounty, {"traffic"});
+  }
+
+  node::Store& store() { return *store_; }
+  OpFactory& factory() { return factory_; }
+  const std::vector<Hash32>& authority_heads() const { return authority_heads_; }
+
+  void ingest(const Op& op) {
+    auto report = store_->ingest(std::vector<Bytes>{op.bytes});
+    REQUIRE(report.is_ok());
+    INFO(report->outcomes[0].detail);
+    REQUIRE(report->outcomes[0].kind == node::IngestOutcome::Kind::kAccepted);
+  }
+
+  Op report(const KeyPair& by, const std::string& severity, const std::string& category = "fire") {
+    HazardPayload h;
+    h.action = "report";
+    h.text = "仓库消防通道堵塞";
+    h.category = category;
+    h.severity = severity;
+    Op op = step_op(by, authored_object_id(by.public_key(), next_seq(by)), h, {});
+    return op;
+  }
+  // A step on `hazard` by `by` that has seen `seen` (ops on the hazard).
+  Op step(const KeyPair& by, const Hash32& hazard, HazardPayload h, std::vector<Hash32> seen) {
+    return step_op(by, hazard, std::move(h), std::move(seen));
+  }
+  static HazardPayload action(const std::string& name) {
+    HazardPayload h;
+    h.action = name;
+    if (name == "escalate") h.to_level = "township";
+    if (name == "assign") h.department = "fire";
+    if (name == "fix" || name == "handled") h.photos = {Attachment{blake2b_256(as_bytes("photo")), 5, "image/jpeg"}};
+    return h;
+  }
+  static HazardPayload verify(bool pass) {
+    HazardPayload h = action("verify");
+    h.pass = pass;
+    return h;
+  }
+
+  HazardState state(const Hash32& hazard) {
+    auto s = store_->hazard(hazard);
+    REQUIRE(s.is_ok());
+    return *s;
+  }
+  Verdict verdict(const Op& op) {
+    auto v = store_->verdict(op);
+    REQUIRE(v.is_ok());
+    return *v;
+  }
+
+ private:
+  void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
+               std::vector<std::string> categories = {}) {
+    Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex() + role),
+                          DelegationPayload{to.public_key(), role, categories}, authority_heads_);
+    ingest(op);
+    authority_heads_ = {op.id};
+  }
+  std::uint64_t next_seq(const KeyPair& key) {
+    auto latest = store_->author_head(key.public_key());
+    REQUIRE(latest.is_ok());
+    std::uint64_t seq = *latest ? (*latest)->seq : 0;
+    return std::max(seq, issued_[key.public_key()]) + 1;
+  }
+  Op step_op(const KeyPair& by, const Hash32& hazard, HazardPayload h, std::vector<Hash32> seen) {
+    seen.insert(seen.end(), authority_heads_.begin(), authority_heads_.end());
+    Op op = factory_.make(by, kGrid, hazard, std::move(h), seen);
+    issued_[by.public_key()] = op.fields.author_seq;
+    return op;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<node::Store> store_;
+  OpFactory factory_;
+  std::vector<Hash32> authority_heads_;
+  std::map<PublicKey, std::uint64_t> issued_;
+};
+
+}  // namespace
+
+TEST_CASE("the full loop: escalate, receive, assign to fire, handled, rejected once, then archived", "[hazard]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  std::vector<Hash32> seen{r.id};
+  auto next = [&](const KeyPair& by, HazardPayload h) {
+    Op op = loop.step(by, id, std::move(h), seen);
+    loop.ingest(op);
+    INFO(op.id.short_hex() << " " << std::get<HazardPayload>(op.fields.payload).action << ": "
+                           << loop.verdict(op).reason);
+    REQUIRE(loop.verdict(op).effective);
+    seen = {op.id};
+    return op;
+  };
+  next(loop.head, Loop::action("escalate"));
+  CHECK(loop.state(id).state == "escalated");
+  CHECK(loop.state(id).level == ScopeLevel::kTownship);
+  next(loop.town, Loop::action("receive"));
+  next(loop.town, Loop::action("assign"));
+  CHECK(loop.state(id).state == "assigned");
+  next(loop.fire, Loop::action("handled"));
+  next(loop.member, Loop::verify(false));
+  HazardState rejected = loop.state(id);
+  CHECK(rejected.state == "rejected");
+  CHECK(rejected.returns == 1);
+  next(loop.fire, Loop::action("handled"));
+  next(loop.member, Loop::verify(true));
+  HazardState archived = loop.state(id);
+  CHECK(archived.state == "archived");
+  CHECK(archived.returns == 1);
+  CHECK(archived.assignees.size() == 1);
+  CHECK(archived.history.size() == 8);
+}
+
+TEST_CASE("actions by roles that may not take them are inert", "[hazard]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  // A grid member assigning; a traffic officer handling a fire hazard; the village closing a
+  // township-level hazard.
+  Op member_assign = loop.step(loop.member, id, Loop::action("assign"), {r.id});
+  loop.ingest(member_assign);
+  CHECK_FALSE(loop.verdict(member_assign).effective);
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(up);
+  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
+  loop.ingest(receive);
+  Op assign = loop.step(loop.town, id, Loop::action("assign"), {receive.id});
+  loop.ingest(assign);
+  Op traffic = loop.step(loop.traffic, id, Loop::action("handled"), {assign.id});
+  loop.ingest(traffic);
+  Verdict traffic_verdict = loop.verdict(traffic);
+  CHECK_FALSE(traffic_verdict.effective);
+  CHECK_THAT(traffic_verdict.reason, Catch::Contains("traffic"));
+  Op village_close = loop.step(loop.head, id, Loop::action("close"), {assign.id});
+  loop.ingest(village_close);
+  Verdict close_verdict = loop.verdict(village_close);
+  CHECK_FALSE(close_verdict.effective);
+  CHECK_THAT(close_verdict.reason, Catch::Contains("township"));
+  CHECK(loop.state(id).state == "assigned");
+}
+
+TEST_CASE("a closure concurrent with an escalation leaves the hazard escalated", "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op fix = loop.step(loop.member, id, Loop::action("fix"), {r.id});
+  loop.ingest(fix);
+  // Concurrently: the reporter passes the fix; the village head escalates (not having seen it).
+  Op pass = loop.step(loop.member, id, Loop::verify(true), {fix.id});
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(pass);
+  loop.ingest(up);
+  CHECK(loop.verdict(pass).effective);
+  CHECK(loop.verdict(up).effective);
+  CHECK(loop.state(id).state == "escalated");
+}
+
+TEST_CASE("an archive concurrent with a rejection leaves the hazard rejected", "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  HazardPayload n = Loop::action("notice");
+  n.deadline_ms = test::kTestTimeMs + 86'400'000;
+  n.responsible = "张三";
+  n.acceptor = loop.officer.public_key();
+  Op notice = loop.step(loop.head, id, n, {r.id});
+  loop.ingest(notice);
+  Op handled = loop.step(loop.head, id, Loop::action("handled"), {notice.id});
+  loop.ingest(handled);
+  Op pass = loop.step(loop.member, id, Loop::verify(true), {handled.id});   // the reporter passes
+  Op fail = loop.step(loop.officer, id, Loop::verify(false), {handled.id}); // the acceptor rejects
+  loop.ingest(fail);
+  loop.ingest(pass);
+  HazardState s = loop.state(id);
+  CHECK(s.state == "rejected");
+  CHECK(s.returns == 1);
+}
+
+TEST_CASE("a major hazard leaves the village only with two sign-offs by two persons", "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "major", "chemicals");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  CHECK(loop.state(id).state == "awaiting_signoff");
+  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  loop.ingest(one);
+  Op early = loop.step(loop.head, id, Loop::action("escalate"), {one.id});
+  loop.ingest(early);
+  CHECK_FALSE(loop.verdict(early).effective);
+  Op same_person = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  loop.ingest(same_person);
+  CHECK(loop.state(id).signoffs == 1);
+  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});  // concurrent with the first: same version
+  loop.ingest(two);
+  CHECK(loop.state(id).signoffs == 2);
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id, same_person.id});
+  loop.ingest(up);
+  CHECK(loop.verdict(up).effective);
+  CHECK(loop.state(id).state == "escalated");
+  // On-site fix is for general hazards only.
+  Op fix = loop.step(loop.member, id, Loop::action("fix"), {up.id});
+  loop.ingest(fix);
+  CHECK_FALSE(loop.verdict(fix).effective);
+}
+
+TEST_CASE("a signer revoked concurrently with the sign-off puts the hazard back to awaiting sign-off",
+          "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "major", "chemicals");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  std::vector<Hash32> before_revocation = loop.authority_heads();
+  // The township revokes the safety officer (frontier: nothing of theirs seen).
+  Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
+                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
+                                      before_revocation);
+  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id});
+  loop.ingest(one);
+  loop.ingest(two);
+  loop.ingest(up);
+  CHECK(loop.state(id).state == "escalated");
+  loop.ingest(revocation);
+  HazardState s = loop.state(id);
+  CHECK_FALSE(loop.verdict(two).effective);
+  CHECK_FALSE(loop.verdict(up).effective);
+  CHECK(s.state == "awaiting_signoff");
+  CHECK(s.level == ScopeLevel::kVillage);
+}
+
+TEST_CASE("concurrent assignments both stand and the higher office's is primary", "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(up);
+  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
+  loop.ingest(receive);
+  HazardPayload to_fire = Loop::action("assign");
+  HazardPayload to_traffic = Loop::action("assign");
+  to_traffic.department = "traffic";
+  Op a = loop.step(loop.town, id, to_fire, {receive.id});
+  Op b = loop.step(loop.root, id, to_traffic, {receive.id});
+  loop.ingest(a);
+  loop.ingest(b);
+  HazardState s = loop.state(id);
+  REQUIRE(s.assignees.size() == 2);
+  for (const auto& assignee : s.assignees) CHECK(assignee.primary == (assignee.department == "traffic"));
+}
+
+TEST_CASE("concurrent severity writes keep the higher; concurrent category writes keep both visible",
+          "[hazard][merge]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(up);
+  HazardPayload major = Loop::action("reclassify");
+  major.severity = "major";
+  major.category = "chemicals";
+  HazardPayload other = Loop::action("reclassify");
+  other.category = "electrical";
+  Op a = loop.step(loop.town, id, major, {up.id});
+  Op b = loop.step(loop.root, id, other, {up.id});
+  loop.ingest(a);
+  loop.ingest(b);
+  HazardState s = loop.state(id);
+  CHECK(s.severity == "major");
+  CHECK(s.category_conflicts.size() == 1);
+  CHECK(std::find(s.flags.begin(), s.flags.end(), "conflict") != s.flags.end());
+}
+
+TEST_CASE("an overdue flag comes from the newest op's time, not a wall clock", "[hazard]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  HazardPayload n = Loop::action("notice");
+  n.deadline_ms = test::kTestTimeMs + 1000;
+  n.responsible = "李四";
+  Op notice = loop.step(loop.head, id, n, {r.id});
+  loop.ingest(notice);
+  auto flags = [&] { return loop.state(id).flags; };
+  CHECK(std::find(flags().begin(), flags().end(), "overdue") == flags().end());
+  // Some later op anywhere (here: a note two days on) moves "now" past the deadline.
+  Op later = loop.factory().make(loop.root, test::kCounty, named_object_id("note", "later"), NotePayload{"later"}, {},
+                                 (test::kTestTimeMs + 2 * 86'400'000ull) << 16);
+  loop.ingest(later);
+  auto now = flags();
+  CHECK(std::find(now.begin(), now.end(), "overdue") != now.end());
+}
+
+namespace {
+
+// Independent check of the closure law on a history: archived iff an effective closure follows
+// every effective escalation, rejection and new evidence.
+bool closure_law_holds(const std::vector<Op>& ops, const HazardState& s) {
+  std::map<Hash32, std::set<Hash32>> past;
+  for (const Op& op : ops) {  // ops are in causal order
+    std::set<Hash32>& mine = past[op.id];
+    for (const Hash32& parent : op.fields.parents)
+      if (past.count(parent)) {
+        mine.insert(parent);
+        mine.insert(past[parent].begin(), past[parent].end());
+      }
+    if (op.fields.author_prev && past.count(*op.fields.author_prev)) {
+      mine.insert(*op.fields.author_prev);
+      mine.insert(past[*op.fields.author_prev].begin(), past[*op.fields.author_prev].end());
+    }
+  }
+  std::map<Hash32, bool> effective;
+  for (const HazardStep& step : s.history) effective[step.id] = step.verdict.effective;
+  bool closed = false;
+  for (const Op& c : ops) {
+    const auto& h = std::get<HazardPayload>(c.fields.payload);
+    if (!effective[c.id] || !((h.action == "verify" && h.pass) || h.action == "close")) continue;
+    bool follows_all = true;
+    for (const Op& e : ops) {
+      const auto& g = std::get<HazardPayload>(e.fields.payload);
+      bool reopener = g.action == "escalate" || (g.action == "verify" && !g.pass) || (g.action == "comment" && !g.photos.empty());
+      if (effective[e.id] && reopener && !past[c.id].count(e.id)) follows_all = false;
+    }
+    closed = closed || follows_all;
+  }
+  return closed == (s.state == "archived");
+}
+
+}  // namespace
+
+TEST_CASE("random concurrent hazard histories give one state in every delivery order", "[hazard][property]") {
+  std::mt19937_64 rng(4242);
+  std::map<std::string, int> final_states;
+  std::size_t effective_steps = 0;
+  for (int round = 0; round < 25; ++round) {
+    Loop loop;
+    std::vector<const KeyPair*> people{&loop.root, &loop.town, &loop.head, &loop.officer, &loop.member, &loop.fire};
+    Op r = loop.report(loop.member, rng() % 4 == 0 ? "major" : "general");
+    loop.ingest(r);
+    Hash32 id = r.fields.object;
+    std::vector<Op> ops{r};
+    static const std::vector<std::string> kActions = {"fix", "notice", "escalate", "receive", "assign", "handled",
+                                                      "verify", "verify", "reclassify", "comment", "signoff",
+                                                      "list_supervision", "stop_work", "close", "escalate", "handled"};
+    for (int i = 0; i < 30; ++i) {
+      // An author acting on a random earlier moment: one or two of the ops so far.
+      std::vector<Hash32> seen{ops[rng() % ops.size()].id};
+      if (rng() % 3 == 0) seen.push_back(ops[rng() % ops.size()].id);
+      std::sort(seen.begin(), seen.end());
+      seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+      HazardPayload h = Loop::action(kActions[rng() % kActions.size()]);
+      if (h.action == "verify") h.pass = rng() % 2 == 0;
+      if (h.action == "escalate" && rng() % 2) h.to_level = "county";
+      if (h.action == "notice") {
+        h.deadline_ms = test::kTestTimeMs + rng() % 1000;
+        h.responsible = "王五";
+      }
+      if (h.action == "reclassify") h.severity = rng() % 2 ? "major" : "general";
+      if (h.action == "comment" && rng() % 2) h.photos = {Attachment{blake2b_256(as_bytes("e")), 1, "image/png"}};
+      Op op = loop.step(*people[rng() % people.size()], id, h, seen);
+      loop.ingest(op);
+      ops.push_back(op);
+    }
+    HazardState expected = loop.state(id);
+    final_states[expected.state]++;
+    for (const HazardStep& step : expected.history) effective_steps += step.verdict.effective;
+    CHECK(closure_law_holds(ops, expected));
+    std::vector<Bytes> bytes;
+    for (const Op& op : ops) bytes.push_back(op.bytes);
+    for (int order = 0; order < 3; ++order) {
+      std::vector<Bytes> shuffled = bytes;
+      for (int i = 0; i < 5; ++i) shuffled.push_back(bytes[rng() % bytes.size()]);
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      TempDir dir;
+      auto store = test::open_store(dir.path());
+      std::vector<Bytes> setup;
+      std::vector<Op> setup_ops;
+      loop.store().for_each_op([&](const Op& op) {
+        if (!std::holds_alternative<HazardPayload>(op.fields.payload)) setup.push_back(op.bytes);
+      });
+      test::ingest_all(*store, setup, 64);
+      test::ingest_all(*store, shuffled, 1 + rng() % 8);
+      auto s = store->hazard(id);
+      REQUIRE(s.is_ok());
+      CAPTURE(round, order);
+      CHECK(s->state == expected.state);
+      CHECK(s->severity == expected.severity);
+      CHECK(s->level == expected.level);
+      CHECK(s->category == expected.category);
+      CHECK(s->returns == expected.returns);
+      CHECK(s->signoffs == expected.signoffs);
+      CHECK(s->assignees.size() == expected.assignees.size());
+      REQUIRE(s->history.size() == expected.history.size());
+      for (std::size_t i = 0; i < s->history.size(); ++i)
+        CHECK(s->history[i].verdict.effective == expected.history[i].verdict.effective);
+    }
+  }
+  // The histories reach more than one outcome, and many steps take effect.
+  CAPTURE(final_states.size(), effective_steps);
+  CHECK(final_states.size() >= 3);
+  CHECK(effective_steps > 100);
+}
