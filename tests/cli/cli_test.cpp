@@ -283,3 +283,114 @@ TEST_CASE("a constitution amendment from the command line needs k of n root keys
   json shown = json::parse(ok(home, {"constitution", "show", "--json"}).out);
   CHECK(shown["roles"].size() == 8);
 }
+
+namespace {
+
+// A county on one node with the people of the hazard loop, each key in the keyring.
+std::filesystem::path loop_county(const TempDir& dir) {
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  for (const char* name : {"root", "town", "head", "officer", "member", "fire", "traffic"}) ok(home, {"key", "new", name});
+  ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
+  ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
+  ok(home, {"--as", "town", "delegate", "--to", "officer", "--role", "village_safety_officer", "--scope", "150430100201"});
+  ok(home, {"--as", "head", "delegate", "--to", "member", "--role", "grid_member", "--scope", "150430100201-03"});
+  ok(home, {"--as", "root", "delegate", "--to", "fire", "--role", "department", "--scope", "150430", "--category", "fire"});
+  ok(home, {"--as", "root", "delegate", "--to", "traffic", "--role", "department", "--scope", "150430", "--category",
+            "traffic"});
+  return home;
+}
+
+std::string hazard_state(const std::filesystem::path& home, const std::string& id) {
+  return json::parse(ok(home, {"hazard", "show", id, "--json"}).out)["state"];
+}
+
+}  // namespace
+
+TEST_CASE("the closed loop of seeds 000 and 003 through the command line", "[cli][hazard]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  std::ofstream(dir.path() / "before.jpg") << "before-photo";
+  std::ofstream(dir.path() / "after.jpg") << "after-photo";
+  auto as = [&](const char* who, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--as", who});
+    return ok(home, args);
+  };
+  // 1. Report → on-site fix → archived.
+  std::string first = json::parse(as("member", {"hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                                "--severity", "general", "--text", "灭火器过期", "--photo",
+                                                (dir.path() / "before.jpg").string(), "--json"})
+                                      .out)["id"];
+  as("member", {"hazard", "fix", first, "--text", "已更换", "--photo", (dir.path() / "after.jpg").string()});
+  CHECK(hazard_state(home, first) == "fixed_on_site");
+  as("member", {"hazard", "verify", first, "--pass"});
+  CHECK(hazard_state(home, first) == "archived");
+
+  // 2. Report → village escalates → township receives → assigns to 消防 → handled → reporter
+  //    re-inspects → fail (驳回) → handled → pass → archived.
+  std::string second = json::parse(as("member", {"hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                                 "--severity", "general", "--text", "仓库堆放易燃物", "--json"})
+                                       .out)["id"];
+  json inbox = json::parse(as("head", {"inbox", "--json"}).out);
+  CHECK(std::any_of(inbox.begin(), inbox.end(), [&](const json& item) { return item["id"] == second; }));
+  as("head", {"hazard", "escalate", second, "--text", "村级无法整改"});
+  CHECK(hazard_state(home, second) == "escalated");
+  as("town", {"hazard", "receive", second});
+  as("town", {"hazard", "assign", second, "--department", "fire"});
+  CHECK(hazard_state(home, second) == "assigned");
+  Run traffic = anwang_cli(home, {"--as", "traffic", "hazard", "handled", second});
+  CHECK(traffic.exit_code == 3);
+  CHECK_THAT(traffic.err, Catch::Contains("not 'fire'"));
+  inbox = json::parse(as("fire", {"inbox", "--json"}).out);
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0]["id"] == second);
+  as("fire", {"hazard", "handled", second, "--text", "已清理"});
+  as("member", {"hazard", "verify", second, "--fail", "--text", "未清理干净"});
+  json rejected = json::parse(ok(home, {"hazard", "show", second, "--json"}).out);
+  CHECK(rejected["state"] == "rejected");
+  CHECK(rejected["returns"] == 1);
+  as("fire", {"hazard", "handled", second});
+  as("member", {"hazard", "verify", second, "--pass"});
+  json archived = json::parse(ok(home, {"hazard", "show", second, "--json"}).out);
+  CHECK(archived["state"] == "archived");
+  CHECK(archived["returns"] == 1);
+  CHECK(archived["level"] == "township");
+  CHECK(archived["category"] == "fire");
+  CHECK(archived["assignees"].size() == 1);
+  CHECK(archived["history"].size() == 8);
+  for (const char* field : {"id", "state", "severity", "level", "category", "assignees", "returns", "flags", "history"})
+    CHECK(archived.contains(field));
+
+  // 3. A major hazard cannot leave the village with one sign-off and can with two.
+  std::string major = json::parse(as("member", {"hazard", "report", "--grid", "150430100201-03", "--category",
+                                                "chemicals", "--severity", "major", "--text", "液化气站泄漏", "--json"})
+                                      .out)["id"];
+  CHECK(hazard_state(home, major) == "awaiting_signoff");
+  as("head", {"hazard", "signoff", major});
+  Run early = anwang_cli(home, {"--as", "head", "hazard", "escalate", major});
+  CHECK(early.exit_code == 3);
+  CHECK_THAT(early.err, Catch::Contains("two sign-offs"));
+  as("officer", {"hazard", "signoff", major});
+  as("head", {"hazard", "escalate", major});
+  CHECK(hazard_state(home, major) == "escalated");
+
+  // Refusals, one sentence each, nothing written.
+  std::uint64_t before = op_count(home);
+  CHECK(anwang_cli(home, {"--as", "member", "hazard", "assign", major, "--department", "fire"}).exit_code == 3);
+  CHECK(anwang_cli(home, {"--as", "head", "hazard", "close", major, "--text", "x"}).exit_code == 3);
+  CHECK(anwang_cli(home, {"--as", "member", "hazard", "report", "--grid", "150430100201-03", "--category", "nuclear",
+                          "--severity", "general", "--text", "x"})
+            .exit_code == 3);
+  CHECK(op_count(home) == before);
+
+  // Lists and attachments.
+  json listed = json::parse(ok(home, {"hazard", "list", "--state", "archived", "--json"}).out);
+  CHECK(listed.size() == 2);
+  std::string photo = json::parse(ok(home, {"hazard", "show", first, "--json"}).out)["photos"][1]["hash"];
+  ok(home, {"blob", "get", photo, (dir.path() / "back.jpg").string()});
+  std::stringstream back;
+  back << std::ifstream(dir.path() / "back.jpg").rdbuf();
+  CHECK(back.str() == "after-photo");
+  ok(home, {"verify"});
+}
