@@ -1,5 +1,6 @@
 #include "crdt/hazard.h"
 
+#include "crdt/causal.h"
 #include "crdt/hlc.h"
 
 #include <algorithm>
@@ -47,40 +48,21 @@ int state_priority(const std::string& state) {
 
 struct Graph {
   const std::vector<HazardOp>& ops;
-  std::vector<std::vector<bool>> past;  // inclusive
-  // True when op `a` is in the causal past of op `b` (a != b).
-  bool before(std::size_t a, std::size_t b) const { return a != b && past[b][a]; }
+  CausalOrder order;
+  bool before(std::size_t a, std::size_t b) const { return order.before(a, b); }
 };
 
-Graph build_graph(const std::vector<HazardOp>& ops) {
-  Graph g{ops, std::vector<std::vector<bool>>(ops.size(), std::vector<bool>(ops.size(), false))};
-  std::map<Hash32, std::size_t> index;
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    index[ops[i].op.id] = i;
-    g.past[i][i] = true;
-    std::vector<Hash32> parents = ops[i].op.fields.parents;
-    if (ops[i].op.fields.author_prev) parents.push_back(*ops[i].op.fields.author_prev);
-    for (const Hash32& parent : parents) {
-      auto at = index.find(parent);
-      if (at == index.end()) continue;  // a parent on another object (authority, the author's other work)
-      for (std::size_t k = 0; k < ops.size(); ++k)
-        if (g.past[at->second][k]) g.past[i][k] = true;
-    }
-  }
-  return g;
+std::vector<const Op*> op_pointers(const std::vector<HazardOp>& ops) {
+  std::vector<const Op*> out;
+  for (const HazardOp& op : ops) out.push_back(&op.op);
+  return out;
 }
 
-// Maximal elements of `subset` that satisfy `keep`.
+Graph build_graph(const std::vector<HazardOp>& ops) { return Graph{ops, CausalOrder(op_pointers(ops))}; }
+
 std::vector<std::size_t> maximal(const Graph& g, const std::vector<std::size_t>& subset,
                                  const std::function<bool(std::size_t)>& keep) {
-  std::vector<std::size_t> candidates;
-  for (std::size_t i : subset)
-    if (keep(i)) candidates.push_back(i);
-  std::vector<std::size_t> out;
-  for (std::size_t a : candidates)
-    if (std::none_of(candidates.begin(), candidates.end(), [&](std::size_t b) { return g.before(a, b); }))
-      out.push_back(a);
-  return out;
+  return g.order.maximal(subset, keep);
 }
 
 bool later(const Op& a, const Op& b) { return std::tie(a.fields.hlc, a.id) > std::tie(b.fields.hlc, b.id); }

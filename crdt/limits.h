@@ -46,6 +46,8 @@ inline constexpr std::size_t authority_rounds_max = 32;
 inline constexpr std::uint64_t blob_bytes_max = 32ull << 20;
 inline constexpr std::size_t blob_chunk_bytes = 64 * 1024;  // one LMDB value, one resumable unit
 inline constexpr std::size_t attachments_per_op_max = 10;
+// Fields and references of one record step: a ledger entry has about ten fields.
+inline constexpr std::size_t record_fields_max = 32;
 
 // County root: k-of-n keys. A county office has a few officials; 16 is generous.
 inline constexpr std::size_t root_keys_max = 16;

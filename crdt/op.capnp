@@ -36,6 +36,7 @@ struct OpBody {
     enrolment @15 :Enrolment;
     amendment @16 :Amendment;
     hazard @17 :HazardAction;
+    record @18 :RecordAction;
   }
 }
 
@@ -162,6 +163,27 @@ struct HazardAction {
   assignee @12 :Data;
   pass @13 :Bool;
   majorForm @14 :Text;        # the major-hazard report form, as text
+}
+
+# A step on a grid record other than a hazard. `kind` and `action` (see crdt/RECORDS.md):
+#   unit        add | edit | confirm | close      the business ledger (企业台账)
+#   inspection  record                            a patrol (巡查) of one unit
+#   tip         enter | verify                    a public tip (群众举报)
+#   incident    report | update                   an incident (事故)
+#   notice      send | acknowledge                a notice (文件送达) and its receipts (送达登记)
+# Fields are named values; each field of a record is a register (the causally latest write wins,
+# concurrent writes stay visible as a conflict).
+struct RecordAction {
+  kind @0 :Text;
+  action @1 :Text;
+  fields @2 :List(Field);
+  photos @3 :List(Attachment);
+  refs @4 :List(Data);        # related objects: the unit of an inspection, hazards found, …
+}
+
+struct Field {
+  name @0 :Text;
+  value @1 :Text;
 }
 
 # Free text attached to an object: remarks, context, and the simplest op for tests.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <set>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
@@ -163,6 +164,31 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h) {
   return Status::ok();
 }
 
+Status check_record(const OpFields& fields, const RecordPayload& r) {
+  static const std::set<std::string> kActions = {"unit/add", "unit/edit", "unit/confirm", "unit/close",
+                                                 "inspection/record", "tip/enter", "tip/verify", "incident/report",
+                                                 "incident/update", "notice/send", "notice/acknowledge"};
+  if (kActions.count(r.kind + "/" + r.action) == 0)
+    return Status::invalid("record step '" + r.kind + " " + r.action + "' is not known (see crdt/RECORDS.md)");
+  if (r.fields.size() > limits::record_fields_max || r.refs.size() > limits::record_fields_max)
+    return Status::invalid("a record step may carry at most " + std::to_string(limits::record_fields_max) + " fields and refs");
+  for (std::size_t i = 0; i < r.fields.size(); ++i) {
+    const auto& [name, value] = r.fields[i];
+    if (name.empty() || name.size() > limits::identifier_bytes_max)
+      return Status::invalid("record field names are 1 to 64 bytes");
+    if (i > 0 && !(r.fields[i - 1].first < name)) return Status::invalid("record fields must be distinct and sorted by name");
+    if (Status s = check_text("field '" + name + "'", value, limits::note_bytes_max, false); !s) return s;
+  }
+  for (const Attachment& photo : r.photos)
+    if (photo.media_type.empty() || photo.media_type.size() > limits::identifier_bytes_max || photo.size > limits::blob_bytes_max)
+      return Status::invalid("an attachment needs a media type and at most " + std::to_string(limits::blob_bytes_max) + " bytes");
+  bool creates = r.action == "add" || r.action == "record" || r.action == "enter" || r.action == "send" ||
+                 (r.kind == "incident" && r.action == "report");
+  if (creates && fields.object != authored_object_id(fields.author, fields.author_seq))
+    return Status::invalid("a new record's object id must be its own authored object id");
+  return Status::ok();
+}
+
 Status check_region(const OpFields& fields, const RegionPayload& region) {
   if (Status s = check_scope(region.code); !s) return s;
   if (scope_level(region.code) == ScopeLevel::kCounty)
@@ -213,6 +239,14 @@ void fill_constitution(schema::Constitution::Builder out, const Constitution& co
   }
 }
 
+void fill_attachments(capnp::List<schema::Attachment>::Builder out, const std::vector<Attachment>& attachments) {
+  for (unsigned i = 0; i < attachments.size(); ++i) {
+    out[i].setHash(data_of(attachments[i].hash.view()));
+    out[i].setSize(attachments[i].size);
+    out[i].setMediaType(text_of(attachments[i].media_type));
+  }
+}
+
 void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value) {
   if (auto* genesis = std::get_if<GenesisPayload>(&value)) {
     auto out = payload.initGenesis();
@@ -260,12 +294,7 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
     auto out = payload.initHazard();
     out.setAction(text_of(hazard->action));
     out.setText(text_of(hazard->text));
-    auto photos = out.initPhotos(static_cast<unsigned>(hazard->photos.size()));
-    for (unsigned i = 0; i < hazard->photos.size(); ++i) {
-      photos[i].setHash(data_of(hazard->photos[i].hash.view()));
-      photos[i].setSize(hazard->photos[i].size);
-      photos[i].setMediaType(text_of(hazard->photos[i].media_type));
-    }
+    fill_attachments(out.initPhotos(static_cast<unsigned>(hazard->photos.size())), hazard->photos);
     out.setCategory(text_of(hazard->category));
     out.setSeverity(text_of(hazard->severity));
     if (hazard->unit) out.setUnit(data_of(hazard->unit->view()));
@@ -278,6 +307,18 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
     if (hazard->assignee) out.setAssignee(data_of(hazard->assignee->view()));
     out.setPass(hazard->pass);
     out.setMajorForm(text_of(hazard->major_form));
+  } else if (auto* record = std::get_if<RecordPayload>(&value)) {
+    auto out = payload.initRecord();
+    out.setKind(text_of(record->kind));
+    out.setAction(text_of(record->action));
+    auto fields = out.initFields(static_cast<unsigned>(record->fields.size()));
+    for (unsigned i = 0; i < record->fields.size(); ++i) {
+      fields[i].setName(text_of(record->fields[i].first));
+      fields[i].setValue(text_of(record->fields[i].second));
+    }
+    fill_attachments(out.initPhotos(static_cast<unsigned>(record->photos.size())), record->photos);
+    auto refs = out.initRefs(static_cast<unsigned>(record->refs.size()));
+    for (unsigned i = 0; i < record->refs.size(); ++i) refs.set(i, data_of(record->refs[i].view()));
   } else {
     assert(false && "payload variant without an encoder");
   }
@@ -344,6 +385,18 @@ std::variant<Constitution, RefusedOp> read_constitution(schema::Constitution::Re
     out.categories.push_back(CategoryDef{text_field(c.getId()), text_field(c.getNameZh()), text_field(c.getNameEn()),
                                          text_field(c.getDepartment())});
   for (auto setting : in.getSettings()) out.settings.push_back(Setting{text_field(setting.getName()), setting.getValue()});
+  return out;
+}
+
+std::variant<std::vector<Attachment>, RefusedOp> read_attachments(capnp::List<schema::Attachment>::Reader in) {
+  if (in.size() > limits::attachments_per_op_max)
+    return invalid("an op may carry at most " + std::to_string(limits::attachments_per_op_max) + " attachments");
+  std::vector<Attachment> out;
+  for (auto photo : in) {
+    auto hash = hash_field(photo.getHash());
+    if (!hash) return invalid("an attachment hash must be 32 bytes");
+    out.push_back(Attachment{*hash, photo.getSize(), text_field(photo.getMediaType())});
+  }
   return out;
 }
 
@@ -422,13 +475,9 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       HazardPayload hazard;
       hazard.action = text_field(in.getAction());
       hazard.text = text_field(in.getText());
-      if (in.getPhotos().size() > limits::attachments_per_op_max)
-        return invalid("an op may carry at most " + std::to_string(limits::attachments_per_op_max) + " attachments");
-      for (auto photo : in.getPhotos()) {
-        auto hash = hash_field(photo.getHash());
-        if (!hash) return invalid("an attachment hash must be 32 bytes");
-        hazard.photos.push_back(Attachment{*hash, photo.getSize(), text_field(photo.getMediaType())});
-      }
+      auto photos = read_attachments(in.getPhotos());
+      if (auto* refused = std::get_if<RefusedOp>(&photos)) return *refused;
+      hazard.photos = std::move(std::get<std::vector<Attachment>>(photos));
       hazard.category = text_field(in.getCategory());
       hazard.severity = text_field(in.getSeverity());
       if (in.hasUnit()) {
@@ -451,6 +500,24 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       hazard.pass = in.getPass();
       hazard.major_form = text_field(in.getMajorForm());
       return Payload(std::move(hazard));
+    }
+    case schema::OpBody::Payload::RECORD: {
+      auto in = payload.getRecord();
+      RecordPayload record;
+      record.kind = text_field(in.getKind());
+      record.action = text_field(in.getAction());
+      if (in.getFields().size() > limits::record_fields_max || in.getRefs().size() > limits::record_fields_max)
+        return invalid("a record step may carry at most " + std::to_string(limits::record_fields_max) + " fields and refs");
+      for (auto field : in.getFields()) record.fields.emplace_back(text_field(field.getName()), text_field(field.getValue()));
+      auto photos = read_attachments(in.getPhotos());
+      if (auto* refused = std::get_if<RefusedOp>(&photos)) return *refused;
+      record.photos = std::move(std::get<std::vector<Attachment>>(photos));
+      for (auto ref : in.getRefs()) {
+        auto id = hash_field(ref);
+        if (!id) return invalid("record references must be 32-byte ids");
+        record.refs.push_back(*id);
+      }
+      return Payload(std::move(record));
     }
     default:
       return RefusedOp{Refusal::kUnknownPayload, "payload variant " + std::to_string(static_cast<unsigned>(payload.which())) +
@@ -556,12 +623,20 @@ const char* payload_kind(const Payload& payload) {
     case 6: return "enrolment";
     case 7: return "amendment";
     case 8: return "hazard";
+    case 9: return "record";
   }
   return "unknown";
 }
 
 bool is_authority_payload(const Payload& payload) {
-  return !std::holds_alternative<NotePayload>(payload) && !std::holds_alternative<HazardPayload>(payload);
+  return !std::holds_alternative<NotePayload>(payload) && !std::holds_alternative<HazardPayload>(payload) &&
+         !std::holds_alternative<RecordPayload>(payload);
+}
+
+const std::string* RecordPayload::field(const std::string& name) const {
+  for (const auto& [key, value] : fields)
+    if (key == name) return &value;
+  return nullptr;
 }
 
 Hash32 key_object_id(const PublicKey& key) { return named_object_id("key", key.hex()); }
@@ -631,6 +706,7 @@ Status check_op_fields(const OpFields& fields) {
   }
   if (const auto* amendment = std::get_if<AmendmentPayload>(&fields.payload)) return check_amendment(fields, *amendment);
   if (const auto* hazard = std::get_if<HazardPayload>(&fields.payload)) return check_hazard(fields, *hazard);
+  if (const auto* record = std::get_if<RecordPayload>(&fields.payload)) return check_record(fields, *record);
   return Status::ok();
 }
 

@@ -112,8 +112,19 @@ struct HazardPayload {
   bool operator==(const HazardPayload&) const = default;
 };
 
+// A step on a ledger unit, patrol, tip, incident or notice; see RecordAction in crdt/op.capnp.
+struct RecordPayload {
+  std::string kind;
+  std::string action;
+  std::vector<std::pair<std::string, std::string>> fields;  // names strictly ascending
+  std::vector<Attachment> photos;
+  std::vector<Hash32> refs;
+  bool operator==(const RecordPayload&) const = default;
+  const std::string* field(const std::string& name) const;
+};
+
 using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload, DelegationPayload, RevocationPayload,
-                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload, HazardPayload>;
+                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload, HazardPayload, RecordPayload>;
 
 // True for the payloads that make up the authority graph (public county-wide).
 bool is_authority_payload(const Payload& payload);

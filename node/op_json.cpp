@@ -60,6 +60,14 @@ struct PayloadJson {
     if (!h.major_form.empty()) out["major_form"] = h.major_form;
     return out;
   }
+  nlohmann::json operator()(const RecordPayload& r) const {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [name, value] : r.fields) fields[name] = value;
+    nlohmann::json refs = nlohmann::json::array();
+    for (const Hash32& ref : r.refs) refs.push_back(ref.hex());
+    return {{"kind", r.kind}, {"action", r.action}, {"fields", fields}, {"photos", attachments_to_json(r.photos)},
+            {"refs", refs}};
+  }
   nlohmann::json operator()(const AmendmentPayload& a) const {
     nlohmann::json cosigners = nlohmann::json::array();
     for (const Cosignature& c : a.cosignatures) cosigners.push_back(c.key.hex());
@@ -100,6 +108,11 @@ struct PayloadSummary {
     if (!h.department.empty()) out += " to department " + h.department;
     if (h.action == "verify") out += h.pass ? " pass" : " fail";
     if (!h.text.empty()) out += ": " + (h.text.size() > 50 ? h.text.substr(0, 50) + "…" : h.text);
+    return out;
+  }
+  std::string operator()(const RecordPayload& r) const {
+    std::string out = r.kind + " " + r.action;
+    for (const auto& [name, value] : r.fields) out += " " + name + "=" + (value.size() > 20 ? value.substr(0, 20) + "…" : value);
     return out;
   }
   std::string operator()(const AmendmentPayload& a) const {

@@ -20,7 +20,6 @@ constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
 constexpr std::string_view kLocalHlcLast = "hlc_last";
 constexpr std::string_view kLocalHlcSeen = "hlc_seen";
-constexpr std::string_view kRecordHazard("hazard\0", 7);
 
 Bytes concat(std::initializer_list<ByteView> parts) {
   Bytes out;
@@ -209,9 +208,17 @@ class Store::IngestTxn {
       return s;
     if (Status s = note_equivocation(op); !s) return s;
     if (Status s = write_authority(op); !s) return s;
-    if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report")
-      if (Status s = txn_.put(tables_.records, concat({as_bytes(kRecordHazard), f.object.view()}), as_bytes(f.scope)); !s)
-        return s;
+    // Index every record by kind ("hazard", "unit", "inspection", "tip", "incident", "notice").
+    std::string kind;
+    if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
+    if (const auto* record = std::get_if<RecordPayload>(&f.payload);
+        record && f.object == authored_object_id(f.author, f.author_seq))
+      kind = record->kind;
+    if (!kind.empty()) {
+      Bytes key(kind.begin(), kind.end());
+      key.push_back(0);
+      if (Status s = txn_.put(tables_.records, concat({key, f.object.view()}), as_bytes(f.scope)); !s) return s;
+    }
     auto seen = txn_.get(tables_.local, as_bytes(kLocalHlcSeen));
     if (!seen) return seen.status();
     if (!*seen || (*seen)->size() != 8 || read_u64_be((*seen)->data()) < f.hlc)
@@ -723,6 +730,13 @@ Result<Verdict> Store::verdict_in(const Txn& txn, const Op& op) const {
       if (step.id == op.id) return step.verdict;
     return Status::corruption("op " + op.id.hex() + " is missing from its hazard's history");
   }
+  if (std::holds_alternative<RecordPayload>(op.fields.payload)) {
+    auto record = record_in(txn, op.fields.object);
+    if (!record) return record.status();
+    for (const RecordStep& step : record->history)
+      if (step.id == op.id) return step.verdict;
+    return Status::corruption("op " + op.id.hex() + " is missing from its record's history");
+  }
   auto state = state_in(txn);
   if (!state) return state.status();
   auto past = txn.get(tables_.auth_past, op.id.view());
@@ -780,37 +794,74 @@ Result<Hash32> Store::effective_digest() const {
   return hasher.finish();
 }
 
+// The ops on `object` whose payload is P, in (timestamp, id) order, with their authority pasts.
+template <typename P>
+Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::object_ops(const Txn& txn, const Hash32& object) const {
+  std::vector<std::pair<Op, std::vector<Hash32>>> out;
+  auto cursor = Cursor::open(txn, tables_.objects);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next()) {
+    Hash32 op_id = *Hash32::from_view(cursor->key().subspan(40));
+    auto where = txn.get(tables_.ids, op_id.view());
+    if (!where) return where.status();
+    if (!*where) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
+    auto bytes = txn.get(tables_.ops, concat({**where, op_id.view()}));
+    if (!bytes) return bytes.status();
+    if (!*bytes) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
+    Op op = must_decode(**bytes);
+    if (!std::holds_alternative<P>(op.fields.payload)) continue;
+    auto past = txn.get(tables_.auth_past, op_id.view());
+    if (!past) return past.status();
+    std::vector<Hash32> frontier;
+    if (*past)
+      for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
+    out.emplace_back(std::move(op), std::move(frontier));
+  }
+  return out;
+}
+
 Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto state = state_in(txn);
   if (!state) return state.status();
+  auto found = object_ops<HazardPayload>(txn, id);
+  if (!found) return found.status();
+  if (found->empty()) return Status::not_found("no hazard " + id.hex() + " in this store");
   std::vector<HazardOp> ops;
-  {
-    auto cursor = Cursor::open(txn, tables_.objects);
-    if (!cursor) return cursor.status();
-    for (bool ok = cursor->seek(id.view()); ok && starts_with(cursor->key(), id.view()); ok = cursor->next()) {
-      Hash32 op_id = *Hash32::from_view(cursor->key().subspan(40));
-      auto where = txn.get(tables_.ids, op_id.view());
-      if (!where) return where.status();
-      if (!*where) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
-      auto bytes = txn.get(tables_.ops, concat({**where, op_id.view()}));
-      if (!bytes) return bytes.status();
-      if (!*bytes) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
-      Op op = must_decode(**bytes);
-      if (!std::holds_alternative<HazardPayload>(op.fields.payload)) continue;
-      auto past = txn.get(tables_.auth_past, op_id.view());
-      if (!past) return past.status();
-      std::vector<Hash32> frontier;
-      if (*past)
-        for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
-      ops.push_back(HazardOp{std::move(op), std::move(frontier)});
-    }
-  }
-  if (ops.empty()) return Status::not_found("no hazard " + id.hex() + " in this store");
-  // The objects index orders by time; ties by id, which is the (hlc, id) order evaluate needs.
+  for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
   auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
   if (!now) return now.status();
   std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
   return evaluate_hazard(ops, **state, now_hlc);
+}
+
+Result<RecordState> Store::record_in(const Txn& txn, const Hash32& id) const {
+  auto state = state_in(txn);
+  if (!state) return state.status();
+  auto found = object_ops<RecordPayload>(txn, id);
+  if (!found) return found.status();
+  if (found->empty()) return Status::not_found("no record " + id.hex() + " in this store");
+  std::vector<RecordOp> ops;
+  for (auto& [op, frontier] : *found) ops.push_back(RecordOp{std::move(op), std::move(frontier)});
+  return evaluate_record(ops, **state);
+}
+
+Result<RecordState> Store::record(const Hash32& id) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return record_in(*txn, id);
+}
+
+Result<std::vector<Hash32>> Store::records(const std::string& kind) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  Bytes prefix(kind.begin(), kind.end());
+  prefix.push_back(0);
+  std::vector<Hash32> out;
+  auto cursor = Cursor::open(*txn, tables_.records);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->seek(prefix); ok && starts_with(cursor->key(), prefix); ok = cursor->next())
+    if (cursor->key().size() == prefix.size() + 32) out.push_back(*Hash32::from_view(cursor->key().subspan(prefix.size())));
+  return out;
 }
 
 Result<Attachment> Store::put_blob(ByteView data, const std::string& media_type) {
@@ -872,17 +923,7 @@ Result<HazardState> Store::hazard(const Hash32& id) const {
   return hazard_in(*txn, id);
 }
 
-Result<std::vector<Hash32>> Store::hazards() const {
-  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
-  if (!txn) return txn.status();
-  std::vector<Hash32> out;
-  auto cursor = Cursor::open(*txn, tables_.records);
-  if (!cursor) return cursor.status();
-  for (bool ok = cursor->seek(as_bytes(kRecordHazard)); ok && starts_with(cursor->key(), as_bytes(kRecordHazard));
-       ok = cursor->next())
-    out.push_back(*Hash32::from_view(cursor->key().subspan(kRecordHazard.size())));
-  return out;
-}
+Result<std::vector<Hash32>> Store::hazards() const { return records("hazard"); }
 
 Result<std::uint64_t> Store::newest_hlc() const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);

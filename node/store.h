@@ -22,6 +22,7 @@
 
 #include "crdt/authority.h"
 #include "crdt/hazard.h"
+#include "crdt/record.h"
 #include "crdt/hlc.h"
 #include "crdt/op.h"
 #include "node/lmdb.h"
@@ -121,6 +122,9 @@ class Store {
   // Hazards: every hazard's id, and one hazard judged and derived from its ops.
   Result<std::vector<Hash32>> hazards() const;
   Result<HazardState> hazard(const Hash32& id) const;
+  // Other records (ledger units, inspections, tips, incidents, notices) by kind, and one record.
+  Result<std::vector<Hash32>> records(const std::string& kind) const;
+  Result<RecordState> record(const Hash32& id) const;
   // The newest op timestamp this node has seen: "now" for overdue flags, never a wall clock.
   Result<std::uint64_t> newest_hlc() const;
 
@@ -143,6 +147,9 @@ class Store {
         equivocations, records, blobs, blob_meta;
   };
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
+  Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
+  template <typename P>
+  Result<std::vector<std::pair<Op, std::vector<Hash32>>>> object_ops(const Txn& txn, const Hash32& object) const;
   // The authority graph as of the store's transaction `graph_txn_`; reloaded when another writer
   // (another process) committed since. Copied before mutation while an AuthorityState shares it.
   Status ensure_graph(const Txn& txn) const;

@@ -72,6 +72,11 @@ std::vector<Op> one_of_each_payload(OpFactory& factory) {
   notice.department = "fire";
   notice.pass = true;
   ops.push_back(factory.make(author, "150430100201-03", ops.back().fields.object, notice, {ops.back().id}));
+  RecordPayload unit{"unit", "add", {{"address", "新惠镇一村"}, {"key_supervision", "true"}, {"name", "红星加油站"}},
+                     {Attachment{blake2b_256(as_bytes("licence")), 7, "application/pdf"}},
+                     {named_object_id("x", "y")}};
+  std::uint64_t unit_seq = ops.back().fields.author_seq + 1;
+  ops.push_back(factory.make(author, "150430100201-03", authored_object_id(author.public_key(), unit_seq), unit, {}));
   return ops;
 }
 

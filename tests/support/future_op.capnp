@@ -30,7 +30,8 @@ struct OpBody {
     enrolment @15 :AnyPointer;
     amendment @16 :AnyPointer;
     hazard @17 :AnyPointer;
-    fromTheFuture @18 :Note;
+    record @18 :AnyPointer;
+    fromTheFuture @19 :Note;
   }
 }
 

@@ -1,0 +1,208 @@
+#include "crdt/record.h"
+
+#include <algorithm>
+
+#include "crdt/causal.h"
+
+namespace anwang {
+
+namespace {
+
+const RecordPayload& payload_of(const Op& op) { return std::get<RecordPayload>(op.fields.payload); }
+
+bool creates(const RecordPayload& r) {
+  return r.action == "add" || r.action == "record" || r.action == "enter" || r.action == "send" ||
+         (r.kind == "incident" && r.action == "report");
+}
+
+// Fields that steer an action rather than describe the record.
+bool is_control_field(const std::string& name) { return name == "by" || name == "recipient"; }
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Verdict refused(std::string reason) {
+  Verdict verdict;
+  verdict.reason = std::move(reason);
+  return verdict;
+}
+
+RecordState derive(const std::vector<RecordOp>& ops, const CausalOrder& order, const std::vector<std::size_t>& in) {
+  RecordState s;
+  auto r = [&ops](std::size_t i) -> const RecordPayload& { return payload_of(ops[i].op); };
+  std::optional<std::size_t> creator;
+  for (std::size_t i : in)
+    if (creates(r(i)) && !creator) creator = i;
+  if (!creator) return s;
+  const Op& first = ops[*creator].op;
+  s.exists = true;
+  s.id = first.fields.object;
+  s.kind = r(*creator).kind;
+  s.scope = first.fields.scope;
+  s.creator = first.fields.author;
+  s.created_hlc = first.fields.hlc;
+  std::set<std::string> names;
+  for (std::size_t i : in) {
+    s.updated_hlc = std::max(s.updated_hlc, ops[i].op.fields.hlc);
+    for (const auto& [name, value] : r(i).fields)
+      if (!is_control_field(name)) names.insert(name);
+    s.photos.insert(s.photos.end(), r(i).photos.begin(), r(i).photos.end());
+    for (const Hash32& ref : r(i).refs)
+      if (std::find(s.refs.begin(), s.refs.end(), ref) == s.refs.end()) s.refs.push_back(ref);
+    if (r(i).action == "acknowledge")
+      if (const std::string* recipient = r(i).field("recipient")) s.acknowledged.insert(*recipient);
+  }
+  std::vector<std::size_t> data_writes;
+  for (const std::string& name : names) {
+    auto writes = order.maximal(in, [&](std::size_t i) { return r(i).field(name) != nullptr; });
+    std::size_t winner = writes.front();
+    for (std::size_t i : writes) {
+      data_writes.push_back(i);
+      const Op& a = ops[i].op;
+      const Op& b = ops[winner].op;
+      if (std::tie(a.fields.hlc, a.id) > std::tie(b.fields.hlc, b.id)) winner = i;
+    }
+    FieldRegister reg{*r(winner).field(name), ops[winner].op.id, {}};
+    for (std::size_t i : writes)
+      if (*r(i).field(name) != reg.value) reg.conflicts.push_back(*r(i).field(name));
+    if (!reg.conflicts.empty() && std::find(s.flags.begin(), s.flags.end(), "conflict") == s.flags.end())
+      s.flags.push_back("conflict");
+    s.fields[name] = std::move(reg);
+  }
+  // A confirmation counts for the entry as it now stands: it must follow every latest write.
+  for (std::size_t c : in) {
+    if (r(c).action != "confirm") continue;
+    bool current = std::all_of(data_writes.begin(), data_writes.end(),
+                               [&](std::size_t w) { return w == c || order.before(w, c); });
+    if (!current) continue;
+    const std::string* by = r(c).field("by");
+    if (by != nullptr && *by == "unit") s.confirmed_by_unit = true;
+    if (by != nullptr && *by == "grid_leader") s.confirmed_by_grid_leader = true;
+  }
+  return s;
+}
+
+// Which capability a step needs and at which scope; nullopt with a reason when it breaks a rule.
+Verdict judge_step(const RecordOp& step, const RecordState& prior, const AuthorityState& authority) {
+  const Op& op = step.op;
+  const RecordPayload& r = payload_of(op);
+  auto need = [&](const char* capability, const std::string& scope) {
+    Action action{op.fields.author, op.fields.author_seq, capability, scope, "", capability_class(capability),
+                  std::nullopt};
+    return authority.judge_action(action, step.auth_frontier);
+  };
+  if (creates(r)) {
+    if (prior.exists) return refused("this record already exists");
+  } else {
+    if (!prior.exists) return refused("no effective creation of this record is in its causal past");
+    if (prior.kind != r.kind) return refused("this record is a " + prior.kind + ", not a " + r.kind);
+    if (op.fields.scope != prior.scope) return refused("a record's ops keep its scope (" + prior.scope + ")");
+  }
+  const std::string& scope = op.fields.scope;
+  if (r.kind == "unit") {
+    for (const auto& [name, value] : r.fields) {
+      const auto& known = unit_field_names();
+      if (std::find(known.begin(), known.end(), name) == known.end() && name != "by" && name != "status")
+        return refused("a unit has no field '" + name + "'");
+    }
+    if (r.action == "add" && (r.field("name") == nullptr || r.field("name")->empty()))
+      return refused("a new unit needs a name");
+    if (r.action == "confirm") {
+      const std::string* by = r.field("by");
+      if (by == nullptr || (*by != "unit" && *by != "grid_leader"))
+        return refused("a confirmation is by 'unit' or by 'grid_leader'");
+      return need(*by == "unit" ? "unit.edit" : "unit.confirm", scope);
+    }
+    if (r.action == "close") {
+      const std::string* status = r.field("status");
+      if (status == nullptr || (*status != "moved_out" && *status != "closed"))
+        return refused("closing a unit sets status 'moved_out' or 'closed'");
+    } else if (r.field("status") != nullptr) {
+      return refused("a unit's status changes only by closing it");
+    }
+    return need("unit.edit", scope);
+  }
+  if (r.kind == "inspection") {
+    if (r.refs.empty()) return refused("an inspection names the unit it patrolled");
+    return need("inspect", scope);
+  }
+  if (r.kind == "tip") {
+    if (r.action == "enter") {
+      if (r.field("text") == nullptr) return refused("a tip needs its text");
+      return need("tip.enter", scope);
+    }
+    const std::string* outcome = r.field("outcome");
+    if (outcome == nullptr || (*outcome != "hazard" && *outcome != "dismissed"))
+      return refused("a verified tip becomes a 'hazard' or is 'dismissed'");
+    if (*outcome == "dismissed" && r.field("reason") == nullptr) return refused("a dismissed tip needs a reason");
+    if (*outcome == "hazard" && r.refs.empty()) return refused("a tip that became a hazard names the hazard");
+    return need("tip.verify", scope);
+  }
+  if (r.kind == "incident") {
+    if (r.action == "report" && r.field("text") == nullptr) return refused("an incident report needs its text");
+    return need("incident.report", scope);
+  }
+  // notice
+  if (r.action == "send") {
+    const std::string* recipients = r.field("recipients");
+    if (r.field("title") == nullptr || recipients == nullptr) return refused("a notice needs a title and recipients");
+    for (const std::string& recipient : split(*recipients))
+      if (!check_scope(recipient).is_ok() || !scope_contains(scope, recipient))
+        return refused("notice recipient '" + recipient + "' is not a jurisdiction within " + scope);
+    return need("notice.send", scope);
+  }
+  const std::string* recipient = r.field("recipient");
+  if (recipient == nullptr || !check_scope(*recipient).is_ok()) return refused("an acknowledgement names its recipient scope");
+  auto recipients = split(prior.field("recipients"));
+  if (std::none_of(recipients.begin(), recipients.end(),
+                   [&](const std::string& to) { return scope_contains(to, *recipient); }))
+    return refused("this notice was not sent to " + *recipient);
+  return need("notice.acknowledge", *recipient);
+}
+
+}  // namespace
+
+std::string RecordState::field(const std::string& name) const {
+  auto at = fields.find(name);
+  return at == fields.end() ? "" : at->second.value;
+}
+
+const std::vector<std::string>& unit_field_names() {
+  static const std::vector<std::string> kNames = {"name",     "address",        "industry",    "scale",
+                                                  "licence",  "contacts",       "key_supervision",
+                                                  "three_small", "departments", "grid"};
+  return kNames;
+}
+
+RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthorityState& authority) {
+  std::vector<const Op*> pointers;
+  for (const RecordOp& op : ops) pointers.push_back(&op.op);
+  CausalOrder order(pointers);
+  std::vector<bool> effective(ops.size(), false);
+  std::vector<RecordStep> history;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    std::vector<std::size_t> prior;
+    for (std::size_t j = 0; j < i; ++j)
+      if (effective[j] && order.before(j, i)) prior.push_back(j);
+    Verdict verdict = judge_step(ops[i], derive(ops, order, prior), authority);
+    effective[i] = verdict.effective;
+    const Op& op = ops[i].op;
+    history.push_back({op.id, payload_of(op).action, op.fields.author, op.fields.hlc, std::move(verdict)});
+  }
+  std::vector<std::size_t> all;
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (effective[i]) all.push_back(i);
+  RecordState state = derive(ops, order, all);
+  state.history = std::move(history);
+  return state;
+}
+
+}  // namespace anwang

@@ -1,0 +1,65 @@
+// record.h — ledger units, patrols, tips, incidents and notices as CRDT records.
+//
+// A record is the set of ops (RecordPayload) on one object. Each op is judged against the
+// record as it stood in its causal past and against the authority rules (the capability its
+// kind and action need, at the record's scope). Each field is a register: the causally latest
+// write wins; concurrent writes are ordered by (timestamp, id) and the losing values stay
+// visible as a conflict until a write that has seen them all resolves it. Nothing a person
+// entered is dropped. See crdt/RECORDS.md. Pure.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crdt/authority.h"
+
+namespace anwang {
+
+struct RecordOp {
+  Op op;
+  std::vector<Hash32> auth_frontier;
+};
+
+struct FieldRegister {
+  std::string value;
+  Hash32 by;                            // the op whose value won
+  std::vector<std::string> conflicts;   // concurrent values that lost
+};
+
+struct RecordStep {
+  Hash32 id;
+  std::string action;
+  PublicKey author;
+  std::uint64_t hlc = 0;
+  Verdict verdict;
+};
+
+struct RecordState {
+  bool exists = false;
+  Hash32 id;
+  std::string kind;
+  std::string scope;
+  PublicKey creator;
+  std::uint64_t created_hlc = 0;
+  std::uint64_t updated_hlc = 0;
+  std::map<std::string, FieldRegister> fields;
+  std::vector<Attachment> photos;
+  std::vector<Hash32> refs;
+  bool confirmed_by_unit = false;         // units: the unit confirmed the current entry
+  bool confirmed_by_grid_leader = false;  // units: the grid leader reviewed it (001 §六)
+  std::set<std::string> acknowledged;     // notices: recipient scopes that signed for it
+  std::vector<std::string> flags;         // "conflict"
+  std::vector<RecordStep> history;
+
+  std::string field(const std::string& name) const;
+};
+
+// REQUIRES: ops of one object, all RecordPayload, in (hlc, id) order.
+RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthorityState& authority);
+
+// The fields a ledger unit (生产经营单位) may carry.
+const std::vector<std::string>& unit_field_names();
+
+}  // namespace anwang
