@@ -17,30 +17,6 @@ namespace anwang::cli {
 
 namespace {
 
-std::string media_type_of(const std::string& file) {
-  std::string ext = std::filesystem::path(file).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".png") return "image/png";
-  if (ext == ".webp") return "image/webp";
-  if (ext == ".pdf") return "application/pdf";
-  return "application/octet-stream";
-}
-
-// Stores each file as a blob and returns the attachments.
-Result<std::vector<Attachment>> store_photos(node::Store& store, const std::vector<std::string>& files) {
-  std::vector<Attachment> out;
-  for (const std::string& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return Status::not_found("cannot read photo file " + file);
-    Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto attachment = store.put_blob(data, media_type_of(file));
-    if (!attachment) return attachment.status();
-    out.push_back(*attachment);
-  }
-  return out;
-}
-
 // A hazard id: 64 hex digits or a unique prefix of at least 8 among this node's hazards.
 Result<Hash32> resolve_hazard(const node::Store& store, const std::string& text) {
   if (auto full = Hash32::from_hex(text)) return *full;
@@ -109,7 +85,7 @@ void run_report(Context& ctx, const StepArgs& args) {
     text << in.rdbuf();
     h.major_form = text.str();
   }
-  auto photos = store_photos(*opened->store, args.photos);
+  auto photos = attach_files(*opened->store, args.photos);
   if (!photos) return ctx.fail(photos.status());
   h.photos = *photos;
   auto key = ctx.acting_key(opened->home);
@@ -131,7 +107,7 @@ void run_step(Context& ctx, const std::string& action, const StepArgs& args) {
   HazardPayload h;
   h.action = action;
   h.text = args.text;
-  auto photos = store_photos(*opened->store, args.photos);
+  auto photos = attach_files(*opened->store, args.photos);
   if (!photos) return ctx.fail(photos.status());
   h.photos = *photos;
   if (action == "escalate") {

@@ -1,6 +1,8 @@
 #include "cli/context.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 namespace anwang::cli {
@@ -29,6 +31,31 @@ Result<Opened> open_all(const Context& ctx) {
   auto store = home->open_store();
   if (!store) return store.status();
   return Opened{std::move(*home), std::move(*store)};
+}
+
+namespace {
+std::string media_type_of(const std::filesystem::path& file) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".png") return "image/png";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".pdf") return "application/pdf";
+  return "application/octet-stream";
+}
+}  // namespace
+
+Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vector<std::string>& files) {
+  std::vector<Attachment> out;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::not_found("cannot read photo file " + file);
+    Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto attachment = store.put_blob(data, media_type_of(file));
+    if (!attachment) return attachment.status();
+    out.push_back(*attachment);
+  }
+  return out;
 }
 
 int exit_code_for(const Status& status) {

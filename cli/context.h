@@ -51,10 +51,14 @@ struct Opened {
 };
 Result<Opened> open_all(const Context& ctx);
 
+// Stores each file (a photo, a scanned form) as a blob and returns the attachments to cite.
+Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vector<std::string>& files);
+
 void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
 void add_authority_commands(CLI::App& app, Context& ctx);
 void add_region_list(CLI::App& region, Context& ctx);
 void add_hazard_commands(CLI::App& app, Context& ctx);
+void add_record_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

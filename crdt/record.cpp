@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "crdt/causal.h"
+#include "crdt/hlc.h"
+
+#include <ctime>
 
 namespace anwang {
 
@@ -180,6 +183,47 @@ const std::vector<std::string>& unit_field_names() {
                                                   "licence",  "contacts",       "key_supervision",
                                                   "three_small", "departments", "grid"};
   return kNames;
+}
+
+std::vector<PatrolDue> patrols_due(const std::vector<RecordState>& units, const std::vector<RecordState>& inspections,
+                                   const Constitution& constitution, std::uint64_t now_ms) {
+  constexpr std::uint64_t kDayMs = 86'400'000;
+  std::map<Hash32, std::uint64_t> last;
+  for (const RecordState& inspection : inspections)
+    if (inspection.exists && !inspection.refs.empty())
+      last[inspection.refs.front()] = std::max(last[inspection.refs.front()], hlc_ms(inspection.created_hlc));
+  std::vector<PatrolDue> out;
+  for (const RecordState& unit : units) {
+    if (!unit.exists || unit.field("status") == "closed" || unit.field("status") == "moved_out") continue;
+    PatrolDue due;
+    due.unit = unit.id;
+    due.name = unit.field("name");
+    due.scope = unit.scope;
+    due.key_unit = unit.field("key_supervision") == "true";
+    std::int64_t days = due.key_unit ? constitution.setting("patrol_interval_days_key_unit", 7)
+                                     : constitution.setting("patrol_interval_days_grid", 15);
+    due.last_ms = last.count(unit.id) ? last[unit.id] : 0;
+    std::uint64_t from = due.last_ms != 0 ? due.last_ms : hlc_ms(unit.created_hlc);
+    due.due_ms = from + static_cast<std::uint64_t>(std::max<std::int64_t>(days, 1)) * kDayMs;
+    due.overdue = now_ms > due.due_ms;
+    out.push_back(due);
+  }
+  std::sort(out.begin(), out.end(), [](const PatrolDue& a, const PatrolDue& b) { return a.due_ms < b.due_ms; });
+  return out;
+}
+
+std::map<PublicKey, std::int64_t> inspections_in_month(const std::vector<RecordState>& inspections,
+                                                       std::uint64_t month_ms) {
+  auto month_of = [](std::uint64_t ms) {
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    return utc.tm_year * 12 + utc.tm_mon;
+  };
+  std::map<PublicKey, std::int64_t> out;
+  for (const RecordState& inspection : inspections)
+    if (inspection.exists && month_of(hlc_ms(inspection.created_hlc)) == month_of(month_ms)) ++out[inspection.creator];
+  return out;
 }
 
 RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthorityState& authority) {

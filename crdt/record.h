@@ -62,4 +62,23 @@ RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthoritySta
 // The fields a ledger unit (生产经营单位) may carry.
 const std::vector<std::string>& unit_field_names();
 
+// Patrol schedule (巡查) of one unit: key-supervision units every patrol_interval_days_key_unit
+// (weekly, 001/003); other units every patrol_interval_days_grid (the 15-day patrol of 000, which
+// is shorter than the monthly check of 003). Closed and moved-out units are not due.
+struct PatrolDue {
+  Hash32 unit;
+  std::string name;
+  std::string scope;
+  bool key_unit = false;
+  std::uint64_t last_ms = 0;  // 0: never patrolled
+  std::uint64_t due_ms = 0;
+  bool overdue = false;
+};
+std::vector<PatrolDue> patrols_due(const std::vector<RecordState>& units, const std::vector<RecordState>& inspections,
+                                   const Constitution& constitution, std::uint64_t now_ms);
+
+// Effective inspections per author in the calendar month (UTC) that contains `month_ms`.
+std::map<PublicKey, std::int64_t> inspections_in_month(const std::vector<RecordState>& inspections,
+                                                       std::uint64_t month_ms);
+
 }  // namespace anwang

@@ -49,6 +49,9 @@ class OpFactory {
   Op note(const KeyPair& author, const std::string& scope, const std::string& text, std::vector<Hash32> parents = {});
   Op region(const KeyPair& author, const std::string& code, const std::string& name, std::vector<Hash32> parents = {});
 
+  // The sequence number the next op by `author` will get.
+  std::uint64_t next_seq(const KeyPair& author) { return authors_[author.public_key()].seq + 1; }
+
   // Builds an op exactly as given, bypassing the author-sequence bookkeeping.
   Op make_raw(const KeyPair& author, OpFields fields);
 
