@@ -80,6 +80,12 @@ void run_genesis(Context& ctx, const GenesisArgs& args) {
     return ctx.fail(Status::invalid("the signer of a genesis must be one of its --root keys"));
   node::OpDraft draft{args.county, named_object_id("network", args.county), genesis, {}};
   author_and_print(ctx, *opened, *signer, draft);
+  if (ctx.exit_code != kExitOk) return;
+  // This node serves the county: enrol it, so it can sync and make bundles for others.
+  node::SystemClock clock;
+  node::OpDraft enrolment{args.county, node_object_id(opened->home.node_key()), EnrolmentPayload{opened->home.node_key()}, {}};
+  auto enrolled = opened->store->author(*signer, enrolment, clock);
+  if (!enrolled) return ctx.fail(enrolled.status());
 }
 
 // Reads a GeoJSON Polygon or MultiPolygon geometry and returns it compact.

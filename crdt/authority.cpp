@@ -527,6 +527,40 @@ Verdict AuthorityState::judge_action(const Action& action, const std::vector<Has
   return require(action, view, std::nullopt);
 }
 
+std::vector<std::string> AuthorityState::node_scopes(const PublicKey& node_key) const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < graph_->size(); ++i) {
+    const auto* enrolment = std::get_if<EnrolmentPayload>(&graph_->op(i).fields.payload);
+    if (enrolment != nullptr && enrolment->node_key == node_key && verdicts_[i].effective)
+      out.push_back(graph_->op(i).fields.scope);
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(a.size(), a) < std::make_pair(b.size(), b);
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool visible_to(const Op& op, const std::string& node_scope) {
+  if (is_authority_payload(op.fields.payload)) return true;
+  if (scope_contains(node_scope, op.fields.scope)) return true;
+  const auto* record = std::get_if<RecordPayload>(&op.fields.payload);
+  if (record == nullptr || record->kind != "notice" || !scope_contains(op.fields.scope, node_scope)) return false;
+  // A notice from above: visible where it was sent. Its receipts name their recipient.
+  for (const char* name : {"recipients", "recipient"}) {
+    const std::string* list = record->field(name);
+    if (list == nullptr) continue;
+    std::size_t start = 0;
+    while (start <= list->size()) {
+      std::size_t comma = std::min(list->find(',', start), list->size());
+      std::string to = list->substr(start, comma - start);
+      if (!to.empty() && (scope_contains(node_scope, to) || scope_contains(to, node_scope))) return true;
+      start = comma + 1;
+    }
+  }
+  return false;
+}
+
 std::string AuthorityState::office_scope(const Verdict& verdict) const {
   if (verdict.chain.empty()) return "";
   auto index = graph_->index_of(verdict.chain.front());

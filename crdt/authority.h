@@ -122,6 +122,8 @@ class AuthorityState {
   std::string office_scope(const Verdict& verdict) const;
   // Effective roles in the full view, optionally only those at or under `scope`.
   std::vector<EffectiveRole> who(const std::string& scope) const;
+  // The scopes a node key is enrolled for (effective enrolments), widest first.
+  std::vector<std::string> node_scopes(const PublicKey& node_key) const;
   // The constitution in force in the full view, and the county's root keys.
   const Constitution& constitution() const;
   const GenesisPayload* genesis() const;
@@ -167,6 +169,10 @@ class AuthorityState {
   AuthoritySet everything_;
   int rounds_ = 0;
 };
+
+// What a node serving `node_scope` may hold (分级管理与授权准入): every authority op, every record
+// whose scope lies in its subtree, and notices sent from above to a scope in its subtree.
+bool visible_to(const Op& op, const std::string& node_scope);
 
 // The capability and class an op asks for, for payloads judged by one capability at one scope.
 // nullopt for payloads with their own rules (genesis, delegation, revocation, …).

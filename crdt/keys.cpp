@@ -41,6 +41,18 @@ std::array<std::uint8_t, KeyPair::kSeedBytes> KeyPair::seed() const {
   return out;
 }
 
+std::array<std::uint8_t, 32> KeyPair::x25519_secret() const {
+  std::array<std::uint8_t, 32> out{};
+  crypto_sign_ed25519_sk_to_curve25519(out.data(), secret_.data());
+  return out;
+}
+
+std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key) {
+  std::array<std::uint8_t, 32> out{};
+  if (crypto_sign_ed25519_pk_to_curve25519(out.data(), key.bytes.data()) != 0) return std::nullopt;
+  return out;
+}
+
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature) {
   if (signature.size() != crypto_sign_BYTES) return false;
   return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),

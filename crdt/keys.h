@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "crdt/bytes.h"
@@ -34,6 +35,9 @@ class KeyPair {
   Signature sign(ByteView message) const;
   // The seed, for writing a key file. The caller wipes its copy.
   std::array<std::uint8_t, kSeedBytes> seed() const;
+  // The X25519 secret matching this key (for decrypting what was encrypted to it). The caller
+  // wipes its copy.
+  std::array<std::uint8_t, 32> x25519_secret() const;
 
  private:
   KeyPair() = default;
@@ -42,6 +46,9 @@ class KeyPair {
 };
 
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature);
+
+// The X25519 public key matching an Ed25519 key; nullopt for a key that has none.
+std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key);
 
 // Short human fingerprint of a public key: "ab12-cd34-ef56-7890" (BLAKE2b of the key).
 std::string key_fingerprint(const PublicKey& key);

@@ -219,6 +219,13 @@ class Store::IngestTxn {
       key.push_back(0);
       if (Status s = txn_.put(tables_.records, concat({key, f.object.view()}), as_bytes(f.scope)); !s) return s;
     }
+    // Arrival order, this node's own: the next number after the last key.
+    {
+      auto cursor = Cursor::open(txn_, tables_.arrivals);
+      if (!cursor) return cursor.status();
+      std::uint64_t next = cursor->last() ? read_u64_be(cursor->key().data()) + 1 : 1;
+      if (Status s = txn_.put(tables_.arrivals, u64_be(next), op.id.view(), MDB_APPEND); !s) return s;
+    }
     auto seen = txn_.get(tables_.local, as_bytes(kLocalHlcSeen));
     if (!seen) return seen.status();
     if (!*seen || (*seen)->size() != 8 || read_u64_be((*seen)->data()) < f.hlc)
@@ -355,7 +362,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                       Named{"pending_missing", &tables.pending_missing}, Named{"auth_past", &tables.auth_past},
                       Named{"authority", &tables.authority}, Named{"equivocations", &tables.equivocations},
                       Named{"records", &tables.records}, Named{"blobs", &tables.blobs},
-                      Named{"blob_meta", &tables.blob_meta}}) {
+                      Named{"blob_meta", &tables.blob_meta}, Named{"arrivals", &tables.arrivals}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -931,6 +938,40 @@ Result<std::uint64_t> Store::newest_hlc() const {
   auto now = txn->get(tables_.local, as_bytes(kLocalHlcSeen));
   if (!now) return now.status();
   return *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : std::uint64_t{0};
+}
+
+Status Store::for_each_arrival_after(std::uint64_t after,
+                                     const std::function<void(std::uint64_t, const Op&)>& visit) const {
+  std::vector<std::pair<std::uint64_t, Hash32>> arrivals;
+  {
+    auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+    if (!txn) return txn.status();
+    auto cursor = Cursor::open(*txn, tables_.arrivals);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(u64_be(after + 1)); ok; ok = cursor->next())
+      arrivals.emplace_back(read_u64_be(cursor->key().data()), *Hash32::from_view(cursor->value()));
+  }
+  for (const auto& [seq, id] : arrivals) {
+    auto op = get(id);
+    if (!op) return op.status();
+    if (*op) visit(seq, **op);
+  }
+  return Status::ok();
+}
+
+Result<std::uint64_t> Store::local_counter(const std::string& name) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto value = txn->get(tables_.local, as_bytes("counter/" + name));
+  if (!value) return value.status();
+  return *value && (*value)->size() == 8 ? read_u64_be((*value)->data()) : std::uint64_t{0};
+}
+
+Status Store::set_local_counter(const std::string& name, std::uint64_t value) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  if (Status s = txn->put(tables_.local, as_bytes("counter/" + name), u64_be(value)); !s) return s;
+  return txn->commit();
 }
 
 Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key) const {

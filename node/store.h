@@ -134,6 +134,13 @@ class Store {
   // Calls `chunk` with the blob's bytes in order. Not found when this node lacks the blob.
   Status read_blob(const Hash32& hash, const std::function<void(ByteView)>& chunk) const;
 
+  // Ops in the order this node received them (its own bookkeeping, not replicated): for
+  // "what is new since the last bundle". `visit` gets each op's arrival number.
+  Status for_each_arrival_after(std::uint64_t after, const std::function<void(std::uint64_t, const Op&)>& visit) const;
+  // Small named counters of this node's own (not replicated): last bundle sent to a node, …
+  Result<std::uint64_t> local_counter(const std::string& name) const;
+  Status set_local_counter(const std::string& name, std::uint64_t value);
+
   struct AuthorHead {
     std::uint64_t seq = 0;
     Hash32 id;
@@ -144,7 +151,7 @@ class Store {
  private:
   struct Tables {
     MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
-        equivocations, records, blobs, blob_meta;
+        equivocations, records, blobs, blob_meta, arrivals;
   };
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;

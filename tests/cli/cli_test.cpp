@@ -75,12 +75,14 @@ TEST_CASE("a county is created from the command line and its log shows the genes
   std::string id = genesis["id"];
   json status = json::parse(ok(home, {"status", "--json"}).out);
   CHECK(status["network_id"] == id);
-  CHECK(status["ops"] == 1);
+  CHECK(status["ops"] == 2);  // the genesis and this node's enrolment at the county
   CHECK(status["node_key"] == init["node_key"]);
   json log = json::parse(ok(home, {"log", "--json"}).out);
-  REQUIRE(log.size() == 1);
+  REQUIRE(log.size() == 2);
   CHECK(log[0]["kind"] == "genesis");
   CHECK(log[0]["payload"]["threshold"] == 2);
+  CHECK(log[1]["kind"] == "enrolment");
+  CHECK(log[1]["payload"]["node_key"] == init["node_key"]);
   json shown = json::parse(ok(home, {"show", id.substr(0, 10), "--json"}).out);
   CHECK(shown["id"] == id);
   CHECK(ok(home, {"log"}).out.find("敖汉旗") != std::string::npos);
@@ -171,7 +173,7 @@ TEST_CASE("op export and import carry a node's log to another node", "[cli]") {
   ok(a, {"op", "export", (dir.path() / "a.ops").string()});
   ok(b, {"init"});
   json report = json::parse(ok(b, {"op", "import", (dir.path() / "a.ops").string(), "--json"}).out);
-  CHECK(report["accepted"] == 3);
+  CHECK(report["accepted"] == 4);
   CHECK(json::parse(ok(b, {"show", note, "--json"}).out)["payload"]["text"] == "消防通道堵塞");
   CHECK(json::parse(ok(a, {"status", "--json"}).out)["network_id"] ==
         json::parse(ok(b, {"status", "--json"}).out)["network_id"]);
@@ -393,4 +395,63 @@ TEST_CASE("the closed loop of seeds 000 and 003 through the command line", "[cli
   back << std::ifstream(dir.path() / "back.jpg").rdbuf();
   CHECK(back.str() == "after-photo");
   ok(home, {"verify"});
+}
+
+TEST_CASE("a new village node joins by bundle and sees only its own village", "[cli][bundle]") {
+  TempDir dir;
+  auto county = loop_county(dir);
+  std::ofstream(dir.path() / "p.jpg") << "photo-bytes";
+  // Village A's hazard with a photo, village B's hazard.
+  std::string in_a = json::parse(ok(county, {"--as", "member", "hazard", "report", "--grid", "150430100201-03", "--category",
+                                             "fire", "--severity", "general", "--text", "一村隐患", "--photo",
+                                             (dir.path() / "p.jpg").string(), "--json"})
+                                     .out)["id"];
+  ok(county, {"key", "new", "head-b"});
+  ok(county, {"--as", "town", "delegate", "--to", "head-b", "--role", "village_head", "--scope", "150430100202"});
+  std::string in_b = json::parse(ok(county, {"--as", "head-b", "hazard", "report", "--grid", "150430100202", "--category",
+                                             "traffic", "--severity", "general", "--text", "二村隐患", "--json"})
+                                     .out)["id"];
+  // A new node for village A: init, enrolment by the township, a bundle carried over.
+  auto village = dir.path() / "village-a";
+  std::string village_key = json::parse(ok(village, {"init", "--json"}).out)["node_key"];
+  auto bundle = (dir.path() / "a.bundle").string();
+  Run not_enrolled = anwang_cli(county, {"bundle", "export", bundle, "--for", village_key});
+  CHECK(not_enrolled.exit_code == 3);
+  CHECK_THAT(not_enrolled.err, Catch::Contains("not enrolled"));
+  ok(county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
+  json exported = json::parse(ok(county, {"bundle", "export", bundle, "--for", village_key, "--json"}).out);
+  CHECK(exported["blobs"] == 1);
+  json imported = json::parse(ok(village, {"bundle", "import", bundle, "--json"}).out);
+  CHECK(imported["refused"] == 0);
+  CHECK(imported["pending"] == 0);
+  CHECK(imported["blobs"] == 1);
+  CHECK(json::parse(ok(village, {"hazard", "show", in_a, "--json"}).out)["state"] == "reported");
+  CHECK(anwang_cli(village, {"hazard", "show", in_b}).exit_code == 4);  // village B's hazard never arrives
+  CHECK(json::parse(ok(village, {"status", "--json"}).out)["network_id"] ==
+        json::parse(ok(county, {"status", "--json"}).out)["network_id"]);
+  std::string photo = json::parse(ok(village, {"hazard", "show", in_a, "--json"}).out)["photos"][0]["hash"];
+  ok(village, {"blob", "get", photo, (dir.path() / "copy.jpg").string()});
+  ok(village, {"verify"});
+  // Since-last carries only what is new; a bundle for another node is refused; tampering too.
+  ok(county, {"--as", "head", "hazard", "escalate", in_a});
+  json delta = json::parse(ok(county, {"bundle", "export", bundle, "--for", village_key, "--since-last", "--json"}).out);
+  CHECK(delta["ops"] == 1);
+  ok(village, {"bundle", "import", bundle});
+  CHECK(json::parse(ok(village, {"hazard", "show", in_a, "--json"}).out)["state"] == "escalated");
+  auto other = dir.path() / "other";
+  ok(other, {"init"});
+  Run wrong = anwang_cli(other, {"bundle", "import", bundle});
+  CHECK(wrong.exit_code == 1);
+  CHECK_THAT(wrong.err, Catch::Contains("not for this node"));
+  std::string bytes;
+  {
+    std::stringstream content;
+    content << std::ifstream(bundle, std::ios::binary).rdbuf();
+    bytes = content.str();
+  }
+  bytes[bytes.size() - 20] ^= 1;
+  std::ofstream(bundle, std::ios::binary | std::ios::trunc) << bytes;
+  Run tampered = anwang_cli(village, {"bundle", "import", bundle});
+  CHECK(tampered.exit_code == 1);
+  CHECK_THAT(tampered.err, Catch::Contains("altered"));
 }

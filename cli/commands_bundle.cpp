@@ -1,0 +1,75 @@
+// anwang bundle export | import — carrying ops by hand (a USB stick to the township).
+#include <iostream>
+
+#include "cli/context.h"
+#include "node/bundle.h"
+
+namespace anwang::cli {
+
+namespace {
+
+struct ExportArgs {
+  std::string file, recipient;
+  bool since_last = false, no_blobs = false;
+};
+
+void run_export(Context& ctx, const ExportArgs& args) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto recipient = opened->home.resolve_public_key(args.recipient);
+  if (!recipient) return ctx.fail(recipient.status());
+  node::BundleExportOptions options{*recipient, args.since_last, !args.no_blobs};
+  auto report = node::export_bundle(*opened->store, opened->home.node_key(), options, args.file);
+  if (!report) return ctx.fail(report.status());
+  if (ctx.json)
+    return ctx.print({{"file", args.file}, {"for", recipient->hex()}, {"scope", report->scope}, {"ops", report->ops},
+                      {"blobs", report->blobs}, {"bytes", report->bytes}});
+  std::cout << "Bundle 数据包 " << args.file << " for node " << recipient->short_hex() << " (" << report->scope
+            << "): " << report->ops << " ops, " << report->blobs << " attachments, " << report->bytes << " bytes\n";
+}
+
+void run_import(Context& ctx, const std::string& file) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto node_key = opened->home.load_node_key();
+  if (!node_key) return ctx.fail(node_key.status());
+  auto report = node::import_bundle(*opened->store, *node_key, file);
+  if (!report) return ctx.fail(report.status());
+  const node::ImportReport& ops = report->ops;
+  if (ctx.json) {
+    nlohmann::json refusals = nlohmann::json::array();
+    for (const auto& refused : ops.refusals)
+      refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
+                          {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
+    ctx.print({{"from", report->sender.hex()}, {"accepted", ops.accepted}, {"duplicate", ops.duplicate},
+               {"pending", ops.pending}, {"refused", ops.refused}, {"blobs", report->blobs}, {"refusals", refusals}});
+  } else {
+    std::cout << "From node 来自 " << report->sender.short_hex() << ": accepted 接收 " << ops.accepted
+              << ", duplicate 重复 " << ops.duplicate << ", pending 待补父操作 " << ops.pending << ", refused 拒收 "
+              << ops.refused << ", attachments 附件 " << report->blobs << "\n";
+    for (const auto& refused : ops.refusals)
+      std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
+                << refusal_name(refused.reason) << ": " << refused.detail << "\n";
+  }
+  if (ops.refused > 0) ctx.exit_code = kExitCheckFailed;
+}
+
+}  // namespace
+
+void add_bundle_commands(CLI::App& app, Context& ctx) {
+  auto* bundle = app.add_subcommand("bundle", "Carry ops by hand (数据包): encrypted to one node, verified on import");
+  bundle->require_subcommand(1);
+  auto args = std::make_shared<ExportArgs>();
+  auto* exp = bundle->add_subcommand("export", "Write what a node may hold, encrypted to its node key");
+  exp->add_option("FILE", args->file, "Output file")->required();
+  exp->add_option("--for", args->recipient, "The receiving node's key (hex, or a keyring name)")->required();
+  exp->add_flag("--since-last", args->since_last, "Only what arrived since the last bundle for that node");
+  exp->add_flag("--no-blobs", args->no_blobs, "Leave photos and scans out");
+  exp->callback([&ctx, args] { run_export(ctx, *args); });
+  auto file = std::make_shared<std::string>();
+  auto* imp = bundle->add_subcommand("import", "Verify and ingest a bundle made for this node");
+  imp->add_option("FILE", *file, "Bundle file")->required();
+  imp->callback([&ctx, file] { run_import(ctx, *file); });
+}
+
+}  // namespace anwang::cli

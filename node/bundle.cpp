@@ -1,0 +1,295 @@
+#include "node/bundle.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+
+namespace anwang::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[8] = {'A', 'N', 'W', 'A', 'N', 'G', 'B', 'N'};
+constexpr std::size_t kHeaderBytes = 8 + 4 + 32 + 32 + 32 + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+constexpr std::size_t kMessageBytesMax = limits::op_bytes_max + 64;  // an op or a blob chunk, plus framing
+static_assert(limits::blob_chunk_bytes + 64 <= kMessageBytesMax);
+
+enum Record : std::uint8_t { kOp = 1, kBlobBegin = 2, kBlobBytes = 3, kEnd = 4 };
+
+std::array<std::uint8_t, 32> bundle_key(ByteView shared, ByteView ephemeral, const PublicKey& recipient) {
+  Blake2b hasher;
+  hasher.update(std::string_view("anwang/bundle/v1"));
+  hasher.update(shared);
+  hasher.update(ephemeral);
+  hasher.update(recipient.view());
+  return hasher.finish().bytes;
+}
+
+class Writer {
+ public:
+  Status open(const fs::path& file, const PublicKey& recipient, const PublicKey& sender) {
+    auto x_recipient = x25519_public(recipient);
+    if (!x_recipient) return Status::invalid("key " + recipient.hex() + " cannot receive encrypted bundles");
+    std::array<std::uint8_t, 32> eph_pk{}, eph_sk{}, shared{};
+    crypto_box_keypair(eph_pk.data(), eph_sk.data());
+    int rc = crypto_scalarmult(shared.data(), eph_sk.data(), x_recipient->data());
+    sodium_memzero(eph_sk.data(), eph_sk.size());
+    if (rc != 0) return Status::invalid("key " + recipient.hex() + " cannot receive encrypted bundles");
+    auto key = bundle_key(shared, eph_pk, recipient);
+    sodium_memzero(shared.data(), shared.size());
+    header_.assign(kMagic, kMagic + 8);
+    append_u32_le(header_, kBundleVersion);
+    header_.insert(header_.end(), recipient.bytes.begin(), recipient.bytes.end());
+    header_.insert(header_.end(), sender.bytes.begin(), sender.bytes.end());
+    header_.insert(header_.end(), eph_pk.begin(), eph_pk.end());
+    std::size_t at = header_.size();
+    header_.resize(kHeaderBytes);
+    crypto_secretstream_xchacha20poly1305_init_push(&state_, header_.data() + at, key.data());
+    sodium_memzero(key.data(), key.size());
+    out_.open(file, std::ios::binary | std::ios::trunc);
+    if (!out_) return Status::io_error("cannot write " + file.string());
+    out_.write(reinterpret_cast<const char*>(header_.data()), static_cast<std::streamsize>(header_.size()));
+    return Status::ok();
+  }
+
+  void push(Record type, ByteView body, bool final = false) {
+    Bytes plain(1 + body.size());
+    plain[0] = type;
+    if (!body.empty()) std::memcpy(plain.data() + 1, body.data(), body.size());
+    Bytes cipher(plain.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
+    unsigned long long cipher_len = 0;
+    crypto_secretstream_xchacha20poly1305_push(&state_, cipher.data(), &cipher_len, plain.data(), plain.size(),
+                                               header_.data(), header_.size(),
+                                               final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+    Bytes length;
+    append_u32_le(length, static_cast<std::uint32_t>(cipher_len));
+    out_.write(reinterpret_cast<const char*>(length.data()), 4);
+    out_.write(reinterpret_cast<const char*>(cipher.data()), static_cast<std::streamsize>(cipher_len));
+  }
+
+  bool finish() {
+    out_.flush();
+    return static_cast<bool>(out_);
+  }
+
+ private:
+  crypto_secretstream_xchacha20poly1305_state state_{};
+  Bytes header_;
+  std::ofstream out_;
+};
+
+class Reader {
+ public:
+  Status open(const fs::path& file, const KeyPair& node_key, PublicKey& sender) {
+    in_.open(file, std::ios::binary);
+    if (!in_) return Status::not_found("cannot open bundle " + file.string());
+    header_.resize(kHeaderBytes);
+    if (!in_.read(reinterpret_cast<char*>(header_.data()), static_cast<std::streamsize>(kHeaderBytes)) ||
+        std::memcmp(header_.data(), kMagic, 8) != 0)
+      return Status::invalid(file.string() + " is not an anwang bundle");
+    std::uint32_t version = read_u32_le(header_.data() + 8);
+    if (version != kBundleVersion)
+      return Status::invalid(file.string() + " is bundle version " + std::to_string(version) + "; this anwang reads version " +
+                             std::to_string(kBundleVersion));
+    PublicKey recipient = *Hash32::from_view(ByteView(header_.data() + 12, 32));
+    sender = *Hash32::from_view(ByteView(header_.data() + 44, 32));
+    if (recipient != node_key.public_key())
+      return Status::error(Status::Code::kRefused, "this bundle was made for node " + recipient.hex() +
+                                                       ", not for this node (" + node_key.public_key().hex() + ")");
+    ByteView eph(header_.data() + 76, 32);
+    auto x_secret = node_key.x25519_secret();
+    std::array<std::uint8_t, 32> shared{};
+    int rc = crypto_scalarmult(shared.data(), x_secret.data(), eph.data());
+    sodium_memzero(x_secret.data(), x_secret.size());
+    if (rc != 0) return Status::error(Status::Code::kRefused, "the bundle's key exchange is invalid");
+    auto key = bundle_key(shared, eph, recipient);
+    sodium_memzero(shared.data(), shared.size());
+    rc = crypto_secretstream_xchacha20poly1305_init_pull(&state_, header_.data() + 108, key.data());
+    sodium_memzero(key.data(), key.size());
+    if (rc != 0) return Status::error(Status::Code::kRefused, "the bundle's header is damaged");
+    return Status::ok();
+  }
+
+  // The next record; its type in `type`. An error for tampering or a cut-short file.
+  Result<Bytes> next(std::uint8_t& type, bool& final) {
+    std::uint8_t length_bytes[4];
+    if (!in_.read(reinterpret_cast<char*>(length_bytes), 4))
+      return Status::error(Status::Code::kRefused, "the bundle is cut short (no end record)");
+    std::uint32_t length = read_u32_le(length_bytes);
+    if (length > kMessageBytesMax + crypto_secretstream_xchacha20poly1305_ABYTES || length < crypto_secretstream_xchacha20poly1305_ABYTES + 1)
+      return Status::error(Status::Code::kRefused, "the bundle holds a record of impossible size");
+    Bytes cipher(length);
+    if (!in_.read(reinterpret_cast<char*>(cipher.data()), length))
+      return Status::error(Status::Code::kRefused, "the bundle is cut short");
+    Bytes plain(length - crypto_secretstream_xchacha20poly1305_ABYTES);
+    unsigned long long plain_len = 0;
+    unsigned char tag = 0;
+    if (crypto_secretstream_xchacha20poly1305_pull(&state_, plain.data(), &plain_len, &tag, cipher.data(), cipher.size(),
+                                                   header_.data(), header_.size()) != 0)
+      return Status::error(Status::Code::kRefused, "the bundle was altered or damaged (authentication failed)");
+    plain.resize(plain_len);
+    type = plain[0];
+    final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    return Bytes(plain.begin() + 1, plain.end());
+  }
+
+ private:
+  crypto_secretstream_xchacha20poly1305_state state_{};
+  Bytes header_;
+  std::ifstream in_;
+};
+
+void collect_attachments(const Op& op, std::vector<Attachment>& out) {
+  if (const auto* hazard = std::get_if<HazardPayload>(&op.fields.payload))
+    out.insert(out.end(), hazard->photos.begin(), hazard->photos.end());
+  if (const auto* record = std::get_if<RecordPayload>(&op.fields.payload))
+    out.insert(out.end(), record->photos.begin(), record->photos.end());
+}
+
+}  // namespace
+
+Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, const BundleExportOptions& options,
+                                         const fs::path& file) {
+  auto authority = store.authority();
+  if (!authority) return authority.status();
+  auto scopes = (*authority)->node_scopes(options.recipient);
+  if (scopes.empty())
+    return Status::invalid("node " + options.recipient.hex() +
+                           " is not enrolled in this network: enrol it first with 'anwang node enroll NODEKEY --scope CODE'");
+  BundleExportReport report;
+  report.scope = scopes.front();
+  std::string counter = "bundle_sent/" + options.recipient.hex();
+  std::uint64_t after = 0;
+  if (options.since_last) {
+    auto last = store.local_counter(counter);
+    if (!last) return last.status();
+    after = *last;
+  }
+  // Ops in arrival order; re-sort by (time, id) so parents precede children in the file.
+  std::vector<Op> ops;
+  std::uint64_t last_arrival = after;
+  Status s = store.for_each_arrival_after(after, [&](std::uint64_t seq, const Op& op) {
+    last_arrival = std::max(last_arrival, seq);
+    bool visible = std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return visible_to(op, scope); });
+    if (visible) ops.push_back(op);
+  });
+  if (!s) return s;
+  std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
+    return std::tie(a.fields.hlc, a.id) < std::tie(b.fields.hlc, b.id);
+  });
+  fs::path partial = file;
+  partial += ".partial";
+  Writer writer;
+  if (Status opened = writer.open(partial, options.recipient, sender); !opened) return opened;
+  std::vector<Attachment> attachments;
+  for (const Op& op : ops) {
+    writer.push(kOp, op.bytes);
+    collect_attachments(op, attachments);
+    ++report.ops;
+  }
+  if (options.blobs) {
+    std::sort(attachments.begin(), attachments.end(), [](const Attachment& a, const Attachment& b) { return a.hash < b.hash; });
+    attachments.erase(std::unique(attachments.begin(), attachments.end(),
+                                  [](const Attachment& a, const Attachment& b) { return a.hash == b.hash; }),
+                      attachments.end());
+    for (const Attachment& a : attachments) {
+      auto held = store.has_blob(a.hash);
+      if (!held) return held.status();
+      if (!*held) continue;  // this node has not received it yet
+      Bytes begin(a.hash.bytes.begin(), a.hash.bytes.end());
+      append_u64_be(begin, a.size);
+      begin.insert(begin.end(), a.media_type.begin(), a.media_type.end());
+      writer.push(kBlobBegin, begin);
+      Status read = store.read_blob(a.hash, [&writer](ByteView chunk) { writer.push(kBlobBytes, chunk); });
+      if (!read) return read;
+      ++report.blobs;
+    }
+  }
+  Bytes end;
+  append_u64_be(end, report.ops);
+  writer.push(kEnd, end, /*final=*/true);
+  if (!writer.finish()) return Status::io_error("cannot write " + partial.string());
+  std::error_code ec;
+  fs::rename(partial, file, ec);
+  if (ec) return Status::io_error("cannot move " + partial.string() + " to " + file.string() + ": " + ec.message());
+  report.bytes = fs::file_size(file, ec);
+  if (Status saved = store.set_local_counter(counter, last_arrival); !saved) return saved;
+  return report;
+}
+
+Result<BundleImportReport> import_bundle(Store& store, const KeyPair& node_key, const fs::path& file) {
+  Reader reader;
+  BundleImportReport report;
+  if (Status s = reader.open(file, node_key, report.sender); !s) return s;
+  std::vector<Bytes> batch;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::ok();
+    auto ingested = store.ingest(batch);
+    if (!ingested) return ingested.status();
+    for (IngestOutcome& outcome : ingested->outcomes) {
+      switch (outcome.kind) {
+        case IngestOutcome::Kind::kAccepted: ++report.ops.accepted; break;
+        case IngestOutcome::Kind::kDuplicate: ++report.ops.duplicate; break;
+        case IngestOutcome::Kind::kPending: ++report.ops.pending; break;
+        case IngestOutcome::Kind::kRefused: ++report.ops.refused; report.ops.refusals.push_back(std::move(outcome)); break;
+      }
+    }
+    std::uint64_t released = std::min<std::uint64_t>(ingested->released_from_pending, report.ops.pending);
+    report.ops.pending -= released;
+    report.ops.accepted += released;
+    batch.clear();
+    return Status::ok();
+  };
+  std::optional<Attachment> blob;
+  Bytes blob_bytes;
+  auto finish_blob = [&]() -> Status {
+    if (!blob) return Status::ok();
+    if (blob_bytes.size() != blob->size || blake2b_256(blob_bytes) != blob->hash)
+      return Status::error(Status::Code::kRefused, "blob " + blob->hash.hex() + " in the bundle does not match its hash");
+    auto stored = store.put_blob(blob_bytes, blob->media_type);
+    if (!stored) return stored.status();
+    ++report.blobs;
+    blob.reset();
+    blob_bytes.clear();
+    return Status::ok();
+  };
+  while (true) {
+    std::uint8_t type = 0;
+    bool final = false;
+    auto body = reader.next(type, final);
+    if (!body) {
+      if (Status s = flush(); !s) return s;
+      return body.status();
+    }
+    if (type == kOp) {
+      batch.push_back(std::move(*body));
+      if (batch.size() == limits::ingest_batch_ops_max)
+        if (Status s = flush(); !s) return s;
+    } else if (type == kBlobBegin) {
+      if (Status s = finish_blob(); !s) return s;
+      if (body->size() < 41) return Status::error(Status::Code::kRefused, "a blob record in the bundle is malformed");
+      Attachment a{*Hash32::from_view(ByteView(body->data(), 32)), read_u64_be(body->data() + 32),
+                   std::string(body->begin() + 40, body->end())};
+      if (a.size > limits::blob_bytes_max) return Status::error(Status::Code::kRefused, "a blob in the bundle is too large");
+      blob = a;
+    } else if (type == kBlobBytes) {
+      if (!blob || blob_bytes.size() + body->size() > blob->size)
+        return Status::error(Status::Code::kRefused, "blob bytes in the bundle do not fit their blob");
+      blob_bytes.insert(blob_bytes.end(), body->begin(), body->end());
+    } else if (type == kEnd && final) {
+      if (Status s = finish_blob(); !s) return s;
+      if (Status s = flush(); !s) return s;
+      return report;
+    } else {
+      return Status::error(Status::Code::kRefused, "the bundle holds a record of unknown type " + std::to_string(type));
+    }
+  }
+}
+
+}  // namespace anwang::node
