@@ -76,6 +76,11 @@ inline constexpr unsigned store_readers_max = 126;                 // LMDB defau
 // Network frames (net/): an op plus its framing; checked before any allocation.
 inline constexpr std::size_t frame_bytes_max = op_bytes_max + 1024;
 
+// Reconciliation: one message holds at most this many ranges, one listed range this many ids
+// (a side lists a range only when it holds few items there; a peer listing more is hostile).
+inline constexpr std::size_t reconcile_ranges_per_message_max = 4096;
+inline constexpr std::size_t reconcile_ids_per_range_max = 4096;
+
 // Hybrid logical clock: the logical counter has 16 bits.
 inline constexpr std::uint32_t hlc_counter_bits = 16;
 
