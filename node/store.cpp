@@ -50,14 +50,11 @@ std::uint64_t hlc_of_scope_time(ByteView value) {
 
 std::string short_id(const Hash32& id) { return id.short_hex(); }
 
-// Parents an op must have before it applies: its causal parents and its author's previous op.
-std::vector<Hash32> required_parents(const OpFields& fields) {
-  std::vector<Hash32> out = fields.parents;
-  if (fields.author_prev) out.push_back(*fields.author_prev);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
+// Parents an op must have before it applies: its causal parents. The author's previous op is
+// not one of them unless listed: a township officer's previous op may be in another village,
+// which a node of this village never holds (partial replication). Equivocation is still caught
+// by (author, sequence number).
+const std::vector<Hash32>& required_parents(const OpFields& fields) { return fields.parents; }
 
 // Decodes bytes this store verified before writing them.
 Op must_decode(ByteView bytes) {
@@ -168,7 +165,11 @@ class Store::IngestTxn {
         return std::optional<RefusedOp>(RefusedOp{Refusal::kClockNotAfterParents,
                                                   "op timestamp is not later than its parent " + short_id(parent)});
     }
-    if (!op.fields.author_prev) return std::optional<RefusedOp>();
+    // The author chain is checked when the previous op is also a causal parent (then it is
+    // present on every node that holds this op, and the verdict is the same everywhere).
+    if (!op.fields.author_prev ||
+        !std::binary_search(op.fields.parents.begin(), op.fields.parents.end(), *op.fields.author_prev))
+      return std::optional<RefusedOp>();
     auto prev_key = txn_.get(tables_.ids, op.fields.author_prev->view());
     if (!prev_key) return prev_key.status();
     auto prev_bytes = txn_.get(tables_.ops, concat({**prev_key, op.fields.author_prev->view()}));
@@ -475,7 +476,9 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   }
   fields.parents.insert(fields.parents.end(), authority_heads.begin(), authority_heads.end());
   std::uint64_t floor = 0;
-  for (const Hash32& parent : required_parents(fields)) {
+  std::vector<Hash32> before = fields.parents;
+  if (fields.author_prev) before.push_back(*fields.author_prev);  // later than the author's last op too
+  for (const Hash32& parent : before) {
     auto hlc = ingest.hlc_of(parent);
     if (!hlc) return hlc.status();
     if (!*hlc) return Status::not_found("parent op " + parent.hex() + " is not in this store");

@@ -155,7 +155,7 @@ TEST_CASE("an op stamped no later than a parent is refused", "[store]") {
   CHECK(outcome.reason == Refusal::kClockNotAfterParents);
 }
 
-TEST_CASE("an op whose previous op is another author's is refused", "[store]") {
+TEST_CASE("an op whose previous op (also a parent) is another author's is refused", "[store]") {
   TempDir dir;
   auto store = test::open_store(dir.path());
   OpFactory factory;
@@ -165,6 +165,7 @@ TEST_CASE("an op whose previous op is another author's is refused", "[store]") {
   fields.author = test_key(2).public_key();
   fields.author_seq = 2;
   fields.author_prev = someone_else.id;
+  fields.parents = {someone_else.id};
   fields.hlc = someone_else.fields.hlc + 1;
   fields.scope = "150430100";
   fields.object = named_object_id("note", "b");
@@ -174,6 +175,18 @@ TEST_CASE("an op whose previous op is another author's is refused", "[store]") {
   auto outcome = ingest_one(*store, forged.bytes);
   CHECK(outcome.kind == Kind::kRefused);
   CHECK(outcome.reason == Refusal::kBadAuthorChain);
+}
+
+TEST_CASE("an op whose author's previous op lives in another scope applies without it", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  KeyPair officer = test_key(3);
+  Op elsewhere = factory.note(officer, "150430100202", "in village B");
+  Op here = factory.note(officer, "150430100201", "in village A");  // author_prev: the village-B op
+  REQUIRE(here.fields.author_prev == elsewhere.id);
+  ingest(*store, {factory.genesis().bytes});
+  CHECK(ingest_one(*store, here.bytes).kind == Kind::kAccepted);
 }
 
 TEST_CASE("a refused op leaves nothing behind", "[store]") {
