@@ -1,0 +1,279 @@
+#include "node/sync.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+#include "crdt/limits.h"
+#include "net/frame.h"
+#include "net/reconcile.h"
+
+namespace anwang::node {
+
+namespace {
+
+enum Message : std::uint8_t { kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5 };
+
+// Frames over a transport, counting bytes.
+class Framed {
+ public:
+  explicit Framed(Transport& transport, SyncReport& report) : transport_(transport), report_(report) {}
+  Status send(ByteView body) {
+    Bytes frame;
+    net::append_frame(frame, body);
+    report_.bytes_sent += frame.size();
+    return transport_.write(frame);
+  }
+  Result<Bytes> receive() {
+    while (true) {
+      if (auto frame = decoder_.next()) return std::move(*frame);
+      auto bytes = transport_.read_some();
+      if (!bytes) return bytes.status();
+      report_.bytes_received += bytes->size();
+      if (Status s = decoder_.feed(*bytes); !s) return s;
+    }
+  }
+
+ private:
+  Transport& transport_;
+  SyncReport& report_;
+  net::FrameDecoder decoder_;
+};
+
+// Incidents first, then major hazards, then everything else (DESIGN §7).
+int priority_of(const Op& op) {
+  if (const auto* record = std::get_if<RecordPayload>(&op.fields.payload); record && record->kind == "incident") return 0;
+  if (const auto* hazard = std::get_if<HazardPayload>(&op.fields.payload); hazard && hazard->severity == "major") return 1;
+  return 2;
+}
+
+class Session {
+ public:
+  Session(Store& store, Framed& framed, net::ChannelSender& sender, net::ChannelReceiver& receiver, SyncReport& report,
+          std::string my_scope, const std::function<void(const SyncReport&)>& progress)
+      : store_(store), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
+        my_scope_(std::move(my_scope)), progress_(progress) {}
+
+  Status run(SyncRole role) {
+    std::vector<net::ItemKey> items;
+    Status s = store_.for_each_op([&](const Op& op) {
+      if (visible_to(op, report_.peer_scope) && visible_to(op, my_scope_)) {
+        items.push_back(net::item_key(op.fields.hlc, op.id));
+        visible_.insert(op.id);
+      }
+    });
+    if (!s) return s;
+    std::sort(items.begin(), items.end());
+    report_.items = items.size();
+    reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
+    if (role == SyncRole::kInitiator)
+      if (Status sent = send(kReconcile, reconciler_->initiate()); !sent) return sent;
+    while (!(done_sent_ && done_received_)) {
+      auto frame = framed_.receive();
+      if (!frame) return frame.status();
+      auto plain = receiver_.open(*frame);
+      if (!plain) return plain.status();
+      if (plain->empty()) return Status::error(Status::Code::kRefused, "the peer sent an empty message");
+      if (Status handled = handle((*plain)[0], ByteView(*plain).subspan(1), role); !handled) return handled;
+      if (reconciled_ && outstanding_.empty() && !done_sent_) {
+        if (Status sent = send(kDone, {}); !sent) return sent;
+        done_sent_ = true;
+      }
+      if (progress_) progress_(report_);
+    }
+    report_.reconcile_rounds = reconciler_->rounds();
+    return Status::ok();
+  }
+
+ private:
+  Status send(Message type, ByteView body) {
+    Bytes plain(1 + body.size());
+    plain[0] = type;
+    std::copy(body.begin(), body.end(), plain.begin() + 1);
+    return framed_.send(sender_.seal(plain));
+  }
+
+  Status handle(std::uint8_t type, ByteView body, SyncRole role) {
+    switch (type) {
+      case kReconcile: {
+        // The responder answers every reconciliation message, empty when all its ranges settled,
+        // so the initiator always learns when it is finished.
+        if (body.empty() && role == SyncRole::kInitiator) {
+          reconciled_ = true;
+          return send(kReconciled, {});
+        }
+        auto reply = reconciler_->on_message(body);
+        if (!reply) return reply.status();
+        if (Status s = flush_differences(); !s) return s;
+        if (role == SyncRole::kResponder) return send(kReconcile, *reply);
+        if (!reply->empty()) return send(kReconcile, *reply);
+        reconciled_ = true;
+        return send(kReconciled, {});
+      }
+      case kReconciled:
+        reconciled_ = true;
+        return Status::ok();
+      case kNeed: return answer_need(body);
+      case kOps: return receive_ops(body);
+      case kDone:
+        done_received_ = true;
+        return Status::ok();
+    }
+    return Status::error(Status::Code::kRefused, "the peer sent an unknown message type " + std::to_string(type));
+  }
+
+  // After a reconciliation step: send what the peer lacks, ask for what this node lacks.
+  Status flush_differences() {
+    const auto& have = reconciler_->to_send();
+    std::vector<Hash32> to_send(have.begin() + static_cast<std::ptrdiff_t>(sent_upto_), have.end());
+    sent_upto_ = have.size();
+    if (Status s = send_ops(to_send); !s) return s;
+    const auto& need = reconciler_->to_fetch();
+    Bytes ids;
+    for (std::size_t i = asked_upto_; i < need.size(); ++i) {
+      ids.insert(ids.end(), need[i].bytes.begin(), need[i].bytes.end());
+      outstanding_.insert(need[i]);
+      if (ids.size() >= 32 * limits::ingest_batch_ops_max) {
+        if (Status s = send(kNeed, ids); !s) return s;
+        ids.clear();
+      }
+    }
+    asked_upto_ = need.size();
+    if (!ids.empty()) return send(kNeed, ids);
+    return Status::ok();
+  }
+
+  Status answer_need(ByteView body) {
+    if (body.size() % 32 != 0) return Status::error(Status::Code::kRefused, "malformed need list");
+    std::vector<Hash32> ids;
+    for (std::size_t at = 0; at < body.size(); at += 32) ids.push_back(*Hash32::from_view(body.subspan(at, 32)));
+    return send_ops(ids);
+  }
+
+  // Sends ops (only ones the peer may hold), by priority, in frames under the cap.
+  Status send_ops(const std::vector<Hash32>& ids) {
+    std::vector<Op> ops;
+    for (const Hash32& id : ids) {
+      if (!visible_.count(id)) continue;
+      auto op = store_.get(id);
+      if (!op) return op.status();
+      if (*op) ops.push_back(std::move(**op));
+    }
+    std::stable_sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
+      return std::make_tuple(priority_of(a), a.fields.hlc, a.id) < std::make_tuple(priority_of(b), b.fields.hlc, b.id);
+    });
+    Bytes batch;
+    std::uint32_t count = 0;
+    auto flush = [&]() -> Status {
+      if (count == 0) return Status::ok();
+      Bytes body;
+      append_u32_le(body, count);
+      body.insert(body.end(), batch.begin(), batch.end());
+      batch.clear();
+      report_.ops_sent += count;
+      count = 0;
+      return send(kOps, body);
+    };
+    for (const Op& op : ops) {
+      if (batch.size() + op.bytes.size() + 4 > limits::op_bytes_max - 64 || count == limits::ingest_batch_ops_max)
+        if (Status s = flush(); !s) return s;
+      append_u32_le(batch, static_cast<std::uint32_t>(op.bytes.size()));
+      batch.insert(batch.end(), op.bytes.begin(), op.bytes.end());
+      ++count;
+    }
+    return flush();
+  }
+
+  // Verifies and commits one batch as it arrives.
+  Status receive_ops(ByteView body) {
+    if (body.size() < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
+    std::uint32_t count = read_u32_le(body.data());
+    if (count > limits::ingest_batch_ops_max) return Status::error(Status::Code::kRefused, "op batch too large");
+    std::vector<Bytes> ops;
+    std::size_t at = 4;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (body.size() - at < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
+      std::uint32_t length = read_u32_le(body.data() + at);
+      at += 4;
+      if (length > body.size() - at) return Status::error(Status::Code::kRefused, "malformed op batch");
+      ops.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at), body.begin() + static_cast<std::ptrdiff_t>(at + length));
+      at += length;
+    }
+    auto report = store_.ingest(ops);
+    if (!report) return report.status();
+    for (const IngestOutcome& outcome : report->outcomes) {
+      if (outcome.id) outstanding_.erase(*outcome.id);
+      if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)
+        ++report_.ops_received;
+      else if (outcome.kind == IngestOutcome::Kind::kDuplicate)
+        ++report_.ops_duplicate;
+      else
+        ++report_.ops_refused;
+    }
+    return Status::ok();
+  }
+
+  Store& store_;
+  Framed& framed_;
+  net::ChannelSender& sender_;
+  net::ChannelReceiver& receiver_;
+  SyncReport& report_;
+  std::string my_scope_;
+  const std::function<void(const SyncReport&)>& progress_;
+  std::unique_ptr<net::Reconciler> reconciler_;
+  std::set<Hash32> visible_;
+  std::set<Hash32> outstanding_;
+  std::size_t sent_upto_ = 0;
+  std::size_t asked_upto_ = 0;
+  bool reconciled_ = false;
+  bool done_sent_ = false;
+  bool done_received_ = false;
+};
+
+}  // namespace
+
+Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
+                            const std::array<std::uint8_t, 32>& ephemeral_seed,
+                            const std::function<void(const SyncReport&)>& progress) {
+  SyncReport report;
+  auto stats = store.stats();
+  if (!stats) return stats.status();
+  if (!stats->network_id) return Status::invalid("this node belongs to no network yet: import a bundle first");
+  auto authority = store.authority();
+  if (!authority) return authority.status();
+  auto my_scopes = (*authority)->node_scopes(node_key.public_key());
+  if (my_scopes.empty())
+    return Status::invalid("this node (" + node_key.public_key().hex() + ") is not enrolled in its network");
+  auto accept = [&](const PublicKey& peer) -> Status {
+    auto scopes = (*authority)->node_scopes(peer);
+    if (scopes.empty()) return Status::invalid("node " + peer.hex() + " is not enrolled in this network");
+    report.peer_scope = scopes.front();
+    return Status::ok();
+  };
+  Framed framed(transport, report);
+  net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
+                                                        : net::Handshake::Role::kResponder,
+                           node_key, *stats->network_id, ephemeral_seed, accept);
+  if (role == SyncRole::kInitiator)
+    if (Status s = framed.send(handshake.start()); !s) return s;
+  while (!handshake.done()) {
+    auto frame = framed.receive();
+    if (!frame) return frame.status();
+    auto reply = handshake.on_message(*frame);
+    if (!reply) return reply.status();
+    if (!reply->empty())
+      if (Status s = framed.send(*reply); !s) return s;
+  }
+  report.peer = handshake.keys().peer;
+  net::ChannelSender sender;
+  net::ChannelReceiver receiver;
+  if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
+  auto header = framed.receive();
+  if (!header) return header.status();
+  if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
+  Session session(store, framed, sender, receiver, report, my_scopes.front(), progress);
+  if (Status s = session.run(role); !s) return s;
+  return report;
+}
+
+}  // namespace anwang::node

@@ -1,0 +1,50 @@
+// sync.h — one sync session between two nodes over a byte stream.
+//
+// The session: handshake (net/handshake.h; both nodes must be enrolled in this network), an
+// encrypted channel each way, then range-based reconciliation (net/reconcile.h) over the ops
+// both nodes may hold — the authority graph and the records of the narrower of their two scopes,
+// never anything else — then the ops each lacks, incidents first, then major hazards, then the
+// rest, in batches that are verified and committed as they arrive. Nothing depends on earlier
+// sessions: after a drop, the next session finds only what is still missing.
+//
+// The stream is injected (Transport), so tests run sessions over in-memory pipes and the
+// daemon over TCP. A session runs on the calling thread and blocks on the transport.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "net/handshake.h"
+#include "node/store.h"
+
+namespace anwang::node {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Status write(ByteView bytes) = 0;
+  // Some bytes (at least one), or an error (closed, timed out).
+  virtual Result<Bytes> read_some() = 0;
+};
+
+struct SyncReport {
+  PublicKey peer;
+  std::string peer_scope;
+  std::uint64_t items = 0;          // ops both may hold, on this side
+  std::uint64_t ops_sent = 0;
+  std::uint64_t ops_received = 0;   // accepted into the store
+  std::uint64_t ops_duplicate = 0;
+  std::uint64_t ops_refused = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  int reconcile_rounds = 0;
+};
+
+enum class SyncRole { kInitiator, kResponder };
+
+// `ephemeral_seed`: fresh randomness for the handshake (injected).
+Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
+                            const std::array<std::uint8_t, 32>& ephemeral_seed,
+                            const std::function<void(const SyncReport&)>& progress = {});
+
+}  // namespace anwang::node
