@@ -1,6 +1,7 @@
 // anwang genesis | region add | note add | log | show | status | verify | op export | op import
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <iostream>
 
 #include "cli/context.h"
@@ -174,6 +175,27 @@ void run_show(Context& ctx, const std::string& id_text) {
     std::cout << field << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
 }
 
+// Per-peer bookkeeping kept by sync sessions: "peer/<key>/<name>" counters.
+nlohmann::json peers_json(const node::Store& store) {
+  std::map<std::string, nlohmann::json> peers;
+  if (auto counters = store.local_counters("peer/")) {
+    for (const auto& [name, value] : *counters) {
+      auto slash = name.find('/', 5);
+      if (slash == std::string::npos) continue;
+      std::string key = name.substr(5, slash - 5);
+      std::string field = name.substr(slash + 1);
+      peers[key]["key"] = key;
+      if (field.size() > 3 && field.substr(field.size() - 3) == "_ms")
+        peers[key][field.substr(0, field.size() - 3)] = hlc_to_string(hlc_from_ms(value));
+      else
+        peers[key][field] = value;
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [key, peer] : peers) out.push_back(peer);
+  return out;
+}
+
 void run_status(Context& ctx) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
@@ -190,7 +212,8 @@ void run_status(Context& ctx) {
                {"store_bytes", stats->file_bytes},
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_to_string(stats->hlc_last)) : nlohmann::json(nullptr)},
-               {"stale_readers_cleared", opened->store->stale_readers_cleared()}});
+               {"stale_readers_cleared", opened->store->stale_readers_cleared()},
+               {"peers", peers_json(*opened->store)}});
     return;
   }
   std::cout << "Node home 节点目录:   " << opened->home.dir().string() << "\n"

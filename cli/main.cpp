@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   anwang::cli::add_hazard_commands(app, ctx);
   anwang::cli::add_record_commands(app, ctx);
   anwang::cli::add_bundle_commands(app, ctx);
+  anwang::cli::add_sync_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

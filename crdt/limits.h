@@ -81,6 +81,13 @@ inline constexpr std::size_t frame_bytes_max = op_bytes_max + 1024;
 inline constexpr std::size_t reconcile_ranges_per_message_max = 4096;
 inline constexpr std::size_t reconcile_ids_per_range_max = 4096;
 
+// Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
+// and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).
+inline constexpr int sync_receive_timeout_ms = 60'000;
+// anwangd dials its neighbours this often, and backs off up to the maximum after failures.
+inline constexpr int sync_interval_s_default = 60;
+inline constexpr int sync_backoff_s_max = 15 * 60;
+
 // Hybrid logical clock: the logical counter has 16 bits.
 inline constexpr std::uint32_t hlc_counter_bits = 16;
 

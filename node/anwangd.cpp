@@ -1,6 +1,11 @@
-// anwangd — the anwang node daemon. Thin: parse arguments, open the node home, run the event
-// loop until SIGTERM/SIGINT. Sync with neighbours arrives with the sync work (issue 5); today the
-// daemon opens and checks the store, logs the node's state and shuts down cleanly.
+// anwangd — the anwang node daemon. Thin: parse arguments, open the node home, wire the sync
+// service to the event loop, run until SIGTERM/SIGINT.
+//
+// One event loop thread owns everything. It accepts enrolled peers and serves one sync session
+// at a time; it dials each neighbour in anwang.toml on a schedule, at once when local ops are
+// written (another process — the CLI — may write the same store), and with exponential backoff
+// and jitter after failures. Sessions commit batch by batch, so stopping mid-session loses at
+// most the batch in flight; SIGTERM lets the running session finish its current step.
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +14,134 @@
 #include <asio.hpp>
 #include <cstdlib>
 
+#include "crdt/limits.h"
 #include "node/home.h"
+#include "node/tcp.h"
+
+namespace {
+
+using anwang::node::NodeHome;
+using anwang::node::Store;
+
+class Daemon {
+ public:
+  Daemon(asio::io_context& io, NodeHome& home, Store& store, anwang::KeyPair node_key)
+      : io_(io), home_(home), store_(store), node_key_(std::move(node_key)), watch_(io) {}
+
+  anwang::Status listen(const std::string& address) {
+    auto endpoint = anwang::node::parse_endpoint(address);
+    if (!endpoint) return endpoint.status();
+    asio::error_code ec;
+    auto ip = asio::ip::make_address(endpoint->host, ec);
+    if (ec) return anwang::Status::invalid("listen address " + address + " must be an IP address and port");
+    acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
+    asio::ip::tcp::endpoint at(ip, endpoint->port);
+    acceptor_->open(at.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(at, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return anwang::Status::io_error("cannot listen on " + address + ": " + ec.message());
+    spdlog::info("listening for peers on {}", address);
+    accept();
+    return anwang::Status::ok();
+  }
+
+  void add_neighbour(const std::string& address) {
+    auto endpoint = anwang::node::parse_endpoint(address);
+    if (!endpoint) {
+      spdlog::error("neighbour {}: {}", address, endpoint.status().message());
+      return;
+    }
+    neighbours_.push_back(std::make_unique<Neighbour>(Neighbour{address, *endpoint, asio::steady_timer(io_), 0}));
+    schedule(*neighbours_.back(), std::chrono::seconds(0));
+  }
+
+  void watch_local_writes(int interval_s) {
+    interval_s_ = interval_s;
+    auto stats = store_.stats();
+    last_ops_ = stats ? stats->ops : 0;
+    watch_.expires_after(std::chrono::seconds(1));
+    watch_.async_wait([this](const std::error_code& ec) {
+      if (ec) return;
+      auto now = store_.stats();
+      if (now && now->ops != last_ops_) {
+        last_ops_ = now->ops;
+        for (auto& neighbour : neighbours_) schedule(*neighbour, std::chrono::seconds(0));
+      }
+      watch_local_writes(interval_s_);
+    });
+  }
+
+  void stop() {
+    if (acceptor_) acceptor_->close();
+    watch_.cancel();
+    for (auto& neighbour : neighbours_) neighbour->timer.cancel();
+  }
+
+ private:
+  struct Neighbour {
+    std::string address;
+    anwang::node::Endpoint endpoint;
+    asio::steady_timer timer;
+    int failures;
+  };
+
+  void accept() {
+    acceptor_->async_accept([this](const std::error_code& ec, asio::ip::tcp::socket socket) {
+      if (ec) return;  // closed on shutdown
+      std::string from = socket.remote_endpoint().address().to_string();
+      anwang::node::TcpTransport transport(std::move(socket), anwang::limits::sync_receive_timeout_ms);
+      session(transport, anwang::node::SyncRole::kResponder, from);
+      accept();
+    });
+  }
+
+  void schedule(Neighbour& neighbour, std::chrono::seconds delay) {
+    neighbour.timer.expires_after(delay);
+    neighbour.timer.async_wait([this, &neighbour](const std::error_code& ec) {
+      if (ec) return;
+      auto transport = anwang::node::tcp_connect(io_, neighbour.endpoint, anwang::limits::sync_receive_timeout_ms);
+      bool ok = transport.is_ok() && session(**transport, anwang::node::SyncRole::kInitiator, neighbour.address);
+      if (!transport) spdlog::warn("neighbour {}: {}", neighbour.address, transport.status().message());
+      neighbour.failures = ok ? 0 : neighbour.failures + 1;
+      int delay_s = interval_s_;
+      if (!ok) {
+        // Exponential backoff with jitter: 2, 4, 8 … seconds, up to the maximum.
+        int base = std::min(anwang::limits::sync_backoff_s_max, 1 << std::min(neighbour.failures, 10));
+        delay_s = base / 2 + static_cast<int>(randombytes_uniform(static_cast<std::uint32_t>(base / 2 + 1)));
+      }
+      schedule(neighbour, std::chrono::seconds(delay_s));
+    });
+  }
+
+  bool session(anwang::node::Transport& transport, anwang::node::SyncRole role, const std::string& who) {
+    anwang::node::SystemClock clock;
+    auto report = anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed());
+    if (!report) {
+      spdlog::warn("sync with {} failed: {}", who, report.status().message());
+      return false;
+    }
+    anwang::node::record_peer(store_, report->peer, &*report, clock.now_ms());
+    auto stats = store_.stats();
+    last_ops_ = stats ? stats->ops : last_ops_;
+    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in", who,
+                 report->peer.short_hex(), report->peer_scope, report->ops_sent, report->ops_received,
+                 report->bytes_sent, report->bytes_received);
+    return true;
+  }
+
+  asio::io_context& io_;
+  NodeHome& home_;
+  Store& store_;
+  anwang::KeyPair node_key_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::vector<std::unique_ptr<Neighbour>> neighbours_;
+  asio::steady_timer watch_;
+  std::uint64_t last_ops_ = 0;
+  int interval_s_ = anwang::limits::sync_interval_s_default;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"anwangd: the anwang (安网) node daemon"};
@@ -31,15 +163,16 @@ int main(int argc, char** argv) {
     const char* user_home = std::getenv("HOME");
     home_dir = env != nullptr && *env != '\0' ? env : std::string(user_home != nullptr ? user_home : ".") + "/.anwang";
   }
-  auto home = anwang::node::NodeHome::open(home_dir);
+  auto home = NodeHome::open(home_dir);
   if (!home) {
     spdlog::critical("{}", home.status().message());
     return 1;
   }
   spdlog::set_level(spdlog::level::from_str(home->config().log_level));
   auto store = home->open_store();
-  if (!store) {
-    spdlog::critical("{}", store.status().message());
+  auto node_key = home->load_node_key();
+  if (!store || !node_key) {
+    spdlog::critical("{}", !store ? store.status().message() : node_key.status().message());
     return 1;
   }
   auto stats = (*store)->stats();
@@ -52,14 +185,21 @@ int main(int argc, char** argv) {
   spdlog::info("node {} ready: home {}, network {}, {} ops, {} pending", home->node_key().short_hex(),
                home->dir().string(), stats->network_id ? stats->network_id->short_hex() : "(none)", stats->ops,
                stats->pending);
-  if (!listen.empty() || !home->config().listen.empty())
-    spdlog::warn("listening for peers is not built yet; ignoring listen address {}",
-                 listen.empty() ? home->config().listen : listen);
 
   asio::io_context io;
+  Daemon daemon(io, *home, **store, std::move(*node_key));
+  std::string address = listen.empty() ? home->config().listen : listen;
+  if (!address.empty())
+    if (auto s = daemon.listen(address); !s) {
+      spdlog::critical("{}", s.message());
+      return 1;
+    }
+  for (const std::string& neighbour : home->config().neighbours) daemon.add_neighbour(neighbour);
+  daemon.watch_local_writes(home->config().sync_interval_s);
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&io](const std::error_code&, int signal) {
+  signals.async_wait([&io, &daemon](const std::error_code&, int signal) {
     spdlog::info("signal {} received: shutting down", signal);
+    daemon.stop();
     io.stop();
   });
   io.run();

@@ -35,6 +35,14 @@ map_size_mib = 1024
 listen = ""
 # Log level of anwangd: trace, debug, info, warn, error.
 log_level = "info"
+
+[sync]
+# How often anwangd syncs with each neighbour, in seconds (also at once when local ops are written).
+interval_s = 60
+
+# The nodes this node dials, one [[neighbour]] each:
+# [[neighbour]]
+# address = "192.0.2.10:7400"
 )";
 
 // Writes `text` to a new file readable only by its owner, durably.
@@ -118,6 +126,20 @@ Result<Config> load_config(const fs::path& home) {
   if (auto listen = table["node"]["listen"]; listen) {
     if (!listen.is_string()) return Status::invalid(path.string() + ": [node] listen must be a string \"HOST:PORT\"");
     config.listen = *listen.value<std::string>();
+  }
+  if (auto interval = table["sync"]["interval_s"]; interval) {
+    auto seconds = interval.value<std::int64_t>();
+    if (!seconds || *seconds < 1 || *seconds > 86'400)
+      return Status::invalid(path.string() + ": [sync] interval_s must be a whole number of seconds from 1 to 86400");
+    config.sync_interval_s = static_cast<int>(*seconds);
+  }
+  if (const toml::array* neighbours = table["neighbour"].as_array()) {
+    for (const toml::node& neighbour : *neighbours) {
+      const toml::table* entry = neighbour.as_table();
+      auto address = entry != nullptr ? (*entry)["address"].value<std::string>() : std::nullopt;
+      if (!address) return Status::invalid(path.string() + ": each [[neighbour]] needs address = \"HOST:PORT\"");
+      config.neighbours.push_back(*address);
+    }
   }
   if (auto level = table["node"]["log_level"]; level) {
     static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};

@@ -45,6 +45,8 @@ struct Config {
   std::uint64_t map_bytes = 0;  // 0: default
   std::string listen;           // "HOST:PORT"; empty: do not listen
   std::string log_level = "info";
+  std::vector<std::string> neighbours;  // "HOST:PORT" of the nodes anwangd dials
+  int sync_interval_s = 60;
 };
 
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.

@@ -977,6 +977,19 @@ Status Store::set_local_counter(const std::string& name, std::uint64_t value) {
   return txn->commit();
 }
 
+Result<std::vector<std::pair<std::string, std::uint64_t>>> Store::local_counters(const std::string& prefix) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::string full = "counter/" + prefix;
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  auto cursor = Cursor::open(*txn, tables_.local);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->seek(as_bytes(full)); ok && starts_with(cursor->key(), as_bytes(full)); ok = cursor->next())
+    if (cursor->value().size() == 8)
+      out.emplace_back(std::string(cursor->key().begin() + 8, cursor->key().end()), read_u64_be(cursor->value().data()));
+  return out;
+}
+
 Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();

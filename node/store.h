@@ -140,6 +140,8 @@ class Store {
   // Small named counters of this node's own (not replicated): last bundle sent to a node, …
   Result<std::uint64_t> local_counter(const std::string& name) const;
   Status set_local_counter(const std::string& name, std::uint64_t value);
+  // Every local counter whose name starts with `prefix`.
+  Result<std::vector<std::pair<std::string, std::uint64_t>>> local_counters(const std::string& prefix) const;
 
   struct AuthorHead {
     std::uint64_t seq = 0;

@@ -276,4 +276,21 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   return report;
 }
 
+Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms) {
+  std::string prefix = "peer/" + peer.hex() + "/";
+  if (Status s = store.set_local_counter(prefix + "last_contact_ms", now_ms); !s) return s;
+  if (report == nullptr) return Status::ok();
+  if (Status s = store.set_local_counter(prefix + "last_sync_ms", now_ms); !s) return s;
+  auto add = [&](const char* name, std::uint64_t value) -> Status {
+    auto current = store.local_counter(prefix + name);
+    if (!current) return current.status();
+    return store.set_local_counter(prefix + name, *current + value);
+  };
+  for (auto [name, value] : {std::pair{"ops_sent", report->ops_sent}, std::pair{"ops_received", report->ops_received},
+                             std::pair{"bytes_sent", report->bytes_sent},
+                             std::pair{"bytes_received", report->bytes_received}})
+    if (Status s = add(name, value); !s) return s;
+  return Status::ok();
+}
+
 }  // namespace anwang::node

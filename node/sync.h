@@ -47,4 +47,8 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
                             const std::array<std::uint8_t, 32>& ephemeral_seed,
                             const std::function<void(const SyncReport&)>& progress = {});
 
+// Records a session's outcome for `anwang status`: last contact, last successful sync, and ops
+// and bytes each way (this node's own bookkeeping; no correctness depends on it).
+Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms);
+
 }  // namespace anwang::node

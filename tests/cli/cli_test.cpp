@@ -1,5 +1,7 @@
 // The `anwang` command as a user runs it: real processes on a real node home.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -454,4 +456,96 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
   Run tampered = anwang_cli(village, {"bundle", "import", bundle});
   CHECK(tampered.exit_code == 1);
   CHECK_THAT(tampered.err, Catch::Contains("altered"));
+}
+
+namespace {
+
+// An anwangd process on loopback, stopped with SIGTERM when the test ends.
+class Daemon {
+ public:
+  Daemon(const std::filesystem::path& home, const std::filesystem::path& log) {
+    for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
+      port_ = 20000 + static_cast<int>((getpid() * 7 + attempt * 131) % 30000);
+      std::string command = quote(ANWANGD_PATH) + " --home " + quote(home.string()) + " --listen 127.0.0.1:" +
+                            std::to_string(port_) + " > " + quote(log.string()) + " 2>&1 & echo $!";
+      FILE* pipe = popen(command.c_str(), "r");
+      REQUIRE(pipe != nullptr);
+      int pid = 0;
+      REQUIRE(fscanf(pipe, "%d", &pid) == 1);
+      pclose(pipe);
+      for (int wait = 0; wait < 100; ++wait) {
+        std::stringstream text;
+        text << std::ifstream(log).rdbuf();
+        if (text.str().find("listening for peers") != std::string::npos) {
+          pid_ = pid;
+          break;
+        }
+        if (text.str().find("cannot listen") != std::string::npos) break;
+        usleep(50'000);
+      }
+      if (pid_ <= 0) kill(pid, SIGKILL);
+    }
+    REQUIRE(pid_ > 0);
+  }
+  ~Daemon() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int wait = 0; wait < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++wait) usleep(50'000);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int pid_ = 0;
+  int port_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd over loopback", "[cli][sync]") {
+  TempDir dir;
+  auto county = loop_county(dir);
+  Daemon daemon(county, dir.path() / "anwangd.log");
+  auto village = dir.path() / "village-a";
+  std::string village_key = json::parse(ok(village, {"init", "--json"}).out)["node_key"];
+  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json"}).out)["public_key"];
+  ok(county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
+  ok(county, {"--as", "head", "delegate", "--to", person, "--role", "grid_member", "--scope", "150430100201-03"});
+  ok(county, {"bundle", "export", (dir.path() / "join.bundle").string(), "--for", village_key});
+  ok(village, {"bundle", "import", (dir.path() / "join.bundle").string()});
+
+  // The county writes (the CLI beside the running daemon); the village syncs and sees it.
+  std::string from_county = json::parse(ok(county, {"--as", "member", "hazard", "report", "--grid", "150430100201-03",
+                                                    "--category", "fire", "--severity", "general", "--text", "县里录入",
+                                                    "--json"})
+                                            .out)["id"];
+  json first = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
+  CHECK(first["ops_received"].get<int>() >= 1);
+  CHECK(first["ops_refused"] == 0);
+  CHECK(json::parse(ok(village, {"hazard", "show", from_county, "--json"}).out)["state"] == "reported");
+  // The village reports; the county (through its daemon) receives it.
+  std::string from_village = json::parse(ok(village, {"--as", "villager", "hazard", "report", "--grid",
+                                                      "150430100201-03", "--category", "fire", "--severity", "general",
+                                                      "--text", "村里发现", "--json"})
+                                              .out)["id"];
+  json second = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
+  CHECK(second["ops_sent"].get<int>() >= 1);
+  CHECK(json::parse(ok(county, {"hazard", "show", from_village, "--json"}).out)["state"] == "reported");
+  // Nothing left: one reconciliation round, no ops either way.
+  json third = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
+  CHECK(third["ops_sent"] == 0);
+  CHECK(third["ops_received"] == 0);
+  CHECK(third["reconcile_rounds"] == 1);
+  json status = json::parse(ok(village, {"status", "--json"}).out);
+  REQUIRE(status["peers"].size() == 1);
+  CHECK(status["peers"][0]["ops_received"].get<int>() >= 1);
+  CHECK(status["peers"][0].contains("last_sync"));
+
+  // A node holding a copy of the network but never enrolled is refused at the handshake.
+  auto stranger = dir.path() / "stranger";
+  ok(stranger, {"init"});
+  ok(county, {"op", "export", (dir.path() / "all.ops").string()});
+  ok(stranger, {"op", "import", (dir.path() / "all.ops").string()});
+  Run refused = anwang_cli(stranger, {"sync", daemon.address()});
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("not enrolled"));
 }
