@@ -80,6 +80,8 @@ inline constexpr std::size_t frame_bytes_max = op_bytes_max + 1024;
 // (a side lists a range only when it holds few items there; a peer listing more is hostile).
 inline constexpr std::size_t reconcile_ranges_per_message_max = 4096;
 inline constexpr std::size_t reconcile_ids_per_range_max = 4096;
+// A whole reconciliation message (sent in frame-sized parts): 4096 ranges of ~80 bytes.
+inline constexpr std::size_t reconcile_message_bytes_max = 512 * 1024;
 
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).

@@ -12,7 +12,10 @@ namespace anwang::node {
 
 namespace {
 
-enum Message : std::uint8_t { kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5 };
+enum Message : std::uint8_t { kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5, kReconcilePart = 6 };
+
+// A reconciliation message larger than a frame travels in parts (kReconcilePart …, kReconcile).
+constexpr std::size_t kReconcilePartBytes = limits::op_bytes_max - 64;
 
 // Frames over a transport, counting bytes.
 class Framed {
@@ -67,7 +70,7 @@ class Session {
     report_.items = items.size();
     reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
     if (role == SyncRole::kInitiator)
-      if (Status sent = send(kReconcile, reconciler_->initiate()); !sent) return sent;
+      if (Status sent = send_reconcile(reconciler_->initiate()); !sent) return sent;
     while (!(done_sent_ && done_received_)) {
       auto frame = framed_.receive();
       if (!frame) return frame.status();
@@ -86,6 +89,15 @@ class Session {
   }
 
  private:
+  // Sends a reconciliation message, in parts when it is larger than a frame.
+  Status send_reconcile(ByteView body) {
+    while (body.size() > kReconcilePartBytes) {
+      if (Status s = send(kReconcilePart, body.first(kReconcilePartBytes)); !s) return s;
+      body = body.subspan(kReconcilePartBytes);
+    }
+    return send(kReconcile, body);
+  }
+
   Status send(Message type, ByteView body) {
     Bytes plain(1 + body.size());
     plain[0] = type;
@@ -95,7 +107,18 @@ class Session {
 
   Status handle(std::uint8_t type, ByteView body, SyncRole role) {
     switch (type) {
+      case kReconcilePart:
+        if (partial_.size() + body.size() > limits::reconcile_message_bytes_max)
+          return Status::error(Status::Code::kRefused, "the peer's reconciliation message is too large");
+        partial_.insert(partial_.end(), body.begin(), body.end());
+        return Status::ok();
       case kReconcile: {
+        Bytes whole;
+        if (!partial_.empty()) {
+          whole.swap(partial_);
+          whole.insert(whole.end(), body.begin(), body.end());
+          body = whole;
+        }
         // The responder answers every reconciliation message, empty when all its ranges settled,
         // so the initiator always learns when it is finished.
         if (body.empty() && role == SyncRole::kInitiator) {
@@ -105,8 +128,8 @@ class Session {
         auto reply = reconciler_->on_message(body);
         if (!reply) return reply.status();
         if (Status s = flush_differences(); !s) return s;
-        if (role == SyncRole::kResponder) return send(kReconcile, *reply);
-        if (!reply->empty()) return send(kReconcile, *reply);
+        if (role == SyncRole::kResponder) return send_reconcile(*reply);
+        if (!reply->empty()) return send_reconcile(*reply);
         reconciled_ = true;
         return send(kReconciled, {});
       }
@@ -179,6 +202,7 @@ class Session {
         if (Status s = flush(); !s) return s;
       append_u32_le(batch, static_cast<std::uint32_t>(op.bytes.size()));
       batch.insert(batch.end(), op.bytes.begin(), op.bytes.end());
+      report_.op_bytes_sent += op.bytes.size();
       ++count;
     }
     return flush();
@@ -197,6 +221,7 @@ class Session {
       at += 4;
       if (length > body.size() - at) return Status::error(Status::Code::kRefused, "malformed op batch");
       ops.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at), body.begin() + static_cast<std::ptrdiff_t>(at + length));
+      report_.op_bytes_received += length;
       at += length;
     }
     auto report = store_.ingest(ops);
@@ -223,6 +248,7 @@ class Session {
   std::unique_ptr<net::Reconciler> reconciler_;
   std::set<Hash32> visible_;
   std::set<Hash32> outstanding_;
+  Bytes partial_;  // parts of a reconciliation message still arriving
   std::size_t sent_upto_ = 0;
   std::size_t asked_upto_ = 0;
   bool reconciled_ = false;
@@ -271,6 +297,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   auto header = framed.receive();
   if (!header) return header.status();
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
+  report.handshake_bytes = report.bytes_sent + report.bytes_received;
   Session session(store, framed, sender, receiver, report, my_scopes.front(), progress);
   if (Status s = session.run(role); !s) return s;
   return report;

@@ -37,6 +37,9 @@ struct SyncReport {
   std::uint64_t ops_refused = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
+  std::uint64_t handshake_bytes = 0;   // both ways, until the encrypted channel is up
+  std::uint64_t op_bytes_sent = 0;      // the ops' own bytes among bytes_sent
+  std::uint64_t op_bytes_received = 0;
   int reconcile_rounds = 0;
 };
 
