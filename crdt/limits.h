@@ -82,6 +82,10 @@ inline constexpr std::size_t reconcile_ranges_per_message_max = 4096;
 inline constexpr std::size_t reconcile_ids_per_range_max = 4096;
 // A whole reconciliation message (sent in frame-sized parts): 4096 ranges of ~80 bytes.
 inline constexpr std::size_t reconcile_message_bytes_max = 512 * 1024;
+// A reply stops growing past this size and defers its remaining ranges to the next round, so
+// replies stay within one frame and far below the message bound.
+inline constexpr std::size_t reconcile_reply_bytes_target = 48 * 1024;
+static_assert(reconcile_reply_bytes_target + 16 * 1024 < reconcile_message_bytes_max);
 
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).

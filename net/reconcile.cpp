@@ -161,6 +161,8 @@ Result<Bytes> Reconciler::on_message(ByteView message) {
   Bytes out{kVersion};
   std::set<Hash32> have(have_.begin(), have_.end()), need(need_.begin(), need_.end());
   std::size_t ranges = 0;
+  std::optional<ItemKey> deferred;
+  ItemKey deferred_upper{};
   while (!in.done()) {
     if (++ranges > limits::reconcile_ranges_per_message_max)
       return Status::error(Status::Code::kRefused, "reconciliation message with too many ranges");
@@ -171,9 +173,14 @@ Result<Bytes> Reconciler::on_message(ByteView message) {
       return Status::error(Status::Code::kRefused, "truncated reconciliation range");
     std::uint32_t count = read_u32_le(count_bytes);
     auto [begin, end] = span(range);
+    // Over the reply budget: leave this and every later range to the next round, as one
+    // fingerprint over all of them (settled ranges inside it will match again and split away).
+    if (out.size() > limits::reconcile_reply_bytes_target && !deferred) deferred = range.lower;
+    deferred_upper = range.upper;
     if (mode == kFingerprint) {
       Hash32 theirs;
       if (!in.read(theirs.bytes.data(), 32)) return Status::error(Status::Code::kRefused, "truncated fingerprint");
+      if (deferred) continue;
       if (count == end - begin && theirs == fingerprint(begin, end)) continue;  // settled
       if (end - begin <= kListItemsMax)
         add_id_list(out, range);
@@ -190,6 +197,7 @@ Result<Bytes> Reconciler::on_message(ByteView message) {
       if (!in.read(id.bytes.data(), 32)) return Status::error(Status::Code::kRefused, "truncated id list");
       theirs.insert(id);
     }
+    if (deferred) continue;
     std::set<Hash32> mine;
     for (std::size_t i = begin; i < end; ++i) mine.insert(item_id(items_[i]));
     for (const Hash32& id : mine)
@@ -197,6 +205,7 @@ Result<Bytes> Reconciler::on_message(ByteView message) {
     for (const Hash32& id : theirs)
       if (!mine.count(id) && need.insert(id).second) need_.push_back(id);
   }
+  if (deferred) add_fingerprint(out, Range{*deferred, deferred_upper});
   if (out.size() == 1) return Bytes{};
   ++rounds_;
   return out;

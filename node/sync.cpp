@@ -12,7 +12,10 @@ namespace anwang::node {
 
 namespace {
 
-enum Message : std::uint8_t { kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5, kReconcilePart = 6 };
+enum Message : std::uint8_t {
+  kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5, kReconcilePart = 6,
+  kCommitted = 7,  // a batch was committed: keeps a long transfer from looking like a silent peer
+};
 
 // A reconciliation message larger than a frame travels in parts (kReconcilePart …, kReconcile).
 constexpr std::size_t kReconcilePartBytes = limits::op_bytes_max - 64;
@@ -141,6 +144,8 @@ class Session {
       case kDone:
         done_received_ = true;
         return Status::ok();
+      case kCommitted:
+        return Status::ok();
     }
     return Status::error(Status::Code::kRefused, "the peer sent an unknown message type " + std::to_string(type));
   }
@@ -226,6 +231,7 @@ class Session {
     }
     auto report = store_.ingest(ops);
     if (!report) return report.status();
+    if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
       if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)

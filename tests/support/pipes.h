@@ -22,7 +22,7 @@ class Pipe {
   }
   Result<Bytes> read() {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!ready_.wait_for(lock, std::chrono::seconds(20), [this] { return !buffer_.empty() || closed_; }))
+    if (!ready_.wait_for(lock, std::chrono::seconds(120), [this] { return !buffer_.empty() || closed_; }))
       return Status::error(Status::Code::kUnavailable, "timed out");
     if (buffer_.empty()) return Status::error(Status::Code::kUnavailable, "closed");
     Bytes out(buffer_.begin(), buffer_.end());
