@@ -5,11 +5,13 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "node/constitution.h"
+#include "crdt/hash.h"
 #include "node/op_file.h"
 #include "support/fixtures.h"
 
@@ -460,23 +462,26 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
 
 namespace {
 
-// An anwangd process on loopback, stopped with SIGTERM when the test ends.
+// An anwangd process on loopback, stopped with SIGTERM when the test ends. With `listen` false it
+// only dials the neighbours in its anwang.toml.
 class Daemon {
  public:
-  Daemon(const std::filesystem::path& home, const std::filesystem::path& log) {
+  Daemon(const std::filesystem::path& home, const std::filesystem::path& log, bool listen = true) {
     for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
       port_ = 20000 + static_cast<int>((getpid() * 7 + attempt * 131) % 30000);
-      std::string command = quote(ANWANGD_PATH) + " --home " + quote(home.string()) + " --listen 127.0.0.1:" +
-                            std::to_string(port_) + " > " + quote(log.string()) + " 2>&1 & echo $!";
+      std::string command = quote(ANWANGD_PATH) + " --home " + quote(home.string()) +
+                            (listen ? " --listen 127.0.0.1:" + std::to_string(port_) : std::string()) + " >> " +
+                            quote(log.string()) + " 2>&1 & echo $!";
       FILE* pipe = popen(command.c_str(), "r");
       REQUIRE(pipe != nullptr);
       int pid = 0;
       REQUIRE(fscanf(pipe, "%d", &pid) == 1);
       pclose(pipe);
+      const char* ready = listen ? "listening for peers" : " ready: ";
       for (int wait = 0; wait < 100; ++wait) {
         std::stringstream text;
         text << std::ifstream(log).rdbuf();
-        if (text.str().find("listening for peers") != std::string::npos) {
+        if (text.str().find(ready) != std::string::npos) {
           pid_ = pid;
           break;
         }
@@ -487,11 +492,15 @@ class Daemon {
     }
     REQUIRE(pid_ > 0);
   }
-  ~Daemon() {
-    kill(pid_, SIGTERM);
+  ~Daemon() { stop(SIGTERM); }
+  void stop(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
     int status = 0;
     for (int wait = 0; wait < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++wait) usleep(50'000);
+    pid_ = 0;
   }
+  int pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
@@ -548,4 +557,69 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   Run refused = anwang_cli(stranger, {"sync", daemon.address()});
   CHECK(refused.exit_code != 0);
   CHECK_THAT(refused.err, Catch::Contains("not enrolled"));
+}
+
+TEST_CASE("a township killed mid-transfer resumes without re-receiving what it committed", "[cli][sync]") {
+  const char* env = std::getenv("ANWANG_RESUME_N");
+  std::size_t n = env != nullptr ? std::strtoull(env, nullptr, 10) : 20'000;
+  TempDir dir;
+  auto county = dir.path() / "county";
+  auto township = dir.path() / "township";
+  PublicKey county_key = *Hash32::from_hex(json::parse(ok(county, {"init", "--json"}).out)["node_key"].get<std::string>());
+  PublicKey township_key =
+      *Hash32::from_hex(json::parse(ok(township, {"init", "--json"}).out)["node_key"].get<std::string>());
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  std::vector<Op> authority{factory.genesis()};
+  authority.push_back(factory.make(root, "150430", node_object_id(county_key), EnrolmentPayload{county_key}, {authority.back().id}));
+  authority.push_back(
+      factory.make(root, "150430100", node_object_id(township_key), EnrolmentPayload{township_key}, {authority.back().id}));
+  std::vector<Bytes> all = test::bytes_of(authority);
+  for (std::size_t i = 0; i < n; ++i) {
+    HazardPayload h;
+    h.action = "report";
+    h.category = "fire";
+    h.severity = i % 50 == 0 ? "major" : "general";
+    h.text = "巡查发现隐患 " + std::to_string(i);
+    std::uint64_t seq = factory.next_seq(root);
+    all.push_back(factory.make(root, "150430100201", authored_object_id(root.public_key(), seq), h, {authority.back().id}).bytes);
+  }
+  REQUIRE(node::write_op_file(dir.path() / "all.ops", all).is_ok());
+  REQUIRE(node::write_op_file(dir.path() / "authority.ops", test::bytes_of(authority)).is_ok());
+  ok(county, {"op", "import", (dir.path() / "all.ops").string()});
+  ok(township, {"op", "import", (dir.path() / "authority.ops").string()});
+  Daemon county_daemon(county, dir.path() / "county.log");
+  std::ofstream(township / "anwang.toml", std::ios::app) << "[[neighbour]]\naddress = \"" << county_daemon.address() << "\"\n";
+  auto township_ops = [&] { return json::parse(ok(township, {"status", "--json"}).out)["ops"].get<std::size_t>(); };
+
+  std::size_t at_kill = 0;
+  {
+    Daemon township_daemon(township, dir.path() / "township.log", /*listen=*/false);
+    for (int wait = 0; wait < 2000 && at_kill < 3 + n / 10; ++wait) {
+      at_kill = township_ops();
+      usleep(10'000);
+    }
+    township_daemon.stop(SIGKILL);  // a power cut in the middle of the transfer
+  }
+  at_kill = township_ops();
+  INFO("ops when killed: " << at_kill);
+  CHECK(at_kill > 3);
+  CHECK(at_kill < n + 3);
+  ok(township, {"verify"});  // what was committed is intact
+  Daemon restarted(township, dir.path() / "township2.log", /*listen=*/false);
+  for (int wait = 0; wait < 3000 && township_ops() < n + 3; ++wait) usleep(20'000);
+  CHECK(township_ops() == n + 3);
+  // The resumed session received only what was still missing.
+  std::stringstream log;
+  log << std::ifstream(dir.path() / "township2.log").rdbuf();
+  auto at = log.str().find("received ");
+  REQUIRE(at != std::string::npos);
+  std::size_t received = std::stoull(log.str().substr(at + 9));
+  CHECK(received == n + 3 - at_kill);
+  // Idle memory of the node now holding n ops.
+  sleep(1);
+  std::ifstream proc("/proc/" + std::to_string(restarted.pid()) + "/status");
+  std::string line;
+  while (std::getline(proc, line))
+    if (line.rfind("VmHWM", 0) == 0 || line.rfind("VmRSS", 0) == 0) WARN("township anwangd with " << n << " ops: " << line);
 }
