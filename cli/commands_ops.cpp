@@ -213,7 +213,11 @@ void run_status(Context& ctx) {
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_to_string(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
-               {"peers", peers_json(*opened->store)}});
+               {"peers", peers_json(*opened->store)},
+               {"blobs_missing", [&] {
+                  auto missing = opened->store->missing_blobs();
+                  return missing ? missing->size() : 0;
+                }()}});
     return;
   }
   std::cout << "Node home 节点目录:   " << opened->home.dir().string() << "\n"

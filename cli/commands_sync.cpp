@@ -9,7 +9,7 @@ namespace anwang::cli {
 
 namespace {
 
-void run_sync(Context& ctx, const std::string& address) {
+void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budget) {
   auto endpoint = node::parse_endpoint(address);
   if (!endpoint) return ctx.fail(endpoint.status());
   auto opened = open_all(ctx);
@@ -25,7 +25,8 @@ void run_sync(Context& ctx, const std::string& address) {
                                  if (!ctx.json)
                                    std::cerr << "\rsent " << r.ops_sent << " ops / " << r.bytes_sent << " B, received "
                                              << r.ops_received << " ops / " << r.bytes_received << " B" << std::flush;
-                               });
+                               },
+                               blob_budget);
   if (!ctx.json) std::cerr << "\n";
   if (!report) return ctx.fail(report.status());
   node::record_peer(*opened->store, report->peer, &*report, clock.now_ms());
@@ -35,11 +36,14 @@ void run_sync(Context& ctx, const std::string& address) {
                       {"ops_received", report->ops_received}, {"ops_duplicate", report->ops_duplicate},
                       {"ops_refused", report->ops_refused}, {"bytes_sent", report->bytes_sent},
                       {"bytes_received", report->bytes_received}, {"reconcile_rounds", report->reconcile_rounds},
+                      {"blobs_received", report->blobs_received}, {"blobs_deferred", report->blobs_deferred},
                       {"pending", stats ? stats->pending : 0}});
   std::cout << "Synced 同步完成 with node " << report->peer.short_hex() << " (" << report->peer_scope << "): sent "
             << report->ops_sent << " ops, received " << report->ops_received << " ops (" << report->ops_duplicate
             << " duplicate, " << report->ops_refused << " refused), " << report->bytes_sent << " B out, "
-            << report->bytes_received << " B in, " << report->reconcile_rounds << " reconciliation rounds";
+            << report->bytes_received << " B in, " << report->reconcile_rounds << " reconciliation rounds, "
+            << report->blobs_received << " attachments received";
+  if (report->blobs_deferred > 0) std::cout << " (" << report->blobs_deferred << " left for later by --blob-budget)";
   if (stats && stats->pending > 0) std::cout << "; " << stats->pending << " ops still wait for parents";
   std::cout << "\n";
   if (report->ops_refused > 0) ctx.exit_code = kExitCheckFailed;
@@ -49,9 +53,11 @@ void run_sync(Context& ctx, const std::string& address) {
 
 void add_sync_commands(CLI::App& app, Context& ctx) {
   auto address = std::make_shared<std::string>();
+  auto budget = std::make_shared<std::uint64_t>(0);
   auto* sync = app.add_subcommand("sync", "Sync once with a peer node (同步), without the daemon");
   sync->add_option("HOST:PORT", *address, "The peer's address, e.g. 127.0.0.1:7400")->required();
-  sync->callback([&ctx, address] { run_sync(ctx, *address); });
+  sync->add_option("--blob-budget", *budget, "Fetch at most this many bytes of photos this time (0: no limit); ops always go");
+  sync->callback([&ctx, address, budget] { run_sync(ctx, *address, *budget); });
 }
 
 }  // namespace anwang::cli

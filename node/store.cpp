@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include "crdt/hash.h"
@@ -924,6 +925,93 @@ Status Store::read_blob(const Hash32& hash, const std::function<void(ByteView)>&
     chunk(cursor->value());
   }
   if (seen != size || hasher.finish() != hash) return Status::corruption("blob " + hash.hex() + " is damaged in the store");
+  return Status::ok();
+}
+
+Result<std::uint64_t> Store::blob_bytes_held(const Hash32& hash) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto meta = txn->get(tables_.blob_meta, hash.view());
+  if (!meta) return meta.status();
+  if (*meta) return read_u64_be((*meta)->data());
+  auto cursor = Cursor::open(*txn, tables_.blobs);
+  if (!cursor) return cursor.status();
+  std::uint64_t held = 0, expected = 0;
+  for (bool ok = cursor->seek(hash.view()); ok && starts_with(cursor->key(), hash.view()); ok = cursor->next()) {
+    if (read_u64_be(cursor->key().data() + 32) != expected) break;  // a gap: resume from there
+    held += cursor->value().size();
+    ++expected;
+  }
+  return held;
+}
+
+Status Store::put_blob_chunk(const Attachment& attachment, std::uint64_t offset, ByteView bytes) {
+  if (attachment.size > limits::blob_bytes_max || offset % limits::blob_chunk_bytes != 0 ||
+      bytes.size() > limits::blob_chunk_bytes || offset + bytes.size() > attachment.size ||
+      (bytes.size() != limits::blob_chunk_bytes && offset + bytes.size() != attachment.size))
+    return Status::error(Status::Code::kRefused, "a blob chunk does not fit its blob");
+  auto held = blob_bytes_held(attachment.hash);
+  if (!held) return held.status();
+  if (*held != offset) return Status::ok();  // already held, or out of order: ignored
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  Bytes key(attachment.hash.bytes.begin(), attachment.hash.bytes.end());
+  append_u64_be(key, offset / limits::blob_chunk_bytes);
+  if (Status s = txn->put(tables_.blobs, key, bytes); !s) return s;
+  if (offset + bytes.size() == attachment.size) {
+    Blake2b hasher;
+    auto cursor = Cursor::open(*txn, tables_.blobs);
+    if (!cursor) return cursor.status();
+    std::vector<Bytes> keys;
+    for (bool ok = cursor->seek(attachment.hash.view()); ok && starts_with(cursor->key(), attachment.hash.view());
+         ok = cursor->next()) {
+      hasher.update(cursor->value());
+      keys.emplace_back(cursor->key().begin(), cursor->key().end());
+    }
+    if (hasher.finish() != attachment.hash) {
+      for (const Bytes& k : keys) txn->del(tables_.blobs, k);
+      if (Status s = txn->commit(); !s) return s;
+      return Status::error(Status::Code::kRefused, "blob " + attachment.hash.hex() + " did not match its hash; dropped");
+    }
+    Bytes meta = u64_be(attachment.size);
+    meta.insert(meta.end(), attachment.media_type.begin(), attachment.media_type.end());
+    if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), meta); !s) return s;
+  }
+  return txn->commit();
+}
+
+Result<std::vector<Attachment>> Store::missing_blobs() const {
+  std::map<Hash32, Attachment> referenced;
+  Status s = for_each_op([&](const Op& op) {
+    const std::vector<Attachment>* photos = nullptr;
+    if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) photos = &h->photos;
+    if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) photos = &r->photos;
+    if (photos != nullptr)
+      for (const Attachment& a : *photos) referenced.emplace(a.hash, a);
+  });
+  if (!s) return s;
+  std::vector<Attachment> out;
+  for (const auto& [hash, attachment] : referenced) {
+    auto held = has_blob(hash);
+    if (!held) return held.status();
+    if (!*held) out.push_back(attachment);
+  }
+  return out;
+}
+
+Status Store::read_blob_from(const Hash32& hash, std::uint64_t offset,
+                             const std::function<void(std::uint64_t, ByteView)>& chunk) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto meta = txn->get(tables_.blob_meta, hash.view());
+  if (!meta) return meta.status();
+  if (!*meta) return Status::not_found("this node does not hold blob " + hash.hex());
+  Bytes start(hash.bytes.begin(), hash.bytes.end());
+  append_u64_be(start, offset / limits::blob_chunk_bytes);
+  auto cursor = Cursor::open(*txn, tables_.blobs);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->seek(start); ok && starts_with(cursor->key(), hash.view()); ok = cursor->next())
+    chunk(read_u64_be(cursor->key().data() + 32) * limits::blob_chunk_bytes, cursor->value());
   return Status::ok();
 }
 

@@ -143,6 +143,15 @@ class Store {
   // Every local counter whose name starts with `prefix`.
   Result<std::vector<std::pair<std::string, std::uint64_t>>> local_counters(const std::string& prefix) const;
 
+  // Resumable blob transfer: bytes of `hash` already held (whole chunks from the start), a chunk
+  // at `offset` (which must be exactly that many bytes), and blobs referenced by held ops but not
+  // (completely) held. A blob whose last chunk arrives is checked against its hash: on mismatch
+  // its chunks are dropped and an error returned.
+  Result<std::uint64_t> blob_bytes_held(const Hash32& hash) const;
+  Status put_blob_chunk(const Attachment& attachment, std::uint64_t offset, ByteView bytes);
+  Result<std::vector<Attachment>> missing_blobs() const;
+  Status read_blob_from(const Hash32& hash, std::uint64_t offset, const std::function<void(std::uint64_t, ByteView)>& chunk) const;
+
   struct AuthorHead {
     std::uint64_t seq = 0;
     Hash32 id;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "crdt/limits.h"
@@ -15,7 +16,16 @@ namespace {
 enum Message : std::uint8_t {
   kReconcile = 1, kOps = 2, kNeed = 3, kReconciled = 4, kDone = 5, kReconcilePart = 6,
   kCommitted = 7,  // a batch was committed: keeps a long transfer from looking like a silent peer
+  kBlobWant = 8,   // hash, offset: send this blob from this byte
+  kBlobData = 9,   // hash, offset, bytes (one chunk)
+  kBlobNone = 10,  // hash: not held here (or not yours to see)
 };
+
+const std::vector<Attachment>* attachments_of(const Op& op) {
+  if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) return &h->photos;
+  if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) return &r->photos;
+  return nullptr;
+}
 
 // A reconciliation message larger than a frame travels in parts (kReconcilePart …, kReconcile).
 constexpr std::size_t kReconcilePartBytes = limits::op_bytes_max - 64;
@@ -56,9 +66,9 @@ int priority_of(const Op& op) {
 class Session {
  public:
   Session(Store& store, Framed& framed, net::ChannelSender& sender, net::ChannelReceiver& receiver, SyncReport& report,
-          std::string my_scope, const std::function<void(const SyncReport&)>& progress)
+          std::string my_scope, const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget)
       : store_(store), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
-        my_scope_(std::move(my_scope)), progress_(progress) {}
+        my_scope_(std::move(my_scope)), progress_(progress), blob_budget_(blob_budget) {}
 
   Status run(SyncRole role) {
     std::vector<net::ItemKey> items;
@@ -66,6 +76,8 @@ class Session {
       if (visible_to(op, report_.peer_scope) && visible_to(op, my_scope_)) {
         items.push_back(net::item_key(op.fields.hlc, op.id));
         visible_.insert(op.id);
+        if (const auto* photos = attachments_of(op))
+          for (const Attachment& a : *photos) visible_blobs_.insert(a.hash);
       }
     });
     if (!s) return s;
@@ -81,7 +93,9 @@ class Session {
       if (!plain) return plain.status();
       if (plain->empty()) return Status::error(Status::Code::kRefused, "the peer sent an empty message");
       if (Status handled = handle((*plain)[0], ByteView(*plain).subspan(1), role); !handled) return handled;
-      if (reconciled_ && outstanding_.empty() && !done_sent_) {
+      if (reconciled_ && outstanding_.empty() && !blobs_requested_)
+        if (Status requested = request_blobs(); !requested) return requested;
+      if (reconciled_ && outstanding_.empty() && blobs_requested_ && wanted_.empty() && !done_sent_) {
         if (Status sent = send(kDone, {}); !sent) return sent;
         done_sent_ = true;
       }
@@ -145,6 +159,12 @@ class Session {
         done_received_ = true;
         return Status::ok();
       case kCommitted:
+        return Status::ok();
+      case kBlobWant: return answer_blob(body);
+      case kBlobData: return receive_blob(body);
+      case kBlobNone:
+        if (body.size() != 32) return Status::error(Status::Code::kRefused, "malformed blob reply");
+        wanted_.erase(*Hash32::from_view(body));
         return Status::ok();
     }
     return Status::error(Status::Code::kRefused, "the peer sent an unknown message type " + std::to_string(type));
@@ -213,6 +233,68 @@ class Session {
     return flush();
   }
 
+  // After the ops: ask for the attachments this node lacks, within the byte budget.
+  Status request_blobs() {
+    blobs_requested_ = true;
+    auto missing = store_.missing_blobs();
+    if (!missing) return missing.status();
+    std::uint64_t planned = 0;
+    for (const Attachment& a : *missing) {
+      auto held = store_.blob_bytes_held(a.hash);
+      if (!held) return held.status();
+      std::uint64_t remaining = a.size - std::min(a.size, *held);
+      if (blob_budget_ != 0 && planned + remaining > blob_budget_) {
+        ++report_.blobs_deferred;
+        continue;
+      }
+      planned += remaining;
+      Bytes body(a.hash.bytes.begin(), a.hash.bytes.end());
+      append_u64_be(body, *held);
+      wanted_.emplace(a.hash, a);
+      if (Status s = send(kBlobWant, body); !s) return s;
+    }
+    return Status::ok();
+  }
+
+  Status answer_blob(ByteView body) {
+    if (body.size() != 40) return Status::error(Status::Code::kRefused, "malformed blob request");
+    Hash32 hash = *Hash32::from_view(body.first(32));
+    std::uint64_t offset = read_u64_be(body.data() + 32);
+    auto held = store_.has_blob(hash);
+    if (!held) return held.status();
+    if (!*held || !visible_blobs_.count(hash)) return send(kBlobNone, hash.view());
+    Status failed;
+    Status s = store_.read_blob_from(hash, offset, [&](std::uint64_t at, ByteView chunk) {
+      if (!failed.is_ok() || at < offset) return;
+      Bytes data(hash.bytes.begin(), hash.bytes.end());
+      append_u64_be(data, at);
+      data.insert(data.end(), chunk.begin(), chunk.end());
+      failed = send(kBlobData, data);
+    });
+    if (!s) return s;
+    return failed;
+  }
+
+  Status receive_blob(ByteView body) {
+    if (body.size() < 40) return Status::error(Status::Code::kRefused, "malformed blob data");
+    Hash32 hash = *Hash32::from_view(body.first(32));
+    auto it = wanted_.find(hash);
+    if (it == wanted_.end()) return Status::error(Status::Code::kRefused, "the peer sent a blob this node did not ask for");
+    std::uint64_t offset = read_u64_be(body.data() + 32);
+    ByteView bytes = body.subspan(40);
+    Status s = store_.put_blob_chunk(it->second, offset, bytes);
+    report_.blob_bytes_received += bytes.size();
+    if (!s) {
+      wanted_.erase(it);
+      return s.code() == Status::Code::kRefused ? Status::ok() : s;  // a bad blob is dropped, the session goes on
+    }
+    if (offset + bytes.size() >= it->second.size) {
+      ++report_.blobs_received;
+      wanted_.erase(it);
+    }
+    return Status::ok();
+  }
+
   // Verifies and commits one batch as it arrives.
   Status receive_ops(ByteView body) {
     if (body.size() < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
@@ -254,6 +336,10 @@ class Session {
   std::unique_ptr<net::Reconciler> reconciler_;
   std::set<Hash32> visible_;
   std::set<Hash32> outstanding_;
+  std::set<Hash32> visible_blobs_;           // attachments of ops the peer may hold
+  std::map<Hash32, Attachment> wanted_;      // blobs requested and not complete
+  std::uint64_t blob_budget_ = 0;
+  bool blobs_requested_ = false;
   Bytes partial_;  // parts of a reconciliation message still arriving
   std::size_t sent_upto_ = 0;
   std::size_t asked_upto_ = 0;
@@ -266,7 +352,7 @@ class Session {
 
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
                             const std::array<std::uint8_t, 32>& ephemeral_seed,
-                            const std::function<void(const SyncReport&)>& progress) {
+                            const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget_bytes) {
   SyncReport report;
   auto stats = store.stats();
   if (!stats) return stats.status();
@@ -304,7 +390,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!header) return header.status();
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
-  Session session(store, framed, sender, receiver, report, my_scopes.front(), progress);
+  Session session(store, framed, sender, receiver, report, my_scopes.front(), progress, blob_budget_bytes);
   if (Status s = session.run(role); !s) return s;
   return report;
 }

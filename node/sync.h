@@ -4,7 +4,8 @@
 // encrypted channel each way, then range-based reconciliation (net/reconcile.h) over the ops
 // both nodes may hold — the authority graph and the records of the narrower of their two scopes,
 // never anything else — then the ops each lacks, incidents first, then major hazards, then the
-// rest, in batches that are verified and committed as they arrive. Nothing depends on earlier
+// rest, in batches that are verified and committed as they arrive; then the attachments (photos)
+// each lacks, fetched by hash from the byte where an earlier session stopped. Nothing depends on earlier
 // sessions: after a drop, the next session finds only what is still missing.
 //
 // The stream is injected (Transport), so tests run sessions over in-memory pipes and the
@@ -40,15 +41,22 @@ struct SyncReport {
   std::uint64_t handshake_bytes = 0;   // both ways, until the encrypted channel is up
   std::uint64_t op_bytes_sent = 0;      // the ops' own bytes among bytes_sent
   std::uint64_t op_bytes_received = 0;
+  std::uint64_t blobs_received = 0;     // attachments completed in this session
+  std::uint64_t blob_bytes_received = 0;
+  std::uint64_t blobs_deferred = 0;     // left for a later session by the byte budget
   int reconcile_rounds = 0;
 };
 
 enum class SyncRole { kInitiator, kResponder };
 
 // `ephemeral_seed`: fresh randomness for the handshake (injected).
+// `blob_budget_bytes`: at most this many attachment bytes are fetched in this session (0: no
+// limit); the rest wait for a later session. Ops always go. A blob cut off mid-way resumes from
+// its last whole chunk next time.
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
                             const std::array<std::uint8_t, 32>& ephemeral_seed,
-                            const std::function<void(const SyncReport&)>& progress = {});
+                            const std::function<void(const SyncReport&)>& progress = {},
+                            std::uint64_t blob_budget_bytes = 0);
 
 // Records a session's outcome for `anwang status`: last contact, last successful sync, and ops
 // and bytes each way (this node's own bookkeeping; no correctness depends on it).

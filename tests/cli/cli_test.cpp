@@ -539,6 +539,21 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   json second = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
   CHECK(second["ops_sent"].get<int>() >= 1);
   CHECK(json::parse(ok(county, {"hazard", "show", from_village, "--json"}).out)["state"] == "reported");
+  // A photo travels after the ops, within the byte budget; a budget too small defers it.
+  std::ofstream(dir.path() / "photo.jpg") << std::string(150'000, 'p');
+  std::string with_photo = json::parse(ok(county, {"--as", "member", "hazard", "comment", from_village, "--text", "现场照片",
+                                                   "--photo", (dir.path() / "photo.jpg").string(), "--json"})
+                                           .out)["id"];
+  json deferred = json::parse(ok(village, {"sync", daemon.address(), "--blob-budget", "1000", "--json"}).out);
+  CHECK(deferred["ops_received"] == 1);
+  CHECK(deferred["blobs_deferred"] == 1);
+  std::string hash = json::parse(ok(village, {"hazard", "show", from_village, "--json"}).out)["photos"][0]["hash"];
+  CHECK(anwang_cli(village, {"blob", "get", hash, (dir.path() / "got.jpg").string()}).exit_code == 4);
+  json fetched = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
+  CHECK(fetched["blobs_received"] == 1);
+  ok(village, {"blob", "get", hash, (dir.path() / "got.jpg").string()});
+  CHECK(std::filesystem::file_size(dir.path() / "got.jpg") == 150'000);
+  (void)with_photo;
   // Nothing left: one reconciliation round, no ops either way.
   json third = json::parse(ok(village, {"sync", daemon.address(), "--json"}).out);
   CHECK(third["ops_sent"] == 0);
@@ -547,6 +562,7 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   json status = json::parse(ok(village, {"status", "--json"}).out);
   REQUIRE(status["peers"].size() == 1);
   CHECK(status["peers"][0]["ops_received"].get<int>() >= 1);
+  CHECK(status["blobs_missing"] == 0);
   CHECK(status["peers"][0].contains("last_sync"));
 
   // A node holding a copy of the network but never enrolled is refused at the handshake.
