@@ -46,13 +46,14 @@ class Daemon {
     return anwang::Status::ok();
   }
 
-  void add_neighbour(const std::string& address) {
-    auto endpoint = anwang::node::parse_endpoint(address);
+  void add_neighbour(const anwang::node::Config::Neighbour& config) {
+    auto endpoint = anwang::node::parse_endpoint(config.address);
     if (!endpoint) {
-      spdlog::error("neighbour {}: {}", address, endpoint.status().message());
+      spdlog::error("neighbour {}: {}", config.address, endpoint.status().message());
       return;
     }
-    neighbours_.push_back(std::make_unique<Neighbour>(Neighbour{address, *endpoint, asio::steady_timer(io_), 0}));
+    neighbours_.push_back(std::make_unique<Neighbour>(
+        Neighbour{config.address, *endpoint, asio::steady_timer(io_), 0, config.blob_budget_bytes}));
     schedule(*neighbours_.back(), std::chrono::seconds(0));
   }
 
@@ -84,6 +85,7 @@ class Daemon {
     anwang::node::Endpoint endpoint;
     asio::steady_timer timer;
     int failures;
+    std::uint64_t blob_budget_bytes;
   };
 
   void accept() {
@@ -101,7 +103,8 @@ class Daemon {
     neighbour.timer.async_wait([this, &neighbour](const std::error_code& ec) {
       if (ec) return;
       auto transport = anwang::node::tcp_connect(io_, neighbour.endpoint, anwang::limits::sync_receive_timeout_ms);
-      bool ok = transport.is_ok() && session(**transport, anwang::node::SyncRole::kInitiator, neighbour.address);
+      bool ok = transport.is_ok() &&
+                session(**transport, anwang::node::SyncRole::kInitiator, neighbour.address, neighbour.blob_budget_bytes);
       if (!transport) spdlog::warn("neighbour {}: {}", neighbour.address, transport.status().message());
       neighbour.failures = ok ? 0 : neighbour.failures + 1;
       int delay_s = interval_s_;
@@ -114,9 +117,11 @@ class Daemon {
     });
   }
 
-  bool session(anwang::node::Transport& transport, anwang::node::SyncRole role, const std::string& who) {
+  bool session(anwang::node::Transport& transport, anwang::node::SyncRole role, const std::string& who,
+               std::uint64_t blob_budget_bytes = 0) {
     anwang::node::SystemClock clock;
-    auto report = anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed());
+    auto report =
+        anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed(), {}, blob_budget_bytes);
     if (!report) {
       spdlog::warn("sync with {} failed: {}", who, report.status().message());
       return false;
@@ -194,7 +199,7 @@ int main(int argc, char** argv) {
       spdlog::critical("{}", s.message());
       return 1;
     }
-  for (const std::string& neighbour : home->config().neighbours) daemon.add_neighbour(neighbour);
+  for (const auto& neighbour : home->config().neighbours) daemon.add_neighbour(neighbour);
   daemon.watch_local_writes(home->config().sync_interval_s);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io, &daemon](const std::error_code&, int signal) {

@@ -40,9 +40,11 @@ log_level = "info"
 # How often anwangd syncs with each neighbour, in seconds (also at once when local ops are written).
 interval_s = 60
 
-# The nodes this node dials, one [[neighbour]] each:
+# The nodes this node dials, one [[neighbour]] each. blob_budget_bytes caps the photo bytes
+# fetched per session on a slow link (0: no limit); ops always go.
 # [[neighbour]]
 # address = "192.0.2.10:7400"
+# blob_budget_bytes = 2000000
 )";
 
 // Writes `text` to a new file readable only by its owner, durably.
@@ -138,7 +140,9 @@ Result<Config> load_config(const fs::path& home) {
       const toml::table* entry = neighbour.as_table();
       auto address = entry != nullptr ? (*entry)["address"].value<std::string>() : std::nullopt;
       if (!address) return Status::invalid(path.string() + ": each [[neighbour]] needs address = \"HOST:PORT\"");
-      config.neighbours.push_back(*address);
+      auto budget = (*entry)["blob_budget_bytes"].value_or<std::int64_t>(0);
+      if (budget < 0) return Status::invalid(path.string() + ": [[neighbour]] blob_budget_bytes must not be negative");
+      config.neighbours.push_back({*address, static_cast<std::uint64_t>(budget)});
     }
   }
   if (auto level = table["node"]["log_level"]; level) {

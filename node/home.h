@@ -45,7 +45,11 @@ struct Config {
   std::uint64_t map_bytes = 0;  // 0: default
   std::string listen;           // "HOST:PORT"; empty: do not listen
   std::string log_level = "info";
-  std::vector<std::string> neighbours;  // "HOST:PORT" of the nodes anwangd dials
+  struct Neighbour {
+    std::string address;                // "HOST:PORT"
+    std::uint64_t blob_budget_bytes = 0;  // attachment bytes per session on this link; 0: no limit
+  };
+  std::vector<Neighbour> neighbours;    // the nodes anwangd dials
   int sync_interval_s = 60;
 };
 
