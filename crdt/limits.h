@@ -90,6 +90,9 @@ static_assert(reconcile_reply_bytes_target + 16 * 1024 < reconcile_message_bytes
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).
 inline constexpr int sync_receive_timeout_ms = 60'000;
+// The handshake is three small messages: 10 s covers several 2G round trips; a peer that has not
+// finished by then (half-open, dripping a byte a second) is dropped.
+inline constexpr int handshake_ms_max = 10'000;
 // anwangd dials its neighbours this often, and backs off up to the maximum after failures.
 inline constexpr int sync_interval_s_default = 60;
 inline constexpr int sync_backoff_s_max = 15 * 60;

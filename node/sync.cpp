@@ -369,6 +369,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
     return Status::ok();
   };
   Framed framed(transport, report);
+  transport.set_receive_timeout_ms(limits::handshake_ms_max);  // a half-open or dripping peer is cut off
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
                            node_key, *stats->network_id, ephemeral_seed, accept);
@@ -390,6 +391,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!header) return header.status();
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
+  transport.set_receive_timeout_ms(limits::sync_receive_timeout_ms);
   Session session(store, framed, sender, receiver, report, my_scopes.front(), progress, blob_budget_bytes);
   if (Status s = session.run(role); !s) return s;
   return report;

@@ -26,6 +26,8 @@ class Transport {
   virtual Status write(ByteView bytes) = 0;
   // Some bytes (at least one), or an error (closed, timed out).
   virtual Result<Bytes> read_some() = 0;
+  // How long read_some may wait from now on. The handshake runs under a short deadline.
+  virtual void set_receive_timeout_ms(int /*timeout_ms*/) {}
 };
 
 struct SyncReport {

@@ -34,6 +34,8 @@ TcpTransport::TcpTransport(asio::ip::tcp::socket socket, int receive_timeout_ms)
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
 }
 
+void TcpTransport::set_receive_timeout_ms(int timeout_ms) { set_timeouts(socket_, timeout_ms); }
+
 Status TcpTransport::write(ByteView bytes) {
   asio::error_code ec;
   asio::write(socket_, asio::buffer(bytes.data(), bytes.size()), ec);

@@ -26,6 +26,7 @@ class TcpTransport final : public Transport {
   TcpTransport(asio::ip::tcp::socket socket, int receive_timeout_ms);
   Status write(ByteView bytes) override;
   Result<Bytes> read_some() override;
+  void set_receive_timeout_ms(int timeout_ms) override;
 
  private:
   asio::ip::tcp::socket socket_;

@@ -565,6 +565,17 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   CHECK(status["blobs_missing"] == 0);
   CHECK(status["peers"][0].contains("last_sync"));
 
+  // A bundle carried from the village to the county has the same effect as a network sync.
+  std::string carried = json::parse(ok(village, {"--as", "villager", "hazard", "report", "--grid", "150430100201-03",
+                                                 "--category", "fire", "--severity", "general", "--text", "U盘带回",
+                                                 "--json"})
+                                         .out)["id"];
+  std::string county_key = json::parse(ok(county, {"status", "--json"}).out)["node_key"];
+  ok(village, {"bundle", "export", (dir.path() / "up.bundle").string(), "--for", county_key, "--since-last"});
+  json carried_in = json::parse(ok(county, {"bundle", "import", (dir.path() / "up.bundle").string(), "--json"}).out);
+  CHECK(carried_in["accepted"].get<int>() >= 1);
+  CHECK(json::parse(ok(county, {"hazard", "show", carried, "--json"}).out)["state"] == "reported");
+
   // A node holding a copy of the network but never enrolled is refused at the handshake.
   auto stranger = dir.path() / "stranger";
   ok(stranger, {"init"});
@@ -632,10 +643,18 @@ TEST_CASE("a township killed mid-transfer resumes without re-receiving what it c
   REQUIRE(at != std::string::npos);
   std::size_t received = std::stoull(log.str().substr(at + 9));
   CHECK(received == n + 3 - at_kill);
-  // Idle memory of the node now holding n ops.
-  sleep(1);
-  std::ifstream proc("/proc/" + std::to_string(restarted.pid()) + "/status");
-  std::string line;
-  while (std::getline(proc, line))
-    if (line.rfind("VmHWM", 0) == 0 || line.rfind("VmRSS", 0) == 0) WARN("township anwangd with " << n << " ops: " << line);
+  // Memory of the node now holding n ops: right after the transfer, and a fresh process idle.
+  auto memory = [n](int pid, const char* when) {
+    std::ifstream proc("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(proc, line))
+      if (line.rfind("VmHWM", 0) == 0 || line.rfind("VmRSS", 0) == 0 || line.rfind("RssAnon", 0) == 0)
+        WARN("anwangd holding " << n << " ops, " << when << ": " << line);
+  };
+  memory(restarted.pid(), "after receiving them");
+  restarted.stop(SIGTERM);
+  std::filesystem::remove(township / "anwang.toml");  // no neighbours: an idle node
+  Daemon idle(township, dir.path() / "township3.log", /*listen=*/false);
+  sleep(2);
+  memory(idle.pid(), "idle after a restart");
 }
