@@ -6,6 +6,7 @@
 #include "cli/context.h"
 #include "crdt/hash.h"
 #include "crdt/scope.h"
+#include "crdt/text.h"
 #include "node/constitution.h"
 #include "node/op_json.h"
 
@@ -13,14 +14,9 @@ namespace anwang::cli {
 
 namespace {
 
+// Comma-separated names, sorted and distinct (the order op fields require).
 std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t comma = std::min(text.find(',', start), text.size());
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::vector<std::string> out = split_commas(text);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -8,6 +8,7 @@
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
+#include "crdt/text.h"
 #include "node/constitution.h"
 #include "node/op_file.h"
 #include "node/op_json.h"
@@ -49,12 +50,7 @@ void run_genesis(Context& ctx, const GenesisArgs& args) {
   if (Status s = check_scope(args.county); !s) return ctx.fail(Status::invalid("--county: " + s.message()));
   if (scope_level(args.county) != ScopeLevel::kCounty)
     return ctx.fail(Status::invalid("--county must be a 6-digit county code, e.g. 150430"));
-  std::vector<std::string> names;
-  for (std::size_t start = 0; start <= args.roots.size();) {
-    std::size_t comma = std::min(args.roots.find(',', start), args.roots.size());
-    if (comma > start) names.push_back(args.roots.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::vector<std::string> names = split_commas(args.roots);
   if (names.empty()) return ctx.fail(Status::invalid("--root must name at least one key"));
   for (const std::string& name : names) {
     auto key = opened->home.resolve_public_key(name);

@@ -7,6 +7,7 @@
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
+#include "crdt/text.h"
 
 namespace anwang {
 
@@ -550,13 +551,8 @@ bool visible_to(const Op& op, const std::string& node_scope) {
   for (const char* name : {"recipients", "recipient"}) {
     const std::string* list = record->field(name);
     if (list == nullptr) continue;
-    std::size_t start = 0;
-    while (start <= list->size()) {
-      std::size_t comma = std::min(list->find(',', start), list->size());
-      std::string to = list->substr(start, comma - start);
-      if (!to.empty() && (scope_contains(node_scope, to) || scope_contains(to, node_scope))) return true;
-      start = comma + 1;
-    }
+    for (const std::string& to : split_commas(*list))
+      if (scope_contains(node_scope, to) || scope_contains(to, node_scope)) return true;
   }
   return false;
 }

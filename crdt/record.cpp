@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crdt/causal.h"
+#include "crdt/text.h"
 #include "crdt/hlc.h"
 
 #include <ctime>
@@ -20,17 +21,6 @@ bool creates(const RecordPayload& r) {
 
 // Fields that steer an action rather than describe the record.
 bool is_control_field(const std::string& name) { return name == "by" || name == "recipient"; }
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t comma = std::min(text.find(',', start), text.size());
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 Verdict refused(std::string reason) {
   Verdict verdict;
@@ -157,14 +147,14 @@ Verdict judge_step(const RecordOp& step, const RecordState& prior, const Authori
   if (r.action == "send") {
     const std::string* recipients = r.field("recipients");
     if (r.field("title") == nullptr || recipients == nullptr) return refused("a notice needs a title and recipients");
-    for (const std::string& recipient : split(*recipients))
+    for (const std::string& recipient : split_commas(*recipients))
       if (!check_scope(recipient).is_ok() || !scope_contains(scope, recipient))
         return refused("notice recipient '" + recipient + "' is not a jurisdiction within " + scope);
     return need("notice.send", scope);
   }
   const std::string* recipient = r.field("recipient");
   if (recipient == nullptr || !check_scope(*recipient).is_ok()) return refused("an acknowledgement names its recipient scope");
-  auto recipients = split(prior.field("recipients"));
+  auto recipients = split_commas(prior.field("recipients"));
   if (std::none_of(recipients.begin(), recipients.end(),
                    [&](const std::string& to) { return scope_contains(to, *recipient); }))
     return refused("this notice was not sent to " + *recipient);

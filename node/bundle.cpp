@@ -232,17 +232,7 @@ Result<BundleImportReport> import_bundle(Store& store, const KeyPair& node_key, 
     if (batch.empty()) return Status::ok();
     auto ingested = store.ingest(batch);
     if (!ingested) return ingested.status();
-    for (IngestOutcome& outcome : ingested->outcomes) {
-      switch (outcome.kind) {
-        case IngestOutcome::Kind::kAccepted: ++report.ops.accepted; break;
-        case IngestOutcome::Kind::kDuplicate: ++report.ops.duplicate; break;
-        case IngestOutcome::Kind::kPending: ++report.ops.pending; break;
-        case IngestOutcome::Kind::kRefused: ++report.ops.refused; report.ops.refusals.push_back(std::move(outcome)); break;
-      }
-    }
-    std::uint64_t released = std::min<std::uint64_t>(ingested->released_from_pending, report.ops.pending);
-    report.ops.pending -= released;
-    report.ops.accepted += released;
+    report.ops.add(std::move(*ingested));
     batch.clear();
     return Status::ok();
   };

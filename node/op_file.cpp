@@ -80,6 +80,24 @@ class OpFileWriter {
 
 }  // namespace
 
+void ImportReport::add(IngestReport&& batch) {
+  for (IngestOutcome& outcome : batch.outcomes) {
+    switch (outcome.kind) {
+      case IngestOutcome::Kind::kAccepted: ++accepted; break;
+      case IngestOutcome::Kind::kDuplicate: ++duplicate; break;
+      case IngestOutcome::Kind::kPending: ++pending; break;
+      case IngestOutcome::Kind::kRefused:
+        ++refused;
+        refusals.push_back(std::move(outcome));
+        break;
+    }
+  }
+  std::uint64_t released = std::min<std::uint64_t>(batch.released_from_pending, pending);
+  pending -= released;
+  accepted += released;
+  released_from_pending += batch.released_from_pending;
+}
+
 Result<std::uint64_t> export_ops(const Store& store, const fs::path& file) {
   fs::path partial = file;
   partial += ".partial";
@@ -108,19 +126,7 @@ Result<ImportReport> import_ops(Store& store, const fs::path& file,
     if (batch.empty()) return Status::ok();
     auto ingested = store.ingest(batch);
     if (!ingested) return ingested.status();
-    for (IngestOutcome& outcome : ingested->outcomes) {
-      switch (outcome.kind) {
-        case IngestOutcome::Kind::kAccepted: ++report.accepted; break;
-        case IngestOutcome::Kind::kDuplicate: ++report.duplicate; break;
-        case IngestOutcome::Kind::kPending: ++report.pending; break;
-        case IngestOutcome::Kind::kRefused: ++report.refused; report.refusals.push_back(std::move(outcome)); break;
-      }
-    }
-    // Ops of earlier batches that this batch completed were counted pending; move them over.
-    std::uint64_t released = std::min<std::uint64_t>(ingested->released_from_pending, report.pending);
-    report.pending -= released;
-    report.accepted += released;
-    report.released_from_pending += ingested->released_from_pending;
+    report.add(std::move(*ingested));
     batch.clear();
     if (progress) progress(read);
     return Status::ok();

@@ -24,6 +24,9 @@ struct ImportReport {
   std::uint64_t refused = 0;
   std::uint64_t released_from_pending = 0;
   std::vector<IngestOutcome> refusals;  // each refused op with its reason
+
+  // Counts one ingested batch. Ops of earlier batches it completed move from pending to accepted.
+  void add(IngestReport&& batch);
 };
 
 // Writes every op of the store. Returns the number of ops written.
