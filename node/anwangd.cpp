@@ -74,7 +74,8 @@ class Daemon {
   }
 
   void stop() {
-    if (acceptor_) acceptor_->close();
+    std::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
     watch_.cancel();
     for (auto& neighbour : neighbours_) neighbour->timer.cancel();
   }
@@ -90,8 +91,14 @@ class Daemon {
 
   void accept() {
     acceptor_->async_accept([this](const std::error_code& ec, asio::ip::tcp::socket socket) {
-      if (ec) return;  // closed on shutdown
-      std::string from = socket.remote_endpoint().address().to_string();
+      if (ec == asio::error::operation_aborted) return;  // closed on shutdown
+      if (ec) {
+        spdlog::warn("accepting a connection failed: {}", ec.message());
+        return accept();
+      }
+      std::error_code peer_ec;
+      auto remote = socket.remote_endpoint(peer_ec);  // a peer may already be gone: never throw
+      std::string from = peer_ec ? std::string("a peer that left") : remote.address().to_string();
       anwang::node::TcpTransport transport(std::move(socket), anwang::limits::sync_receive_timeout_ms);
       session(transport, anwang::node::SyncRole::kResponder, from);
       accept();

@@ -522,6 +522,13 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   ok(county, {"bundle", "export", (dir.path() / "join.bundle").string(), "--for", village_key});
   ok(village, {"bundle", "import", (dir.path() / "join.bundle").string()});
 
+  // Peers that connect and vanish, or send garbage, do not take the daemon down.
+  for (const char* junk : {"", "GET / HTTP/1.0\r\n\r\n", "\xff\xff\xff\xff"}) {
+    std::string port = daemon.address().substr(daemon.address().find(':') + 1);
+    std::string command = "exec 3<>/dev/tcp/127.0.0.1/" + port + " && printf '%s' " + quote(junk) + " >&3; exec 3>&-";
+    CHECK(std::system(("bash -c " + quote(command)).c_str()) == 0);
+  }
+
   // The county writes (the CLI beside the running daemon); the village syncs and sees it.
   std::string from_county = json::parse(ok(county, {"--as", "member", "hazard", "report", "--grid", "150430100201-03",
                                                     "--category", "fire", "--severity", "general", "--text", "县里录入",
