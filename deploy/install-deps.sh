@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libasio-dev liblmdb-dev lmdb-utils libsodium-dev capnproto libcapnp-dev
   catch2 libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+  python3  # deploy/demo.sh reads the JSON the CLI prints
 )
 
 missing=()
