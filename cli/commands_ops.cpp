@@ -132,26 +132,24 @@ void run_note_add(Context& ctx, const std::string& scope, const std::string& tex
 void run_log(Context& ctx, std::size_t limit) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  std::vector<Op> ops;
-  Status s = opened->store->for_each_op([&](const Op& op) { ops.push_back(op); });
+  std::vector<std::pair<Op, Verdict>> judged;
+  Status s = opened->store->for_each_judged([&](const Op& op, const Verdict& verdict) { judged.emplace_back(op, verdict); });
   if (!s) return ctx.fail(s);
-  if (limit > 0 && ops.size() > limit) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(limit));
+  if (limit > 0 && judged.size() > limit) judged.erase(judged.begin(), judged.end() - static_cast<std::ptrdiff_t>(limit));
   nlohmann::json out = nlohmann::json::array();
-  if (!ctx.json && ops.empty()) std::cout << "The log is empty 日志为空.\n";
-  for (const Op& op : ops) {
-    auto verdict = opened->store->verdict(op);
-    if (!verdict) return ctx.fail(verdict.status());
+  if (!ctx.json && judged.empty()) std::cout << "The log is empty 日志为空.\n";
+  for (const auto& [op, verdict] : judged) {
     if (ctx.json) {
       nlohmann::json entry = node::op_to_json(op);
-      entry["effective"] = verdict->effective;
-      entry["reason"] = verdict->reason;
-      entry["flags"] = verdict->flags;
+      entry["effective"] = verdict.effective;
+      entry["reason"] = verdict.reason;
+      entry["flags"] = verdict.flags;
       out.push_back(std::move(entry));
       continue;
     }
     std::cout << node::op_summary(op);
-    if (!verdict->effective) std::cout << "  [INERT 无效: " << verdict->reason << "]";
-    for (const std::string& flag : verdict->flags) std::cout << "  [" << flag << "]";
+    if (!verdict.effective) std::cout << "  [INERT 无效: " << verdict.reason << "]";
+    for (const std::string& flag : verdict.flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
   }
   if (ctx.json) ctx.print(out);

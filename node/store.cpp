@@ -771,11 +771,43 @@ Result<Verdict> Store::verdict(const Op& op) const {
 }
 
 Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const {
-  auto state = authority();
-  if (!state) return state.status();
+  // A hazard's or record's steps are judged together: evaluate each object once, not once per op.
+  std::unordered_map<Hash32, std::unordered_map<Hash32, Verdict>> by_object;
+  auto object_verdicts = [&](const Op& op) -> Result<const std::unordered_map<Hash32, Verdict>*> {
+    auto [at, fresh] = by_object.try_emplace(op.fields.object);
+    if (fresh) {
+      auto fill = [&at](const auto& history) {
+        for (const auto& step : history) at->second.emplace(step.id, step.verdict);
+      };
+      if (std::holds_alternative<HazardPayload>(op.fields.payload)) {
+        auto state = hazard(op.fields.object);
+        if (!state) return state.status();
+        fill(state->history);
+      } else {
+        auto state = record(op.fields.object);
+        if (!state) return state.status();
+        fill(state->history);
+      }
+    }
+    return &at->second;
+  };
   Status failure;
   Status s = for_each_op([&](const Op& op) {
     if (!failure.is_ok()) return;
+    if (std::holds_alternative<HazardPayload>(op.fields.payload) || std::holds_alternative<RecordPayload>(op.fields.payload)) {
+      auto verdicts = object_verdicts(op);
+      if (!verdicts) {
+        failure = verdicts.status();
+        return;
+      }
+      auto found = (*verdicts)->find(op.id);
+      if (found == (*verdicts)->end()) {
+        failure = Status::corruption("op " + op.id.hex() + " is missing from its object's history");
+        return;
+      }
+      visit(op, found->second);
+      return;
+    }
     auto verdict = this->verdict(op);
     if (!verdict) {
       failure = verdict.status();

@@ -73,6 +73,8 @@ class Session {
   Status run(SyncRole role) {
     std::vector<net::ItemKey> items;
     Status s = store_.for_each_op([&](const Op& op) {
+      if (const auto* photos = attachments_of(op))
+        for (const Attachment& a : *photos) referenced_.emplace(a.hash, a);
       if (visible_to(op, report_.peer_scope) && visible_to(op, my_scope_)) {
         items.push_back(net::item_key(op.fields.hlc, op.id));
         visible_.insert(op.id);
@@ -236,10 +238,16 @@ class Session {
   // After the ops: ask for the attachments this node lacks, within the byte budget.
   Status request_blobs() {
     blobs_requested_ = true;
-    auto missing = store_.missing_blobs();
-    if (!missing) return missing.status();
+    // Attachments of ops received in this session are asked for too (they were not in the scan).
+    for (const Hash32& id : received_)
+      if (auto op = store_.get(id); op && *op)
+        if (const auto* photos = attachments_of(**op))
+          for (const Attachment& a : *photos) referenced_.emplace(a.hash, a);
     std::uint64_t planned = 0;
-    for (const Attachment& a : *missing) {
+    for (const auto& [hash, a] : referenced_) {
+      auto complete = store_.has_blob(hash);
+      if (!complete) return complete.status();
+      if (*complete) continue;
       auto held = store_.blob_bytes_held(a.hash);
       if (!held) return held.status();
       std::uint64_t remaining = a.size - std::min(a.size, *held);
@@ -316,6 +324,7 @@ class Session {
     if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
+      if (outcome.id && outcome.kind == IngestOutcome::Kind::kAccepted) received_.push_back(*outcome.id);
       if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)
         ++report_.ops_received;
       else if (outcome.kind == IngestOutcome::Kind::kDuplicate)
@@ -338,6 +347,8 @@ class Session {
   std::set<Hash32> outstanding_;
   std::set<Hash32> visible_blobs_;           // attachments of ops the peer may hold
   std::map<Hash32, Attachment> wanted_;      // blobs requested and not complete
+  std::map<Hash32, Attachment> referenced_;  // attachments of every op this node holds
+  std::vector<Hash32> received_;             // ops accepted in this session
   std::uint64_t blob_budget_ = 0;
   bool blobs_requested_ = false;
   Bytes partial_;  // parts of a reconciliation message still arriving
