@@ -75,8 +75,13 @@ int exit_code_for(const Status& status) {
 
 void Context::fail(const Status& status) {
   exit_code = exit_code_for(status);
-  std::cerr << "anwang: " << status.message() << "\n";
-  if (json) print({{"error", status.message()}, {"exit_code", exit_code}});
+  std::string message = status.message();
+  // A full store: name this node's own configuration file, so the officer knows which to edit.
+  if (std::size_t at = message.find("anwang.toml");
+      status.code() == Status::Code::kStoreFull && at != std::string::npos)
+    message.replace(at, std::string("anwang.toml").size(), (home_dir() / "anwang.toml").string());
+  std::cerr << "anwang: " << message << "\n";
+  if (json) print({{"error", message}, {"exit_code", exit_code}});
 }
 
 void Context::print(const nlohmann::json& value) const { std::cout << value.dump(2) << "\n"; }

@@ -18,8 +18,9 @@ Status lmdb_status(int rc, const std::string& doing) {
   if (rc == MDB_SUCCESS) return Status::ok();
   if (rc == MDB_MAP_FULL)
     return Status::error(Status::Code::kStoreFull,
-                         "the store is full while " + doing +
-                             ": raise [store] map_size_mib in anwang.toml (nothing of this write was kept)");
+                         "the store is full (its map size is used up) while " + doing +
+                             ", so nothing of this write was kept: raise map_size_mib under [store] in anwang.toml "
+                             "(double it, for example) and restart anwangd; reading still works");
   return Status::io_error("LMDB failed while " + doing + ": " + mdb_strerror(rc));
 }
 
