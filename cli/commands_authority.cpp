@@ -74,19 +74,17 @@ void run_revoke(Context& ctx, const RevokeArgs& args) {
   std::string scope = args.scope.empty() ? county_of(*opened->store) : args.scope;
   if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
   RevocationPayload revocation{*key, args.reason, 0, std::nullopt};
-  std::vector<Hash32> extra;
   if (args.frontier == "auto") {
     auto head = opened->store->author_head(*key);
     if (!head) return ctx.fail(head.status());
     if (*head) {
       revocation.frontier_seq = (*head)->seq;
       revocation.frontier = (*head)->id;
-      extra.push_back((*head)->id);
     }
   } else if (args.frontier != "none") {
     return ctx.fail(Status::invalid("--frontier must be 'auto' (the key's latest op this node holds) or 'none'"));
   }
-  author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), revocation, extra});
+  author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), revocation, {}});
 }
 
 void run_reaffirm(Context& ctx, const std::string& key_text, std::uint64_t seq, const std::string& scope_arg) {

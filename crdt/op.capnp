@@ -98,7 +98,7 @@ struct Revocation {
   key @0 :Data;               # 32-byte key revoked
   reason @1 :Text;            # "left" or "compromised"
   frontierSeq @2 :UInt64;     # the revoked key's latest op seen by the revoker (0: none seen)
-  frontier @3 :Data;          # that op's id, also one of this op's parents; empty when frontierSeq is 0
+  frontier @3 :Data;          # that op's id (named, not a parent: see AUTHORITY.md); empty when frontierSeq is 0
 }
 
 # Lifts the suspension of a key that equivocated at sequence number `seq`.

@@ -190,8 +190,10 @@ Status check_op_fields(const OpFields& fields);
 // REQUIRES: key.public_key() == fields.author.
 Result<Op> sign_op(OpFields fields, const KeyPair& key);
 
-// kVerify checks signatures (bytes from outside, and `anwang verify`); kTrusted skips them for
-// bytes this node verified before it stored them. Every other check runs in both modes.
+// kVerify runs every check: size, canonical form, field rules, signatures (bytes from outside,
+// and `anwang verify`). kTrusted is for bytes this node checked before it stored them: it keeps
+// the size and structure checks (decoding stays memory-safe on any input) and skips the canonical
+// form, the field rules and the signatures, which a read of the store would otherwise repeat.
 enum class DecodeMode { kVerify, kTrusted };
 
 // Decodes and verifies bytes. Never throws, never asserts on the input.

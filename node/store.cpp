@@ -94,10 +94,17 @@ class Store::IngestTxn {
   std::size_t released() const { return released_; }
 
   Result<IngestOutcome> ingest_bytes(ByteView bytes) {
+    // A duplicate is known by its id (the hash of its bytes) before the costly signature check.
+    Hash32 id = blake2b_256(bytes);
+    auto known = txn_.get(tables_.ids, id.view());
+    if (!known) return known.status();
+    if (*known) return IngestOutcome{IngestOutcome::Kind::kDuplicate, id, {}, ""};
     auto decoded = decode_op(bytes);
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
     return admit(std::move(std::get<Op>(decoded)), /*from_pending=*/false);
   }
+  // An op this node has just signed: its bytes need no second decoding and signature check.
+  Result<IngestOutcome> ingest_signed(Op op) { return admit(std::move(op), /*from_pending=*/false); }
 
   Result<std::optional<std::uint64_t>> hlc_of(const Hash32& id) const {
     auto value = txn_.get(tables_.ids, id.view());
@@ -422,8 +429,10 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
   if (!graph) return graph.status();
-  auto fail = [this](Status status) {
-    graph_.reset();
+  // A refused draft leaves the in-memory graph as it was unless this write added authority ops.
+  std::size_t graph_size = (*graph)->size();
+  auto fail = [this, graph_size, written = *graph](Status status) {
+    if (written->size() != graph_size) graph_.reset();
     return status;
   };
   IngestTxn ingest(*txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
@@ -492,7 +501,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
   auto op = sign_op(std::move(fields), key);
   if (!op) return op.status();
-  auto outcome = ingest.ingest_bytes(op->bytes);
+  auto outcome = ingest.ingest_signed(*op);
   if (!outcome) return fail(outcome.status());
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
     return fail(Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail));

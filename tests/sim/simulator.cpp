@@ -1,0 +1,1222 @@
+// simulator.cpp — see simulator.h.
+#include "sim/simulator.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "crdt/hash.h"
+#include "crdt/hlc.h"
+#include "crdt/scope.h"
+#include "node/bundle.h"
+#include "node/constitution.h"
+#include "node/store.h"
+#include "node/sync.h"
+#include "sim/fiber.h"
+
+namespace anwang::sim {
+
+namespace fs = std::filesystem;
+
+// ---- deterministic randomness -------------------------------------------------------------------
+
+namespace {
+
+std::uint64_t splitmix(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t sodium_state = 0;
+const char* sodium_name() { return "anwang-sim"; }
+std::uint32_t sodium_random() { return static_cast<std::uint32_t>(splitmix(sodium_state)); }
+void sodium_stir() {}
+void sodium_buf(void* const buf, const size_t size) {
+  auto* out = static_cast<std::uint8_t*>(buf);
+  for (size_t i = 0; i < size; i += 8) {
+    std::uint64_t word = splitmix(sodium_state);
+    std::memcpy(out + i, &word, std::min<size_t>(8, size - i));
+  }
+}
+int sodium_close() { return 0; }
+randombytes_implementation sodium_impl = {sodium_name, sodium_random, sodium_stir, nullptr, sodium_buf, sodium_close};
+
+}  // namespace
+
+void seed_deterministic_randomness(std::uint64_t seed) {
+  static bool installed = false;
+  if (!installed) {
+    randombytes_set_implementation(&sodium_impl);
+    installed = true;
+  }
+  sodium_state = seed ^ 0x5eed5eed5eed5eedull;
+}
+
+namespace {
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() { return splitmix(state_); }
+  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next() % n; }
+  std::uint64_t between(std::uint64_t lo, std::uint64_t hi) { return lo + below(hi - lo + 1); }
+  bool chance(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  template <typename T>
+  const T& pick(const std::vector<T>& items) { return items[below(items.size())]; }
+
+ private:
+  std::uint64_t state_;
+};
+
+constexpr std::uint64_t kStartMs = 1'790'000'000'000;  // late 2026
+constexpr std::uint64_t kDayMs = 86'400'000;
+constexpr std::uint64_t kNever = ~0ull;
+constexpr std::uint64_t kMapBytes = 256ull << 20;  // sparse on tmpfs
+constexpr const char* kCounty = "150430";
+
+KeyPair sim_key(const std::string& name) {
+  return KeyPair::from_seed(blake2b_256(as_bytes("anwang sim key " + name)).view());
+}
+
+class SimClock final : public PhysicalClock {
+ public:
+  SimClock(const std::uint64_t& now, const std::int64_t& offset) : now_(now), offset_(offset) {}
+  std::uint64_t now_ms() const override {
+    std::int64_t t = static_cast<std::int64_t>(now_) + offset_;
+    return t < 0 ? 0 : static_cast<std::uint64_t>(t);
+  }
+
+ private:
+  const std::uint64_t& now_;
+  const std::int64_t& offset_;
+};
+
+struct Person {
+  std::string name;
+  KeyPair key = sim_key("unset");
+  std::string role;      // empty: an outsider who holds nothing
+  std::string scope;
+  int node = 0;
+  std::string category;  // departments
+  int grantor = -1;      // the person who appointed this one (-1: root or none)
+};
+
+struct SimNode {
+  int index = 0;
+  std::string name, scope;
+  KeyPair key = sim_key("unset");
+  fs::path dir;
+  std::uint64_t map_bytes = kMapBytes;
+  std::int64_t offset_ms = 0;
+  std::unique_ptr<node::Store> store;
+  std::uint64_t down_until = 0;  // a crashed node is back at this step
+  std::unique_ptr<SimClock> clock;
+  std::vector<int> people;
+  std::set<Hash32> acknowledged;  // ops this node's store acknowledged (authored or committed)
+};
+
+struct Link {
+  int a = 0, b = 0;
+  bool up[2] = {true, true};  // [0]: a may dial b, [1]: b may dial a
+  std::uint64_t heal_at = kNever;
+  std::uint64_t rate_bps = 80'000;
+  std::uint64_t delay_ms = 650;
+};
+
+struct Carried {
+  fs::path file;
+  int from = 0, to = 0;
+  std::uint64_t deliver_at = 0;
+};
+
+// One direction of a simulated connection.
+struct Stream {
+  Bytes bytes;
+  std::size_t head = 0;
+  bool closed = false;
+  std::uint64_t written = 0;
+  std::uint64_t cut_at = kNever;   // the connection resets when this many bytes were written
+  std::uint64_t flip_at = kNever;  // this byte arrives with one bit flipped
+  std::size_t available() const { return bytes.size() - head; }
+};
+
+struct Wire {
+  Stream dir[2];
+  bool reset = false;
+  std::uint64_t moved = 0;  // progress counter for deadlock detection
+};
+
+class SimTransport final : public node::Transport {
+ public:
+  SimTransport(Wire& wire, int out, Rng& rng) : wire_(wire), out_(out), rng_(rng) {}
+
+  Status write(ByteView data) override {
+    Stream& s = wire_.dir[out_];
+    if (wire_.reset) return Status::error(Status::Code::kUnavailable, "connection reset");
+    if (s.closed) return Status::error(Status::Code::kUnavailable, "connection closed");
+    for (std::uint8_t byte : data) {
+      if (s.written == s.cut_at) {
+        wire_.reset = true;
+        return Status::error(Status::Code::kUnavailable, "connection reset");
+      }
+      if (s.written == s.flip_at) byte ^= static_cast<std::uint8_t>(1u << (s.written % 8));
+      s.bytes.push_back(byte);
+      ++s.written;
+    }
+    wire_.moved += data.size();
+    return Status::ok();
+  }
+
+  Result<Bytes> read_some() override {
+    Stream& s = wire_.dir[1 - out_];
+    for (;;) {
+      if (s.available() > 0) {
+        std::size_t n = s.available();
+        std::size_t take = rng_.chance(0.5) ? n : static_cast<std::size_t>(rng_.between(1, n));
+        Bytes out(s.bytes.begin() + static_cast<std::ptrdiff_t>(s.head),
+                  s.bytes.begin() + static_cast<std::ptrdiff_t>(s.head + take));
+        s.head += take;
+        if (s.head == s.bytes.size()) {
+          s.bytes.clear();
+          s.head = 0;
+        }
+        wire_.moved += take;
+        return out;
+      }
+      if (wire_.reset) return Status::error(Status::Code::kUnavailable, "connection reset");
+      if (s.closed) return Status::error(Status::Code::kUnavailable, "connection closed");
+      Fiber::yield();
+    }
+  }
+
+ private:
+  Wire& wire_;
+  int out_;
+  Rng& rng_;
+};
+
+std::string short_id(const Hash32& id) { return id.hex().substr(0, 10); }
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options)
+      : options_(options), rng_(options.seed), wire_rng_(options.seed * 0x2545F4914F6CDD1Dull + 7) {}
+
+  SimOutcome run() {
+    SimOutcome outcome;
+    if (fail_.empty()) setup();
+    if (fail_.empty()) bootstrap();
+    std::uint64_t step_cap = options_.min_ops * 25 + 1000;
+    while (fail_.empty() && stats_.ops_authored < options_.min_ops) {
+      if (stats_.steps >= step_cap) {
+        failure("the workload starved: " + std::to_string(stats_.ops_authored) + " ops in " +
+                std::to_string(stats_.steps) + " steps");
+        break;
+      }
+      step();
+    }
+    if (fail_.empty()) heal();
+    if (fail_.empty()) check_final();
+    if (fail_.empty() && still_moving_) failure("still moving ops after 12 healing rounds");
+    for (SimNode& n : nodes_) n.store.reset();
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+    outcome.ok = fail_.empty();
+    outcome.failure = fail_;
+    trace_line("end " + std::string(outcome.ok ? "ok" : "FAILED"));
+    outcome.trace_hash = trace_.finish();
+    outcome.stats = stats_;
+    return outcome;
+  }
+
+ private:
+  // ---- bookkeeping ------------------------------------------------------------------------------
+
+  void trace_line(const std::string& line) {
+    trace_.update(line);
+    trace_.update(std::string_view("\n"));
+    if (options_.print_trace) std::printf("[%llu] %s\n", static_cast<unsigned long long>(stats_.steps), line.c_str());
+  }
+  void failure(const std::string& what) {
+    if (fail_.empty()) fail_ = "step " + std::to_string(stats_.steps) + ": " + what;
+    trace_line("FAIL " + what);
+  }
+  bool check(bool condition, const std::string& what) {
+    if (!condition) failure(what);
+    return condition;
+  }
+  template <typename T>
+  bool ok(const Result<T>& result, const std::string& what) {
+    if (!result) failure(what + ": " + result.status().message());
+    return result.is_ok();
+  }
+  bool ok(const Status& status, const std::string& what) {
+    if (!status) failure(what + ": " + status.message());
+    return status.is_ok();
+  }
+
+  Status open_store(SimNode& n) {
+    auto store = node::Store::open({n.dir, n.map_bytes});
+    if (!store) return store.status();
+    n.store = std::move(*store);
+    return Status::ok();
+  }
+
+  bool is_up(const SimNode& n) const { return n.store && n.down_until <= stats_.steps; }
+
+  // ---- the county -------------------------------------------------------------------------------
+
+  void setup() {
+    root_ = options_.work_dir / ("seed-" + std::to_string(options_.seed));
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+    fs::create_directories(root_);
+    int count = options_.nodes > 0 ? options_.nodes : static_cast<int>(rng_.between(3, 7));
+    stats_.nodes = count;
+    int townships = count >= 5 ? 2 : 1;
+    int villages = count - 1 - townships;
+    auto add_node = [&](const std::string& name, const std::string& scope) {
+      SimNode n;
+      n.index = static_cast<int>(nodes_.size());
+      n.name = name;
+      n.scope = scope;
+      n.key = sim_key("node " + name);
+      n.dir = root_ / name;
+      fs::create_directories(n.dir);
+      // Wrong clocks: most within minutes, some a day or a month off.
+      std::int64_t spread = rng_.chance(0.2) ? static_cast<std::int64_t>(30 * kDayMs) : 600'000;
+      n.offset_ms = static_cast<std::int64_t>(rng_.below(2 * spread)) - spread;
+      nodes_.push_back(std::move(n));
+    };
+    add_node("county", kCounty);
+    for (int t = 0; t < townships; ++t) add_node("township" + std::to_string(t), std::string(kCounty) + std::to_string(100 + t));
+    for (int v = 0; v < villages; ++v) {
+      const std::string& township = nodes_[1 + v % townships].scope;
+      add_node("village" + std::to_string(v), township + std::to_string(201 + v / townships));
+    }
+    // Sometimes one village's store is small enough to fill during the run.
+    if (rng_.chance(0.25) && villages > 0) {
+      SimNode& small = nodes_[nodes_.size() - 1];
+      small.map_bytes = (1ull << 20) + rng_.below(3) * (1ull << 20);
+      trace_line("small store at " + small.name + ": " + std::to_string(small.map_bytes) + " bytes");
+    }
+    for (SimNode& n : nodes_) {
+      n.clock = std::make_unique<SimClock>(now_, n.offset_ms);
+      if (Status s = open_store(n); !ok(s, "open " + n.name)) return;
+      trace_line("node " + n.name + " scope " + n.scope + " offset " + std::to_string(n.offset_ms));
+    }
+    // Links: each township to the county, each village to its township, sometimes a village
+    // straight to the county.
+    for (const SimNode& n : nodes_) {
+      if (n.index == 0) continue;
+      int parent = scope_level(n.scope) == ScopeLevel::kTownship ? 0 : township_of(n);
+      add_link(parent, n.index);
+      if (parent != 0 && rng_.chance(0.3)) add_link(0, n.index);
+    }
+    // People.
+    add_person("root", "county_admin", kCounty, 0);
+    add_person("fire", "department", kCounty, 0, "fire");
+    for (const SimNode& n : nodes_) {
+      if (scope_level(n.scope) == ScopeLevel::kTownship) add_person("station-" + n.name, "township_station", n.scope, n.index);
+      if (scope_level(n.scope) != ScopeLevel::kVillage) continue;
+      add_person("head-" + n.name, "village_head", n.scope, n.index);
+      add_person("officer-" + n.name, "village_safety_officer", n.scope, n.index);
+      add_person("member1-" + n.name, "grid_member", n.scope + "-01", n.index);
+      add_person("member2-" + n.name, "grid_member", n.scope + "-02", n.index);
+      add_person("outsider-" + n.name, "", n.scope, n.index);
+    }
+  }
+
+  int township_of(const SimNode& village) const {
+    for (const SimNode& n : nodes_)
+      if (n.scope == scope_parent(village.scope)) return n.index;
+    return 0;
+  }
+  void add_link(int a, int b) {
+    Link link;
+    link.a = a;
+    link.b = b;
+    // 2G (80 kbit/s, 650 ms) to a Wi-Fi bridge; only simulated time depends on it.
+    link.rate_bps = rng_.chance(0.5) ? 80'000 : 2'000'000;
+    link.delay_ms = rng_.chance(0.5) ? 650 : 20;
+    links_.push_back(link);
+  }
+  void add_person(const std::string& name, const std::string& role, const std::string& scope, int node,
+                  const std::string& category = "") {
+    Person p;
+    p.name = name;
+    p.key = sim_key(name);
+    p.role = role;
+    p.scope = scope;
+    p.node = node;
+    p.category = category;
+    people_.push_back(std::move(p));
+    nodes_[static_cast<std::size_t>(node)].people.push_back(static_cast<int>(people_.size() - 1));
+  }
+  int person(const std::string& name) const {
+    for (std::size_t i = 0; i < people_.size(); ++i)
+      if (people_[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+  int holder_of(const std::string& role, const std::string& scope) const {
+    for (std::size_t i = 0; i < people_.size(); ++i)
+      if (people_[i].role == role && people_[i].scope == scope) return static_cast<int>(i);
+    return -1;
+  }
+
+  // ---- authoring --------------------------------------------------------------------------------
+
+  std::optional<Op> author(int node, int who, node::OpDraft draft, const std::string& what, bool forged = false) {
+    SimNode& n = nodes_[static_cast<std::size_t>(node)];
+    const Person& p = people_[static_cast<std::size_t>(who)];
+    if (forged) draft.require_effective = false;
+    auto op = n.store->author(p.key, draft, *n.clock);
+    if (!op) {
+      Status::Code code = op.status().code();
+      ++stats_.ops_refused;
+      if (code == Status::Code::kStoreFull) ++stats_.store_full_refusals;
+      trace_line("refused " + what + " by " + p.name + " at " + n.name + " (" + std::to_string(static_cast<int>(code)) + ")");
+      if (code != Status::Code::kInvalidArgument && code != Status::Code::kStoreFull)
+        failure("authoring " + what + " at " + n.name + " failed unexpectedly: " + op.status().message());
+      return std::nullopt;
+    }
+    ++stats_.ops_authored;
+    n.acknowledged.insert(op->id);
+    if (forged) {
+      ++stats_.forged;
+      forged_.insert(op->id);
+    }
+    trace_line("op " + short_id(op->id) + " " + what + " by " + p.name + " at " + n.name + " hlc " +
+               std::to_string(op->fields.hlc));
+    return std::move(*op);
+  }
+
+  void appoint(int node, int by, int to) {
+    const Person& p = people_[static_cast<std::size_t>(to)];
+    node::OpDraft draft{p.scope, Hash32{}, DelegationPayload{p.key.public_key(), p.role,
+                                                             p.category.empty() ? std::vector<std::string>{}
+                                                                                : std::vector<std::string>{p.category}},
+                        {}, true};
+    if (author(node, by, draft, "appoint " + p.name)) people_[static_cast<std::size_t>(to)].grantor = by;
+  }
+
+  void carry_bundle(int from, int to, bool since_last) {
+    SimNode& a = nodes_[static_cast<std::size_t>(from)];
+    fs::path file = root_ / ("bundle-" + std::to_string(bundle_counter_++));
+    node::BundleExportOptions options;
+    options.recipient = nodes_[static_cast<std::size_t>(to)].key.public_key();
+    options.since_last = since_last;
+    auto report = node::export_bundle(*a.store, a.key.public_key(), options, file);
+    if (!report) {
+      trace_line("bundle " + a.name + "→" + nodes_[static_cast<std::size_t>(to)].name + " not written: " +
+                 report.status().message());
+      return;
+    }
+    carried_.push_back({file, from, to, stats_.steps});
+    ++stats_.bundles_carried;
+    trace_line("bundle " + a.name + "→" + nodes_[static_cast<std::size_t>(to)].name + " " + std::to_string(report->ops) + " ops");
+  }
+  void deliver(const Carried& c) {
+    SimNode& b = nodes_[static_cast<std::size_t>(c.to)];
+    if (!is_up(b)) return;
+    std::set<Hash32> before = held(b);
+    auto report = node::import_bundle(*b.store, b.key, c.file);
+    if (!report) {
+      trace_line("bundle at " + b.name + " refused: " + std::to_string(static_cast<int>(report.status().code())));
+      if (report.status().code() != Status::Code::kStoreFull && report.status().code() != Status::Code::kRefused &&
+          report.status().code() != Status::Code::kInvalidArgument)
+        failure("importing a bundle at " + b.name + " failed unexpectedly: " + report.status().message());
+      return;
+    }
+    for (const Hash32& id : held(b))
+      if (!before.count(id)) b.acknowledged.insert(id);
+    trace_line("bundle at " + b.name + " accepted " + std::to_string(report->ops.accepted));
+  }
+
+  std::set<Hash32> held(const SimNode& n) {
+    std::set<Hash32> ids;
+    Status s = n.store->for_each_op([&](const Op& op) { ids.insert(op.id); });
+    ok(s, "listing " + n.name);
+    return ids;
+  }
+
+  void bootstrap() {
+    SimNode& county = nodes_[0];
+    int root = person("root");
+    GenesisPayload genesis{kCounty, "敖汉旗", {people_[static_cast<std::size_t>(root)].key.public_key()}, 1,
+                           default_constitution_};
+    if (!author(0, root, node::OpDraft{kCounty, named_object_id("network", kCounty), genesis, {}}, "genesis")) {
+      failure("no genesis");
+      return;
+    }
+    for (const SimNode& n : nodes_) {
+      if (n.index == 0) continue;
+      author(0, root, node::OpDraft{kCounty, named_object_id("region", n.scope), RegionPayload{n.scope, n.name, ""}, {}},
+             "region " + n.scope);
+    }
+    for (const SimNode& n : nodes_)
+      author(0, root, node::OpDraft{n.scope, node_object_id(n.key.public_key()), EnrolmentPayload{n.key.public_key()}, {}},
+             "enrol " + n.name);
+    appoint(0, root, person("fire"));
+    for (const SimNode& n : nodes_)
+      if (scope_level(n.scope) == ScopeLevel::kTownship) appoint(0, root, person("station-" + n.name));
+    // The county's bundle to each township; townships appoint their village heads and officers;
+    // their bundles to the villages; heads appoint grid members.
+    for (SimNode& n : nodes_)
+      if (scope_level(n.scope) == ScopeLevel::kTownship) {
+        carry_bundle(0, n.index, false);
+        deliver(carried_.back());
+        carried_.pop_back();
+        for (const SimNode& v : nodes_)
+          if (scope_level(v.scope) == ScopeLevel::kVillage && scope_parent(v.scope) == n.scope) {
+            int station = person("station-" + n.name);
+            appoint(n.index, station, person("head-" + v.name));
+            appoint(n.index, station, person("officer-" + v.name));
+          }
+      }
+    for (SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage) {
+        int township = township_of(v);
+        carry_bundle(township, v.index, false);
+        deliver(carried_.back());
+        carried_.pop_back();
+        appoint(v.index, person("head-" + v.name), person("member1-" + v.name));
+        appoint(v.index, person("head-" + v.name), person("member2-" + v.name));
+      }
+    (void)county;
+    // Fault intensities for this seed.
+    loss_ = rng_.unit() * 0.3;
+    flip_ = rng_.chance(0.5) ? rng_.unit() * 0.05 : 0.0;
+    trace_line("faults: reset " + std::to_string(loss_) + " flip " + std::to_string(flip_));
+  }
+
+  // ---- one step ---------------------------------------------------------------------------------
+
+  void step() {
+    ++stats_.steps;
+    now_ += rng_.between(1'000, 120'000);
+    // Crashed nodes come back.
+    for (SimNode& n : nodes_)
+      if (!n.store && n.down_until <= stats_.steps) restart(n);
+    // Partitions heal.
+    for (Link& l : links_)
+      if (l.heal_at <= stats_.steps) {
+        l.up[0] = l.up[1] = true;
+        l.heal_at = kNever;
+        trace_line("heal " + nodes_[static_cast<std::size_t>(l.a)].name + "–" + nodes_[static_cast<std::size_t>(l.b)].name);
+      }
+    // Bundles arrive.
+    for (std::size_t i = 0; i < carried_.size();) {
+      if (carried_[i].deliver_at <= stats_.steps) {
+        Carried c = carried_[i];
+        carried_.erase(carried_.begin() + static_cast<std::ptrdiff_t>(i));
+        deliver(c);
+        if (rng_.chance(0.2)) deliver(c);  // imported twice
+      } else {
+        ++i;
+      }
+    }
+    std::uint64_t r = rng_.below(1000);
+    if (r < 760) {
+      work();
+    } else if (r < 900) {
+      session(static_cast<int>(rng_.below(links_.size())), true);
+    } else if (r < 925) {
+      bundle_event();
+    } else if (r < 935) {
+      crash(static_cast<int>(rng_.below(nodes_.size())));
+    } else if (r < 942) {
+      clock_jump(static_cast<int>(rng_.below(nodes_.size())));
+    } else if (r < 960) {
+      partition(static_cast<int>(rng_.below(links_.size())));
+    } else {
+      churn();
+    }
+  }
+
+  void restart(SimNode& n) {
+    if (Status s = open_store(n); !ok(s, "restarting " + n.name)) return;
+    trace_line("restart " + n.name + " stale readers cleared " + std::to_string(n.store->stale_readers_cleared()));
+    // Nothing acknowledged may be gone.
+    std::set<Hash32> ids = held(n);
+    for (const Hash32& id : n.acknowledged)
+      if (!ids.count(id)) return failure(n.name + " lost acknowledged op " + id.hex() + " across a restart");
+  }
+
+  void crash(int index) {
+    SimNode& n = nodes_[static_cast<std::size_t>(index)];
+    if (!n.store) return;
+    n.store.reset();
+    n.down_until = stats_.steps + rng_.between(1, 60);
+    ++stats_.crashes;
+    trace_line("crash " + n.name);
+  }
+
+  void clock_jump(int index) {
+    SimNode& n = nodes_[static_cast<std::size_t>(index)];
+    static const std::int64_t kJumps[] = {static_cast<std::int64_t>(kDayMs), -static_cast<std::int64_t>(kDayMs),
+                                          static_cast<std::int64_t>(3 * kDayMs), static_cast<std::int64_t>(365 * kDayMs),
+                                          -static_cast<std::int64_t>(365 * kDayMs), -3'600'000};
+    n.offset_ms += kJumps[rng_.below(6)];
+    ++stats_.clock_jumps;
+    trace_line("clock " + n.name + " offset " + std::to_string(n.offset_ms));
+  }
+
+  void partition(int index) {
+    Link& l = links_[static_cast<std::size_t>(index)];
+    int way = static_cast<int>(rng_.below(3));  // one way, the other, or both
+    if (way != 1) l.up[0] = false;
+    if (way != 0) l.up[1] = false;
+    l.heal_at = stats_.steps + rng_.between(5, 300);
+    ++stats_.partitions;
+    trace_line("partition " + nodes_[static_cast<std::size_t>(l.a)].name + "–" + nodes_[static_cast<std::size_t>(l.b)].name +
+               " way " + std::to_string(way));
+  }
+
+  void bundle_event() {
+    const Link& l = links_[rng_.below(links_.size())];
+    bool down = rng_.chance(0.5);
+    int from = down ? l.a : l.b, to = down ? l.b : l.a;
+    if (!is_up(nodes_[static_cast<std::size_t>(from)])) return;
+    carry_bundle(from, to, rng_.chance(0.5));
+    if (rng_.chance(0.1)) {  // the stick is lost
+      carried_.pop_back();
+      ++stats_.bundles_lost;
+      trace_line("bundle lost");
+      return;
+    }
+    carried_.back().deliver_at = stats_.steps + rng_.between(1, 200);
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------------
+
+  // One sync session over link `index`; with faults when `faulty`. Returns the ops and blobs
+  // that moved (both ways), or nothing when the session could not run.
+  std::uint64_t session(int index, bool faulty) {
+    Link& l = links_[static_cast<std::size_t>(index)];
+    int dir = static_cast<int>(rng_.below(2));
+    if (!l.up[dir]) {
+      dir = 1 - dir;
+      if (!l.up[dir]) return 0;
+    }
+    SimNode& a = nodes_[static_cast<std::size_t>(dir == 0 ? l.a : l.b)];
+    SimNode& b = nodes_[static_cast<std::size_t>(dir == 0 ? l.b : l.a)];
+    if (!is_up(a) || !is_up(b)) return 0;
+    Wire wire;
+    if (faulty) {
+      for (Stream& s : wire.dir) {
+        if (rng_.chance(loss_)) s.cut_at = rng_.below(1ull << rng_.between(6, 20));
+        if (rng_.chance(flip_)) s.flip_at = rng_.below(1ull << rng_.between(6, 18));
+      }
+    }
+    SimTransport ta(wire, 0, wire_rng_), tb(wire, 1, wire_rng_);
+    std::array<std::uint8_t, 32> seed_a{}, seed_b{};
+    randombytes_buf(seed_a.data(), seed_a.size());
+    randombytes_buf(seed_b.data(), seed_b.size());
+    std::set<Hash32> before_a = faulty ? std::set<Hash32>{} : held(a);
+    std::set<Hash32> before_b = faulty ? std::set<Hash32>{} : held(b);
+    Result<node::SyncReport> ra = Status::error(Status::Code::kUnavailable, "not run");
+    Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
+    std::uint64_t budget = rng_.chance(0.3) ? rng_.between(1, 200'000) : 0;
+    Fiber fa([&] {
+      ra = node::run_sync(*a.store, a.key, ta, node::SyncRole::kInitiator, seed_a, {}, budget);
+      wire.dir[0].closed = true;
+    });
+    Fiber fb([&] {
+      rb = node::run_sync(*b.store, b.key, tb, node::SyncRole::kResponder, seed_b, {}, budget);
+      wire.dir[1].closed = true;
+    });
+    bool deadlock = false;
+    while (!fa.done() || !fb.done()) {
+      std::uint64_t before = wire.moved;
+      bool a_first = wire_rng_.chance(0.5);
+      Fiber& first = a_first ? fa : fb;
+      Fiber& second = a_first ? fb : fa;
+      int done_before = fa.done() + fb.done();
+      if (!first.done()) first.resume();
+      if (!second.done()) second.resume();
+      if (wire.moved == before && fa.done() + fb.done() == done_before && !wire.reset) {
+        deadlock = true;
+        wire.reset = true;  // unwind both ends
+      }
+    }
+    ++stats_.sessions;
+    std::uint64_t bytes = wire.dir[0].written + wire.dir[1].written;
+    stats_.bytes_on_wire += bytes;
+    now_ += l.delay_ms * 2 * 6 + bytes * 8 * 1000 / l.rate_bps;
+    auto describe = [](const Result<node::SyncReport>& r) {
+      if (!r) return std::string("error ") + std::to_string(static_cast<int>(r.status().code()));
+      return "ok +" + std::to_string(r->ops_received) + " -" + std::to_string(r->ops_sent) + " blobs " +
+             std::to_string(r->blobs_received);
+    };
+    trace_line("session " + a.name + "→" + b.name + " " + std::to_string(wire.dir[0].written) + "/" +
+               std::to_string(wire.dir[1].written) + " B, blob budget " + std::to_string(budget) + ": " + describe(ra) +
+               " / " + describe(rb));
+    if (deadlock) failure("session " + a.name + "→" + b.name + " deadlocked: both ends waiting to read");
+    if (!ra || !rb) ++stats_.sessions_failed;
+    bool clean = wire.dir[0].cut_at == kNever && wire.dir[1].cut_at == kNever && wire.dir[0].flip_at == kNever &&
+                 wire.dir[1].flip_at == kNever;
+    if (clean && (!ra || !rb)) {
+      Status::Code code = !ra ? ra.status().code() : rb.status().code();
+      if (code != Status::Code::kStoreFull)
+        failure("a clean session " + a.name + "→" + b.name + " failed: " +
+                (!ra ? ra.status().message() : rb.status().message()));
+    }
+    // What each side committed is acknowledged.
+    std::uint64_t moved = 0;
+    for (auto* side : {&ra, &rb})
+      if (*side) moved += (*side)->ops_received + (*side)->blobs_received;
+    if (!faulty) {
+      for (const Hash32& id : held(a))
+        if (!before_a.count(id)) a.acknowledged.insert(id);
+      for (const Hash32& id : held(b))
+        if (!before_b.count(id)) b.acknowledged.insert(id);
+    }
+    check_sample(a);
+    check_sample(b);
+    return moved;
+  }
+
+  // ---- the workload -----------------------------------------------------------------------------
+
+  void work() {
+    SimNode& n = nodes_[rng_.below(nodes_.size())];
+    if (!is_up(n)) return;
+    std::uint64_t r = rng_.below(100);
+    if (r < 22) {
+      report_hazard(n);
+    } else if (r < 66) {
+      hazard_step(n);
+    } else if (r < 84) {
+      record_step(n);
+    } else if (r < 88) {
+      notice_step(n);
+    } else {
+      forged_step(n);
+    }
+  }
+
+  // A person at node `n` (not the outsider), preferring one holding `role`.
+  int someone_at(const SimNode& n, const std::string& role = "") {
+    std::vector<int> candidates;
+    for (int p : n.people)
+      if (!people_[static_cast<std::size_t>(p)].role.empty() && (role.empty() || people_[static_cast<std::size_t>(p)].role == role))
+        candidates.push_back(p);
+    if (candidates.empty()) {
+      for (int p : n.people)
+        if (!people_[static_cast<std::size_t>(p)].role.empty()) candidates.push_back(p);
+    }
+    return candidates.empty() ? -1 : rng_.pick(candidates);
+  }
+
+  // A grid or village under `n`'s scope.
+  std::string place_under(const SimNode& n) {
+    std::vector<std::string> places;
+    for (const SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage && scope_contains(n.scope, v.scope)) {
+        places.push_back(v.scope);
+        places.push_back(v.scope + "-01");
+        places.push_back(v.scope + "-02");
+      }
+    return places.empty() ? n.scope : rng_.pick(places);
+  }
+
+  std::vector<Attachment> photo(SimNode& n) {
+    Bytes bytes(static_cast<std::size_t>(rng_.between(100, 3000)));
+    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng_.next());
+    auto attachment = n.store->put_blob(bytes, "image/jpeg");
+    if (!attachment) {
+      if (attachment.status().code() != Status::Code::kStoreFull) failure("put_blob at " + n.name + ": " + attachment.status().message());
+      return {};
+    }
+    return {*attachment};
+  }
+
+  void report_hazard(SimNode& n) {
+    int who = someone_at(n, rng_.chance(0.7) ? "grid_member" : "");
+    if (who < 0) return;
+    HazardPayload h;
+    h.action = "report";
+    h.text = "隐患 " + std::to_string(stats_.steps);
+    static const std::vector<std::string> kCategories = {"fire", "traffic", "electrical", "construction"};
+    h.category = rng_.pick(kCategories);
+    h.severity = rng_.chance(0.15) ? "major" : "general";
+    if (rng_.chance(0.3)) h.photos = photo(n);
+    const Person& p = people_[static_cast<std::size_t>(who)];
+    std::string where = scope_level(p.scope) == ScopeLevel::kGrid || scope_level(p.scope) == ScopeLevel::kVillage
+                            ? p.scope
+                            : place_under(n);
+    auto op = author(n.index, who, node::OpDraft{where, Hash32{}, h, {}, true}, "report " + h.severity);
+    if (op) {
+      hazards_.push_back({op->fields.object, where});
+      check_hazard(n, op->fields.object);
+    }
+  }
+
+  struct Known {
+    Hash32 id;
+    std::string scope;
+  };
+
+  std::optional<Known> known_at(const SimNode& n, const std::vector<Known>& all) {
+    std::vector<const Known*> visible;
+    // Prefer recent ones: they are the ones still moving.
+    std::size_t from = all.size() > 60 ? all.size() - 60 : 0;
+    if (rng_.chance(0.2)) from = 0;
+    for (std::size_t i = from; i < all.size(); ++i)
+      if (scope_contains(n.scope, all[i].scope)) visible.push_back(&all[i]);
+    if (visible.empty()) return std::nullopt;
+    return *visible[rng_.below(visible.size())];
+  }
+
+  void hazard_step(SimNode& n) {
+    auto known = known_at(n, hazards_);
+    if (!known) return;
+    auto state = hazard_at(n, known->id);
+    if (!state) return;
+    HazardPayload h;
+    std::string role;
+    const std::string& s = state->state;
+    bool at_village = state->level == ScopeLevel::kVillage;
+    std::string level_role = at_village ? "village_head" : state->level == ScopeLevel::kTownship ? "township_station" : "county_admin";
+    if (s == "reported" || s == "awaiting_signoff" || s == "noticed") {
+      std::uint64_t r = rng_.below(6);
+      if (state->severity == "major" && at_village && r < 3) {
+        h.action = rng_.chance(0.6) ? "signoff" : "escalate";
+        role = rng_.chance(0.5) ? "village_head" : "village_safety_officer";
+      } else if (r == 0 && state->severity == "general") {
+        h.action = "fix";
+        role = "grid_member";
+      } else if (r == 1) {
+        h.action = "notice";
+        role = level_role;
+      } else if (r <= 3) {
+        h.action = "escalate";
+        role = at_village ? "village_head" : level_role;
+      } else if (r == 4) {
+        h.action = "reclassify";
+        role = level_role;
+      } else {
+        h.action = "comment";
+        role = "";
+      }
+    } else if (s == "escalated") {
+      h.action = rng_.chance(0.85) ? "receive" : "escalate";
+      role = level_role;
+    } else if (s == "received") {
+      h.action = rng_.chance(0.8) ? "assign" : (rng_.chance(0.5) ? "list_supervision" : "escalate");
+      role = level_role;
+    } else if (s == "assigned" || s == "rejected") {
+      h.action = "handled";
+      role = rng_.chance(0.5) ? "department" : level_role;
+    } else if (s == "handled" || s == "fixed_on_site") {
+      h.action = "verify";
+      role = rng_.chance(0.5) ? level_role : "grid_member";
+    } else {  // archived: new evidence or a comment
+      h.action = "comment";
+      role = "";
+    }
+    int who = someone_at(n, role);
+    if (who < 0) return;
+    if (h.action == "fix" || h.action == "handled" || (h.action == "comment" && rng_.chance(0.3))) h.photos = photo(n);
+    if (h.action == "escalate") h.to_level = at_village ? "township" : "county";
+    if (h.action == "assign") {
+      if (rng_.chance(0.7)) {
+        h.department = state->category.empty() ? "fire" : state->category;
+      } else {
+        h.assignee = people_[static_cast<std::size_t>(who)].key.public_key();
+      }
+    }
+    if (h.action == "verify") h.pass = rng_.chance(0.7);
+    if (h.action == "notice") {
+      h.deadline_ms = n.clock->now_ms() + rng_.between(1, 30) * kDayMs;
+      h.responsible = "负责人";
+      h.measures = "整改措施";
+    }
+    if (h.action == "reclassify") {
+      h.category = rng_.chance(0.5) ? "fire" : "traffic";
+      h.severity = rng_.chance(0.3) ? "major" : "general";
+    }
+    if (h.action == "comment" || h.action == "close") h.text = "说明";
+    if (rng_.chance(0.05)) {  // sometimes the office closes it instead
+      h = HazardPayload{};
+      h.action = "close";
+      h.text = "不构成隐患";
+    }
+    if (author(n.index, who, node::OpDraft{state->scope, known->id, h, {}, true}, h.action + " " + short_id(known->id)))
+      check_hazard(n, known->id);
+  }
+
+  void record_step(SimNode& n) {
+    int who = someone_at(n, rng_.chance(0.5) ? "grid_member" : "");
+    if (who < 0) return;
+    const Person& p = people_[static_cast<std::size_t>(who)];
+    std::string where = scope_level(p.scope) == ScopeLevel::kGrid || scope_level(p.scope) == ScopeLevel::kVillage
+                            ? p.scope
+                            : place_under(n);
+    std::uint64_t r = rng_.below(10);
+    RecordPayload payload;
+    node::OpDraft draft{where, Hash32{}, {}, {}, true};
+    if (r < 3 || units_.empty()) {
+      payload.kind = "unit";
+      payload.action = "add";
+      payload.fields = {{"industry", rng_.chance(0.5) ? "餐饮" : "加油站"},
+                        {"key_supervision", rng_.chance(0.3) ? "true" : "false"},
+                        {"name", "单位 " + std::to_string(stats_.steps)}};
+      draft.new_object = true;
+    } else if (r < 6) {
+      auto unit = known_at(n, units_);
+      if (!unit) return;
+      payload.kind = "inspection";
+      payload.action = "record";
+      payload.fields = {{"items", rng_.chance(0.8) ? "fire_exits:pass" : "fire_exits:fail:堵塞"}, {"text", "巡查"}};
+      payload.refs = {unit->id};
+      draft.scope = unit->scope;
+      draft.new_object = true;
+    } else if (r < 8) {
+      auto unit = known_at(n, units_);
+      if (!unit) return;
+      payload.kind = "unit";
+      payload.action = rng_.chance(0.8) ? "edit" : "confirm";
+      if (payload.action == "edit")
+        payload.fields = {{"contacts", "电话 " + std::to_string(rng_.below(10000))}};
+      else
+        payload.fields = {{"by", rng_.chance(0.5) ? "unit" : "grid_leader"}};
+      draft.scope = unit->scope;
+      draft.object = unit->id;
+    } else if (r < 9) {
+      payload.kind = "tip";
+      payload.action = "enter";
+      payload.fields = {{"source", "电话"}, {"text", "群众举报"}};
+      draft.new_object = true;
+    } else {
+      payload.kind = "incident";
+      payload.action = "report";
+      payload.fields = {{"deaths", "0"}, {"injuries", std::to_string(rng_.below(3))}, {"text", "事故"}};
+      draft.new_object = true;
+    }
+    draft.payload = payload;
+    auto op = author(n.index, who, draft, payload.kind + " " + payload.action);
+    if (op && payload.kind == "unit" && payload.action == "add") units_.push_back({op->fields.object, draft.scope});
+    if (op && !draft.new_object) check_record(n, op->fields.object);
+  }
+
+  void notice_step(SimNode& n) {
+    if (scope_level(n.scope) == ScopeLevel::kVillage) {
+      auto notice = known_at_notice(n);
+      if (!notice) return;
+      int who = someone_at(n, "village_head");
+      if (who < 0) return;
+      RecordPayload payload{"notice", "acknowledge", {{"recipient", n.scope}}, {}, {}};
+      author(n.index, who, node::OpDraft{notice->scope, notice->id, payload, {}, true}, "acknowledge notice");
+      return;
+    }
+    int who = someone_at(n, n.index == 0 ? "county_admin" : "township_station");
+    if (who < 0) return;
+    std::string recipients;
+    for (const SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage && scope_contains(n.scope, v.scope) && rng_.chance(0.7))
+        recipients += (recipients.empty() ? "" : ",") + v.scope;
+    if (recipients.empty()) return;
+    RecordPayload payload{"notice", "send", {{"recipients", recipients}, {"text", "文件"}, {"title", "通知"}}, {}, {}};
+    auto op = author(n.index, who, node::OpDraft{n.scope, Hash32{}, payload, {}, true}, "notice to " + recipients);
+    if (op) notices_.push_back({op->fields.object, n.scope, recipients});
+  }
+  struct Notice {
+    Hash32 id;
+    std::string scope, recipients;
+  };
+  std::optional<Notice> known_at_notice(const SimNode& n) {
+    std::vector<const Notice*> mine;
+    for (const Notice& x : notices_)
+      if (x.recipients.find(n.scope) != std::string::npos) mine.push_back(&x);
+    if (mine.empty()) return std::nullopt;
+    return *mine[rng_.below(mine.size())];
+  }
+
+  // Steps by keys that may not take them: an outsider with no role, a grid member assigning, a
+  // village head receiving at the township. Written anyway (as a forger would); never effective.
+  void forged_step(SimNode& n) {
+    auto known = known_at(n, hazards_);
+    if (!known) return;
+    auto state = hazard_at(n, known->id);
+    if (!state) return;
+    std::vector<int> forgers;
+    for (int p : n.people) {
+      const std::string& role = people_[static_cast<std::size_t>(p)].role;
+      if (role.empty() || role == "grid_member" || role == "village_safety_officer") forgers.push_back(p);
+    }
+    if (forgers.empty()) return;
+    int who = rng_.pick(forgers);
+    HazardPayload h;
+    static const std::vector<std::string> kPrivileged = {"assign", "receive", "list_supervision", "close", "stop_work"};
+    h.action = people_[static_cast<std::size_t>(who)].role.empty() ? rng_.pick(std::vector<std::string>{"verify", "close", "assign", "fix"})
+                                                                  : rng_.pick(kPrivileged);
+    if (h.action == "verify") h.pass = true;
+    if (h.action == "assign") h.department = "fire";
+    if (h.action == "close") h.text = "伪造";
+    if (h.action == "fix") h.photos = {Attachment{blake2b_256(as_bytes("forged")), 10, "image/jpeg"}};
+    if (author(n.index, who, node::OpDraft{state->scope, known->id, h, {}, false}, "FORGED " + h.action + " " + short_id(known->id), true))
+      check_hazard(n, known->id);
+  }
+
+  // Appointments come and go: a village head lets a grid member go and appoints them again, a
+  // township revokes and re-appoints a village officer.
+  void churn() {
+    std::vector<int> villages;
+    for (const SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage && is_up(v)) villages.push_back(v.index);
+    if (villages.empty()) return;
+    const SimNode& v = nodes_[static_cast<std::size_t>(rng_.pick(villages))];
+    bool member = rng_.chance(0.6);
+    int target = person((member ? (rng_.chance(0.5) ? "member1-" : "member2-") : "officer-") + v.name);
+    int by_node = member ? v.index : township_of(v);
+    if (!is_up(nodes_[static_cast<std::size_t>(by_node)])) return;
+    int by = member ? person("head-" + v.name) : person("station-" + nodes_[static_cast<std::size_t>(by_node)].name);
+    SimNode& n = nodes_[static_cast<std::size_t>(by_node)];
+    const Person& t = people_[static_cast<std::size_t>(target)];
+    if (rng_.chance(0.5)) {
+      RevocationPayload revocation{t.key.public_key(), rng_.chance(0.9) ? "left" : "compromised", 0, std::nullopt};
+      std::vector<Hash32> extra;
+      auto head = n.store->author_head(t.key.public_key());
+      if (!ok(head, "author head")) return;
+      if (*head) {
+        revocation.frontier_seq = (*head)->seq;
+        revocation.frontier = (*head)->id;
+      }
+      author(by_node, by, node::OpDraft{t.scope, key_object_id(t.key.public_key()), revocation, extra, false, true},
+             "revoke " + t.name);
+    } else {
+      appoint(by_node, by, target);
+    }
+  }
+
+  // ---- invariants -------------------------------------------------------------------------------
+
+  // The hazard as node `n` sees it; nothing when the node does not hold it (yet).
+  std::optional<HazardState> hazard_at(SimNode& n, const Hash32& id) {
+    auto state = n.store->hazard(id);
+    if (!state) {
+      if (state.status().code() != Status::Code::kNotFound) failure("hazard at " + n.name + ": " + state.status().message());
+      return std::nullopt;
+    }
+    if (!state->exists) return std::nullopt;
+    return std::move(*state);
+  }
+
+  void check_hazard(SimNode& n, const Hash32& id) {
+    auto state = hazard_at(n, id);
+    if (!state) return;
+    static const std::set<std::string> kStates = {"none",     "reported", "awaiting_signoff", "fixed_on_site", "noticed",
+                                                  "escalated", "received", "assigned",        "handled",       "rejected",
+                                                  "archived"};
+    check(kStates.count(state->state) == 1, "hazard " + short_id(id) + " in unknown state " + state->state);
+    bool closure = false;
+    for (const HazardStep& step : state->history) {
+      if (forged_.count(step.id) && step.verdict.effective)
+        return failure("forged step " + short_id(step.id) + " (" + step.action + ") is effective at " + n.name);
+      for (int p : outsiders())
+        if (step.author == people_[static_cast<std::size_t>(p)].key.public_key() && step.verdict.effective)
+          return failure("a step by an outsider is effective at " + n.name);
+      if (step.verdict.effective && (step.action == "verify" || step.action == "close")) closure = true;
+    }
+    if (state->state == "archived") check(closure, "hazard " + short_id(id) + " archived without an effective closure at " + n.name);
+  }
+
+  void check_record(SimNode& n, const Hash32& id) {
+    auto record = n.store->record(id);
+    ok(record, "record at " + n.name);
+  }
+
+  std::vector<int> outsiders() const {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < people_.size(); ++i)
+      if (people_[i].role.empty()) out.push_back(static_cast<int>(i));
+    return out;
+  }
+
+  // After every session: a few hazards on each side still satisfy the invariants.
+  void check_sample(SimNode& n) {
+    if (!n.store) return;
+    for (int i = 0; i < 2; ++i) {
+      auto known = known_at(n, hazards_);
+      if (!known) return;
+      check_hazard(n, known->id);
+    }
+  }
+
+  // ---- healing and the final checks -------------------------------------------------------------
+
+  void heal() {
+    trace_line("heal all");
+    for (SimNode& n : nodes_) {
+      if (!n.store) restart(n);
+      n.down_until = 0;
+      if (n.map_bytes != kMapBytes) {  // the officer enlarges the full store's map
+        n.store.reset();
+        n.map_bytes = kMapBytes;
+        if (Status s = open_store(n); !ok(s, "enlarging " + n.name)) return;
+        trace_line("enlarged " + n.name);
+      }
+    }
+    for (Link& l : links_) l.up[0] = l.up[1] = true;
+    for (const Carried& c : carried_) deliver(c);
+    carried_.clear();
+    if (!fail_.empty()) return;
+    for (int round = 0; round < 12; ++round) {
+      ++stats_.healing_rounds;
+      std::uint64_t moved = 0;
+      for (std::size_t i = 0; i < links_.size() && fail_.empty(); ++i) moved += session(static_cast<int>(i), false);
+      if (!fail_.empty()) return;
+      if (moved == 0) return;
+    }
+    still_moving_ = true;  // reported after the final checks, which say more about why
+  }
+
+  void check_final() {
+    // The county's ops: the union of every node's.
+    std::map<Hash32, Op> all;
+    std::map<int, std::set<Hash32>> holdings;
+    for (SimNode& n : nodes_) {
+      Status s = n.store->for_each_op([&](const Op& op) {
+        all.emplace(op.id, op);
+        holdings[n.index].insert(op.id);
+      });
+      if (!ok(s, "listing " + n.name)) return;
+    }
+    stats_.ops_total = all.size();
+    std::map<Hash32, std::pair<bool, std::string>> verdicts;  // first node's verdict
+    for (SimNode& n : nodes_) {
+      const std::set<Hash32>& mine = holdings[n.index];
+      // Exactly what its scope may hold: everything visible, nothing else.
+      for (const auto& [id, op] : all) {
+        bool visible = visible_to(op, n.scope);
+        if (visible && !mine.count(id)) {
+          std::string parents;
+          for (const Hash32& parent : op.fields.parents) {
+            auto p = all.find(parent);
+            parents += " " + short_id(parent) + (mine.count(parent) ? " held" : " missing") +
+                       (p == all.end() ? " nowhere"
+                                       : std::string(" ") + payload_kind(p->second.fields.payload) + "@" + p->second.fields.scope +
+                                             (visible_to(p->second, n.scope) ? " visible" : " not visible"));
+          }
+          return failure(n.name + " lacks op " + id.hex() + " (" + payload_kind(op.fields.payload) + " at " + op.fields.scope +
+                         ") after healing; parents:" + parents);
+        }
+        if (!visible && mine.count(id)) return failure(n.name + " holds op " + id.hex() + " outside its scope");
+        // Independently of visible_to: no village holds another village's records.
+        if (mine.count(id) && !is_authority_payload(op.fields.payload) &&
+            !std::holds_alternative<RecordPayload>(op.fields.payload) && !scope_contains(n.scope, op.fields.scope))
+          return failure(n.name + " holds a foreign hazard " + id.hex());
+      }
+      for (const Hash32& id : n.acknowledged)
+        if (!mine.count(id)) return failure(n.name + " lost acknowledged op " + id.hex());
+      auto stats = n.store->stats();
+      if (!ok(stats, "stats")) return;
+      if (!check(stats->pending == 0, n.name + " still has " + std::to_string(stats->pending) + " pending ops")) return;
+      auto missing = n.store->missing_blobs();
+      if (!ok(missing, "missing blobs")) return;
+      // An attachment may be missing only when no node has it (a forger's made-up photo).
+      for (const Attachment& a : *missing)
+        for (SimNode& other : nodes_) {
+          auto has = other.store->has_blob(a.hash);
+          if (!ok(has, "has_blob")) return;
+          if (*has) return failure(n.name + " still lacks attachment " + a.hash.hex() + " that " + other.name + " holds");
+        }
+      auto verify = n.store->verify();
+      if (!ok(verify, "verify")) return;
+      if (!check(verify->ok(), n.name + " fails verify: " + (verify->problems.empty() ? "" : verify->problems[0]))) return;
+      // Same verdict for every op on every node that holds it.
+      Status judged = n.store->for_each_judged([&](const Op& op, const Verdict& v) {
+        if (forged_.count(op.id) && v.effective) failure("forged op " + op.id.hex() + " effective at " + n.name);
+        auto [it, fresh] = verdicts.emplace(op.id, std::make_pair(v.effective, n.name));
+        if (!fresh && it->second.first != v.effective)
+          failure("op " + op.id.hex() + " (" + payload_kind(op.fields.payload) + ") is " + (v.effective ? "effective" : "not effective") +
+                  " at " + n.name + " but not at " + it->second.second);
+      });
+      if (!ok(judged, "judging at " + n.name) || !fail_.empty()) return;
+    }
+    // Nodes with the same scope hold the same digest; every hazard looks the same everywhere.
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      for (std::size_t j = i + 1; j < nodes_.size(); ++j)
+        if (nodes_[i].scope == nodes_[j].scope) {
+          auto a = nodes_[i].store->digest(), b = nodes_[j].store->digest();
+          if (!ok(a, "digest") || !ok(b, "digest")) return;
+          if (!check(*a == *b, nodes_[i].name + " and " + nodes_[j].name + " differ")) return;
+        }
+    for (const Known& h : hazards_) {
+      std::optional<HazardState> first;
+      std::string first_node;
+      for (SimNode& n : nodes_) {
+        if (!scope_contains(n.scope, h.scope)) continue;
+        auto state = hazard_at(n, h.id);
+        if (!fail_.empty()) return;
+        if (!state) {
+          if (first) return failure("hazard " + h.id.hex() + " is at " + first_node + " but not at " + n.name);
+          continue;
+        }
+        check_hazard(n, h.id);
+        if (!first) {
+          first = *state;
+          first_node = n.name;
+          continue;
+        }
+        auto same = [&](const HazardState& a, const HazardState& b) {
+          return a.state == b.state && a.level == b.level && a.severity == b.severity && a.category == b.category &&
+                 a.returns == b.returns && a.signoffs == b.signoffs && a.listed == b.listed &&
+                 a.assignees.size() == b.assignees.size() && a.history.size() == b.history.size();
+        };
+        if (!same(*first, *state))
+          return failure("hazard " + h.id.hex() + " is " + first->state + " at " + first_node + " but " + state->state + " at " +
+                         n.name);
+      }
+      if (first) trace_line("hazard " + short_id(h.id) + " " + first->state + " " + level_id(first->level));
+    }
+    for (SimNode& n : nodes_) {
+      auto digest = n.store->effective_digest();
+      if (!ok(digest, "effective digest")) return;
+      trace_line("final " + n.name + " " + std::to_string(holdings[n.index].size()) + " ops " + digest->hex());
+    }
+  }
+
+  SimOptions options_;
+  Rng rng_;
+  Rng wire_rng_;
+  Blake2b trace_;
+  std::string fail_;
+  SimStats stats_;
+  fs::path root_;
+  std::uint64_t now_ = kStartMs;
+  std::vector<SimNode> nodes_;
+  std::vector<Link> links_;
+  std::vector<Person> people_;
+  std::vector<Carried> carried_;
+  std::vector<Known> hazards_, units_;
+  std::vector<Notice> notices_;
+  std::set<Hash32> forged_;
+  int bundle_counter_ = 0;
+  double loss_ = 0, flip_ = 0;
+  bool still_moving_ = false;
+  Constitution default_constitution_ = node::default_constitution();
+};
+
+}  // namespace
+
+SimOutcome run_simulation(const SimOptions& options) {
+  seed_deterministic_randomness(options.seed);
+  Simulation simulation(options);
+  return simulation.run();
+}
+
+}  // namespace anwang::sim
