@@ -142,6 +142,27 @@ TEST_CASE("ops that arrive before the genesis wait for it", "[store]") {
   CHECK(op_count(*store) == 2);
 }
 
+TEST_CASE("an op of another network that arrived before the genesis is refused when the genesis arrives", "[store]") {
+  // Found by tests/fuzz/ingest_fuzz: it stayed pending for ever, so the store depended on order.
+  OpFactory ours;
+  OpFactory theirs("150421", 9);
+  Op foreign = theirs.note(test_key(1), "150421", "x");
+  TempDir early_dir, late_dir;
+  auto early = test::open_store(early_dir.path());
+  CHECK(ingest_one(*early, foreign.bytes).kind == Kind::kPending);
+  auto report = early->ingest(std::vector<Bytes>{ours.genesis().bytes, foreign.bytes});
+  REQUIRE(report.is_ok());
+  CHECK(report->outcomes[0].kind == Kind::kAccepted);
+  CHECK(report->outcomes[1].kind == Kind::kRefused);
+  CHECK(report->outcomes[1].reason == Refusal::kWrongNetwork);
+  auto stats = early->stats();
+  REQUIRE(stats.is_ok());
+  CHECK(stats->pending == 0);
+  auto late = test::open_store(late_dir.path());
+  ingest(*late, {ours.genesis().bytes, foreign.bytes});
+  CHECK(digest(*early) == digest(*late));
+}
+
 TEST_CASE("an op stamped no later than a parent is refused", "[store]") {
   TempDir dir;
   auto store = test::open_store(dir.path());
