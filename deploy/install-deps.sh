@@ -8,6 +8,7 @@ packages=(
   libasio-dev liblmdb-dev lmdb-utils libsodium-dev capnproto libcapnp-dev
   catch2 libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   python3  # deploy/demo.sh reads the JSON the CLI prints
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev  # deploy/fuzz.sh: libFuzzer with ASan+UBSan (a CTest)
 )
 
 missing=()
