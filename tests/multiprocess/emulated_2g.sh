@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Real processes over a bad link: a county office, one township station and its villages, each an
+# `anwangd` process with its own home, where every link — each village to the township, the
+# township to the county — goes through its own `linkemu` (tests/linkemu/) at emulated 2G:
+# 80 kbit/s, 650 ms one way, 1 % loss per KiB shown as connection resets and multi-second
+# stalls, and the link flapping (up 20 s, down 5 s; a link going down resets its connections).
+#
+# Workload: in every village the grid member reports hazards with a small photo, adds a business
+# unit to the ledger and records a patrol of it; hazards are fixed on site, or escalated and acted
+# on by the township (received, assigned) and by the county (received, assigned, handled, then
+# re-inspected and archived in the village).
+#
+# Checks, once everything has settled:
+#   - convergence: every hazard reaches the county in its expected state, every node that holds a
+#     hazard shows it in the same state, and no node misses an attachment;
+#   - scope: every node holds exactly the ops its scope allows — the county's authority graph plus
+#     the records of its own subtree — so village two never holds village one's records;
+#   - photos: each hazard's photo fetched from the county is byte-identical to the original;
+#   - every store passes `anwang verify`;
+#   - memory: no anwangd's VmRSS exceeds ANWANG_2G_RSS_KIB_MAX (default 64 MiB: an idle node
+#     takes ~6 MiB and these stores are well under 1 MiB, so anything near the bound is a leak —
+#     e.g. buffers kept per reset connection).
+# Prints the time to convergence, each node's memory and each link's statistics.
+#
+# Bounded (CI, about 2-3 minutes): 3 villages, 3 hazards each. ANWANG_LONG=1: 8 villages, 9 hazards
+# each, two units each, links down for longer (up 20 s / down 10 s). Run from the repository root
+# after building: BUILD_DIR=build tests/multiprocess/emulated_2g.sh
+set -euo pipefail
+
+build=$(cd "${BUILD_DIR:-build}" && pwd)
+anwang="$build/cli/anwang"
+anwangd="$build/node/anwangd"
+linkemu="$build/tests/linkemu/linkemu"
+base_port=${ANWANG_2G_PORT:-28400}
+rss_kib_max=${ANWANG_2G_RSS_KIB_MAX:-65536}
+seed=${ANWANG_2G_SEED:-$RANDOM}
+if [[ "${ANWANG_LONG:-0}" == 1 ]]; then
+  villages=8 hazards_per_village=9 units_per_village=2 up_s=20 down_s=10 deadline_s=1500
+else
+  villages=3 hazards_per_village=3 units_per_village=1 up_s=20 down_s=5 deadline_s=300
+fi
+# Emulated 2G (DESIGN.md §1: GPRS/EDGE, 650 ms latency, 1 % loss).
+link_options=(--rate-bps 80000 --delay-ms 650 --loss-per-kb 0.01 --reset-share 0.5
+              --stall-ms-min 2000 --stall-ms-max 6000 --up-s "$up_s" --down-s "$down_s")
+# To look into a failure, ANWANG_2G_LINK replaces these (e.g. "--delay-ms 650": delay alone).
+if [[ -n "${ANWANG_2G_LINK:-}" ]]; then read -r -a link_options <<<"$ANWANG_2G_LINK"; fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/anwang-2g-XXXXXX")
+daemon_pids=() link_pids=() link_names=()
+cleanup() {
+  for pid in "${daemon_pids[@]}" "${link_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ "${ANWANG_2G_KEEP:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAILED: $*" >&2
+  echo "reproduce the link faults with: ANWANG_2G_SEED=$seed $0" >&2
+  for log in "$work"/*.log; do echo "--- last lines of $log" >&2; tail -n 15 "$log" >&2; done
+  exit 1
+}
+
+on() { local home=$1; shift; "$anwang" --home "$home" "$@"; }
+step() { printf '\n== [%4ds] %s\n' "$SECONDS" "$*"; }
+# The value of a string FIELD in the JSON on stdin (the CLI's own output; python3 starts slowly).
+json_string() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" | head -n 1; }
+node_key() { on "$1" --json status | json_string node_key; }
+village_code() { printf '150430100%03d' $((200 + $1)); }
+# Waits until `check` (a shell command) succeeds, or fails the test after the deadline.
+wait_until() {
+  local what=$1; shift
+  while ! "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline_s)) || fail "timed out after ${SECONDS}s waiting until $what"
+    sleep 1
+  done
+}
+# True when NODE shows every hazard in the file LIST (lines "ID STATE") in its STATE.
+shows_states() {
+  local node=$1 list=$2 id state
+  while read -r id state; do
+    on "$work/$node" --json hazard show "$id" 2>/dev/null | grep -q "\"state\": \"$state\"" || return 1
+  done <"$list"
+}
+
+nodes=(county township)
+for v in $(seq 1 "$villages"); do nodes+=("village-$v"); done
+scope_of() {
+  case $1 in county) echo 150430 ;; township) echo 150430100 ;; village-*) village_code "${1#village-}" ;; esac
+}
+
+step "Node homes: county, township, $villages villages (seed $seed)"
+for node in "${nodes[@]}"; do on "$work/$node" init >/dev/null; done
+county=$work/county township=$work/township
+on "$county" key new county-root >/dev/null
+on "$county" key new fire-dept >/dev/null
+station_key=$(on "$township" --json key new station | json_string public_key)
+declare -A head_key
+for v in $(seq 1 "$villages"); do
+  head_key[$v]=$(on "$work/village-$v" --json key new head | json_string public_key)
+  on "$work/village-$v" key new member >/dev/null
+done
+
+step "Genesis, appointments and enrolment by bundle (as in deploy/demo.sh)"
+on "$county" --as county-root genesis --county 150430 --name 敖汉旗 --root county-root >/dev/null
+on "$county" --as county-root region add 150430100 --name 新惠镇 >/dev/null
+for v in $(seq 1 "$villages"); do on "$county" --as county-root region add "$(village_code "$v")" --name "${v}村" >/dev/null; done
+on "$county" --as county-root delegate --to "$station_key" --role township_station --scope 150430100 >/dev/null
+on "$county" --as county-root delegate --to fire-dept --role department --scope 150430 --category fire >/dev/null
+on "$county" --as county-root node enroll "$(node_key "$township")" --scope 150430100 >/dev/null
+on "$county" bundle export "$work/township.bundle" --for "$(node_key "$township")" >/dev/null
+on "$township" bundle import "$work/township.bundle" >/dev/null
+for v in $(seq 1 "$villages"); do
+  village=$work/village-$v
+  on "$township" --as station delegate --to "${head_key[$v]}" --role village_head --scope "$(village_code "$v")" >/dev/null
+  on "$township" --as station node enroll "$(node_key "$village")" --scope "$(village_code "$v")" >/dev/null
+  on "$township" bundle export "$work/village-$v.bundle" --for "$(node_key "$village")" >/dev/null
+  on "$village" bundle import "$work/village-$v.bundle" >/dev/null
+  on "$village" --as head delegate --to member --role grid_member --scope "$(village_code "$v")-01" >/dev/null
+done
+
+step "Start anwangd on every node and one linkemu per link (emulated 2G: ${link_options[*]})"
+# Ports: county base, township base+1, the township's link to the county base+2, village v's
+# link to the township base+2+v. The daemons dial every 5 s and at once on local writes.
+start_link() {
+  local name=$1 listen=$2 target=$3 link_seed=$4
+  "$linkemu" --listen "$listen" --target "$target" --seed "$link_seed" "${link_options[@]}" \
+    >"$work/link-$name.stats" 2>"$work/link-$name.log" &
+  link_pids+=($!) link_names+=("$name")
+}
+start_link township-county $((base_port + 2)) "$base_port" "$seed"
+for v in $(seq 1 "$villages"); do start_link "village-$v-township" $((base_port + 2 + v)) $((base_port + 1)) $((seed + v)); done
+for node in "${nodes[@]}"; do sed -i 's/^interval_s = 60$/interval_s = 5/' "$work/$node/anwang.toml"; done
+printf '[[neighbour]]\naddress = "127.0.0.1:%s"\n' $((base_port + 2)) >>"$township/anwang.toml"
+for v in $(seq 1 "$villages"); do
+  printf '[[neighbour]]\naddress = "127.0.0.1:%s"\n' $((base_port + 2 + v)) >>"$work/village-$v/anwang.toml"
+done
+"$anwangd" --home "$county" --listen "127.0.0.1:$base_port" 2>"$work/county.log" & daemon_pids+=($!)
+"$anwangd" --home "$township" --listen "127.0.0.1:$((base_port + 1))" 2>"$work/township.log" & daemon_pids+=($!)
+for v in $(seq 1 "$villages"); do "$anwangd" --home "$work/village-$v" 2>"$work/village-$v.log" & daemon_pids+=($!); done
+
+# Hazard k of a village follows pattern k mod 3: 0 fixed on site and archived in the village;
+# 1 escalated, received and assigned by the township; 2 escalated to the county, handled by the
+# fire department, re-inspected and archived in the village.
+step "Workload in every village: hazards with photos, ledger units, patrols"
+workload_start=$SECONDS
+: >"$work/expected" >"$work/to-township" >"$work/to-county" >"$work/photos" >"$work/village-of"
+for v in $(seq 1 "$villages"); do
+  village=$work/village-$v grid="$(village_code "$v")-01"
+  : >"$work/handled-$v"
+  for k in $(seq 0 $((hazards_per_village - 1))); do
+    photo=$work/photo-$v-$k.jpg
+    head -c $((1500 + RANDOM % 1500)) /dev/urandom >"$photo"
+    id=$(on "$village" --as member hazard report --grid "$grid" --category fire --severity general \
+      --text "${v}村 隐患 $k: 消防通道堵塞" --photo "$photo")
+    echo "$id $photo" >>"$work/photos"
+    echo "$id $v" >>"$work/village-of"
+    case $((k % 3)) in
+      0) head -c 1000 /dev/urandom >"$photo.after"
+         on "$village" --as member hazard fix "$id" --text "已清理" --photo "$photo.after" >/dev/null
+         on "$village" --as member hazard verify "$id" --pass >/dev/null
+         echo "$id archived" >>"$work/expected" ;;
+      1) on "$village" --as head hazard escalate "$id" --text "村级无法整改" >/dev/null
+         echo "$id escalated" >>"$work/to-township"; echo "$id assigned" >>"$work/expected" ;;
+      2) on "$village" --as head hazard escalate "$id" --text "需县级处理" >/dev/null
+         echo "$id escalated" >>"$work/to-township"; echo "$id archived" >>"$work/expected" ;;
+    esac
+  done
+  for u in $(seq 1 "$units_per_village"); do
+    unit=$(on "$village" --as member unit add --grid "$grid" --name "${v}村 加油站 $u" --industry 加油站 --key true)
+    on "$village" --as member inspect "$unit" --item "消防通道:pass" --item "灭火器:fail:过期" --text "月度巡查" >/dev/null
+  done
+done
+echo "  $((villages * hazards_per_village)) hazards, $((villages * units_per_village)) units and patrols written in $((SECONDS - workload_start)) s"
+
+step "The township receives the escalated hazards 签收, assigns some 交办 and escalates the rest to the county"
+wait_until "the township holds every escalated hazard" shows_states township "$work/to-township"
+while read -r id _; do
+  on "$township" --as station hazard receive "$id" >/dev/null
+  if grep -q "^$id assigned" "$work/expected"; then
+    on "$township" --as station hazard assign "$id" --department fire >/dev/null
+  else
+    on "$township" --as station hazard escalate "$id" --to county >/dev/null
+    echo "$id escalated" >>"$work/to-county"
+    echo "$id handled" >>"$work/handled-$(awk -v id="$id" '$1 == id {print $2}' "$work/village-of")"
+  fi
+done <"$work/to-township"
+
+step "The county receives them, assigns them to the fire department, which handles them 已办理"
+wait_until "the county holds every hazard escalated to it" shows_states county "$work/to-county"
+while read -r id _; do
+  on "$county" --as county-root hazard receive "$id" >/dev/null
+  on "$county" --as county-root hazard assign "$id" --department fire >/dev/null
+  on "$county" --as fire-dept hazard handled "$id" --text "已督促整改" >/dev/null
+done <"$work/to-county"
+
+step "Back in the villages, the reporters re-inspect 复查 and archive 销号"
+for v in $(seq 1 "$villages"); do
+  wait_until "village $v holds its handled hazards" shows_states "village-$v" "$work/handled-$v"
+  while read -r id _; do on "$work/village-$v" --as member hazard verify "$id" --pass >/dev/null; done <"$work/handled-$v"
+done
+
+step "Waiting for convergence: every hazard at the county, every node holding exactly its scope"
+converged() {
+  for node in "${nodes[@]}"; do on "$work/$node" log --json >"$work/log-$node.json" || return 1; done
+  for node in "${nodes[@]}"; do on "$work/$node" hazard list --json >"$work/hazards-$node.json" || return 1; done
+  for node in "${nodes[@]}"; do on "$work/$node" status --json >"$work/status-$node.json" || return 1; done
+  python3 - "$work" "$work/expected" "${nodes[@]}" <<'EOF'
+import json, sys
+work, expected_file, nodes = sys.argv[1], sys.argv[2], sys.argv[3:]
+scope = {"county": "150430", "township": "150430100"}
+for n in nodes:
+    if n.startswith("village-"):
+        scope[n] = "150430100%03d" % (200 + int(n.split("-")[1]))
+public_kinds = {"genesis", "region", "delegation", "revocation", "reaffirmation", "enrolment", "amendment"}
+logs = {n: {op["id"]: op for op in json.load(open(f"{work}/log-{n}.json"))} for n in nodes}
+problems = []
+everything = {}
+for n in nodes: everything.update(logs[n])
+for n in nodes:
+    may_hold = {i for i, op in everything.items()
+                if op["kind"] in public_kinds or op["scope"].startswith(scope[n])}
+    held = set(logs[n])
+    if held - may_hold: problems.append(f"{n} holds {len(held - may_hold)} ops outside its scope")
+    if may_hold - held: problems.append(f"{n} lacks {len(may_hold - held)} ops it may hold")
+states = {n: {h["id"]: h["state"] for h in json.load(open(f"{work}/hazards-{n}.json"))} for n in nodes}
+for line in open(expected_file):
+    hazard, state = line.split()
+    if states["county"].get(hazard) != state:
+        problems.append(f"county shows hazard {hazard[:8]} as {states['county'].get(hazard)}, not {state}")
+    for n in nodes:
+        if hazard in states[n] and states[n][hazard] != state:
+            problems.append(f"{n} shows hazard {hazard[:8]} as {states[n][hazard]}")
+for n in nodes:
+    status = json.load(open(f"{work}/status-{n}.json"))
+    if status.get("blobs_missing", 0): problems.append(f"{n} misses {status['blobs_missing']} attachments")
+    if status.get("pending", 0): problems.append(f"{n} has {status['pending']} pending ops")
+if problems:
+    print("; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+with open(f"{work}/summary", "w") as out:
+    print(f"{len(logs['county'])} ops at the county, " +
+          ", ".join(f"{len(logs[n])} at {n}" for n in nodes if n != "county"), file=out)
+EOF
+}
+wait_until "every node has converged" converged
+convergence_s=$((SECONDS - workload_start))
+echo "  converged ${convergence_s} s after the workload began: $(cat "$work/summary")"
+
+step "Village two never holds village one's records 分级授权"
+python3 - "$work/log-village-2.json" "$(village_code 1)" <<'EOF2' || fail "village two holds village one's records"
+import json, sys
+public_kinds = {"genesis", "region", "delegation", "revocation", "reaffirmation", "enrolment", "amendment"}
+foreign = [op["id"] for op in json.load(open(sys.argv[1]))
+           if op["scope"].startswith(sys.argv[2]) and op["kind"] not in public_kinds]
+print(f"  village two holds {len(foreign)} records of village one")
+sys.exit(1 if foreign else 0)
+EOF2
+if on "$work/village-2" hazard show "$(head -n 1 "$work/photos" | cut -d' ' -f1)" >/dev/null 2>&1; then
+  fail "village two shows village one's first hazard"
+fi
+
+step "Every photo reached the county intact"
+while read -r id photo; do
+  hash=$(on "$county" --json hazard show "$id" | json_string hash)
+  on "$county" blob get "$hash" "$work/fetched.jpg" >/dev/null
+  cmp -s "$photo" "$work/fetched.jpg" || fail "the photo of hazard ${id:0:8} differs at the county"
+done <"$work/photos"
+echo "  $(wc -l <"$work/photos") photos byte-identical"
+
+step "Verify every store 校验"
+for node in "${nodes[@]}"; do printf '  %-10s ' "$node"; on "$work/$node" verify || fail "$node does not verify"; done
+
+step "Memory of every anwangd (bound ${rss_kib_max} KiB)"
+memory_ok=1
+for i in "${!nodes[@]}"; do
+  pid=${daemon_pids[$i]}
+  [[ -r /proc/$pid/status ]] || fail "anwangd of ${nodes[$i]} is gone"
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status") hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+  printf '  %-10s VmRSS %6d KiB  VmHWM %6d KiB\n' "${nodes[$i]}" "$rss" "$hwm"
+  ((rss <= rss_kib_max)) || memory_ok=0
+done
+((memory_ok)) || fail "an anwangd exceeds ${rss_kib_max} KiB"
+
+step "Links (linkemu statistics) and sessions"
+for i in "${!link_pids[@]}"; do kill -TERM "${link_pids[$i]}"; wait "${link_pids[$i]}" || true; done
+link_pids=()
+for name in "${link_names[@]}"; do printf '  %-20s %s\n' "$name" "$(cut -d' ' -f3- "$work/link-$name.stats")"; done
+for node in "${nodes[@]}"; do
+  printf '  %-10s sessions ok %3d, failed %3d\n' "$node" "$(grep -c 'synced with' "$work/$node.log" || true)" \
+    "$(grep -c 'sync with .* failed' "$work/$node.log" || true)"
+done
+
+echo
+echo "emulated 2G: $villages villages, $((villages * hazards_per_village)) hazards converged in ${convergence_s} s (seed $seed)"
