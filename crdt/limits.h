@@ -62,6 +62,11 @@ inline constexpr std::size_t ingest_batch_ops_max = 1024;
 
 // Ops waiting for their parents. Bounded so a peer cannot fill the disk with orphans.
 inline constexpr std::size_t pending_ops_max = 100'000;
+// One sync session's share of the pending area. An honest peer sends parents before children
+// (net/PROTOCOL.md), so its ops wait only while a reconciliation round is still finding older
+// differences; a peer whose ops' parents never arrive is cut off here, and what it left waiting
+// is dropped when its session ends. A tenth of the area: ten hostile peers at once to fill it.
+inline constexpr std::size_t pending_ops_per_peer_max = pending_ops_max / 10;
 
 // Op file import/export (`anwang op export|import`): each record is length-prefixed.
 inline constexpr std::size_t op_file_record_bytes_max = op_bytes_max;
@@ -93,6 +98,17 @@ inline constexpr int sync_receive_timeout_ms = 60'000;
 // The handshake is three small messages: 10 s covers several 2G round trips; a peer that has not
 // finished by then (half-open, dripping a byte a second) is dropped.
 inline constexpr int handshake_ms_max = 10'000;
+// Before the handshake has authenticated a peer, frames are small: the largest handshake message
+// is 129 bytes, the channel header 24. A stranger cannot make the node buffer more than this.
+inline constexpr std::size_t handshake_frame_bytes_max = 256;
+// anwangd: connections accepted but not yet authenticated (each costs a thread and a receive
+// buffer until the handshake deadline). Beyond the bound a new connection is closed at once;
+// one address may hold only a few, so a single misbehaving host cannot take every slot.
+inline constexpr int connections_unauthenticated_max = 64;
+inline constexpr int connections_unauthenticated_per_address_max = 8;
+// anwangd: authenticated sessions at once, one per peer node. A township serves a few dozen
+// villages; a county a few dozen townships.
+inline constexpr int sessions_max = 32;
 // anwangd dials its neighbours this often, and backs off up to the maximum after failures.
 inline constexpr int sync_interval_s_default = 60;
 inline constexpr int sync_backoff_s_max = 15 * 60;
@@ -104,6 +120,10 @@ static_assert(op_bytes_max % 8 == 0, "ops are whole Cap'n Proto words");
 static_assert(note_bytes_max < op_bytes_max);
 static_assert(boundary_bytes_max < op_bytes_max);
 static_assert(frame_bytes_max > op_bytes_max, "a frame must carry the largest op");
+static_assert(handshake_frame_bytes_max < frame_bytes_max);
+static_assert(pending_ops_per_peer_max >= ingest_batch_ops_max, "a peer's share holds at least one batch");
+static_assert(pending_ops_per_peer_max <= pending_ops_max);
+static_assert(connections_unauthenticated_per_address_max <= connections_unauthenticated_max);
 static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);
 

@@ -1,18 +1,31 @@
 // anwangd — the anwang node daemon. Thin: parse arguments, open the node home, wire the sync
 // service to the event loop, run until SIGTERM/SIGINT.
 //
-// One event loop thread owns everything. It accepts enrolled peers and serves one sync session
-// at a time; it dials each neighbour in anwang.toml on a schedule, at once when local ops are
-// written (another process — the CLI — may write the same store), and with exponential backoff
-// and jitter after failures. Sessions commit batch by batch, so stopping mid-session loses at
-// most the batch in flight; SIGTERM lets the running session finish its current step.
+// Threads. One event loop thread accepts connections, keeps each neighbour's dial schedule and
+// watches for local writes (another process — the CLI — may write the same store). Every sync
+// session, accepted or dialled, runs on a thread of its own, because a session blocks on its
+// socket. Sessions share the one Store under one mutex, held around each store call and never
+// across network I/O (LMDB allows one environment per process, and a Store is used by one thread
+// at a time); so a slow or hostile peer holds up only its own session.
+//
+// Bounds against hostile peers (crdt/limits.h): at most connections_unauthenticated_max accepted
+// connections may still be in the handshake, and connections_unauthenticated_per_address_max from
+// one address — beyond that a new connection is closed at once; the handshake must finish within
+// handshake_ms_max however slowly its bytes trickle in, with small frames until then; at most
+// sessions_max authenticated sessions run at once, one per peer node. Sessions commit batch by
+// batch, so stopping mid-session loses at most the batch in flight; SIGTERM ends every session
+// at its next network wait.
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "crdt/limits.h"
 #include "node/home.h"
@@ -20,30 +33,35 @@
 
 namespace {
 
-using anwang::node::NodeHome;
+using anwang::Status;
 using anwang::node::Store;
+using anwang::node::SyncRole;
+using anwang::node::TcpTransport;
 
 class Daemon {
  public:
-  Daemon(asio::io_context& io, NodeHome& home, Store& store, anwang::KeyPair node_key)
-      : io_(io), home_(home), store_(store), node_key_(std::move(node_key)), watch_(io) {}
+  Daemon(asio::io_context& io, Store& store, anwang::KeyPair node_key)
+      : io_(io), store_(store), node_key_(std::move(node_key)), watch_(io), accept_retry_(io) {}
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  ~Daemon() { join(); }
 
-  anwang::Status listen(const std::string& address) {
+  Status listen(const std::string& address) {
     auto endpoint = anwang::node::parse_endpoint(address);
     if (!endpoint) return endpoint.status();
     asio::error_code ec;
     auto ip = asio::ip::make_address(endpoint->host, ec);
-    if (ec) return anwang::Status::invalid("listen address " + address + " must be an IP address and port");
+    if (ec) return Status::invalid("listen address " + address + " must be an IP address and port");
     acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
     asio::ip::tcp::endpoint at(ip, endpoint->port);
     acceptor_->open(at.protocol(), ec);
     if (!ec) acceptor_->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor_->bind(at, ec);
     if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return anwang::Status::io_error("cannot listen on " + address + ": " + ec.message());
+    if (ec) return Status::io_error("cannot listen on " + address + ": " + ec.message());
     spdlog::info("listening for peers on {}", address);
     accept();
-    return anwang::Status::ok();
+    return Status::ok();
   }
 
   void add_neighbour(const anwang::node::Config::Neighbour& config) {
@@ -53,31 +71,48 @@ class Daemon {
       return;
     }
     neighbours_.push_back(std::make_unique<Neighbour>(
-        Neighbour{config.address, *endpoint, asio::steady_timer(io_), 0, config.blob_budget_bytes}));
+        Neighbour{config.address, *endpoint, asio::steady_timer(io_), 0, config.blob_budget_bytes, false, false}));
     schedule(*neighbours_.back(), std::chrono::seconds(0));
   }
 
   void watch_local_writes(int interval_s) {
     interval_s_ = interval_s;
-    auto stats = store_.stats();
-    last_ops_ = stats ? stats->ops : 0;
+    last_ops_ = op_count().value_or(0);
     watch_.expires_after(std::chrono::seconds(1));
     watch_.async_wait([this](const std::error_code& ec) {
       if (ec) return;
-      auto now = store_.stats();
-      if (now && now->ops != last_ops_) {
-        last_ops_ = now->ops;
+      auto now = op_count();
+      if (now && *now != last_ops_) {
+        last_ops_ = *now;
         for (auto& neighbour : neighbours_) schedule(*neighbour, std::chrono::seconds(0));
       }
       watch_local_writes(interval_s_);
     });
   }
 
+  // On the loop thread: accept and dial no more, and end every session at its next network wait.
   void stop() {
     std::error_code ignored;
     if (acceptor_) acceptor_->close(ignored);
     watch_.cancel();
+    accept_retry_.cancel();
     for (auto& neighbour : neighbours_) neighbour->timer.cancel();
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    stopping_ = true;
+    for (auto& [id, session] : sessions_)
+      if (session.fd >= 0) ::shutdown(session.fd, SHUT_RDWR);
+  }
+
+  // After the loop has returned: waits for every session thread.
+  void join() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mutex_);
+      for (auto& [id, session] : sessions_)
+        if (session.thread.joinable()) threads.push_back(std::move(session.thread));
+      sessions_.clear();
+    }
+    for (std::thread& thread : threads) thread.join();
   }
 
  private:
@@ -87,70 +122,267 @@ class Daemon {
     asio::steady_timer timer;
     int failures;
     std::uint64_t blob_budget_bytes;
+    bool dialling;  // a session with it is running
+    bool again;     // local writes arrived meanwhile: dial again when it ends
+  };
+
+  // One session thread and what the bounds need to know of it. Guarded by sessions_mutex_.
+  struct Session {
+    std::thread thread;
+    std::string from;  // the peer's address (accepted) or the neighbour's (dialled)
+    bool inbound = false;
+    bool authenticated = false;
+    std::optional<anwang::PublicKey> peer;
+    int fd = -1;  // while its socket is open
   };
 
   void accept() {
     acceptor_->async_accept([this](const std::error_code& ec, asio::ip::tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;  // closed on shutdown
       if (ec) {
+        // Out of descriptors, say: try again shortly rather than spin.
         spdlog::warn("accepting a connection failed: {}", ec.message());
-        return accept();
+        accept_retry_.expires_after(std::chrono::milliseconds(100));
+        accept_retry_.async_wait([this](const std::error_code& e) {
+          if (!e) accept();
+        });
+        return;
       }
       std::error_code peer_ec;
       auto remote = socket.remote_endpoint(peer_ec);  // a peer may already be gone: never throw
-      std::string from = peer_ec ? std::string("a peer that left") : remote.address().to_string();
-      anwang::node::TcpTransport transport(std::move(socket), anwang::limits::sync_receive_timeout_ms);
-      session(transport, anwang::node::SyncRole::kResponder, from);
+      if (peer_ec) return accept();
+      std::string from = remote.address().to_string();
+      auto id = admit(from);
+      if (!id) {
+        std::error_code ignored;
+        socket.close(ignored);  // closed at once: the bound on connections before authentication
+        note_refused(from);
+      } else {
+        start(*id, [this, id = *id, from, socket = std::move(socket)]() mutable {
+          auto transport = std::make_unique<TcpTransport>(std::move(socket), anwang::limits::sync_receive_timeout_ms);
+          serve(id, std::move(transport), SyncRole::kResponder, from, 0);
+        });
+      }
       accept();
     });
   }
 
+  // Registers an accepted connection if the bounds allow it.
+  std::optional<std::uint64_t> admit(const std::string& from) {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    if (stopping_ || unauthenticated_ >= anwang::limits::connections_unauthenticated_max ||
+        unauthenticated_by_address_[from] >= anwang::limits::connections_unauthenticated_per_address_max) {
+      if (unauthenticated_by_address_[from] == 0) unauthenticated_by_address_.erase(from);
+      return std::nullopt;
+    }
+    ++unauthenticated_;
+    ++unauthenticated_by_address_[from];
+    std::uint64_t id = next_session_++;
+    sessions_[id].from = from;
+    sessions_[id].inbound = true;
+    return id;
+  }
+
+  // Logged at most once a second, with a count: a flood must not flood the log too.
+  void note_refused(const std::string& from) {
+    ++refused_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - refused_logged_ < std::chrono::seconds(1)) return;
+    spdlog::warn("closed {} connection(s) at once (latest from {}): too many peers in the handshake", refused_, from);
+    refused_ = 0;
+    refused_logged_ = now;
+  }
+
+  template <typename Body>
+  void start(std::uint64_t id, Body body) {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    sessions_[id].thread = std::thread(std::move(body));
+  }
+
+  // How a session ended, for the dial schedule.
+  enum class Outcome { kSynced, kCutOff, kFailed };  // kCutOff: failed after the handshake proved the peer
+
+  // Session thread: one sync session, then its bookkeeping.
+  Outcome serve(std::uint64_t id, std::unique_ptr<TcpTransport> transport, SyncRole role, const std::string& who,
+                std::uint64_t blob_budget_bytes) {
+    {
+      std::lock_guard<std::mutex> lock(sessions_mutex_);
+      if (!stopping_) sessions_.at(id).fd = transport->native_handle();
+    }
+    anwang::node::SyncOptions options;
+    options.blob_budget_bytes = blob_budget_bytes;
+    options.store_mutex = &store_mutex_;
+    bool reached_peer = false;
+    options.on_authenticated = [this, id, &reached_peer](const anwang::PublicKey& peer) {
+      Status admitted = authenticated(id, peer);
+      reached_peer = admitted.is_ok();
+      return admitted;
+    };
+    auto report = stopping() ? anwang::Result<anwang::node::SyncReport>(Status::error(
+                                   Status::Code::kUnavailable, "the node is stopping"))
+                             : anwang::node::run_sync(store_, node_key_, *transport, role, anwang::node::fresh_seed(), options);
+    finish(id);
+    transport.reset();  // the socket closes after finish(): stop() never touches a reused descriptor
+    asio::post(io_, [this, id] { reap(id); });
+    if (!report) {
+      spdlog::warn("sync with {} failed: {}", who, report.status().message());
+      return reached_peer ? Outcome::kCutOff : Outcome::kFailed;
+    }
+    {
+      std::lock_guard<std::mutex> lock(store_mutex_);
+      anwang::node::SystemClock clock;
+      if (Status s = anwang::node::record_peer(store_, report->peer, &*report, clock.now_ms()); !s)
+        spdlog::warn("recording the session with {}: {}", who, s.message());
+    }
+    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in{}", who,
+                 report->peer.short_hex(), report->peer_scope, report->ops_sent, report->ops_received,
+                 report->bytes_sent, report->bytes_received,
+                 report->orphans_dropped > 0
+                     ? fmt::format(", dropped {} of its ops still waiting for parents", report->orphans_dropped)
+                     : std::string());
+    return Outcome::kSynced;
+  }
+
+  // The handshake proved the peer's key: it leaves the unauthenticated bound, if the session
+  // bounds let it in.
+  Status authenticated(std::uint64_t id, const anwang::PublicKey& peer) {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    if (stopping_) return Status::error(Status::Code::kUnavailable, "the node is stopping");
+    for (const auto& [other, session] : sessions_)
+      if (other != id && session.peer == peer)
+        return Status::error(Status::Code::kRefused, "already in a session with node " + peer.short_hex());
+    if (authenticated_ >= anwang::limits::sessions_max)
+      return Status::error(Status::Code::kRefused, "too many sessions at once (" +
+                                                       std::to_string(anwang::limits::sessions_max) + ")");
+    Session& session = sessions_.at(id);
+    release_unauthenticated(session);
+    session.authenticated = true;
+    session.peer = peer;
+    ++authenticated_;
+    return Status::ok();
+  }
+
+  // REQUIRES: sessions_mutex_ held.
+  void release_unauthenticated(const Session& session) {
+    if (!session.inbound || session.authenticated) return;
+    --unauthenticated_;
+    if (--unauthenticated_by_address_[session.from] == 0) unauthenticated_by_address_.erase(session.from);
+  }
+
+  void finish(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    Session& session = it->second;
+    session.fd = -1;
+    release_unauthenticated(session);
+    if (session.authenticated) --authenticated_;
+    session.inbound = false;
+    session.authenticated = false;
+    session.peer.reset();
+  }
+
+  // Loop thread: the session thread has ended (or is about to): join it.
+  void reap(std::uint64_t id) {
+    std::thread thread;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mutex_);
+      auto it = sessions_.find(id);
+      if (it == sessions_.end()) return;
+      thread = std::move(it->second.thread);
+      sessions_.erase(it);
+    }
+    if (thread.joinable()) thread.join();
+    last_ops_ = op_count().value_or(last_ops_);  // what the session received is not a local write
+  }
+
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    return stopping_;
+  }
+
+  std::optional<std::uint64_t> op_count() {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    auto stats = store_.stats();
+    if (!stats) return std::nullopt;
+    return stats->ops;
+  }
+
   void schedule(Neighbour& neighbour, std::chrono::seconds delay) {
+    if (neighbour.dialling) {
+      neighbour.again = true;
+      return;
+    }
     neighbour.timer.expires_after(delay);
     neighbour.timer.async_wait([this, &neighbour](const std::error_code& ec) {
-      if (ec) return;
-      auto transport = anwang::node::tcp_connect(io_, neighbour.endpoint, anwang::limits::sync_receive_timeout_ms);
-      bool ok = transport.is_ok() &&
-                session(**transport, anwang::node::SyncRole::kInitiator, neighbour.address, neighbour.blob_budget_bytes);
-      if (!transport) spdlog::warn("neighbour {}: {}", neighbour.address, transport.status().message());
-      neighbour.failures = ok ? 0 : neighbour.failures + 1;
-      int delay_s = interval_s_;
-      if (!ok) {
-        // Exponential backoff with jitter: 2, 4, 8 … seconds, up to the maximum.
-        int base = std::min(anwang::limits::sync_backoff_s_max, 1 << std::min(neighbour.failures, 10));
-        delay_s = base / 2 + static_cast<int>(randombytes_uniform(static_cast<std::uint32_t>(base / 2 + 1)));
-      }
-      schedule(neighbour, std::chrono::seconds(delay_s));
+      if (!ec) dial(neighbour);
     });
   }
 
-  bool session(anwang::node::Transport& transport, anwang::node::SyncRole role, const std::string& who,
-               std::uint64_t blob_budget_bytes = 0) {
-    anwang::node::SystemClock clock;
-    auto report =
-        anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed(), {}, blob_budget_bytes);
-    if (!report) {
-      spdlog::warn("sync with {} failed: {}", who, report.status().message());
-      return false;
+  void dial(Neighbour& neighbour) {
+    std::uint64_t id = 0;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mutex_);
+      if (stopping_) return;
+      id = next_session_++;
+      sessions_[id].from = neighbour.address;
     }
-    anwang::node::record_peer(store_, report->peer, &*report, clock.now_ms());
-    auto stats = store_.stats();
-    last_ops_ = stats ? stats->ops : last_ops_;
-    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in", who,
-                 report->peer.short_hex(), report->peer_scope, report->ops_sent, report->ops_received,
-                 report->bytes_sent, report->bytes_received);
-    return true;
+    neighbour.dialling = true;
+    neighbour.again = false;
+    start(id, [this, id, &neighbour] {
+      auto transport =
+          anwang::node::tcp_connect(io_, neighbour.endpoint, anwang::limits::sync_receive_timeout_ms);
+      Outcome outcome = Outcome::kFailed;
+      if (transport) {
+        outcome = serve(id, std::move(*transport), SyncRole::kInitiator, neighbour.address, neighbour.blob_budget_bytes);
+      } else {
+        spdlog::warn("neighbour {}: {}", neighbour.address, transport.status().message());
+        asio::post(io_, [this, id] { reap(id); });
+      }
+      asio::post(io_, [this, &neighbour, outcome] { dialled(neighbour, outcome); });
+    });
+  }
+
+  // Loop thread: a session with a neighbour ended; when to dial it next.
+  void dialled(Neighbour& neighbour, Outcome outcome) {
+    neighbour.dialling = false;
+    // A session cut off after the handshake reached the peer: the peer is there and the link
+    // works between drops (a flapping 2G link), so the backoff starts over — retry within 2 s and
+    // resume. Counting such drops would push retries out to minutes on a link that is up most of
+    // the time (found by tests/multiprocess/emulated_2g.sh).
+    if (outcome == Outcome::kSynced) neighbour.failures = 0;
+    else if (outcome == Outcome::kCutOff) neighbour.failures = 1;
+    else ++neighbour.failures;
+    int delay_s = neighbour.again ? 0 : interval_s_;
+    if (outcome != Outcome::kSynced) {
+      // Exponential backoff with jitter: 2, 4, 8 … seconds, up to the maximum.
+      int base = std::min(anwang::limits::sync_backoff_s_max, 1 << std::min(neighbour.failures, 10));
+      delay_s = base / 2 + static_cast<int>(randombytes_uniform(static_cast<std::uint32_t>(base / 2 + 1)));
+    }
+    neighbour.again = false;
+    schedule(neighbour, std::chrono::seconds(delay_s));
   }
 
   asio::io_context& io_;
-  NodeHome& home_;
   Store& store_;
+  std::mutex store_mutex_;  // every use of store_, by any thread
   anwang::KeyPair node_key_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::vector<std::unique_ptr<Neighbour>> neighbours_;
   asio::steady_timer watch_;
+  asio::steady_timer accept_retry_;
   std::uint64_t last_ops_ = 0;
   int interval_s_ = anwang::limits::sync_interval_s_default;
+  std::uint64_t refused_ = 0;
+  std::chrono::steady_clock::time_point refused_logged_{};
+
+  std::mutex sessions_mutex_;  // the members below
+  std::map<std::uint64_t, Session> sessions_;
+  std::uint64_t next_session_ = 0;
+  int unauthenticated_ = 0;
+  std::map<std::string, int> unauthenticated_by_address_;
+  int authenticated_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace
@@ -175,7 +407,7 @@ int main(int argc, char** argv) {
     const char* user_home = std::getenv("HOME");
     home_dir = env != nullptr && *env != '\0' ? env : std::string(user_home != nullptr ? user_home : ".") + "/.anwang";
   }
-  auto home = NodeHome::open(home_dir);
+  auto home = anwang::node::NodeHome::open(home_dir);
   if (!home) {
     spdlog::critical("{}", home.status().message());
     return 1;
@@ -199,7 +431,7 @@ int main(int argc, char** argv) {
                stats->pending);
 
   asio::io_context io;
-  Daemon daemon(io, *home, **store, std::move(*node_key));
+  Daemon daemon(io, **store, std::move(*node_key));
   std::string address = listen.empty() ? home->config().listen : listen;
   if (!address.empty())
     if (auto s = daemon.listen(address); !s) {
@@ -215,6 +447,7 @@ int main(int argc, char** argv) {
     io.stop();
   });
   io.run();
+  daemon.join();
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -452,6 +452,39 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   return report;
 }
 
+Result<std::vector<Hash32>> Store::still_pending(std::span<const Hash32> ids) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::vector<Hash32> waiting;
+  for (const Hash32& id : ids) {
+    auto bytes = txn->get(tables_.pending, id.view());
+    if (!bytes) return bytes.status();
+    if (*bytes) waiting.push_back(id);
+  }
+  return waiting;
+}
+
+Result<std::size_t> Store::drop_pending(std::span<const Hash32> ids) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  std::size_t dropped = 0;
+  for (const Hash32& id : ids) {
+    auto bytes = txn->get(tables_.pending, id.view());
+    if (!bytes) return bytes.status();
+    if (!*bytes) continue;
+    Op op = must_decode(**bytes);
+    // Its rows in pending_missing: one per parent (and the genesis) still missing when it was held.
+    std::vector<Hash32> parents = required_parents(op.fields);
+    if (op.fields.network) parents.push_back(*op.fields.network);
+    for (const Hash32& parent : parents)
+      if (Status s = txn->del(tables_.pending_missing, concat({parent.view(), id.view()})); !s) return s;
+    if (Status s = txn->del(tables_.pending, id.view()); !s) return s;
+    ++dropped;
+  }
+  if (Status s = txn->commit(); !s) return s;
+  return dropped;
+}
+
 Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock) {
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();

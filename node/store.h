@@ -89,6 +89,12 @@ class Store {
   // Ingests a batch in one write transaction. REQUIRES: batch.size() <= limits::ingest_batch_ops_max.
   // An error Status (store full, I/O) means nothing of the batch was kept.
   Result<IngestReport> ingest(std::span<const Bytes> batch);
+  // Of `ids`, those still waiting for parents in the pending area.
+  Result<std::vector<Hash32>> still_pending(std::span<const Hash32> ids) const;
+  // Removes these ops from the pending area, in one write transaction; ids not pending are
+  // skipped. Used for a sync session's orphans when it ends: the peer offers them again in a
+  // later session, after their parents. Returns how many were removed.
+  Result<std::size_t> drop_pending(std::span<const Hash32> ids);
 
   // Creates, signs and ingests one op by `key`. Errors: invalid draft, no network yet (for
   // anything but a genesis), store full.

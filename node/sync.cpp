@@ -40,9 +40,12 @@ class Framed {
     report_.bytes_sent += frame.size();
     return transport_.write(frame);
   }
+  // Frames declared longer than this fail the session (small until the peer is authenticated).
+  void set_frame_bytes_max(std::size_t frame_bytes_max) { decoder_.set_frame_bytes_max(frame_bytes_max); }
   Result<Bytes> receive() {
     while (true) {
       if (auto frame = decoder_.next()) return std::move(*frame);
+      if (decoder_.failed()) return decoder_.feed({});  // the next frame was declared over the cap
       auto bytes = transport_.read_some();
       if (!bytes) return bytes.status();
       report_.bytes_received += bytes->size();
@@ -63,15 +66,35 @@ int priority_of(const Op& op) {
   return 2;
 }
 
+// The order ops are sent in: parents before children, so an honest peer's ops need not wait
+// for parents. An op's parents are the heads of its own object and of the authority graph, so
+// authority ops go first, then every object's ops together in time order, objects by the most
+// urgent of their ops being sent.
+void sort_for_sending(std::vector<Op>& ops) {
+  std::map<Hash32, int> object_priority;
+  for (const Op& op : ops) {
+    auto [at, fresh] = object_priority.try_emplace(op.fields.object, priority_of(op));
+    if (!fresh) at->second = std::min(at->second, priority_of(op));
+  }
+  auto rank = [&object_priority](const Op& op) {
+    return is_authority_payload(op.fields.payload) ? -1 : object_priority.at(op.fields.object);
+  };
+  std::sort(ops.begin(), ops.end(), [&rank](const Op& a, const Op& b) {
+    return std::make_tuple(rank(a), a.fields.hlc, a.id) < std::make_tuple(rank(b), b.fields.hlc, b.id);
+  });
+}
+
 class Session {
  public:
-  Session(Store& store, Framed& framed, net::ChannelSender& sender, net::ChannelReceiver& receiver, SyncReport& report,
-          std::string my_scope, const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget)
-      : store_(store), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
+  Session(Store& store, std::mutex* store_mutex, Framed& framed, net::ChannelSender& sender,
+          net::ChannelReceiver& receiver, SyncReport& report, std::string my_scope,
+          const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget)
+      : store_(store), store_mutex_(store_mutex), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
         my_scope_(std::move(my_scope)), progress_(progress), blob_budget_(blob_budget) {}
 
   Status run(SyncRole role) {
     std::vector<net::ItemKey> items;
+    auto lock = lock_store();
     Status s = store_.for_each_op([&](const Op& op) {
       if (const auto* photos = attachments_of(op))
         for (const Attachment& a : *photos) referenced_.emplace(a.hash, a);
@@ -82,6 +105,7 @@ class Session {
           for (const Attachment& a : *photos) visible_blobs_.insert(a.hash);
       }
     });
+    lock = {};
     if (!s) return s;
     std::sort(items.begin(), items.end());
     report_.items = items.size();
@@ -107,7 +131,23 @@ class Session {
     return Status::ok();
   }
 
+
+  // Ends the session's claim on the pending area: its ops still waiting for parents are dropped
+  // (the peer offers them again in a later session). Returns how many.
+  Result<std::size_t> drop_orphans() {
+    std::vector<Hash32> ids(orphans_.begin(), orphans_.end());
+    auto lock = lock_store();
+    auto dropped = store_.drop_pending(ids);
+    if (dropped) orphans_.clear();
+    return dropped;
+  }
+
  private:
+  // Held around every use of the store when sessions share it; never across network I/O.
+  std::unique_lock<std::mutex> lock_store() const {
+    return store_mutex_ != nullptr ? std::unique_lock<std::mutex>(*store_mutex_) : std::unique_lock<std::mutex>();
+  }
+
   // Sends a reconciliation message, in parts when it is larger than a frame.
   Status send_reconcile(ByteView body) {
     while (body.size() > kReconcilePartBytes) {
@@ -203,15 +243,16 @@ class Session {
   // Sends ops (only ones the peer may hold), by priority, in frames under the cap.
   Status send_ops(const std::vector<Hash32>& ids) {
     std::vector<Op> ops;
-    for (const Hash32& id : ids) {
-      if (!visible_.count(id)) continue;
-      auto op = store_.get(id);
-      if (!op) return op.status();
-      if (*op) ops.push_back(std::move(**op));
+    {
+      auto lock = lock_store();
+      for (const Hash32& id : ids) {
+        if (!visible_.count(id)) continue;
+        auto op = store_.get(id);
+        if (!op) return op.status();
+        if (*op) ops.push_back(std::move(**op));
+      }
     }
-    std::stable_sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
-      return std::make_tuple(priority_of(a), a.fields.hlc, a.id) < std::make_tuple(priority_of(b), b.fields.hlc, b.id);
-    });
+    sort_for_sending(ops);
     Bytes batch;
     std::uint32_t count = 0;
     auto flush = [&]() -> Status {
@@ -238,6 +279,16 @@ class Session {
   // After the ops: ask for the attachments this node lacks, within the byte budget.
   Status request_blobs() {
     blobs_requested_ = true;
+    std::vector<Bytes> requests;
+    if (Status s = plan_blob_requests(requests); !s) return s;
+    for (const Bytes& body : requests)
+      if (Status s = send(kBlobWant, body); !s) return s;
+    return Status::ok();
+  }
+
+  // The attachments to ask for (hash, offset held), under the store lock.
+  Status plan_blob_requests(std::vector<Bytes>& requests) {
+    auto lock = lock_store();
     // Attachments of ops received in this session are asked for too (they were not in the scan).
     for (const Hash32& id : received_)
       if (auto op = store_.get(id); op && *op)
@@ -251,7 +302,10 @@ class Session {
       auto held = store_.blob_bytes_held(a.hash);
       if (!held) return held.status();
       std::uint64_t remaining = a.size - std::min(a.size, *held);
-      if (blob_budget_ != 0 && planned + remaining > blob_budget_) {
+      // The budget bounds a session's attachment bytes, except that a session always fetches at
+      // least one: an attachment larger than the budget would otherwise never arrive (found by
+      // the simulator).
+      if (blob_budget_ != 0 && planned + remaining > blob_budget_ && !requests.empty()) {
         ++report_.blobs_deferred;
         continue;
       }
@@ -259,7 +313,7 @@ class Session {
       Bytes body(a.hash.bytes.begin(), a.hash.bytes.end());
       append_u64_be(body, *held);
       wanted_.emplace(a.hash, a);
-      if (Status s = send(kBlobWant, body); !s) return s;
+      requests.push_back(std::move(body));
     }
     return Status::ok();
   }
@@ -268,19 +322,27 @@ class Session {
     if (body.size() != 40) return Status::error(Status::Code::kRefused, "malformed blob request");
     Hash32 hash = *Hash32::from_view(body.first(32));
     std::uint64_t offset = read_u64_be(body.data() + 32);
+    auto lock = lock_store();
     auto held = store_.has_blob(hash);
+    lock = {};
     if (!held) return held.status();
     if (!*held || !visible_blobs_.count(hash)) return send(kBlobNone, hash.view());
-    Status failed;
-    Status s = store_.read_blob_from(hash, offset, [&](std::uint64_t at, ByteView chunk) {
-      if (!failed.is_ok() || at < offset) return;
-      Bytes data(hash.bytes.begin(), hash.bytes.end());
-      append_u64_be(data, at);
-      data.insert(data.end(), chunk.begin(), chunk.end());
-      failed = send(kBlobData, data);
-    });
-    if (!s) return s;
-    return failed;
+    // One chunk at a time: neither the store lock nor a read transaction is held while sending.
+    while (true) {
+      Bytes data;
+      lock = lock_store();
+      Status s = store_.read_blob_from(hash, offset, [&](std::uint64_t at, ByteView chunk) {
+        if (!data.empty() || at < offset) return;
+        data.assign(hash.bytes.begin(), hash.bytes.end());
+        append_u64_be(data, at);
+        data.insert(data.end(), chunk.begin(), chunk.end());
+      });
+      lock = {};
+      if (!s) return s;
+      if (data.size() <= 40) return Status::ok();  // no chunk from `offset` on
+      offset = read_u64_be(data.data() + 32) + (data.size() - 40);
+      if (Status sent = send(kBlobData, data); !sent) return sent;
+    }
   }
 
   Status receive_blob(ByteView body) {
@@ -290,7 +352,9 @@ class Session {
     if (it == wanted_.end()) return Status::error(Status::Code::kRefused, "the peer sent a blob this node did not ask for");
     std::uint64_t offset = read_u64_be(body.data() + 32);
     ByteView bytes = body.subspan(40);
+    auto lock = lock_store();
     Status s = store_.put_blob_chunk(it->second, offset, bytes);
+    lock = {};
     report_.blob_bytes_received += bytes.size();
     if (!s) {
       wanted_.erase(it);
@@ -303,7 +367,9 @@ class Session {
     return Status::ok();
   }
 
-  // Verifies and commits one batch as it arrives.
+  // Verifies and commits one batch as it arrives. Ops the two nodes may not both hold are
+  // refused without touching the store; a batch that could take the peer's ops waiting for
+  // parents past its share of the pending area ends the session.
   Status receive_ops(ByteView body) {
     if (body.size() < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
     std::uint32_t count = read_u32_le(body.data());
@@ -315,15 +381,28 @@ class Session {
       std::uint32_t length = read_u32_le(body.data() + at);
       at += 4;
       if (length > body.size() - at) return Status::error(Status::Code::kRefused, "malformed op batch");
-      ops.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at), body.begin() + static_cast<std::ptrdiff_t>(at + length));
+      ByteView bytes = body.subspan(at, length);
       report_.op_bytes_received += length;
       at += length;
+      // The scope is read without the signature check (ingest does that); bytes that do not
+      // decode are left to ingest, which refuses them with their reason.
+      auto decoded = decode_op(bytes, DecodeMode::kTrusted);
+      if (const Op* op = std::get_if<Op>(&decoded); op && !(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
+        outstanding_.erase(op->id);
+        ++report_.ops_refused;
+        continue;
+      }
+      ops.emplace_back(bytes.begin(), bytes.end());
     }
+    if (Status s = make_room_for_orphans(ops.size()); !s) return s;
+    auto lock = lock_store();
     auto report = store_.ingest(ops);
+    lock = {};
     if (!report) return report.status();
     if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
+      if (outcome.id && outcome.kind == IngestOutcome::Kind::kPending) orphans_.insert(*outcome.id);
       if (outcome.id && outcome.kind == IngestOutcome::Kind::kAccepted) received_.push_back(*outcome.id);
       if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)
         ++report_.ops_received;
@@ -335,7 +414,24 @@ class Session {
     return Status::ok();
   }
 
+  // The peer's ops waiting for parents stay within its share of the pending area.
+  Status make_room_for_orphans(std::size_t incoming) {
+    if (orphans_.size() + incoming <= limits::pending_ops_per_peer_max) return Status::ok();
+    std::vector<Hash32> ids(orphans_.begin(), orphans_.end());
+    auto lock = lock_store();
+    auto waiting = store_.still_pending(ids);  // later batches may have released some
+    lock = {};
+    if (!waiting) return waiting.status();
+    orphans_ = std::set<Hash32>(waiting->begin(), waiting->end());
+    if (orphans_.size() + incoming <= limits::pending_ops_per_peer_max) return Status::ok();
+    return Status::error(Status::Code::kRefused,
+                         "the peer sent " + std::to_string(orphans_.size()) +
+                             " ops whose parents have not arrived; a peer may leave at most " +
+                             std::to_string(limits::pending_ops_per_peer_max) + " waiting");
+  }
+
   Store& store_;
+  std::mutex* store_mutex_;
   Framed& framed_;
   net::ChannelSender& sender_;
   net::ChannelReceiver& receiver_;
@@ -349,6 +445,7 @@ class Session {
   std::map<Hash32, Attachment> wanted_;      // blobs requested and not complete
   std::map<Hash32, Attachment> referenced_;  // attachments of every op this node holds
   std::vector<Hash32> received_;             // ops accepted in this session
+  std::set<Hash32> orphans_;                 // ops of this session that went pending (some since released)
   std::uint64_t blob_budget_ = 0;
   bool blobs_requested_ = false;
   Bytes partial_;  // parts of a reconciliation message still arriving
@@ -364,11 +461,22 @@ class Session {
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
                             const std::array<std::uint8_t, 32>& ephemeral_seed,
                             const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget_bytes) {
+  SyncOptions options;
+  options.progress = progress;
+  options.blob_budget_bytes = blob_budget_bytes;
+  return run_sync(store, node_key, transport, role, ephemeral_seed, options);
+}
+
+Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
+                            const std::array<std::uint8_t, 32>& ephemeral_seed, const SyncOptions& options) {
   SyncReport report;
+  auto lock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                             : std::unique_lock<std::mutex>();
   auto stats = store.stats();
   if (!stats) return stats.status();
   if (!stats->network_id) return Status::invalid("this node belongs to no network yet: import a bundle first");
-  auto authority = store.authority();
+  auto authority = store.authority();  // immutable: used below without the lock
+  lock = {};
   if (!authority) return authority.status();
   auto my_scopes = (*authority)->node_scopes(node_key.public_key());
   if (my_scopes.empty())
@@ -379,8 +487,12 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
     report.peer_scope = scopes.front();
     return Status::ok();
   };
+  // Until the peer has proved its key and the channel is up: small frames, one deadline for
+  // everything (a half-open or dripping peer is cut off), no store access but the above.
   Framed framed(transport, report);
-  transport.set_receive_timeout_ms(limits::handshake_ms_max);  // a half-open or dripping peer is cut off
+  framed.set_frame_bytes_max(limits::handshake_frame_bytes_max);
+  transport.set_receive_timeout_ms(limits::handshake_ms_max);
+  transport.set_deadline_ms(limits::handshake_ms_max);
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
                            node_key, *stats->network_id, ephemeral_seed, accept);
@@ -395,6 +507,8 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
       if (Status s = framed.send(*reply); !s) return s;
   }
   report.peer = handshake.keys().peer;
+  if (options.on_authenticated)
+    if (Status s = options.on_authenticated(report.peer); !s) return s;
   net::ChannelSender sender;
   net::ChannelReceiver receiver;
   if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
@@ -402,9 +516,16 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!header) return header.status();
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
+  framed.set_frame_bytes_max(limits::frame_bytes_max);
+  transport.set_deadline_ms(0);
   transport.set_receive_timeout_ms(limits::sync_receive_timeout_ms);
-  Session session(store, framed, sender, receiver, report, my_scopes.front(), progress, blob_budget_bytes);
-  if (Status s = session.run(role); !s) return s;
+  Session session(store, options.store_mutex, framed, sender, receiver, report, my_scopes.front(), options.progress,
+                  options.blob_budget_bytes);
+  Status outcome = session.run(role);
+  auto dropped = session.drop_orphans();
+  if (!outcome) return outcome;
+  if (!dropped) return dropped.status();
+  report.orphans_dropped = *dropped;
   return report;
 }
 
