@@ -585,6 +585,24 @@ TEST_CASE("1,000 half-open connections: memory stays bounded, all close by the d
   CHECK(good["ops_received"].get<int>() >= 1);
 }
 
+TEST_CASE("a flood of half-open connections from one host does not keep a peer elsewhere out", "[hostile]") {
+  Network net;
+  Daemon& daemon = net.daemon();
+  // 100 half-open connections from 127.0.0.2: the per-address bound holds 8, the rest close at once.
+  std::vector<std::unique_ptr<Connection>> flood;
+  for (int i = 0; i < 100; ++i) flood.push_back(std::make_unique<Connection>(daemon.port(), "127.0.0.2", false));
+  int closed_at_once = 0;
+  for (auto& connection : flood) closed_at_once += connection->closed_by_daemon(200) ? 1 : 0;
+  CHECK(closed_at_once == 100 - limits::connections_unauthenticated_per_address_max);
+  // During the flood, the village node (from 127.0.0.1) syncs.
+  auto started = Clock::now();
+  json good = net.good_sync();
+  WARN("a good peer synced in " << std::chrono::duration<double>(Clock::now() - started).count()
+                                << " s during a flood from one host");
+  CHECK(good["ops_received"].get<int>() >= 1);
+  CHECK(daemon.alive());
+}
+
 TEST_CASE("a peer dripping one byte a second is cut at the handshake deadline", "[hostile]") {
   Network net;
   Daemon& daemon = net.daemon();
