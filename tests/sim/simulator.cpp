@@ -411,7 +411,9 @@ class Simulation {
     if (author(node, by, draft, "appoint " + p.name)) people_[static_cast<std::size_t>(to)].grantor = by;
   }
 
-  void carry_bundle(int from, int to, bool since_last) {
+  // Writes a bundle from `from` for `to` and puts it in someone's pocket; false when it could not
+  // be written (the sender's store is full, say).
+  bool carry_bundle(int from, int to, bool since_last) {
     SimNode& a = nodes_[static_cast<std::size_t>(from)];
     fs::path file = root_ / ("bundle-" + std::to_string(bundle_counter_++));
     node::BundleExportOptions options;
@@ -421,11 +423,12 @@ class Simulation {
     if (!report) {
       trace_line("bundle " + a.name + "→" + nodes_[static_cast<std::size_t>(to)].name + " not written: " +
                  report.status().message());
-      return;
+      return false;
     }
     carried_.push_back({file, from, to, stats_.steps});
     ++stats_.bundles_carried;
     trace_line("bundle " + a.name + "→" + nodes_[static_cast<std::size_t>(to)].name + " " + std::to_string(report->ops) + " ops");
+    return true;
   }
   void deliver(const Carried& c) {
     SimNode& b = nodes_[static_cast<std::size_t>(c.to)];
@@ -475,7 +478,7 @@ class Simulation {
     // their bundles to the villages; heads appoint grid members.
     for (SimNode& n : nodes_)
       if (scope_level(n.scope) == ScopeLevel::kTownship) {
-        carry_bundle(0, n.index, false);
+        if (!carry_bundle(0, n.index, false)) return failure("no bootstrap bundle for " + n.name);
         deliver(carried_.back());
         carried_.pop_back();
         for (const SimNode& v : nodes_)
@@ -488,7 +491,7 @@ class Simulation {
     for (SimNode& v : nodes_)
       if (scope_level(v.scope) == ScopeLevel::kVillage) {
         int township = township_of(v);
-        carry_bundle(township, v.index, false);
+        if (!carry_bundle(township, v.index, false)) return failure("no bootstrap bundle for " + v.name);
         deliver(carried_.back());
         carried_.pop_back();
         appoint(v.index, person("head-" + v.name), person("member1-" + v.name));
@@ -589,7 +592,7 @@ class Simulation {
     bool down = rng_.chance(0.5);
     int from = down ? l.a : l.b, to = down ? l.b : l.a;
     if (!is_up(nodes_[static_cast<std::size_t>(from)])) return;
-    carry_bundle(from, to, rng_.chance(0.5));
+    if (!carry_bundle(from, to, rng_.chance(0.5))) return;
     if (rng_.chance(0.1)) {  // the stick is lost
       carried_.pop_back();
       ++stats_.bundles_lost;
@@ -1001,14 +1004,13 @@ class Simulation {
     const Person& t = people_[static_cast<std::size_t>(target)];
     if (rng_.chance(0.5)) {
       RevocationPayload revocation{t.key.public_key(), rng_.chance(0.9) ? "left" : "compromised", 0, std::nullopt};
-      std::vector<Hash32> extra;
       auto head = n.store->author_head(t.key.public_key());
       if (!ok(head, "author head")) return;
       if (*head) {
         revocation.frontier_seq = (*head)->seq;
         revocation.frontier = (*head)->id;
       }
-      author(by_node, by, node::OpDraft{t.scope, key_object_id(t.key.public_key()), revocation, extra, false, true},
+      author(by_node, by, node::OpDraft{t.scope, key_object_id(t.key.public_key()), revocation, {}, false, true},
              "revoke " + t.name);
     } else {
       appoint(by_node, by, target);
