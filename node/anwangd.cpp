@@ -22,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -101,6 +102,7 @@ class Daemon {
     stopping_ = true;
     for (auto& [id, session] : sessions_)
       if (session.fd >= 0) ::shutdown(session.fd, SHUT_RDWR);
+    session_ended_.notify_all();
   }
 
   // After the loop has returned: waits for every session thread.
@@ -246,11 +248,17 @@ class Daemon {
   // The handshake proved the peer's key: it leaves the unauthenticated bound, if the session
   // bounds let it in.
   Status authenticated(std::uint64_t id, const anwang::PublicKey& peer) {
-    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    std::unique_lock<std::mutex> lock(sessions_mutex_);
+    // A peer that reconnects at once may find its previous session still winding down on its
+    // thread: wait a little for it rather than refuse an honest peer.
+    auto busy = [&] {
+      for (const auto& [other, session] : sessions_)
+        if (other != id && session.peer == peer) return true;
+      return false;
+    };
+    session_ended_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || !busy(); });
     if (stopping_) return Status::error(Status::Code::kUnavailable, "the node is stopping");
-    for (const auto& [other, session] : sessions_)
-      if (other != id && session.peer == peer)
-        return Status::error(Status::Code::kRefused, "already in a session with node " + peer.short_hex());
+    if (busy()) return Status::error(Status::Code::kRefused, "already in a session with node " + peer.short_hex());
     if (authenticated_ >= anwang::limits::sessions_max)
       return Status::error(Status::Code::kRefused, "too many sessions at once (" +
                                                        std::to_string(anwang::limits::sessions_max) + ")");
@@ -280,6 +288,7 @@ class Daemon {
     session.inbound = false;
     session.authenticated = false;
     session.peer.reset();
+    session_ended_.notify_all();
   }
 
   // Loop thread: the session thread has ended (or is about to): join it.
@@ -377,6 +386,7 @@ class Daemon {
   std::chrono::steady_clock::time_point refused_logged_{};
 
   std::mutex sessions_mutex_;  // the members below
+  std::condition_variable session_ended_;  // notified when a session lets go of its peer
   std::map<std::uint64_t, Session> sessions_;
   std::uint64_t next_session_ = 0;
   int unauthenticated_ = 0;

@@ -112,7 +112,7 @@ class Daemon {
       int pid = 0;
       REQUIRE(fscanf(pipe, "%d", &pid) == 1);
       pclose(pipe);
-      for (int wait = 0; wait < 100; ++wait) {
+      for (int wait = 0; wait < 400; ++wait) {  // up to 20 s: start-up is slow on a loaded machine
         std::string text = read_file(log);
         if (text.find("listening for peers") != std::string::npos) {
           pid_ = pid;
