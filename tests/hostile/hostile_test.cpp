@@ -107,6 +107,9 @@ class Daemon {
       port_ = 20000 + static_cast<int>((getpid() * 13 + ++started * 137) % 30000);
       std::string command = quote(ANWANGD_PATH) + " --home " + quote(home.string()) + " --listen 127.0.0.1:" +
                             std::to_string(port_) + " >> " + quote(log.string()) + " 2>&1 & echo $!";
+      // The log is appended to: read only what this attempt wrote (an earlier attempt's "cannot
+      // listen" must not end this one).
+      std::size_t offset = read_file(log).size();
       FILE* pipe = popen(command.c_str(), "r");
       REQUIRE(pipe != nullptr);
       int pid = 0;
@@ -114,6 +117,7 @@ class Daemon {
       pclose(pipe);
       for (int wait = 0; wait < 400; ++wait) {  // up to 20 s: start-up is slow on a loaded machine
         std::string text = read_file(log);
+        text = text.size() > offset ? text.substr(offset) : std::string();
         if (text.find("listening for peers") != std::string::npos) {
           pid_ = pid;
           break;
