@@ -109,6 +109,10 @@ inline constexpr int connections_unauthenticated_per_address_max = 8;
 // anwangd: authenticated sessions at once, one per peer node. A township serves a few dozen
 // villages; a county a few dozen townships.
 inline constexpr int sessions_max = 32;
+// A peer that reconnects at once may find its previous session still winding down on the
+// daemon's side (logging, releasing its slot). The new session waits this long for it before it
+// is refused as a second session with the same node.
+inline constexpr int session_handover_ms_max = 5'000;
 // anwangd dials its neighbours this often, and backs off up to the maximum after failures.
 inline constexpr int sync_interval_s_default = 60;
 inline constexpr int sync_backoff_s_max = 15 * 60;

@@ -250,13 +250,13 @@ class Daemon {
   Status authenticated(std::uint64_t id, const anwang::PublicKey& peer) {
     std::unique_lock<std::mutex> lock(sessions_mutex_);
     // A peer that reconnects at once may find its previous session still winding down on its
-    // thread: wait a little for it rather than refuse an honest peer.
+    // thread: wait for it (limits::session_handover_ms_max) rather than refuse an honest peer.
     auto busy = [&] {
       for (const auto& [other, session] : sessions_)
         if (other != id && session.peer == peer) return true;
       return false;
     };
-    session_ended_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || !busy(); });
+    session_ended_.wait_for(lock, std::chrono::milliseconds(anwang::limits::session_handover_ms_max), [&] { return stopping_ || !busy(); });
     if (stopping_) return Status::error(Status::Code::kUnavailable, "the node is stopping");
     if (busy()) return Status::error(Status::Code::kRefused, "already in a session with node " + peer.short_hex());
     if (authenticated_ >= anwang::limits::sessions_max)

@@ -94,17 +94,23 @@ class Store::IngestTxn {
   std::size_t released() const { return released_; }
 
   Result<IngestOutcome> ingest_bytes(ByteView bytes) {
-    // A duplicate is known by its id (the hash of its bytes) before the costly signature check.
+    // An op already stored or waiting is known by its id (the hash of its bytes) before the
+    // costly decoding and signature check.
     Hash32 id = blake2b_256(bytes);
-    auto known = txn_.get(tables_.ids, id.view());
-    if (!known) return known.status();
-    if (*known) return IngestOutcome{IngestOutcome::Kind::kDuplicate, id, {}, ""};
+    auto held = already_held(id);
+    if (!held) return held.status();
+    if (*held) return std::move(**held);
     auto decoded = decode_op(bytes);
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
-    return admit(std::move(std::get<Op>(decoded)), /*from_pending=*/false);
+    return admit(std::move(std::get<Op>(decoded)));
   }
   // An op this node has just signed: its bytes need no second decoding and signature check.
-  Result<IngestOutcome> ingest_signed(Op op) { return admit(std::move(op), /*from_pending=*/false); }
+  Result<IngestOutcome> ingest_signed(Op op) {
+    auto held = already_held(op.id);
+    if (!held) return held.status();
+    if (*held) return std::move(**held);
+    return admit(std::move(op));
+  }
 
   Result<std::optional<std::uint64_t>> hlc_of(const Hash32& id) const {
     auto value = txn_.get(tables_.ids, id.view());
@@ -118,16 +124,22 @@ class Store::IngestTxn {
     return IngestOutcome{IngestOutcome::Kind::kRefused, id, refused.reason, std::move(refused.detail)};
   }
 
-  // Decoded and signature-checked: now the checks that need the store.
-  Result<IngestOutcome> admit(Op op, bool from_pending) {
-    if (!from_pending) {
-      auto known = txn_.get(tables_.ids, op.id.view());
-      if (!known) return known.status();
-      if (*known) return IngestOutcome{IngestOutcome::Kind::kDuplicate, op.id, {}, ""};
-      auto pending = txn_.get(tables_.pending, op.id.view());
-      if (!pending) return pending.status();
-      if (*pending) return IngestOutcome{IngestOutcome::Kind::kPending, op.id, {}, "already waiting for its parents"};
-    }
+  // The outcome for an op this store already holds or has waiting for its parents, if so.
+  Result<std::optional<IngestOutcome>> already_held(const Hash32& id) const {
+    auto known = txn_.get(tables_.ids, id.view());
+    if (!known) return known.status();
+    if (*known) return std::optional<IngestOutcome>(IngestOutcome{IngestOutcome::Kind::kDuplicate, id, {}, ""});
+    auto pending = txn_.get(tables_.pending, id.view());
+    if (!pending) return pending.status();
+    if (*pending)
+      return std::optional<IngestOutcome>(
+          IngestOutcome{IngestOutcome::Kind::kPending, id, {}, "already waiting for its parents"});
+    return std::optional<IngestOutcome>();
+  }
+
+  // Decoded and signature-checked, neither stored nor waiting (or released from waiting): now
+  // the checks that need the store.
+  Result<IngestOutcome> admit(Op op) {
     if (auto refused = check_network(op)) return refusal(op.id, *refused);
     auto missing = missing_parents(op);
     if (!missing) return missing.status();

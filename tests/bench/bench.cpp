@@ -26,15 +26,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -52,6 +49,7 @@
 #include "node/constitution.h"
 #include "node/store.h"
 #include "node/sync.h"
+#include "support/pipe_transport.h"
 
 using namespace anwang;
 namespace fs = std::filesystem;
@@ -568,49 +566,6 @@ int rss_probe_main(const char* dir) {
 
 // ---- sync ---------------------------------------------------------------------------------------
 
-class Pipe {
- public:
-  void write(ByteView bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-    ready_.notify_all();
-  }
-  Result<Bytes> read() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!ready_.wait_for(lock, std::chrono::seconds(300), [this] { return !buffer_.empty() || closed_; }))
-      return Status::error(Status::Code::kUnavailable, "timed out");
-    if (buffer_.empty()) return Status::error(Status::Code::kUnavailable, "closed");
-    Bytes out(buffer_.begin(), buffer_.end());
-    buffer_.clear();
-    return out;
-  }
-  void close() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-    ready_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::uint8_t> buffer_;
-  bool closed_ = false;
-};
-
-class PipeTransport final : public node::Transport {
- public:
-  PipeTransport(Pipe& in, Pipe& out) : in_(in), out_(out) {}
-  Status write(ByteView bytes) override {
-    out_.write(bytes);
-    return Status::ok();
-  }
-  Result<Bytes> read_some() override { return in_.read(); }
-
- private:
-  Pipe& in_;
-  Pipe& out_;
-};
-
 struct SyncRow {
   std::string name;
   std::size_t differences = 0;
@@ -628,8 +583,8 @@ struct SyncRow {
 
 SyncRow sync_row(const std::string& name, std::size_t differences, node::Store& a, const KeyPair& a_key,
                  node::Store& b, const KeyPair& b_key) {
-  Pipe a_to_b, b_to_a;
-  PipeTransport ta(b_to_a, a_to_b), tb(a_to_b, b_to_a);
+  test::Pipe a_to_b(std::chrono::seconds(300)), b_to_a(std::chrono::seconds(300));
+  test::PipeTransport ta(b_to_a, a_to_b), tb(a_to_b, b_to_a);
   Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
   auto start = Clock::now();
   std::thread responder([&] {

@@ -11,8 +11,20 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include "sim/simulator.h"
+
+namespace {
+
+// The faults a run went through, as the per-seed lines and the totals print them.
+std::string fault_counts(const anwang::sim::SimStats& st) {
+  return std::to_string(st.bundles_carried) + " bundles, " + std::to_string(st.crashes) + " crashes, " +
+         std::to_string(st.clock_jumps) + " clock jumps, " + std::to_string(st.partitions) + " partitions, " +
+         std::to_string(st.store_full_refusals) + " full-store refusals";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   anwang::sim::seed_deterministic_randomness(0);
@@ -59,28 +71,14 @@ int main(int argc, char** argv) {
       }
     }
     const anwang::sim::SimStats& st = outcome.stats;
-    total.steps += st.steps;
-    total.ops_authored += st.ops_authored;
-    total.ops_refused += st.ops_refused;
-    total.forged += st.forged;
-    total.sessions += st.sessions;
-    total.sessions_failed += st.sessions_failed;
-    total.bytes_on_wire += st.bytes_on_wire;
-    total.bundles_carried += st.bundles_carried;
-    total.crashes += st.crashes;
-    total.clock_jumps += st.clock_jumps;
-    total.partitions += st.partitions;
-    total.store_full_refusals += st.store_full_refusals;
-    total.ops_total += st.ops_total;
+    total.add(st);
     if (verbose || !outcome.ok)
-      std::printf("seed %llu: %s, %d nodes, %llu ops (%llu forged), %llu refused, %llu sessions (%llu failed), %llu "
-                  "bundles, %llu crashes, %llu clock jumps, %llu partitions, %llu full-store refusals; trace %s\n",
+      std::printf("seed %llu: %s, %d nodes, %llu ops (%llu forged), %llu refused, %llu sessions (%llu failed), %s; "
+                  "trace %s\n",
                   static_cast<unsigned long long>(s), outcome.ok ? "ok" : "FAILED", st.nodes,
                   static_cast<unsigned long long>(st.ops_authored), static_cast<unsigned long long>(st.forged),
                   static_cast<unsigned long long>(st.ops_refused), static_cast<unsigned long long>(st.sessions),
-                  static_cast<unsigned long long>(st.sessions_failed), static_cast<unsigned long long>(st.bundles_carried),
-                  static_cast<unsigned long long>(st.crashes), static_cast<unsigned long long>(st.clock_jumps),
-                  static_cast<unsigned long long>(st.partitions), static_cast<unsigned long long>(st.store_full_refusals),
+                  static_cast<unsigned long long>(st.sessions_failed), fault_counts(st).c_str(),
                   outcome.trace_hash.hex().substr(0, 16).c_str());
     if (!outcome.ok) {
       ++failed;
@@ -94,15 +92,11 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir, ignored);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("%llu seeds from %llu: %llu failed; %llu signed ops authored (%llu forged, %llu refused at the source), "
-              "%llu sessions (%llu cut or refused, %.1f MB on the wire), %llu bundles, %llu crashes, %llu clock jumps, "
-              "%llu partitions, %llu full-store refusals; %.1f s\n",
+              "%llu sessions (%llu cut or refused, %.1f MB on the wire), %s; %.1f s\n",
               static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(failed), static_cast<unsigned long long>(total.ops_authored),
               static_cast<unsigned long long>(total.forged), static_cast<unsigned long long>(total.ops_refused),
               static_cast<unsigned long long>(total.sessions), static_cast<unsigned long long>(total.sessions_failed),
-              static_cast<double>(total.bytes_on_wire) / 1e6, static_cast<unsigned long long>(total.bundles_carried),
-              static_cast<unsigned long long>(total.crashes), static_cast<unsigned long long>(total.clock_jumps),
-              static_cast<unsigned long long>(total.partitions),
-              static_cast<unsigned long long>(total.store_full_refusals), seconds);
+              static_cast<double>(total.bytes_on_wire) / 1e6, fault_counts(total).c_str(), seconds);
   return failed == 0 ? 0 : 1;
 }

@@ -52,6 +52,24 @@ struct SimStats {
   std::uint64_t store_full_refusals = 0;
   std::uint64_t ops_total = 0;          // distinct ops in the county at the end
   std::uint64_t healing_rounds = 0;
+
+  void add(const SimStats& other) {
+    steps += other.steps;
+    ops_authored += other.ops_authored;
+    ops_refused += other.ops_refused;
+    forged += other.forged;
+    sessions += other.sessions;
+    sessions_failed += other.sessions_failed;
+    bytes_on_wire += other.bytes_on_wire;
+    bundles_carried += other.bundles_carried;
+    bundles_lost += other.bundles_lost;
+    crashes += other.crashes;
+    clock_jumps += other.clock_jumps;
+    partitions += other.partitions;
+    store_full_refusals += other.store_full_refusals;
+    ops_total += other.ops_total;
+    healing_rounds += other.healing_rounds;
+  }
 };
 
 struct SimOutcome {

@@ -1,60 +1,15 @@
-// pipes.h — in-memory byte streams for running two sync sessions in one process (two threads).
+// pipes.h — two sync sessions between test stores in one process (two threads), over the
+// in-memory streams of pipe_transport.h.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 
 #include "crdt/hash.h"
 #include "node/sync.h"
 #include "support/fixtures.h"
+#include "support/pipe_transport.h"
 
 namespace anwang::test {
-
-// One direction of an in-memory stream.
-class Pipe {
- public:
-  void write(ByteView bytes) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-    ready_.notify_all();
-  }
-  Result<Bytes> read() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!ready_.wait_for(lock, std::chrono::seconds(120), [this] { return !buffer_.empty() || closed_; }))
-      return Status::error(Status::Code::kUnavailable, "timed out");
-    if (buffer_.empty()) return Status::error(Status::Code::kUnavailable, "closed");
-    Bytes out(buffer_.begin(), buffer_.end());
-    buffer_.clear();
-    return out;
-  }
-  void close() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-    ready_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::uint8_t> buffer_;
-  bool closed_ = false;
-};
-
-class PipeTransport final : public node::Transport {
- public:
-  PipeTransport(Pipe& in, Pipe& out) : in_(in), out_(out) {}
-  Status write(ByteView bytes) override {
-    out_.write(bytes);
-    return Status::ok();
-  }
-  Result<Bytes> read_some() override { return in_.read(); }
-
- private:
-  Pipe& in_;
-  Pipe& out_;
-};
 
 struct Node {
   KeyPair key;
