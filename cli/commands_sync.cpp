@@ -56,7 +56,7 @@ void add_sync_commands(CLI::App& app, Context& ctx) {
   auto budget = std::make_shared<std::uint64_t>(0);
   auto* sync = app.add_subcommand("sync", "Sync once with a peer node (同步), without the daemon");
   sync->add_option("HOST:PORT", *address, "The peer's address, e.g. 127.0.0.1:7400")->required();
-  sync->add_option("--blob-budget", *budget, "Fetch at most this many bytes of photos this time (0: no limit); ops always go");
+  sync->add_option("--blob-budget", *budget, "Fetch at most this many bytes of photos this time, but always at least one photo (0: no limit); ops always go");
   sync->callback([&ctx, address, budget] { run_sync(ctx, *address, *budget); });
 }
 
