@@ -542,20 +542,28 @@ std::vector<std::string> AuthorityState::node_scopes(const PublicKey& node_key) 
   return out;
 }
 
-bool visible_to(const Op& op, const std::string& node_scope) {
-  if (is_authority_payload(op.fields.payload)) return true;
-  if (scope_contains(node_scope, op.fields.scope)) return true;
+Reach reach_of(const Op& op) {
+  Reach reach{op.fields.scope, is_authority_payload(op.fields.payload), false, {}};
   const auto* record = std::get_if<RecordPayload>(&op.fields.payload);
-  if (record == nullptr || record->kind != "notice" || !scope_contains(op.fields.scope, node_scope)) return false;
+  if (reach.everywhere || record == nullptr || record->kind != "notice") return reach;
+  reach.notice = true;
+  for (const char* name : {"recipients", "recipient"})
+    if (const std::string* list = record->field(name))
+      for (const std::string& to : split_commas(*list)) reach.recipients.push_back(to);
+  return reach;
+}
+
+bool visible_to(const Reach& reach, const std::string& node_scope) {
+  if (reach.everywhere) return true;
+  if (scope_contains(node_scope, reach.scope)) return true;
+  if (!reach.notice || !scope_contains(reach.scope, node_scope)) return false;
   // A notice from above: visible where it was sent. Its receipts name their recipient.
-  for (const char* name : {"recipients", "recipient"}) {
-    const std::string* list = record->field(name);
-    if (list == nullptr) continue;
-    for (const std::string& to : split_commas(*list))
-      if (scope_contains(node_scope, to) || scope_contains(to, node_scope)) return true;
-  }
+  for (const std::string& to : reach.recipients)
+    if (scope_contains(node_scope, to) || scope_contains(to, node_scope)) return true;
   return false;
 }
+
+bool visible_to(const Op& op, const std::string& node_scope) { return visible_to(reach_of(op), node_scope); }
 
 std::string AuthorityState::office_scope(const Verdict& verdict) const {
   if (verdict.chain.empty()) return "";

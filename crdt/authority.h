@@ -174,6 +174,18 @@ class AuthorityState {
 // whose scope lies in its subtree, and notices sent from above to a scope in its subtree.
 bool visible_to(const Op& op, const std::string& node_scope);
 
+// What visible_to reads of an op, kept by the store beside the op's key so a sync session can
+// list what a peer may hold without decoding ops: the op's scope, whether it goes everywhere
+// (authority ops), and for a notice the scopes it was sent to.
+struct Reach {
+  std::string scope;
+  bool everywhere = false;
+  bool notice = false;
+  std::vector<std::string> recipients;  // a notice's recipients and receipts' recipient
+};
+Reach reach_of(const Op& op);
+bool visible_to(const Reach& reach, const std::string& node_scope);
+
 // The capability and class an op asks for, for payloads judged by one capability at one scope.
 // nullopt for payloads with their own rules (genesis, delegation, revocation, …).
 std::optional<Action> action_of(const Op& op);

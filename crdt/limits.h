@@ -59,6 +59,13 @@ inline constexpr std::size_t key_name_bytes_max = 64;
 // ~300 KiB of op bytes per commit: large enough to amortise the fsync, small enough that a
 // power cut loses little unacknowledged work.
 inline constexpr std::size_t ingest_batch_ops_max = 1024;
+// Signature checks of one ingest batch run on at most this many threads, and only for batches
+// of at least verify_parallel_ops_min ops (smaller ones are not worth starting threads for).
+inline constexpr unsigned verify_threads_max = 4;
+inline constexpr std::size_t verify_parallel_ops_min = 64;
+// A sync session commits received ops in batches of up to ingest_batch_ops_max ops or this many
+// bytes: on a slow link a dropped connection loses at most this much transfer.
+inline constexpr std::size_t sync_commit_bytes_max = 512 * 1024;
 
 // Ops waiting for their parents. Bounded so a peer cannot fill the disk with orphans.
 inline constexpr std::size_t pending_ops_max = 100'000;

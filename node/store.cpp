@@ -6,16 +6,18 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
+#include "crdt/text.h"
 
 namespace anwang::node {
 
 namespace {
 
-constexpr unsigned kTablesMax = 16;
+constexpr unsigned kTablesMax = 24;
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
@@ -50,6 +52,41 @@ std::uint64_t hlc_of_scope_time(ByteView value) {
 }
 
 std::string short_id(const Hash32& id) { return id.short_hex(); }
+
+const std::vector<Attachment>* attachments_of(const Op& op) {
+  if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) return &h->photos;
+  if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) return &r->photos;
+  return nullptr;
+}
+
+// The reach table's value: kind byte (1 everywhere, 2 notice) then a notice's recipients,
+// comma-separated. Ops whose scope alone decides have no row.
+constexpr std::uint8_t kReachEverywhere = 1;
+constexpr std::uint8_t kReachNotice = 2;
+
+Bytes encode_reach(const Reach& reach) {
+  Bytes out{reach.everywhere ? kReachEverywhere : kReachNotice};
+  for (std::size_t i = 0; i < reach.recipients.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.insert(out.end(), reach.recipients[i].begin(), reach.recipients[i].end());
+  }
+  return out;
+}
+
+bool decode_reach(ByteView value, Reach& reach) {
+  if (value.empty() || (value[0] != kReachEverywhere && value[0] != kReachNotice)) return false;
+  reach.everywhere = value[0] == kReachEverywhere;
+  reach.notice = value[0] == kReachNotice;
+  reach.recipients = split_commas(std::string_view(reinterpret_cast<const char*>(value.data() + 1), value.size() - 1));
+  return true;
+}
+
+// blobs_missing's value and blob_meta's: size (u64) then media type.
+Bytes blob_meta_value(const Attachment& a) {
+  Bytes meta = u64_be(a.size);
+  meta.insert(meta.end(), a.media_type.begin(), a.media_type.end());
+  return meta;
+}
 
 // Parents an op must have before it applies: its causal parents. The author's previous op is
 // not one of them unless listed: a township officer's previous op may be in another village,
@@ -103,6 +140,15 @@ class Store::IngestTxn {
     auto decoded = decode_op(bytes);
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
     return admit(std::move(std::get<Op>(decoded)));
+  }
+  // The same, for bytes already decoded and verified (Store::predecode) outside the transaction.
+  Result<IngestOutcome> ingest_decoded(std::variant<Op, RefusedOp> decoded) {
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+    Op& op = std::get<Op>(decoded);
+    auto held = already_held(op.id);  // another writer may have stored it since
+    if (!held) return held.status();
+    if (*held) return std::move(**held);
+    return admit(std::move(op));
   }
   // An op this node has just signed: its bytes need no second decoding and signature check.
   Result<IngestOutcome> ingest_signed(Op op) {
@@ -229,6 +275,7 @@ class Store::IngestTxn {
       return s;
     if (Status s = note_equivocation(op); !s) return s;
     if (Status s = write_authority(op); !s) return s;
+    if (Status s = index_reach_and_blobs(txn_, tables_, op); !s) return s;
     // Index every record by kind ("hazard", "unit", "inspection", "tip", "incident", "notice").
     std::string kind;
     if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
@@ -411,7 +458,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                       Named{"pending_missing", &tables.pending_missing}, Named{"auth_past", &tables.auth_past},
                       Named{"authority", &tables.authority}, Named{"equivocations", &tables.equivocations},
                       Named{"records", &tables.records}, Named{"blobs", &tables.blobs},
-                      Named{"blob_meta", &tables.blob_meta}, Named{"arrivals", &tables.arrivals}}) {
+                      Named{"blob_meta", &tables.blob_meta}, Named{"arrivals", &tables.arrivals},
+                      Named{"reach", &tables.reach}, Named{"attachments", &tables.attachments},
+                      Named{"blobs_missing", &tables.blobs_missing}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -424,15 +473,75 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       return Status::error(Status::Code::kUnavailable,
                            "the store was written by a newer anwang (store schema " + std::to_string(found) +
                                ", this program reads up to " + std::to_string(kStoreSchemaVersion) + "); upgrade anwang");
+    if (found < 2) {
+      // Version 1 → 2: index every op's reach and attachments (one pass, in the open transaction).
+      auto cursor = Cursor::open(*txn, tables.ops);
+      if (!cursor) return cursor.status();
+      for (bool ok = cursor->first(); ok; ok = cursor->next())
+        if (Status s = index_reach_and_blobs(*txn, tables, must_decode(cursor->value())); !s) return s;
+    }
+    if (found != kStoreSchemaVersion)
+      if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) return s;
   } else if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) {
     return s;
   }
   if (Status s = txn->commit(); !s) return s;
-  return std::unique_ptr<Store>(new Store(std::move(*env), tables));
+  unsigned threads = options.verify_threads;
+  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, limits::verify_threads_max);
+  return std::unique_ptr<Store>(new Store(std::move(*env), tables, threads));
+}
+
+Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op) {
+  Reach reach = reach_of(op);
+  if (reach.everywhere || reach.notice)
+    if (Status s = txn.put(tables.reach, op_key(op), encode_reach(reach)); !s) return s;
+  const std::vector<Attachment>* photos = attachments_of(op);
+  if (photos == nullptr) return Status::ok();
+  for (const Attachment& a : *photos) {
+    if (Status s = txn.put(tables.attachments, concat({a.hash.view(), op.id.view()}), {}); !s) return s;
+    auto held = txn.get(tables.blob_meta, a.hash.view());
+    if (!held) return held.status();
+    if (!*held)
+      if (Status s = txn.put(tables.blobs_missing, a.hash.view(), blob_meta_value(a)); !s) return s;
+  }
+  return Status::ok();
+}
+
+Result<std::vector<std::optional<std::variant<Op, RefusedOp>>>> Store::predecode(std::span<const Bytes> batch) const {
+  std::vector<std::optional<std::variant<Op, RefusedOp>>> decoded(batch.size());
+  std::vector<std::size_t> todo;
+  {
+    auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+    if (!txn) return txn.status();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Hash32 id = blake2b_256(batch[i]);
+      auto known = txn->get(tables_.ids, id.view());
+      if (!known) return known.status();
+      auto pending = txn->get(tables_.pending, id.view());
+      if (!pending) return pending.status();
+      if (!*known && !*pending) todo.push_back(i);
+    }
+  }
+  unsigned threads = std::min<std::size_t>(verify_threads_, (todo.size() + 15) / 16);
+  auto work = [&](unsigned part) {
+    for (std::size_t k = part; k < todo.size(); k += threads) decoded[todo[k]] = decode_op(batch[todo[k]]);
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned part = 1; part < threads; ++part) helpers.emplace_back(work, part);
+  work(0);
+  for (std::thread& helper : helpers) helper.join();
+  return decoded;
 }
 
 Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   assert(batch.size() <= limits::ingest_batch_ops_max);
+  // Signature checks (the costly part) in parallel, before the single writer's transaction.
+  std::vector<std::optional<std::variant<Op, RefusedOp>>> decoded;
+  if (verify_threads_ > 1 && batch.size() >= limits::verify_parallel_ops_min) {
+    auto predecoded = predecode(batch);
+    if (!predecoded) return predecoded.status();
+    decoded = std::move(*predecoded);
+  }
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
@@ -448,8 +557,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     graph_.reset();
     return status;
   };
-  for (const Bytes& bytes : batch) {
-    auto outcome = ingest.ingest_bytes(bytes);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto outcome = i < decoded.size() && decoded[i] ? ingest.ingest_decoded(std::move(*decoded[i]))
+                                                    : ingest.ingest_bytes(batch[i]);
     if (!outcome) return fail(outcome.status());
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));
@@ -654,6 +764,54 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   return Status::ok();
 }
 
+Status Store::for_each_item(const std::function<void(const Reach&, std::uint64_t, const Hash32&)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto ops = Cursor::open(*txn, tables_.ops);
+  if (!ops) return ops.status();
+  auto reach_rows = Cursor::open(*txn, tables_.reach);
+  if (!reach_rows) return reach_rows.status();
+  // Both tables are keyed by the op key: walk them side by side.
+  bool reach_ok = reach_rows->first();
+  Reach reach;
+  for (bool ok = ops->first(); ok; ok = ops->next()) {
+    ByteView key = ops->key();
+    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an ops table key is malformed");
+    auto cmp = [&] { return std::lexicographical_compare(reach_rows->key().begin(), reach_rows->key().end(), key.begin(), key.end()); };
+    while (reach_ok && cmp()) reach_ok = reach_rows->next();
+    reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
+    reach.everywhere = reach.notice = false;
+    reach.recipients.clear();
+    if (reach_ok && std::equal(key.begin(), key.end(), reach_rows->key().begin(), reach_rows->key().end()) &&
+        !decode_reach(reach_rows->value(), reach))
+      return Status::corruption("a reach row is malformed");
+    visit(reach, read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)));
+  }
+  return Status::ok();
+}
+
+Status Store::for_each_attachment_ref(
+    const std::function<void(const Hash32& blob, const Hash32& op, bool complete)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.attachments);
+  if (!cursor) return cursor.status();
+  std::optional<Hash32> last;
+  bool complete = false;
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    if (cursor->key().size() != 64) return Status::corruption("an attachments table key is malformed");
+    Hash32 blob = *Hash32::from_view(cursor->key().first(32));
+    if (blob != last) {
+      auto meta = txn->get(tables_.blob_meta, blob.view());
+      if (!meta) return meta.status();
+      complete = meta->has_value();
+      last = blob;
+    }
+    visit(blob, *Hash32::from_view(cursor->key().subspan(32)), complete);
+  }
+  return Status::ok();
+}
+
 Result<std::vector<Op>> Store::ops_of_object(const Hash32& object) const {
   std::vector<Hash32> ids;
   {
@@ -731,6 +889,7 @@ Result<VerifyReport> Store::verify() const {
   if (*network_value) network = Hash32::from_view(**network_value);
   auto cursor = Cursor::open(*txn, tables_.ops);
   if (!cursor) return cursor.status();
+  std::uint64_t reach_rows = 0;
   for (bool ok = cursor->first(); ok; ok = cursor->next()) {
     ++report.ops_checked;
     ByteView key = cursor->key();
@@ -752,11 +911,29 @@ Result<VerifyReport> Store::verify() const {
     Bytes where_expected = scope_time(op.fields);
     if (!*indexed || !std::equal((*indexed)->begin(), (*indexed)->end(), where_expected.begin(), where_expected.end()))
       report.problems.push_back(where + " is missing from the id index or indexed elsewhere");
+    Reach reach = reach_of(op);
+    if (reach.everywhere || reach.notice) {
+      ++reach_rows;
+      auto row = txn->get(tables_.reach, key);
+      if (!row) return row.status();
+      Bytes expected = encode_reach(reach);
+      if (!*row || !std::equal((*row)->begin(), (*row)->end(), expected.begin(), expected.end()))
+        report.problems.push_back(where + " is missing from the reach index or indexed wrongly");
+    }
+    if (const std::vector<Attachment>* photos = attachments_of(op))
+      for (const Attachment& a : *photos) {
+        auto row = txn->get(tables_.attachments, concat({a.hash.view(), op.id.view()}));
+        if (!row) return row.status();
+        if (!*row) report.problems.push_back(where + " is missing from the attachments index");
+      }
     bool is_genesis = std::holds_alternative<GenesisPayload>(op.fields.payload);
     const Hash32& op_network = is_genesis ? op.id : *op.fields.network;
     if (!network || op_network != *network)
       report.problems.push_back(where + " belongs to another network than the store");
   }
+  if (txn->entries(tables_.reach) != reach_rows)
+    report.problems.push_back("the reach index holds " + std::to_string(txn->entries(tables_.reach)) + " entries for " +
+                              std::to_string(reach_rows) + " ops that need one");
   if (txn->entries(tables_.ids) != report.ops_checked)
     report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");
@@ -1009,9 +1186,8 @@ Result<Attachment> Store::put_blob(ByteView data, const std::string& media_type)
     std::size_t length = std::min(limits::blob_chunk_bytes, data.size() - offset);
     if (Status s = txn->put(tables_.blobs, key, data.subspan(offset, length)); !s) return s;
   }
-  Bytes meta = u64_be(data.size());
-  meta.insert(meta.end(), media_type.begin(), media_type.end());
-  if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), meta); !s) return s;
+  if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), blob_meta_value(attachment)); !s) return s;
+  if (Status s = txn->del(tables_.blobs_missing, attachment.hash.view()); !s) return s;
   if (Status s = txn->commit(); !s) return s;
   return attachment;
 }
@@ -1089,30 +1265,45 @@ Status Store::put_blob_chunk(const Attachment& attachment, std::uint64_t offset,
       if (Status s = txn->commit(); !s) return s;
       return Status::error(Status::Code::kRefused, "blob " + attachment.hash.hex() + " did not match its hash; dropped");
     }
-    Bytes meta = u64_be(attachment.size);
-    meta.insert(meta.end(), attachment.media_type.begin(), attachment.media_type.end());
-    if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), meta); !s) return s;
+    if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), blob_meta_value(attachment)); !s) return s;
+    if (Status s = txn->del(tables_.blobs_missing, attachment.hash.view()); !s) return s;
   }
   return txn->commit();
 }
 
+namespace {
+
+Result<Attachment> missing_row(ByteView key, ByteView value) {
+  if (key.size() != 32 || value.size() < 8) return Status::corruption("a blobs_missing row is malformed");
+  return Attachment{*Hash32::from_view(key), read_u64_be(value.data()),
+                    std::string(reinterpret_cast<const char*>(value.data() + 8), value.size() - 8)};
+}
+
+}  // namespace
+
 Result<std::vector<Attachment>> Store::missing_blobs() const {
-  std::map<Hash32, Attachment> referenced;
-  Status s = for_each_op([&](const Op& op) {
-    const std::vector<Attachment>* photos = nullptr;
-    if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) photos = &h->photos;
-    if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) photos = &r->photos;
-    if (photos != nullptr)
-      for (const Attachment& a : *photos) referenced.emplace(a.hash, a);
-  });
-  if (!s) return s;
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.blobs_missing);
+  if (!cursor) return cursor.status();
   std::vector<Attachment> out;
-  for (const auto& [hash, attachment] : referenced) {
-    auto held = has_blob(hash);
-    if (!held) return held.status();
-    if (!*held) out.push_back(attachment);
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    auto row = missing_row(cursor->key(), cursor->value());
+    if (!row) return row.status();
+    out.push_back(std::move(*row));
   }
   return out;
+}
+
+Result<std::optional<Attachment>> Store::missing_blob(const Hash32& hash) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto value = txn->get(tables_.blobs_missing, hash.view());
+  if (!value) return value.status();
+  if (!*value) return std::optional<Attachment>();
+  auto row = missing_row(hash.view(), **value);
+  if (!row) return row.status();
+  return std::optional<Attachment>(std::move(*row));
 }
 
 Status Store::read_blob_from(const Hash32& hash, std::uint64_t offset,

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "crdt/authority.h"
@@ -29,11 +30,15 @@
 
 namespace anwang::node {
 
-inline constexpr std::uint32_t kStoreSchemaVersion = 1;
+// 2 added the reach, attachments and blobs_missing tables; a version-1 store gains them at open.
+inline constexpr std::uint32_t kStoreSchemaVersion = 2;
 
 struct StoreOptions {
   std::filesystem::path dir;
   std::uint64_t map_bytes = 0;  // 0: the default from limits.h
+  // Threads that decode and check signatures of a large ingest batch before the (single)
+  // writer stores it. 0: one per core, at most limits::verify_threads_max.
+  unsigned verify_threads = 0;
 };
 
 // What happened to one op of an ingested batch.
@@ -106,6 +111,13 @@ class Store {
   Result<Hash32> resolve_id(const std::string& hex_prefix) const;
   // Every stored op in (timestamp, id) order: parents before children.
   Status for_each_op(const std::function<void(const Op&)>& visit) const;
+  // Every stored op's reach (who may hold it), timestamp and id, from the indexes alone (no op
+  // is decoded): what a sync session offers. In (scope, timestamp, id) order.
+  Status for_each_item(const std::function<void(const Reach&, std::uint64_t hlc, const Hash32& id)>& visit) const;
+  // Every attachment reference of a stored op: (blob hash, op id), and whether this node holds
+  // the whole blob.
+  Status for_each_attachment_ref(
+      const std::function<void(const Hash32& blob, const Hash32& op, bool complete)>& visit) const;
   // Ops touching one object, in timestamp order.
   Result<std::vector<Op>> ops_of_object(const Hash32& object) const;
 
@@ -156,6 +168,8 @@ class Store {
   Result<std::uint64_t> blob_bytes_held(const Hash32& hash) const;
   Status put_blob_chunk(const Attachment& attachment, std::uint64_t offset, ByteView bytes);
   Result<std::vector<Attachment>> missing_blobs() const;
+  // The attachment record of a blob referenced by a held op and not completely held here.
+  Result<std::optional<Attachment>> missing_blob(const Hash32& hash) const;
   Status read_blob_from(const Hash32& hash, std::uint64_t offset, const std::function<void(std::uint64_t, ByteView)>& chunk) const;
 
   struct AuthorHead {
@@ -168,8 +182,11 @@ class Store {
  private:
   struct Tables {
     MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
-        equivocations, records, blobs, blob_meta, arrivals;
+        equivocations, records, blobs, blob_meta, arrivals, reach, attachments, blobs_missing;
   };
+  // The schema-2 rows of one op: its reach (unless scope alone says it), its attachment
+  // references, and the blobs it references that this node lacks.
+  static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   template <typename P>
@@ -181,10 +198,15 @@ class Store {
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
-  Store(std::unique_ptr<LmdbEnv> env, Tables tables) : env_(std::move(env)), tables_(tables) {}
+  Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)
+      : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads) {}
+  // Decodes and verifies, on verify_threads_ threads, the ops of `batch` this store neither
+  // holds nor has waiting (as of a read transaction); the others are left empty.
+  Result<std::vector<std::optional<std::variant<Op, RefusedOp>>>> predecode(std::span<const Bytes> batch) const;
 
   std::unique_ptr<LmdbEnv> env_;
   Tables tables_;
+  unsigned verify_threads_ = 1;
   mutable std::shared_ptr<AuthorityGraph> graph_;
   mutable std::uint64_t graph_txn_ = 0;
   mutable std::shared_ptr<const AuthorityState> state_;

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "crdt/limits.h"
 #include "net/frame.h"
@@ -19,13 +20,21 @@ enum Message : std::uint8_t {
   kBlobWant = 8,   // hash, offset: send this blob from this byte
   kBlobData = 9,   // hash, offset, bytes (one chunk)
   kBlobNone = 10,  // hash: not held here (or not yours to see)
+  kNotOps = 11,    // (kind, id) pairs: a blob to fetch with kBlobWant, or an id not held here
 };
 
-const std::vector<Attachment>* attachments_of(const Op& op) {
-  if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) return &h->photos;
-  if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) return &r->photos;
-  return nullptr;
-}
+// In an `ops` message's count: more `ops` messages of this burst follow at once, so the
+// receiver may gather them into one commit.
+constexpr std::uint32_t kMoreOps = 0x8000'0000;
+
+// kNotOps entry kinds.
+constexpr std::uint8_t kOfferBlob = 1;  // a whole attachment the receiver lacks and may fetch
+constexpr std::uint8_t kNotHeld = 2;    // asked for, but not held (or not the asker's to see)
+
+// Attachments take part in reconciliation as items with this timestamp (no op has it: op
+// timestamps are bounded far below), the blob's hash as the id: held blobs that differ show up
+// as differences, and blobs neither side holds cost nothing.
+constexpr std::uint64_t kBlobItemTime = ~std::uint64_t{0};
 
 // A reconciliation message larger than a frame travels in parts (kReconcilePart …, kReconcile).
 constexpr std::size_t kReconcilePartBytes = limits::op_bytes_max - 64;
@@ -95,16 +104,17 @@ class Session {
   Status run(SyncRole role) {
     std::vector<net::ItemKey> items;
     auto lock = lock_store();
-    Status s = store_.for_each_op([&](const Op& op) {
-      if (const auto* photos = attachments_of(op))
-        for (const Attachment& a : *photos) referenced_.emplace(a.hash, a);
-      if (visible_to(op, report_.peer_scope) && visible_to(op, my_scope_)) {
-        items.push_back(net::item_key(op.fields.hlc, op.id));
-        visible_.insert(op.id);
-        if (const auto* photos = attachments_of(op))
-          for (const Attachment& a : *photos) visible_blobs_.insert(a.hash);
-      }
+    // From the store's indexes alone: no op is decoded to list what both may hold.
+    Status s = store_.for_each_item([&](const Reach& reach, std::uint64_t hlc, const Hash32& id) {
+      if (!visible_to(reach, report_.peer_scope) || !visible_to(reach, my_scope_)) return;
+      items.push_back(net::item_key(hlc, id));
+      visible_.insert(id);
     });
+    if (s)
+      s = store_.for_each_attachment_ref([&](const Hash32& blob, const Hash32& op, bool complete) {
+        if (complete && visible_.count(op) && visible_blobs_.insert(blob).second)
+          items.push_back(net::item_key(kBlobItemTime, blob));
+      });
     lock = {};
     if (!s) return s;
     std::sort(items.begin(), items.end());
@@ -118,6 +128,9 @@ class Session {
       auto plain = receiver_.open(*frame);
       if (!plain) return plain.status();
       if (plain->empty()) return Status::error(Status::Code::kRefused, "the peer sent an empty message");
+      // Gathered ops are committed before anything else the peer says is acted on.
+      if ((*plain)[0] != kOps)
+        if (Status committed = commit_buffered(); !committed) return committed;
       if (Status handled = handle((*plain)[0], ByteView(*plain).subspan(1), role); !handled) return handled;
       if (reconciled_ && outstanding_.empty() && !blobs_requested_)
         if (Status requested = request_blobs(); !requested) return requested;
@@ -204,6 +217,7 @@ class Session {
         return Status::ok();
       case kBlobWant: return answer_blob(body);
       case kBlobData: return receive_blob(body);
+      case kNotOps: return receive_not_ops(body);
       case kBlobNone:
         if (body.size() != 32) return Status::error(Status::Code::kRefused, "malformed blob reply");
         wanted_.erase(*Hash32::from_view(body));
@@ -218,6 +232,7 @@ class Session {
     std::vector<Hash32> to_send(have.begin() + static_cast<std::ptrdiff_t>(sent_upto_), have.end());
     sent_upto_ = have.size();
     if (Status s = send_ops(to_send); !s) return s;
+    if (Status s = send_not_ops(to_send, /*offers_only=*/true); !s) return s;
     const auto& need = reconciler_->to_fetch();
     Bytes ids;
     for (std::size_t i = asked_upto_; i < need.size(); ++i) {
@@ -237,7 +252,44 @@ class Session {
     if (body.size() % 32 != 0) return Status::error(Status::Code::kRefused, "malformed need list");
     std::vector<Hash32> ids;
     for (std::size_t at = 0; at < body.size(); at += 32) ids.push_back(*Hash32::from_view(body.subspan(at, 32)));
-    return send_ops(ids);
+    if (Status s = send_ops(ids); !s) return s;
+    return send_not_ops(ids, /*offers_only=*/false);
+  }
+
+  // Of `ids`, the ones that are not ops to send: blobs this node holds and the peer may fetch
+  // (offered), and, answering a need, ids this node does not hold (so the asker stops waiting).
+  Status send_not_ops(const std::vector<Hash32>& ids, bool offers_only) {
+    Bytes body;
+    for (const Hash32& id : ids) {
+      if (visible_.count(id)) continue;
+      bool blob = visible_blobs_.count(id) != 0;
+      if (!blob && offers_only) continue;
+      body.push_back(blob ? kOfferBlob : kNotHeld);
+      body.insert(body.end(), id.bytes.begin(), id.bytes.end());
+      if (body.size() + 33 > limits::op_bytes_max - 64) {
+        if (Status s = send(kNotOps, body); !s) return s;
+        body.clear();
+      }
+    }
+    if (body.empty()) return Status::ok();
+    return send(kNotOps, body);
+  }
+
+  Status receive_not_ops(ByteView body) {
+    if (body.size() % 33 != 0) return Status::error(Status::Code::kRefused, "malformed not-ops list");
+    for (std::size_t at = 0; at < body.size(); at += 33) {
+      Hash32 id = *Hash32::from_view(body.subspan(at + 1, 32));
+      outstanding_.erase(id);
+      if (body[at] == kNotHeld) continue;
+      if (body[at] != kOfferBlob) return Status::error(Status::Code::kRefused, "malformed not-ops list");
+      // Only blobs this node's ops reference and it lacks are kept, so a peer cannot grow the list.
+      auto lock = lock_store();
+      auto missing = store_.missing_blob(id);
+      lock = {};
+      if (!missing) return missing.status();
+      if (*missing) offered_.emplace(id, **missing);
+    }
+    return Status::ok();
   }
 
   // Sends ops (only ones the peer may hold), by priority, in frames under the cap.
@@ -255,10 +307,10 @@ class Session {
     sort_for_sending(ops);
     Bytes batch;
     std::uint32_t count = 0;
-    auto flush = [&]() -> Status {
+    auto flush = [&](bool more) -> Status {
       if (count == 0) return Status::ok();
       Bytes body;
-      append_u32_le(body, count);
+      append_u32_le(body, count | (more ? kMoreOps : 0));
       body.insert(body.end(), batch.begin(), batch.end());
       batch.clear();
       report_.ops_sent += count;
@@ -267,13 +319,13 @@ class Session {
     };
     for (const Op& op : ops) {
       if (batch.size() + op.bytes.size() + 4 > limits::op_bytes_max - 64 || count == limits::ingest_batch_ops_max)
-        if (Status s = flush(); !s) return s;
+        if (Status s = flush(/*more=*/true); !s) return s;
       append_u32_le(batch, static_cast<std::uint32_t>(op.bytes.size()));
       batch.insert(batch.end(), op.bytes.begin(), op.bytes.end());
       report_.op_bytes_sent += op.bytes.size();
       ++count;
     }
-    return flush();
+    return flush(/*more=*/false);
   }
 
   // After the ops: ask for the attachments this node lacks, within the byte budget.
@@ -286,16 +338,12 @@ class Session {
     return Status::ok();
   }
 
-  // The attachments to ask for (hash, offset held), under the store lock.
+  // The attachments to ask for (hash, offset held), under the store lock: those the peer
+  // offered (it holds them whole, this node's ops reference them, this node lacks them).
   Status plan_blob_requests(std::vector<Bytes>& requests) {
     auto lock = lock_store();
-    // Attachments of ops received in this session are asked for too (they were not in the scan).
-    for (const Hash32& id : received_)
-      if (auto op = store_.get(id); op && *op)
-        if (const auto* photos = attachments_of(**op))
-          for (const Attachment& a : *photos) referenced_.emplace(a.hash, a);
     std::uint64_t planned = 0;
-    for (const auto& [hash, a] : referenced_) {
+    for (const auto& [hash, a] : offered_) {
       auto complete = store_.has_blob(hash);
       if (!complete) return complete.status();
       if (*complete) continue;
@@ -367,14 +415,18 @@ class Session {
     return Status::ok();
   }
 
-  // Verifies and commits one batch as it arrives. Ops the two nodes may not both hold are
-  // refused without touching the store; a batch that could take the peer's ops waiting for
-  // parents past its share of the pending area ends the session.
+  // Takes one batch from the peer. Ops the two nodes may not both hold are refused without
+  // touching the store; the rest are gathered into ingest batches of up to 1,024 ops or 512 KiB
+  // (one commit each: commits, not ops, cost the disk most). What was gathered is verified and
+  // committed when a batch without the more-follows flag arrives, when the limit is reached, and
+  // before any other message is handled.
   Status receive_ops(ByteView body) {
     if (body.size() < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
-    std::uint32_t count = read_u32_le(body.data());
+    std::uint32_t count = read_u32_le(body.data()) & ~kMoreOps;
+    bool more = (read_u32_le(body.data()) & kMoreOps) != 0;
     if (count > limits::ingest_batch_ops_max) return Status::error(Status::Code::kRefused, "op batch too large");
-    std::vector<Bytes> ops;
+    if (buffered_.size() + count > limits::ingest_batch_ops_max)
+      if (Status s = commit_buffered(); !s) return s;
     std::size_t at = 4;
     for (std::uint32_t i = 0; i < count; ++i) {
       if (body.size() - at < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
@@ -387,23 +439,47 @@ class Session {
       // The scope is read without the signature check (ingest does that); bytes that do not
       // decode are left to ingest, which refuses them with their reason.
       auto decoded = decode_op(bytes, DecodeMode::kTrusted);
-      if (const Op* op = std::get_if<Op>(&decoded); op && !(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
-        outstanding_.erase(op->id);
-        ++report_.ops_refused;
-        continue;
+      if (const Op* op = std::get_if<Op>(&decoded)) {
+        if (!(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
+          outstanding_.erase(op->id);
+          ++report_.ops_refused;
+          continue;
+        }
       }
-      ops.emplace_back(bytes.begin(), bytes.end());
+      buffered_.emplace_back(bytes.begin(), bytes.end());
+      buffered_bytes_ += length;
     }
+    if (!more && buffered_.empty()) return send(kCommitted, {});  // all refused: the batch is settled
+    if (!more || buffered_.size() == limits::ingest_batch_ops_max || buffered_bytes_ >= limits::sync_commit_bytes_max)
+      return commit_buffered();
+    return Status::ok();
+  }
+
+  // Verifies and commits the gathered ops in one write transaction.
+  Status commit_buffered() {
+    if (buffered_.empty()) return Status::ok();
+    std::vector<Bytes> ops;
+    ops.swap(buffered_);
+    buffered_bytes_ = 0;
     if (Status s = make_room_for_orphans(ops.size()); !s) return s;
+    return ingest_and_count(ops);
+  }
+
+  // A batch that does not fit a nearly full store is retried in halves, so the store takes all
+  // that fits before the session ends with "the store is full".
+  Status ingest_and_count(std::span<const Bytes> ops) {
     auto lock = lock_store();
     auto report = store_.ingest(ops);
     lock = {};
+    if (!report && report.status().code() == Status::Code::kStoreFull && ops.size() > 1) {
+      if (Status s = ingest_and_count(ops.first(ops.size() / 2)); !s) return s;
+      return ingest_and_count(ops.subspan(ops.size() / 2));
+    }
     if (!report) return report.status();
     if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
       if (outcome.id && outcome.kind == IngestOutcome::Kind::kPending) orphans_.insert(*outcome.id);
-      if (outcome.id && outcome.kind == IngestOutcome::Kind::kAccepted) received_.push_back(*outcome.id);
       if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)
         ++report_.ops_received;
       else if (outcome.kind == IngestOutcome::Kind::kDuplicate)
@@ -439,15 +515,16 @@ class Session {
   std::string my_scope_;
   const std::function<void(const SyncReport&)>& progress_;
   std::unique_ptr<net::Reconciler> reconciler_;
-  std::set<Hash32> visible_;
+  std::unordered_set<Hash32> visible_;        // ops both may hold
   std::set<Hash32> outstanding_;
-  std::set<Hash32> visible_blobs_;           // attachments of ops the peer may hold
-  std::map<Hash32, Attachment> wanted_;      // blobs requested and not complete
-  std::map<Hash32, Attachment> referenced_;  // attachments of every op this node holds
-  std::vector<Hash32> received_;             // ops accepted in this session
+  std::unordered_set<Hash32> visible_blobs_;  // whole attachments of ops both may hold
+  std::map<Hash32, Attachment> wanted_;       // blobs requested and not complete
+  std::map<Hash32, Attachment> offered_;      // blobs the peer offered that this node lacks
   std::set<Hash32> orphans_;                 // ops of this session that went pending (some since released)
   std::uint64_t blob_budget_ = 0;
   bool blobs_requested_ = false;
+  std::vector<Bytes> buffered_;     // received ops not yet committed
+  std::size_t buffered_bytes_ = 0;
   Bytes partial_;  // parts of a reconciliation message still arriving
   std::size_t sent_upto_ = 0;
   std::size_t asked_upto_ = 0;

@@ -48,7 +48,7 @@ const fs::path& scratch_dir(const std::string& name) {
 std::unique_ptr<node::Store> fresh_store(const fs::path& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
-  auto store = node::Store::open(node::StoreOptions{dir, kFuzzMapBytes});
+  auto store = node::Store::open(node::StoreOptions{dir, kFuzzMapBytes, 1});
   require(store.is_ok(), "cannot open a store in " + dir.string() + ": " + store.status().message());
   return std::move(*store);
 }

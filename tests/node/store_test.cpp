@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "crdt/hash.h"
@@ -349,4 +350,116 @@ TEST_CASE("a store written by a newer schema is refused with a clear message", "
   auto store = node::Store::open(node::StoreOptions{dir.path(), 0});
   REQUIRE_FALSE(store.is_ok());
   CHECK_THAT(store.status().message(), Catch::Contains("newer anwang"));
+}
+
+namespace {
+
+struct Listed {
+  std::string scope;
+  bool everywhere = false;
+  std::vector<std::string> recipients;
+  std::uint64_t hlc = 0;
+  Hash32 id;
+  bool operator==(const Listed&) const = default;
+};
+
+std::vector<Listed> items_of(const node::Store& store) {
+  std::vector<Listed> out;
+  REQUIRE(store.for_each_item([&](const Reach& reach, std::uint64_t hlc, const Hash32& id) {
+    out.push_back({reach.scope, reach.everywhere, reach.recipients, hlc, id});
+  }).is_ok());
+  return out;
+}
+
+// A random history, then a township's notice to `recipients` with one photo.
+std::vector<Op> history_with_notice(std::uint64_t seed, const std::string& recipients, const Attachment& photo) {
+  std::mt19937_64 rng(seed);
+  std::vector<Op> history = test::random_history(rng, 50, 3);
+  OpFactory factory;
+  RecordPayload notice{"notice", "send", {{"recipients", recipients}, {"text", "t"}, {"title", "t"}}, {photo}, {}};
+  Hash32 object = authored_object_id(test_key(1).public_key(), factory.next_seq(test_key(1)));
+  history.push_back(factory.make(test_key(1), "150430100", object, notice));
+  return history;
+}
+
+}  // namespace
+
+TEST_CASE("items list every op's reach from the indexes, as decoding the ops would", "[store]") {
+  TempDir dir;
+  Attachment photo{blake2b_256(as_bytes("a photo no node holds")), 21, "image/jpeg"};
+  std::vector<Op> history = history_with_notice(11, "150430100201,150430100202", photo);
+  auto store = test::open_store(dir.path());
+  test::ingest_all(*store, test::bytes_of(history));
+  std::vector<Listed> listed = items_of(*store);
+  std::map<Hash32, Listed> expected;
+  REQUIRE(store->for_each_op([&](const Op& op) {
+    Reach reach = reach_of(op);
+    expected[op.id] = {reach.scope, reach.everywhere, reach.recipients, op.fields.hlc, op.id};
+  }).is_ok());
+  REQUIRE(listed.size() == expected.size());
+  for (const Listed& item : listed) CHECK(expected.at(item.id) == item);
+  CHECK(expected.at(history.back().id).recipients == std::vector<std::string>{"150430100201", "150430100202"});
+  // The notice's photo is referenced and missing, until this node holds it.
+  auto missing = store->missing_blobs();
+  REQUIRE(missing.is_ok());
+  REQUIRE(missing->size() == 1);
+  CHECK(missing->at(0) == photo);
+  int refs = 0;
+  REQUIRE(store->for_each_attachment_ref([&](const Hash32& blob, const Hash32& op, bool complete) {
+    CHECK(blob == photo.hash);
+    CHECK(op == history.back().id);
+    CHECK_FALSE(complete);
+    ++refs;
+  }).is_ok());
+  CHECK(refs == 1);
+  REQUIRE(store->put_blob(as_bytes("a photo no node holds"), "image/jpeg").is_ok());
+  CHECK(store->missing_blobs()->empty());
+  REQUIRE(store->for_each_attachment_ref([&](const Hash32&, const Hash32&, bool complete) { CHECK(complete); }).is_ok());
+}
+
+TEST_CASE("a store of schema version 1 gains the version 2 indexes when opened", "[store]") {
+  TempDir dir;
+  Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
+  std::vector<Op> history = history_with_notice(12, "150430100201", photo);
+  std::vector<Listed> before;
+  Hash32 digest_before;
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+    before = items_of(*store);
+    digest_before = digest(*store);
+  }
+  {
+    // What version 1 wrote: no reach, attachments or blobs_missing tables.
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 24);
+    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    for (const char* name : {"reach", "attachments", "blobs_missing"}) {
+      MDB_dbi dbi;
+      REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
+      REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+    }
+    MDB_dbi meta;
+    REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+    Bytes version;
+    append_u64_be(version, 1);
+    MDB_val key{14, const_cast<char*>("schema_version")};
+    MDB_val value{version.size(), version.data()};
+    REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  auto store = test::open_store(dir.path());
+  CHECK(items_of(*store) == before);
+  CHECK(digest(*store) == digest_before);
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  auto missing = store->missing_blobs();
+  REQUIRE(missing.is_ok());
+  REQUIRE(missing->size() == 1);
+  CHECK(missing->at(0) == photo);
 }

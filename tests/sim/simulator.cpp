@@ -267,7 +267,7 @@ class Simulation {
   }
 
   Status open_store(SimNode& n) {
-    auto store = node::Store::open({n.dir, n.map_bytes});
+    auto store = node::Store::open({n.dir, n.map_bytes, 1});  // one thread: the simulation is single-threaded
     if (!store) return store.status();
     n.store = std::move(*store);
     return Status::ok();
@@ -449,7 +449,7 @@ class Simulation {
 
   std::set<Hash32> held(const SimNode& n) {
     std::set<Hash32> ids;
-    Status s = n.store->for_each_op([&](const Op& op) { ids.insert(op.id); });
+    Status s = n.store->for_each_item([&](const Reach&, std::uint64_t, const Hash32& id) { ids.insert(id); });
     ok(s, "listing " + n.name);
     return ids;
   }
