@@ -1,6 +1,7 @@
 #include "node/store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cassert>
 #include <cstring>
@@ -507,40 +508,92 @@ Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op
   return Status::ok();
 }
 
-Result<std::vector<std::optional<std::variant<Op, RefusedOp>>>> Store::predecode(std::span<const Bytes> batch) const {
-  std::vector<std::optional<std::variant<Op, RefusedOp>>> decoded(batch.size());
-  std::vector<std::size_t> todo;
-  {
-    auto txn = Txn::begin(*env_, Txn::Mode::kRead);
-    if (!txn) return txn.status();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      Hash32 id = blake2b_256(batch[i]);
-      auto known = txn->get(tables_.ids, id.view());
-      if (!known) return known.status();
-      auto pending = txn->get(tables_.pending, id.view());
-      if (!pending) return pending.status();
-      if (!*known && !*pending) todo.push_back(i);
-    }
+namespace {
+
+// Decodes and verifies ops of a batch on helper threads while the single writer stores the
+// earlier ones: signature checks (the costly part) overlap the writes. The writer takes results
+// in batch order; when the one it needs is not ready it decodes the next unclaimed op itself
+// rather than wait idle.
+class ParallelDecoder {
+ public:
+  ParallelDecoder(std::span<const Bytes> batch, std::vector<std::size_t> todo, unsigned helpers)
+      : batch_(batch), todo_(std::move(todo)), slots_(todo_.size()), slot_of_(batch.size(), kNone) {
+    for (std::size_t k = 0; k < todo_.size(); ++k) slot_of_[todo_[k]] = k;
+    for (unsigned h = 0; h < helpers; ++h)
+      threads_.emplace_back([this] {
+        while (decode_next()) {
+        }
+      });
   }
-  unsigned threads = std::min<std::size_t>(verify_threads_, (todo.size() + 15) / 16);
-  auto work = [&](unsigned part) {
-    for (std::size_t k = part; k < todo.size(); k += threads) decoded[todo[k]] = decode_op(batch[todo[k]]);
+  ~ParallelDecoder() {
+    stop_.store(true);
+    for (std::thread& thread : threads_) thread.join();
+  }
+  ParallelDecoder(const ParallelDecoder&) = delete;
+  ParallelDecoder& operator=(const ParallelDecoder&) = delete;
+
+  // The decoded op at batch index i, if i was given to decode.
+  std::optional<std::variant<Op, RefusedOp>> take(std::size_t i) {
+    if (slot_of_[i] == kNone) return std::nullopt;
+    Slot& slot = slots_[slot_of_[i]];
+    while (!slot.done.load(std::memory_order_acquire))
+      if (!decode_next()) slot.done.wait(false, std::memory_order_acquire);
+    return std::move(slot.result);
+  }
+
+ private:
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  struct Slot {
+    std::atomic<bool> done{false};
+    std::optional<std::variant<Op, RefusedOp>> result;
   };
-  std::vector<std::thread> helpers;
-  for (unsigned part = 1; part < threads; ++part) helpers.emplace_back(work, part);
-  work(0);
-  for (std::thread& helper : helpers) helper.join();
-  return decoded;
+
+  // Claims and decodes the next op; false when none is left (or the writer gave up).
+  bool decode_next() {
+    if (stop_.load(std::memory_order_relaxed)) return false;
+    std::size_t k = next_.fetch_add(1);
+    if (k >= slots_.size()) return false;
+    slots_[k].result = decode_op(batch_[todo_[k]]);
+    slots_[k].done.store(true, std::memory_order_release);
+    slots_[k].done.notify_all();
+    return true;
+  }
+
+  std::span<const Bytes> batch_;
+  std::vector<std::size_t> todo_;
+  std::vector<Slot> slots_;
+  std::vector<std::size_t> slot_of_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+Result<std::vector<std::size_t>> Store::not_held(std::span<const Bytes> batch) const {
+  std::vector<std::size_t> todo;
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Hash32 id = blake2b_256(batch[i]);
+    auto known = txn->get(tables_.ids, id.view());
+    if (!known) return known.status();
+    auto pending = txn->get(tables_.pending, id.view());
+    if (!pending) return pending.status();
+    if (!*known && !*pending) todo.push_back(i);
+  }
+  return todo;
 }
 
 Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   assert(batch.size() <= limits::ingest_batch_ops_max);
-  // Signature checks (the costly part) in parallel, before the single writer's transaction.
-  std::vector<std::optional<std::variant<Op, RefusedOp>>> decoded;
+  // Signature checks on helper threads, overlapping the single writer's transaction; only for
+  // ops this store neither holds nor has waiting (duplicates cost a lookup, not a check).
+  std::optional<ParallelDecoder> decoder;
   if (verify_threads_ > 1 && batch.size() >= limits::verify_parallel_ops_min) {
-    auto predecoded = predecode(batch);
-    if (!predecoded) return predecoded.status();
-    decoded = std::move(*predecoded);
+    auto todo = not_held(batch);
+    if (!todo) return todo.status();
+    if (todo->size() >= limits::verify_parallel_ops_min) decoder.emplace(batch, std::move(*todo), verify_threads_ - 1);
   }
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
@@ -558,8 +611,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     return status;
   };
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto outcome = i < decoded.size() && decoded[i] ? ingest.ingest_decoded(std::move(*decoded[i]))
-                                                    : ingest.ingest_bytes(batch[i]);
+    std::optional<std::variant<Op, RefusedOp>> decoded;
+    if (decoder) decoded = decoder->take(i);
+    auto outcome = decoded ? ingest.ingest_decoded(std::move(*decoded)) : ingest.ingest_bytes(batch[i]);
     if (!outcome) return fail(outcome.status());
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));

@@ -18,7 +18,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "crdt/authority.h"
@@ -200,9 +199,8 @@ class Store {
   class IngestTxn;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads) {}
-  // Decodes and verifies, on verify_threads_ threads, the ops of `batch` this store neither
-  // holds nor has waiting (as of a read transaction); the others are left empty.
-  Result<std::vector<std::optional<std::variant<Op, RefusedOp>>>> predecode(std::span<const Bytes> batch) const;
+  // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).
+  Result<std::vector<std::size_t>> not_held(std::span<const Bytes> batch) const;
 
   std::unique_ptr<LmdbEnv> env_;
   Tables tables_;
