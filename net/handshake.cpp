@@ -8,7 +8,8 @@ namespace anwang::net {
 
 namespace {
 
-constexpr std::uint8_t kVersion = 1;
+// 2: reconciliation v2, attachments as reconciliation items, not-ops replies, batched commits.
+constexpr std::uint8_t kVersion = 2;
 constexpr std::string_view kContext("anwang/handshake/v1\0", 20);
 constexpr std::size_t kMessage1Bytes = 1 + 32 + 32 + 32;
 constexpr std::size_t kMessage2Bytes = 1 + 32 + 32 + crypto_sign_BYTES;
@@ -63,9 +64,19 @@ Status Handshake::derive(ByteView peer_ephemeral, ByteView transcript) {
   return Status::ok();
 }
 
+namespace {
+
+std::string other_version(std::uint8_t theirs) {
+  return "the peer speaks anwang wire protocol version " + std::to_string(theirs) + " and this node version " +
+         std::to_string(kVersion) + ": run the same anwang release on both nodes";
+}
+
+}  // namespace
+
 Result<Bytes> Handshake::on_message(ByteView message) {
   if (role_ == Role::kResponder && step_ == 0) {
-    if (message.size() != kMessage1Bytes || message[0] != kVersion) return refused("malformed first message");
+    if (!message.empty() && message[0] != kVersion) return refused(other_version(message[0]));
+    if (message.size() != kMessage1Bytes) return refused("malformed first message");
     if (Hash32::from_view(message.subspan(1, 32)) != network_) return refused("the peer belongs to another network");
     peer_ = *Hash32::from_view(message.subspan(65, 32));
     if (Status s = accept_peer_(peer_); !s) return refused(s.message());
@@ -82,7 +93,8 @@ Result<Bytes> Handshake::on_message(ByteView message) {
     return reply;
   }
   if (role_ == Role::kInitiator && step_ == 1) {
-    if (message.size() != kMessage2Bytes || message[0] != kVersion) return refused("malformed second message");
+    if (!message.empty() && message[0] != kVersion) return refused(other_version(message[0]));
+    if (message.size() != kMessage2Bytes) return refused("malformed second message");
     peer_ = *Hash32::from_view(message.subspan(33, 32));
     append(transcript_, message.subspan(1, 64));
     if (!verify_signature(peer_, transcript_, message.subspan(65, crypto_sign_BYTES)))

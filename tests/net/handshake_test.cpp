@@ -90,3 +90,15 @@ TEST_CASE("a tampered or replayed handshake fails", "[handshake]") {
   CHECK_FALSE(replayed.is_ok());
   CHECK_FALSE(fresh.done());
 }
+
+TEST_CASE("a peer of another wire protocol version is told which versions differ", "[handshake]") {
+  Pair p;
+  net::Handshake initiator(net::Handshake::Role::kInitiator, p.a, p.network, seed(1), accept_all);
+  net::Handshake responder(net::Handshake::Role::kResponder, p.b, p.network, seed(2), accept_all);
+  Bytes older = initiator.start();
+  older[0] = 1;  // what a node of the previous release sends
+  auto refused = responder.on_message(older);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("wire protocol version 1"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("same anwang release"));
+}
