@@ -1030,19 +1030,23 @@ Result<AuthorityGraph*> Store::graph_for_write(const Txn& txn) {
 }
 
 Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) const {
-  if (!txn.is_write()) {
+  if (!txn.is_write())
     if (Status s = ensure_graph(txn); !s) return s;
-    if (state_ && state_txn_ == graph_txn_) return state_;
-  }
+  // The state depends only on the authority graph and the equivocations, and both only grow in
+  // committed data: a state computed from committed data with as many of each is the same state.
+  // (A write transaction's uncommitted additions make the graph larger, so they never match.)
+  std::size_t equivocation_count = txn.entries(tables_.equivocations);
+  if (state_ && state_graph_size_ == graph_->size() && state_equivocations_ == equivocation_count) return state_;
   std::vector<std::pair<PublicKey, std::uint64_t>> equivocations;
   auto cursor = Cursor::open(txn, tables_.equivocations);
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next())
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
   auto state = std::make_shared<const AuthorityState>(graph_, std::move(equivocations));
-  if (txn.is_write()) return state;  // reflects uncommitted writes: not cached
+  if (txn.is_write()) return state;  // may reflect uncommitted writes: not cached
   state_ = state;
-  state_txn_ = graph_txn_;
+  state_graph_size_ = graph_->size();
+  state_equivocations_ = equivocation_count;
   return state_;
 }
 

@@ -208,7 +208,8 @@ class Store {
   mutable std::shared_ptr<AuthorityGraph> graph_;
   mutable std::uint64_t graph_txn_ = 0;
   mutable std::shared_ptr<const AuthorityState> state_;
-  mutable std::uint64_t state_txn_ = 0;
+  mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
+  mutable std::size_t state_equivocations_ = 0;  // equivocation rows behind state_
 };
 
 }  // namespace anwang::node
