@@ -98,6 +98,10 @@ inline constexpr std::size_t reconcile_message_bytes_max = 512 * 1024;
 // replies stay within one frame and far below the message bound.
 inline constexpr std::size_t reconcile_reply_bytes_target = 48 * 1024;
 static_assert(reconcile_reply_bytes_target + 16 * 1024 < reconcile_message_bytes_max);
+// Messages one side produces in a reconciliation. Honest peers need at most 4 each while the
+// differences fit in a reply (net/PROTOCOL.md, "Reconciliation") and about one more per 48 KiB
+// of ranges and lists beyond that; a peer that never lets a range settle is cut off here.
+inline constexpr std::size_t reconcile_rounds_max = 1024;
 
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).
