@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "crdt/limits.h"
@@ -30,6 +31,11 @@ constexpr std::uint32_t kMoreOps = 0x8000'0000;
 // kNotOps entry kinds.
 constexpr std::uint8_t kOfferBlob = 1;  // a whole attachment the receiver lacks and may fetch
 constexpr std::uint8_t kNotHeld = 2;    // asked for, but not held (or not the asker's to see)
+constexpr std::size_t kNotOpsPartBytes = 33 * 1024;  // not-ops entries per message, in bytes
+
+// A need names each id by its first 8 bytes (a quarter of the id; among the items of one
+// session a collision is harmless: both ops are sent).
+constexpr std::size_t kNeedPrefixBytes = 8;
 
 // Attachments take part in reconciliation as items with this timestamp (no op has it: op
 // timestamps are bounded far below), the blob's hash as the id: held blobs that differ show up
@@ -232,13 +238,13 @@ class Session {
     std::vector<Hash32> to_send(have.begin() + static_cast<std::ptrdiff_t>(sent_upto_), have.end());
     sent_upto_ = have.size();
     if (Status s = send_ops(to_send); !s) return s;
-    if (Status s = send_not_ops(to_send, /*offers_only=*/true); !s) return s;
+    if (Status s = send_offers(to_send); !s) return s;
     const auto& need = reconciler_->to_fetch();
     Bytes ids;
     for (std::size_t i = asked_upto_; i < need.size(); ++i) {
-      ids.insert(ids.end(), need[i].bytes.begin(), need[i].bytes.end());
+      ids.insert(ids.end(), need[i].bytes.begin(), need[i].bytes.begin() + kNeedPrefixBytes);
       outstanding_.insert(need[i]);
-      if (ids.size() >= 32 * limits::ingest_batch_ops_max) {
+      if (ids.size() >= kNeedPrefixBytes * limits::ingest_batch_ops_max) {
         if (Status s = send(kNeed, ids); !s) return s;
         ids.clear();
       }
@@ -248,23 +254,45 @@ class Session {
     return Status::ok();
   }
 
+  // A need names ids by their first 8 bytes: every op or attachment both may hold that matches
+  // is sent (a second match is a harmless extra), and a prefix matching nothing is answered
+  // `not held` so the asker stops waiting.
   Status answer_need(ByteView body) {
-    if (body.size() % 32 != 0) return Status::error(Status::Code::kRefused, "malformed need list");
+    if (body.size() % kNeedPrefixBytes != 0) return Status::error(Status::Code::kRefused, "malformed need list");
+    if (by_prefix_.empty()) {
+      by_prefix_.reserve(visible_.size() + visible_blobs_.size());
+      for (const Hash32& id : visible_) by_prefix_.emplace(prefix_of(id.bytes.data()), id);
+      for (const Hash32& id : visible_blobs_) by_prefix_.emplace(prefix_of(id.bytes.data()), id);
+    }
     std::vector<Hash32> ids;
-    for (std::size_t at = 0; at < body.size(); at += 32) ids.push_back(*Hash32::from_view(body.subspan(at, 32)));
+    Bytes not_held;
+    for (std::size_t at = 0; at < body.size(); at += kNeedPrefixBytes) {
+      auto [begin, end] = by_prefix_.equal_range(prefix_of(body.data() + at));
+      for (auto it = begin; it != end; ++it) ids.push_back(it->second);
+      if (begin == end) {
+        not_held.push_back(kNotHeld);
+        not_held.insert(not_held.end(), body.begin() + static_cast<std::ptrdiff_t>(at),
+                        body.begin() + static_cast<std::ptrdiff_t>(at + kNeedPrefixBytes));
+        not_held.resize(not_held.size() + 32 - kNeedPrefixBytes, 0);
+      }
+    }
     if (Status s = send_ops(ids); !s) return s;
-    return send_not_ops(ids, /*offers_only=*/false);
+    if (Status s = send_offers(ids); !s) return s;
+    for (std::size_t at = 0; at < not_held.size(); at += kNotOpsPartBytes) {
+      ByteView part = ByteView(not_held).subspan(at, std::min(kNotOpsPartBytes, not_held.size() - at));
+      if (Status s = send(kNotOps, part); !s) return s;
+    }
+    return Status::ok();
   }
 
-  // Of `ids`, the ones that are not ops to send: blobs this node holds and the peer may fetch
-  // (offered), and, answering a need, ids this node does not hold (so the asker stops waiting).
-  Status send_not_ops(const std::vector<Hash32>& ids, bool offers_only) {
+  static std::uint64_t prefix_of(const std::uint8_t* id) { return read_u64_be(id); }
+
+  // Of `ids`, the attachments this node holds whole and the peer may fetch: offered to it.
+  Status send_offers(const std::vector<Hash32>& ids) {
     Bytes body;
     for (const Hash32& id : ids) {
-      if (visible_.count(id)) continue;
-      bool blob = visible_blobs_.count(id) != 0;
-      if (!blob && offers_only) continue;
-      body.push_back(blob ? kOfferBlob : kNotHeld);
+      if (!visible_blobs_.count(id)) continue;
+      body.push_back(kOfferBlob);
       body.insert(body.end(), id.bytes.begin(), id.bytes.end());
       if (body.size() + 33 > limits::op_bytes_max - 64) {
         if (Status s = send(kNotOps, body); !s) return s;
@@ -279,8 +307,14 @@ class Session {
     if (body.size() % 33 != 0) return Status::error(Status::Code::kRefused, "malformed not-ops list");
     for (std::size_t at = 0; at < body.size(); at += 33) {
       Hash32 id = *Hash32::from_view(body.subspan(at + 1, 32));
+      if (body[at] == kNotHeld) {
+        // Named by the 8-byte prefix this node asked with (zero-padded): nothing matching it comes.
+        for (auto it = outstanding_.lower_bound(id);
+             it != outstanding_.end() && prefix_of(it->bytes.data()) == prefix_of(id.bytes.data());)
+          it = outstanding_.erase(it);
+        continue;
+      }
       outstanding_.erase(id);
-      if (body[at] == kNotHeld) continue;
       if (body[at] != kOfferBlob) return Status::error(Status::Code::kRefused, "malformed not-ops list");
       // Only blobs this node's ops reference and it lacks are kept, so a peer cannot grow the list.
       auto lock = lock_store();
@@ -518,6 +552,7 @@ class Session {
   std::unordered_set<Hash32> visible_;        // ops both may hold
   std::set<Hash32> outstanding_;
   std::unordered_set<Hash32> visible_blobs_;  // whole attachments of ops both may hold
+  std::unordered_multimap<std::uint64_t, Hash32> by_prefix_;  // both of the above, by 8-byte prefix (built on the first need)
   std::map<Hash32, Attachment> wanted_;       // blobs requested and not complete
   std::map<Hash32, Attachment> offered_;      // blobs the peer offered that this node lacks
   std::set<Hash32> orphans_;                 // ops of this session that went pending (some since released)
