@@ -618,9 +618,7 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));
   }
-  std::uint64_t txn_id = mdb_txn_id(txn->get());
   if (Status s = txn->commit(); !s) return fail(s);
-  graph_txn_ = txn_id;
   std::size_t batch_released = 0;
   for (const auto& [id, index] : waiting)
     if (report.outcomes[index].kind != IngestOutcome::Kind::kPending) ++batch_released;
@@ -747,9 +745,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     if (!verdict) return fail(verdict.status());
     if (!verdict->effective) return fail(Status::invalid("refused, nothing written: " + verdict->reason));
   }
-  std::uint64_t txn_id = mdb_txn_id(txn->get());
   if (Status s = txn->commit(); !s) return fail(s);
-  graph_txn_ = txn_id;
   return std::move(*op);
 }
 
@@ -995,9 +991,10 @@ Result<VerifyReport> Store::verify() const {
 }
 
 Status Store::ensure_graph(const Txn& txn) const {
-  // A write transaction's id is the one it will commit as; the state it starts from is one less.
-  std::uint64_t committed = mdb_txn_id(txn.get()) - (txn.is_write() ? 1 : 0);
-  if (graph_ && graph_txn_ == committed) return Status::ok();
+  // The authority table and the graph only grow, and every op in one is in the other: a graph
+  // holding as many ops as the table is the table's (other writes, of any process, leave it so).
+  std::uint64_t authority_ops = txn.entries(tables_.authority);
+  if (graph_ && graph_->size() == authority_ops) return Status::ok();
   auto graph = std::make_shared<AuthorityGraph>();
   auto cursor = Cursor::open(txn, tables_.authority);
   if (!cursor) return cursor.status();
@@ -1019,7 +1016,6 @@ Status Store::ensure_graph(const Txn& txn) const {
     graph->add(must_decode(**bytes), frontier);
   }
   graph_ = std::move(graph);
-  graph_txn_ = committed;
   return Status::ok();
 }
 

@@ -190,8 +190,9 @@ class Store {
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   template <typename P>
   Result<std::vector<std::pair<Op, std::vector<Hash32>>>> object_ops(const Txn& txn, const Hash32& object) const;
-  // The authority graph as of the store's transaction `graph_txn_`; reloaded when another writer
-  // (another process) committed since. Copied before mutation while an AuthorityState shares it.
+  // The authority graph as of `txn`: reloaded when the authority table holds more ops than it
+  // (another writer, perhaps another process, added some). Copied before mutation while an
+  // AuthorityState shares it.
   Status ensure_graph(const Txn& txn) const;
   Result<AuthorityGraph*> graph_for_write(const Txn& txn);
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
@@ -206,7 +207,6 @@ class Store {
   Tables tables_;
   unsigned verify_threads_ = 1;
   mutable std::shared_ptr<AuthorityGraph> graph_;
-  mutable std::uint64_t graph_txn_ = 0;
   mutable std::shared_ptr<const AuthorityState> state_;
   mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
   mutable std::size_t state_equivocations_ = 0;  // equivocation rows behind state_
