@@ -631,6 +631,12 @@ bool is_authority_payload(const Payload& payload) {
          !std::holds_alternative<RecordPayload>(payload);
 }
 
+const std::vector<Attachment>* attachments_of(const Payload& payload) {
+  if (const auto* hazard = std::get_if<HazardPayload>(&payload)) return &hazard->photos;
+  if (const auto* record = std::get_if<RecordPayload>(&payload)) return &record->photos;
+  return nullptr;
+}
+
 const std::string* RecordPayload::field(const std::string& name) const {
   for (const auto& [key, value] : fields)
     if (key == name) return &value;

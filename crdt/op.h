@@ -128,6 +128,8 @@ using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload, Delegat
 
 // True for the payloads that make up the authority graph (public county-wide).
 bool is_authority_payload(const Payload& payload);
+// The attachments (photos, scanned forms) a payload carries; nullptr for payloads without any.
+const std::vector<Attachment>* attachments_of(const Payload& payload);
 
 // Object ids the rules fix for some payloads.
 Hash32 key_object_id(const PublicKey& key);        // revocations and reaffirmations of a key

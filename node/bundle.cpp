@@ -145,13 +145,6 @@ class Reader {
   std::ifstream in_;
 };
 
-void collect_attachments(const Op& op, std::vector<Attachment>& out) {
-  if (const auto* hazard = std::get_if<HazardPayload>(&op.fields.payload))
-    out.insert(out.end(), hazard->photos.begin(), hazard->photos.end());
-  if (const auto* record = std::get_if<RecordPayload>(&op.fields.payload))
-    out.insert(out.end(), record->photos.begin(), record->photos.end());
-}
-
 }  // namespace
 
 Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, const BundleExportOptions& options,
@@ -190,7 +183,8 @@ Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, 
   std::vector<Attachment> attachments;
   for (const Op& op : ops) {
     writer.push(kOp, op.bytes);
-    collect_attachments(op, attachments);
+    if (const std::vector<Attachment>* photos = attachments_of(op.fields.payload))
+      attachments.insert(attachments.end(), photos->begin(), photos->end());
     ++report.ops;
   }
   if (options.blobs) {

@@ -54,12 +54,6 @@ std::uint64_t hlc_of_scope_time(ByteView value) {
 
 std::string short_id(const Hash32& id) { return id.short_hex(); }
 
-const std::vector<Attachment>* attachments_of(const Op& op) {
-  if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) return &h->photos;
-  if (const auto* r = std::get_if<RecordPayload>(&op.fields.payload)) return &r->photos;
-  return nullptr;
-}
-
 // The reach table's value: kind byte (1 everywhere, 2 notice) then a notice's recipients,
 // comma-separated. Ops whose scope alone decides have no row.
 constexpr std::uint8_t kReachEverywhere = 1;
@@ -87,6 +81,17 @@ Bytes blob_meta_value(const Attachment& a) {
   Bytes meta = u64_be(a.size);
   meta.insert(meta.end(), a.media_type.begin(), a.media_type.end());
   return meta;
+}
+
+// Whether an op is stored (`ids`), waiting for parents (`pending`) or neither.
+enum class Held { kNo, kStored, kWaiting };
+Result<Held> held_as(const Txn& txn, MDB_dbi ids, MDB_dbi pending, const Hash32& id) {
+  auto known = txn.get(ids, id.view());
+  if (!known) return known.status();
+  if (*known) return Held::kStored;
+  auto waiting = txn.get(pending, id.view());
+  if (!waiting) return waiting.status();
+  return *waiting ? Held::kWaiting : Held::kNo;
 }
 
 // Parents an op must have before it applies: its causal parents. The author's previous op is
@@ -142,7 +147,7 @@ class Store::IngestTxn {
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
     return admit(std::move(std::get<Op>(decoded)));
   }
-  // The same, for bytes already decoded and verified (Store::predecode) outside the transaction.
+  // The same, for bytes already decoded and verified outside the transaction (ParallelDecoder).
   Result<IngestOutcome> ingest_decoded(std::variant<Op, RefusedOp> decoded) {
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
     Op& op = std::get<Op>(decoded);
@@ -173,12 +178,11 @@ class Store::IngestTxn {
 
   // The outcome for an op this store already holds or has waiting for its parents, if so.
   Result<std::optional<IngestOutcome>> already_held(const Hash32& id) const {
-    auto known = txn_.get(tables_.ids, id.view());
-    if (!known) return known.status();
-    if (*known) return std::optional<IngestOutcome>(IngestOutcome{IngestOutcome::Kind::kDuplicate, id, {}, ""});
-    auto pending = txn_.get(tables_.pending, id.view());
-    if (!pending) return pending.status();
-    if (*pending)
+    auto held = held_as(txn_, tables_.ids, tables_.pending, id);
+    if (!held) return held.status();
+    if (*held == Held::kStored)
+      return std::optional<IngestOutcome>(IngestOutcome{IngestOutcome::Kind::kDuplicate, id, {}, ""});
+    if (*held == Held::kWaiting)
       return std::optional<IngestOutcome>(
           IngestOutcome{IngestOutcome::Kind::kPending, id, {}, "already waiting for its parents"});
     return std::optional<IngestOutcome>();
@@ -496,7 +500,7 @@ Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op
   Reach reach = reach_of(op);
   if (reach.everywhere || reach.notice)
     if (Status s = txn.put(tables.reach, op_key(op), encode_reach(reach)); !s) return s;
-  const std::vector<Attachment>* photos = attachments_of(op);
+  const std::vector<Attachment>* photos = attachments_of(op.fields.payload);
   if (photos == nullptr) return Status::ok();
   for (const Attachment& a : *photos) {
     if (Status s = txn.put(tables.attachments, concat({a.hash.view(), op.id.view()}), {}); !s) return s;
@@ -575,12 +579,9 @@ Result<std::vector<std::size_t>> Store::not_held(std::span<const Bytes> batch) c
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    Hash32 id = blake2b_256(batch[i]);
-    auto known = txn->get(tables_.ids, id.view());
-    if (!known) return known.status();
-    auto pending = txn->get(tables_.pending, id.view());
-    if (!pending) return pending.status();
-    if (!*known && !*pending) todo.push_back(i);
+    auto held = held_as(*txn, tables_.ids, tables_.pending, blake2b_256(batch[i]));
+    if (!held) return held.status();
+    if (*held == Held::kNo) todo.push_back(i);
   }
   return todo;
 }
@@ -970,7 +971,7 @@ Result<VerifyReport> Store::verify() const {
       if (!*row || !std::equal((*row)->begin(), (*row)->end(), expected.begin(), expected.end()))
         report.problems.push_back(where + " is missing from the reach index or indexed wrongly");
     }
-    if (const std::vector<Attachment>* photos = attachments_of(op))
+    if (const std::vector<Attachment>* photos = attachments_of(op.fields.payload))
       for (const Attachment& a : *photos) {
         auto row = txn->get(tables_.attachments, concat({a.hash.view(), op.id.view()}));
         if (!row) return row.status();

@@ -35,8 +35,9 @@ inline constexpr std::uint32_t kStoreSchemaVersion = 2;
 struct StoreOptions {
   std::filesystem::path dir;
   std::uint64_t map_bytes = 0;  // 0: the default from limits.h
-  // Threads that decode and check signatures of a large ingest batch before the (single)
-  // writer stores it. 0: one per core, at most limits::verify_threads_max.
+  // Threads that decode and check signatures of a large ingest batch while the (single) writer
+  // stores the ops already checked; the writer is one of them. 0: one per core, at most
+  // limits::verify_threads_max.
   unsigned verify_threads = 0;
 };
 

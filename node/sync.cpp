@@ -31,7 +31,6 @@ constexpr std::uint32_t kMoreOps = 0x8000'0000;
 // kNotOps entry kinds.
 constexpr std::uint8_t kOfferBlob = 1;  // a whole attachment the receiver lacks and may fetch
 constexpr std::uint8_t kNotHeld = 2;    // asked for, but not held (or not the asker's to see)
-constexpr std::size_t kNotOpsPartBytes = 33 * 1024;  // not-ops entries per message, in bytes
 
 // A need names each id by its first 8 bytes (a quarter of the id; among the items of one
 // session a collision is harmless: both ops are sent).
@@ -270,42 +269,44 @@ class Session {
       auto [begin, end] = by_prefix_.equal_range(prefix_of(body.data() + at));
       for (auto it = begin; it != end; ++it) ids.push_back(it->second);
       if (begin == end) {
-        not_held.push_back(kNotHeld);
-        not_held.insert(not_held.end(), body.begin() + static_cast<std::ptrdiff_t>(at),
-                        body.begin() + static_cast<std::ptrdiff_t>(at + kNeedPrefixBytes));
-        not_held.resize(not_held.size() + 32 - kNeedPrefixBytes, 0);
+        Hash32 padded{};
+        std::copy_n(body.data() + at, kNeedPrefixBytes, padded.bytes.begin());
+        add_not_ops_entry(not_held, kNotHeld, padded);
       }
     }
     if (Status s = send_ops(ids); !s) return s;
     if (Status s = send_offers(ids); !s) return s;
-    for (std::size_t at = 0; at < not_held.size(); at += kNotOpsPartBytes) {
-      ByteView part = ByteView(not_held).subspan(at, std::min(kNotOpsPartBytes, not_held.size() - at));
-      if (Status s = send(kNotOps, part); !s) return s;
-    }
-    return Status::ok();
+    return send_not_ops(not_held);
   }
 
   static std::uint64_t prefix_of(const std::uint8_t* id) { return read_u64_be(id); }
 
+  static void add_not_ops_entry(Bytes& entries, std::uint8_t kind, const Hash32& id) {
+    entries.push_back(kind);
+    entries.insert(entries.end(), id.bytes.begin(), id.bytes.end());
+  }
+
   // Of `ids`, the attachments this node holds whole and the peer may fetch: offered to it.
   Status send_offers(const std::vector<Hash32>& ids) {
-    Bytes body;
-    for (const Hash32& id : ids) {
-      if (!visible_blobs_.count(id)) continue;
-      body.push_back(kOfferBlob);
-      body.insert(body.end(), id.bytes.begin(), id.bytes.end());
-      if (body.size() + 33 > limits::op_bytes_max - 64) {
-        if (Status s = send(kNotOps, body); !s) return s;
-        body.clear();
-      }
-    }
-    if (body.empty()) return Status::ok();
-    return send(kNotOps, body);
+    Bytes entries;
+    for (const Hash32& id : ids)
+      if (visible_blobs_.count(id)) add_not_ops_entry(entries, kOfferBlob, id);
+    return send_not_ops(entries);
+  }
+
+  // Sends `not ops` entries (33 bytes each) in messages under the frame cap.
+  Status send_not_ops(ByteView entries) {
+    constexpr std::size_t kPartBytes = (limits::op_bytes_max - 64) / 33 * 33;
+    for (std::size_t at = 0; at < entries.size(); at += kPartBytes)
+      if (Status s = send(kNotOps, entries.subspan(at, std::min(kPartBytes, entries.size() - at))); !s) return s;
+    return Status::ok();
   }
 
   Status receive_not_ops(ByteView body) {
     if (body.size() % 33 != 0) return Status::error(Status::Code::kRefused, "malformed not-ops list");
     for (std::size_t at = 0; at < body.size(); at += 33) {
+      if (body[at] != kNotHeld && body[at] != kOfferBlob)
+        return Status::error(Status::Code::kRefused, "malformed not-ops list");
       Hash32 id = *Hash32::from_view(body.subspan(at + 1, 32));
       if (body[at] == kNotHeld) {
         // Named by the 8-byte prefix this node asked with (zero-padded): nothing matching it comes.
@@ -315,7 +316,6 @@ class Session {
         continue;
       }
       outstanding_.erase(id);
-      if (body[at] != kOfferBlob) return Status::error(Status::Code::kRefused, "malformed not-ops list");
       // Only blobs this node's ops reference and it lacks are kept, so a peer cannot grow the list.
       auto lock = lock_store();
       auto missing = store_.missing_blob(id);
@@ -456,8 +456,9 @@ class Session {
   // before any other message is handled.
   Status receive_ops(ByteView body) {
     if (body.size() < 4) return Status::error(Status::Code::kRefused, "malformed op batch");
-    std::uint32_t count = read_u32_le(body.data()) & ~kMoreOps;
-    bool more = (read_u32_le(body.data()) & kMoreOps) != 0;
+    std::uint32_t header = read_u32_le(body.data());
+    std::uint32_t count = header & ~kMoreOps;
+    bool more = (header & kMoreOps) != 0;
     if (count > limits::ingest_batch_ops_max) return Status::error(Status::Code::kRefused, "op batch too large");
     if (buffered_.size() + count > limits::ingest_batch_ops_max)
       if (Status s = commit_buffered(); !s) return s;
@@ -473,12 +474,10 @@ class Session {
       // The scope is read without the signature check (ingest does that); bytes that do not
       // decode are left to ingest, which refuses them with their reason.
       auto decoded = decode_op(bytes, DecodeMode::kTrusted);
-      if (const Op* op = std::get_if<Op>(&decoded)) {
-        if (!(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
-          outstanding_.erase(op->id);
-          ++report_.ops_refused;
-          continue;
-        }
+      if (const Op* op = std::get_if<Op>(&decoded); op && !(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
+        outstanding_.erase(op->id);
+        ++report_.ops_refused;
+        continue;
       }
       buffered_.emplace_back(bytes.begin(), bytes.end());
       buffered_bytes_ += length;

@@ -1,4 +1,4 @@
-// anwang_bench — measures anwang against its physical limits (issue 7, first part): ingest beside
+// anwang_bench — measures anwang against its physical limits (issue 7): ingest beside
 // the raw Ed25519 verify rate of the same ops, the store's footprint, ingest scaling, and sync
 // bytes and round trips. Prints a table; `--json FILE` writes the figures.
 //
@@ -7,9 +7,9 @@
 // --quick: n = 10,000 (CI runs this so it cannot rot). Default: n = 100,000. --million adds
 // n = 1,000,000 to the ingest scaling and footprint. Stores go in DIR (default /tmp: a real disk
 // on the machines measured, not tmpfs). Hazard reports and handled steps carry a photo reference
-// (the blob itself is held by no node in this program); --no-photos mints them without one, to
-// tell what the missing photos cost a sync session (then every hazard takes the township path:
-// a fix on the spot needs an after-photo). `--rss-probe STORE_DIR` is internal: a child process that
+// (the blob itself is held by no node in this program, and costs a sync session nothing);
+// --no-photos mints them without one (then every hazard takes the township path: a fix on the
+// spot needs an after-photo). `--rss-probe STORE_DIR` is internal: a child process that
 // opens a store, reads its stats and prints its memory, standing in for an idle node.
 //
 // The workload is minted here, in memory, like tests/support/fixtures.h's OpFactory does (this

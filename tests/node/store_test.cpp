@@ -43,6 +43,16 @@ Hash32 digest(const node::Store& store) {
   return *d;
 }
 
+void put_schema_version(MDB_txn* txn, std::uint64_t version_number) {
+  MDB_dbi meta;
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+  Bytes version;
+  append_u64_be(version, version_number);
+  MDB_val key{14, const_cast<char*>("schema_version")};
+  MDB_val value{version.size(), version.data()};
+  REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("a genesis makes the store a member of its network", "[store]") {
@@ -330,23 +340,7 @@ TEST_CASE("verify passes on a sound store and detects a corrupted stored op", "[
 TEST_CASE("a store written by a newer schema is refused with a clear message", "[store]") {
   TempDir dir;
   { test::open_store(dir.path()); }
-  {
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 16);
-    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-    MDB_dbi meta;
-    REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
-    Bytes version;
-    append_u64_be(version, node::kStoreSchemaVersion + 1);
-    MDB_val key{14, const_cast<char*>("schema_version")};
-    MDB_val value{version.size(), version.data()};
-    REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-  }
+  test::edit_raw_store(dir.path(), [](MDB_txn* txn) { put_schema_version(txn, node::kStoreSchemaVersion + 1); });
   auto store = node::Store::open(node::StoreOptions{dir.path(), 0});
   REQUIRE_FALSE(store.is_ok());
   CHECK_THAT(store.status().message(), Catch::Contains("newer anwang"));
@@ -429,29 +423,15 @@ TEST_CASE("a store of schema version 1 gains the version 2 indexes when opened",
     before = items_of(*store);
     digest_before = digest(*store);
   }
-  {
-    // What version 1 wrote: no reach, attachments or blobs_missing tables.
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 24);
-    REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0600) == 0);
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  // What version 1 wrote: no reach, attachments or blobs_missing tables.
+  test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
     for (const char* name : {"reach", "attachments", "blobs_missing"}) {
       MDB_dbi dbi;
       REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
       REQUIRE(mdb_drop(txn, dbi, 1) == 0);
     }
-    MDB_dbi meta;
-    REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
-    Bytes version;
-    append_u64_be(version, 1);
-    MDB_val key{14, const_cast<char*>("schema_version")};
-    MDB_val value{version.size(), version.data()};
-    REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-  }
+    put_schema_version(txn, 1);
+  });
   auto store = test::open_store(dir.path());
   CHECK(items_of(*store) == before);
   CHECK(digest(*store) == digest_before);

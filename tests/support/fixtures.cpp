@@ -135,27 +135,33 @@ Hash32 ingest_all(node::Store& store, const std::vector<Bytes>& ops, std::size_t
   return *digest;
 }
 
-void corrupt_stored_op(const fs::path& store_dir, int nth) {
+void edit_raw_store(const fs::path& store_dir, const std::function<void(MDB_txn*)>& change) {
   MDB_env* env = nullptr;
   REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 16);
+  mdb_env_set_maxdbs(env, 24);
   REQUIRE(mdb_env_open(env, store_dir.c_str(), 0, 0600) == 0);
   MDB_txn* txn = nullptr;
   REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-  MDB_dbi ops;
-  REQUIRE(mdb_dbi_open(txn, "ops", 0, &ops) == 0);
-  MDB_cursor* cursor = nullptr;
-  REQUIRE(mdb_cursor_open(txn, ops, &cursor) == 0);
-  MDB_val key, value;
-  REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0);
-  for (int i = 0; i < nth; ++i) REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0);
-  Bytes corrupted(static_cast<std::uint8_t*>(value.mv_data), static_cast<std::uint8_t*>(value.mv_data) + value.mv_size);
-  corrupted[corrupted.size() - 70] ^= 0x01;  // inside the signed body, before the signature
-  MDB_val new_value{corrupted.size(), corrupted.data()};
-  REQUIRE(mdb_cursor_put(cursor, &key, &new_value, MDB_CURRENT) == 0);
-  mdb_cursor_close(cursor);
+  change(txn);
   REQUIRE(mdb_txn_commit(txn) == 0);
   mdb_env_close(env);
+}
+
+void corrupt_stored_op(const fs::path& store_dir, int nth) {
+  edit_raw_store(store_dir, [nth](MDB_txn* txn) {
+    MDB_dbi ops;
+    REQUIRE(mdb_dbi_open(txn, "ops", 0, &ops) == 0);
+    MDB_cursor* cursor = nullptr;
+    REQUIRE(mdb_cursor_open(txn, ops, &cursor) == 0);
+    MDB_val key, value;
+    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0);
+    for (int i = 0; i < nth; ++i) REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0);
+    Bytes corrupted(static_cast<std::uint8_t*>(value.mv_data), static_cast<std::uint8_t*>(value.mv_data) + value.mv_size);
+    corrupted[corrupted.size() - 70] ^= 0x01;  // inside the signed body, before the signature
+    MDB_val new_value{corrupted.size(), corrupted.data()};
+    REQUIRE(mdb_cursor_put(cursor, &key, &new_value, MDB_CURRENT) == 0);
+    mdb_cursor_close(cursor);
+  });
 }
 
 Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version,

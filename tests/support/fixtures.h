@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -70,6 +71,10 @@ std::vector<Op> random_history(std::mt19937_64& rng, std::size_t count, int auth
 
 // Ingests `ops` in batches of `batch` and returns the store's digest.
 Hash32 ingest_all(node::Store& store, const std::vector<Bytes>& ops, std::size_t batch = 64);
+
+// Runs `change` in one raw LMDB write transaction on the store in `store_dir`, behind the
+// store's back. REQUIRES: no Store is open on that directory.
+void edit_raw_store(const std::filesystem::path& store_dir, const std::function<void(MDB_txn*)>& change);
 
 // Flips one bit in the `nth` stored op (in key order) of the store in `store_dir`, behind the
 // store's back, as a failing disk would. REQUIRES: no Store is open on that directory.
