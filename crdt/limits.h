@@ -102,6 +102,14 @@ static_assert(reconcile_reply_bytes_target + 16 * 1024 < reconcile_message_bytes
 // differences fit in a reply (net/PROTOCOL.md, "Reconciliation") and about one more per 48 KiB
 // of ranges and lists beyond that; a peer that never lets a range settle is cut off here.
 inline constexpr std::size_t reconcile_rounds_max = 1024;
+// A count in a reconciliation fingerprint entry above this is a lie (no store holds 2^40 ops);
+// refusing it keeps the arithmetic on counts exact.
+inline constexpr std::uint64_t reconcile_count_max = std::uint64_t{1} << 40;
+// The side holding one item more than its peer in a range finds it by trying each of its items
+// against the peer's fingerprint: at most this many per range and per message, to bound the work
+// a peer's message can cause.
+inline constexpr std::size_t reconcile_trial_items_per_range_max = 8192;
+inline constexpr std::size_t reconcile_trials_per_message_max = std::size_t{1} << 18;
 
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).

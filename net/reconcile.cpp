@@ -28,9 +28,7 @@ constexpr std::size_t kFingerprintBytes = 8;
 constexpr std::size_t kCheckBytes = 4;
 constexpr std::size_t kIdBytes = 32;
 constexpr std::size_t kBoundBits = 41 * 8;
-// A count in a fingerprint entry above this is a lie (no store holds 2^40 ops); refusing it keeps
-// the arithmetic on counts exact.
-constexpr std::uint64_t kCountMax = std::uint64_t{1} << 40;
+constexpr std::uint64_t kCountMax = limits::reconcile_count_max;
 
 // Policy: how this side chooses to split and list. A peer may choose differently; any choices
 // interoperate. Tuned on the figures in tests/net/reconcile_test.cpp.
@@ -53,10 +51,8 @@ constexpr double kEchoDiffsMax = 1.0;     // echo a range one short only when fe
 // and the session ends within four round trips.
 constexpr int kLateMessage = 7;
 constexpr std::size_t kLateListItemsMax = 4 * kListItemsMax;
-// The side holding one item more than its peer in a range looks for it by trying each of its
-// items: at most this many per range and per message, to bound the work a peer can cause.
-constexpr std::size_t kTrialItemsMax = 8192;
-constexpr std::size_t kTrialsPerMessageMax = std::size_t{1} << 18;
+constexpr std::size_t kTrialItemsMax = limits::reconcile_trial_items_per_range_max;
+constexpr std::size_t kTrialsPerMessageMax = limits::reconcile_trials_per_message_max;
 static_assert(kListItemsMax <= limits::reconcile_ids_per_range_max);
 static_assert(kSplitWaysMax * 4 <= limits::reconcile_ranges_per_message_max);
 static_assert(kResponseBytesMax + 64 <= 16 * 1024, "see limits::reconcile_reply_bytes_target");
