@@ -137,22 +137,64 @@ std::optional<Action> action_of(const Op& op) {
   return std::nullopt;
 }
 
+void AuthorityState::index(std::size_t from) {
+  const AuthorityGraph& g = *graph_;
+  auto by_id = [&g](std::size_t a, std::size_t b) { return g.op(a).id < g.op(b).id; };
+  auto insert = [&](std::vector<std::size_t>& list, std::size_t i) {
+    list.insert(std::upper_bound(list.begin(), list.end(), i, by_id), i);
+  };
+  for (std::size_t i = from; i < g.size(); ++i) {
+    everything_.add(i);
+    const Payload& payload = g.op(i).fields.payload;
+    if (const auto* d = std::get_if<DelegationPayload>(&payload)) insert(grants_by_grantee_[d->grantee], i);
+    if (const auto* r = std::get_if<RevocationPayload>(&payload)) insert(revocations_by_key_[r->key], i);
+    if (const auto* r = std::get_if<ReaffirmationPayload>(&payload)) insert(revocations_by_key_[r->key], i);
+    if (std::holds_alternative<AmendmentPayload>(payload)) insert(amendments_, i);
+  }
+}
+
+bool AuthorityState::extendable_by(const AuthorityGraph& graph,
+                                   const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations) const {
+  const AuthorityGraph& g = *graph_;
+  if (!fixed_ || graph.size() < g.size() || equivocations != equivocations_) return false;
+  for (std::size_t i = 0; i < g.size(); ++i)
+    if (graph.op(i).id != g.op(i).id) return false;
+  for (std::size_t i = g.size(); i < graph.size(); ++i)
+    if (std::holds_alternative<RevocationPayload>(graph.op(i).fields.payload)) return false;
+  return true;
+}
+
+std::shared_ptr<const AuthorityState> AuthorityState::extend(
+    const std::shared_ptr<const AuthorityState>& previous, std::shared_ptr<const AuthorityGraph> graph,
+    std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) {
+  std::sort(equivocations.begin(), equivocations.end());
+  equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+  if (!previous || !previous->extendable_by(*graph, equivocations))
+    return std::make_shared<const AuthorityState>(std::move(graph), std::move(equivocations));
+  auto state = std::make_shared<AuthorityState>(*previous);
+  std::size_t from = previous->graph_->size();
+  state->graph_ = std::move(graph);
+  state->extended_ = true;
+  const AuthorityGraph& g = *state->graph_;
+  state->index(from);
+  // As the last round of compute() would judge them: in order, each in its own view, with the
+  // last round's revocations for the forward rule (none of the new ops is a revocation).
+  state->verdicts_.resize(g.size());
+  state->revokers_.resize(g.size());
+  state->revokers_prev_.resize(g.size());
+  for (std::size_t i = from; i < g.size(); ++i) {
+    AuthoritySet view = g.closure(g.auth_parents(i));
+    if (g.genesis()) view.add(*g.genesis());
+    state->verdicts_[i] = state->judge_in_view(g.op(i), view, i);
+  }
+  return state;
+}
+
 void AuthorityState::compute() {
   const AuthorityGraph& g = *graph_;
   std::size_t n = g.size();
   everything_ = AuthoritySet(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    everything_.add(i);
-    const Payload& payload = g.op(i).fields.payload;
-    if (const auto* d = std::get_if<DelegationPayload>(&payload)) grants_by_grantee_[d->grantee].push_back(i);
-    if (const auto* r = std::get_if<RevocationPayload>(&payload)) revocations_by_key_[r->key].push_back(i);
-    if (const auto* r = std::get_if<ReaffirmationPayload>(&payload)) revocations_by_key_[r->key].push_back(i);
-    if (std::holds_alternative<AmendmentPayload>(payload)) amendments_.push_back(i);
-  }
-  auto by_id = [&g](std::size_t a, std::size_t b) { return g.op(a).id < g.op(b).id; };
-  for (auto& [key, list] : grants_by_grantee_) std::sort(list.begin(), list.end(), by_id);
-  for (auto& [key, list] : revocations_by_key_) std::sort(list.begin(), list.end(), by_id);
-  std::sort(amendments_.begin(), amendments_.end(), by_id);
+  index(0);
 
   // Revocations reach forward (they void later privileged ops of their key, concurrent or not),
   // so verdicts are computed in rounds. Round k judges every op from its own view, using the
@@ -179,7 +221,10 @@ void AuthorityState::compute() {
     bool fixed = effective == effective_revocations_ && revokers_ == revokers_prev_;
     effective_revocations_ = std::move(effective);
     revokers_prev_ = revokers_;
-    if (fixed) break;
+    if (fixed) {
+      fixed_ = true;
+      break;
+    }
   }
 }
 

@@ -109,6 +109,15 @@ class AuthorityState {
   AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
                  std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
 
+  // The same state as the constructor computes, reusing `previous` where that is sound: when
+  // `graph` holds `previous`'s ops at the same places and more, none of the new ones is a
+  // revocation, the equivocations are the same and `previous` reached its fixed point, every
+  // verdict already found stands — no op's causal past changed, and only revocations reach
+  // forward — so only the new ops are judged. Otherwise computes from scratch.
+  static std::shared_ptr<const AuthorityState> extend(const std::shared_ptr<const AuthorityState>& previous,
+                                                      std::shared_ptr<const AuthorityGraph> graph,
+                                                      std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
+
   // Judges any op of the set. `auth_frontier`: the maximal authority ops in its causal past.
   Verdict judge(const Op& op, const std::vector<Hash32>& auth_frontier) const;
   // Judges an authority op of the graph (cached).
@@ -132,6 +141,7 @@ class AuthorityState {
   const AuthorityGraph& graph() const { return *graph_; }
   const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations() const { return equivocations_; }
   int rounds() const { return rounds_; }
+  bool extended() const { return extended_; }  // built by extend() from a previous state
 
  private:
   // What a revocation's author could revoke, from the revocation's own view.
@@ -156,6 +166,9 @@ class AuthorityState {
                                                                         const AuthoritySet& view,
                                                                         std::uint64_t seq) const;
   void compute();
+  void index(std::size_t from);  // the by-key and amendment lists, for ops from `from` on
+  bool extendable_by(const AuthorityGraph& graph,
+                     const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations) const;
 
   std::shared_ptr<const AuthorityGraph> graph_;
   std::vector<std::pair<PublicKey, std::uint64_t>> equivocations_;
@@ -168,6 +181,8 @@ class AuthorityState {
   std::vector<std::size_t> amendments_;
   AuthoritySet everything_;
   int rounds_ = 0;
+  bool fixed_ = false;  // the rounds reached their fixed point (not the bound)
+  bool extended_ = false;
 };
 
 // What a node serving `node_scope` may hold (分级管理与授权准入): every authority op, every record

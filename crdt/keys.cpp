@@ -1,5 +1,6 @@
 #include "crdt/keys.h"
 
+#include <atomic>
 #include <cassert>
 #include <cstring>
 
@@ -53,10 +54,43 @@ std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key) 
   return out;
 }
 
+namespace {
+std::atomic<SignatureMemo*> signature_memo{nullptr};
+}  // namespace
+
+bool SignatureMemo::contains(const Hash32& entry) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.count(entry) != 0;
+}
+
+void SignatureMemo::insert(const Hash32& entry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (entries_.size() >= capacity_) entries_.clear();
+  entries_.insert(entry);
+}
+
+void SignatureMemo::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.clear();
+}
+
+void set_signature_memo(SignatureMemo* memo) { signature_memo.store(memo); }
+
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature) {
   if (signature.size() != crypto_sign_BYTES) return false;
-  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
-                                     key.bytes.data()) == 0;
+  SignatureMemo* memo = signature_memo.load();
+  Hash32 entry;
+  if (memo) {
+    Blake2b hasher;
+    hasher.update(key.view());
+    hasher.update(signature);
+    hasher.update(message);
+    entry = hasher.finish();
+    if (memo->contains(entry)) return true;
+  }
+  bool valid = crypto_sign_verify_detached(signature.data(), message.data(), message.size(), key.bytes.data()) == 0;
+  if (valid && memo) memo->insert(entry);
+  return valid;
 }
 
 std::string key_fingerprint(const PublicKey& key) {

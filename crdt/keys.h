@@ -8,8 +8,10 @@
 #include <sodium.h>
 
 #include <array>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "crdt/bytes.h"
 
@@ -46,6 +48,28 @@ class KeyPair {
 };
 
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature);
+
+// Signatures already found valid, consulted by verify_signature. A node has no use for one: it
+// checks each op once, when the op arrives. The simulator runs a whole county's nodes in one
+// process, where every node would check every op again; it installs a memo so that each
+// signature is checked once per process. Only valid signatures are remembered, under
+// BLAKE2b(key ‖ signature ‖ message): different bytes are always checked afresh, and a forged or
+// damaged op is checked every time it is seen. Thread-safe.
+class SignatureMemo {
+ public:
+  explicit SignatureMemo(std::size_t capacity) : capacity_(capacity) {}
+  bool contains(const Hash32& entry) const;
+  void insert(const Hash32& entry);  // forgets everything when full
+  void clear();
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_set<Hash32> entries_;
+};
+
+// Makes verify_signature use `memo` (nullptr: none, the default). The memo must outlive its use.
+void set_signature_memo(SignatureMemo* memo);
 
 // The X25519 public key matching an Ed25519 key; nullopt for a key that has none.
 std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key);

@@ -563,7 +563,7 @@ std::variant<OpFields, RefusedOp> read_fields(schema::OpBody::Reader body) {
   return fields;
 }
 
-std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode) {
+std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, const Hash32* known_id) {
   if (bytes.size() > limits::op_bytes_max)
     return RefusedOp{Refusal::kTooLarge, "op is " + std::to_string(bytes.size()) + " bytes; the limit is " +
                                              std::to_string(limits::op_bytes_max)};
@@ -597,7 +597,7 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode) {
     if (auto refused = check_cosignatures(op.fields)) return *refused;
   }
   op.bytes.assign(bytes.begin(), bytes.end());
-  op.id = blake2b_256(op.bytes);
+  op.id = known_id ? *known_id : blake2b_256(op.bytes);
   return op;
 }
 
@@ -735,14 +735,24 @@ Result<Op> sign_op(OpFields fields, const KeyPair& key) {
   return op;
 }
 
-std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode) {
+namespace {
+
+std::variant<Op, RefusedOp> decode_guarded(ByteView bytes, DecodeMode mode, const Hash32* known_id) {
   try {
-    return decode_unchecked(bytes, mode);
+    return decode_unchecked(bytes, mode, known_id);
   } catch (const kj::Exception& e) {
     return RefusedOp{Refusal::kMalformed, std::string("op bytes do not decode: ") + e.getDescription().cStr()};
   } catch (const std::exception& e) {
     return RefusedOp{Refusal::kMalformed, std::string("op bytes do not decode: ") + e.what()};
   }
+}
+
+}  // namespace
+
+std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode) { return decode_guarded(bytes, mode, nullptr); }
+
+std::variant<Op, RefusedOp> decode_stored_op(ByteView bytes, const Hash32& id) {
+  return decode_guarded(bytes, DecodeMode::kTrusted, &id);
 }
 
 }  // namespace anwang

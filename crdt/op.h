@@ -201,6 +201,10 @@ enum class DecodeMode { kVerify, kTrusted };
 // Decodes and verifies bytes. Never throws, never asserts on the input.
 std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode = DecodeMode::kVerify);
 
+// kTrusted decoding of bytes a store keeps under `id`, taking the id as given rather than hashing
+// the bytes again (`anwang verify` decodes with kVerify, which recomputes every id).
+std::variant<Op, RefusedOp> decode_stored_op(ByteView bytes, const Hash32& id);
+
 // The message an op's signature covers: a context string, then the canonical body bytes.
 // Exposed for tests that build ops by hand.
 Bytes op_signature_message(ByteView canonical_body);

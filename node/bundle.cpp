@@ -166,13 +166,14 @@ Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, 
   }
   // Ops in arrival order; re-sort by (time, id) so parents precede children in the file.
   std::vector<Op> ops;
-  std::uint64_t last_arrival = after;
-  Status s = store.for_each_arrival_after(after, [&](std::uint64_t seq, const Op& op) {
-    last_arrival = std::max(last_arrival, seq);
-    bool visible = std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return visible_to(op, scope); });
-    if (visible) ops.push_back(op);
-  });
-  if (!s) return s;
+  auto walked = store.for_each_arrival_after(
+      after,
+      [&](const Reach& reach) {
+        return std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return visible_to(reach, scope); });
+      },
+      [&](std::uint64_t, const Op& op) { ops.push_back(op); });
+  if (!walked) return walked.status();
+  std::uint64_t last_arrival = *walked;  // past every op that arrived, visible to the recipient or not
   std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
     return std::tie(a.fields.hlc, a.id) < std::tie(b.fields.hlc, b.id);
   });

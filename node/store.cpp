@@ -100,9 +100,9 @@ Result<Held> held_as(const Txn& txn, MDB_dbi ids, MDB_dbi pending, const Hash32&
 // by (author, sequence number).
 const std::vector<Hash32>& required_parents(const OpFields& fields) { return fields.parents; }
 
-// Decodes bytes this store verified before writing them.
-Op must_decode(ByteView bytes) {
-  auto decoded = decode_op(bytes, DecodeMode::kTrusted);
+// Decodes bytes this store verified before writing them (under `id`, when the caller knows it).
+Op must_decode(ByteView bytes, const Hash32* id = nullptr) {
+  auto decoded = id ? decode_stored_op(bytes, *id) : decode_op(bytes, DecodeMode::kTrusted);
   assert(std::holds_alternative<Op>(decoded) && "an op we stored no longer decodes");
   return std::move(std::get<Op>(decoded));
 }
@@ -246,7 +246,7 @@ class Store::IngestTxn {
     auto prev_bytes = txn_.get(tables_.ops, concat({**prev_key, op.fields.author_prev->view()}));
     if (!prev_bytes) return prev_bytes.status();
     if (!*prev_bytes) return Status::corruption("op " + short_id(*op.fields.author_prev) + " is indexed but missing");
-    Op prev = must_decode(**prev_bytes);
+    Op prev = must_decode(**prev_bytes, &*op.fields.author_prev);
     if (prev.fields.author != op.fields.author || prev.fields.author_seq + 1 != op.fields.author_seq)
       return std::optional<RefusedOp>(RefusedOp{
           Refusal::kBadAuthorChain, "previous op " + short_id(prev.id) + " is not this author's op number " +
@@ -322,7 +322,8 @@ class Store::IngestTxn {
       auto cursor = Cursor::open(txn_, tables_.pending);
       if (!cursor) return cursor.status();
       for (bool ok = cursor->first(); ok; ok = cursor->next()) {
-        Op waiting = must_decode(cursor->value());
+        Hash32 waiting_id = *Hash32::from_view(cursor->key());
+        Op waiting = must_decode(cursor->value(), &waiting_id);
         if (waiting.fields.network && *waiting.fields.network != *network_) foreign.push_back(std::move(waiting));
       }
     }
@@ -368,7 +369,7 @@ class Store::IngestTxn {
     auto bytes = txn_.get(tables_.pending, waiter.view());
     if (!bytes) return bytes.status();
     if (!*bytes) return false;
-    Op op = must_decode(**bytes);
+    Op op = must_decode(**bytes, &waiter);
     auto missing = missing_parents(op);
     if (!missing) return missing.status();
     if (!missing->empty()) return false;
@@ -647,7 +648,7 @@ Result<std::size_t> Store::drop_pending(std::span<const Hash32> ids) {
     auto bytes = txn->get(tables_.pending, id.view());
     if (!bytes) return bytes.status();
     if (!*bytes) continue;
-    Op op = must_decode(**bytes);
+    Op op = must_decode(**bytes, &id);
     // Its rows in pending_missing: one per parent (and the genesis) still missing when it was held.
     std::vector<Hash32> parents = required_parents(op.fields);
     if (op.fields.network) parents.push_back(*op.fields.network);
@@ -759,7 +760,7 @@ Result<std::optional<Op>> Store::get(const Hash32& id) const {
   auto bytes = txn->get(tables_.ops, concat({**where, id.view()}));
   if (!bytes) return bytes.status();
   if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
-  auto decoded = decode_op(**bytes, DecodeMode::kTrusted);
+  auto decoded = decode_stored_op(**bytes, id);
   if (auto* refused = std::get_if<RefusedOp>(&decoded))
     return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
   return std::optional<Op>(std::move(std::get<Op>(decoded)));
@@ -807,7 +808,7 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   for (const Entry& entry : entries) {
     auto bytes = txn->get(tables_.ops, entry.key);
     if (!bytes) return bytes.status();
-    auto decoded = decode_op(**bytes, DecodeMode::kTrusted);
+    auto decoded = decode_stored_op(**bytes, entry.id);
     if (auto* refused = std::get_if<RefusedOp>(&decoded))
       return Status::corruption("stored op " + entry.id.hex() + " fails its checks: " + refused->detail);
     visit(std::get<Op>(decoded));
@@ -1014,7 +1015,7 @@ Status Store::ensure_graph(const Txn& txn) const {
       for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
     for (const Hash32& parent : frontier)
       if (!graph->contains(parent)) return Status::corruption("authority op " + id.hex() + " precedes its own past");
-    graph->add(must_decode(**bytes), frontier);
+    graph->add(must_decode(**bytes, &id), frontier);
   }
   graph_ = std::move(graph);
   return Status::ok();
@@ -1039,7 +1040,7 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next())
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
-  auto state = std::make_shared<const AuthorityState>(graph_, std::move(equivocations));
+  auto state = AuthorityState::extend(state_, graph_, std::move(equivocations));
   if (txn.is_write()) return state;  // may reflect uncommitted writes: not cached
   state_ = state;
   state_graph_size_ = graph_->size();
@@ -1167,7 +1168,7 @@ Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::object_ops(const 
     auto bytes = txn.get(tables_.ops, concat({**where, op_id.view()}));
     if (!bytes) return bytes.status();
     if (!*bytes) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
-    Op op = must_decode(**bytes);
+    Op op = must_decode(**bytes, &op_id);
     if (!std::holds_alternative<P>(op.fields.payload)) continue;
     auto past = txn.get(tables_.auth_past, op_id.view());
     if (!past) return past.status();
@@ -1393,23 +1394,40 @@ Result<std::uint64_t> Store::newest_hlc() const {
   return *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : std::uint64_t{0};
 }
 
-Status Store::for_each_arrival_after(std::uint64_t after,
-                                     const std::function<void(std::uint64_t, const Op&)>& visit) const {
-  std::vector<std::pair<std::uint64_t, Hash32>> arrivals;
-  {
-    auto txn = Txn::begin(*env_, Txn::Mode::kRead);
-    if (!txn) return txn.status();
-    auto cursor = Cursor::open(*txn, tables_.arrivals);
-    if (!cursor) return cursor.status();
-    for (bool ok = cursor->seek(u64_be(after + 1)); ok; ok = cursor->next())
-      arrivals.emplace_back(read_u64_be(cursor->key().data()), *Hash32::from_view(cursor->value()));
+Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
+                                                    const std::function<void(std::uint64_t, const Op&)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.arrivals);
+  if (!cursor) return cursor.status();
+  Reach reach;
+  std::uint64_t last = after;
+  for (bool ok = cursor->seek(u64_be(after + 1)); ok; ok = cursor->next()) {
+    std::uint64_t seq = read_u64_be(cursor->key().data());
+    last = seq;
+    auto id = Hash32::from_view(cursor->value());
+    if (!id) return Status::corruption("an arrivals row is malformed");
+    auto where = txn->get(tables_.ids, id->view());
+    if (!where) return where.status();
+    if (!*where) continue;  // not stored (any more)
+    Bytes key = concat({**where, id->view()});
+    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an ops table key is malformed");
+    reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
+    reach.everywhere = reach.notice = false;
+    reach.recipients.clear();
+    auto reach_row = txn->get(tables_.reach, key);
+    if (!reach_row) return reach_row.status();
+    if (*reach_row && !decode_reach(**reach_row, reach)) return Status::corruption("a reach row is malformed");
+    if (!wanted(reach)) continue;
+    auto bytes = txn->get(tables_.ops, key);
+    if (!bytes) return bytes.status();
+    if (!*bytes) return Status::corruption("op " + id->hex() + " is indexed but missing");
+    auto decoded = decode_stored_op(**bytes, *id);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded))
+      return Status::corruption("stored op " + id->hex() + " fails its checks: " + refused->detail);
+    visit(seq, std::get<Op>(decoded));
   }
-  for (const auto& [seq, id] : arrivals) {
-    auto op = get(id);
-    if (!op) return op.status();
-    if (*op) visit(seq, **op);
-  }
-  return Status::ok();
+  return last;
 }
 
 Result<std::uint64_t> Store::local_counter(const std::string& name) const {

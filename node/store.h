@@ -153,8 +153,11 @@ class Store {
   Status read_blob(const Hash32& hash, const std::function<void(ByteView)>& chunk) const;
 
   // Ops in the order this node received them (its own bookkeeping, not replicated): for
-  // "what is new since the last bundle". `visit` gets each op's arrival number.
-  Status for_each_arrival_after(std::uint64_t after, const std::function<void(std::uint64_t, const Op&)>& visit) const;
+  // "what is new since the last bundle". `visit` gets each op's arrival number, for every op
+  // whose reach `wanted` accepts (the others are not decoded); all in one read transaction.
+  // Returns the last arrival number walked (`after` when nothing arrived since).
+  Result<std::uint64_t> for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
+                                const std::function<void(std::uint64_t, const Op&)>& visit) const;
   // Small named counters of this node's own (not replicated): last bundle sent to a node, …
   Result<std::uint64_t> local_counter(const std::string& name) const;
   Status set_local_counter(const std::string& name, std::uint64_t value);

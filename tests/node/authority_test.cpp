@@ -516,3 +516,52 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
   CHECK(flagged > 0);
   CHECK(effective_notes > 0);
 }
+
+TEST_CASE("a state extended by new authority ops equals one computed from scratch", "[authority][property]") {
+  std::mt19937_64 rng(4711);
+  std::size_t extended = 0, recomputed = 0;
+  for (int round = 0; round < 4; ++round) {
+    County county;
+    std::vector<KeyPair> keys;
+    for (int i = 0; i < 8; ++i) keys.push_back(test_key(300 + i));
+    static const std::vector<std::pair<std::string, std::string>> kGrants = {
+        {"township_station", kTownship}, {"village_head", kVillageA}, {"grid_member", kGridA},
+        {"village_safety_officer", kVillageA}, {"county_admin", test::kCounty}};
+    std::vector<std::vector<Hash32>> views{county.heads()};
+    for (int step = 0; step < 50; ++step) {
+      const std::vector<Hash32>& seen = views[rng() % views.size()];
+      const KeyPair& by = rng() % 3 == 0 ? county.root() : keys[rng() % keys.size()];
+      const KeyPair& to = keys[rng() % keys.size()];
+      Op op;
+      if (rng() % 5 == 0) {
+        op = county.build(by, test::kCounty, key_object_id(to.public_key()),
+                          RevocationPayload{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt}, seen);
+      } else {
+        const auto& [role, scope] = kGrants[rng() % kGrants.size()];
+        op = county.delegation(by, to, role, scope, seen);
+      }
+      county.ingest(op);
+      views.push_back(county.heads());
+      // The store extends its last state when it can; the result must be the full computation's.
+      auto state = county.store().authority();
+      REQUIRE(state.is_ok());
+      (*state)->extended() ? ++extended : ++recomputed;
+      AuthorityState fresh(std::make_shared<AuthorityGraph>((*state)->graph()), (*state)->equivocations());
+      REQUIRE(fresh.graph().size() == (*state)->graph().size());
+      CAPTURE(round, step);
+      for (std::size_t i = 0; i < fresh.graph().size(); ++i) {
+        const Verdict& a = (*state)->verdict_of(i);
+        const Verdict& b = fresh.verdict_of(i);
+        CHECK(a.effective == b.effective);
+        CHECK(a.reason == b.reason);
+        CHECK(a.chain == b.chain);
+        CHECK(a.flags == b.flags);
+      }
+      CHECK((*state)->digest() == fresh.digest());
+    }
+  }
+  // Both paths ran: delegations extend the state, revocations force a full computation.
+  CAPTURE(extended, recomputed);
+  CHECK(extended > 20);
+  CHECK(recomputed > 20);
+}

@@ -54,11 +54,16 @@ randombytes_implementation sodium_impl = {sodium_name, sodium_random, sodium_sti
 }  // namespace
 
 void seed_deterministic_randomness(std::uint64_t seed) {
+  // Every node of a seed runs in this process: each signature is checked once, not once per node
+  // that receives the op (keys.h, SignatureMemo). Cleared per seed, whose keys are its own.
+  static SignatureMemo memo(1 << 20);
   static bool installed = false;
   if (!installed) {
     randombytes_set_implementation(&sodium_impl);
+    set_signature_memo(&memo);
     installed = true;
   }
+  memo.clear();
   sodium_state = seed ^ 0x5eed5eed5eed5eedull;
 }
 
@@ -433,7 +438,7 @@ class Simulation {
   void deliver(const Carried& c) {
     SimNode& b = nodes_[static_cast<std::size_t>(c.to)];
     if (!is_up(b)) return;
-    std::set<Hash32> before = held(b);
+    std::vector<Hash32> before = held(b);
     auto report = node::import_bundle(*b.store, b.key, c.file);
     if (!report) {
       trace_line("bundle at " + b.name + " refused: " + std::to_string(static_cast<int>(report.status().code())));
@@ -443,15 +448,20 @@ class Simulation {
       return;
     }
     for (const Hash32& id : held(b))
-      if (!before.count(id)) b.acknowledged.insert(id);
+      if (!holds(before, id)) b.acknowledged.insert(id);
     trace_line("bundle at " + b.name + " accepted " + std::to_string(report->ops.accepted));
   }
 
-  std::set<Hash32> held(const SimNode& n) {
-    std::set<Hash32> ids;
-    Status s = n.store->for_each_item([&](const Reach&, std::uint64_t, const Hash32& id) { ids.insert(id); });
+  // The ops (and whole attachments) a node's store holds, sorted; holds() looks one up.
+  std::vector<Hash32> held(const SimNode& n) {
+    std::vector<Hash32> ids;
+    Status s = n.store->for_each_item([&](const Reach&, std::uint64_t, const Hash32& id) { ids.push_back(id); });
     ok(s, "listing " + n.name);
+    std::sort(ids.begin(), ids.end());
     return ids;
+  }
+  static bool holds(const std::vector<Hash32>& held, const Hash32& id) {
+    return std::binary_search(held.begin(), held.end(), id);
   }
 
   void bootstrap() {
@@ -552,9 +562,9 @@ class Simulation {
     if (Status s = open_store(n); !ok(s, "restarting " + n.name)) return;
     trace_line("restart " + n.name + " stale readers cleared " + std::to_string(n.store->stale_readers_cleared()));
     // Nothing acknowledged may be gone.
-    std::set<Hash32> ids = held(n);
+    std::vector<Hash32> ids = held(n);
     for (const Hash32& id : n.acknowledged)
-      if (!ids.count(id)) return failure(n.name + " lost acknowledged op " + id.hex() + " across a restart");
+      if (!holds(ids, id)) return failure(n.name + " lost acknowledged op " + id.hex() + " across a restart");
   }
 
   void crash(int index) {
@@ -627,8 +637,8 @@ class Simulation {
     std::array<std::uint8_t, 32> seed_a{}, seed_b{};
     randombytes_buf(seed_a.data(), seed_a.size());
     randombytes_buf(seed_b.data(), seed_b.size());
-    std::set<Hash32> before_a = faulty ? std::set<Hash32>{} : held(a);
-    std::set<Hash32> before_b = faulty ? std::set<Hash32>{} : held(b);
+    std::vector<Hash32> before_a = faulty ? std::vector<Hash32>{} : held(a);
+    std::vector<Hash32> before_b = faulty ? std::vector<Hash32>{} : held(b);
     Result<node::SyncReport> ra = Status::error(Status::Code::kUnavailable, "not run");
     Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
     std::uint64_t budget = rng_.chance(0.3) ? rng_.between(1, 200'000) : 0;
@@ -690,9 +700,9 @@ class Simulation {
       if (*side) moved += (*side)->ops_received + (*side)->blobs_received + (*side)->blob_bytes_received;
     if (!faulty) {
       for (const Hash32& id : held(a))
-        if (!before_a.count(id)) a.acknowledged.insert(id);
+        if (!holds(before_a, id)) a.acknowledged.insert(id);
       for (const Hash32& id : held(b))
-        if (!before_b.count(id)) b.acknowledged.insert(id);
+        if (!holds(before_b, id)) b.acknowledged.insert(id);
     }
     check_sample(a);
     check_sample(b);
