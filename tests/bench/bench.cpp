@@ -5,7 +5,8 @@
 //   anwang_bench [--quick] [--million] [--no-photos] [--json FILE] [--dir DIR]
 //
 // --quick: n = 10,000 (CI runs this so it cannot rot). Default: n = 100,000. --million adds
-// n = 1,000,000 to the ingest scaling and footprint. Stores go in DIR (default /tmp: a real disk
+// n = 1,000,000 to the ingest scaling and footprint, and runs the sync difference cases again
+// between the 1,000,000-op store and a copy of it. Stores go in DIR (default /tmp: a real disk
 // on the machines measured, not tmpfs). Hazard reports and handled steps carry a photo reference
 // (the blob itself is held by no node in this program, and costs a sync session nothing);
 // --no-photos mints them without one (then every hazard takes the township path: a fix on the
@@ -605,6 +606,59 @@ SyncRow sync_row(const std::string& name, std::size_t differences, node::Store& 
   return row;
 }
 
+// The difference cases on two stores that hold the same ops: d = 0, then new ops for A only —
+// 10 recent, 1,000 scattered over the whole history, 1,000 recent. The new ops continue
+// `source`'s workload, which must stand where the stores' ops end.
+std::vector<SyncRow> difference_cases(County& source, node::Store& a, const KeyPair& key_a, node::Store& b,
+                                      const KeyPair& key_b) {
+  std::vector<SyncRow> rows;
+  rows.push_back(sync_row("d=0", 0, b, key_b, a, key_a));
+  source.grow_to(source.mint().minted() + 10);
+  std::vector<Bytes> recent = source.mint().take();
+  ingest_batches(a, recent, 0, recent.size());
+  rows.push_back(sync_row("d=10 recent", recent.size(), b, key_b, a, key_a));
+  std::uint64_t low = source.authority_clock() + 1, high = source.mint().clock();
+  for (int i = 0; i < 1000; ++i) source.scattered_patrol(low, high);
+  std::vector<Bytes> scattered = source.mint().take();
+  ingest_batches(a, scattered, 0, scattered.size());
+  rows.push_back(sync_row("d=1,000 scattered", scattered.size(), b, key_b, a, key_a));
+  source.grow_to(source.mint().minted() + 1000);
+  recent = source.mint().take();
+  ingest_batches(a, recent, 0, recent.size());
+  rows.push_back(sync_row("d=1,000 recent", recent.size(), b, key_b, a, key_a));
+  return rows;
+}
+
+void print_sync_rows(const std::vector<SyncRow>& rows) {
+  std::printf("%-28s %6s %10s %10s %9s %10s %12s %10s %8s\n", "case", "rounds", "sent B", "recv B", "hs B", "ops", "op bytes",
+              "B/diff", "s");
+  for (const SyncRow& row : rows)
+    if (!row.error.empty())
+      std::printf("%-28s FAILED after %.2f s: %s\n", row.name.c_str(), row.seconds, row.error.c_str());
+    else
+      std::printf("%-28s %6d %10llu %10llu %9llu %10llu %12llu %10.1f %8.2f\n", row.name.c_str(), row.a.reconcile_rounds,
+                  static_cast<unsigned long long>(row.a.bytes_sent), static_cast<unsigned long long>(row.a.bytes_received),
+                  static_cast<unsigned long long>(row.a.handshake_bytes),
+                  static_cast<unsigned long long>(row.a.ops_sent + row.a.ops_received),
+                  static_cast<unsigned long long>(row.op_bytes()), row.per_difference(), row.seconds);
+}
+
+nlohmann::json sync_json(const std::vector<SyncRow>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SyncRow& row : rows)
+    out.push_back({{"case", row.name},
+                   {"differences", row.differences},
+                   {"rounds", row.a.reconcile_rounds},
+                   {"bytes_sent", row.a.bytes_sent},
+                   {"bytes_received", row.a.bytes_received},
+                   {"handshake_bytes", row.a.handshake_bytes},
+                   {"op_bytes", row.op_bytes()},
+                   {"bytes_per_difference_beyond_ops", row.per_difference()},
+                   {"seconds", row.seconds},
+                   {"error", row.error}});
+  return out;
+}
+
 // ---- output -------------------------------------------------------------------------------------
 
 std::string with_commas(double value) {
@@ -780,34 +834,14 @@ int main(int argc, char** argv) {
     again->mint().take();
     source = &*again;
   }
-  std::vector<SyncRow> rows;
-  rows.push_back(sync_row("d=0", 0, *store_b, key_b, *store_a, key_a));
-  source->grow_to(n + 10);
-  std::vector<Bytes> ten = source->mint().take();
-  ingest_batches(*store_a, ten, 0, ten.size());
-  rows.push_back(sync_row("d=10 recent", 10, *store_b, key_b, *store_a, key_a));
-  std::uint64_t low = source->authority_clock() + 1, high = source->mint().clock();
-  for (int i = 0; i < 1000; ++i) source->scattered_patrol(low, high);
-  std::vector<Bytes> scattered = source->mint().take();
-  ingest_batches(*store_a, scattered, 0, scattered.size());
-  rows.push_back(sync_row("d=1,000 scattered", 1000, *store_b, key_b, *store_a, key_a));
-  std::uint64_t held_by_a = n + 10 + 1000;
-  rows.push_back(sync_row("full sync into a fresh node", held_by_a - county.authority_prefix(), *store_fresh, key_fresh,
+  std::vector<SyncRow> rows = difference_cases(*source, *store_a, key_a, *store_b, key_b);
+  auto held_by_a = store_a->stats();
+  if (!held_by_a) die(held_by_a.status().message());
+  rows.push_back(sync_row("full sync into a fresh node", held_by_a->ops - county.authority_prefix(), *store_fresh, key_fresh,
                           *store_a, key_a));
-
-  std::printf("%-28s %6s %10s %10s %9s %10s %12s %10s %8s\n", "case", "rounds", "sent B", "recv B", "hs B", "ops", "op bytes",
-              "B/diff", "s");
-  for (const SyncRow& row : rows)
-    if (!row.error.empty())
-      std::printf("%-28s FAILED after %.2f s: %s\n", row.name.c_str(), row.seconds, row.error.c_str());
-    else
-      std::printf("%-28s %6d %10llu %10llu %9llu %10llu %12llu %10.1f %8.2f\n", row.name.c_str(), row.a.reconcile_rounds,
-                static_cast<unsigned long long>(row.a.bytes_sent), static_cast<unsigned long long>(row.a.bytes_received),
-                static_cast<unsigned long long>(row.a.handshake_bytes),
-                static_cast<unsigned long long>(row.a.ops_sent + row.a.ops_received),
-                static_cast<unsigned long long>(row.op_bytes()), row.per_difference(), row.seconds);
+  print_sync_rows(rows);
   const SyncRow& zero = rows.front();
-  const SyncRow& scatter = rows[rows.size() - 2];
+  const SyncRow& scatter = rows[2];
   const SyncRow& full = rows.back();
   double full_ratio = full.error.empty() ? static_cast<double>(full.beyond_handshake()) / static_cast<double>(full.op_bytes()) : 0;
   std::printf("d=0: %d round trip(s), %llu B beyond the handshake, both ways together (target 1 round trip and <= 100 B each way: %s)\n",
@@ -823,6 +857,19 @@ int main(int argc, char** argv) {
                 full.a.reconcile_rounds, full.seconds, verdict(full_ratio <= 1.05));
   else
     std::printf("full sync: FAILED (%s): target <= 1.05 MISSED\n", full.error.c_str());
+
+  // The same cases at n = 1,000,000: A is the scaling run's store, B a copy of it.
+  std::vector<SyncRow> million_rows;
+  if (million) {
+    std::printf("\n== Sync (n = 1,000,000 shared: the scaling run's store and a copy of it) ==\n");
+    fs::path dir_ma = work / "ingest-1000000", dir_mb = work / "sync-b-million";
+    fs::create_directories(dir_mb);
+    fs::copy_file(dir_ma / "data.mdb", dir_mb / "data.mdb");
+    auto store_ma = open_store(dir_ma);
+    auto store_mb = open_store(dir_mb);
+    million_rows = difference_cases(county, *store_ma, key_a, *store_mb, key_b);
+    print_sync_rows(million_rows);
+  }
 
   // JSON.
   json["ingest"] = {{"raw_verify_ops_per_s_1_thread", raw_rate},
@@ -852,19 +899,10 @@ int main(int argc, char** argv) {
                                {"store_bytes_per_op", static_cast<double>(run.file_bytes) / static_cast<double>(run.n)},
                                {"written_bytes_per_op", static_cast<double>(run.written) / static_cast<double>(run.n)}});
   json["scaling_linear"] = linear;
-  for (const SyncRow& row : rows)
-    json["sync"].push_back({{"case", row.name},
-                            {"differences", row.differences},
-                            {"rounds", row.a.reconcile_rounds},
-                            {"bytes_sent", row.a.bytes_sent},
-                            {"bytes_received", row.a.bytes_received},
-                            {"handshake_bytes", row.a.handshake_bytes},
-                            {"op_bytes", row.op_bytes()},
-                            {"bytes_per_difference_beyond_ops", row.per_difference()},
-                            {"seconds", row.seconds},
-                            {"error", row.error}});
+  json["sync"] = sync_json(rows);
+  if (million) json["sync_million"] = sync_json(million_rows);
   json["targets"] = {{"ingest_ratio_1_core", ratio >= 0.85},
-                     {"ingest_ratio_2_cores", ratio >= 1.6},
+                     {"ingest_ratio_2_cores", ratio2 >= 1.6},
                      {"d0_one_round", zero.a.reconcile_rounds == 1},
                      {"d0_beyond_handshake_bytes", zero.beyond_handshake()},
                      {"d1000_scattered", scatter.a.reconcile_rounds <= 4 && scatter.per_difference() <= 100},
