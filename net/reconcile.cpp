@@ -643,6 +643,9 @@ double Reconciler::density(const std::vector<PeerEntry>& entries) {
 Bytes Reconciler::respond(const std::vector<PeerEntry>& entries) {
   // This reply is message messages_ + 2 of the session (the one being answered is messages_ + 1).
   Turn turn{density(entries), kTrialsPerMessageMax, messages_ + 2 >= kLateMessage};
+  for (const PeerEntry& e : entries)
+    if (e.kind == Kind::kFingerprint && (e.end - e.begin != e.count || fingerprint(e.begin, e.end) != e.fingerprint))
+      ++turn.differing_left;
   Writer out;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (out.size() > limits::reconcile_reply_bytes_target ||
@@ -682,13 +685,27 @@ void Reconciler::respond_fingerprint(const PeerEntry& entry, Turn& turn, Writer&
   const std::uint64_t theirs = entry.count;
   if (mine == theirs && fingerprint(entry.begin, entry.end) == entry.fingerprint)
     return out.settle();
+  // Every range that differs gets its share of this reply's budget, so that differences crowded
+  // into a few ranges (where the overall estimate of their density is high) do not use up the
+  // reply on the first ranges and leave the rest, merged, for another round.
+  const std::size_t differing = std::max<std::size_t>(turn.differing_left, 1);
+  if (turn.differing_left > 0) --turn.differing_left;
+  const std::size_t entries_left =
+      limits::reconcile_ranges_per_message_max - kSplitWaysMax - std::min(out.entries(), limits::reconcile_ranges_per_message_max - kSplitWaysMax);
+  const std::size_t bytes_left =
+      limits::reconcile_reply_bytes_target - std::min(out.size(), limits::reconcile_reply_bytes_target);
+  const std::size_t ways_max = std::max<std::size_t>(
+      2, std::min(entries_left / differing, bytes_left / (differing * kFingerprintEntryBytesMax)));
   if (theirs == 0) {  // the peer holds nothing here
     for (std::size_t i = entry.begin; i < entry.end; ++i) send(i);
     return out.settle();
   }
   const double skew = std::abs(static_cast<double>(mine) - static_cast<double>(theirs));
   const double larger = static_cast<double>(std::max<std::uint64_t>(mine, theirs));
-  double diffs = std::max({skew, turn.diffs_per_item * larger, skew == 0 ? 2.0 : 1.0});
+  // The overall density stands in for differences that cancel in the counts (each side holding
+  // some), but where differences crowd into a few ranges it overstates the rest: a range's own
+  // count difference bounds how far it is trusted.
+  double diffs = std::max({skew, std::min(turn.diffs_per_item * larger, 4 * skew + 4), skew == 0 ? 2.0 : 1.0});
   if (mine == theirs + 1 && mine <= kTrialItemsMax && mine <= turn.trials_left) {
     turn.trials_left -= mine;
     if (auto extra = trial(entry)) {
@@ -707,7 +724,7 @@ void Reconciler::respond_fingerprint(const PeerEntry& entry, Turn& turn, Writer&
     return;
   }
   split_or_list(entry.lower, entry.upper, entry.begin, entry.end, static_cast<double>(theirs),
-                diffs, turn.late, out);
+                diffs, turn.late, ways_max, out);
 }
 
 // The item whose removal from this side's range gives the peer's fingerprint, if one does.
@@ -745,7 +762,7 @@ std::size_t Reconciler::prefix_bytes(std::size_t begin, std::size_t end, double 
 // sent with its fingerprint or, when small and likely to differ, as a list.
 void Reconciler::split_or_list(const Bound& lower, const Bound& upper, std::size_t begin,
                                std::size_t end, double their_count, double diffs, bool late,
-                               Writer& out) const {
+                               std::size_t ways_max, Writer& out) const {
   const std::size_t mine = end - begin;
   // Late in a session a range is listed (in parts of at most kListItemsMax), which settles it
   // in two more messages, rather than narrowed further.
@@ -762,7 +779,7 @@ void Reconciler::split_or_list(const Bound& lower, const Bound& upper, std::size
   std::size_t ways = static_cast<std::size_t>(std::ceil(diffs / kDiffsPerPart));
   ways = std::max(ways, std::min(kSplitWaysBlind, mine / kItemsPerBlindPart));
   if (list_all) ways = (mine + kListItemsMax - 1) / kListItemsMax;
-  ways = std::clamp<std::size_t>(ways, 2, std::min(kSplitWaysMax, mine));
+  ways = std::clamp<std::size_t>(ways, 2, std::max<std::size_t>(2, std::min({kSplitWaysMax, mine, ways_max})));
   std::optional<std::size_t> newest;
   if (!list_all && begin < timed_end_ && timed_end_ <= end) newest = timed_end_;
   std::vector<std::size_t> ideals, cuts;

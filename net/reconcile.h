@@ -73,6 +73,7 @@ class Reconciler {
     double diffs_per_item = 0;  // estimated from the counts in the peer's message
     std::size_t trials_left = 0;
     bool late = false;  // this reply is late in the session: list ranges, do not split them
+    std::size_t differing_left = 0;  // ranges of the peer's message that differ, not answered yet
   };
   struct PeerEntry;
   class Reader;
@@ -93,7 +94,7 @@ class Reconciler {
   void settle_id_list(const PeerEntry& entry);
   std::optional<std::size_t> trial(const PeerEntry& entry) const;
   void split_or_list(const Bound& lower, const Bound& upper, std::size_t begin, std::size_t end,
-                     double their_count, double diffs, bool late, Writer& out) const;
+                     double their_count, double diffs, bool late, std::size_t ways_max, Writer& out) const;
   std::size_t cut_points(std::size_t begin, std::size_t end, const Bound& lower, const Bound& upper,
                          const std::vector<std::size_t>& ideals, std::vector<std::size_t>& cuts,
                          std::vector<Bound>& bounds) const;

@@ -11,7 +11,8 @@
 // (the blob itself is held by no node in this program, and costs a sync session nothing);
 // --no-photos mints them without one (then every hazard takes the township path: a fix on the
 // spot needs an after-photo). `--rss-probe STORE_DIR` is internal: a child process that
-// opens a store, reads its stats and prints its memory, standing in for an idle node.
+// opens a store, reads its stats and prints its memory, standing in for an idle node; then
+// loads the authority state and lists a session's items, and prints its memory again.
 //
 // The workload is minted here, in memory, like tests/support/fixtures.h's OpFactory does (this
 // program has no Catch2): a county of 8 townships x 12 villages x 2 grids; appointments of
@@ -49,6 +50,7 @@
 #include "crdt/op.h"
 #include "node/constitution.h"
 #include "node/store.h"
+#include "net/reconcile.h"
 #include "node/sync.h"
 #include "support/pipe_transport.h"
 
@@ -448,6 +450,9 @@ std::uint64_t proc_value(const std::string& file, const std::string& key) {
 std::uint64_t write_bytes() { return proc_value("/proc/self/io", "write_bytes:"); }
 std::uint64_t rss_kib() { return proc_value("/proc/self/status", "VmRSS:"); }
 std::uint64_t hwm_kib() { return proc_value("/proc/self/status", "VmHWM:"); }
+// Resident anonymous memory: the heap, without the store's pages read through the map (which
+// count as private while no other process maps them, but are page cache the kernel may drop).
+std::uint64_t anon_kib() { return proc_value("/proc/self/status", "RssAnon:"); }
 std::uint64_t private_kib() {
   return proc_value("/proc/self/smaps_rollup", "Private_Clean:") + proc_value("/proc/self/smaps_rollup", "Private_Dirty:");
 }
@@ -528,7 +533,11 @@ IngestRun ingest_run(const fs::path& dir, const std::vector<Bytes>& ops, std::si
 
 // An idle node, approximated: a fresh process that opens the store and reads its stats.
 struct Probe {
-  std::uint64_t rss_kib = 0, hwm_kib = 0, private_kib = 0;
+  std::uint64_t rss_kib = 0, hwm_kib = 0, private_kib = 0;  // idle: the store open, its stats read
+  // Then the work a node does when it serves a sync: the authority graph loaded and judged, and
+  // the list of items a session reconciles (all of them: a county talking to a county).
+  std::uint64_t busy_rss_kib = 0, busy_hwm_kib = 0, busy_private_kib = 0, busy_anon_kib = 0;
+  std::uint64_t authority_ops = 0, items = 0;
 };
 
 Probe probe(const std::string& self, const fs::path& dir) {
@@ -550,7 +559,9 @@ Probe probe(const std::string& self, const fs::path& dir) {
   int status = 0;
   waitpid(pid, &status, 0);
   Probe p;
-  if (std::sscanf(out.c_str(), "%lu %lu %lu", &p.rss_kib, &p.hwm_kib, &p.private_kib) != 3) die("rss probe failed: " + out);
+  if (std::sscanf(out.c_str(), "%lu %lu %lu %lu %lu %lu %lu %lu %lu", &p.rss_kib, &p.hwm_kib, &p.private_kib, &p.busy_rss_kib,
+                  &p.busy_hwm_kib, &p.busy_private_kib, &p.busy_anon_kib, &p.authority_ops, &p.items) != 9)
+    die("rss probe failed: " + out);
   return p;
 }
 
@@ -559,8 +570,19 @@ int rss_probe_main(const char* dir) {
   auto store = open_store(dir);
   auto stats = store->stats();
   if (!stats) return 1;
-  std::printf("%lu %lu %lu\n", static_cast<unsigned long>(rss_kib()), static_cast<unsigned long>(hwm_kib()),
+  std::printf("%lu %lu %lu ", static_cast<unsigned long>(rss_kib()), static_cast<unsigned long>(hwm_kib()),
               static_cast<unsigned long>(private_kib()));
+  auto authority = store->authority();
+  if (!authority) return 1;
+  std::vector<net::ItemKey> items;
+  Status listed = store->for_each_item(
+      [&](const Reach&, std::uint64_t hlc, const Hash32& id) { items.push_back(net::item_key(hlc, id)); });
+  if (!listed) return 1;
+  std::sort(items.begin(), items.end());
+  std::printf("%lu %lu %lu %lu %lu %lu\n", static_cast<unsigned long>(rss_kib()), static_cast<unsigned long>(hwm_kib()),
+              static_cast<unsigned long>(private_kib()), static_cast<unsigned long>(anon_kib()),
+              static_cast<unsigned long>((*authority)->graph().size()),
+              static_cast<unsigned long>(items.size()));
   return 0;
 }
 
@@ -609,10 +631,14 @@ SyncRow sync_row(const std::string& name, std::size_t differences, node::Store& 
 // The difference cases on two stores that hold the same ops: d = 0, then new ops for A only —
 // 10 recent, 1,000 scattered over the whole history, 1,000 recent. The new ops continue
 // `source`'s workload, which must stand where the stores' ops end.
+// `d0_growth_kib`: how far this process's peak RSS rose during the d = 0 session (both ends).
 std::vector<SyncRow> difference_cases(County& source, node::Store& a, const KeyPair& key_a, node::Store& b,
-                                      const KeyPair& key_b) {
+                                      const KeyPair& key_b, std::uint64_t* d0_growth_kib = nullptr) {
   std::vector<SyncRow> rows;
+  std::uint64_t rss_before = rss_kib();
+  reset_hwm();
   rows.push_back(sync_row("d=0", 0, b, key_b, a, key_a));
+  if (d0_growth_kib) *d0_growth_kib = hwm_kib() > rss_before ? hwm_kib() - rss_before : 0;
   source.grow_to(source.mint().minted() + 10);
   std::vector<Bytes> recent = source.mint().take();
   ingest_batches(a, recent, 0, recent.size());
@@ -794,9 +820,20 @@ int main(int argc, char** argv) {
               "                                  RSS %.1f MiB, peak %.1f MiB, private %.1f MiB (village target <= 30 MiB idle: %s)\n",
               with_commas(static_cast<double>(n)).c_str(), mib(idle.rss_kib), mib(idle.hwm_kib), mib(idle.private_kib),
               quick ? "n/a in quick mode" : verdict(mib(idle.rss_kib) <= 30));
-  if (idle_million)
+  std::printf("  then its authority state and a session's item list (%s authority ops, %s items):\n"
+              "                                  RSS %.1f MiB, peak %.1f MiB, private %.1f MiB, of it heap %.1f MiB\n",
+              with_commas(static_cast<double>(idle.authority_ops)).c_str(), with_commas(static_cast<double>(idle.items)).c_str(),
+              mib(idle.busy_rss_kib), mib(idle.busy_hwm_kib), mib(idle.busy_private_kib), mib(idle.busy_anon_kib));
+  if (idle_million) {
     std::printf("county proxy, 1,000,000 ops:      RSS %.1f MiB, private %.1f MiB (target <= 128 MiB private: %s)\n",
                 mib(idle_million->rss_kib), mib(idle_million->private_kib), verdict(mib(idle_million->private_kib) <= 128));
+    std::printf("  then its authority state and a session's item list (%s authority ops, %s items):\n"
+                "                                  RSS %.1f MiB, peak %.1f MiB, private %.1f MiB, of it heap %.1f MiB (target: %s)\n",
+                with_commas(static_cast<double>(idle_million->authority_ops)).c_str(),
+                with_commas(static_cast<double>(idle_million->items)).c_str(), mib(idle_million->busy_rss_kib),
+                mib(idle_million->busy_hwm_kib), mib(idle_million->busy_private_kib), mib(idle_million->busy_anon_kib),
+                verdict(mib(idle_million->busy_private_kib) <= 128));
+  }
 
   std::printf("\n== Scaling: ingest into a fresh store ==\n");
   for (const IngestRun& run : runs)
@@ -860,6 +897,7 @@ int main(int argc, char** argv) {
 
   // The same cases at n = 1,000,000: A is the scaling run's store, B a copy of it.
   std::vector<SyncRow> million_rows;
+  std::uint64_t million_d0_growth_kib = 0;
   if (million) {
     std::printf("\n== Sync (n = 1,000,000 shared: the scaling run's store and a copy of it) ==\n");
     fs::path dir_ma = work / "ingest-1000000", dir_mb = work / "sync-b-million";
@@ -867,8 +905,10 @@ int main(int argc, char** argv) {
     fs::copy_file(dir_ma / "data.mdb", dir_mb / "data.mdb");
     auto store_ma = open_store(dir_ma);
     auto store_mb = open_store(dir_mb);
-    million_rows = difference_cases(county, *store_ma, key_a, *store_mb, key_b);
+    million_rows = difference_cases(county, *store_ma, key_a, *store_mb, key_b, &million_d0_growth_kib);
     print_sync_rows(million_rows);
+    std::printf("peak RSS growth during the d=0 session, both ends in this process: %.1f MiB\n",
+                mib(million_d0_growth_kib));
   }
 
   // JSON.
@@ -889,9 +929,18 @@ int main(int argc, char** argv) {
                        {"bench_rss_store_closed_mib", mib(main_run.rss_closed_kib)},
                        {"idle_probe_rss_mib", mib(idle.rss_kib)},
                        {"idle_probe_peak_rss_mib", mib(idle.hwm_kib)},
-                       {"idle_probe_private_mib", mib(idle.private_kib)}};
+                       {"idle_probe_private_mib", mib(idle.private_kib)},
+                       {"busy_probe_private_mib", mib(idle.busy_private_kib)},
+                       {"busy_probe_peak_rss_mib", mib(idle.busy_hwm_kib)},
+                       {"busy_probe_heap_mib", mib(idle.busy_anon_kib)}};
   if (idle_million)
-    json["footprint"]["million_probe"] = {{"rss_mib", mib(idle_million->rss_kib)}, {"private_mib", mib(idle_million->private_kib)}};
+    json["footprint"]["million_probe"] = {{"rss_mib", mib(idle_million->rss_kib)},
+                                          {"private_mib", mib(idle_million->private_kib)},
+                                          {"busy_private_mib", mib(idle_million->busy_private_kib)},
+                                          {"busy_peak_rss_mib", mib(idle_million->busy_hwm_kib)},
+                                          {"busy_heap_mib", mib(idle_million->busy_anon_kib)},
+                                          {"authority_ops", idle_million->authority_ops},
+                                          {"d0_session_peak_growth_mib_both_ends", mib(million_d0_growth_kib)}};
   for (const IngestRun& run : runs)
     json["scaling"].push_back({{"n", run.n},
                                {"seconds", run.seconds},
