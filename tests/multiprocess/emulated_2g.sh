@@ -127,11 +127,18 @@ wait_until() {
     sleep 1
   done
 }
-# True when NODE shows every hazard in the file LIST (lines "ID STATE") in its STATE.
+# True when NODE shows every hazard in the file LIST (lines "ID STATE [LEVEL]") in its STATE and,
+# where a line names one, at its LEVEL. A hazard the village escalated to its township and one
+# the township escalated on to the county are both "escalated"; only the level tells them apart.
+# Without it the county could act on a village's escalation before the township's reached it:
+# its receive would then not have the township's escalation in its past, the hazard would stay
+# escalated to the county (awaiting a second receive) and the villages would wait for ever.
 shows_states() {
-  local node=$1 list=$2 id state
-  while read -r id state; do
-    on "$work/$node" --json hazard show "$id" 2>/dev/null | grep -q "\"state\": \"$state\"" || return 1
+  local node=$1 list=$2 id state level shown
+  while read -r id state level; do
+    shown=$(on "$work/$node" --json hazard show "$id" 2>/dev/null) || return 1
+    grep -q "\"state\": \"$state\"" <<<"$shown" || return 1
+    [[ -z "$level" ]] || grep -q "\"level\": \"$level\"" <<<"$shown" || return 1
   done <"$list"
 }
 
@@ -244,9 +251,9 @@ for v in $(seq 1 "$villages"); do
          on "$village" --as member hazard verify "$id" --pass >/dev/null
          echo "$id archived" >>"$work/expected" ;;
       1) on "$village" --as head hazard escalate "$id" --text "村级无法整改" >/dev/null
-         echo "$id escalated" >>"$to_township"; echo "$id assigned" >>"$work/expected" ;;
+         echo "$id escalated township" >>"$to_township"; echo "$id assigned" >>"$work/expected" ;;
       2) on "$village" --as head hazard escalate "$id" --text "需县级处理" >/dev/null
-         echo "$id escalated" >>"$to_township"; echo "$id archived" >>"$work/expected" ;;
+         echo "$id escalated township" >>"$to_township"; echo "$id archived" >>"$work/expected" ;;
     esac
   done
   for u in $(seq 1 "$units_per_village"); do
@@ -267,7 +274,7 @@ for t in $(seq 1 "$townships"); do
       on "$township" --as station hazard assign "$id" --department fire >/dev/null
     else
       on "$township" --as station hazard escalate "$id" --to county >/dev/null
-      echo "$id escalated" >>"$work/to-county"
+      echo "$id escalated county" >>"$work/to-county"
       echo "$id handled" >>"$work/handled-$(awk -v id="$id" '$1 == id {print $2}' "$work/village-of")"
     fi
   done <"$work/to-township-$t"
