@@ -292,17 +292,27 @@ class Daemon {
   }
 
   // Loop thread: the session thread has ended (or is about to): join it.
+  // What a session received is passed on at once to every other neighbour: a township relays a
+  // village's hazard to the county now, not at its next scheduled sync (which may be a minute
+  // away at each hop). It is not a local write, so it is not sent back to where it came from.
   void reap(std::uint64_t id) {
     std::thread thread;
+    std::string from;
     {
       std::lock_guard<std::mutex> lock(sessions_mutex_);
       auto it = sessions_.find(id);
       if (it == sessions_.end()) return;
       thread = std::move(it->second.thread);
+      from = it->second.from;
       sessions_.erase(it);
     }
     if (thread.joinable()) thread.join();
-    last_ops_ = op_count().value_or(last_ops_);  // what the session received is not a local write
+    auto now = op_count();
+    if (!now) return;
+    if (*now > last_ops_ && !stopping())
+      for (auto& neighbour : neighbours_)
+        if (neighbour->address != from) schedule(*neighbour, std::chrono::seconds(0));
+    last_ops_ = *now;
   }
 
   bool stopping() {

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -467,8 +468,12 @@ namespace {
 class Daemon {
  public:
   Daemon(const std::filesystem::path& home, const std::filesystem::path& log, bool listen = true) {
+    static int instances = 0;  // daemons of one test process take different ports
+    const int instance = instances++;
     for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
-      port_ = 20000 + static_cast<int>((getpid() * 7 + attempt * 131) % 30000);
+      port_ = 20000 + static_cast<int>((getpid() * 7 + attempt * 131 + instance * 17) % 30000);
+      std::error_code ignored;
+      const std::uintmax_t logged_before = std::filesystem::exists(log) ? std::filesystem::file_size(log, ignored) : 0;
       std::string command = quote(ANWANGD_PATH) + " --home " + quote(home.string()) +
                             (listen ? " --listen 127.0.0.1:" + std::to_string(port_) : std::string()) + " >> " +
                             quote(log.string()) + " 2>&1 & echo $!";
@@ -481,11 +486,12 @@ class Daemon {
       for (int wait = 0; wait < 100; ++wait) {
         std::stringstream text;
         text << std::ifstream(log).rdbuf();
-        if (text.str().find(ready) != std::string::npos) {
+        const std::string started = text.str().size() > logged_before ? text.str().substr(logged_before) : "";
+        if (started.find(ready) != std::string::npos) {
           pid_ = pid;
           break;
         }
-        if (text.str().find("cannot listen") != std::string::npos) break;
+        if (started.find("cannot listen") != std::string::npos) break;
         usleep(50'000);
       }
       if (pid_ <= 0) kill(pid, SIGKILL);
@@ -599,6 +605,57 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   Run refused = anwang_cli(stranger, {"sync", daemon.address()});
   CHECK(refused.exit_code != 0);
   CHECK_THAT(refused.err, Catch::Contains("not enrolled"));
+}
+
+TEST_CASE("a township's anwangd relays a village's new hazard to the county at once", "[cli][sync]") {
+  TempDir dir;
+  auto county = loop_county(dir);
+  auto township = dir.path() / "township";
+  auto village = dir.path() / "village";
+  std::string township_key = json::parse(ok(township, {"init", "--json"}).out)["node_key"];
+  std::string village_key = json::parse(ok(village, {"init", "--json"}).out)["node_key"];
+  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json"}).out)["public_key"];
+  ok(county, {"--as", "root", "node", "enroll", township_key, "--scope", "150430100"});
+  ok(county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
+  ok(county, {"--as", "head", "delegate", "--to", person, "--role", "grid_member", "--scope", "150430100201-03"});
+  ok(county, {"bundle", "export", (dir.path() / "township.bundle").string(), "--for", township_key});
+  ok(township, {"bundle", "import", (dir.path() / "township.bundle").string()});
+  ok(county, {"bundle", "export", (dir.path() / "village.bundle").string(), "--for", village_key});
+  ok(village, {"bundle", "import", (dir.path() / "village.bundle").string()});
+  Daemon county_daemon(county, dir.path() / "county.log");
+  // The township syncs with the county once an hour unless something happens.
+  {
+    std::stringstream config;
+    config << std::ifstream(township / "anwang.toml").rdbuf();
+    std::string text = config.str();
+    auto at = text.find("interval_s = 60");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, std::strlen("interval_s = 60"), "interval_s = 3600");
+    std::ofstream(township / "anwang.toml") << text << "\n[[neighbour]]\naddress = \"" << county_daemon.address() << "\"\n";
+  }
+  Daemon township_daemon(township, dir.path() / "township.log");
+  auto county_holds = [&](const std::string& id) {
+    return anwang_cli(county, {"hazard", "show", id, "--json"}).exit_code == 0;
+  };
+  // The township's first session with the county, at start, settles what both hold.
+  for (int wait = 0; wait < 100; ++wait) {
+    std::stringstream log;
+    log << std::ifstream(dir.path() / "township.log").rdbuf();
+    if (log.str().find("received ") != std::string::npos) break;
+    usleep(100'000);
+  }
+  std::string id = json::parse(ok(village, {"--as", "villager", "hazard", "report", "--grid", "150430100201-03",
+                                            "--category", "fire", "--severity", "general", "--text", "村里发现",
+                                            "--json"})
+                                   .out)["id"];
+  CHECK(json::parse(ok(village, {"sync", township_daemon.address(), "--json"}).out)["ops_sent"].get<int>() >= 1);
+  // The township passes it on now, not in an hour.
+  auto start = std::chrono::steady_clock::now();
+  while (!county_holds(id) && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) usleep(100'000);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("the county held the hazard " << seconds << " s after the village's session ended");
+  CHECK(county_holds(id));
+  CHECK(seconds < 10);
 }
 
 TEST_CASE("a township killed mid-transfer resumes without re-receiving what it committed", "[cli][sync]") {
