@@ -270,7 +270,9 @@ class Store::IngestTxn {
     const OpFields& f = op.fields;
     Bytes where = scope_time(f);
     Bytes hlc = u64_be(f.hlc);
-    if (Status s = txn_.put(tables_.ops, concat({where, op.id.view()}), op.bytes); !s) return s;
+    Bytes stored_at = concat({where, op.id.view()});
+    if (Status s = txn_.put(tables_.ops, stored_at, op.bytes); !s) return s;
+    if (Status s = txn_.put(tables_.items, stored_at, {}); !s) return s;
     if (Status s = txn_.put(tables_.ids, op.id.view(), where); !s) return s;
     if (Status s = txn_.put(tables_.objects, concat({f.object.view(), hlc, op.id.view()}), {}); !s) return s;
     for (const Hash32& parent : required_parents(f))
@@ -466,7 +468,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                       Named{"records", &tables.records}, Named{"blobs", &tables.blobs},
                       Named{"blob_meta", &tables.blob_meta}, Named{"arrivals", &tables.arrivals},
                       Named{"reach", &tables.reach}, Named{"attachments", &tables.attachments},
-                      Named{"blobs_missing", &tables.blobs_missing}}) {
+                      Named{"blobs_missing", &tables.blobs_missing}, Named{"items", &tables.items}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -485,6 +487,14 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       if (!cursor) return cursor.status();
       for (bool ok = cursor->first(); ok; ok = cursor->next())
         if (Status s = index_reach_and_blobs(*txn, tables, must_decode(cursor->value())); !s) return s;
+    }
+    if (found < 3) {
+      // Version 2 → 3: the keys of the ops table alone, in the same order, for listing items
+      // without reading the ops (one pass, in the open transaction).
+      auto cursor = Cursor::open(*txn, tables.ops);
+      if (!cursor) return cursor.status();
+      for (bool ok = cursor->first(); ok; ok = cursor->next())
+        if (Status s = txn->put(tables.items, cursor->key(), {}); !s) return s;
     }
     if (found != kStoreSchemaVersion)
       if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) return s;
@@ -819,16 +829,17 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
 Status Store::for_each_item(const std::function<void(const Reach&, std::uint64_t, const Hash32&)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
-  auto ops = Cursor::open(*txn, tables_.ops);
-  if (!ops) return ops.status();
+  // The items table holds the ops table's keys alone: walking it reads no op.
+  auto items = Cursor::open(*txn, tables_.items);
+  if (!items) return items.status();
   auto reach_rows = Cursor::open(*txn, tables_.reach);
   if (!reach_rows) return reach_rows.status();
   // Both tables are keyed by the op key: walk them side by side.
   bool reach_ok = reach_rows->first();
   Reach reach;
-  for (bool ok = ops->first(); ok; ok = ops->next()) {
-    ByteView key = ops->key();
-    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an ops table key is malformed");
+  for (bool ok = items->first(); ok; ok = items->next()) {
+    ByteView key = items->key();
+    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an items table key is malformed");
     auto cmp = [&] { return std::lexicographical_compare(reach_rows->key().begin(), reach_rows->key().end(), key.begin(), key.end()); };
     while (reach_ok && cmp()) reach_ok = reach_rows->next();
     reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
@@ -958,6 +969,9 @@ Result<VerifyReport> Store::verify() const {
       report.problems.push_back(where + " is stored under a key that does not match its id, scope or time");
       continue;
     }
+    auto listed = txn->get(tables_.items, key);
+    if (!listed) return listed.status();
+    if (!*listed) report.problems.push_back(where + " is missing from the items index");
     auto indexed = txn->get(tables_.ids, op.id.view());
     if (!indexed) return indexed.status();
     Bytes where_expected = scope_time(op.fields);
@@ -986,6 +1000,9 @@ Result<VerifyReport> Store::verify() const {
   if (txn->entries(tables_.reach) != reach_rows)
     report.problems.push_back("the reach index holds " + std::to_string(txn->entries(tables_.reach)) + " entries for " +
                               std::to_string(reach_rows) + " ops that need one");
+  if (txn->entries(tables_.items) != report.ops_checked)
+    report.problems.push_back("the items index holds " + std::to_string(txn->entries(tables_.items)) + " entries for " +
+                              std::to_string(report.ops_checked) + " stored ops");
   if (txn->entries(tables_.ids) != report.ops_checked)
     report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");

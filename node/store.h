@@ -30,7 +30,7 @@
 namespace anwang::node {
 
 // 2 added the reach, attachments and blobs_missing tables; a version-1 store gains them at open.
-inline constexpr std::uint32_t kStoreSchemaVersion = 2;
+inline constexpr std::uint32_t kStoreSchemaVersion = 3;
 
 struct StoreOptions {
   std::filesystem::path dir;
@@ -185,7 +185,7 @@ class Store {
  private:
   struct Tables {
     MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
-        equivocations, records, blobs, blob_meta, arrivals, reach, attachments, blobs_missing;
+        equivocations, records, blobs, blob_meta, arrivals, reach, attachments, blobs_missing, items;
   };
   // The schema-2 rows of one op: its reach (unless scope alone says it), its attachment
   // references, and the blobs it references that this node lacks.

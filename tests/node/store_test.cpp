@@ -411,7 +411,7 @@ TEST_CASE("items list every op's reach from the indexes, as decoding the ops wou
   REQUIRE(store->for_each_attachment_ref([&](const Hash32&, const Hash32&, bool complete) { CHECK(complete); }).is_ok());
 }
 
-TEST_CASE("a store of schema version 1 gains the version 2 indexes when opened", "[store]") {
+TEST_CASE("a store of schema version 2 gains the version 3 items index when opened", "[store]") {
   TempDir dir;
   Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
   std::vector<Op> history = history_with_notice(12, "150430100201", photo);
@@ -423,9 +423,63 @@ TEST_CASE("a store of schema version 1 gains the version 2 indexes when opened",
     before = items_of(*store);
     digest_before = digest(*store);
   }
-  // What version 1 wrote: no reach, attachments or blobs_missing tables.
+  REQUIRE_FALSE(before.empty());
+  // What version 2 wrote: no items table.
   test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
-    for (const char* name : {"reach", "attachments", "blobs_missing"}) {
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, "items", 0, &dbi) == 0);
+    REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+    put_schema_version(txn, 2);
+  });
+  auto store = test::open_store(dir.path());
+  CHECK(items_of(*store) == before);
+  CHECK(digest(*store) == digest_before);
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+}
+
+TEST_CASE("verify finds an op missing from the items index", "[store]") {
+  TempDir dir;
+  std::vector<Op> history = history_with_notice(6, "150430100201", Attachment{blake2b_256(as_bytes("x")), 1, "image/png"});
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+  }
+  test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, "items", 0, &dbi) == 0);
+    MDB_cursor* cursor = nullptr;
+    REQUIRE(mdb_cursor_open(txn, dbi, &cursor) == 0);
+    MDB_val key, value;
+    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0);
+    REQUIRE(mdb_cursor_del(cursor, 0) == 0);
+    mdb_cursor_close(cursor);
+  });
+  auto store = test::open_store(dir.path());
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK_FALSE(report->ok());
+  bool named = false;
+  for (const std::string& problem : report->problems) named = named || problem.find("items index") != std::string::npos;
+  CHECK(named);
+}
+
+TEST_CASE("a store of schema version 1 gains the version 2 and 3 indexes when opened", "[store]") {
+  TempDir dir;
+  Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
+  std::vector<Op> history = history_with_notice(12, "150430100201", photo);
+  std::vector<Listed> before;
+  Hash32 digest_before;
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+    before = items_of(*store);
+    digest_before = digest(*store);
+  }
+  // What version 1 wrote: no reach, attachments, blobs_missing or items tables.
+  test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
+    for (const char* name : {"reach", "attachments", "blobs_missing", "items"}) {
       MDB_dbi dbi;
       REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
       REQUIRE(mdb_drop(txn, dbi, 1) == 0);
