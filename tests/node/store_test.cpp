@@ -411,26 +411,37 @@ TEST_CASE("items list every op's reach from the indexes, as decoding the ops wou
   REQUIRE(store->for_each_attachment_ref([&](const Hash32&, const Hash32&, bool complete) { CHECK(complete); }).is_ok());
 }
 
+namespace {
+
+// A store as an older anwang left it: a history with a notice and a photo reference stored by
+// this version, then the tables `version` did not have dropped and its number written. Returns
+// what this version lists and digests for that history, to compare after the upgrade.
+std::pair<std::vector<Listed>, Hash32> older_store(const std::filesystem::path& dir, const Attachment& photo,
+                                                   std::uint64_t version, const std::vector<const char*>& absent) {
+  std::vector<Op> history = history_with_notice(12, "150430100201", photo);
+  std::pair<std::vector<Listed>, Hash32> current;
+  {
+    auto store = test::open_store(dir);
+    test::ingest_all(*store, test::bytes_of(history));
+    current = {items_of(*store), digest(*store)};
+  }
+  REQUIRE_FALSE(current.first.empty());
+  test::edit_raw_store(dir, [&](MDB_txn* txn) {
+    for (const char* name : absent) {
+      MDB_dbi dbi;
+      REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
+      REQUIRE(mdb_drop(txn, dbi, 1) == 0);
+    }
+    put_schema_version(txn, version);
+  });
+  return current;
+}
+
+}  // namespace
+
 TEST_CASE("a store of schema version 2 gains the version 3 items index when opened", "[store]") {
   TempDir dir;
-  Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
-  std::vector<Op> history = history_with_notice(12, "150430100201", photo);
-  std::vector<Listed> before;
-  Hash32 digest_before;
-  {
-    auto store = test::open_store(dir.path());
-    test::ingest_all(*store, test::bytes_of(history));
-    before = items_of(*store);
-    digest_before = digest(*store);
-  }
-  REQUIRE_FALSE(before.empty());
-  // What version 2 wrote: no items table.
-  test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
-    MDB_dbi dbi;
-    REQUIRE(mdb_dbi_open(txn, "items", 0, &dbi) == 0);
-    REQUIRE(mdb_drop(txn, dbi, 1) == 0);
-    put_schema_version(txn, 2);
-  });
+  auto [before, digest_before] = older_store(dir.path(), {blake2b_256(as_bytes("evidence")), 8, "image/png"}, 2, {"items"});
   auto store = test::open_store(dir.path());
   CHECK(items_of(*store) == before);
   CHECK(digest(*store) == digest_before);
@@ -468,24 +479,8 @@ TEST_CASE("verify finds an op missing from the items index", "[store]") {
 TEST_CASE("a store of schema version 1 gains the version 2 and 3 indexes when opened", "[store]") {
   TempDir dir;
   Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
-  std::vector<Op> history = history_with_notice(12, "150430100201", photo);
-  std::vector<Listed> before;
-  Hash32 digest_before;
-  {
-    auto store = test::open_store(dir.path());
-    test::ingest_all(*store, test::bytes_of(history));
-    before = items_of(*store);
-    digest_before = digest(*store);
-  }
-  // What version 1 wrote: no reach, attachments, blobs_missing or items tables.
-  test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
-    for (const char* name : {"reach", "attachments", "blobs_missing", "items"}) {
-      MDB_dbi dbi;
-      REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
-      REQUIRE(mdb_drop(txn, dbi, 1) == 0);
-    }
-    put_schema_version(txn, 1);
-  });
+  auto [before, digest_before] =
+      older_store(dir.path(), photo, 1, {"reach", "attachments", "blobs_missing", "items"});
   auto store = test::open_store(dir.path());
   CHECK(items_of(*store) == before);
   CHECK(digest(*store) == digest_before);
