@@ -643,9 +643,14 @@ double Reconciler::density(const std::vector<PeerEntry>& entries) {
 Bytes Reconciler::respond(const std::vector<PeerEntry>& entries) {
   // This reply is message messages_ + 2 of the session (the one being answered is messages_ + 1).
   Turn turn{density(entries), kTrialsPerMessageMax, messages_ + 2 >= kLateMessage};
-  for (const PeerEntry& e : entries)
-    if (e.kind == Kind::kFingerprint && (e.end - e.begin != e.count || fingerprint(e.begin, e.end) != e.fingerprint))
-      ++turn.differing_left;
+  // Fingerprint entries that already match are settled; the others share this reply's budget.
+  std::vector<char> matches(entries.size(), 0);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const PeerEntry& e = entries[i];
+    if (e.kind != Kind::kFingerprint) continue;
+    matches[i] = e.end - e.begin == e.count && fingerprint(e.begin, e.end) == e.fingerprint;
+    if (!matches[i]) ++turn.differing_left;
+  }
   Writer out;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (out.size() > limits::reconcile_reply_bytes_target ||
@@ -661,7 +666,7 @@ Bytes Reconciler::respond(const std::vector<PeerEntry>& entries) {
     const PeerEntry& entry = entries[i];
     switch (entry.kind) {
       case Kind::kFingerprint:
-        respond_fingerprint(entry, turn, out);
+        respond_fingerprint(entry, matches[i] != 0, turn, out);
         break;
       case Kind::kPrefixList:
         respond_prefix_list(entry, out);
@@ -680,22 +685,13 @@ Bytes Reconciler::respond(const std::vector<PeerEntry>& entries) {
   return out.take_bytes();
 }
 
-void Reconciler::respond_fingerprint(const PeerEntry& entry, Turn& turn, Writer& out) {
+void Reconciler::respond_fingerprint(const PeerEntry& entry, bool matches, Turn& turn, Writer& out) {
+  if (matches) return out.settle();
   const std::size_t mine = entry.end - entry.begin;
   const std::uint64_t theirs = entry.count;
-  if (mine == theirs && fingerprint(entry.begin, entry.end) == entry.fingerprint)
-    return out.settle();
-  // Every range that differs gets its share of this reply's budget, so that differences crowded
-  // into a few ranges (where the overall estimate of their density is high) do not use up the
-  // reply on the first ranges and leave the rest, merged, for another round.
-  const std::size_t differing = std::max<std::size_t>(turn.differing_left, 1);
+  // This range and the differing ones after it share what is left of the reply.
+  const std::size_t sharing = std::max<std::size_t>(turn.differing_left, 1);
   if (turn.differing_left > 0) --turn.differing_left;
-  const std::size_t entries_left =
-      limits::reconcile_ranges_per_message_max - kSplitWaysMax - std::min(out.entries(), limits::reconcile_ranges_per_message_max - kSplitWaysMax);
-  const std::size_t bytes_left =
-      limits::reconcile_reply_bytes_target - std::min(out.size(), limits::reconcile_reply_bytes_target);
-  const std::size_t ways_max = std::max<std::size_t>(
-      2, std::min(entries_left / differing, bytes_left / (differing * kFingerprintEntryBytesMax)));
   if (theirs == 0) {  // the peer holds nothing here
     for (std::size_t i = entry.begin; i < entry.end; ++i) send(i);
     return out.settle();
@@ -723,6 +719,15 @@ void Reconciler::respond_fingerprint(const PeerEntry& entry, Turn& turn, Writer&
     out.fingerprint(entry.lower, entry.upper, mine, fingerprint(entry.begin, entry.end));
     return;
   }
+  // Each differing range gets its share of the reply's budget, so that differences crowded into
+  // a few ranges (where the overall estimate of their density is high) do not use up the reply
+  // on the first ranges and leave the rest, merged, for another round.
+  constexpr std::size_t kEntriesForSplits = limits::reconcile_ranges_per_message_max - kSplitWaysMax;
+  const std::size_t entries_left = kEntriesForSplits - std::min(out.entries(), kEntriesForSplits);
+  const std::size_t bytes_left =
+      limits::reconcile_reply_bytes_target - std::min(out.size(), limits::reconcile_reply_bytes_target);
+  const std::size_t ways_max =
+      std::max<std::size_t>(2, std::min(entries_left / sharing, bytes_left / (sharing * kFingerprintEntryBytesMax)));
   split_or_list(entry.lower, entry.upper, entry.begin, entry.end, static_cast<double>(theirs),
                 diffs, turn.late, ways_max, out);
 }

@@ -88,7 +88,7 @@ class Reconciler {
                       std::uint32_t listed = 0) const;
   static double density(const std::vector<PeerEntry>& entries);
   Bytes respond(const std::vector<PeerEntry>& entries);
-  void respond_fingerprint(const PeerEntry& entry, Turn& turn, Writer& out);
+  void respond_fingerprint(const PeerEntry& entry, bool matches, Turn& turn, Writer& out);
   void respond_prefix_list(const PeerEntry& entry, Writer& out);
   void respond_answer(const PeerEntry& entry, Writer& out);
   void settle_id_list(const PeerEntry& entry);

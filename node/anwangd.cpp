@@ -291,10 +291,10 @@ class Daemon {
     session_ended_.notify_all();
   }
 
-  // Loop thread: the session thread has ended (or is about to): join it.
-  // What a session received is passed on at once to every other neighbour: a township relays a
-  // village's hazard to the county now, not at its next scheduled sync (which may be a minute
-  // away at each hop). It is not a local write, so it is not sent back to where it came from.
+  // Loop thread: the session thread has ended (or is about to): join it. What the session
+  // received is passed on at once to every other neighbour — a township relays a village's hazard
+  // to the county now, not at its next scheduled sync (up to a minute away at each hop) — but it
+  // is not a local write, so it is not sent back to where it came from.
   void reap(std::uint64_t id) {
     std::thread thread;
     std::string from;

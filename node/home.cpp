@@ -37,7 +37,8 @@ listen = ""
 log_level = "info"
 
 [sync]
-# How often anwangd syncs with each neighbour, in seconds (also at once when local ops are written).
+# How often anwangd syncs with each neighbour, in seconds (also at once when local ops are written
+# or a session brought ops from another node).
 interval_s = 60
 
 # The nodes this node dials, one [[neighbour]] each. blob_budget_bytes caps the photo bytes

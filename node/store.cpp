@@ -76,6 +76,16 @@ bool decode_reach(ByteView value, Reach& reach) {
   return true;
 }
 
+// The reach of the op stored under `key` (an ops/items key), from its reach row if it has one.
+// False for a malformed key or row.
+bool reach_at(ByteView key, const ByteView* row, Reach& reach) {
+  if (key.size() < 41 || key[key.size() - 41] != 0) return false;
+  reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
+  reach.everywhere = reach.notice = false;
+  reach.recipients.clear();
+  return row == nullptr || decode_reach(*row, reach);
+}
+
 // blobs_missing's value and blob_meta's: size (u64) then media type.
 Bytes blob_meta_value(const Attachment& a) {
   Bytes meta = u64_be(a.size);
@@ -839,15 +849,13 @@ Status Store::for_each_item(const std::function<void(const Reach&, std::uint64_t
   Reach reach;
   for (bool ok = items->first(); ok; ok = items->next()) {
     ByteView key = items->key();
-    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an items table key is malformed");
     auto cmp = [&] { return std::lexicographical_compare(reach_rows->key().begin(), reach_rows->key().end(), key.begin(), key.end()); };
     while (reach_ok && cmp()) reach_ok = reach_rows->next();
-    reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
-    reach.everywhere = reach.notice = false;
-    reach.recipients.clear();
-    if (reach_ok && std::equal(key.begin(), key.end(), reach_rows->key().begin(), reach_rows->key().end()) &&
-        !decode_reach(reach_rows->value(), reach))
-      return Status::corruption("a reach row is malformed");
+    ByteView row;
+    bool has_row = reach_ok && std::equal(key.begin(), key.end(), reach_rows->key().begin(), reach_rows->key().end());
+    if (has_row) row = reach_rows->value();
+    if (!reach_at(key, has_row ? &row : nullptr, reach))
+      return Status::corruption("an items key or its reach row is malformed");
     visit(reach, read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)));
   }
   return Status::ok();
@@ -1428,13 +1436,10 @@ Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const s
     if (!where) return where.status();
     if (!*where) continue;  // not stored (any more)
     Bytes key = concat({**where, id->view()});
-    if (key.size() < 41 || key[key.size() - 41] != 0) return Status::corruption("an ops table key is malformed");
-    reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
-    reach.everywhere = reach.notice = false;
-    reach.recipients.clear();
     auto reach_row = txn->get(tables_.reach, key);
     if (!reach_row) return reach_row.status();
-    if (*reach_row && !decode_reach(**reach_row, reach)) return Status::corruption("a reach row is malformed");
+    if (!reach_at(key, *reach_row ? &**reach_row : nullptr, reach))
+      return Status::corruption("an ops key or its reach row is malformed");
     if (!wanted(reach)) continue;
     auto bytes = txn->get(tables_.ops, key);
     if (!bytes) return bytes.status();

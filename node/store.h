@@ -29,7 +29,8 @@
 
 namespace anwang::node {
 
-// 2 added the reach, attachments and blobs_missing tables; a version-1 store gains them at open.
+// 2 added the reach, attachments and blobs_missing tables, 3 the items table; an older store
+// gains what it lacks at open.
 inline constexpr std::uint32_t kStoreSchemaVersion = 3;
 
 struct StoreOptions {
