@@ -55,7 +55,7 @@ std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key) 
 }
 
 namespace {
-std::atomic<SignatureMemo*> signature_memo{nullptr};
+std::atomic<SignatureMemo*> installed_memo{nullptr};
 }  // namespace
 
 bool SignatureMemo::contains(const Hash32& entry) const {
@@ -74,11 +74,13 @@ void SignatureMemo::clear() {
   entries_.clear();
 }
 
-void set_signature_memo(SignatureMemo* memo) { signature_memo.store(memo); }
+void set_signature_memo(SignatureMemo* memo) { installed_memo.store(memo); }
+
+SignatureMemo* signature_memo() { return installed_memo.load(); }
 
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature) {
   if (signature.size() != crypto_sign_BYTES) return false;
-  SignatureMemo* memo = signature_memo.load();
+  SignatureMemo* memo = signature_memo();
   Hash32 entry;
   if (memo) {
     Blake2b hasher;

@@ -54,7 +54,9 @@ bool verify_signature(const PublicKey& key, ByteView message, ByteView signature
 // process, where every node would check every op again; it installs a memo so that each
 // signature is checked once per process. Only valid signatures are remembered, under
 // BLAKE2b(key ‖ signature ‖ message): different bytes are always checked afresh, and a forged or
-// damaged op is checked every time it is seen. Thread-safe.
+// damaged op is checked every time it is seen. Op decoding remembers, in the same memo, the ids
+// of op bytes that passed every check (see verified_op_entry in op.cpp), and skips the checks
+// when it meets the same bytes again. Thread-safe.
 class SignatureMemo {
  public:
   explicit SignatureMemo(std::size_t capacity) : capacity_(capacity) {}
@@ -70,6 +72,7 @@ class SignatureMemo {
 
 // Makes verify_signature use `memo` (nullptr: none, the default). The memo must outlive its use.
 void set_signature_memo(SignatureMemo* memo);
+SignatureMemo* signature_memo();
 
 // The X25519 public key matching an Ed25519 key; nullopt for a key that has none.
 std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key);

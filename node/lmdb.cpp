@@ -25,7 +25,7 @@ Status lmdb_status(int rc, const std::string& doing) {
 }
 
 Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const std::filesystem::path& dir, std::uint64_t map_bytes,
-                                               unsigned tables_max) {
+                                               unsigned tables_max, bool durable) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::io_error("cannot create store directory " + dir.string() + ": " + ec.message());
@@ -36,9 +36,10 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::open(const std::filesystem::path& dir,
   if (int rc = mdb_env_set_mapsize(raw, map_bytes); rc != 0) return lmdb_status(rc, "setting the map size");
   if (int rc = mdb_env_set_maxreaders(raw, limits::store_readers_max); rc != 0)
     return lmdb_status(rc, "setting the reader count");
-  // MDB_NOTLS: read transactions belong to Txn objects, not threads. No MDB_NOSYNC: a commit is
-  // on disk when it returns, so an acknowledged op survives a power cut.
-  if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS, 0600); rc != 0)
+  // MDB_NOTLS: read transactions belong to Txn objects, not threads. No MDB_NOSYNC when durable:
+  // a commit is on disk when it returns, so an acknowledged op survives a power cut.
+  unsigned flags = MDB_NOTLS | (durable ? 0u : MDB_NOSYNC | MDB_WRITEMAP);
+  if (int rc = mdb_env_open(raw, dir.c_str(), flags, 0600); rc != 0)
     return lmdb_status(rc, "opening the store at " + dir.string());
   int dead = 0;
   if (int rc = mdb_reader_check(raw, &dead); rc != 0) return lmdb_status(rc, "clearing stale readers");

@@ -23,8 +23,9 @@ Status lmdb_status(int rc, const std::string& doing);
 class LmdbEnv {
  public:
   // Opens (creating) the environment in directory `dir`. Clears stale reader slots.
+  // `durable`: a commit is on disk when it returns (see StoreOptions::durable_commits).
   static Result<std::unique_ptr<LmdbEnv>> open(const std::filesystem::path& dir, std::uint64_t map_bytes,
-                                               unsigned tables_max);
+                                               unsigned tables_max, bool durable = true);
   ~LmdbEnv();
   LmdbEnv(const LmdbEnv&) = delete;
   LmdbEnv& operator=(const LmdbEnv&) = delete;

@@ -464,7 +464,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   std::uint64_t map_bytes = options.map_bytes == 0 ? limits::store_map_bytes_default : options.map_bytes;
   if (map_bytes < limits::store_map_bytes_min || map_bytes > limits::store_map_bytes_max)
     return Status::invalid("store map size must be between 1 MiB and 1 TiB");
-  auto env = LmdbEnv::open(options.dir, map_bytes, kTablesMax);
+  auto env = LmdbEnv::open(options.dir, map_bytes, kTablesMax, options.durable_commits);
   if (!env) return env.status();
   auto txn = Txn::begin(**env, Txn::Mode::kWrite);
   if (!txn) return txn.status();

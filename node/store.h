@@ -40,6 +40,10 @@ struct StoreOptions {
   // stores the ops already checked; the writer is one of them. 0: one per core, at most
   // limits::verify_threads_max.
   unsigned verify_threads = 0;
+  // false: a commit is not flushed to disk and pages are written through the map (MDB_NOSYNC |
+  // MDB_WRITEMAP). What a process committed survives it being killed, but not a power cut. Only
+  // for the simulator, whose crashes are in-process and whose stores live in memory.
+  bool durable_commits = true;
 };
 
 // What happened to one op of an ingested batch.
