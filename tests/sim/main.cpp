@@ -24,6 +24,23 @@ std::string fault_counts(const anwang::sim::SimStats& st) {
          std::to_string(st.store_full_refusals) + " full-store refusals";
 }
 
+// The closed loop (闭环) as the workload ran it: accepted steps by action, and hazards archived.
+std::string loop_counts(const anwang::sim::SimStats& st) {
+  std::string out;
+  for (const auto& [action, count] : st.hazard_steps) out += (out.empty() ? "" : ", ") + action + " " + std::to_string(count);
+  return out + "; " + std::to_string(st.hazards_archived) + " hazards archived";
+}
+
+// A run long enough to close hazards must have taken every step of the loop; one that did not
+// exercised less than it claims (the simulator once refused its own steps and passed).
+std::string loop_not_run(const anwang::sim::SimStats& st) {
+  if (st.ops_authored < 10'000) return "";
+  for (const char* action : {"report", "escalate", "receive", "assign", "handled", "verify", "fix", "signoff", "notice"})
+    if (st.hazard_steps.count(action) == 0) return std::string("no '") + action + "' step was accepted";
+  if (st.hazards_archived == 0) return "no hazard was archived";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,11 +109,17 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir, ignored);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("%llu seeds from %llu: %llu failed; %llu signed ops authored (%llu forged, %llu refused at the source), "
-              "%llu sessions (%llu cut or refused, %.1f MB on the wire), %s; %.1f s\n",
+              "%llu sessions (%llu cut or refused, %.1f MB on the wire), %s; %.1f s\n"
+              "hazard steps accepted: %s\n",
               static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(failed), static_cast<unsigned long long>(total.ops_authored),
               static_cast<unsigned long long>(total.forged), static_cast<unsigned long long>(total.ops_refused),
               static_cast<unsigned long long>(total.sessions), static_cast<unsigned long long>(total.sessions_failed),
-              static_cast<double>(total.bytes_on_wire) / 1e6, fault_counts(total).c_str(), seconds);
+              static_cast<double>(total.bytes_on_wire) / 1e6, fault_counts(total).c_str(), seconds,
+              loop_counts(total).c_str());
+  if (std::string why = loop_not_run(total); !why.empty()) {
+    std::printf("the workload did not run the closed loop: %s\n", why.c_str());
+    return 1;
+  }
   return failed == 0 ? 0 : 1;
 }

@@ -272,7 +272,10 @@ class Simulation {
   }
 
   Status open_store(SimNode& n) {
-    auto store = node::Store::open({n.dir, n.map_bytes, 1});  // one thread: the simulation is single-threaded
+    // One thread: the simulation is single-threaded. Commits need not reach the disk: a crash
+    // here is the Store object destroyed, which loses what was not committed, as a power cut
+    // would; what was committed stays in memory either way.
+    auto store = node::Store::open({n.dir, n.map_bytes, 1, false});
     if (!store) return store.status();
     n.store = std::move(*store);
     return Status::ok();
@@ -401,18 +404,37 @@ class Simulation {
     if (forged) {
       ++stats_.forged;
       forged_.insert(op->id);
+    } else if (const auto* h = std::get_if<HazardPayload>(&op->fields.payload)) {
+      ++stats_.hazard_steps[h->action];
     }
     trace_line("op " + short_id(op->id) + " " + what + " by " + p.name + " at " + n.name + " hlc " +
                std::to_string(op->fields.hlc));
     return std::move(*op);
   }
 
+  // Drafts, named so that a step on an existing record cannot become a new record by a
+  // misplaced positional flag (the simulator once wrote every hazard step as a new record,
+  // which the store rightly refused, so the closed loop never ran).
+  static node::OpDraft step_on(const std::string& scope, const Hash32& object, Payload payload) {
+    node::OpDraft draft;
+    draft.scope = scope;
+    draft.object = object;
+    draft.payload = std::move(payload);
+    return draft;
+  }
+  static node::OpDraft new_record(const std::string& scope, Payload payload) {
+    node::OpDraft draft;
+    draft.scope = scope;
+    draft.payload = std::move(payload);
+    draft.new_object = true;
+    return draft;
+  }
+
   void appoint(int node, int by, int to) {
     const Person& p = people_[static_cast<std::size_t>(to)];
-    node::OpDraft draft{p.scope, Hash32{}, DelegationPayload{p.key.public_key(), p.role,
-                                                             p.category.empty() ? std::vector<std::string>{}
-                                                                                : std::vector<std::string>{p.category}},
-                        {}, true};
+    DelegationPayload grant{p.key.public_key(), p.role,
+                            p.category.empty() ? std::vector<std::string>{} : std::vector<std::string>{p.category}};
+    node::OpDraft draft = new_record(p.scope, grant);
     if (author(node, by, draft, "appoint " + p.name)) people_[static_cast<std::size_t>(to)].grantor = by;
   }
 
@@ -783,7 +805,7 @@ class Simulation {
     std::string where = scope_level(p.scope) == ScopeLevel::kGrid || scope_level(p.scope) == ScopeLevel::kVillage
                             ? p.scope
                             : place_under(n);
-    auto op = author(n.index, who, node::OpDraft{where, Hash32{}, h, {}, true}, "report " + h.severity);
+    auto op = author(n.index, who, new_record(where, h), "report " + h.severity);
     if (op) {
       hazards_.push_back({op->fields.object, where});
       check_hazard(n, op->fields.object);
@@ -880,7 +902,7 @@ class Simulation {
       h.action = "close";
       h.text = "不构成隐患";
     }
-    if (author(n.index, who, node::OpDraft{state->scope, known->id, h, {}, true}, h.action + " " + short_id(known->id)))
+    if (author(n.index, who, step_on(state->scope, known->id, h), h.action + " " + short_id(known->id)))
       check_hazard(n, known->id);
   }
 
@@ -893,7 +915,7 @@ class Simulation {
                             : place_under(n);
     std::uint64_t r = rng_.below(10);
     RecordPayload payload;
-    node::OpDraft draft{where, Hash32{}, {}, {}, true};
+    node::OpDraft draft = new_record(where, RecordPayload{});  // an edit or confirmation below is not
     if (r < 3 || units_.empty()) {
       payload.kind = "unit";
       payload.action = "add";
@@ -919,8 +941,7 @@ class Simulation {
         payload.fields = {{"contacts", "电话 " + std::to_string(rng_.below(10000))}};
       else
         payload.fields = {{"by", rng_.chance(0.5) ? "unit" : "grid_leader"}};
-      draft.scope = unit->scope;
-      draft.object = unit->id;
+      draft = step_on(unit->scope, unit->id, RecordPayload{});
     } else if (r < 9) {
       payload.kind = "tip";
       payload.action = "enter";
@@ -945,7 +966,7 @@ class Simulation {
       int who = someone_at(n, "village_head");
       if (who < 0) return;
       RecordPayload payload{"notice", "acknowledge", {{"recipient", n.scope}}, {}, {}};
-      author(n.index, who, node::OpDraft{notice->scope, notice->id, payload, {}, true}, "acknowledge notice");
+      author(n.index, who, step_on(notice->scope, notice->id, payload), "acknowledge notice");
       return;
     }
     int who = someone_at(n, n.index == 0 ? "county_admin" : "township_station");
@@ -956,7 +977,7 @@ class Simulation {
         recipients += (recipients.empty() ? "" : ",") + v.scope;
     if (recipients.empty()) return;
     RecordPayload payload{"notice", "send", {{"recipients", recipients}, {"text", "文件"}, {"title", "通知"}}, {}, {}};
-    auto op = author(n.index, who, node::OpDraft{n.scope, Hash32{}, payload, {}, true}, "notice to " + recipients);
+    auto op = author(n.index, who, new_record(n.scope, payload), "notice to " + recipients);
     if (op) notices_.push_back({op->fields.object, n.scope, recipients});
   }
   struct Notice {
@@ -993,7 +1014,7 @@ class Simulation {
     if (h.action == "assign") h.department = "fire";
     if (h.action == "close") h.text = "伪造";
     if (h.action == "fix") h.photos = {Attachment{blake2b_256(as_bytes("forged")), 10, "image/jpeg"}};
-    if (author(n.index, who, node::OpDraft{state->scope, known->id, h, {}, false}, "FORGED " + h.action + " " + short_id(known->id), true))
+    if (author(n.index, who, step_on(state->scope, known->id, h), "FORGED " + h.action + " " + short_id(known->id), true))
       check_hazard(n, known->id);
   }
 
@@ -1020,7 +1041,7 @@ class Simulation {
         revocation.frontier_seq = (*head)->seq;
         revocation.frontier = (*head)->id;
       }
-      author(by_node, by, node::OpDraft{t.scope, key_object_id(t.key.public_key()), revocation, {}, false, true},
+      author(by_node, by, step_on(t.scope, key_object_id(t.key.public_key()), revocation),
              "revoke " + t.name);
     } else {
       appoint(by_node, by, target);
@@ -1192,6 +1213,7 @@ class Simulation {
           continue;
         }
         check_hazard(n, h.id);
+        if (n.index == 0 && state->state == "archived") ++stats_.hazards_archived;
         if (!first) {
           first = *state;
           first_node = n.name;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "crdt/bytes.h"
@@ -52,6 +53,8 @@ struct SimStats {
   std::uint64_t store_full_refusals = 0;
   std::uint64_t ops_total = 0;          // distinct ops in the county at the end
   std::uint64_t healing_rounds = 0;
+  std::map<std::string, std::uint64_t> hazard_steps;  // steps accepted at their source, by action (not forged)
+  std::uint64_t hazards_archived = 0;                 // hazards archived (办结归档) at the end, as the county sees them
 
   void add(const SimStats& other) {
     steps += other.steps;
@@ -69,6 +72,8 @@ struct SimStats {
     store_full_refusals += other.store_full_refusals;
     ops_total += other.ops_total;
     healing_rounds += other.healing_rounds;
+    for (const auto& [action, count] : other.hazard_steps) hazard_steps[action] += count;
+    hazards_archived += other.hazards_archived;
   }
 };
 
