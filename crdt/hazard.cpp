@@ -81,8 +81,8 @@ std::string awaiting_for(const HazardState& s) {
 }
 
 // The hazard as the effective ops in `in` make it. `office` holds each op's office scope.
-HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std::vector<std::string>& office,
-                   std::uint64_t now_hlc) {
+// Time plays no part: the overdue flag is added by at_time().
+HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std::vector<std::string>& office) {
   HazardState s;
   auto op = [&g](std::size_t i) -> const Op& { return g.ops[i].op; };
   auto h = [&g](std::size_t i) -> const HazardPayload& { return payload_of(g.ops[i].op); };
@@ -179,8 +179,6 @@ HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std
   }
   if (s.listed) s.flags.push_back("listed");
   if (s.stop_work) s.flags.push_back("stop_work");
-  if (s.deadline_ms != 0 && s.state != "archived" && s.state != "handled" && hlc_ms(now_hlc) > s.deadline_ms)
-    s.flags.push_back("overdue");
   if (s.severity == "major" && s.level == ScopeLevel::kVillage && s.state != "archived" && s.signoffs < 2)
     s.flags.push_back("awaiting_signoff");
   if (!s.category_conflicts.empty()) s.flags.push_back("conflict");
@@ -294,6 +292,23 @@ const char* hazard_state_zh(const std::string& state) {
 }
 
 HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthorityState& authority, std::uint64_t now_hlc) {
+  return evaluate_hazard_timeless(ops, authority).at_time(now_hlc);
+}
+
+HazardState TimelessHazard::at_time(std::uint64_t now_hlc) const {
+  HazardState s = state;
+  std::uint64_t now_ms = hlc_ms(now_hlc);
+  if (s.deadline_ms != 0 && s.state != "archived" && s.state != "handled" && now_ms > s.deadline_ms) {
+    // In the flags' order: listed, stop_work, overdue, awaiting_signoff, conflict.
+    auto at = s.flags.begin();
+    while (at != s.flags.end() && (*at == "listed" || *at == "stop_work")) ++at;
+    s.flags.insert(at, "overdue");
+  }
+  if (!current.empty() && now_ms > since_ms) s.time_in_state_ms[current] += now_ms - since_ms;
+  return s;
+}
+
+TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority) {
   Graph g = build_graph(ops);
   std::vector<bool> effective(ops.size(), false);
   std::vector<std::string> office(ops.size());
@@ -303,7 +318,7 @@ HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthoritySta
     std::vector<std::size_t> prior_ops;
     for (std::size_t j = 0; j < i; ++j)
       if (effective[j] && g.before(j, i)) prior_ops.push_back(j);
-    HazardState prior = derive(g, prior_ops, office, now_hlc);
+    HazardState prior = derive(g, prior_ops, office);
     Verdict verdict = judge_step(ops[i], prior, authority);
     effective[i] = verdict.effective;
     office[i] = authority.office_scope(verdict);
@@ -313,22 +328,21 @@ HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthoritySta
   std::vector<std::size_t> all;
   for (std::size_t i = 0; i < ops.size(); ++i)
     if (effective[i]) all.push_back(i);
-  HazardState state = derive(g, all, office, now_hlc);
+  HazardState state = derive(g, all, office);
   // Time in each state: replay the effective ops in (time, id) order.
   std::string current;
   std::uint64_t since_ms = 0;
   for (std::size_t k = 1; k <= all.size(); ++k) {
     std::vector<std::size_t> prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
-    std::string now_state = derive(g, prefix, office, now_hlc).state;
+    std::string now_state = derive(g, prefix, office).state;
     std::uint64_t at_ms = hlc_ms(ops[all[k - 1]].op.fields.hlc);
     if (now_state == current) continue;
     if (!current.empty() && at_ms > since_ms) state.time_in_state_ms[current] += at_ms - since_ms;
     current = now_state;
     since_ms = at_ms;
   }
-  if (!current.empty() && hlc_ms(now_hlc) > since_ms) state.time_in_state_ms[current] += hlc_ms(now_hlc) - since_ms;
   state.history = std::move(history);
-  return state;
+  return TimelessHazard{std::move(state), std::move(current), since_ms};
 }
 
 }  // namespace anwang

@@ -80,6 +80,18 @@ struct HazardState {
 // `now_hlc`: the HLC of the newest op the node holds, for overdue flags and time in state.
 HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthorityState& authority, std::uint64_t now_hlc);
 
+// evaluate_hazard in two parts. Time decides no verdict and no state, only the overdue flag and
+// the time spent in the current state, so the rest can be kept (a store caches it) and brought
+// to any time: evaluate_hazard(ops, a, now) == evaluate_hazard_timeless(ops, a).at_time(now).
+struct TimelessHazard {
+  HazardState state;     // without the overdue flag, and without the time since the last change
+  std::string current;   // the state entered last, and when (ms)
+  std::uint64_t since_ms = 0;
+
+  HazardState at_time(std::uint64_t now_hlc) const;
+};
+TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority);
+
 const char* hazard_state_zh(const std::string& state);
 const char* level_id(ScopeLevel level);
 

@@ -1179,14 +1179,20 @@ Result<Hash32> Store::effective_digest() const {
   return hasher.finish();
 }
 
-// The ops on `object` whose payload is P, in (timestamp, id) order, with their authority pasts.
-template <typename P>
-Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::object_ops(const Txn& txn, const Hash32& object) const {
-  std::vector<std::pair<Op, std::vector<Hash32>>> out;
+Result<std::vector<Hash32>> Store::object_op_ids(const Txn& txn, const Hash32& object) const {
+  std::vector<Hash32> ids;
   auto cursor = Cursor::open(txn, tables_.objects);
   if (!cursor) return cursor.status();
-  for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next()) {
-    Hash32 op_id = *Hash32::from_view(cursor->key().subspan(40));
+  for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next())
+    ids.push_back(*Hash32::from_view(cursor->key().subspan(40)));
+  return ids;
+}
+
+// The ops of `ids` whose payload is P, in the order given, with their authority pasts.
+template <typename P>
+Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
+  std::vector<std::pair<Op, std::vector<Hash32>>> out;
+  for (const Hash32& op_id : ids) {
     auto where = txn.get(tables_.ids, op_id.view());
     if (!where) return where.status();
     if (!*where) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
@@ -1208,21 +1214,32 @@ Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::object_ops(const 
 Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto state = state_in(txn);
   if (!state) return state.status();
-  auto found = object_ops<HazardPayload>(txn, id);
+  auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
+  if (!now) return now.status();
+  std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
+  auto ids = object_op_ids(txn, id);
+  if (!ids) return ids.status();
+  if (auto cached = hazards_.find(id);
+      cached != hazards_.end() && cached->second.authority == *state && cached->second.ops == *ids)
+    return cached->second.hazard.at_time(now_hlc);
+  auto found = ops_of<HazardPayload>(txn, *ids);
   if (!found) return found.status();
   if (found->empty()) return Status::not_found("no hazard " + id.hex() + " in this store");
   std::vector<HazardOp> ops;
   for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
-  auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
-  if (!now) return now.status();
-  std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
-  return evaluate_hazard(ops, **state, now_hlc);
+  TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
+  HazardState result = evaluated.at_time(now_hlc);
+  if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
+  hazards_[id] = CachedHazard{*state, std::move(*ids), std::move(evaluated)};
+  return result;
 }
 
 Result<RecordState> Store::record_in(const Txn& txn, const Hash32& id) const {
   auto state = state_in(txn);
   if (!state) return state.status();
-  auto found = object_ops<RecordPayload>(txn, id);
+  auto ids = object_op_ids(txn, id);
+  if (!ids) return ids.status();
+  auto found = ops_of<RecordPayload>(txn, *ids);
   if (!found) return found.status();
   if (found->empty()) return Status::not_found("no record " + id.hex() + " in this store");
   std::vector<RecordOp> ops;

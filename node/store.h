@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "crdt/authority.h"
@@ -197,8 +198,11 @@ class Store {
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
+  // The ids of the ops of `object`, in (hlc, id) order, from the index alone.
+  Result<std::vector<Hash32>> object_op_ids(const Txn& txn, const Hash32& object) const;
+  // Those of the ops `ids` whose payload is a P, each with its authority frontier.
   template <typename P>
-  Result<std::vector<std::pair<Op, std::vector<Hash32>>>> object_ops(const Txn& txn, const Hash32& object) const;
+  Result<std::vector<std::pair<Op, std::vector<Hash32>>>> ops_of(const Txn& txn, std::span<const Hash32> ids) const;
   // The authority graph as of `txn`: reloaded when the authority table holds more ops than it
   // (another writer, perhaps another process, added some). Copied before mutation while an
   // AuthorityState shares it.
@@ -219,6 +223,16 @@ class Store {
   mutable std::shared_ptr<const AuthorityState> state_;
   mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
   mutable std::size_t state_equivocations_ = 0;  // equivocation rows behind state_
+  // Hazards evaluated, by object. An evaluation is a function of the authority state and the
+  // object's ops alone (time is applied after), so it holds while both are the ones it was made
+  // from: the state object itself (kept alive here, so never another at its address) and the
+  // list of op ids. Emptied when it reaches limits::store_hazards_cached_max.
+  struct CachedHazard {
+    std::shared_ptr<const AuthorityState> authority;
+    std::vector<Hash32> ops;
+    TimelessHazard hazard;
+  };
+  mutable std::unordered_map<Hash32, CachedHazard> hazards_;
 };
 
 }  // namespace anwang::node
