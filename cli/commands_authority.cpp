@@ -56,7 +56,7 @@ void run_delegate(Context& ctx, const DelegateArgs& args) {
   auto grantee = opened->home.resolve_public_key(args.to);
   if (!grantee) return ctx.fail(grantee.status());
   node::OpDraft draft{args.scope, Hash32{}, DelegationPayload{*grantee, args.role, split_list(args.categories)}, {},
-                      /*new_object=*/true};
+                      node::DraftTarget::kNewRecord};
   author_checked(ctx, *opened, draft);
 }
 

@@ -91,7 +91,7 @@ void run_report(Context& ctx, const StepArgs& args) {
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
   node::SystemClock clock;
-  node::OpDraft draft{args.grid, Hash32{}, h, {}, /*new_object=*/true};
+  node::OpDraft draft{args.grid, Hash32{}, h, {}, node::DraftTarget::kNewRecord};
   auto op = opened->store->author(*key, draft, clock);
   if (!op) return ctx.fail(op.status());
   print_created(ctx, *op);

@@ -120,7 +120,8 @@ void run_note_add(Context& ctx, const std::string& scope, const std::string& tex
   if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  node::OpDraft draft{scope, Hash32{}, NotePayload{text}, {}, /*new_object=*/object.empty()};
+  node::OpDraft draft{scope, Hash32{}, NotePayload{text}, {},
+                      object.empty() ? node::DraftTarget::kNewRecord : node::DraftTarget::kExisting};
   if (!object.empty()) {
     auto parsed = Hash32::from_hex(object);
     if (!parsed) return ctx.fail(Status::invalid("--object must be a 64-digit hex object id"));

@@ -47,7 +47,8 @@ void write_step(Context& ctx, Step step) {
   auto photos = attach_files(*opened->store, step.photos);
   if (!photos) return ctx.fail(photos.status());
   payload.photos = *photos;
-  node::OpDraft draft{step.scope, Hash32{}, payload, {}, /*new_object=*/step.target.empty()};
+  node::OpDraft draft{step.scope, Hash32{}, payload, {},
+                      step.target.empty() ? node::DraftTarget::kNewRecord : node::DraftTarget::kExisting};
   if (!step.target.empty()) {
     auto id = resolve_record(*opened->store, step.kind, step.target);
     if (!id) return ctx.fail(id.status());

@@ -719,7 +719,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
       fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
     }
   }
-  if (draft.new_object) fields.object = authored_object_id(fields.author, fields.author_seq);
+  if (draft.target == DraftTarget::kNewRecord) fields.object = authored_object_id(fields.author, fields.author_seq);
   // Parents: the object's heads and whatever the caller adds.
   {
     auto cursor = Cursor::open(*txn, tables_.heads);
@@ -762,7 +762,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (!outcome) return fail(outcome.status());
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
     return fail(Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail));
-  if (draft.require_effective) {
+  if (draft.admit == DraftAdmit::kEffectiveOnly) {
     auto verdict = verdict_in(*txn, *op);
     if (!verdict) return fail(verdict.status());
     if (!verdict->effective) return fail(Status::invalid("refused, nothing written: " + verdict->reason));

@@ -62,17 +62,25 @@ struct IngestReport {
   std::size_t released_from_pending = 0;  // older pending ops this batch completed
 };
 
+// Whether a draft starts a new record or is a step on the record `object`, and whether author()
+// refuses it unless it is effective. Enums, not bools: as positional bools, a `true` meant for
+// the one was once read as the other, and every hazard step the simulator drafted became a new
+// record (refused, so the closed loop never ran there).
+enum class DraftTarget : std::uint8_t { kExisting, kNewRecord };
+enum class DraftAdmit : std::uint8_t { kEffectiveOnly, kEvenIfNotEffective };
+
 // What a caller wants to write; author() fills in the rest.
 struct OpDraft {
   std::string scope;
   Hash32 object;
   Payload payload;
   std::vector<Hash32> extra_parents;
-  // True for an op that creates a new record: its object id becomes
+  // kNewRecord: the op creates a new record; its object id becomes
   // authored_object_id(author, author_seq) and `object` is ignored.
-  bool new_object = false;
-  // Refuse (and write nothing) unless the new op is effective under the authority rules.
-  bool require_effective = true;
+  DraftTarget target = DraftTarget::kExisting;
+  // kEffectiveOnly: refuse (and write nothing) unless the new op is effective under the
+  // authority rules.
+  DraftAdmit admit = DraftAdmit::kEffectiveOnly;
 };
 
 struct StoreStats {

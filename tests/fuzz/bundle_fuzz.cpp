@@ -214,7 +214,7 @@ void write_seeds(const fs::path& dir) {
   const KeyPair& root = fuzz::fuzz_key(0);
   auto author = [&](node::OpDraft draft) {
     clock.advance_ms(10);
-    draft.require_effective = false;
+    draft.admit = node::DraftAdmit::kEvenIfNotEffective;
     auto op = store->author(root, draft, clock);
     fuzz::require(op.is_ok(), "cannot author a seed op: " + (op.is_ok() ? std::string() : op.status().message()));
     return *op;

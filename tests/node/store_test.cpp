@@ -244,7 +244,7 @@ TEST_CASE("author() numbers an author's ops, links them and stamps them after th
   ManualClock wall(test::kTestTimeMs + 1000);
   // Mechanics only: this key holds no role, so the authority check is off.
   node::OpDraft draft{"150430100", named_object_id("region", "150430100"), RegionPayload{"150430100", "一", ""}, {},
-                      false, /*require_effective=*/false};
+                      node::DraftTarget::kExisting, node::DraftAdmit::kEvenIfNotEffective};
   auto first = store->author(author, draft, wall);
   REQUIRE(first.is_ok());
   wall.set_ms(0);  // the wall clock jumps back to 1970
@@ -256,7 +256,8 @@ TEST_CASE("author() numbers an author's ops, links them and stamps them after th
   CHECK(second->fields.author_prev == first->id);
   CHECK(second->fields.parents == std::vector<Hash32>{first->id});
   CHECK(second->fields.hlc > first->fields.hlc);
-  node::OpDraft note{"150430100", {}, NotePayload{"new record"}, {}, true, false};
+  node::OpDraft note{"150430100", {}, NotePayload{"new record"}, {}, node::DraftTarget::kNewRecord,
+                     node::DraftAdmit::kEvenIfNotEffective};
   auto third = store->author(author, note, wall);
   REQUIRE(third.is_ok());
   CHECK(third->fields.object == authored_object_id(author.public_key(), 3));
@@ -266,7 +267,8 @@ TEST_CASE("author() refuses to write before the node has a network", "[store]") 
   TempDir dir;
   auto store = test::open_store(dir.path());
   ManualClock wall(test::kTestTimeMs);
-  auto op = store->author(test_key(1), node::OpDraft{"150430", named_object_id("note", "x"), NotePayload{"x"}, {}, false, false},
+  auto op = store->author(test_key(1), node::OpDraft{"150430", named_object_id("note", "x"), NotePayload{"x"}, {}, node::DraftTarget::kExisting,
+                                                        node::DraftAdmit::kEvenIfNotEffective},
                           wall);
   REQUIRE_FALSE(op.is_ok());
   CHECK_THAT(op.status().message(), Catch::Contains("no network"));

@@ -388,7 +388,7 @@ class Simulation {
   std::optional<Op> author(int node, int who, node::OpDraft draft, const std::string& what, bool forged = false) {
     SimNode& n = nodes_[static_cast<std::size_t>(node)];
     const Person& p = people_[static_cast<std::size_t>(who)];
-    if (forged) draft.require_effective = false;
+    if (forged) draft.admit = node::DraftAdmit::kEvenIfNotEffective;
     auto op = n.store->author(p.key, draft, *n.clock);
     if (!op) {
       Status::Code code = op.status().code();
@@ -412,9 +412,7 @@ class Simulation {
     return std::move(*op);
   }
 
-  // Drafts, named so that a step on an existing record cannot become a new record by a
-  // misplaced positional flag (the simulator once wrote every hazard step as a new record,
-  // which the store rightly refused, so the closed loop never ran).
+  // Drafts by name: a step on an existing record, or a new record.
   static node::OpDraft step_on(const std::string& scope, const Hash32& object, Payload payload) {
     node::OpDraft draft;
     draft.scope = scope;
@@ -426,7 +424,7 @@ class Simulation {
     node::OpDraft draft;
     draft.scope = scope;
     draft.payload = std::move(payload);
-    draft.new_object = true;
+    draft.target = node::DraftTarget::kNewRecord;
     return draft;
   }
 
@@ -926,7 +924,7 @@ class Simulation {
       payload.fields = {{"industry", rng_.chance(0.5) ? "餐饮" : "加油站"},
                         {"key_supervision", rng_.chance(0.3) ? "true" : "false"},
                         {"name", "单位 " + std::to_string(stats_.steps)}};
-      draft.new_object = true;
+      draft.target = node::DraftTarget::kNewRecord;
     } else if (r < 6) {
       auto unit = known_at(n, units_);
       if (!unit) return;
@@ -935,7 +933,7 @@ class Simulation {
       payload.fields = {{"items", rng_.chance(0.8) ? "fire_exits:pass" : "fire_exits:fail:堵塞"}, {"text", "巡查"}};
       payload.refs = {unit->id};
       draft.scope = unit->scope;
-      draft.new_object = true;
+      draft.target = node::DraftTarget::kNewRecord;
     } else if (r < 8) {
       auto unit = known_at(n, units_);
       if (!unit) return;
@@ -950,17 +948,17 @@ class Simulation {
       payload.kind = "tip";
       payload.action = "enter";
       payload.fields = {{"source", "电话"}, {"text", "群众举报"}};
-      draft.new_object = true;
+      draft.target = node::DraftTarget::kNewRecord;
     } else {
       payload.kind = "incident";
       payload.action = "report";
       payload.fields = {{"deaths", "0"}, {"injuries", std::to_string(rng_.below(3))}, {"text", "事故"}};
-      draft.new_object = true;
+      draft.target = node::DraftTarget::kNewRecord;
     }
     draft.payload = payload;
     auto op = author(n.index, who, draft, payload.kind + " " + payload.action);
     if (op && payload.kind == "unit" && payload.action == "add") units_.push_back({op->fields.object, draft.scope});
-    if (op && !draft.new_object) check_record(n, op->fields.object);
+    if (op && draft.target == node::DraftTarget::kExisting) check_record(n, op->fields.object);
   }
 
   void notice_step(SimNode& n) {
