@@ -1067,6 +1067,7 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
   auto state = AuthorityState::extend(state_, graph_, std::move(equivocations));
   if (txn.is_write()) return state;  // may reflect uncommitted writes: not cached
+  hazards_.clear();  // evaluated under the previous state: none would be reused, and each pins it
   state_ = state;
   state_graph_size_ = graph_->size();
   state_equivocations_ = equivocation_count;
@@ -1229,8 +1230,12 @@ Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
   TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
   HazardState result = evaluated.at_time(now_hlc);
-  if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
-  hazards_[id] = CachedHazard{*state, std::move(*ids), std::move(evaluated)};
+  // Only evaluations under the store's current state are kept, so the cache pins no other state
+  // (a write transaction's state may include uncommitted authority ops).
+  if (*state == state_) {
+    if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
+    hazards_[id] = CachedHazard{*state, std::move(*ids), std::move(evaluated)};
+  }
   return result;
 }
 

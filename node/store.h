@@ -234,7 +234,8 @@ class Store {
   // Hazards evaluated, by object. An evaluation is a function of the authority state and the
   // object's ops alone (time is applied after), so it holds while both are the ones it was made
   // from: the state object itself (kept alive here, so never another at its address) and the
-  // list of op ids. Emptied when it reaches limits::store_hazards_cached_max.
+  // list of op ids. Only evaluations under state_ are kept, and a new state_ empties it, so it
+  // holds no other state alive; emptied too when it reaches limits::store_hazards_cached_max.
   struct CachedHazard {
     std::shared_ptr<const AuthorityState> authority;
     std::vector<Hash32> ops;

@@ -87,7 +87,6 @@ class Loop {
     return *v;
   }
 
- private:
   void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
                std::vector<std::string> categories = {}) {
     Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex() + role),
@@ -95,6 +94,8 @@ class Loop {
     ingest(op);
     authority_heads_ = {op.id};
   }
+
+ private:
   std::uint64_t next_seq(const KeyPair& key) {
     auto latest = store_->author_head(key.public_key());
     REQUIRE(latest.is_ok());
@@ -315,6 +316,26 @@ TEST_CASE("concurrent severity writes keep the higher; concurrent category write
   CHECK(s.severity == "major");
   CHECK(s.category_conflicts.size() == 1);
   CHECK(std::find(s.flags.begin(), s.flags.end(), "conflict") != s.flags.end());
+}
+
+TEST_CASE("a store keeps evaluated hazards only under its current authority state", "[hazard]") {
+  Loop loop;
+  Op a = loop.report(loop.member, "general");
+  loop.ingest(a);
+  Op b = loop.report(loop.member, "general", "traffic");
+  loop.ingest(b);
+  CHECK(loop.state(a.fields.object).state == "reported");
+  CHECK(loop.state(b.fields.object).state == "reported");
+  auto before = loop.store().authority();
+  REQUIRE(before.is_ok());
+  std::weak_ptr<const AuthorityState> old_state = *before;
+  before = Status::not_found("dropped");
+  // A new appointment: the next read computes a new state. Hazard b, not read again, must not
+  // keep the old state (and its authority graph) alive.
+  loop.appoint(loop.root, test_key(50), "department", test::kCounty, {"traffic"});
+  CHECK(loop.state(a.fields.object).state == "reported");
+  CHECK(old_state.expired());
+  CHECK(loop.state(b.fields.object).state == "reported");
 }
 
 TEST_CASE("an overdue flag comes from the newest op's time, not a wall clock", "[hazard]") {
