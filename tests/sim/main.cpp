@@ -35,7 +35,8 @@ std::string loop_counts(const anwang::sim::SimStats& st) {
 // exercised less than it claims (the simulator once refused its own steps and passed).
 std::string loop_not_run(const anwang::sim::SimStats& st) {
   if (st.ops_authored < 10'000) return "";
-  for (const char* action : {"report", "escalate", "receive", "assign", "handled", "verify", "fix", "signoff", "notice"})
+  for (const char* action : {"report", "escalate", "receive", "assign", "handled", "verify", "fix", "signoff", "notice",
+                             "list_supervision", "stop_work", "reclassify", "close", "comment"})
     if (st.hazard_steps.count(action) == 0) return std::string("no '") + action + "' step was accepted";
   if (st.hazards_archived == 0) return "no hazard was archived";
   return "";

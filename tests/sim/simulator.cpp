@@ -865,7 +865,10 @@ class Simulation {
       h.action = rng_.chance(0.85) ? "receive" : "escalate";
       role = level_role;
     } else if (s == "received") {
-      h.action = rng_.chance(0.8) ? "assign" : (rng_.chance(0.5) ? "list_supervision" : "escalate");
+      // Mostly assigned (交办); sometimes listed for supervision (挂牌督办), a stop-work order
+      // (停产整改) or sent up again.
+      std::uint64_t r = rng_.below(20);
+      h.action = r < 16 ? "assign" : r < 18 ? "list_supervision" : r < 19 ? "stop_work" : "escalate";
       role = level_role;
     } else if (s == "assigned" || s == "rejected") {
       h.action = "handled";
