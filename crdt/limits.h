@@ -84,7 +84,9 @@ inline constexpr std::uint64_t store_map_bytes_default = 1ull << 30;
 inline constexpr std::uint64_t store_map_bytes_min = 1ull << 20;   // below 1 MiB LMDB is useless
 inline constexpr std::uint64_t store_map_bytes_max = 1ull << 40;   // 1 TiB: beyond any county
 inline constexpr unsigned store_readers_max = 126;                 // LMDB default reader slots
-inline constexpr std::size_t store_hazards_cached_max = 4096;      // evaluated hazards a Store keeps
+// Evaluated hazards a Store keeps in memory (a few KB each with their history): enough for every
+// open hazard a township handles, about 10 MB at most on a county node.
+inline constexpr std::size_t store_hazards_cached_max = 4096;
 
 // Network frames (net/): an op plus its framing; checked before any allocation.
 inline constexpr std::size_t frame_bytes_max = op_bytes_max + 1024;

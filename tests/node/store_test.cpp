@@ -439,17 +439,25 @@ std::pair<std::vector<Listed>, Hash32> older_store(const std::filesystem::path& 
   return current;
 }
 
+// Opens the store older_store() left in `dir` and checks the upgrade kept it: the same items,
+// the same digest, and it verifies.
+std::unique_ptr<node::Store> open_upgraded(const std::filesystem::path& dir,
+                                           const std::pair<std::vector<Listed>, Hash32>& before) {
+  auto store = test::open_store(dir);
+  CHECK(items_of(*store) == before.first);
+  CHECK(digest(*store) == before.second);
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  return store;
+}
+
 }  // namespace
 
 TEST_CASE("a store of schema version 2 gains the version 3 items index when opened", "[store]") {
   TempDir dir;
-  auto [before, digest_before] = older_store(dir.path(), {blake2b_256(as_bytes("evidence")), 8, "image/png"}, 2, {"items"});
-  auto store = test::open_store(dir.path());
-  CHECK(items_of(*store) == before);
-  CHECK(digest(*store) == digest_before);
-  auto report = store->verify();
-  REQUIRE(report.is_ok());
-  CHECK(report->ok());
+  auto before = older_store(dir.path(), {blake2b_256(as_bytes("evidence")), 8, "image/png"}, 2, {"items"});
+  open_upgraded(dir.path(), before);
 }
 
 TEST_CASE("verify finds an op missing from the items index", "[store]") {
@@ -481,14 +489,8 @@ TEST_CASE("verify finds an op missing from the items index", "[store]") {
 TEST_CASE("a store of schema version 1 gains the version 2 and 3 indexes when opened", "[store]") {
   TempDir dir;
   Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
-  auto [before, digest_before] =
-      older_store(dir.path(), photo, 1, {"reach", "attachments", "blobs_missing", "items"});
-  auto store = test::open_store(dir.path());
-  CHECK(items_of(*store) == before);
-  CHECK(digest(*store) == digest_before);
-  auto report = store->verify();
-  REQUIRE(report.is_ok());
-  CHECK(report->ok());
+  auto before = older_store(dir.path(), photo, 1, {"reach", "attachments", "blobs_missing", "items"});
+  auto store = open_upgraded(dir.path(), before);
   auto missing = store->missing_blobs();
   REQUIRE(missing.is_ok());
   REQUIRE(missing->size() == 1);

@@ -275,7 +275,12 @@ class Simulation {
     // One thread: the simulation is single-threaded. Commits need not reach the disk: a crash
     // here is the Store object destroyed, which loses what was not committed, as a power cut
     // would; what was committed stays in memory either way.
-    auto store = node::Store::open({n.dir, n.map_bytes, 1, false});
+    node::StoreOptions options;
+    options.dir = n.dir;
+    options.map_bytes = n.map_bytes;
+    options.verify_threads = 1;
+    options.durable_commits = false;
+    auto store = node::Store::open(options);
     if (!store) return store.status();
     n.store = std::move(*store);
     return Status::ok();
