@@ -71,6 +71,18 @@ void AuthorityGraph::add(const Op& op, const std::vector<Hash32>& auth_parents) 
   if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
 }
 
+void AuthorityGraph::truncate(std::size_t count) {
+  assert(count <= ops_.size());
+  for (std::size_t i = count; i < ops_.size(); ++i) index_.erase(ops_[i].id);
+  ops_.resize(count);
+  parents_.resize(count);
+  past_.resize(count);
+  has_child_.assign(count, false);
+  for (const std::vector<Hash32>& parents : parents_)
+    for (const Hash32& parent : parents) has_child_[index_.at(parent)] = true;
+  if (genesis_ && *genesis_ >= count) genesis_.reset();
+}
+
 std::optional<std::size_t> AuthorityGraph::index_of(const Hash32& id) const {
   auto at = index_.find(id);
   if (at == index_.end()) return std::nullopt;

@@ -41,6 +41,9 @@ class AuthorityGraph {
  public:
   // REQUIRES: op is an authority op not yet added; every id in auth_parents was added.
   void add(const Op& op, const std::vector<Hash32>& auth_parents);
+  // Drops every op added after the first `count`, as if they had never been added (a write
+  // transaction that added them failed). REQUIRES: count <= size().
+  void truncate(std::size_t count);
   bool contains(const Hash32& id) const { return index_.count(id) != 0; }
   std::size_t size() const { return ops_.size(); }
   std::optional<std::size_t> index_of(const Hash32& id) const;

@@ -424,6 +424,26 @@ Hash32 item_id(const ItemKey& key) {
   return *Hash32::from_view(ByteView(key.data() + 8, 32));
 }
 
+void sort_item_keys(std::vector<ItemKey>& keys) {
+  // A natural merge sort: find the ascending runs, then merge neighbours until one is left.
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (i == 0 || keys[i] < keys[i - 1]) starts.push_back(i);
+  starts.push_back(keys.size());
+  while (starts.size() > 2) {
+    std::vector<std::size_t> merged;
+    for (std::size_t r = 0; r + 1 < starts.size(); r += 2) {
+      merged.push_back(starts[r]);
+      if (r + 2 < starts.size())
+        std::inplace_merge(keys.begin() + static_cast<std::ptrdiff_t>(starts[r]),
+                           keys.begin() + static_cast<std::ptrdiff_t>(starts[r + 1]),
+                           keys.begin() + static_cast<std::ptrdiff_t>(starts[r + 2]));
+    }
+    merged.push_back(keys.size());
+    starts = std::move(merged);
+  }
+}
+
 Reconciler::Reconciler(std::vector<ItemKey> items) : items_(std::move(items)) {
   assert(std::adjacent_find(items_.begin(), items_.end(), std::greater_equal<>()) == items_.end() &&
          "items sorted, without duplicates");

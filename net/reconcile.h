@@ -36,6 +36,9 @@ using ItemKey = std::array<std::uint8_t, 40>;  // hlc (8, big-endian) then id (3
 
 ItemKey item_key(std::uint64_t hlc, const Hash32& id);
 Hash32 item_id(const ItemKey& key);
+// Sorts item keys ascending. Keys that come as a few ascending runs (a store lists its items
+// scope by scope, each scope in time order) take O(n log runs): runs are merged, not re-sorted.
+void sort_item_keys(std::vector<ItemKey>& keys);
 
 class Reconciler {
  public:

@@ -627,9 +627,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     if (auto it = waiting.find(id); it != waiting.end()) report.outcomes[it->second] = outcome;
   });
   if (Status s = ingest.load_network(); !s) return s;
-  // Any failure below leaves the in-memory graph ahead of the store: drop it, reload next time.
-  auto fail = [this](Status status) {
-    graph_.reset();
+  // A failure below may leave the in-memory graph ahead of the store: undo its additions.
+  auto fail = [this, graph_size = (*graph)->size()](Status status) {
+    rollback_graph(graph_size);
     return status;
   };
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -686,10 +686,9 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
   if (!graph) return graph.status();
-  // A refused draft leaves the in-memory graph as it was unless this write added authority ops.
-  std::size_t graph_size = (*graph)->size();
-  auto fail = [this, graph_size, written = *graph](Status status) {
-    if (written->size() != graph_size) graph_.reset();
+  // A refused draft may have added itself to the in-memory graph: undo that.
+  auto fail = [this, graph_size = (*graph)->size()](Status status) {
+    rollback_graph(graph_size);
     return status;
   };
   IngestTxn ingest(*txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
@@ -1050,6 +1049,14 @@ Result<AuthorityGraph*> Store::graph_for_write(const Txn& txn) {
   if (Status s = ensure_graph(txn); !s) return s;
   if (graph_.use_count() > 1) graph_ = std::make_shared<AuthorityGraph>(*graph_);  // shared with a state
   return graph_.get();
+}
+
+void Store::rollback_graph(std::size_t count) const {
+  if (!graph_ || graph_->size() == count) return;
+  if (graph_.use_count() == 1)
+    graph_->truncate(count);
+  else
+    graph_.reset();  // a state made during the write still holds it: reload next time
 }
 
 Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) const {

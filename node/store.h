@@ -216,6 +216,8 @@ class Store {
   // AuthorityState shares it.
   Status ensure_graph(const Txn& txn) const;
   Result<AuthorityGraph*> graph_for_write(const Txn& txn);
+  // After a failed write: the in-memory graph back to the `count` ops the store holds.
+  void rollback_graph(std::size_t count) const;
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;

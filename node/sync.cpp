@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crdt/id_set.h"
 #include "crdt/limits.h"
 #include "net/frame.h"
 #include "net/reconcile.h"
@@ -117,12 +118,12 @@ class Session {
     });
     if (s)
       s = store_.for_each_attachment_ref([&](const Hash32& blob, const Hash32& op, bool complete) {
-        if (complete && visible_.count(op) && visible_blobs_.insert(blob).second)
+        if (complete && visible_.contains(op) && visible_blobs_.insert(blob).second)
           items.push_back(net::item_key(kBlobItemTime, blob));
       });
     lock = {};
     if (!s) return s;
-    std::sort(items.begin(), items.end());
+    net::sort_item_keys(items);  // the store lists scope by scope, each in time order
     report_.items = items.size();
     reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
     if (role == SyncRole::kInitiator)
@@ -260,7 +261,7 @@ class Session {
     if (body.size() % kNeedPrefixBytes != 0) return Status::error(Status::Code::kRefused, "malformed need list");
     if (by_prefix_.empty()) {
       by_prefix_.reserve(visible_.size() + visible_blobs_.size());
-      for (const Hash32& id : visible_) by_prefix_.emplace(prefix_of(id.bytes.data()), id);
+      visible_.for_each([&](const Hash32& id) { by_prefix_.emplace(prefix_of(id.bytes.data()), id); });
       for (const Hash32& id : visible_blobs_) by_prefix_.emplace(prefix_of(id.bytes.data()), id);
     }
     std::vector<Hash32> ids;
@@ -332,7 +333,7 @@ class Session {
     {
       auto lock = lock_store();
       for (const Hash32& id : ids) {
-        if (!visible_.count(id)) continue;
+        if (!visible_.contains(id)) continue;
         auto op = store_.get(id);
         if (!op) return op.status();
         if (*op) ops.push_back(std::move(**op));
@@ -548,7 +549,7 @@ class Session {
   std::string my_scope_;
   const std::function<void(const SyncReport&)>& progress_;
   std::unique_ptr<net::Reconciler> reconciler_;
-  std::unordered_set<Hash32> visible_;        // ops both may hold
+  IdSet visible_;                             // ops both may hold
   std::set<Hash32> outstanding_;
   std::unordered_set<Hash32> visible_blobs_;  // whole attachments of ops both may hold
   std::unordered_multimap<std::uint64_t, Hash32> by_prefix_;  // both of the above, by 8-byte prefix (built on the first need)

@@ -1,7 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <set>
+#include <string>
+
 #include "crdt/bytes.h"
 #include "crdt/hash.h"
+#include "crdt/id_set.h"
 
 using namespace anwang;
 
@@ -25,4 +30,30 @@ TEST_CASE("named object ids are stable and distinct by kind", "[bytes]") {
   CHECK(named_object_id("region", "150430100") == named_object_id("region", "150430100"));
   CHECK(named_object_id("region", "150430100") != named_object_id("note", "150430100"));
   CHECK(authored_object_id(Hash32{}, 1) != authored_object_id(Hash32{}, 2));
+}
+
+TEST_CASE("an id set holds each id once, including ids that share long prefixes", "[bytes]") {
+  IdSet set;
+  std::set<Hash32> model;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 5000; ++i) {
+    Hash32 id;
+    if (i % 2 == 0) {
+      id = blake2b_256(as_bytes(std::to_string(rng() % 4000)));
+    } else {  // ids that differ only in their last bytes, as tests build them
+      id.bytes[30] = static_cast<std::uint8_t>(rng() % 40);
+      id.bytes[31] = static_cast<std::uint8_t>(rng());
+    }
+    CHECK(set.insert(id) == model.insert(id).second);
+  }
+  CHECK(set.size() == model.size());
+  for (const Hash32& id : model) CHECK(set.contains(id));
+  CHECK_FALSE(set.contains(blake2b_256(as_bytes("never inserted"))));
+  std::set<Hash32> visited;
+  set.for_each([&](const Hash32& id) { CHECK(visited.insert(id).second); });
+  CHECK(visited == model);
+  IdSet empty;
+  CHECK_FALSE(empty.contains(Hash32{}));
+  CHECK(empty.insert(Hash32{}));
+  CHECK(empty.contains(Hash32{}));
 }

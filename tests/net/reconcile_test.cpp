@@ -580,3 +580,24 @@ TEST_CASE("figures: 100,000 items, equal, 10 newest differ, 1,000 scattered diff
 TEST_CASE("figures: 1,000,000 items", "[reconcile][figures]") {
   check_figures(1'000'000, 8);
 }
+
+TEST_CASE("item keys listed as ascending runs sort like std::sort", "[reconcile]") {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    // A store's listing: a few scopes, each in time order; sometimes no order at all.
+    std::vector<net::ItemKey> keys;
+    std::size_t runs = trial % 10 == 9 ? 0 : 1 + rng() % 8;
+    for (std::size_t r = 0; r < runs; ++r) {
+      std::vector<net::ItemKey> run(rng() % 60);
+      for (auto& key : run) key = net::item_key(rng() % 500, random_id(rng));
+      std::sort(run.begin(), run.end());
+      keys.insert(keys.end(), run.begin(), run.end());
+    }
+    if (runs == 0)
+      for (std::size_t i = rng() % 300; i > 0; --i) keys.push_back(net::item_key(rng() % 50, random_id(rng)));
+    std::vector<net::ItemKey> expected = keys;
+    std::sort(expected.begin(), expected.end());
+    net::sort_item_keys(keys);
+    CHECK(keys == expected);
+  }
+}

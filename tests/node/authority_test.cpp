@@ -565,3 +565,70 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
   CHECK(extended > 20);
   CHECK(recomputed > 20);
 }
+
+TEST_CASE("a graph cut back after a failed write is the graph that never had those ops", "[authority]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.town, p.head_b, "village_head", kVillageB);
+  county.revoke(county.root(), p.head_b, "left", std::nullopt);
+  county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  auto state = county.store().authority();
+  REQUIRE(state.is_ok());
+  const AuthorityGraph& full = (*state)->graph();
+  REQUIRE(full.size() == 6);
+  for (std::size_t keep = 0; keep <= full.size(); ++keep) {
+    CAPTURE(keep);
+    AuthorityGraph prefix;
+    for (std::size_t i = 0; i < keep; ++i) prefix.add(full.op(i), full.auth_parents(i));
+    AuthorityGraph cut = full;
+    cut.truncate(keep);
+    CHECK(cut.size() == keep);
+    CHECK(cut.heads() == prefix.heads());
+    CHECK(cut.genesis() == prefix.genesis());
+    for (std::size_t i = 0; i < full.size(); ++i) CHECK(cut.contains(full.op(i).id) == (i < keep));
+    for (std::size_t a = 0; a < keep; ++a)
+      for (std::size_t b = 0; b < keep; ++b) CHECK(cut.precedes_or_equal(a, b) == prefix.precedes_or_equal(a, b));
+    if (keep > 0) {
+      AuthorityState from_cut(std::make_shared<AuthorityGraph>(cut), {});
+      AuthorityState from_prefix(std::make_shared<AuthorityGraph>(prefix), {});
+      CHECK(from_cut.digest() == from_prefix.digest());
+    }
+    // Adding the rest again gives the whole graph back.
+    for (std::size_t i = keep; i < full.size(); ++i) cut.add(full.op(i), full.auth_parents(i));
+    CHECK(cut.heads() == full.heads());
+    AuthorityState again(std::make_shared<AuthorityGraph>(cut), {});
+    CHECK(again.digest() == (*state)->digest());
+  }
+}
+
+TEST_CASE("a refused appointment leaves the store's authority as it was", "[authority]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  auto before = county.store().authority();
+  REQUIRE(before.is_ok());
+  ManualClock wall(test::kTestTimeMs + 1000);
+  // A grid member with no role appoints a village head: written into the transaction, judged not
+  // effective, refused; nothing of it may stay behind in memory.
+  node::OpDraft draft{kVillageA, County::grant_object(p.head_a, "village_head", kVillageA),
+                      DelegationPayload{p.head_a.public_key(), "village_head", {}}, {}};
+  auto refused = county.store().author(p.member, draft, wall);
+  REQUIRE_FALSE(refused.is_ok());
+  auto after = county.store().authority();
+  REQUIRE(after.is_ok());
+  CHECK((*after)->graph().size() == (*before)->graph().size());
+  CHECK((*after)->digest() == (*before)->digest());
+  // The store goes on as if the refused draft had never been made.
+  Op head = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  CHECK(county.effective(head));
+  auto authored = county.store().author(p.town, node::OpDraft{kVillageB, County::grant_object(p.head_b, "village_head", kVillageB),
+                                                              DelegationPayload{p.head_b.public_key(), "village_head", {}}, {}},
+                                        wall);
+  REQUIRE(authored.is_ok());
+  auto last = county.store().authority();
+  REQUIRE(last.is_ok());
+  CHECK((*last)->graph().size() == (*before)->graph().size() + 2);
+  CHECK((*last)->verdict_of((*last)->graph().size() - 1).effective);
+}

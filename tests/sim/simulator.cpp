@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "crdt/hash.h"
@@ -1143,18 +1145,18 @@ class Simulation {
   void check_final() {
     // The county's ops: the union of every node's.
     std::map<Hash32, Op> all;
-    std::map<int, std::set<Hash32>> holdings;
+    std::vector<std::unordered_set<Hash32>> holdings(nodes_.size());
     for (SimNode& n : nodes_) {
       Status s = n.store->for_each_op([&](const Op& op) {
         all.emplace(op.id, op);
-        holdings[n.index].insert(op.id);
+        holdings[static_cast<std::size_t>(n.index)].insert(op.id);
       });
       if (!ok(s, "listing " + n.name)) return;
     }
     stats_.ops_total = all.size();
-    std::map<Hash32, std::pair<bool, std::string>> verdicts;  // first node's verdict
+    std::unordered_map<Hash32, std::pair<bool, std::size_t>> verdicts;  // first node's verdict, and its index
     for (SimNode& n : nodes_) {
-      const std::set<Hash32>& mine = holdings[n.index];
+      const std::unordered_set<Hash32>& mine = holdings[static_cast<std::size_t>(n.index)];
       // Exactly what its scope may hold: everything visible, nothing else.
       for (const auto& [id, op] : all) {
         bool visible = visible_to(op, n.scope);
@@ -1196,10 +1198,10 @@ class Simulation {
       // Same verdict for every op on every node that holds it.
       Status judged = n.store->for_each_judged([&](const Op& op, const Verdict& v) {
         if (forged_.count(op.id) && v.effective) failure("forged op " + op.id.hex() + " effective at " + n.name);
-        auto [it, fresh] = verdicts.emplace(op.id, std::make_pair(v.effective, n.name));
+        auto [it, fresh] = verdicts.emplace(op.id, std::make_pair(v.effective, static_cast<std::size_t>(n.index)));
         if (!fresh && it->second.first != v.effective)
           failure("op " + op.id.hex() + " (" + payload_kind(op.fields.payload) + ") is " + (v.effective ? "effective" : "not effective") +
-                  " at " + n.name + " but not at " + it->second.second);
+                  " at " + n.name + " but not at " + nodes_[it->second.second].name);
       });
       if (!ok(judged, "judging at " + n.name) || !fail_.empty()) return;
     }
@@ -1243,7 +1245,7 @@ class Simulation {
     for (SimNode& n : nodes_) {
       auto digest = n.store->effective_digest();
       if (!ok(digest, "effective digest")) return;
-      trace_line("final " + n.name + " " + std::to_string(holdings[n.index].size()) + " ops " + digest->hex());
+      trace_line("final " + n.name + " " + std::to_string(holdings[static_cast<std::size_t>(n.index)].size()) + " ops " + digest->hex());
     }
   }
 
