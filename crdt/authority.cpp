@@ -177,14 +177,18 @@ bool AuthorityState::extendable_by(const AuthorityGraph& graph,
 }
 
 std::shared_ptr<const AuthorityState> AuthorityState::extend(
-    const std::shared_ptr<const AuthorityState>& previous, std::shared_ptr<const AuthorityGraph> graph,
+    std::shared_ptr<const AuthorityState> previous, std::shared_ptr<const AuthorityGraph> graph,
     std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) {
   std::sort(equivocations.begin(), equivocations.end());
   equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+  // Every state is made by make_shared<AuthorityState> (never a const object), so the sole
+  // reference may shed its const to be extended in place.
   if (!previous || !previous->extendable_by(*graph, equivocations))
-    return std::make_shared<const AuthorityState>(std::move(graph), std::move(equivocations));
-  auto state = std::make_shared<AuthorityState>(*previous);
+    return std::make_shared<AuthorityState>(std::move(graph), std::move(equivocations));
   std::size_t from = previous->graph_->size();
+  std::shared_ptr<AuthorityState> state = previous.use_count() == 1
+                                              ? std::const_pointer_cast<AuthorityState>(std::move(previous))
+                                              : std::make_shared<AuthorityState>(*previous);
   state->graph_ = std::move(graph);
   state->extended_ = true;
   const AuthorityGraph& g = *state->graph_;

@@ -116,8 +116,10 @@ class AuthorityState {
   // `graph` holds `previous`'s ops at the same places and more, none of the new ones is a
   // revocation, the equivocations are the same and `previous` reached its fixed point, every
   // verdict already found stands — no op's causal past changed, and only revocations reach
-  // forward — so only the new ops are judged. Otherwise computes from scratch.
-  static std::shared_ptr<const AuthorityState> extend(const std::shared_ptr<const AuthorityState>& previous,
+  // forward — so only the new ops are judged. Otherwise computes from scratch. When `previous`
+  // is the last reference to its state (its owner moved it in), that state is extended in place
+  // rather than copied.
+  static std::shared_ptr<const AuthorityState> extend(std::shared_ptr<const AuthorityState> previous,
                                                       std::shared_ptr<const AuthorityGraph> graph,
                                                       std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
 

@@ -1072,10 +1072,11 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next())
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
-  auto state = AuthorityState::extend(state_, graph_, std::move(equivocations));
-  if (txn.is_write()) return state;  // may reflect uncommitted writes: not cached
+  // May reflect uncommitted writes: not cached, and state_ stays as it was.
+  if (txn.is_write()) return AuthorityState::extend(state_, graph_, std::move(equivocations));
   hazards_.clear();  // evaluated under the previous state: none would be reused, and each pins it
-  state_ = state;
+  // Handed over, so that a state nobody else holds is extended in place.
+  state_ = AuthorityState::extend(std::move(state_), graph_, std::move(equivocations));
   state_graph_size_ = graph_->size();
   state_equivocations_ = equivocation_count;
   return state_;
