@@ -51,7 +51,7 @@ void AuthoritySet::merge(const AuthoritySet& other) {
 
 // ---- AuthorityGraph ----
 
-void AuthorityGraph::add(const Op& op, const std::vector<Hash32>& auth_parents) {
+void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
   assert(is_authority_payload(op.fields.payload));
   assert(!contains(op.id));
   std::size_t index = ops_.size();
@@ -63,17 +63,17 @@ void AuthorityGraph::add(const Op& op, const std::vector<Hash32>& auth_parents) 
     past.merge(past_[at->second]);
     has_child_[at->second] = true;
   }
-  ops_.push_back(op);
+  index_[op.id] = index;
+  if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
+  ops_.push_back(std::make_shared<const Op>(std::move(op)));
   parents_.push_back(auth_parents);
   past_.push_back(std::move(past));
   has_child_.push_back(false);
-  index_[op.id] = index;
-  if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
 }
 
 void AuthorityGraph::truncate(std::size_t count) {
   assert(count <= ops_.size());
-  for (std::size_t i = count; i < ops_.size(); ++i) index_.erase(ops_[i].id);
+  for (std::size_t i = count; i < ops_.size(); ++i) index_.erase(ops_[i]->id);
   ops_.resize(count);
   parents_.resize(count);
   past_.resize(count);
@@ -99,7 +99,7 @@ std::vector<Hash32> AuthorityGraph::maximal(const std::vector<Hash32>& candidate
   for (std::size_t a : known) {
     bool dominated = std::any_of(known.begin(), known.end(),
                                  [&](std::size_t b) { return a != b && precedes_or_equal(a, b); });
-    if (!dominated) out.push_back(ops_[a].id);
+    if (!dominated) out.push_back(ops_[a]->id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -115,7 +115,7 @@ AuthoritySet AuthorityGraph::closure(const std::vector<Hash32>& frontier) const 
 std::vector<Hash32> AuthorityGraph::heads() const {
   std::vector<Hash32> out;
   for (std::size_t i = 0; i < ops_.size(); ++i)
-    if (!has_child_[i]) out.push_back(ops_[i].id);
+    if (!has_child_[i]) out.push_back(ops_[i]->id);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -390,7 +390,7 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
       return found;
     }
   }
-  std::string why = "key " + key_name(action.author) + " holds no role";
+  std::optional<std::string> why;  // the last reason a grant did not serve; built only when one fails
   std::optional<Verdict> flagged;
   if (auto at = grants_by_grantee_.find(action.author); at != grants_by_grantee_.end()) {
     for (std::size_t grant : at->second) {
@@ -428,7 +428,7 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
     }
   }
   if (flagged) return *flagged;
-  return refused(why);
+  return refused(why ? std::move(*why) : "key " + key_name(action.author) + " holds no role");
 }
 
 Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& delegation, const AuthoritySet& view,
@@ -469,7 +469,7 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
     const RoleDef* root = c->role(kRootRole);
     if (root != nullptr && !allows(*root, {})) return verdict;
   }
-  std::string why = "key " + key_name(op.fields.author) + " holds no role that may delegate '" + target->id + "'";
+  std::optional<std::string> why;  // built only when a grant fails the narrowing rules
   auto at = grants_by_grantee_.find(op.fields.author);
   if (at != grants_by_grantee_.end()) {
     for (std::size_t grant : at->second) {
@@ -491,7 +491,8 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
       return out;
     }
   }
-  return refused(why);
+  return refused(why ? std::move(*why)
+                     : "key " + key_name(op.fields.author) + " holds no role that may delegate '" + target->id + "'");
 }
 
 Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const AuthoritySet& view,

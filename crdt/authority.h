@@ -40,14 +40,14 @@ class AuthoritySet {
 class AuthorityGraph {
  public:
   // REQUIRES: op is an authority op not yet added; every id in auth_parents was added.
-  void add(const Op& op, const std::vector<Hash32>& auth_parents);
+  void add(Op op, const std::vector<Hash32>& auth_parents);
   // Drops every op added after the first `count`, as if they had never been added (a write
   // transaction that added them failed). REQUIRES: count <= size().
   void truncate(std::size_t count);
   bool contains(const Hash32& id) const { return index_.count(id) != 0; }
   std::size_t size() const { return ops_.size(); }
   std::optional<std::size_t> index_of(const Hash32& id) const;
-  const Op& op(std::size_t i) const { return ops_[i]; }
+  const Op& op(std::size_t i) const { return *ops_[i]; }
   // True when `a` is `b` or in `b`'s causal past. REQUIRES: both were added.
   bool precedes_or_equal(std::size_t a, std::size_t b) const { return past_[b].has(a); }
   // The candidates that are not in the past of another candidate, sorted.
@@ -60,7 +60,9 @@ class AuthorityGraph {
   std::optional<std::size_t> genesis() const { return genesis_; }
 
  private:
-  std::vector<Op> ops_;
+  // Shared, so that copying a graph (the store copies it for each write while a state holds
+  // it) copies pointers, not ops.
+  std::vector<std::shared_ptr<const Op>> ops_;
   std::vector<std::vector<Hash32>> parents_;
   std::vector<AuthoritySet> past_;  // inclusive
   std::unordered_map<Hash32, std::size_t> index_;

@@ -59,18 +59,18 @@ class Writer {
   }
 
   void push(Record type, ByteView body, bool final = false) {
-    Bytes plain(1 + body.size());
-    plain[0] = type;
-    if (!body.empty()) std::memcpy(plain.data() + 1, body.data(), body.size());
-    Bytes cipher(plain.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
+    // One buffer for every record: the length, then the sealed type and body.
+    plain_.resize(1 + body.size());
+    plain_[0] = type;
+    if (!body.empty()) std::memcpy(plain_.data() + 1, body.data(), body.size());
+    sealed_.resize(4 + plain_.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
     unsigned long long cipher_len = 0;
-    crypto_secretstream_xchacha20poly1305_push(&state_, cipher.data(), &cipher_len, plain.data(), plain.size(),
+    crypto_secretstream_xchacha20poly1305_push(&state_, sealed_.data() + 4, &cipher_len, plain_.data(), plain_.size(),
                                                header_.data(), header_.size(),
                                                final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-    Bytes length;
-    append_u32_le(length, static_cast<std::uint32_t>(cipher_len));
-    out_.write(reinterpret_cast<const char*>(length.data()), 4);
-    out_.write(reinterpret_cast<const char*>(cipher.data()), static_cast<std::streamsize>(cipher_len));
+    auto length = static_cast<std::uint32_t>(cipher_len);
+    for (int i = 0; i < 4; ++i) sealed_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (8 * i));
+    out_.write(reinterpret_cast<const char*>(sealed_.data()), static_cast<std::streamsize>(4 + cipher_len));
   }
 
   bool finish() {
@@ -81,6 +81,7 @@ class Writer {
  private:
   crypto_secretstream_xchacha20poly1305_state state_{};
   Bytes header_;
+  Bytes plain_, sealed_;
   std::ofstream out_;
 };
 
@@ -124,24 +125,24 @@ class Reader {
     std::uint32_t length = read_u32_le(length_bytes);
     if (length > kMessageBytesMax + crypto_secretstream_xchacha20poly1305_ABYTES || length < crypto_secretstream_xchacha20poly1305_ABYTES + 1)
       return Status::error(Status::Code::kRefused, "the bundle holds a record of impossible size");
-    Bytes cipher(length);
-    if (!in_.read(reinterpret_cast<char*>(cipher.data()), length))
+    cipher_.resize(length);
+    if (!in_.read(reinterpret_cast<char*>(cipher_.data()), length))
       return Status::error(Status::Code::kRefused, "the bundle is cut short");
-    Bytes plain(length - crypto_secretstream_xchacha20poly1305_ABYTES);
+    plain_.resize(length - crypto_secretstream_xchacha20poly1305_ABYTES);
     unsigned long long plain_len = 0;
     unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&state_, plain.data(), &plain_len, &tag, cipher.data(), cipher.size(),
+    if (crypto_secretstream_xchacha20poly1305_pull(&state_, plain_.data(), &plain_len, &tag, cipher_.data(), cipher_.size(),
                                                    header_.data(), header_.size()) != 0)
       return Status::error(Status::Code::kRefused, "the bundle was altered or damaged (authentication failed)");
-    plain.resize(plain_len);
-    type = plain[0];
+    type = plain_[0];
     final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-    return Bytes(plain.begin() + 1, plain.end());
+    return Bytes(plain_.begin() + 1, plain_.begin() + static_cast<std::ptrdiff_t>(plain_len));
   }
 
  private:
   crypto_secretstream_xchacha20poly1305_state state_{};
   Bytes header_;
+  Bytes cipher_, plain_;  // reused for every record
   std::ifstream in_;
 };
 
@@ -171,7 +172,7 @@ Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, 
       [&](const Reach& reach) {
         return std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return visible_to(reach, scope); });
       },
-      [&](std::uint64_t, const Op& op) { ops.push_back(op); });
+      [&](std::uint64_t, Op& op) { ops.push_back(std::move(op)); });
   if (!walked) return walked.status();
   std::uint64_t last_arrival = *walked;  // past every op that arrived, visible to the recipient or not
   std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
@@ -232,13 +233,17 @@ Result<BundleImportReport> import_bundle(Store& store, const KeyPair& node_key, 
     return Status::ok();
   };
   std::optional<Attachment> blob;
+  bool blob_held = false;  // this node holds the blob already: its bytes are read past, not kept
+  std::uint64_t blob_received = 0;
   Bytes blob_bytes;
   auto finish_blob = [&]() -> Status {
     if (!blob) return Status::ok();
-    if (blob_bytes.size() != blob->size || blake2b_256(blob_bytes) != blob->hash)
+    if (blob_received != blob->size || (!blob_held && blake2b_256(blob_bytes) != blob->hash))
       return Status::error(Status::Code::kRefused, "blob " + blob->hash.hex() + " in the bundle does not match its hash");
-    auto stored = store.put_blob(blob_bytes, blob->media_type);
-    if (!stored) return stored.status();
+    if (!blob_held) {
+      auto stored = store.put_blob(blob_bytes, blob->media_type);
+      if (!stored) return stored.status();
+    }
     ++report.blobs;
     blob.reset();
     blob_bytes.clear();
@@ -262,11 +267,16 @@ Result<BundleImportReport> import_bundle(Store& store, const KeyPair& node_key, 
       Attachment a{*Hash32::from_view(ByteView(body->data(), 32)), read_u64_be(body->data() + 32),
                    std::string(body->begin() + 40, body->end())};
       if (a.size > limits::blob_bytes_max) return Status::error(Status::Code::kRefused, "a blob in the bundle is too large");
+      auto held = store.has_blob(a.hash);
+      if (!held) return held.status();
       blob = a;
+      blob_held = *held;
+      blob_received = 0;
     } else if (type == kBlobBytes) {
-      if (!blob || blob_bytes.size() + body->size() > blob->size)
+      if (!blob || blob_received + body->size() > blob->size)
         return Status::error(Status::Code::kRefused, "blob bytes in the bundle do not fit their blob");
-      blob_bytes.insert(blob_bytes.end(), body->begin(), body->end());
+      blob_received += body->size();
+      if (!blob_held) blob_bytes.insert(blob_bytes.end(), body->begin(), body->end());
     } else if (type == kEnd && final) {
       if (Status s = finish_blob(); !s) return s;
       if (Status s = flush(); !s) return s;

@@ -1450,7 +1450,7 @@ Result<std::uint64_t> Store::newest_hlc() const {
 }
 
 Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
-                                                    const std::function<void(std::uint64_t, const Op&)>& visit) const {
+                                                    const std::function<void(std::uint64_t, Op&)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
   auto cursor = Cursor::open(*txn, tables_.arrivals);

@@ -169,9 +169,10 @@ class Store {
   // Ops in the order this node received them (its own bookkeeping, not replicated): for
   // "what is new since the last bundle". `visit` gets each op's arrival number, for every op
   // whose reach `wanted` accepts (the others are not decoded); all in one read transaction.
-  // Returns the last arrival number walked (`after` when nothing arrived since).
+  // `visit` may move the op away. Returns the last arrival number walked (`after` when nothing
+  // arrived since).
   Result<std::uint64_t> for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
-                                const std::function<void(std::uint64_t, const Op&)>& visit) const;
+                                const std::function<void(std::uint64_t, Op&)>& visit) const;
   // Small named counters of this node's own (not replicated): last bundle sent to a node, …
   Result<std::uint64_t> local_counter(const std::string& name) const;
   Status set_local_counter(const std::string& name, std::uint64_t value);
