@@ -773,10 +773,27 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
 Result<std::optional<Op>> Store::get(const Hash32& id) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
-  auto where = txn->get(tables_.ids, id.view());
+  return get_in(*txn, id);
+}
+
+Result<std::vector<Op>> Store::get_many(std::span<const Hash32> ids) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::vector<Op> ops;
+  ops.reserve(ids.size());
+  for (const Hash32& id : ids) {
+    auto op = get_in(*txn, id);
+    if (!op) return op.status();
+    if (*op) ops.push_back(std::move(**op));
+  }
+  return ops;
+}
+
+Result<std::optional<Op>> Store::get_in(const Txn& txn, const Hash32& id) const {
+  auto where = txn.get(tables_.ids, id.view());
   if (!where) return where.status();
   if (!*where) return std::optional<Op>();
-  auto bytes = txn->get(tables_.ops, concat({**where, id.view()}));
+  auto bytes = txn.get(tables_.ops, concat({**where, id.view()}));
   if (!bytes) return bytes.status();
   if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
   auto decoded = decode_stored_op(**bytes, id);

@@ -120,6 +120,9 @@ class Store {
   Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
 
   Result<std::optional<Op>> get(const Hash32& id) const;
+  // The stored ops among `ids`, in the order given, read in one transaction; ids not stored
+  // are skipped.
+  Result<std::vector<Op>> get_many(std::span<const Hash32> ids) const;
   // The op whose id starts with `hex_prefix` (at least 8 hex digits). Not found when none or
   // several match.
   Result<Hash32> resolve_id(const std::string& hex_prefix) const;
@@ -220,6 +223,7 @@ class Store {
   // After a failed write: the in-memory graph back to the `count` ops the store holds.
   void rollback_graph(std::size_t count) const;
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
+  Result<std::optional<Op>> get_in(const Txn& txn, const Hash32& id) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)

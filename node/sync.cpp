@@ -86,17 +86,32 @@ int priority_of(const Op& op) {
 // authority ops go first, then every object's ops together in time order, objects by the most
 // urgent of their ops being sent.
 void sort_for_sending(std::vector<Op>& ops) {
-  std::map<Hash32, int> object_priority;
+  std::unordered_map<Hash32, int> object_priority;
   for (const Op& op : ops) {
     auto [at, fresh] = object_priority.try_emplace(op.fields.object, priority_of(op));
     if (!fresh) at->second = std::min(at->second, priority_of(op));
   }
-  auto rank = [&object_priority](const Op& op) {
-    return is_authority_payload(op.fields.payload) ? -1 : object_priority.at(op.fields.object);
+  // Each op's sort key once, then the ops moved into that order (an Op is large to swap).
+  struct Key {
+    int rank;
+    std::uint64_t hlc;
+    const Hash32* id;
+    std::size_t index;
   };
-  std::sort(ops.begin(), ops.end(), [&rank](const Op& a, const Op& b) {
-    return std::make_tuple(rank(a), a.fields.hlc, a.id) < std::make_tuple(rank(b), b.fields.hlc, b.id);
+  std::vector<Key> keys;
+  keys.reserve(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    int rank = is_authority_payload(op.fields.payload) ? -1 : object_priority.at(op.fields.object);
+    keys.push_back(Key{rank, op.fields.hlc, &op.id, i});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.rank, a.hlc, *a.id) < std::tie(b.rank, b.hlc, *b.id);
   });
+  std::vector<Op> sorted;
+  sorted.reserve(ops.size());
+  for (const Key& key : keys) sorted.push_back(std::move(ops[key.index]));
+  ops.swap(sorted);
 }
 
 class Session {
@@ -329,16 +344,15 @@ class Session {
 
   // Sends ops (only ones the peer may hold), by priority, in frames under the cap.
   Status send_ops(const std::vector<Hash32>& ids) {
-    std::vector<Op> ops;
-    {
-      auto lock = lock_store();
-      for (const Hash32& id : ids) {
-        if (!visible_.contains(id)) continue;
-        auto op = store_.get(id);
-        if (!op) return op.status();
-        if (*op) ops.push_back(std::move(**op));
-      }
-    }
+    std::vector<Hash32> wanted;
+    wanted.reserve(ids.size());
+    for (const Hash32& id : ids)
+      if (visible_.contains(id)) wanted.push_back(id);
+    auto lock = lock_store();
+    auto read = store_.get_many(wanted);
+    lock = {};
+    if (!read) return read.status();
+    std::vector<Op> ops = std::move(*read);
     sort_for_sending(ops);
     Bytes batch;
     std::uint32_t count = 0;
