@@ -584,7 +584,7 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
   if (known_id) id = *known_id;
   SignatureMemo* memo = mode == DecodeMode::kVerify ? signature_memo() : nullptr;
   if (memo) {
-    id = blake2b_256(bytes);
+    if (!id) id = blake2b_256(bytes);
     if (memo->contains(verified_op_entry(*id))) mode = DecodeMode::kTrusted;
   }
   std::vector<capnp::word> words(bytes.size() / sizeof(capnp::word));
@@ -768,6 +768,11 @@ std::variant<Op, RefusedOp> decode_guarded(ByteView bytes, DecodeMode mode, cons
 }  // namespace
 
 std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode) { return decode_guarded(bytes, mode, nullptr); }
+
+std::variant<Op, RefusedOp> decode_op_with_id(ByteView bytes, const Hash32& id) {
+  assert(id == blake2b_256(bytes));
+  return decode_guarded(bytes, DecodeMode::kVerify, &id);
+}
 
 std::variant<Op, RefusedOp> decode_stored_op(ByteView bytes, const Hash32& id) {
   return decode_guarded(bytes, DecodeMode::kTrusted, &id);

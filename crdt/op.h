@@ -200,6 +200,9 @@ enum class DecodeMode { kVerify, kTrusted };
 
 // Decodes and verifies bytes. Never throws, never asserts on the input.
 std::variant<Op, RefusedOp> decode_op(ByteView bytes, DecodeMode mode = DecodeMode::kVerify);
+// The same, fully checked, for bytes whose id (blake2b_256(bytes)) the caller has computed.
+// REQUIRES: id == blake2b_256(bytes).
+std::variant<Op, RefusedOp> decode_op_with_id(ByteView bytes, const Hash32& id);
 
 // kTrusted decoding of bytes a store keeps under `id`, taking the id as given rather than hashing
 // the bytes again (`anwang verify` decodes with kVerify, which recomputes every id).

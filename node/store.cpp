@@ -153,7 +153,7 @@ class Store::IngestTxn {
     auto held = already_held(id);
     if (!held) return held.status();
     if (*held) return std::move(**held);
-    auto decoded = decode_op(bytes);
+    auto decoded = decode_op_with_id(bytes, id);
     if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
     return admit(std::move(std::get<Op>(decoded)));
   }
