@@ -826,11 +826,15 @@ Result<Hash32> Store::resolve_id(const std::string& hex_prefix) const {
 Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
+  return for_each_op_in(*txn, visit);
+}
+
+Status Store::for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const {
   struct Entry { std::uint64_t hlc; Hash32 id; Bytes key; };
   std::vector<Entry> entries;
-  entries.reserve(txn->entries(tables_.ops));
+  entries.reserve(txn.entries(tables_.ops));
   {
-    auto cursor = Cursor::open(*txn, tables_.ops);
+    auto cursor = Cursor::open(txn, tables_.ops);
     if (!cursor) return cursor.status();
     for (bool ok = cursor->first(); ok; ok = cursor->next()) {
       ByteView key = cursor->key();
@@ -842,7 +846,7 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return std::tie(a.hlc, a.id) < std::tie(b.hlc, b.id); });
   for (const Entry& entry : entries) {
-    auto bytes = txn->get(tables_.ops, entry.key);
+    auto bytes = txn.get(tables_.ops, entry.key);
     if (!bytes) return bytes.status();
     auto decoded = decode_stored_op(**bytes, entry.id);
     if (auto* refused = std::get_if<RefusedOp>(&decoded))
@@ -1137,6 +1141,9 @@ Result<Verdict> Store::verdict(const Op& op) const {
 }
 
 Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const {
+  // One read transaction for the listing and every verdict: all from one snapshot of the store.
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
   // A hazard's or record's steps are judged together: evaluate each object once, not once per op.
   std::unordered_map<Hash32, std::unordered_map<Hash32, Verdict>> by_object;
   auto object_verdicts = [&](const Op& op) -> Result<const std::unordered_map<Hash32, Verdict>*> {
@@ -1148,11 +1155,11 @@ Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&
         for (const auto& step : history) verdicts->emplace(step.id, step.verdict);
       };
       if (std::holds_alternative<HazardPayload>(op.fields.payload)) {
-        auto state = hazard(op.fields.object);
+        auto state = hazard_in(*txn, op.fields.object);
         if (!state) return state.status();
         fill(state->history);
       } else {
-        auto state = record(op.fields.object);
+        auto state = record_in(*txn, op.fields.object);
         if (!state) return state.status();
         fill(state->history);
       }
@@ -1160,7 +1167,7 @@ Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&
     return &at->second;
   };
   Status failure;
-  Status s = for_each_op([&](const Op& op) {
+  Status s = for_each_op_in(*txn, [&](const Op& op) {
     if (!failure.is_ok()) return;
     if (std::holds_alternative<HazardPayload>(op.fields.payload) || std::holds_alternative<RecordPayload>(op.fields.payload)) {
       auto verdicts = object_verdicts(op);
@@ -1176,7 +1183,7 @@ Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&
       visit(op, found->second);
       return;
     }
-    auto verdict = this->verdict(op);
+    auto verdict = verdict_in(*txn, op);
     if (!verdict) {
       failure = verdict.status();
       return;

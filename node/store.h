@@ -224,6 +224,7 @@ class Store {
   void rollback_graph(std::size_t count) const;
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   Result<std::optional<Op>> get_in(const Txn& txn, const Hash32& id) const;
+  Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)
