@@ -19,16 +19,6 @@ namespace anwang {
 
 class IdSet {
  public:
-  IdSet() = default;
-  // Room for `count` ids without growing.
-  explicit IdSet(std::size_t count) { reserve(count); }
-
-  void reserve(std::size_t count) {
-    std::size_t want = kMinSlots;
-    while (want / 2 < count) want *= 2;
-    if (want > slots_.size()) rehash(want);
-  }
-
   // True when `id` was not in the set.
   bool insert(const Hash32& id) {
     if ((size_ + 1) * 2 > slots_.size()) rehash(slots_.empty() ? kMinSlots : slots_.size() * 2);
@@ -42,7 +32,6 @@ class IdSet {
 
   bool contains(const Hash32& id) const { return !slots_.empty() && used_[find_slot(id)]; }
   std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
 
   // Calls visit(id) for every id, in no particular (but deterministic) order.
   template <typename Visit>
