@@ -176,6 +176,20 @@ bool AuthorityState::extendable_by(const AuthorityGraph& graph,
   return true;
 }
 
+bool AuthorityState::extension_keeps_judgments(
+    const AuthorityGraph& graph, std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) const {
+  std::sort(equivocations.begin(), equivocations.end());
+  equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+  if (!extendable_by(graph, equivocations)) return false;
+  for (std::size_t i = graph_->size(); i < graph.size(); ++i) {
+    const Payload& payload = graph.op(i).fields.payload;
+    if (std::holds_alternative<GenesisPayload>(payload) || std::holds_alternative<AmendmentPayload>(payload) ||
+        std::holds_alternative<ReaffirmationPayload>(payload))
+      return false;
+  }
+  return true;
+}
+
 std::shared_ptr<const AuthorityState> AuthorityState::extend(
     std::shared_ptr<const AuthorityState> previous, std::shared_ptr<const AuthorityGraph> graph,
     std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) {

@@ -125,6 +125,14 @@ class AuthorityState {
                                                       std::shared_ptr<const AuthorityGraph> graph,
                                                       std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
 
+  // Whether extend(this state, graph, equivocations) would leave every judgment over this
+  // state's ops as it is: extend() keeps the verdicts found (see above), and none of the new ops
+  // is a genesis, an amendment or a reaffirmation, so judge_action() on a frontier among this
+  // state's ops, office_scope() and constitution() answer as before. (Revocations are excluded
+  // by extend() itself.) A store keeps what it evaluated from such judgments across the change.
+  bool extension_keeps_judgments(const AuthorityGraph& graph,
+                                 std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) const;
+
   // Judges any op of the set. `auth_frontier`: the maximal authority ops in its causal past.
   Verdict judge(const Op& op, const std::vector<Hash32>& auth_frontier) const;
   // Judges an authority op of the graph (cached).

@@ -823,6 +823,21 @@ Result<Hash32> Store::resolve_id(const std::string& hex_prefix) const {
   return matches[0];
 }
 
+Result<std::vector<Hash32>> Store::op_ids() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.ids);
+  if (!cursor) return cursor.status();
+  std::vector<Hash32> ids;
+  ids.reserve(txn->entries(tables_.ids));
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    auto id = Hash32::from_view(cursor->key());
+    if (!id) return Status::corruption("an ids table key is malformed");
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
 Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
@@ -1095,7 +1110,10 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
   // May reflect uncommitted writes: not cached, and state_ stays as it was.
   if (txn.is_write()) return AuthorityState::extend(state_, graph_, std::move(equivocations));
-  hazards_.clear();  // evaluated under the previous state: none would be reused, and each pins it
+  if (!state_ || !state_->extension_keeps_judgments(*graph_, equivocations)) {
+    hazards_.clear();  // evaluated under judgments that may have changed
+    ++judgments_;
+  }
   // Handed over, so that a state nobody else holds is extended in place.
   state_ = AuthorityState::extend(std::move(state_), graph_, std::move(equivocations));
   state_graph_size_ = graph_->size();
@@ -1253,7 +1271,7 @@ Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto ids = object_op_ids(txn, id);
   if (!ids) return ids.status();
   if (auto cached = hazards_.find(id);
-      cached != hazards_.end() && cached->second.authority == *state && cached->second.ops == *ids)
+      *state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == *ids)
     return cached->second.hazard.at_time(now_hlc);
   auto found = ops_of<HazardPayload>(txn, *ids);
   if (!found) return found.status();
@@ -1262,11 +1280,11 @@ Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
   TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
   HazardState result = evaluated.at_time(now_hlc);
-  // Only evaluations under the store's current state are kept, so the cache pins no other state
-  // (a write transaction's state may include uncommitted authority ops).
+  // Only evaluations under state_ are kept (a write transaction's state may include uncommitted
+  // authority ops).
   if (*state == state_) {
     if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
-    hazards_[id] = CachedHazard{*state, std::move(*ids), std::move(evaluated)};
+    hazards_[id] = CachedHazard{judgments_, std::move(*ids), std::move(evaluated)};
   }
   return result;
 }

@@ -130,6 +130,8 @@ class Store {
   Status for_each_op(const std::function<void(const Op&)>& visit) const;
   // Every stored op's reach (who may hold it), timestamp and id, from the indexes alone (no op
   // is decoded): what a sync session offers. In (scope, timestamp, id) order.
+  // The id of every op held, in id order (the ids table's own order: nothing is decoded or sorted).
+  Result<std::vector<Hash32>> op_ids() const;
   Status for_each_item(const std::function<void(const Reach&, std::uint64_t hlc, const Hash32& id)>& visit) const;
   // Every attachment reference of a stored op: (blob hash, op id), and whether this node holds
   // the whole blob.
@@ -239,16 +241,19 @@ class Store {
   mutable std::shared_ptr<const AuthorityState> state_;
   mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
   mutable std::size_t state_equivocations_ = 0;  // equivocation rows behind state_
-  // Hazards evaluated, by object. An evaluation is a function of the authority state and the
+  // Hazards evaluated, by object. An evaluation is a function of the authority judgments and the
   // object's ops alone (time is applied after), so it holds while both are the ones it was made
-  // from: the state object itself (kept alive here, so never another at its address) and the
-  // list of op ids. Only evaluations under state_ are kept, and a new state_ empties it, so it
-  // holds no other state alive; emptied too when it reaches limits::store_hazards_cached_max.
+  // from: the judgments of generation `judgments_` and the list of op ids. A new state_ whose
+  // judgments of the old ops may differ (AuthorityState::extension_keeps_judgments) starts a
+  // new generation and empties the cache. Only evaluations under state_ are kept or looked up;
+  // an entry holds no state alive, so state_ can be extended in place. Emptied too when it
+  // reaches limits::store_hazards_cached_max.
   struct CachedHazard {
-    std::shared_ptr<const AuthorityState> authority;
+    std::uint64_t judgments = 0;
     std::vector<Hash32> ops;
     TimelessHazard hazard;
   };
+  mutable std::uint64_t judgments_ = 0;
   mutable std::unordered_map<Hash32, CachedHazard> hazards_;
 };
 

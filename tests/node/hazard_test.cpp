@@ -333,7 +333,7 @@ TEST_CASE("a store keeps evaluated hazards only under its current authority stat
   before = Status::not_found("dropped");
   // A new appointment: the next read computes a new state. Hazard b, not read again, must not
   // keep the old state (and its authority graph) alive. (Held by nobody else, the old state is
-  // extended in place and so becomes the new one; held by the cache, it would be copied.)
+  // extended in place and so becomes the new one; the cache's entries hold no state.)
   loop.appoint(loop.root, test_key(50), "department", test::kCounty, {"traffic"});
   CHECK(loop.state(a.fields.object).state == "reported");
   auto after = loop.store().authority();
@@ -341,6 +341,86 @@ TEST_CASE("a store keeps evaluated hazards only under its current authority stat
   CHECK((old_state.expired() || old_state.lock() == *after));
   CHECK((*after)->graph().size() == old_size + 1);
   CHECK(loop.state(b.fields.object).state == "reported");
+}
+
+TEST_CASE("hazard reads between arrivals of authority ops agree with a store that never read it", "[hazard][property]") {
+  // A store keeps evaluated hazards across a new authority state when that state only extends
+  // the old one (a new appointment); a revocation starts over. Here both arrive, shuffled among
+  // the hazard's steps, and the hazard is read after every batch: each read must equal a fresh
+  // store's single read of the same ops.
+  Loop loop;
+  std::vector<Bytes> setup;
+  REQUIRE(loop.store().for_each_op([&](const Op& op) { setup.push_back(op.bytes); }).is_ok());
+  Op r = loop.report(loop.member, "major", "chemicals");
+  Hash32 id = r.fields.object;
+  // The township revokes the safety officer, concurrently with the officer's sign-off.
+  Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
+                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
+                                      loop.authority_heads());
+  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id});
+  // A new officer is appointed and signs off; the head escalates again on that.
+  KeyPair second = test_key(22);
+  loop.appoint(loop.town, second, "village_safety_officer", kVillage);
+  Bytes appointment;
+  REQUIRE(loop.store().for_each_op([&](const Op& op) {
+    if (const auto* d = std::get_if<DelegationPayload>(&op.fields.payload); d && d->grantee == second.public_key())
+      appointment = op.bytes;
+  }).is_ok());
+  REQUIRE_FALSE(appointment.empty());
+  Op three = loop.step(second, id, Loop::action("signoff"), {one.id});
+  Op again = loop.step(loop.head, id, Loop::action("escalate"), {one.id, three.id});
+  std::vector<Bytes> arriving{r.bytes, revocation.bytes, one.bytes, two.bytes, up.bytes, appointment, three.bytes, again.bytes};
+
+  auto fresh_read = [&](const std::vector<Bytes>& delivered) -> std::optional<HazardState> {
+    TempDir dir;
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, setup, 64);
+    test::ingest_all(*store, delivered, 64);
+    auto s = store->hazard(id);
+    if (!s.is_ok()) {
+      REQUIRE(s.status().code() == Status::Code::kNotFound);
+      return std::nullopt;
+    }
+    return *s;
+  };
+  std::mt19937_64 rng(77);
+  std::set<std::string> final_states;
+  for (int order = 0; order < 12; ++order) {
+    std::vector<Bytes> shuffled = arriving;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    TempDir dir;
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, setup, 64);
+    std::vector<Bytes> delivered;
+    std::size_t batch = 1 + rng() % 3;
+    for (std::size_t at = 0; at < shuffled.size(); at += batch) {
+      std::size_t end = std::min(shuffled.size(), at + batch);
+      std::vector<Bytes> part(shuffled.begin() + static_cast<std::ptrdiff_t>(at), shuffled.begin() + static_cast<std::ptrdiff_t>(end));
+      test::ingest_all(*store, part, batch);
+      delivered.insert(delivered.end(), part.begin(), part.end());
+      auto read = store->hazard(id);
+      std::optional<HazardState> expected = fresh_read(delivered);
+      CAPTURE(order, at);
+      REQUIRE(read.is_ok() == expected.has_value());
+      if (!expected) continue;
+      CHECK(read->state == expected->state);
+      CHECK(read->level == expected->level);
+      CHECK(read->signoffs == expected->signoffs);
+      REQUIRE(read->history.size() == expected->history.size());
+      for (std::size_t i = 0; i < read->history.size(); ++i) {
+        CHECK(read->history[i].verdict.effective == expected->history[i].verdict.effective);
+        CHECK(read->history[i].verdict.reason == expected->history[i].verdict.reason);
+      }
+    }
+    auto last = store->hazard(id);
+    REQUIRE(last.is_ok());
+    final_states.insert(last->state);
+  }
+  // Every order ends the same: the revoked officer's sign-off and the first escalation are void,
+  // the new officer's sign-off and the second escalation stand.
+  CHECK(final_states == std::set<std::string>{"escalated"});
 }
 
 TEST_CASE("an overdue flag comes from the newest op's time, not a wall clock", "[hazard]") {

@@ -395,6 +395,12 @@ TEST_CASE("items list every op's reach from the indexes, as decoding the ops wou
   REQUIRE(listed.size() == expected.size());
   for (const Listed& item : listed) CHECK(expected.at(item.id) == item);
   CHECK(expected.at(history.back().id).recipients == std::vector<std::string>{"150430100201", "150430100202"});
+  // op_ids lists the same ops, in id order.
+  auto ids = store->op_ids();
+  REQUIRE(ids.is_ok());
+  std::vector<Hash32> expected_ids;
+  for (const auto& [id, item] : expected) expected_ids.push_back(id);
+  CHECK(*ids == expected_ids);
   // The notice's photo is referenced and missing, until this node holds it.
   auto missing = store->missing_blobs();
   REQUIRE(missing.is_ok());

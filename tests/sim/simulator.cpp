@@ -479,13 +479,11 @@ class Simulation {
     trace_line("bundle at " + b.name + " accepted " + std::to_string(report->ops.accepted));
   }
 
-  // The ops (and whole attachments) a node's store holds, sorted; holds() looks one up.
+  // The ops a node's store holds, sorted; holds() looks one up.
   std::vector<Hash32> held(const SimNode& n) {
-    std::vector<Hash32> ids;
-    Status s = n.store->for_each_item([&](const Reach&, std::uint64_t, const Hash32& id) { ids.push_back(id); });
-    ok(s, "listing " + n.name);
-    std::sort(ids.begin(), ids.end());
-    return ids;
+    auto ids = n.store->op_ids();
+    if (!ok(ids, "listing " + n.name)) return {};
+    return std::move(*ids);
   }
   static bool holds(const std::vector<Hash32>& held, const Hash32& id) {
     return std::binary_search(held.begin(), held.end(), id);
