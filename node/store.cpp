@@ -628,7 +628,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   });
   if (Status s = ingest.load_network(); !s) return s;
   // A failure below may leave the in-memory graph ahead of the store: undo its additions.
+  written_state_.reset();
   auto fail = [this, graph_size = (*graph)->size()](Status status) {
+    written_state_.reset();
     rollback_graph(graph_size);
     return status;
   };
@@ -767,6 +769,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     if (!verdict->effective) return fail(Status::invalid("refused, nothing written: " + verdict->reason));
   }
   if (Status s = txn->commit(); !s) return fail(s);
+  adopt_written_state();
   return std::move(*op);
 }
 
@@ -1108,8 +1111,14 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next())
     equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
-  // May reflect uncommitted writes: not cached, and state_ stays as it was.
-  if (txn.is_write()) return AuthorityState::extend(state_, graph_, std::move(equivocations));
+  // May reflect uncommitted writes: state_ stays as it was, and the new state waits for the
+  // commit (adopt_written_state).
+  if (txn.is_write()) {
+    written_state_ = AuthorityState::extend(state_, graph_, std::move(equivocations));
+    written_graph_size_ = graph_->size();
+    written_equivocations_ = equivocation_count;
+    return written_state_;
+  }
   if (!state_ || !state_->extension_keeps_judgments(*graph_, equivocations)) {
     hazards_.clear();  // evaluated under judgments that may have changed
     ++judgments_;
@@ -1119,6 +1128,20 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   state_graph_size_ = graph_->size();
   state_equivocations_ = equivocation_count;
   return state_;
+}
+
+void Store::adopt_written_state() const {
+  std::shared_ptr<const AuthorityState> written = std::move(written_state_);
+  written_state_.reset();
+  // Only a state of the committed graph as it is now (nothing added after it was computed).
+  if (!written || !graph_ || &written->graph() != graph_.get() || written_graph_size_ != graph_->size()) return;
+  if (!state_ || !state_->extension_keeps_judgments(*graph_, written->equivocations())) {
+    hazards_.clear();  // evaluated under judgments that may have changed
+    ++judgments_;
+  }
+  state_ = std::move(written);
+  state_graph_size_ = graph_->size();
+  state_equivocations_ = written_equivocations_;
 }
 
 Result<Verdict> Store::verdict_in(const Txn& txn, const Op& op) const {

@@ -224,6 +224,9 @@ class Store {
   Result<AuthorityGraph*> graph_for_write(const Txn& txn);
   // After a failed write: the in-memory graph back to the `count` ops the store holds.
   void rollback_graph(std::size_t count) const;
+  // After a write transaction commits: makes the state state_in computed in it state_, so the
+  // next read need not compute it again.
+  void adopt_written_state() const;
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   Result<std::optional<Op>> get_in(const Txn& txn, const Hash32& id) const;
   Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
@@ -241,6 +244,11 @@ class Store {
   mutable std::shared_ptr<const AuthorityState> state_;
   mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
   mutable std::size_t state_equivocations_ = 0;  // equivocation rows behind state_
+  // The state state_in last computed in a write transaction (it may hold uncommitted authority
+  // ops), with the graph size and equivocation rows behind it.
+  mutable std::shared_ptr<const AuthorityState> written_state_;
+  mutable std::size_t written_graph_size_ = 0;
+  mutable std::size_t written_equivocations_ = 0;
   // Hazards evaluated, by object. An evaluation is a function of the authority judgments and the
   // object's ops alone (time is applied after), so it holds while both are the ones it was made
   // from: the judgments of generation `judgments_` and the list of op ids. A new state_ whose

@@ -632,3 +632,45 @@ TEST_CASE("a refused appointment leaves the store's authority as it was", "[auth
   CHECK((*last)->graph().size() == (*before)->graph().size() + 2);
   CHECK((*last)->verdict_of((*last)->graph().size() - 1).effective);
 }
+
+TEST_CASE("the authority a store keeps after authoring equals one computed afresh", "[authority]") {
+  // Store::author computes the state with its new op inside the write transaction and keeps it
+  // once committed; appointments extend it, a revocation makes it anew.
+  County county;
+  People p;
+  ManualClock wall(test::kTestTimeMs + 1000);
+  auto author = [&](const KeyPair& by, const std::string& scope, const Hash32& object, Payload payload) {
+    auto op = county.store().author(by, node::OpDraft{scope, object, std::move(payload), {}, node::DraftTarget::kExisting,
+                                                      node::DraftAdmit::kEvenIfNotEffective},
+                                    wall);
+    REQUIRE(op.is_ok());
+    auto kept = county.store().authority();
+    REQUIRE(kept.is_ok());
+    AuthorityState afresh(std::make_shared<AuthorityGraph>((*kept)->graph()), (*kept)->equivocations());
+    CHECK((*kept)->graph().size() == afresh.graph().size());
+    CHECK((*kept)->digest() == afresh.digest());
+    return *op;
+  };
+  author(county.root(), kTownship, County::grant_object(p.town, "township_station", kTownship),
+         DelegationPayload{p.town.public_key(), "township_station", {}});
+  author(p.town, kVillageA, County::grant_object(p.head_a, "village_head", kVillageA),
+         DelegationPayload{p.head_a.public_key(), "village_head", {}});
+  Op member = author(p.head_a, kVillageA, County::grant_object(p.member, "grid_member", kVillageA),
+                     DelegationPayload{p.member.public_key(), "grid_member", {}});
+  author(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+         RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt});
+  // The revocation voids the head's appointment of the member.
+  CHECK_FALSE(county.effective(member));
+  author(p.town, kVillageB, County::grant_object(p.head_b, "village_head", kVillageB),
+         DelegationPayload{p.head_b.public_key(), "village_head", {}});
+  // A refused draft leaves the kept state as it was.
+  auto before = county.store().authority();
+  REQUIRE(before.is_ok());
+  auto refused = county.store().author(p.member2, node::OpDraft{kVillageB, County::grant_object(p.member2, "village_head", kVillageB),
+                                                                DelegationPayload{p.member2.public_key(), "village_head", {}}, {}},
+                                       wall);
+  REQUIRE_FALSE(refused.is_ok());
+  auto after = county.store().authority();
+  REQUIRE(after.is_ok());
+  CHECK((*after)->digest() == (*before)->digest());
+}
