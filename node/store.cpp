@@ -628,9 +628,7 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   });
   if (Status s = ingest.load_network(); !s) return s;
   // A failure below may leave the in-memory graph ahead of the store: undo its additions.
-  written_state_.reset();
   auto fail = [this, graph_size = (*graph)->size()](Status status) {
-    written_state_.reset();
     rollback_graph(graph_size);
     return status;
   };
@@ -688,8 +686,12 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
   if (!graph) return graph.status();
-  // A refused draft may have added itself to the in-memory graph: undo that.
+  // A refused draft may have added itself to the in-memory graph: undo that. The state judged
+  // with it goes first, so that it does not hold the graph (rollback_graph cuts a graph back
+  // only when nothing else holds it).
+  written_state_.reset();
   auto fail = [this, graph_size = (*graph)->size()](Status status) {
+    written_state_.reset();
     rollback_graph(graph_size);
     return status;
   };

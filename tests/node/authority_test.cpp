@@ -634,22 +634,38 @@ TEST_CASE("a refused appointment leaves the store's authority as it was", "[auth
 }
 
 TEST_CASE("the authority a store keeps after authoring equals one computed afresh", "[authority]") {
-  // Store::author computes the state with its new op inside the write transaction and keeps it
-  // once committed; appointments extend it, a revocation makes it anew.
+  // Store::author judges its new op inside the write transaction (it must be effective), and
+  // keeps the authority state computed there once the commit succeeds; appointments extend it,
+  // a revocation makes it anew. A hazard read before the revocation must not survive it.
   County county;
   People p;
   ManualClock wall(test::kTestTimeMs + 1000);
-  auto author = [&](const KeyPair& by, const std::string& scope, const Hash32& object, Payload payload) {
-    auto op = county.store().author(by, node::OpDraft{scope, object, std::move(payload), {}, node::DraftTarget::kExisting,
-                                                      node::DraftAdmit::kEvenIfNotEffective},
-                                    wall);
-    REQUIRE(op.is_ok());
+  auto same_as_fresh = [&] {
     auto kept = county.store().authority();
     REQUIRE(kept.is_ok());
     AuthorityState afresh(std::make_shared<AuthorityGraph>((*kept)->graph()), (*kept)->equivocations());
-    CHECK((*kept)->graph().size() == afresh.graph().size());
     CHECK((*kept)->digest() == afresh.digest());
+  };
+  auto author = [&](const KeyPair& by, const std::string& scope, const Hash32& object, Payload payload,
+                    node::DraftTarget target = node::DraftTarget::kExisting) {
+    auto op = county.store().author(by, node::OpDraft{scope, object, std::move(payload), {}, target,
+                                                      node::DraftAdmit::kEffectiveOnly},
+                                    wall);
+    INFO(op.status().message());
+    REQUIRE(op.is_ok());
+    same_as_fresh();
     return *op;
+  };
+  // What a store that never read anything says of the hazard.
+  auto fresh_hazard = [&](const Hash32& id) {
+    std::vector<Bytes> all;
+    REQUIRE(county.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+    TempDir dir;
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, all, 64);
+    auto state = store->hazard(id);
+    REQUIRE(state.is_ok());
+    return *state;
   };
   author(county.root(), kTownship, County::grant_object(p.town, "township_station", kTownship),
          DelegationPayload{p.town.public_key(), "township_station", {}});
@@ -657,12 +673,34 @@ TEST_CASE("the authority a store keeps after authoring equals one computed afres
          DelegationPayload{p.head_a.public_key(), "village_head", {}});
   Op member = author(p.head_a, kVillageA, County::grant_object(p.member, "grid_member", kVillageA),
                      DelegationPayload{p.member.public_key(), "grid_member", {}});
-  author(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-         RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt});
-  // The revocation voids the head's appointment of the member.
-  CHECK_FALSE(county.effective(member));
+  HazardPayload h;
+  h.action = "report";
+  h.text = "仓库消防通道堵塞";
+  h.category = "fire";
+  h.severity = "general";
+  Op report = author(p.member, kVillageA, Hash32{}, h, node::DraftTarget::kNewRecord);
+  auto read = county.store().hazard(report.fields.object);
+  REQUIRE(read.is_ok());
+  CHECK(read->exists);
+  // Another appointment: the kept state extends the last one.
   author(p.town, kVillageB, County::grant_object(p.head_b, "village_head", kVillageB),
          DelegationPayload{p.head_b.public_key(), "village_head", {}});
+  read = county.store().hazard(report.fields.object);
+  REQUIRE(read.is_ok());
+  CHECK(read->exists);
+  // The township revokes the village head from before any of her ops: her appointment of the
+  // grid member, and so the member's report, are void.
+  author(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+         RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt});
+  CHECK_FALSE(county.effective(member));
+  read = county.store().hazard(report.fields.object);
+  REQUIRE(read.is_ok());
+  HazardState fresh = fresh_hazard(report.fields.object);
+  CHECK(read->exists == fresh.exists);
+  CHECK_FALSE(read->exists);
+  REQUIRE(read->history.size() == fresh.history.size());
+  for (std::size_t i = 0; i < read->history.size(); ++i)
+    CHECK(read->history[i].verdict.effective == fresh.history[i].verdict.effective);
   // A refused draft leaves the kept state as it was.
   auto before = county.store().authority();
   REQUIRE(before.is_ok());
@@ -673,4 +711,5 @@ TEST_CASE("the authority a store keeps after authoring equals one computed afres
   auto after = county.store().authority();
   REQUIRE(after.is_ok());
   CHECK((*after)->digest() == (*before)->digest());
+  same_as_fresh();
 }
