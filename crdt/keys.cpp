@@ -8,6 +8,21 @@
 
 namespace anwang {
 
+namespace {
+
+std::atomic<SignatureMemo*> installed_memo{nullptr};
+
+// A signature's memo entry: BLAKE2b(key ‖ signature ‖ message).
+Hash32 signature_entry(const PublicKey& key, ByteView signature, ByteView message) {
+  Blake2b hasher;
+  hasher.update(key.view());
+  hasher.update(signature);
+  hasher.update(message);
+  return hasher.finish();
+}
+
+}  // namespace
+
 KeyPair KeyPair::from_seed(ByteView seed) {
   assert(seed.size() == kSeedBytes);
   KeyPair pair;
@@ -33,6 +48,8 @@ KeyPair::~KeyPair() { sodium_memzero(secret_.data(), secret_.size()); }
 Signature KeyPair::sign(ByteView message) const {
   Signature signature{};
   crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(), secret_.data());
+  // A signature made here under this pair's own public key verifies by construction.
+  if (SignatureMemo* memo = signature_memo()) memo->insert(signature_entry(public_key_, signature, message));
   return signature;
 }
 
@@ -54,9 +71,6 @@ std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key) 
   return out;
 }
 
-namespace {
-std::atomic<SignatureMemo*> installed_memo{nullptr};
-}  // namespace
 
 bool SignatureMemo::contains(const Hash32& entry) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -67,6 +81,11 @@ void SignatureMemo::insert(const Hash32& entry) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (entries_.size() >= capacity_) entries_.clear();
   entries_.insert(entry);
+}
+
+std::size_t SignatureMemo::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
 }
 
 void SignatureMemo::clear() {
@@ -83,11 +102,7 @@ bool verify_signature(const PublicKey& key, ByteView message, ByteView signature
   SignatureMemo* memo = signature_memo();
   Hash32 entry;
   if (memo) {
-    Blake2b hasher;
-    hasher.update(key.view());
-    hasher.update(signature);
-    hasher.update(message);
-    entry = hasher.finish();
+    entry = signature_entry(key, signature, message);
     if (memo->contains(entry)) return true;
   }
   bool valid = crypto_sign_verify_detached(signature.data(), message.data(), message.size(), key.bytes.data()) == 0;

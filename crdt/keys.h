@@ -49,20 +49,24 @@ class KeyPair {
 
 bool verify_signature(const PublicKey& key, ByteView message, ByteView signature);
 
-// Signatures already found valid, consulted by verify_signature. A node has no use for one: it
+// Signatures known to be valid, consulted by verify_signature. A node has no use for one: it
 // checks each op once, when the op arrives. The simulator runs a whole county's nodes in one
-// process, where every node would check every op again; it installs a memo so that each
-// signature is checked once per process. Only valid signatures are remembered, under
-// BLAKE2b(key ‖ signature ‖ message): different bytes are always checked afresh, and a forged or
-// damaged op is checked every time it is seen. Op decoding remembers, in the same memo, the ids
-// of op bytes that passed every check (see verified_op_entry in op.cpp), and skips the checks
-// when it meets the same bytes again. Thread-safe.
+// process, where every node would check every op again; it installs a memo so that no valid
+// signature costs an Ed25519 check more than once per process, and one the process made itself
+// (KeyPair::sign, under the pair's own public key) none: an Ed25519 signature verifies under the
+// key that made it, by construction. Entries are BLAKE2b(key ‖ signature ‖ message), so only the
+// exact bytes signed or checked match: a message formed differently by the verifier, another
+// key claimed as author, a forged, damaged or bit-flipped op or handshake is always checked by
+// libsodium, every time it is seen. Op decoding remembers, in the same memo, the ids of op bytes
+// that passed every check (see verified_op_entry in op.cpp), and skips the checks when it meets
+// the same bytes again. Thread-safe.
 class SignatureMemo {
  public:
   explicit SignatureMemo(std::size_t capacity) : capacity_(capacity) {}
   bool contains(const Hash32& entry) const;
   void insert(const Hash32& entry);  // forgets everything when full
   void clear();
+  std::size_t size() const;
 
  private:
   std::size_t capacity_;

@@ -56,8 +56,9 @@ randombytes_implementation sodium_impl = {sodium_name, sodium_random, sodium_sti
 }  // namespace
 
 void seed_deterministic_randomness(std::uint64_t seed) {
-  // Every node of a seed runs in this process: each signature is checked once, not once per node
-  // that receives the op (keys.h, SignatureMemo). Cleared per seed, whose keys are its own.
+  // Every node of a seed runs in this process: a signature the process made is not checked again,
+  // and any other valid one once, not once per node that receives it (keys.h, SignatureMemo).
+  // Forged, damaged and bit-flipped bytes are checked by libsodium every time. Cleared per seed.
   static SignatureMemo memo(1 << 20);
   static bool installed = false;
   if (!installed) {
