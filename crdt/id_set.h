@@ -30,6 +30,13 @@ class IdSet {
     return true;
   }
 
+  // Makes room for `count` ids in all, so that inserting up to that many rehashes nothing.
+  void reserve(std::size_t count) {
+    std::size_t slots = kMinSlots;
+    while (slots < count * 2) slots *= 2;
+    if (slots > slots_.size()) rehash(slots);
+  }
+
   bool contains(const Hash32& id) const { return !slots_.empty() && used_[find_slot(id)]; }
   std::size_t size() const { return size_; }
 
