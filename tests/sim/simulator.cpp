@@ -173,14 +173,18 @@ class SimTransport final : public node::Transport {
     Stream& s = wire_.dir[out_];
     if (wire_.reset) return Status::error(Status::Code::kUnavailable, "connection reset");
     if (s.closed) return Status::error(Status::Code::kUnavailable, "connection closed");
-    for (std::uint8_t byte : data) {
-      if (s.written == s.cut_at) {
-        wire_.reset = true;
-        return Status::error(Status::Code::kUnavailable, "connection reset");
-      }
-      if (s.written == s.flip_at) byte ^= static_cast<std::uint8_t>(1u << (s.written % 8));
-      s.bytes.push_back(byte);
-      ++s.written;
+    // The bytes before the cut, if it falls in this write, arrive; the one at flip_at is damaged.
+    auto within = [&](std::uint64_t at, std::size_t n) { return at >= s.written && at - s.written < n; };
+    bool cut = within(s.cut_at, data.size());
+    std::size_t take = cut ? static_cast<std::size_t>(s.cut_at - s.written) : data.size();
+    std::size_t start = s.bytes.size();
+    s.bytes.insert(s.bytes.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    if (within(s.flip_at, take))
+      s.bytes[start + static_cast<std::size_t>(s.flip_at - s.written)] ^= static_cast<std::uint8_t>(1u << (s.flip_at % 8));
+    s.written += take;
+    if (cut) {
+      wire_.reset = true;
+      return Status::error(Status::Code::kUnavailable, "connection reset");
     }
     wire_.moved += data.size();
     return Status::ok();
