@@ -343,36 +343,13 @@ TEST_CASE("a store keeps evaluated hazards only under its current authority stat
   CHECK(loop.state(b.fields.object).state == "reported");
 }
 
-TEST_CASE("hazard reads between arrivals of authority ops agree with a store that never read it", "[hazard][property]") {
-  // A store keeps evaluated hazards across a new authority state when that state only extends
-  // the old one (a new appointment); a revocation starts over. Here both arrive, shuffled among
-  // the hazard's steps, and the hazard is read after every batch: each read must equal a fresh
-  // store's single read of the same ops.
-  Loop loop;
-  std::vector<Bytes> setup;
-  REQUIRE(loop.store().for_each_op([&](const Op& op) { setup.push_back(op.bytes); }).is_ok());
-  Op r = loop.report(loop.member, "major", "chemicals");
-  Hash32 id = r.fields.object;
-  // The township revokes the safety officer, concurrently with the officer's sign-off.
-  Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
-                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
-                                      loop.authority_heads());
-  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
-  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
-  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id});
-  // A new officer is appointed and signs off; the head escalates again on that.
-  KeyPair second = test_key(22);
-  loop.appoint(loop.town, second, "village_safety_officer", kVillage);
-  Bytes appointment;
-  REQUIRE(loop.store().for_each_op([&](const Op& op) {
-    if (const auto* d = std::get_if<DelegationPayload>(&op.fields.payload); d && d->grantee == second.public_key())
-      appointment = op.bytes;
-  }).is_ok());
-  REQUIRE_FALSE(appointment.empty());
-  Op three = loop.step(second, id, Loop::action("signoff"), {one.id});
-  Op again = loop.step(loop.head, id, Loop::action("escalate"), {one.id, three.id});
-  std::vector<Bytes> arriving{r.bytes, revocation.bytes, one.bytes, two.bytes, up.bytes, appointment, three.bytes, again.bytes};
+namespace {
 
+// Delivers `arriving` to a store holding `setup`, in `orders` shuffled orders and batches of one
+// to three, reading hazard `id` after every batch: each read must equal a fresh store's single
+// read of the same ops. Returns the states the orders ended in.
+std::set<std::string> reads_agree_with_fresh_stores(const std::vector<Bytes>& setup, const std::vector<Bytes>& arriving,
+                                                    const Hash32& id, std::uint64_t seed, int orders) {
   auto fresh_read = [&](const std::vector<Bytes>& delivered) -> std::optional<HazardState> {
     TempDir dir;
     auto store = test::open_store(dir.path());
@@ -385,9 +362,9 @@ TEST_CASE("hazard reads between arrivals of authority ops agree with a store tha
     }
     return *s;
   };
-  std::mt19937_64 rng(77);
+  std::mt19937_64 rng(seed);
   std::set<std::string> final_states;
-  for (int order = 0; order < 12; ++order) {
+  for (int order = 0; order < orders; ++order) {
     std::vector<Bytes> shuffled = arriving;
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
     TempDir dir;
@@ -418,9 +395,83 @@ TEST_CASE("hazard reads between arrivals of authority ops agree with a store tha
     REQUIRE(last.is_ok());
     final_states.insert(last->state);
   }
+  return final_states;
+}
+
+std::vector<Bytes> ops_held(node::Store& store) {
+  std::vector<Bytes> ops;
+  REQUIRE(store.for_each_op([&](const Op& op) { ops.push_back(op.bytes); }).is_ok());
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("hazard reads between arrivals of authority ops agree with a store that never read it", "[hazard][property]") {
+  // A store keeps evaluated hazards across a new authority state when that state only extends
+  // the old one (a new appointment); a revocation starts over. Here both arrive, shuffled among
+  // the hazard's steps, and the hazard is read after every batch.
+  Loop loop;
+  std::vector<Bytes> setup = ops_held(loop.store());
+  Op r = loop.report(loop.member, "major", "chemicals");
+  Hash32 id = r.fields.object;
+  // The township revokes the safety officer, concurrently with the officer's sign-off.
+  Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
+                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
+                                      loop.authority_heads());
+  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id});
+  // A new officer is appointed and signs off; the head escalates again on that.
+  KeyPair second = test_key(22);
+  loop.appoint(loop.town, second, "village_safety_officer", kVillage);
+  Bytes appointment;
+  REQUIRE(loop.store().for_each_op([&](const Op& op) {
+    if (const auto* d = std::get_if<DelegationPayload>(&op.fields.payload); d && d->grantee == second.public_key())
+      appointment = op.bytes;
+  }).is_ok());
+  REQUIRE_FALSE(appointment.empty());
+  Op three = loop.step(second, id, Loop::action("signoff"), {one.id});
+  Op again = loop.step(loop.head, id, Loop::action("escalate"), {one.id, three.id});
+  std::vector<Bytes> arriving{r.bytes, revocation.bytes, one.bytes, two.bytes, up.bytes, appointment, three.bytes, again.bytes};
   // Every order ends the same: the revoked officer's sign-off and the first escalation are void,
   // the new officer's sign-off and the second escalation stand.
-  CHECK(final_states == std::set<std::string>{"escalated"});
+  CHECK(reads_agree_with_fresh_stores(setup, arriving, id, 77, 12) == std::set<std::string>{"escalated"});
+}
+
+TEST_CASE("hazard reads between arrivals of an equivocation and its reaffirmation agree with a fresh store",
+          "[hazard][property]") {
+  // An equivocation changes no authority op, only the list of equivocated keys: the judgments of
+  // steps already read must still be made again. The village head signs off and escalates, and
+  // also signs a second op numbered like the sign-off (proof of equivocation), which voids both
+  // steps; the township reaffirms the head, and the head's sign-off and escalation made after the
+  // reaffirmation stand.
+  Loop loop;
+  Op r = loop.report(loop.member, "major", "chemicals");
+  Hash32 id = r.fields.object;
+  Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {one.id, two.id});
+  OpFields fields = one.fields;
+  fields.payload = NotePayload{"the same number twice"};
+  fields.object = named_object_id("note", "twin");
+  Op twin = loop.factory().make_raw(loop.head, fields);
+  Op reaffirmation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.head.public_key()),
+                                         ReaffirmationPayload{loop.head.public_key(), one.fields.author_seq},
+                                         loop.authority_heads());
+  std::vector<Bytes> setup = ops_held(loop.store());
+  // After the reaffirmation (in their causal past): a new sign-off and escalation by the head.
+  Op one_again = loop.factory().make(loop.head, kGrid, id, Loop::action("signoff"), {r.id, reaffirmation.id});
+  Op up_again = loop.factory().make(loop.head, kGrid, id, Loop::action("escalate"), {one_again.id, two.id});
+  std::vector<Bytes> steps{r.bytes, one.bytes, two.bytes, up.bytes};
+  // Without the twin the first escalation stands; with it, it does not: the equivocation matters.
+  CHECK(reads_agree_with_fresh_stores(setup, steps, id, 5, 1) == std::set<std::string>{"escalated"});
+  std::vector<Bytes> with_twin = steps;
+  with_twin.push_back(twin.bytes);
+  CHECK(reads_agree_with_fresh_stores(setup, with_twin, id, 6, 6) != std::set<std::string>{"escalated"});
+  // Everything, in any order: the steps made after the reaffirmation carry the hazard up.
+  std::vector<Bytes> arriving = with_twin;
+  arriving.insert(arriving.end(), {reaffirmation.bytes, one_again.bytes, up_again.bytes});
+  CHECK(reads_agree_with_fresh_stores(setup, arriving, id, 78, 12) == std::set<std::string>{"escalated"});
 }
 
 TEST_CASE("an overdue flag comes from the newest op's time, not a wall clock", "[hazard]") {
