@@ -34,14 +34,22 @@ hazards=json.load(sys.stdin)
 print(", ".join(h["id"][:8]+" "+h["state"]+"@"+h["level"] for h in hazards) or "(no hazards)")'
   done
 }
-# Waits until NODE shows hazard ID in STATE (the daemons sync on every local write).
+# Waits until NODE shows hazard ID in STATE, at LEVEL when one is given (the daemons sync on every
+# local write). The level matters: a hazard the village escalated to the township is "escalated"
+# too, and a county that received it then would receive it before the township's escalation to
+# the county, which would leave the hazard awaiting the county's receipt (签收) after all.
 wait_for() {
-  local node=$1 id=$2 state=$3
+  local node=$1 id=$2 state=$3 level=${4:-}
   for _ in $(seq 1 120); do
-    if on "$demo/$node" hazard show "$id" --json 2>/dev/null | grep -q "\"state\": \"$state\""; then return 0; fi
+    if on "$demo/$node" hazard show "$id" --json 2>/dev/null | python3 -c '
+import json, sys
+hazard = json.load(sys.stdin)
+sys.exit(0 if hazard["state"] == sys.argv[1] and sys.argv[2] in ("", hazard["level"]) else 1)' "$state" "$level" 2>/dev/null; then
+      return 0
+    fi
     sleep 0.5
   done
-  echo "timed out waiting for $node to see hazard $id as $state" >&2
+  echo "timed out waiting for $node to see hazard $id as $state${level:+ at the $level level}" >&2
   exit 1
 }
 
@@ -94,10 +102,10 @@ holdings
 
 step "Village one escalates to the township 上报; the township receives 签收 and escalates to the county"
 on "$village_a" --as village-head hazard escalate "$hazard" --text "村级无法整改" >/dev/null
-wait_for township "$hazard" escalated
+wait_for township "$hazard" escalated township
 on "$township" --as station hazard receive "$hazard" >/dev/null
 on "$township" --as station hazard escalate "$hazard" --to county >/dev/null
-wait_for county "$hazard" escalated
+wait_for county "$hazard" escalated county
 holdings
 
 step "The county receives and assigns it to the fire department 交办; the department handles it 已办理"
