@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "crdt/hash.h"
+#include "crdt/id_set.h"
 #include "crdt/limits.h"
 #include "crdt/text.h"
 
@@ -1054,6 +1055,30 @@ Result<VerifyReport> Store::verify() const {
   if (txn->entries(tables_.ids) != report.ops_checked)
     report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");
+  // Every stored op arrived once: a bundle export since the last one walks the arrival order, and
+  // an op missing from it would never be carried on a USB stick.
+  auto arrivals = Cursor::open(*txn, tables_.arrivals);
+  if (!arrivals) return arrivals.status();
+  IdSet arrived;
+  arrived.reserve(report.ops_checked);
+  for (bool ok = arrivals->first(); ok; ok = arrivals->next()) {
+    std::string where = arrivals->key().size() == 8 ? "arrival " + std::to_string(read_u64_be(arrivals->key().data()))
+                                                    : "an arrival with a malformed number";
+    std::optional<Hash32> id = Hash32::from_view(arrivals->value());
+    if (!id) {
+      report.problems.push_back(where + " does not name an op");
+      continue;
+    }
+    auto held = txn->get(tables_.ids, id->view());
+    if (!held) return held.status();
+    if (!*held)
+      report.problems.push_back(where + " names op " + id->hex() + ", which the store does not hold");
+    else if (!arrived.insert(*id))
+      report.problems.push_back("op " + id->hex() + " arrived twice (again at " + where + ")");
+  }
+  if (arrived.size() != txn->entries(tables_.ids))
+    report.problems.push_back("the arrival order lists " + std::to_string(arrived.size()) + " of the " +
+                              std::to_string(txn->entries(tables_.ids)) + " stored ops");
   return report;
 }
 

@@ -492,6 +492,63 @@ TEST_CASE("verify finds an op missing from the items index", "[store]") {
   CHECK(named);
 }
 
+TEST_CASE("verify finds an op missing from the arrival order, twice in it, or an arrival of nothing", "[store]") {
+  TempDir dir;
+  std::mt19937_64 rng(11);
+  std::vector<Op> history = test::random_history(rng, 20, 2);
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+    auto report = store->verify();
+    REQUIRE(report.is_ok());
+    CHECK(report->ok());
+  }
+  auto problems_after = [&](const std::function<void(MDB_txn*, MDB_dbi)>& edit) {
+    TempDir copy;
+    std::filesystem::copy(dir.path(), copy.path(), std::filesystem::copy_options::recursive |
+                                                       std::filesystem::copy_options::overwrite_existing);
+    test::edit_raw_store(copy.path(), [&](MDB_txn* txn) {
+      MDB_dbi dbi;
+      REQUIRE(mdb_dbi_open(txn, "arrivals", 0, &dbi) == 0);
+      edit(txn, dbi);
+    });
+    auto store = test::open_store(copy.path());
+    auto report = store->verify();
+    REQUIRE(report.is_ok());
+    return report->problems;
+  };
+  auto put_arrival = [](MDB_txn* txn, MDB_dbi dbi, std::uint64_t number, const Hash32& id) {
+    Bytes key;
+    append_u64_be(key, number);
+    MDB_val k{key.size(), key.data()}, v{id.bytes.size(), const_cast<std::uint8_t*>(id.bytes.data())};
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  };
+  SECTION("an op missing") {
+    auto problems = problems_after([](MDB_txn* txn, MDB_dbi dbi) {
+      MDB_cursor* cursor = nullptr;
+      REQUIRE(mdb_cursor_open(txn, dbi, &cursor) == 0);
+      MDB_val key, value;
+      REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0);
+      REQUIRE(mdb_cursor_del(cursor, 0) == 0);
+      mdb_cursor_close(cursor);
+    });
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0], Catch::Contains("the arrival order lists " + std::to_string(history.size() - 1) + " of the " +
+                                            std::to_string(history.size()) + " stored ops"));
+  }
+  SECTION("an op twice") {
+    auto problems = problems_after([&](MDB_txn* txn, MDB_dbi dbi) { put_arrival(txn, dbi, 1000, history[3].id); });
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0], Catch::Contains(history[3].id.hex() + " arrived twice (again at arrival 1000)"));
+  }
+  SECTION("an op the store does not hold") {
+    Hash32 stranger = blake2b_256(as_bytes("never stored"));
+    auto problems = problems_after([&](MDB_txn* txn, MDB_dbi dbi) { put_arrival(txn, dbi, 1000, stranger); });
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0], Catch::Contains("arrival 1000 names op " + stranger.hex() + ", which the store does not hold"));
+  }
+}
+
 TEST_CASE("a store of schema version 1 gains the version 2 and 3 indexes when opened", "[store]") {
   TempDir dir;
   Attachment photo{blake2b_256(as_bytes("evidence")), 8, "image/png"};
