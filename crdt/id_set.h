@@ -39,6 +39,8 @@ class IdSet {
 
   bool contains(const Hash32& id) const { return !slots_.empty() && used_[find_slot(id)]; }
   std::size_t size() const { return size_; }
+  // How many ids it holds before it next grows (at most half its slots are used).
+  std::size_t capacity() const { return slots_.size() / 2; }
 
   // Calls visit(id) for every id, in no particular (but deterministic) order.
   template <typename Visit>

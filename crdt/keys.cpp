@@ -1,5 +1,6 @@
 #include "crdt/keys.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstring>
@@ -48,8 +49,12 @@ KeyPair::~KeyPair() { sodium_memzero(secret_.data(), secret_.size()); }
 Signature KeyPair::sign(ByteView message) const {
   Signature signature{};
   crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(), secret_.data());
-  // A signature made here under this pair's own public key verifies by construction.
-  if (SignatureMemo* memo = signature_memo()) memo->insert(signature_entry(public_key_, signature, message));
+  // A signature made with a secret key under the public key it holds (libsodium's secret key
+  // ends with it) verifies by construction; a moved-from pair's secret is wiped, so it is not.
+  if (SignatureMemo* memo = signature_memo();
+      memo != nullptr && !sodium_is_zero(secret_.data(), secret_.size()) &&
+      std::equal(public_key_.bytes.begin(), public_key_.bytes.end(), secret_.begin() + crypto_sign_SEEDBYTES))
+    memo->insert(signature_entry(public_key_, signature, message));
   return signature;
 }
 

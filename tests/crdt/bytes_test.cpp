@@ -41,11 +41,18 @@ TEST_CASE("an id set holds each id once, including ids that share long prefixes"
     set.reserve(3000);
     CHECK(set.contains(blake2b_256(as_bytes("0"))));
     CHECK(set.size() == 1);
+    CHECK(set.capacity() >= 3000);
+    std::size_t reserved = set.capacity();
     set.reserve(10);  // smaller than it has room for: nothing changes
     CHECK(set.size() == 1);
+    CHECK(set.capacity() == reserved);
+    // Up to the reserved count, inserting never grows it.
+    for (int i = 1; i < 3000; ++i) set.insert(blake2b_256(as_bytes("r" + std::to_string(i))));
+    CHECK(set.capacity() == reserved);
+    CHECK(set.size() == 3000);
   }
-  std::set<Hash32> model;
-  if (set.size() == 1) model.insert(blake2b_256(as_bytes("0")));
+  std::set<Hash32> model;  // starts as what the section left in the set
+  set.for_each([&](const Hash32& id) { model.insert(id); });
   std::mt19937_64 rng(3);
   for (int i = 0; i < 5000; ++i) {
     Hash32 id;

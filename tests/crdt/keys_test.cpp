@@ -5,6 +5,7 @@
 #include "crdt/hash.h"
 #include "crdt/keys.h"
 #include "crdt/op.h"
+#include "node/constitution.h"
 #include "support/fixtures.h"
 
 using namespace anwang;
@@ -101,4 +102,45 @@ TEST_CASE("with the memo installed, a signed op with any bit flipped is still re
       CAPTURE(i, bit);
       CHECK(std::holds_alternative<RefusedOp>(decode_op(tampered)));
     }
+}
+
+TEST_CASE("a moved-from key pair's signatures are not remembered as valid", "[keys]") {
+  MemoInstalled installed;
+  KeyPair original = test_key(6);
+  PublicKey key = original.public_key();
+  KeyPair moved = std::move(original);
+  ByteView message = as_bytes("上报 escalated");
+  Signature from_moved_from = original.sign(message);  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(installed.memo().size() == 0);
+  CHECK_FALSE(verify_signature(key, message, from_moved_from));
+  CHECK(verify_signature(key, message, moved.sign(message)));
+  CHECK(installed.memo().size() == 1);
+}
+
+TEST_CASE("with the memo installed, an amendment's cosignature claimed under another key is refused", "[keys][op]") {
+  // The amendment message names no cosigner: only the key in the memo entry tells two
+  // cosigners' claims over one signature apart.
+  MemoInstalled installed;
+  OpFactory factory;
+  const Op& genesis = factory.genesis();
+  Constitution constitution = node::default_constitution();
+  KeyPair cosigner = test_key(2);
+  Bytes message = amendment_message(genesis.id, 1, constitution);
+  auto amendment = [&](const PublicKey& claimed) {
+    OpFields fields;
+    fields.network = genesis.id;
+    fields.author = test_key(0).public_key();
+    fields.author_seq = 1;
+    fields.parents = {genesis.id};
+    fields.hlc = genesis.fields.hlc + 1;
+    fields.scope = genesis.fields.scope;
+    fields.object = constitution_object_id(genesis.fields.scope);
+    fields.payload = AmendmentPayload{1, constitution, {Cosignature{claimed, cosigner.sign(message)}}};
+    return factory.make_raw(test_key(0), fields);
+  };
+  auto honest = decode_op(amendment(cosigner.public_key()).bytes);
+  if (auto* refused = std::get_if<RefusedOp>(&honest)) FAIL(refused->detail);
+  auto claimed = decode_op(amendment(test_key(3).public_key()).bytes);
+  REQUIRE(std::holds_alternative<RefusedOp>(claimed));
+  CHECK(std::get<RefusedOp>(claimed).reason == Refusal::kBadSignature);
 }
