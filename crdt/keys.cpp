@@ -76,7 +76,6 @@ std::optional<std::array<std::uint8_t, 32>> x25519_public(const PublicKey& key) 
   return out;
 }
 
-
 bool SignatureMemo::contains(const Hash32& entry) const {
   std::lock_guard<std::mutex> lock(mutex_);
   return entries_.count(entry) != 0;

@@ -53,13 +53,14 @@ bool verify_signature(const PublicKey& key, ByteView message, ByteView signature
 // checks each op once, when the op arrives. The simulator runs a whole county's nodes in one
 // process, where every node would check every op again; it installs a memo so that no valid
 // signature costs an Ed25519 check more than once per process, and one the process made itself
-// (KeyPair::sign, under the pair's own public key, which its secret key holds) none: an Ed25519 signature verifies under the
-// key that made it, by construction. Entries are BLAKE2b(key ‖ signature ‖ message), so only the
-// exact bytes signed or checked match: a message formed differently by the verifier, another
-// key claimed as author, a forged, damaged or bit-flipped op or handshake is always checked by
-// libsodium, every time it is seen. Op decoding remembers, in the same memo, the ids of op bytes
-// that passed every check (see verified_op_entry in op.cpp), and skips the checks when it meets
-// the same bytes again. Thread-safe.
+// none (KeyPair::sign, under the pair's own public key, which its secret key holds): an Ed25519
+// signature verifies under the key that made it, by construction. Entries are
+// BLAKE2b(key ‖ signature ‖ message), so only the exact bytes signed or checked match: a message
+// formed differently by the verifier, another key claimed as author, a forged, damaged or
+// bit-flipped op or handshake is always checked by libsodium, every time it is seen. Op decoding
+// remembers, in the same memo, the ids of op bytes that passed every check (see
+// verified_op_entry in op.cpp), and skips the checks when it meets the same bytes again.
+// Thread-safe.
 class SignatureMemo {
  public:
   explicit SignatureMemo(std::size_t capacity) : capacity_(capacity) {}

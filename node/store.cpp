@@ -1052,8 +1052,9 @@ Result<VerifyReport> Store::verify() const {
   if (txn->entries(tables_.items) != report.ops_checked)
     report.problems.push_back("the items index holds " + std::to_string(txn->entries(tables_.items)) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");
-  if (txn->entries(tables_.ids) != report.ops_checked)
-    report.problems.push_back("the id index holds " + std::to_string(txn->entries(tables_.ids)) + " entries for " +
+  const std::uint64_t ids_held = txn->entries(tables_.ids);
+  if (ids_held != report.ops_checked)
+    report.problems.push_back("the id index holds " + std::to_string(ids_held) + " entries for " +
                               std::to_string(report.ops_checked) + " stored ops");
   // Every stored op arrived once: a bundle export since the last one walks the arrival order, and
   // an op missing from it would never be carried on a USB stick.
@@ -1076,9 +1077,9 @@ Result<VerifyReport> Store::verify() const {
     else if (!arrived.insert(*id))
       report.problems.push_back("op " + id->hex() + " arrived twice (again at " + where + ")");
   }
-  if (arrived.size() != txn->entries(tables_.ids))
+  if (arrived.size() != ids_held)
     report.problems.push_back("the arrival order lists " + std::to_string(arrived.size()) + " of the " +
-                              std::to_string(txn->entries(tables_.ids)) + " stored ops");
+                              std::to_string(ids_held) + " stored ops");
   return report;
 }
 

@@ -43,6 +43,26 @@ Hash32 digest(const node::Store& store) {
   return *d;
 }
 
+// A store in `dir` holding `history`, which verify finds sound.
+void store_sound_history(const std::filesystem::path& dir, const std::vector<Op>& history) {
+  auto store = test::open_store(dir);
+  test::ingest_all(*store, test::bytes_of(history));
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  CHECK(report->ops_checked == history.size());
+}
+
+// Deletes the last row of a table, as a damaged store might have lost it.
+void delete_last_row(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_cursor* cursor = nullptr;
+  REQUIRE(mdb_cursor_open(txn, dbi, &cursor) == 0);
+  MDB_val key, value;
+  REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0);
+  REQUIRE(mdb_cursor_del(cursor, 0) == 0);
+  mdb_cursor_close(cursor);
+}
+
 void put_schema_version(MDB_txn* txn, std::uint64_t version_number) {
   MDB_dbi meta;
   REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
@@ -322,14 +342,7 @@ TEST_CASE("verify passes on a sound store and detects a corrupted stored op", "[
   OpFactory factory;
   std::mt19937_64 rng(7);
   std::vector<Op> history = test::random_history(rng, 50, 3);
-  {
-    auto store = test::open_store(dir.path());
-    test::ingest_all(*store, test::bytes_of(history));
-    auto report = store->verify();
-    REQUIRE(report.is_ok());
-    CHECK(report->ok());
-    CHECK(report->ops_checked == history.size());
-  }
+  store_sound_history(dir.path(), history);
   test::corrupt_stored_op(dir.path(), 1);
   auto store = test::open_store(dir.path());
   auto report = store->verify();
@@ -476,12 +489,7 @@ TEST_CASE("verify finds an op missing from the items index", "[store]") {
   test::edit_raw_store(dir.path(), [](MDB_txn* txn) {
     MDB_dbi dbi;
     REQUIRE(mdb_dbi_open(txn, "items", 0, &dbi) == 0);
-    MDB_cursor* cursor = nullptr;
-    REQUIRE(mdb_cursor_open(txn, dbi, &cursor) == 0);
-    MDB_val key, value;
-    REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0);
-    REQUIRE(mdb_cursor_del(cursor, 0) == 0);
-    mdb_cursor_close(cursor);
+    delete_last_row(txn, dbi);
   });
   auto store = test::open_store(dir.path());
   auto report = store->verify();
@@ -496,13 +504,7 @@ TEST_CASE("verify finds an op missing from the arrival order, twice in it, or an
   TempDir dir;
   std::mt19937_64 rng(11);
   std::vector<Op> history = test::random_history(rng, 20, 2);
-  {
-    auto store = test::open_store(dir.path());
-    test::ingest_all(*store, test::bytes_of(history));
-    auto report = store->verify();
-    REQUIRE(report.is_ok());
-    CHECK(report->ok());
-  }
+  store_sound_history(dir.path(), history);
   auto problems_after = [&](const std::function<void(MDB_txn*, MDB_dbi)>& edit) {
     TempDir copy;
     std::filesystem::copy(dir.path(), copy.path(), std::filesystem::copy_options::recursive |
@@ -524,14 +526,7 @@ TEST_CASE("verify finds an op missing from the arrival order, twice in it, or an
     REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
   };
   SECTION("an op missing") {
-    auto problems = problems_after([](MDB_txn* txn, MDB_dbi dbi) {
-      MDB_cursor* cursor = nullptr;
-      REQUIRE(mdb_cursor_open(txn, dbi, &cursor) == 0);
-      MDB_val key, value;
-      REQUIRE(mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0);
-      REQUIRE(mdb_cursor_del(cursor, 0) == 0);
-      mdb_cursor_close(cursor);
-    });
+    auto problems = problems_after(delete_last_row);
     REQUIRE(problems.size() == 1);
     CHECK_THAT(problems[0], Catch::Contains("the arrival order lists " + std::to_string(history.size() - 1) + " of the " +
                                             std::to_string(history.size()) + " stored ops"));
