@@ -166,24 +166,25 @@ Result<BundleExportReport> export_bundle(Store& store, const PublicKey& sender, 
     after = *last;
   }
   // Ops in arrival order; re-sort by (time, id) so parents precede children in the file.
-  std::vector<Op> ops;
+  std::vector<std::shared_ptr<const Op>> ops;
   auto walked = store.for_each_arrival_after(
       after,
       [&](const Reach& reach) {
         return std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return visible_to(reach, scope); });
       },
-      [&](std::uint64_t, Op& op) { ops.push_back(std::move(op)); });
+      [&](std::uint64_t, std::shared_ptr<const Op> op) { ops.push_back(std::move(op)); });
   if (!walked) return walked.status();
   std::uint64_t last_arrival = *walked;  // past every op that arrived, visible to the recipient or not
-  std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
-    return std::tie(a.fields.hlc, a.id) < std::tie(b.fields.hlc, b.id);
+  std::sort(ops.begin(), ops.end(), [](const std::shared_ptr<const Op>& a, const std::shared_ptr<const Op>& b) {
+    return std::tie(a->fields.hlc, a->id) < std::tie(b->fields.hlc, b->id);
   });
   fs::path partial = file;
   partial += ".partial";
   Writer writer;
   if (Status opened = writer.open(partial, options.recipient, sender); !opened) return opened;
   std::vector<Attachment> attachments;
-  for (const Op& op : ops) {
+  for (const auto& held : ops) {
+    const Op& op = *held;
     writer.push(kOp, op.bytes);
     if (const std::vector<Attachment>* photos = attachments_of(op.fields.payload))
       attachments.insert(attachments.end(), photos->begin(), photos->end());

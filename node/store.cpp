@@ -135,8 +135,8 @@ class Store::IngestTxn {
  public:
   using ResolvedFn = std::function<void(const Hash32&, const IngestOutcome&)>;
 
-  IngestTxn(Txn& txn, const Tables& tables, AuthorityGraph& graph, ResolvedFn on_resolved)
-      : txn_(txn), tables_(tables), graph_(graph), on_resolved_(std::move(on_resolved)) {}
+  IngestTxn(const Store& store, Txn& txn, const Tables& tables, AuthorityGraph& graph, ResolvedFn on_resolved)
+      : store_(store), txn_(txn), tables_(tables), graph_(graph), on_resolved_(std::move(on_resolved)) {}
 
   Status load_network() {
     auto value = txn_.get(tables_.meta, as_bytes(kMetaNetworkId));
@@ -278,6 +278,10 @@ class Store::IngestTxn {
   }
 
   Status write(const Op& op) {
+    // Kept decoded at once: the op is read back soon (its hazard's or record's view, sessions,
+    // bundles). Should the transaction fail, the entry names an op the store does not hold,
+    // which no read asks for.
+    store_.keep_decoded(std::make_shared<const Op>(op));
     const OpFields& f = op.fields;
     Bytes where = scope_time(f);
     Bytes hlc = u64_be(f.hlc);
@@ -453,6 +457,7 @@ class Store::IngestTxn {
     return Status::ok();
   }
 
+  const Store& store_;
   Txn& txn_;
   const Tables& tables_;
   AuthorityGraph& graph_;
@@ -624,7 +629,7 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
   if (!graph) return graph.status();
   IngestReport report;
   std::unordered_map<Hash32, std::size_t> waiting;  // batch ops that went pending, by id
-  IngestTxn ingest(*txn, tables_, **graph, [&](const Hash32& id, const IngestOutcome& outcome) {
+  IngestTxn ingest(*this, *txn, tables_, **graph, [&](const Hash32& id, const IngestOutcome& outcome) {
     if (auto it = waiting.find(id); it != waiting.end()) report.outcomes[it->second] = outcome;
   });
   if (Status s = ingest.load_network(); !s) return s;
@@ -696,7 +701,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     rollback_graph(graph_size);
     return status;
   };
-  IngestTxn ingest(*txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
+  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
   if (Status s = ingest.load_network(); !s) return s;
   OpFields fields;
   fields.author = key.public_key();
@@ -782,15 +787,18 @@ Result<std::optional<Op>> Store::get(const Hash32& id) const {
   return get_in(*txn, id);
 }
 
-Result<std::vector<Op>> Store::get_many(std::span<const Hash32> ids) const {
+Result<std::vector<std::shared_ptr<const Op>>> Store::get_many(std::span<const Hash32> ids) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
-  std::vector<Op> ops;
+  std::vector<std::shared_ptr<const Op>> ops;
   ops.reserve(ids.size());
   for (const Hash32& id : ids) {
-    auto op = get_in(*txn, id);
+    auto where = txn->get(tables_.ids, id.view());
+    if (!where) return where.status();
+    if (!*where) continue;
+    auto op = held_op(*txn, id);
     if (!op) return op.status();
-    if (*op) ops.push_back(std::move(**op));
+    ops.push_back(std::move(*op));
   }
   return ops;
 }
@@ -799,13 +807,36 @@ Result<std::optional<Op>> Store::get_in(const Txn& txn, const Hash32& id) const 
   auto where = txn.get(tables_.ids, id.view());
   if (!where) return where.status();
   if (!*where) return std::optional<Op>();
+  auto op = held_op(txn, id);
+  if (!op) return op.status();
+  return std::optional<Op>(**op);
+}
+
+Result<std::shared_ptr<const Op>> Store::stored_op(const Hash32& id, ByteView bytes) const {
+  if (auto kept = decoded_.find(id); kept != decoded_.end()) return kept->second;
+  auto decoded = decode_stored_op(bytes, id);
+  if (auto* refused = std::get_if<RefusedOp>(&decoded))
+    return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
+  auto op = std::make_shared<const Op>(std::move(std::get<Op>(decoded)));
+  keep_decoded(op);
+  return op;
+}
+
+void Store::keep_decoded(std::shared_ptr<const Op> op) const {
+  if (decoded_.size() >= limits::store_ops_cached_max) decoded_.clear();
+  Hash32 id = op->id;
+  decoded_.insert_or_assign(id, std::move(op));
+}
+
+Result<std::shared_ptr<const Op>> Store::held_op(const Txn& txn, const Hash32& id) const {
+  if (auto kept = decoded_.find(id); kept != decoded_.end()) return kept->second;
+  auto where = txn.get(tables_.ids, id.view());
+  if (!where) return where.status();
+  if (!*where) return Status::corruption("op " + id.hex() + " is indexed but missing");
   auto bytes = txn.get(tables_.ops, concat({**where, id.view()}));
   if (!bytes) return bytes.status();
   if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
-  auto decoded = decode_stored_op(**bytes, id);
-  if (auto* refused = std::get_if<RefusedOp>(&decoded))
-    return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
-  return std::optional<Op>(std::move(std::get<Op>(decoded)));
+  return stored_op(id, **bytes);
 }
 
 Result<Hash32> Store::resolve_id(const std::string& hex_prefix) const {
@@ -851,7 +882,9 @@ Status Store::for_each_op(const std::function<void(const Op&)>& visit) const {
 }
 
 Status Store::for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const {
-  struct Entry { std::uint64_t hlc; Hash32 id; Bytes key; };
+  // The values stay where the cursor found them until the transaction writes or ends: nothing
+  // writes while the ops are visited.
+  struct Entry { std::uint64_t hlc; Hash32 id; ByteView bytes; };
   std::vector<Entry> entries;
   entries.reserve(txn.entries(tables_.ops));
   {
@@ -861,18 +894,15 @@ Status Store::for_each_op_in(const Txn& txn, const std::function<void(const Op&)
       ByteView key = cursor->key();
       if (key.size() < 41) return Status::corruption("an ops table key is too short");
       entries.push_back({read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)),
-                         Bytes(key.begin(), key.end())});
+                         cursor->value()});
     }
   }
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return std::tie(a.hlc, a.id) < std::tie(b.hlc, b.id); });
   for (const Entry& entry : entries) {
-    auto bytes = txn.get(tables_.ops, entry.key);
-    if (!bytes) return bytes.status();
-    auto decoded = decode_stored_op(**bytes, entry.id);
-    if (auto* refused = std::get_if<RefusedOp>(&decoded))
-      return Status::corruption("stored op " + entry.id.hex() + " fails its checks: " + refused->detail);
-    visit(std::get<Op>(decoded));
+    auto op = stored_op(entry.id, entry.bytes);
+    if (!op) return op.status();
+    visit(**op);
   }
   return Status::ok();
 }
@@ -880,14 +910,32 @@ Status Store::for_each_op_in(const Txn& txn, const std::function<void(const Op&)
 Status Store::for_each_item(const std::function<void(const Reach&, std::uint64_t, const Hash32&)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
+  std::uint64_t count = txn->entries(tables_.items);
+  if (count > limits::store_items_listed_max) {
+    listing_ = Listing{};
+    return walk_items(*txn, [&](ByteView key, const ByteView* row) -> Status {
+      Reach reach;
+      if (!reach_at(key, row, reach)) return Status::corruption("an items key or its reach row is malformed");
+      visit(reach, read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)));
+      return Status::ok();
+    });
+  }
+  if (Status s = update_listing(*txn, count); !s) {
+    listing_ = Listing{};
+    return s;
+  }
+  for (const Listing::Item& item : listing_.items) visit(listing_.reaches[item.reach], item.hlc, item.id);
+  return Status::ok();
+}
+
+Status Store::walk_items(const Txn& txn, const std::function<Status(ByteView key, const ByteView* row)>& visit) const {
   // The items table holds the ops table's keys alone: walking it reads no op.
-  auto items = Cursor::open(*txn, tables_.items);
+  auto items = Cursor::open(txn, tables_.items);
   if (!items) return items.status();
-  auto reach_rows = Cursor::open(*txn, tables_.reach);
+  auto reach_rows = Cursor::open(txn, tables_.reach);
   if (!reach_rows) return reach_rows.status();
   // Both tables are keyed by the op key: walk them side by side.
   bool reach_ok = reach_rows->first();
-  Reach reach;
   for (bool ok = items->first(); ok; ok = items->next()) {
     ByteView key = items->key();
     auto cmp = [&] { return std::lexicographical_compare(reach_rows->key().begin(), reach_rows->key().end(), key.begin(), key.end()); };
@@ -895,10 +943,62 @@ Status Store::for_each_item(const std::function<void(const Reach&, std::uint64_t
     ByteView row;
     bool has_row = reach_ok && std::equal(key.begin(), key.end(), reach_rows->key().begin(), reach_rows->key().end());
     if (has_row) row = reach_rows->value();
-    if (!reach_at(key, has_row ? &row : nullptr, reach))
-      return Status::corruption("an items key or its reach row is malformed");
-    visit(reach, read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)));
+    if (Status s = visit(key, has_row ? &row : nullptr); !s) return s;
   }
+  return Status::ok();
+}
+
+Status Store::list_item(ByteView key, const ByteView* row) const {
+  if (key.size() < 41) return Status::corruption("an items key is too short");
+  // Ops with the same scope and reach row share one Reach.
+  std::string name(reinterpret_cast<const char*>(key.data()), key.size() - 40);
+  if (row != nullptr) name.append(reinterpret_cast<const char*>(row->data()), row->size());
+  auto [at, fresh] = listing_.reach_index.try_emplace(std::move(name), static_cast<std::uint32_t>(listing_.reaches.size()));
+  if (fresh) {
+    Reach reach;
+    if (!reach_at(key, row, reach)) return Status::corruption("an items key or its reach row is malformed");
+    listing_.reaches.push_back(std::move(reach));
+  }
+  listing_.items.push_back(
+      Listing::Item{read_u64_be(key.data() + key.size() - 40), *Hash32::from_view(key.subspan(key.size() - 32)), at->second});
+  return Status::ok();
+}
+
+Status Store::update_listing(const Txn& txn, std::uint64_t count) const {
+  auto by_time = [](const Listing::Item& a, const Listing::Item& b) { return std::tie(a.hlc, a.id) < std::tie(b.hlc, b.id); };
+  if (listing_.ready && listing_.items.size() == count) return Status::ok();
+  if (listing_.ready && listing_.items.size() < count) {
+    // Ops are never removed: those that arrived since the listing was made are the new ones.
+    std::size_t old_size = listing_.items.size();
+    auto arrivals = Cursor::open(txn, tables_.arrivals);
+    if (!arrivals) return arrivals.status();
+    for (bool ok = arrivals->seek(u64_be(listing_.last_arrival + 1)); ok; ok = arrivals->next()) {
+      if (arrivals->key().size() != 8) return Status::corruption("an arrivals key is malformed");
+      listing_.last_arrival = read_u64_be(arrivals->key().data());
+      auto id = Hash32::from_view(arrivals->value());
+      if (!id) return Status::corruption("an arrivals row is malformed");
+      auto where = txn.get(tables_.ids, id->view());
+      if (!where) return where.status();
+      if (!*where) return Status::corruption("op " + id->hex() + " arrived but is not stored");
+      Bytes key = concat({**where, id->view()});
+      auto row = txn.get(tables_.reach, key);
+      if (!row) return row.status();
+      if (Status s = list_item(key, *row ? &**row : nullptr); !s) return s;
+    }
+    auto middle = listing_.items.begin() + static_cast<std::ptrdiff_t>(old_size);
+    std::sort(middle, listing_.items.end(), by_time);
+    std::inplace_merge(listing_.items.begin(), middle, listing_.items.end(), by_time);
+    if (listing_.items.size() == count) return Status::ok();
+  }
+  // First use, or the listing does not add up: made again from the items table.
+  listing_ = Listing{};
+  listing_.items.reserve(count);
+  if (Status s = walk_items(txn, [&](ByteView key, const ByteView* row) { return list_item(key, row); }); !s) return s;
+  std::sort(listing_.items.begin(), listing_.items.end(), by_time);
+  auto arrivals = Cursor::open(txn, tables_.arrivals);
+  if (!arrivals) return arrivals.status();
+  listing_.last_arrival = arrivals->last() ? read_u64_be(arrivals->key().data()) : 0;
+  listing_.ready = true;
   return Status::ok();
 }
 
@@ -1093,12 +1193,8 @@ Status Store::ensure_graph(const Txn& txn) const {
   if (!cursor) return cursor.status();
   for (bool ok = cursor->first(); ok; ok = cursor->next()) {
     Hash32 id = *Hash32::from_view(cursor->key().subspan(8));
-    auto where = txn.get(tables_.ids, id.view());
-    if (!where) return where.status();
-    if (!*where) return Status::corruption("authority op " + id.hex() + " is indexed but missing");
-    auto bytes = txn.get(tables_.ops, concat({**where, id.view()}));
-    if (!bytes) return bytes.status();
-    if (!*bytes) return Status::corruption("authority op " + id.hex() + " is indexed but missing");
+    auto op = held_op(txn, id);
+    if (!op) return op.status();
     auto past = txn.get(tables_.auth_past, id.view());
     if (!past) return past.status();
     std::vector<Hash32> frontier;
@@ -1106,7 +1202,7 @@ Status Store::ensure_graph(const Txn& txn) const {
       for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
     for (const Hash32& parent : frontier)
       if (!graph->contains(parent)) return Status::corruption("authority op " + id.hex() + " precedes its own past");
-    graph->add(must_decode(**bytes, &id), frontier);
+    graph->add(**op, frontier);
   }
   graph_ = std::move(graph);
   return Status::ok();
@@ -1295,14 +1391,10 @@ template <typename P>
 Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
   std::vector<std::pair<Op, std::vector<Hash32>>> out;
   for (const Hash32& op_id : ids) {
-    auto where = txn.get(tables_.ids, op_id.view());
-    if (!where) return where.status();
-    if (!*where) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
-    auto bytes = txn.get(tables_.ops, concat({**where, op_id.view()}));
-    if (!bytes) return bytes.status();
-    if (!*bytes) return Status::corruption("op " + op_id.hex() + " is indexed but missing");
-    Op op = must_decode(**bytes, &op_id);
-    if (!std::holds_alternative<P>(op.fields.payload)) continue;
+    auto held = held_op(txn, op_id);
+    if (!held) return held.status();
+    if (!std::holds_alternative<P>((*held)->fields.payload)) continue;
+    Op op = **held;
     auto past = txn.get(tables_.auth_past, op_id.view());
     if (!past) return past.status();
     std::vector<Hash32> frontier;
@@ -1543,7 +1635,7 @@ Result<std::uint64_t> Store::newest_hlc() const {
 }
 
 Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
-                                                    const std::function<void(std::uint64_t, Op&)>& visit) const {
+                                                    const std::function<void(std::uint64_t, std::shared_ptr<const Op>)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
   auto cursor = Cursor::open(*txn, tables_.arrivals);
@@ -1564,13 +1656,18 @@ Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const s
     if (!reach_at(key, *reach_row ? &**reach_row : nullptr, reach))
       return Status::corruption("an ops key or its reach row is malformed");
     if (!wanted(reach)) continue;
-    auto bytes = txn->get(tables_.ops, key);
-    if (!bytes) return bytes.status();
-    if (!*bytes) return Status::corruption("op " + id->hex() + " is indexed but missing");
-    auto decoded = decode_stored_op(**bytes, *id);
-    if (auto* refused = std::get_if<RefusedOp>(&decoded))
-      return Status::corruption("stored op " + id->hex() + " fails its checks: " + refused->detail);
-    visit(seq, std::get<Op>(decoded));
+    std::shared_ptr<const Op> op;
+    if (auto kept = decoded_.find(*id); kept != decoded_.end()) {
+      op = kept->second;
+    } else {
+      auto bytes = txn->get(tables_.ops, key);
+      if (!bytes) return bytes.status();
+      if (!*bytes) return Status::corruption("op " + id->hex() + " is indexed but missing");
+      auto decoded = stored_op(*id, **bytes);
+      if (!decoded) return decoded.status();
+      op = std::move(*decoded);
+    }
+    visit(seq, std::move(op));
   }
   return last;
 }

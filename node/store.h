@@ -121,15 +121,16 @@ class Store {
 
   Result<std::optional<Op>> get(const Hash32& id) const;
   // The stored ops among `ids`, in the order given, read in one transaction; ids not stored
-  // are skipped.
-  Result<std::vector<Op>> get_many(std::span<const Hash32> ids) const;
+  // are skipped. The ops are shared with the store's cache of decoded ops.
+  Result<std::vector<std::shared_ptr<const Op>>> get_many(std::span<const Hash32> ids) const;
   // The op whose id starts with `hex_prefix` (at least 8 hex digits). Not found when none or
   // several match.
   Result<Hash32> resolve_id(const std::string& hex_prefix) const;
   // Every stored op in (timestamp, id) order: parents before children.
   Status for_each_op(const std::function<void(const Op&)>& visit) const;
   // Every stored op's reach (who may hold it), timestamp and id, from the indexes alone (no op
-  // is decoded): what a sync session offers. In (scope, timestamp, id) order.
+  // is decoded): what a sync session offers. In no set order. Kept in memory between calls
+  // (up to limits::store_items_listed_max ops): a call reads only the ops that arrived since.
   // The id of every op held, in id order (the ids table's own order: nothing is decoded or sorted).
   Result<std::vector<Hash32>> op_ids() const;
   Status for_each_item(const std::function<void(const Reach&, std::uint64_t hlc, const Hash32& id)>& visit) const;
@@ -174,10 +175,11 @@ class Store {
   // Ops in the order this node received them (its own bookkeeping, not replicated): for
   // "what is new since the last bundle". `visit` gets each op's arrival number, for every op
   // whose reach `wanted` accepts (the others are not decoded); all in one read transaction.
-  // `visit` may move the op away. Returns the last arrival number walked (`after` when nothing
-  // arrived since).
-  Result<std::uint64_t> for_each_arrival_after(std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
-                                const std::function<void(std::uint64_t, Op&)>& visit) const;
+  // The op is shared with the store's cache of decoded ops. Returns the last arrival number
+  // walked (`after` when nothing arrived since).
+  Result<std::uint64_t> for_each_arrival_after(
+      std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
+      const std::function<void(std::uint64_t, std::shared_ptr<const Op>)>& visit) const;
   // Small named counters of this node's own (not replicated): last bundle sent to a node, …
   Result<std::uint64_t> local_counter(const std::string& name) const;
   Status set_local_counter(const std::string& name, std::uint64_t value);
@@ -229,6 +231,18 @@ class Store {
   void adopt_written_state() const;
   Result<std::shared_ptr<const AuthorityState>> state_in(const Txn& txn) const;
   Result<std::optional<Op>> get_in(const Txn& txn, const Hash32& id) const;
+  // The op stored under `id` with the stored bytes `bytes`, decoded, or kept from an earlier
+  // decoding. The caller has found `id` in the store; an id names its bytes, so a kept op never
+  // goes stale.
+  Result<std::shared_ptr<const Op>> stored_op(const Hash32& id, ByteView bytes) const;
+  // The op `id`, which `txn` is known to hold (an index row names it): kept, or read and decoded.
+  Result<std::shared_ptr<const Op>> held_op(const Txn& txn, const Hash32& id) const;
+  void keep_decoded(std::shared_ptr<const Op> op) const;
+  // The items table beside the reach table: each op's key and its reach row, if it has one.
+  Status walk_items(const Txn& txn, const std::function<Status(ByteView key, const ByteView* row)>& visit) const;
+  // for_each_item's listing brought up to `count` items, the items table's size in `txn`.
+  Status update_listing(const Txn& txn, std::uint64_t count) const;
+  Status list_item(ByteView key, const ByteView* row) const;
   Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
@@ -263,6 +277,29 @@ class Store {
   };
   mutable std::uint64_t judgments_ = 0;
   mutable std::unordered_map<Hash32, CachedHazard> hazards_;
+  // Ops decoded from this store, by id: hazard and record views, sync sessions, bundle exports
+  // and listings read the same ops again and again. Emptied when it reaches
+  // limits::store_ops_cached_max. `anwang verify` never reads it: it decodes and checks every
+  // stored byte itself.
+  mutable std::unordered_map<Hash32, std::shared_ptr<const Op>> decoded_;
+  // for_each_item's listing while the store holds at most limits::store_items_listed_max ops:
+  // each op's timestamp, id and reach (an index into `reaches`, one per distinct scope and reach
+  // row), in (timestamp, id) order; `last_arrival` is the arrival number of the newest op in it.
+  // Ops are never removed, so the ops that arrived after it are the ones to add; a listing whose
+  // size then differs from the items table's is made again from the table.
+  struct Listing {
+    struct Item {
+      std::uint64_t hlc = 0;
+      Hash32 id;
+      std::uint32_t reach = 0;
+    };
+    bool ready = false;
+    std::uint64_t last_arrival = 0;
+    std::vector<Item> items;
+    std::vector<Reach> reaches;
+    std::unordered_map<std::string, std::uint32_t> reach_index;
+  };
+  mutable Listing listing_;
 };
 
 }  // namespace anwang::node

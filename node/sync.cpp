@@ -85,13 +85,13 @@ int priority_of(const Op& op) {
 // for parents. An op's parents are the heads of its own object and of the authority graph, so
 // authority ops go first, then every object's ops together in time order, objects by the most
 // urgent of their ops being sent.
-void sort_for_sending(std::vector<Op>& ops) {
+void sort_for_sending(std::vector<std::shared_ptr<const Op>>& ops) {
   std::unordered_map<Hash32, int> object_priority;
-  for (const Op& op : ops) {
-    auto [at, fresh] = object_priority.try_emplace(op.fields.object, priority_of(op));
-    if (!fresh) at->second = std::min(at->second, priority_of(op));
+  for (const auto& op : ops) {
+    auto [at, fresh] = object_priority.try_emplace(op->fields.object, priority_of(*op));
+    if (!fresh) at->second = std::min(at->second, priority_of(*op));
   }
-  // Each op's sort key once, then the ops moved into that order (an Op is large to swap).
+  // Each op's sort key once.
   struct Key {
     int rank;
     std::uint64_t hlc;
@@ -101,14 +101,14 @@ void sort_for_sending(std::vector<Op>& ops) {
   std::vector<Key> keys;
   keys.reserve(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const Op& op = ops[i];
+    const Op& op = *ops[i];
     int rank = is_authority_payload(op.fields.payload) ? -1 : object_priority.at(op.fields.object);
     keys.push_back(Key{rank, op.fields.hlc, &op.id, i});
   }
   std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     return std::tie(a.rank, a.hlc, *a.id) < std::tie(b.rank, b.hlc, *b.id);
   });
-  std::vector<Op> sorted;
+  std::vector<std::shared_ptr<const Op>> sorted;
   sorted.reserve(ops.size());
   for (const Key& key : keys) sorted.push_back(std::move(ops[key.index]));
   ops.swap(sorted);
@@ -354,7 +354,7 @@ class Session {
     auto read = store_.get_many(wanted);
     lock = {};
     if (!read) return read.status();
-    std::vector<Op> ops = std::move(*read);
+    std::vector<std::shared_ptr<const Op>> ops = std::move(*read);
     sort_for_sending(ops);
     Bytes batch;
     std::uint32_t count = 0;
@@ -368,7 +368,8 @@ class Session {
       count = 0;
       return send(kOps, body);
     };
-    for (const Op& op : ops) {
+    for (const auto& held : ops) {
+      const Op& op = *held;
       if (batch.size() + op.bytes.size() + 4 > limits::op_bytes_max - 64 || count == limits::ingest_batch_ops_max)
         if (Status s = flush(/*more=*/true); !s) return s;
       append_u32_le(batch, static_cast<std::uint32_t>(op.bytes.size()));

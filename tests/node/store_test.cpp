@@ -398,7 +398,13 @@ TEST_CASE("items list every op's reach from the indexes, as decoding the ops wou
   Attachment photo{blake2b_256(as_bytes("a photo no node holds")), 21, "image/jpeg"};
   std::vector<Op> history = history_with_notice(11, "150430100201,150430100202", photo);
   auto store = test::open_store(dir.path());
-  test::ingest_all(*store, test::bytes_of(history));
+  // Listed once with part of the history, so that the second listing adds what came since to the
+  // one the store keeps.
+  std::vector<Bytes> bytes = test::bytes_of(history);
+  std::vector<Bytes> first_half(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+  test::ingest_all(*store, first_half);
+  CHECK(items_of(*store).size() == first_half.size());
+  test::ingest_all(*store, bytes);
   std::vector<Listed> listed = items_of(*store);
   std::map<Hash32, Listed> expected;
   REQUIRE(store->for_each_op([&](const Op& op) {
