@@ -87,8 +87,9 @@ inline constexpr unsigned store_readers_max = 126;                 // LMDB defau
 // Evaluated hazards a Store keeps in memory (a few KB each with their history): enough for every
 // open hazard a township handles, about 10 MB at most on a county node.
 inline constexpr std::size_t store_hazards_cached_max = 4096;
-// Decoded ops a Store keeps in memory (about 1 KB each): the ops of the hazards and records in
-// use and of recent sync sessions, about 8 MB at most.
+// Decoded ops a Store keeps in memory (an op's bytes and its decoded fields: 1.6 KB each on
+// average in the simulator's workload): the ops of the hazards and records in use and of recent
+// sync sessions, about 13 MB at most.
 inline constexpr std::size_t store_ops_cached_max = 8192;
 // Ops up to which a Store keeps the list a sync session starts from (Store::for_each_item) in
 // memory, 48 bytes each: about 12 MB at most. A larger store lists from its indexes every time.
