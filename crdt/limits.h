@@ -88,11 +88,15 @@ inline constexpr unsigned store_readers_max = 126;                 // LMDB defau
 // open hazard a township handles, about 10 MB at most on a county node.
 inline constexpr std::size_t store_hazards_cached_max = 4096;
 // Decoded ops a Store keeps in memory (an op's bytes and its decoded fields: 1.6 KB each on
-// average in the simulator's workload): the ops of the hazards and records in use and of recent
-// sync sessions, about 13 MB at most.
+// average in the simulator's workload, about 13 MB for 8,192): the ops of the hazards and records
+// in use and of recent sync sessions. Also bounded by the kept ops' bytes, since an op may be
+// 64 KiB and its decoded fields repeat its text: at most 4 MiB of op bytes, so at most about
+// 3 × 4 MiB with the decoded copies.
 inline constexpr std::size_t store_ops_cached_max = 8192;
+inline constexpr std::size_t store_ops_cached_bytes_max = 4 * 1024 * 1024;
 // Ops up to which a Store keeps the list a sync session starts from (Store::for_each_item) in
-// memory, 48 bytes each: about 12 MB at most. A larger store lists from its indexes every time.
+// memory, 48 bytes each (about 12 MB at most, plus one Reach per distinct scope and notice
+// recipient list). A larger store lists from its indexes every time.
 inline constexpr std::size_t store_items_listed_max = 262144;
 
 // Network frames (net/): an op plus its framing; checked before any allocation.

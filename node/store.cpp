@@ -823,9 +823,16 @@ Result<std::shared_ptr<const Op>> Store::stored_op(const Hash32& id, ByteView by
 }
 
 void Store::keep_decoded(std::shared_ptr<const Op> op) const {
-  if (decoded_.size() >= limits::store_ops_cached_max) decoded_.clear();
+  // Bounded by count and by the ops' bytes (an op may be up to limits::op_bytes_max, and its
+  // decoded fields repeat its text).
+  if (decoded_.size() >= limits::store_ops_cached_max ||
+      decoded_bytes_ + op->bytes.size() > limits::store_ops_cached_bytes_max) {
+    decoded_.clear();
+    decoded_bytes_ = 0;
+  }
   Hash32 id = op->id;
-  decoded_.insert_or_assign(id, std::move(op));
+  decoded_bytes_ += op->bytes.size();
+  if (auto [at, fresh] = decoded_.try_emplace(id, std::move(op)); !fresh) decoded_bytes_ -= at->second->bytes.size();
 }
 
 Result<std::shared_ptr<const Op>> Store::held_op(const Txn& txn, const Hash32& id) const {
@@ -979,7 +986,7 @@ Status Store::update_listing(const Txn& txn, std::uint64_t count) const {
       if (!id) return Status::corruption("an arrivals row is malformed");
       auto where = txn.get(tables_.ids, id->view());
       if (!where) return where.status();
-      if (!*where) return Status::corruption("op " + id->hex() + " arrived but is not stored");
+      if (!*where) break;  // an arrival of an op not stored (`anwang verify` reports it): list from the table
       Bytes key = concat({**where, id->view()});
       auto row = txn.get(tables_.reach, key);
       if (!row) return row.status();

@@ -9,7 +9,9 @@
 // a store never sign two ops with one sequence number.
 //
 // A Store may be used by several processes at once (LMDB serializes writers). It caches nothing
-// another writer could change. One Store object is used from one thread at a time.
+// another writer could change: decoded ops are named by the hash of their bytes, and the sync
+// listing and authority graph only grow, caught up from the tables when they have grown. One
+// Store object is used from one thread at a time.
 #pragma once
 
 #include <filesystem>
@@ -131,6 +133,7 @@ class Store {
   // Every stored op's reach (who may hold it), timestamp and id, from the indexes alone (no op
   // is decoded): what a sync session offers. In no set order. Kept in memory between calls
   // (up to limits::store_items_listed_max ops): a call reads only the ops that arrived since.
+  // `visit` must not call for_each_item again.
   // The id of every op held, in id order (the ids table's own order: nothing is decoded or sorted).
   Result<std::vector<Hash32>> op_ids() const;
   Status for_each_item(const std::function<void(const Reach&, std::uint64_t hlc, const Hash32& id)>& visit) const;
@@ -282,6 +285,7 @@ class Store {
   // limits::store_ops_cached_max. `anwang verify` never reads it: it decodes and checks every
   // stored byte itself.
   mutable std::unordered_map<Hash32, std::shared_ptr<const Op>> decoded_;
+  mutable std::size_t decoded_bytes_ = 0;  // the kept ops' bytes
   // for_each_item's listing while the store holds at most limits::store_items_listed_max ops:
   // each op's timestamp, id and reach (an index into `reaches`, one per distinct scope and reach
   // row), in (timestamp, id) order; `last_arrival` is the arrival number of the newest op in it.

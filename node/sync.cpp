@@ -140,7 +140,7 @@ class Session {
       });
     lock = {};
     if (!s) return s;
-    net::sort_item_keys(items);  // the store lists scope by scope, each in time order
+    net::sort_item_keys(items);  // the store lists in time order, or scope by scope (a large store)
     report_.items = items.size();
     reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
     if (role == SyncRole::kInitiator)

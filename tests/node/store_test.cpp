@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
@@ -413,6 +414,9 @@ TEST_CASE("items list every op's reach from the indexes, as decoding the ops wou
   }).is_ok());
   REQUIRE(listed.size() == expected.size());
   for (const Listed& item : listed) CHECK(expected.at(item.id) == item);
+  std::set<Hash32> listed_ids;
+  for (const Listed& item : listed) listed_ids.insert(item.id);
+  CHECK(listed_ids.size() == listed.size());  // each op once
   CHECK(expected.at(history.back().id).recipients == std::vector<std::string>{"150430100201", "150430100202"});
   // op_ids lists the same ops, in id order.
   auto ids = store->op_ids();
