@@ -796,7 +796,7 @@ Result<std::vector<std::shared_ptr<const Op>>> Store::get_many(std::span<const H
     auto where = txn->get(tables_.ids, id.view());
     if (!where) return where.status();
     if (!*where) continue;
-    auto op = held_op(*txn, id);
+    auto op = op_at(*txn, id, concat({**where, id.view()}));
     if (!op) return op.status();
     ops.push_back(std::move(*op));
   }
@@ -807,13 +807,17 @@ Result<std::optional<Op>> Store::get_in(const Txn& txn, const Hash32& id) const 
   auto where = txn.get(tables_.ids, id.view());
   if (!where) return where.status();
   if (!*where) return std::optional<Op>();
-  auto op = held_op(txn, id);
+  auto op = op_at(txn, id, concat({**where, id.view()}));
   if (!op) return op.status();
   return std::optional<Op>(**op);
 }
 
 Result<std::shared_ptr<const Op>> Store::stored_op(const Hash32& id, ByteView bytes) const {
   if (auto kept = decoded_.find(id); kept != decoded_.end()) return kept->second;
+  return decode_and_keep(id, bytes);
+}
+
+Result<std::shared_ptr<const Op>> Store::decode_and_keep(const Hash32& id, ByteView bytes) const {
   auto decoded = decode_stored_op(bytes, id);
   if (auto* refused = std::get_if<RefusedOp>(&decoded))
     return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
@@ -840,10 +844,15 @@ Result<std::shared_ptr<const Op>> Store::held_op(const Txn& txn, const Hash32& i
   auto where = txn.get(tables_.ids, id.view());
   if (!where) return where.status();
   if (!*where) return Status::corruption("op " + id.hex() + " is indexed but missing");
-  auto bytes = txn.get(tables_.ops, concat({**where, id.view()}));
+  return op_at(txn, id, concat({**where, id.view()}));
+}
+
+Result<std::shared_ptr<const Op>> Store::op_at(const Txn& txn, const Hash32& id, ByteView key) const {
+  if (auto kept = decoded_.find(id); kept != decoded_.end()) return kept->second;
+  auto bytes = txn.get(tables_.ops, key);
   if (!bytes) return bytes.status();
   if (!*bytes) return Status::corruption("op " + id.hex() + " is indexed but missing");
-  return stored_op(id, **bytes);
+  return decode_and_keep(id, **bytes);
 }
 
 Result<Hash32> Store::resolve_id(const std::string& hex_prefix) const {
@@ -1663,18 +1672,9 @@ Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const s
     if (!reach_at(key, *reach_row ? &**reach_row : nullptr, reach))
       return Status::corruption("an ops key or its reach row is malformed");
     if (!wanted(reach)) continue;
-    std::shared_ptr<const Op> op;
-    if (auto kept = decoded_.find(*id); kept != decoded_.end()) {
-      op = kept->second;
-    } else {
-      auto bytes = txn->get(tables_.ops, key);
-      if (!bytes) return bytes.status();
-      if (!*bytes) return Status::corruption("op " + id->hex() + " is indexed but missing");
-      auto decoded = stored_op(*id, **bytes);
-      if (!decoded) return decoded.status();
-      op = std::move(*decoded);
-    }
-    visit(seq, std::move(op));
+    auto op = op_at(*txn, *id, key);
+    if (!op) return op.status();
+    visit(seq, std::move(*op));
   }
   return last;
 }

@@ -240,6 +240,9 @@ class Store {
   Result<std::shared_ptr<const Op>> stored_op(const Hash32& id, ByteView bytes) const;
   // The op `id`, which `txn` is known to hold (an index row names it): kept, or read and decoded.
   Result<std::shared_ptr<const Op>> held_op(const Txn& txn, const Hash32& id) const;
+  // The same, with its ops table key (place and id) already known.
+  Result<std::shared_ptr<const Op>> op_at(const Txn& txn, const Hash32& id, ByteView key) const;
+  Result<std::shared_ptr<const Op>> decode_and_keep(const Hash32& id, ByteView bytes) const;
   void keep_decoded(std::shared_ptr<const Op> op) const;
   // The items table beside the reach table: each op's key and its reach row, if it has one.
   Status walk_items(const Txn& txn, const std::function<Status(ByteView key, const ByteView* row)>& visit) const;
@@ -282,8 +285,8 @@ class Store {
   mutable std::unordered_map<Hash32, CachedHazard> hazards_;
   // Ops decoded from this store, by id: hazard and record views, sync sessions, bundle exports
   // and listings read the same ops again and again. Emptied when it reaches
-  // limits::store_ops_cached_max. `anwang verify` never reads it: it decodes and checks every
-  // stored byte itself.
+  // limits::store_ops_cached_max ops or limits::store_ops_cached_bytes_max of their bytes.
+  // `anwang verify` never reads it: it decodes and checks every stored byte itself.
   mutable std::unordered_map<Hash32, std::shared_ptr<const Op>> decoded_;
   mutable std::size_t decoded_bytes_ = 0;  // the kept ops' bytes
   // for_each_item's listing while the store holds at most limits::store_items_listed_max ops:
