@@ -175,6 +175,9 @@ class Store::IngestTxn {
     return admit(std::move(op));
   }
 
+  // The authority frontier an op with these fields has once stored (its auth_past row).
+  Result<std::vector<Hash32>> frontier_of(const Op& op) const { return auth_frontier(op); }
+
   Result<std::optional<std::uint64_t>> hlc_of(const Hash32& id) const {
     auto value = txn_.get(tables_.ids, id.view());
     if (!value) return value.status();
@@ -765,6 +768,16 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   HybridClock hybrid(clock, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
   fields.hlc = hybrid.next(floor);
   if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
+  // A hazard or record step is judged before it is signed: a refused draft costs no signature
+  // and no writes. The judgment made again once the op is stored (below) is the one that counts.
+  if (draft.admit == DraftAdmit::kEffectiveOnly) {
+    std::sort(fields.parents.begin(), fields.parents.end());  // as sign_op will
+    fields.parents.erase(std::unique(fields.parents.begin(), fields.parents.end()), fields.parents.end());
+    if (Status s = check_op_fields(fields); !s) return s;
+    auto verdict = draft_verdict_in(*txn, ingest, fields);
+    if (!verdict) return fail(verdict.status());
+    if (*verdict && !(*verdict)->effective) return fail(Status::invalid("refused, nothing written: " + (*verdict)->reason));
+  }
   auto op = sign_op(std::move(fields), key);
   if (!op) return op.status();
   auto outcome = ingest.ingest_signed(*op);
@@ -1282,6 +1295,44 @@ void Store::adopt_written_state() const {
   state_ = std::move(written);
   state_graph_size_ = graph_->size();
   state_equivocations_ = written_equivocations_;
+}
+
+// Why a verdict worked out before signing is the verdict the signed op gets: the op's id (the
+// hash of its signed bytes) is all the draft lacks, and a step's verdict does not depend on it.
+// Verdicts depend on the step's fields, its authority frontier and the steps before it; the id
+// only breaks ties between concurrent ops of one object, and the draft has none: its parents
+// are its object's heads, so every stored op of the object is in its causal past, and its
+// timestamp is later than all of theirs, so it is the last step in (hlc, id) order. The
+// authority judgment uses the author's sequence number, not the id. A locally authored op
+// cannot equivocate (its sequence number is the author's next) and cannot release a waiting op
+// (no op can name an id not yet made).
+Result<std::optional<Verdict>> Store::draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const {
+  bool hazard = std::holds_alternative<HazardPayload>(fields.payload);
+  if (!hazard && !std::holds_alternative<RecordPayload>(fields.payload)) return std::optional<Verdict>();
+  Op draft;  // unsigned: no bytes, no signature, a zero id
+  draft.fields = fields;
+  auto frontier = ingest.frontier_of(draft);
+  if (!frontier) return frontier.status();
+  auto state = state_in(txn);
+  if (!state) return state.status();
+  auto ids = object_op_ids(txn, fields.object);
+  if (!ids) return ids.status();
+  if (hazard) {
+    auto found = ops_of<HazardPayload>(txn, *ids);
+    if (!found) return found.status();
+    std::vector<HazardOp> ops;
+    for (auto& [op, past] : *found) ops.push_back(HazardOp{std::move(op), std::move(past)});
+    ops.push_back(HazardOp{std::move(draft), std::move(*frontier)});
+    TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
+    return std::optional<Verdict>(std::move(evaluated.state.history.back().verdict));
+  }
+  auto found = ops_of<RecordPayload>(txn, *ids);
+  if (!found) return found.status();
+  std::vector<RecordOp> ops;
+  for (auto& [op, past] : *found) ops.push_back(RecordOp{std::move(op), std::move(past)});
+  ops.push_back(RecordOp{std::move(draft), std::move(*frontier)});
+  RecordState evaluated = evaluate_record(ops, **state);
+  return std::optional<Verdict>(std::move(evaluated.history.back().verdict));
 }
 
 Result<Verdict> Store::verdict_in(const Txn& txn, const Op& op) const {

@@ -252,6 +252,9 @@ class Store {
   Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
   class IngestTxn;
+  // The verdict a hazard or record step with `fields` would get if stored in `txn`, before it is
+  // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
+  Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).

@@ -87,6 +87,12 @@ class Loop {
     return *v;
   }
 
+  void revoke(const KeyPair& by, const KeyPair& key) {
+    Op op = factory_.make(by, kVillage, key_object_id(key.public_key()),
+                          RevocationPayload{key.public_key(), "left", 0, std::nullopt}, authority_heads_);
+    ingest(op);
+    authority_heads_ = {op.id};
+  }
   void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
                std::vector<std::string> categories = {}) {
     Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex() + role),
@@ -612,4 +618,91 @@ TEST_CASE("random concurrent hazard histories give one state in every delivery o
   CAPTURE(final_states.size(), effective_steps);
   CHECK(final_states.size() >= 3);
   CHECK(effective_steps > 100);
+}
+
+// Store::author judges a hazard or record step before it signs it, and refuses an inert draft
+// unsigned. Here each draft refused that way is authored again with kEvenIfNotEffective: signed
+// and stored, it must be inert for the reason the refusal gave. Each draft accepted must be
+// effective. Authors with and without the roles, hazards in every state, tips, and a revocation
+// halfway (the simulator's commonest refusal is a role lost to one).
+TEST_CASE("a draft refused before it is signed is inert, for the same reason, once signed", "[hazard][property]") {
+  std::mt19937_64 rng(7707);
+  static const std::vector<std::string> kActions = {"fix",     "notice",     "escalate", "receive",   "assign",
+                                                    "handled", "verify",     "verify",   "reclassify", "comment",
+                                                    "signoff", "stop_work",  "close",    "escalate",  "list_supervision"};
+  std::size_t refused = 0, accepted = 0, record_refusals = 0;
+  std::set<std::string> reasons;
+  for (int round = 0; round < 4; ++round) {
+    Loop loop;
+    KeyPair outsider = test_key(90);
+    std::vector<const KeyPair*> people{&loop.root, &loop.town,   &loop.head,    &loop.officer,
+                                       &loop.member, &loop.fire, &loop.traffic, &outsider};
+    ManualClock wall(test::kTestTimeMs + 10'000);
+    std::vector<Hash32> hazards, tips;
+    for (int i = 0; i < 80; ++i) {
+      wall.advance_ms(1000);
+      if (i == 40) loop.revoke(loop.head, loop.member);
+      const KeyPair& by = *people[rng() % people.size()];
+      node::OpDraft draft;
+      draft.scope = kGrid;
+      bool tip = rng() % 5 == 0;
+      if (tip) {
+        if (tips.empty() || rng() % 3 == 0) {
+          draft.payload = RecordPayload{"tip", "enter", {{"text", "有人私存烟花"}}, {}, {}};
+          draft.target = node::DraftTarget::kNewRecord;
+        } else {
+          std::vector<std::pair<std::string, std::string>> fields{{"outcome", "dismissed"}};
+          if (rng() % 2) fields.emplace_back("reason", "查无此事");
+          draft.payload = RecordPayload{"tip", "verify", fields, {}, {}};
+          draft.object = tips[rng() % tips.size()];
+        }
+      } else if (hazards.empty() || rng() % 6 == 0) {
+        HazardPayload h;
+        h.action = "report";
+        h.text = "仓库消防通道堵塞";
+        h.category = rng() % 2 ? "fire" : "traffic";
+        h.severity = rng() % 4 == 0 ? "major" : "general";
+        draft.payload = h;
+        draft.target = node::DraftTarget::kNewRecord;
+      } else {
+        HazardPayload h = Loop::action(kActions[rng() % kActions.size()]);
+        if (h.action == "verify") h.pass = rng() % 2 == 0;
+        if (h.action == "escalate" && rng() % 2) h.to_level = "county";
+        if (h.action == "assign" && rng() % 2) h.department = "traffic";
+        if (h.action == "notice") {
+          h.deadline_ms = test::kTestTimeMs + 86'400'000;
+          h.responsible = "王五";
+        }
+        if (h.action == "reclassify") h.severity = "major";
+        draft.payload = h;
+        draft.object = hazards[rng() % hazards.size()];
+      }
+      auto remember = [&](const Op& op) {
+        if (draft.target != node::DraftTarget::kNewRecord) return;
+        (tip ? tips : hazards).push_back(op.fields.object);
+      };
+      auto op = loop.store().author(by, draft, wall);
+      if (op.is_ok()) {
+        ++accepted;
+        CHECK(loop.verdict(*op).effective);
+        remember(*op);
+        continue;
+      }
+      REQUIRE(op.status().code() == Status::Code::kInvalidArgument);
+      ++refused;
+      if (tip) ++record_refusals;
+      draft.admit = node::DraftAdmit::kEvenIfNotEffective;
+      auto signed_op = loop.store().author(by, draft, wall);
+      REQUIRE(signed_op.is_ok());
+      Verdict verdict = loop.verdict(*signed_op);
+      CHECK_FALSE(verdict.effective);
+      CHECK(op.status().message() == "refused, nothing written: " + verdict.reason);
+      reasons.insert(verdict.reason.substr(0, 24));
+    }
+  }
+  CAPTURE(accepted, refused, record_refusals, reasons.size());
+  CHECK(accepted > 60);
+  CHECK(refused > 60);
+  CHECK(record_refusals > 5);
+  CHECK(reasons.size() > 8);
 }
