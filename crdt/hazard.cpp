@@ -308,6 +308,12 @@ HazardState TimelessHazard::at_time(std::uint64_t now_hlc) const {
   return s;
 }
 
+Verdict judge_next_step(const TimelessHazard& before, const HazardOp& next, const AuthorityState& authority) {
+  // judge_step reads only what derive() makes; before.state is derive() over all of before's
+  // effective ops (the history and the time in each state, added after, are not read).
+  return judge_step(next, before.state, authority);
+}
+
 TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority) {
   Graph g = build_graph(ops);
   std::vector<bool> effective(ops.size(), false);

@@ -1259,6 +1259,12 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   // (A write transaction's uncommitted additions make the graph larger, so they never match.)
   std::size_t equivocation_count = txn.entries(tables_.equivocations);
   if (state_ && state_graph_size_ == graph_->size() && state_equivocations_ == equivocation_count) return state_;
+  // In a write transaction, the state it computed already, while its graph has not grown: a
+  // draft is judged before it is signed and again once stored. (author() drops written_state_
+  // when it begins and when it fails, so it never outlives its transaction.)
+  if (txn.is_write() && written_state_ && &written_state_->graph() == graph_.get() &&
+      written_graph_size_ == graph_->size() && written_equivocations_ == equivocation_count)
+    return written_state_;
   std::vector<std::pair<PublicKey, std::uint64_t>> equivocations;
   auto cursor = Cursor::open(txn, tables_.equivocations);
   if (!cursor) return cursor.status();
@@ -1315,17 +1321,15 @@ Result<std::optional<Verdict>> Store::draft_verdict_in(const Txn& txn, const Ing
   if (!frontier) return frontier.status();
   auto state = state_in(txn);
   if (!state) return state.status();
+  if (hazard) {
+    // The hazard as it stands is usually kept already (it was read to decide on the step).
+    auto before = timeless_hazard_in(txn, fields.object, *state);
+    if (!before) return before.status();
+    return std::optional<Verdict>(
+        judge_next_step(*before ? **before : TimelessHazard{}, HazardOp{std::move(draft), std::move(*frontier)}, **state));
+  }
   auto ids = object_op_ids(txn, fields.object);
   if (!ids) return ids.status();
-  if (hazard) {
-    auto found = ops_of<HazardPayload>(txn, *ids);
-    if (!found) return found.status();
-    std::vector<HazardOp> ops;
-    for (auto& [op, past] : *found) ops.push_back(HazardOp{std::move(op), std::move(past)});
-    ops.push_back(HazardOp{std::move(draft), std::move(*frontier)});
-    TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
-    return std::optional<Verdict>(std::move(evaluated.state.history.back().verdict));
-  }
   auto found = ops_of<RecordPayload>(txn, *ids);
   if (!found) return found.status();
   std::vector<RecordOp> ops;
@@ -1478,25 +1482,32 @@ Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
   if (!now) return now.status();
   std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
+  auto hazard = timeless_hazard_in(txn, id, *state);
+  if (!hazard) return hazard.status();
+  if (!*hazard) return Status::not_found("no hazard " + id.hex() + " in this store");
+  return (*hazard)->at_time(now_hlc);
+}
+
+Result<std::shared_ptr<const TimelessHazard>> Store::timeless_hazard_in(
+    const Txn& txn, const Hash32& id, const std::shared_ptr<const AuthorityState>& state) const {
   auto ids = object_op_ids(txn, id);
   if (!ids) return ids.status();
   if (auto cached = hazards_.find(id);
-      *state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == *ids)
-    return cached->second.hazard.at_time(now_hlc);
+      state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == *ids)
+    return cached->second.hazard;
   auto found = ops_of<HazardPayload>(txn, *ids);
   if (!found) return found.status();
-  if (found->empty()) return Status::not_found("no hazard " + id.hex() + " in this store");
+  if (found->empty()) return std::shared_ptr<const TimelessHazard>();
   std::vector<HazardOp> ops;
   for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
-  TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
-  HazardState result = evaluated.at_time(now_hlc);
+  auto evaluated = std::make_shared<const TimelessHazard>(evaluate_hazard_timeless(ops, *state));
   // Only evaluations under state_ are kept (a write transaction's state may include uncommitted
   // authority ops).
-  if (*state == state_) {
+  if (state == state_) {
     if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
-    hazards_[id] = CachedHazard{judgments_, std::move(*ids), std::move(evaluated)};
+    hazards_[id] = CachedHazard{judgments_, std::move(*ids), evaluated};
   }
-  return result;
+  return evaluated;
 }
 
 Result<RecordState> Store::record_in(const Txn& txn, const Hash32& id) const {

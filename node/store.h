@@ -216,6 +216,10 @@ class Store {
   // references, and the blobs it references that this node lacks.
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
+  // The hazard `id` as the ops in `txn` make it under `state`, without time: kept from an earlier
+  // evaluation or evaluated (and kept when `state` is state_). Null when `txn` holds no op of it.
+  Result<std::shared_ptr<const TimelessHazard>> timeless_hazard_in(const Txn& txn, const Hash32& id,
+                                                                  const std::shared_ptr<const AuthorityState>& state) const;
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   // The ids of the ops of `object`, in (hlc, id) order, from the index alone.
   Result<std::vector<Hash32>> object_op_ids(const Txn& txn, const Hash32& object) const;
@@ -282,7 +286,7 @@ class Store {
   struct CachedHazard {
     std::uint64_t judgments = 0;
     std::vector<Hash32> ops;
-    TimelessHazard hazard;
+    std::shared_ptr<const TimelessHazard> hazard;
   };
   mutable std::uint64_t judgments_ = 0;
   mutable std::unordered_map<Hash32, CachedHazard> hazards_;
