@@ -1430,9 +1430,10 @@ Status Store::for_each_judged(const std::function<void(const Op&, const Verdict&
   return failure;
 }
 
-Result<Hash32> Store::effective_digest() const {
+Result<Hash32> Store::effective_digest(const std::function<void(const Op&, const Verdict&)>& visit) const {
   std::vector<std::pair<Hash32, std::string>> entries;
   Status s = for_each_judged([&](const Op& op, const Verdict& verdict) {
+    if (visit) visit(op, verdict);
     std::string summary = verdict.effective ? "effective" : "inert";
     for (const std::string& flag : verdict.flags) summary += ";" + flag;
     entries.emplace_back(op.id, summary);

@@ -158,8 +158,9 @@ class Store {
   Result<Verdict> verdict(const Op& op) const;
   // Every stored op with its verdict, in (timestamp, id) order.
   Status for_each_judged(const std::function<void(const Op&, const Verdict&)>& visit) const;
-  // BLAKE2b over every op's id and verdict: equal on nodes holding the same set of ops.
-  Result<Hash32> effective_digest() const;
+  // BLAKE2b over every op's id and verdict: equal on nodes holding the same set of ops. `visit`,
+  // when given, also sees every op with its verdict (as for_each_judged: one pass for both).
+  Result<Hash32> effective_digest(const std::function<void(const Op&, const Verdict&)>& visit = {}) const;
   // Hazards: every hazard's id, and one hazard judged and derived from its ops.
   Result<std::vector<Hash32>> hazards() const;
   Result<HazardState> hazard(const Hash32& id) const;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "crdt/hash.h"
@@ -485,10 +486,20 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
     auto reference_state = reference.store().authority();
     REQUIRE(reference_state.is_ok());
     Hash32 authority_digest = (*reference_state)->digest();
-    auto effective_digest = reference.store().effective_digest();
+    // The digest's visitor sees each op once, with the verdict the store gives it alone.
+    std::map<Hash32, bool> visited;
+    std::size_t visits = 0;
+    auto effective_digest = reference.store().effective_digest([&](const Op& op, const Verdict& v) {
+      visited.emplace(op.id, v.effective);
+      ++visits;
+    });
     REQUIRE(effective_digest.is_ok());
+    CHECK(*reference.store().effective_digest() == *effective_digest);
+    CHECK(visits == visited.size());
     for (const Op& op : ops) {
       Verdict v = reference.verdict(op);
+      REQUIRE(visited.count(op.id) == 1);
+      CHECK(visited[op.id] == v.effective);
       inert += v.effective ? 0 : 1;
       flagged += v.flags.empty() ? 0 : 1;
       effective_revocations += v.effective && std::holds_alternative<RevocationPayload>(op.fields.payload);

@@ -1146,15 +1146,21 @@ class Simulation {
   }
 
   void check_final() {
-    // The county's ops: the union of every node's.
+    // The county's ops: the union of every node's. One pass over each node's ops gives its
+    // holdings, every op's verdict there and its effective digest.
     std::map<Hash32, Op> all;
     std::vector<std::unordered_set<Hash32>> holdings(nodes_.size());
+    std::vector<std::vector<std::pair<Hash32, bool>>> judged(nodes_.size());  // each op's id and whether effective
+    std::vector<Hash32> digests(nodes_.size());
     for (SimNode& n : nodes_) {
-      Status s = n.store->for_each_op([&](const Op& op) {
-        all.emplace(op.id, op);
-        holdings[static_cast<std::size_t>(n.index)].insert(op.id);
+      auto i = static_cast<std::size_t>(n.index);
+      auto digest = n.store->effective_digest([&](const Op& op, const Verdict& v) {
+        all.try_emplace(op.id, op);
+        holdings[i].insert(op.id);
+        judged[i].emplace_back(op.id, v.effective);
       });
-      if (!ok(s, "listing " + n.name)) return;
+      if (!ok(digest, "judging at " + n.name)) return;
+      digests[i] = *digest;
     }
     stats_.ops_total = all.size();
     std::unordered_map<Hash32, std::pair<bool, std::size_t>> verdicts;  // first node's verdict, and its index
@@ -1199,14 +1205,14 @@ class Simulation {
       if (!ok(verify, "verify")) return;
       if (!check(verify->ok(), n.name + " fails verify: " + (verify->problems.empty() ? "" : verify->problems[0]))) return;
       // Same verdict for every op on every node that holds it.
-      Status judged = n.store->for_each_judged([&](const Op& op, const Verdict& v) {
-        if (forged_.count(op.id) && v.effective) failure("forged op " + op.id.hex() + " effective at " + n.name);
-        auto [it, fresh] = verdicts.emplace(op.id, std::make_pair(v.effective, static_cast<std::size_t>(n.index)));
-        if (!fresh && it->second.first != v.effective)
-          failure("op " + op.id.hex() + " (" + payload_kind(op.fields.payload) + ") is " + (v.effective ? "effective" : "not effective") +
-                  " at " + n.name + " but not at " + nodes_[it->second.second].name);
-      });
-      if (!ok(judged, "judging at " + n.name) || !fail_.empty()) return;
+      for (const auto& [id, effective] : judged[static_cast<std::size_t>(n.index)]) {
+        if (forged_.count(id) && effective) return failure("forged op " + id.hex() + " effective at " + n.name);
+        auto [it, fresh] = verdicts.emplace(id, std::make_pair(effective, static_cast<std::size_t>(n.index)));
+        if (!fresh && it->second.first != effective)
+          return failure("op " + id.hex() + " (" + payload_kind(all.at(id).fields.payload) + ") is " +
+                         (effective ? "effective" : "not effective") + " at " + n.name + " but not at " +
+                         nodes_[it->second.second].name);
+      }
     }
     // Nodes with the same scope hold the same digest; every hazard looks the same everywhere.
     for (std::size_t i = 0; i < nodes_.size(); ++i)
@@ -1245,11 +1251,9 @@ class Simulation {
       }
       if (first) trace_line("hazard " + short_id(h.id) + " " + first->state + " " + level_id(first->level));
     }
-    for (SimNode& n : nodes_) {
-      auto digest = n.store->effective_digest();
-      if (!ok(digest, "effective digest")) return;
-      trace_line("final " + n.name + " " + std::to_string(holdings[static_cast<std::size_t>(n.index)].size()) + " ops " + digest->hex());
-    }
+    for (SimNode& n : nodes_)
+      trace_line("final " + n.name + " " + std::to_string(holdings[static_cast<std::size_t>(n.index)].size()) + " ops " +
+                 digests[static_cast<std::size_t>(n.index)].hex());
   }
 
   SimOptions options_;
