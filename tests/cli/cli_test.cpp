@@ -708,12 +708,19 @@ TEST_CASE("a township killed mid-transfer resumes without re-receiving what it c
   Daemon restarted(township, dir.path() / "township2.log", /*listen=*/false);
   for (int wait = 0; wait < 3000 && township_ops() < n + 3; ++wait) usleep(20'000);
   CHECK(township_ops() == n + 3);
-  // The resumed session received only what was still missing.
-  std::stringstream log;
-  log << std::ifstream(dir.path() / "township2.log").rdbuf();
-  auto at = log.str().find("received ");
+  // The resumed session received only what was still missing. It logs that when it ends, a moment
+  // after its last commit: wait for the line (reading the log at once made this test flaky).
+  std::string log;
+  for (int wait = 0; wait < 1000 && log.find("received ") == std::string::npos; ++wait) {
+    if (wait > 0) usleep(20'000);
+    std::stringstream read;
+    read << std::ifstream(dir.path() / "township2.log").rdbuf();
+    log = read.str();
+  }
+  INFO("the restarted township's log:\n" << log);
+  auto at = log.find("received ");
   REQUIRE(at != std::string::npos);
-  std::size_t received = std::stoull(log.str().substr(at + 9));
+  std::size_t received = std::stoull(log.substr(at + 9));
   CHECK(received == n + 3 - at_kill);
   // Memory of the node now holding n ops: right after the transfer, and a fresh process idle.
   auto memory = [n](int pid, const char* when) {
