@@ -319,12 +319,17 @@ TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const 
   std::vector<bool> effective(ops.size(), false);
   std::vector<std::string> office(ops.size());
   std::vector<HazardStep> history;
+  // The state each set of effective ops derives, for the replay below: in a history without
+  // concurrency the ops before a step are a prefix of the effective ops, which the replay derives
+  // again.
+  std::map<std::vector<std::size_t>, std::string> derived;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     assert(std::holds_alternative<HazardPayload>(ops[i].op.fields.payload));
     std::vector<std::size_t> prior_ops;
     for (std::size_t j = 0; j < i; ++j)
       if (effective[j] && g.before(j, i)) prior_ops.push_back(j);
     HazardState prior = derive(g, prior_ops, office);
+    derived.emplace(std::move(prior_ops), prior.state);
     Verdict verdict = judge_step(ops[i], prior, authority);
     effective[i] = verdict.effective;
     office[i] = authority.office_scope(verdict);
@@ -340,7 +345,8 @@ TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const 
   std::uint64_t since_ms = 0;
   for (std::size_t k = 1; k <= all.size(); ++k) {
     std::vector<std::size_t> prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
-    std::string now_state = derive(g, prefix, office).state;
+    auto known = derived.find(prefix);
+    std::string now_state = known != derived.end() ? known->second : derive(g, prefix, office).state;
     std::uint64_t at_ms = hlc_ms(ops[all[k - 1]].op.fields.hlc);
     if (now_state == current) continue;
     if (!current.empty() && at_ms > since_ms) state.time_in_state_ms[current] += at_ms - since_ms;
