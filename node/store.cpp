@@ -1458,7 +1458,8 @@ Result<std::vector<Hash32>> Store::object_op_ids(const Txn& txn, const Hash32& o
   return ids;
 }
 
-// The ops of `ids` whose payload is P, in the order given, with their authority pasts.
+// The ops of `ids` whose payload is P, in the order given, with their authority pasts, for judging:
+// without their bytes, which judging does not read (copying them was a tenth of a hazard read).
 template <typename P>
 Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
   std::vector<std::pair<Op, std::vector<Hash32>>> out;
@@ -1466,7 +1467,10 @@ Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn&
     auto held = held_op(txn, op_id);
     if (!held) return held.status();
     if (!std::holds_alternative<P>((*held)->fields.payload)) continue;
-    Op op = **held;
+    Op op;
+    op.id = (*held)->id;
+    op.fields = (*held)->fields;
+    op.signature = (*held)->signature;
     auto past = txn.get(tables_.auth_past, op_id.view());
     if (!past) return past.status();
     std::vector<Hash32> frontier;
