@@ -92,9 +92,10 @@ struct TimelessHazard {
 };
 TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority);
 
-// The verdict of `next`, a step that has every op `before` was evaluated from in its causal past
-// and is later than all of them: it acts on the hazard as `before` has it, so this is the verdict
-// evaluate_hazard_timeless gives it as the last of those ops plus `next`. `before` is empty
+// The verdict of `next`, a step that has every op `before` was evaluated from in its causal past,
+// through links between those ops (parents and author_prev among them), and is later than all of
+// them: it acts on the hazard as `before` has it, so this is the verdict evaluate_hazard_timeless
+// gives it as the last of those ops plus `next`. `before` is empty
 // (TimelessHazard{}) for a report of a hazard nobody has reported.
 Verdict judge_next_step(const TimelessHazard& before, const HazardOp& next, const AuthorityState& authority);
 

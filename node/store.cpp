@@ -779,7 +779,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     if (*verdict && !(*verdict)->effective) return fail(Status::invalid("refused, nothing written: " + (*verdict)->reason));
   }
   auto op = sign_op(std::move(fields), key);
-  if (!op) return op.status();
+  if (!op) return fail(op.status());
   auto outcome = ingest.ingest_signed(*op);
   if (!outcome) return fail(outcome.status());
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
@@ -1308,7 +1308,8 @@ void Store::adopt_written_state() const {
 // Verdicts depend on the step's fields, its authority frontier and the steps before it; the id
 // only breaks ties between concurrent ops of one object, and the draft has none: its parents
 // are its object's heads, so every stored op of the object is in its causal past, and its
-// timestamp is later than all of theirs, so it is the last step in (hlc, id) order. The
+// timestamp is later than all of theirs, so it is the last step in (hlc, id) order. (Judging
+// sees only the steps of the draft's kind, and the links between them: see the hazard case.) The
 // authority judgment uses the author's sequence number, not the id. A locally authored op
 // cannot equivocate (its sequence number is the author's next) and cannot release a waiting op
 // (no op can name an id not yet made).
@@ -1321,15 +1322,26 @@ Result<std::optional<Verdict>> Store::draft_verdict_in(const Txn& txn, const Ing
   if (!frontier) return frontier.status();
   auto state = state_in(txn);
   if (!state) return state.status();
-  if (hazard) {
-    // The hazard as it stands is usually kept already (it was read to decide on the step).
-    auto before = timeless_hazard_in(txn, fields.object, *state);
-    if (!before) return before.status();
-    return std::optional<Verdict>(
-        judge_next_step(*before ? **before : TimelessHazard{}, HazardOp{std::move(draft), std::move(*frontier)}, **state));
-  }
   auto ids = object_op_ids(txn, fields.object);
   if (!ids) return ids.status();
+  if (hazard) {
+    // The hazard as it stands is usually kept already (it was read to decide on the step). It is
+    // what the draft acts on when every op of the object is a hazard step: then each is linked
+    // to the draft through hazard steps. Any other op on the object (a note) is no such link, so
+    // then the hazard is evaluated with the draft added, as it will be once the draft is stored.
+    auto before = timeless_hazard_in(txn, fields.object, *ids, *state);
+    if (!before) return before.status();
+    if (*before ? (*before)->state.history.size() == ids->size() : ids->empty())
+      return std::optional<Verdict>(
+          judge_next_step(*before ? **before : TimelessHazard{}, HazardOp{std::move(draft), std::move(*frontier)}, **state));
+    auto found = ops_of<HazardPayload>(txn, *ids);
+    if (!found) return found.status();
+    std::vector<HazardOp> ops;
+    for (auto& [op, past] : *found) ops.push_back(HazardOp{std::move(op), std::move(past)});
+    ops.push_back(HazardOp{std::move(draft), std::move(*frontier)});
+    TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
+    return std::optional<Verdict>(std::move(evaluated.state.history.back().verdict));
+  }
   auto found = ops_of<RecordPayload>(txn, *ids);
   if (!found) return found.status();
   std::vector<RecordOp> ops;
@@ -1487,20 +1499,20 @@ Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
   if (!now) return now.status();
   std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
-  auto hazard = timeless_hazard_in(txn, id, *state);
+  auto ids = object_op_ids(txn, id);
+  if (!ids) return ids.status();
+  auto hazard = timeless_hazard_in(txn, id, *ids, *state);
   if (!hazard) return hazard.status();
   if (!*hazard) return Status::not_found("no hazard " + id.hex() + " in this store");
   return (*hazard)->at_time(now_hlc);
 }
 
 Result<std::shared_ptr<const TimelessHazard>> Store::timeless_hazard_in(
-    const Txn& txn, const Hash32& id, const std::shared_ptr<const AuthorityState>& state) const {
-  auto ids = object_op_ids(txn, id);
-  if (!ids) return ids.status();
+    const Txn& txn, const Hash32& id, const std::vector<Hash32>& ids, const std::shared_ptr<const AuthorityState>& state) const {
   if (auto cached = hazards_.find(id);
-      state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == *ids)
+      state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == ids)
     return cached->second.hazard;
-  auto found = ops_of<HazardPayload>(txn, *ids);
+  auto found = ops_of<HazardPayload>(txn, ids);
   if (!found) return found.status();
   if (found->empty()) return std::shared_ptr<const TimelessHazard>();
   std::vector<HazardOp> ops;
@@ -1510,7 +1522,7 @@ Result<std::shared_ptr<const TimelessHazard>> Store::timeless_hazard_in(
   // authority ops).
   if (state == state_) {
     if (hazards_.size() >= limits::store_hazards_cached_max) hazards_.clear();
-    hazards_[id] = CachedHazard{judgments_, std::move(*ids), evaluated};
+    hazards_[id] = CachedHazard{judgments_, ids, evaluated};
   }
   return evaluated;
 }

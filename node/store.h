@@ -218,8 +218,10 @@ class Store {
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   // The hazard `id` as the ops in `txn` make it under `state`, without time: kept from an earlier
-  // evaluation or evaluated (and kept when `state` is state_). Null when `txn` holds no op of it.
+  // evaluation or evaluated (and kept when `state` is state_). `ids`: the object's ops in `txn`
+  // (object_op_ids). Null when `txn` holds no hazard step of it.
   Result<std::shared_ptr<const TimelessHazard>> timeless_hazard_in(const Txn& txn, const Hash32& id,
+                                                                  const std::vector<Hash32>& ids,
                                                                   const std::shared_ptr<const AuthorityState>& state) const;
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   // The ids of the ops of `object`, in (hlc, id) order, from the index alone.

@@ -623,8 +623,9 @@ TEST_CASE("random concurrent hazard histories give one state in every delivery o
 // Store::author judges a hazard or record step before it signs it, and refuses an inert draft
 // unsigned. Here each draft refused that way is authored again with kEvenIfNotEffective: signed
 // and stored, it must be inert for the reason the refusal gave. Each draft accepted must be
-// effective. Authors with and without the roles, hazards in every state, tips, and a revocation
-// halfway (the simulator's commonest refusal is a role lost to one).
+// effective. Authors with and without the roles, hazards in every state, notes on hazards (which
+// once made the judgment before signing see steps the stored op does not), tips, and a
+// revocation halfway (the simulator's commonest refusal is a role lost to one).
 TEST_CASE("a draft refused before it is signed is inert, for the same reason, once signed", "[hazard][property]") {
   std::mt19937_64 rng(7707);
   static const std::vector<std::string> kActions = {"fix",     "notice",     "escalate", "receive",   "assign",
@@ -645,6 +646,14 @@ TEST_CASE("a draft refused before it is signed is inert, for the same reason, on
       const KeyPair& by = *people[rng() % people.size()];
       node::OpDraft draft;
       draft.scope = kGrid;
+      if (!hazards.empty() && rng() % 8 == 0) {
+        // A note on a hazard (`anwang note add --object`): an op of the hazard's object that is
+        // not a hazard step, so it is no link between the steps before and after it.
+        node::OpDraft note{kGrid, hazards[rng() % hazards.size()], NotePayload{"现场照片已补"}, {},
+                           node::DraftTarget::kExisting, node::DraftAdmit::kEvenIfNotEffective};
+        REQUIRE(loop.store().author(by, note, wall).is_ok());
+        continue;
+      }
       bool tip = rng() % 5 == 0;
       if (tip) {
         if (tips.empty() || rng() % 3 == 0) {
