@@ -621,6 +621,48 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
 
 }  // namespace
 
+std::optional<Op> decode_op_scope(ByteView bytes) {
+  if (bytes.empty() || bytes.size() > limits::op_bytes_max || bytes.size() % sizeof(capnp::word) != 0) return std::nullopt;
+  try {
+    std::vector<capnp::word> words(bytes.size() / sizeof(capnp::word));
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    kj::ArrayPtr<const capnp::word> segments[1] = {kj::ArrayPtr<const capnp::word>(words.data(), words.size())};
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = limits::op_traversal_words_max;
+    options.nestingLimit = limits::op_nesting_depth_max;
+    capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments, 1), options);
+    auto body = message.getRoot<schema::SignedOp>().getBody();
+    if (body.getFormatVersion() != kOpFormatVersion) return std::nullopt;
+    Op op;
+    op.fields.scope = text_field(body.getScope());
+    auto payload = body.getPayload();
+    switch (payload.which()) {
+      case schema::OpBody::Payload::GENESIS: op.fields.payload = GenesisPayload{}; break;
+      case schema::OpBody::Payload::REGION: op.fields.payload = RegionPayload{}; break;
+      case schema::OpBody::Payload::NOTE: op.fields.payload = NotePayload{}; break;
+      case schema::OpBody::Payload::DELEGATION: op.fields.payload = DelegationPayload{}; break;
+      case schema::OpBody::Payload::REVOCATION: op.fields.payload = RevocationPayload{}; break;
+      case schema::OpBody::Payload::REAFFIRMATION: op.fields.payload = ReaffirmationPayload{}; break;
+      case schema::OpBody::Payload::ENROLMENT: op.fields.payload = EnrolmentPayload{}; break;
+      case schema::OpBody::Payload::AMENDMENT: op.fields.payload = AmendmentPayload{}; break;
+      case schema::OpBody::Payload::HAZARD: op.fields.payload = HazardPayload{}; break;
+      case schema::OpBody::Payload::RECORD: {
+        RecordPayload record;
+        record.kind = text_field(payload.getRecord().getKind());
+        if (record.kind == "notice") return std::nullopt;  // its reach names recipients
+        op.fields.payload = std::move(record);
+        break;
+      }
+      default: return std::nullopt;
+    }
+    return op;
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 Bytes op_signature_message(ByteView canonical_body) {
   Bytes message(kSignatureContext.size() + canonical_body.size());
   std::memcpy(message.data(), kSignatureContext.data(), kSignatureContext.size());

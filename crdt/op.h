@@ -208,6 +208,12 @@ std::variant<Op, RefusedOp> decode_op_with_id(ByteView bytes, const Hash32& id);
 // the bytes again (`anwang verify` decodes with kVerify, which recomputes every id).
 std::variant<Op, RefusedOp> decode_stored_op(ByteView bytes, const Hash32& id);
 
+// Only what says where an op may go: an op whose scope and payload kind are read from `bytes`,
+// with nothing else (no id, no other field, an empty payload of that kind). Nothing when the
+// bytes do not read that far, or the op's reach needs more (a notice's recipients): decode it
+// fully then. Checks nothing; for a session's scope check before ingest decodes and verifies.
+std::optional<Op> decode_op_scope(ByteView bytes);
+
 // The message an op's signature covers: a context string, then the canonical body bytes.
 // Exposed for tests that build ops by hand.
 Bytes op_signature_message(ByteView canonical_body);

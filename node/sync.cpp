@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crdt/hash.h"
 #include "crdt/id_set.h"
 #include "crdt/limits.h"
 #include "net/frame.h"
@@ -491,9 +492,12 @@ class Session {
       at += length;
       // The scope is read without the signature check (ingest does that); bytes that do not
       // decode are left to ingest, which refuses them with their reason.
-      auto decoded = decode_op(bytes, DecodeMode::kTrusted);
-      if (const Op* op = std::get_if<Op>(&decoded); op && !(visible_to(*op, report_.peer_scope) && visible_to(*op, my_scope_))) {
-        outstanding_.erase(op->id);
+      std::optional<Op> scoped = decode_op_scope(bytes);
+      if (!scoped)
+        if (auto decoded = decode_op(bytes, DecodeMode::kTrusted); std::holds_alternative<Op>(decoded))
+          scoped = std::move(std::get<Op>(decoded));
+      if (scoped && !(visible_to(*scoped, report_.peer_scope) && visible_to(*scoped, my_scope_))) {
+        outstanding_.erase(blake2b_256(bytes));
         ++report_.ops_refused;
         continue;
       }

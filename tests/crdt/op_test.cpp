@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <random>
 #include <set>
 
+#include "crdt/authority.h"
 #include "crdt/hash.h"
 #include "crdt/limits.h"
 #include "crdt/op.h"
@@ -237,4 +239,35 @@ TEST_CASE("sign_op sorts and deduplicates parents so equal inputs give one id", 
   REQUIRE(one.is_ok());
   REQUIRE(two.is_ok());
   CHECK(one->id == two->id);
+}
+
+// A session checks where a received op may go before ingest decodes it: decode_op_scope reads
+// only the scope and the payload kind, and gives every node the visibility the full op gives.
+TEST_CASE("an op's scope and kind read alone give the visibility of the whole op", "[op]") {
+  OpFactory factory;
+  std::vector<Op> ops = one_of_each_payload(factory);
+  KeyPair author = test_key(1);
+  std::vector<std::string> nodes{"150430", "150430100", "150430100201", "150430100202", "150430100201-03", "150430200"};
+  for (const Op& op : ops) {
+    CAPTURE(payload_kind(op.fields.payload), op.fields.scope);
+    auto scoped = decode_op_scope(op.bytes);
+    REQUIRE(scoped.has_value());
+    CHECK(scoped->fields.scope == op.fields.scope);
+    CHECK(scoped->fields.payload.index() == op.fields.payload.index());
+    for (const std::string& node : nodes) CHECK(visible_to(*scoped, node) == visible_to(op, node));
+  }
+  // A notice's reach names its recipients: it is left to the full decoding.
+  Op notice = factory.make(author, "150430100", authored_object_id(author.public_key(), factory.next_seq(author)),
+                           RecordPayload{"notice", "send", {{"recipients", "150430100201"}, {"title", "防火"}}, {}, {}}, {});
+  CHECK_FALSE(decode_op_scope(notice.bytes).has_value());
+  // Bytes that are no op read as nothing, without throwing.
+  CHECK_FALSE(decode_op_scope({}).has_value());
+  Bytes cut(ops[3].bytes.begin(), ops[3].bytes.begin() + 16);
+  CHECK_FALSE(decode_op_scope(cut).has_value());
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 200; ++i) {
+    Bytes noise(8 * (1 + rng() % 40));
+    for (auto& b : noise) b = static_cast<std::uint8_t>(rng());
+    (void)decode_op_scope(noise);
+  }
 }
