@@ -572,13 +572,40 @@ Hash32 verified_op_entry(const Hash32& id) {
   return hasher.finish();
 }
 
+// An op's bytes copied into word-aligned memory (Cap'n Proto reads only that) and read as one
+// segment within the op's traversal and nesting bounds. REQUIRES: a whole number of words.
+class OpMessage {
+ public:
+  explicit OpMessage(ByteView bytes)
+      : words_(bytes.size() / sizeof(capnp::word)),
+        segments_{kj::ArrayPtr<const capnp::word>(copy(words_, bytes), words_.size())},
+        message_(kj::arrayPtr(segments_, 1), options()) {}
+  OpMessage(const OpMessage&) = delete;  // message_ points into words_ and segments_
+  OpMessage& operator=(const OpMessage&) = delete;
+  capnp::SegmentArrayMessageReader& message() { return message_; }
+
+ private:
+  static const capnp::word* copy(std::vector<capnp::word>& words, ByteView bytes) {
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    return words.data();
+  }
+  static capnp::ReaderOptions options() {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = limits::op_traversal_words_max;
+    options.nestingLimit = limits::op_nesting_depth_max;
+    return options;
+  }
+  std::vector<capnp::word> words_;
+  kj::ArrayPtr<const capnp::word> segments_[1];
+  capnp::SegmentArrayMessageReader message_;
+};
+
 std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, const Hash32* known_id) {
   if (bytes.size() > limits::op_bytes_max)
     return RefusedOp{Refusal::kTooLarge, "op is " + std::to_string(bytes.size()) + " bytes; the limit is " +
                                              std::to_string(limits::op_bytes_max)};
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
     return RefusedOp{Refusal::kMalformed, "op bytes are not a whole number of 8-byte words"};
-  // Copy into word-aligned memory before Cap'n Proto reads it.
   // Bytes the memo (installed by the simulator alone) has seen pass every check pass them again.
   std::optional<Hash32> id;
   if (known_id) id = *known_id;
@@ -587,14 +614,8 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
     if (!id) id = blake2b_256(bytes);
     if (memo->contains(verified_op_entry(*id))) mode = DecodeMode::kTrusted;
   }
-  std::vector<capnp::word> words(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.data(), bytes.data(), bytes.size());
-  kj::ArrayPtr<const capnp::word> segment(words.data(), words.size());
-  kj::ArrayPtr<const capnp::word> segments[1] = {segment};
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = limits::op_traversal_words_max;
-  options.nestingLimit = limits::op_nesting_depth_max;
-  capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments, 1), options);
+  OpMessage aligned(bytes);
+  capnp::SegmentArrayMessageReader& message = aligned.message();
   if (mode == DecodeMode::kVerify && !message.isCanonical())
     return RefusedOp{Refusal::kNotCanonical, "op bytes are not in canonical form"};
   auto signed_op = message.getRoot<schema::SignedOp>();
@@ -624,14 +645,8 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
 std::optional<Op> decode_op_scope(ByteView bytes) {
   if (bytes.empty() || bytes.size() > limits::op_bytes_max || bytes.size() % sizeof(capnp::word) != 0) return std::nullopt;
   try {
-    std::vector<capnp::word> words(bytes.size() / sizeof(capnp::word));
-    std::memcpy(words.data(), bytes.data(), bytes.size());
-    kj::ArrayPtr<const capnp::word> segments[1] = {kj::ArrayPtr<const capnp::word>(words.data(), words.size())};
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = limits::op_traversal_words_max;
-    options.nestingLimit = limits::op_nesting_depth_max;
-    capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments, 1), options);
-    auto body = message.getRoot<schema::SignedOp>().getBody();
+    OpMessage aligned(bytes);
+    auto body = aligned.message().getRoot<schema::SignedOp>().getBody();
     if (body.getFormatVersion() != kOpFormatVersion) return std::nullopt;
     Op op;
     op.fields.scope = text_field(body.getScope());
@@ -774,10 +789,14 @@ Status check_op_fields(const OpFields& fields) {
   return Status::ok();
 }
 
-Result<Op> sign_op(OpFields fields, const KeyPair& key) {
-  assert(key.public_key() == fields.author);
+void normalize_parents(OpFields& fields) {
   std::sort(fields.parents.begin(), fields.parents.end());
   fields.parents.erase(std::unique(fields.parents.begin(), fields.parents.end()), fields.parents.end());
+}
+
+Result<Op> sign_op(OpFields fields, const KeyPair& key) {
+  assert(key.public_key() == fields.author);
+  normalize_parents(fields);
   if (Status s = check_op_fields(fields); !s) return s;
   capnp::MallocMessageBuilder builder;
   auto signed_op = builder.initRoot<schema::SignedOp>();

@@ -188,6 +188,9 @@ struct RefusedOp {
 // Checks the op's fields against every rule that needs only the op itself. Ok or invalid.
 Status check_op_fields(const OpFields& fields);
 
+// Sorts the parents ascending and drops repeats, as an op's encoding has them.
+void normalize_parents(OpFields& fields);
+
 // Builds, signs and encodes. Returns invalid when `fields` break a rule (nothing is signed).
 // REQUIRES: key.public_key() == fields.author.
 Result<Op> sign_op(OpFields fields, const KeyPair& key);

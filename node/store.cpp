@@ -771,8 +771,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   // A hazard or record step is judged before it is signed: a refused draft costs no signature
   // and no writes. The judgment made again once the op is stored (below) is the one that counts.
   if (draft.admit == DraftAdmit::kEffectiveOnly) {
-    std::sort(fields.parents.begin(), fields.parents.end());  // as sign_op will
-    fields.parents.erase(std::unique(fields.parents.begin(), fields.parents.end()), fields.parents.end());
+    normalize_parents(fields);  // as sign_op will
     if (Status s = check_op_fields(fields); !s) return s;
     auto verdict = draft_verdict_in(*txn, ingest, fields);
     if (!verdict) return fail(verdict.status());
@@ -1334,20 +1333,16 @@ Result<std::optional<Verdict>> Store::draft_verdict_in(const Txn& txn, const Ing
     if (*before ? (*before)->state.history.size() == ids->size() : ids->empty())
       return std::optional<Verdict>(
           judge_next_step(*before ? **before : TimelessHazard{}, HazardOp{std::move(draft), std::move(*frontier)}, **state));
-    auto found = ops_of<HazardPayload>(txn, *ids);
-    if (!found) return found.status();
-    std::vector<HazardOp> ops;
-    for (auto& [op, past] : *found) ops.push_back(HazardOp{std::move(op), std::move(past)});
-    ops.push_back(HazardOp{std::move(draft), std::move(*frontier)});
-    TimelessHazard evaluated = evaluate_hazard_timeless(ops, **state);
+    auto ops = ops_of<HazardPayload, HazardOp>(txn, *ids);
+    if (!ops) return ops.status();
+    ops->push_back(HazardOp{std::move(draft), std::move(*frontier)});
+    TimelessHazard evaluated = evaluate_hazard_timeless(*ops, **state);
     return std::optional<Verdict>(std::move(evaluated.state.history.back().verdict));
   }
-  auto found = ops_of<RecordPayload>(txn, *ids);
-  if (!found) return found.status();
-  std::vector<RecordOp> ops;
-  for (auto& [op, past] : *found) ops.push_back(RecordOp{std::move(op), std::move(past)});
-  ops.push_back(RecordOp{std::move(draft), std::move(*frontier)});
-  RecordState evaluated = evaluate_record(ops, **state);
+  auto ops = ops_of<RecordPayload, RecordOp>(txn, *ids);
+  if (!ops) return ops.status();
+  ops->push_back(RecordOp{std::move(draft), std::move(*frontier)});
+  RecordState evaluated = evaluate_record(*ops, **state);
   return std::optional<Verdict>(std::move(evaluated.history.back().verdict));
 }
 
@@ -1472,9 +1467,9 @@ Result<std::vector<Hash32>> Store::object_op_ids(const Txn& txn, const Hash32& o
 
 // The ops of `ids` whose payload is P, in the order given, with their authority pasts, for judging:
 // without their bytes, which judging does not read (copying them was a tenth of a hazard read).
-template <typename P>
-Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
-  std::vector<std::pair<Op, std::vector<Hash32>>> out;
+template <typename P, typename Step>
+Result<std::vector<Step>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
+  std::vector<Step> out;
   for (const Hash32& op_id : ids) {
     auto held = held_op(txn, op_id);
     if (!held) return held.status();
@@ -1488,7 +1483,7 @@ Result<std::vector<std::pair<Op, std::vector<Hash32>>>> Store::ops_of(const Txn&
     std::vector<Hash32> frontier;
     if (*past)
       for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
-    out.emplace_back(std::move(op), std::move(frontier));
+    out.push_back(Step{std::move(op), std::move(frontier)});
   }
   return out;
 }
@@ -1512,12 +1507,10 @@ Result<std::shared_ptr<const TimelessHazard>> Store::timeless_hazard_in(
   if (auto cached = hazards_.find(id);
       state == state_ && cached != hazards_.end() && cached->second.judgments == judgments_ && cached->second.ops == ids)
     return cached->second.hazard;
-  auto found = ops_of<HazardPayload>(txn, ids);
-  if (!found) return found.status();
-  if (found->empty()) return std::shared_ptr<const TimelessHazard>();
-  std::vector<HazardOp> ops;
-  for (auto& [op, frontier] : *found) ops.push_back(HazardOp{std::move(op), std::move(frontier)});
-  auto evaluated = std::make_shared<const TimelessHazard>(evaluate_hazard_timeless(ops, *state));
+  auto ops = ops_of<HazardPayload, HazardOp>(txn, ids);
+  if (!ops) return ops.status();
+  if (ops->empty()) return std::shared_ptr<const TimelessHazard>();
+  auto evaluated = std::make_shared<const TimelessHazard>(evaluate_hazard_timeless(*ops, *state));
   // Only evaluations under state_ are kept (a write transaction's state may include uncommitted
   // authority ops).
   if (state == state_) {
@@ -1532,12 +1525,10 @@ Result<RecordState> Store::record_in(const Txn& txn, const Hash32& id) const {
   if (!state) return state.status();
   auto ids = object_op_ids(txn, id);
   if (!ids) return ids.status();
-  auto found = ops_of<RecordPayload>(txn, *ids);
-  if (!found) return found.status();
-  if (found->empty()) return Status::not_found("no record " + id.hex() + " in this store");
-  std::vector<RecordOp> ops;
-  for (auto& [op, frontier] : *found) ops.push_back(RecordOp{std::move(op), std::move(frontier)});
-  return evaluate_record(ops, **state);
+  auto ops = ops_of<RecordPayload, RecordOp>(txn, *ids);
+  if (!ops) return ops.status();
+  if (ops->empty()) return Status::not_found("no record " + id.hex() + " in this store");
+  return evaluate_record(*ops, **state);
 }
 
 Result<RecordState> Store::record(const Hash32& id) const {

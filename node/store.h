@@ -226,10 +226,10 @@ class Store {
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   // The ids of the ops of `object`, in (hlc, id) order, from the index alone.
   Result<std::vector<Hash32>> object_op_ids(const Txn& txn, const Hash32& object) const;
-  // Those of the ops `ids` whose payload is a P, each with its authority frontier, for judging:
-  // their bytes are left out.
-  template <typename P>
-  Result<std::vector<std::pair<Op, std::vector<Hash32>>>> ops_of(const Txn& txn, std::span<const Hash32> ids) const;
+  // Those of the ops `ids` whose payload is a P, each with its authority frontier, as the steps
+  // judging takes (HazardOp, RecordOp): their bytes are left out.
+  template <typename P, typename Step>
+  Result<std::vector<Step>> ops_of(const Txn& txn, std::span<const Hash32> ids) const;
   // The authority graph as of `txn`: reloaded when the authority table holds more ops than it
   // (another writer, perhaps another process, added some). Copied before mutation while an
   // AuthorityState shares it.
