@@ -324,7 +324,10 @@ TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const 
   // again.
   std::map<std::vector<std::size_t>, std::string> derived;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    assert(std::holds_alternative<HazardPayload>(ops[i].op.fields.payload));
+    // An op of another kind on the object (a note, a record step) is no step of the hazard: it
+    // only links the steps before it to those after it (its author had seen them), whatever its
+    // own verdict. So a note never cuts a hazard's chain and never changes its state.
+    if (!std::holds_alternative<HazardPayload>(ops[i].op.fields.payload)) continue;
     std::vector<std::size_t> prior_ops;
     for (std::size_t j = 0; j < i; ++j)
       if (effective[j] && g.before(j, i)) prior_ops.push_back(j);

@@ -76,8 +76,10 @@ struct HazardState {
   std::vector<HazardStep> history;  // every op, effective or not, in (time, id) order
 };
 
-// REQUIRES: ops are the ops of one object in (hlc, id) order (parents before children).
-// `now_hlc`: the HLC of the newest op the node holds, for overdue flags and time in state.
+// REQUIRES: ops are the ops of one object in (hlc, id) order (parents before children). Ops of
+// other payloads on the object (notes, record steps) may be among them: they are not steps of the
+// hazard and are not judged, but they carry causality (a step whose parent is a note has the
+// note's past in its own). `now_hlc`: the HLC of the newest op the node holds, for overdue flags and time in state.
 HazardState evaluate_hazard(const std::vector<HazardOp>& ops, const AuthorityState& authority, std::uint64_t now_hlc);
 
 // evaluate_hazard in two parts. Time decides no verdict and no state, only the overdue flag and

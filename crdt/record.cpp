@@ -223,6 +223,8 @@ RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthoritySta
   std::vector<bool> effective(ops.size(), false);
   std::vector<RecordStep> history;
   for (std::size_t i = 0; i < ops.size(); ++i) {
+    // Ops of other payloads on the object only link the steps around them (see hazard.h).
+    if (!std::holds_alternative<RecordPayload>(ops[i].op.fields.payload)) continue;
     std::vector<std::size_t> prior;
     for (std::size_t j = 0; j < i; ++j)
       if (effective[j] && order.before(j, i)) prior.push_back(j);

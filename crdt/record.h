@@ -56,7 +56,8 @@ struct RecordState {
   std::string field(const std::string& name) const;
 };
 
-// REQUIRES: ops of one object, all RecordPayload, in (hlc, id) order.
+// REQUIRES: ops of one object in (hlc, id) order. Ops of other payloads among them are not judged
+// and only carry causality between the steps (a note never cuts a record's chain).
 RecordState evaluate_record(const std::vector<RecordOp>& ops, const AuthorityState& authority);
 
 // The fields a ledger unit (生产经营单位) may carry.

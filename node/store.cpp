@@ -1465,15 +1465,18 @@ Result<std::vector<Hash32>> Store::object_op_ids(const Txn& txn, const Hash32& o
   return ids;
 }
 
-// The ops of `ids` whose payload is P, in the order given, with their authority pasts, for judging:
-// without their bytes, which judging does not read (copying them was a tenth of a hazard read).
+// The ops of `ids`, in the order given, with their authority pasts, for judging: without their
+// bytes, which judging does not read (copying them was a tenth of a hazard read). Ops of another
+// payload than P come too: judging does not judge them, but they carry causality between the
+// steps (a note on a hazard never cuts its chain). Empty when none of them is a P.
 template <typename P, typename Step>
 Result<std::vector<Step>> Store::ops_of(const Txn& txn, std::span<const Hash32> ids) const {
   std::vector<Step> out;
+  bool any = false;
   for (const Hash32& op_id : ids) {
     auto held = held_op(txn, op_id);
     if (!held) return held.status();
-    if (!std::holds_alternative<P>((*held)->fields.payload)) continue;
+    any = any || std::holds_alternative<P>((*held)->fields.payload);
     Op op;
     op.id = (*held)->id;
     op.fields = (*held)->fields;
@@ -1485,6 +1488,7 @@ Result<std::vector<Step>> Store::ops_of(const Txn& txn, std::span<const Hash32> 
       for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
     out.push_back(Step{std::move(op), std::move(frontier)});
   }
+  if (!any) out.clear();
   return out;
 }
 

@@ -226,8 +226,9 @@ class Store {
   Result<RecordState> record_in(const Txn& txn, const Hash32& id) const;
   // The ids of the ops of `object`, in (hlc, id) order, from the index alone.
   Result<std::vector<Hash32>> object_op_ids(const Txn& txn, const Hash32& object) const;
-  // Those of the ops `ids` whose payload is a P, each with its authority frontier, as the steps
-  // judging takes (HazardOp, RecordOp): their bytes are left out.
+  // The ops `ids`, each with its authority frontier, as the steps judging takes (HazardOp,
+  // RecordOp): their bytes are left out. Ops of other payloads come too, as links between the
+  // steps. Empty when none of them is a P.
   template <typename P, typename Step>
   Result<std::vector<Step>> ops_of(const Txn& txn, std::span<const Hash32> ids) const;
   // The authority graph as of `txn`: reloaded when the authority table holds more ops than it

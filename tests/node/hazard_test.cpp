@@ -715,3 +715,57 @@ TEST_CASE("a draft refused before it is signed is inert, for the same reason, on
   CHECK(record_refusals > 5);
   CHECK(reasons.size() > 8);
 }
+
+// Issue 19, class 1: a note on a hazard's object (`anwang note add --object HAZARD`) by anyone —
+// an outsider with no role (inert), a grid member, another village's head — becomes a head of
+// the object, and the next step names it as its parent. The note links the steps before it to
+// those after it; it never cuts the chain, so the loop goes on and every step stays effective.
+TEST_CASE("notes on a hazard by anyone never stop its steps", "[hazard][class1]") {
+  Loop loop;
+  KeyPair outsider = test_key(91);
+  ManualClock wall(test::kTestTimeMs + 10'000);
+  auto author = [&](const KeyPair& by, const Hash32& object, Payload payload,
+                    node::DraftAdmit admit = node::DraftAdmit::kEffectiveOnly) {
+    wall.advance_ms(1000);
+    node::OpDraft draft{kGrid, object, std::move(payload), {}, node::DraftTarget::kExisting, admit};
+    auto op = loop.store().author(by, draft, wall);
+    INFO(op.status().message());
+    REQUIRE(op.is_ok());
+    return *op;
+  };
+  HazardPayload report;
+  report.action = "report";
+  report.text = "仓库消防通道堵塞";
+  report.category = "fire";
+  report.severity = "general";
+  node::OpDraft first{kGrid, Hash32{}, report, {}, node::DraftTarget::kNewRecord};
+  auto reported = loop.store().author(loop.member, first, wall);
+  REQUIRE(reported.is_ok());
+  Hash32 id = reported->fields.object;
+  std::vector<Op> notes;
+  auto note_and_step = [&](const KeyPair& noter, const KeyPair& by, HazardPayload h, const std::string& state) {
+    notes.push_back(author(noter, id, NotePayload{"看过了"}, node::DraftAdmit::kEvenIfNotEffective));
+    Op op = author(by, id, std::move(h));
+    CHECK(loop.verdict(op).effective);
+    CHECK(loop.state(id).state == state);
+  };
+  note_and_step(outsider, loop.head, Loop::action("escalate"), "escalated");
+  note_and_step(loop.member, loop.town, Loop::action("receive"), "received");
+  note_and_step(outsider, loop.town, Loop::action("assign"), "assigned");
+  note_and_step(loop.head, loop.fire, Loop::action("handled"), "handled");
+  note_and_step(outsider, loop.member, Loop::verify(true), "archived");
+  CHECK_FALSE(loop.verdict(notes[0]).effective);  // the outsider's notes are inert, and harmless
+  HazardState s = loop.state(id);
+  CHECK(s.history.size() == 6);  // the notes are not steps of the hazard
+  for (const HazardStep& step : s.history) CHECK(step.verdict.effective);
+  // A fresh store that receives the same ops in another order agrees.
+  TempDir other_dir;
+  auto other = test::open_store(other_dir.path());
+  std::vector<Bytes> all;
+  REQUIRE(loop.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+  std::reverse(all.begin(), all.end());
+  test::ingest_all(*other, all, 3);
+  auto there = other->hazard(id);
+  REQUIRE(there.is_ok());
+  CHECK(there->state == "archived");
+}
