@@ -334,6 +334,17 @@ TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const 
     HazardState prior = derive(g, prior_ops, office);
     derived.emplace(std::move(prior_ops), prior.state);
     Verdict verdict = judge_step(ops[i], prior, authority);
+    // One hazard, one report. Reports on one object that do not see each other come only from a
+    // key that signed twice with one number under the object ids of earlier releases (a node
+    // restored from an old copy): the earliest stands, the others are inert, so the hazard never
+    // shows one report's text with another's category.
+    if (verdict.effective && payload_of(ops[i].op).action == "report")
+      for (std::size_t j = 0; j < i; ++j)
+        if (effective[j] && payload_of(ops[j].op).action == "report") {
+          verdict = refused("another report (" + ops[j].op.id.short_hex() +
+                            ") created this hazard first; one key signed two reports under one object id");
+          break;
+        }
     effective[i] = verdict.effective;
     office[i] = authority.office_scope(verdict);
     const Op& op = ops[i].op;

@@ -125,7 +125,15 @@ std::optional<RefusedOp> check_cosignatures(const OpFields& fields) {
   return std::nullopt;
 }
 
-Status check_hazard(const OpFields& fields, const HazardPayload& h) {
+// A creating op's object id: the one derived from its own body (this release), or, for ops
+// written by releases before it, authored_object_id(author, seq).
+Status check_created_object(const OpFields& fields, const Hash32* created_id, const char* what) {
+  if (fields.object == authored_object_id(fields.author, fields.author_seq)) return Status::ok();
+  if (fields.object == (created_id != nullptr ? *created_id : created_object_id(fields))) return Status::ok();
+  return Status::invalid(std::string(what) + "'s object id must be derived from the op itself (created_object_id)");
+}
+
+Status check_hazard(const OpFields& fields, const HazardPayload& h, const Hash32* created_id) {
   static const char* const kActions[] = {"report",  "fix",     "notice",     "escalate", "receive",
                                          "assign",  "handled", "verify",     "reclassify", "comment",
                                          "signoff", "list_supervision", "stop_work", "close"};
@@ -147,8 +155,7 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h) {
     return Status::invalid("hazard severity must be 'general' (一般) or 'major' (重大)");
   if (h.action == "report") {
     if (h.category.empty() || h.severity.empty()) return Status::invalid("a hazard report needs a category and a severity");
-    if (fields.object != authored_object_id(fields.author, fields.author_seq))
-      return Status::invalid("a hazard report's object id must be its own authored object id");
+    if (Status s = check_created_object(fields, created_id, "a hazard report"); !s) return s;
   }
   if (h.action == "notice" && (h.deadline_ms == 0 || h.responsible.empty()))
     return Status::invalid("a rectification notice (整改通知书) needs a deadline and a responsible person");
@@ -161,7 +168,7 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h) {
   return Status::ok();
 }
 
-Status check_record(const OpFields& fields, const RecordPayload& r) {
+Status check_record(const OpFields& fields, const RecordPayload& r, const Hash32* created_id) {
   static const std::set<std::string> kActions = {"unit/add", "unit/edit", "unit/confirm", "unit/close",
                                                  "inspection/record", "tip/enter", "tip/verify", "incident/report",
                                                  "incident/update", "notice/send", "notice/acknowledge"};
@@ -179,10 +186,7 @@ Status check_record(const OpFields& fields, const RecordPayload& r) {
   for (const Attachment& photo : r.photos)
     if (photo.media_type.empty() || photo.media_type.size() > limits::identifier_bytes_max || photo.size > limits::blob_bytes_max)
       return Status::invalid("an attachment needs a media type and at most " + std::to_string(limits::blob_bytes_max) + " bytes");
-  bool creates = r.action == "add" || r.action == "record" || r.action == "enter" || r.action == "send" ||
-                 (r.kind == "incident" && r.action == "report");
-  if (creates && fields.object != authored_object_id(fields.author, fields.author_seq))
-    return Status::invalid("a new record's object id must be its own authored object id");
+  if (creates_object(fields.payload)) return check_created_object(fields, created_id, "a new record");
   return Status::ok();
 }
 
@@ -338,6 +342,23 @@ void fill_body(schema::OpBody::Builder body, const OpFields& fields) {
 Bytes words_to_bytes(const kj::Array<capnp::word>& words) {
   auto bytes = words.asBytes();
   return Bytes(bytes.begin(), bytes.end());
+}
+
+// BLAKE2b-256 over a context string and the canonical body with its object set to 32 zero
+// bytes: every field but the object and the signature. Read from the body as it is, so fields a
+// later release appends are covered too.
+Hash32 created_object_id_of(schema::OpBody::Reader body) {
+  capnp::MallocMessageBuilder builder;
+  builder.setRoot(body);
+  auto copy = builder.getRoot<schema::OpBody>();
+  std::array<std::uint8_t, 32> zero{};
+  copy.setObject(capnp::Data::Reader(zero.data(), zero.size()));
+  auto canonical = capnp::canonicalize(copy.asReader());
+  auto bytes = canonical.asBytes();
+  Blake2b hasher;
+  hasher.update(std::string_view("anwang/object/created/v1\0", 25));
+  hasher.update(ByteView(bytes.begin(), bytes.size()));
+  return hasher.finish();
 }
 
 Bytes signature_message(const kj::Array<capnp::word>& canonical_body) {
@@ -627,7 +648,11 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
   if (signature.size() != op.signature.size()) return RefusedOp{Refusal::kBadSignature, "signature must be 64 bytes"};
   std::memcpy(op.signature.data(), signature.begin(), signature.size());
   if (mode == DecodeMode::kVerify) {
-    if (Status s = check_op_fields(op.fields); !s) return invalid(s.message());
+    std::optional<Hash32> created;
+    if (creates_object(op.fields.payload) &&
+        op.fields.object != authored_object_id(op.fields.author, op.fields.author_seq))
+      created = created_object_id_of(signed_op.getBody());
+    if (Status s = check_op_fields(op.fields, created ? &*created : nullptr); !s) return invalid(s.message());
     Bytes message_bytes = signature_message(capnp::canonicalize(signed_op.getBody()));
     if (!verify_signature(op.fields.author, message_bytes, op.signature))
       return RefusedOp{Refusal::kBadSignature,
@@ -756,7 +781,9 @@ const char* refusal_name(Refusal refusal) {
   return "unknown";
 }
 
-Status check_op_fields(const OpFields& fields) {
+Status check_op_fields(const OpFields& fields) { return check_op_fields(fields, nullptr); }
+
+Status check_op_fields(const OpFields& fields, const Hash32* created_id) {
   if (Status s = check_scope(fields.scope); !s) return s;
   if (fields.author_seq == 0) return Status::invalid("author sequence numbers start at 1");
   if ((fields.author_seq == 1) != !fields.author_prev)
@@ -784,9 +811,27 @@ Status check_op_fields(const OpFields& fields) {
     return Status::ok();
   }
   if (const auto* amendment = std::get_if<AmendmentPayload>(&fields.payload)) return check_amendment(fields, *amendment);
-  if (const auto* hazard = std::get_if<HazardPayload>(&fields.payload)) return check_hazard(fields, *hazard);
-  if (const auto* record = std::get_if<RecordPayload>(&fields.payload)) return check_record(fields, *record);
+  if (const auto* hazard = std::get_if<HazardPayload>(&fields.payload)) return check_hazard(fields, *hazard, created_id);
+  if (const auto* record = std::get_if<RecordPayload>(&fields.payload)) return check_record(fields, *record, created_id);
   return Status::ok();
+}
+
+bool creates_object(const Payload& payload) {
+  if (const auto* hazard = std::get_if<HazardPayload>(&payload)) return hazard->action == "report";
+  if (const auto* record = std::get_if<RecordPayload>(&payload)) return creates_object(*record);
+  return false;
+}
+
+bool creates_object(const RecordPayload& r) {
+  return r.action == "add" || r.action == "record" || r.action == "enter" || r.action == "send" ||
+         (r.kind == "incident" && r.action == "report");
+}
+
+Hash32 created_object_id(const OpFields& fields) {
+  capnp::MallocMessageBuilder builder;
+  auto body = builder.initRoot<schema::OpBody>();
+  fill_body(body, fields);
+  return created_object_id_of(body.asReader());
 }
 
 void normalize_parents(OpFields& fields) {

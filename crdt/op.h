@@ -187,6 +187,20 @@ struct RefusedOp {
 
 // Checks the op's fields against every rule that needs only the op itself. Ok or invalid.
 Status check_op_fields(const OpFields& fields);
+// The same, with the creating op's derived object id already computed from its bytes (decoding
+// does, so that fields a later release appends are covered); nullptr: computed from `fields`.
+Status check_op_fields(const OpFields& fields, const Hash32* created_id);
+
+// Whether an op with this payload creates the object it names: a hazard report, a new ledger
+// unit, patrol, tip, incident or notice.
+bool creates_object(const Payload& payload);
+bool creates_object(const RecordPayload& record);
+// The object id a creating op must carry: BLAKE2b-256 of "anwang/object/created/v1\0" and the
+// op's canonical body with the object set to 32 zero bytes. It covers every other field, so two
+// different ops never create one object, even when one key signs twice with one sequence number
+// (a node restored from an old copy). Ops of earlier releases carry authored_object_id(author,
+// seq), which stays valid for them (crdt/OP_FORMAT.md).
+Hash32 created_object_id(const OpFields& fields);
 
 // Sorts the parents ascending and drops repeats, as an op's encoding has them.
 void normalize_parents(OpFields& fields);

@@ -14,10 +14,7 @@ namespace {
 
 const RecordPayload& payload_of(const Op& op) { return std::get<RecordPayload>(op.fields.payload); }
 
-bool creates(const RecordPayload& r) {
-  return r.action == "add" || r.action == "record" || r.action == "enter" || r.action == "send" ||
-         (r.kind == "incident" && r.action == "report");
-}
+bool creates(const RecordPayload& r) { return creates_object(r); }
 
 // Fields that steer an action rather than describe the record.
 bool is_control_field(const std::string& name) { return name == "by" || name == "recipient"; }

@@ -304,8 +304,7 @@ class Store::IngestTxn {
     // Index every record by kind ("hazard", "unit", "inspection", "tip", "incident", "notice").
     std::string kind;
     if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
-    if (const auto* record = std::get_if<RecordPayload>(&f.payload);
-        record && f.object == authored_object_id(f.author, f.author_seq))
+    if (const auto* record = std::get_if<RecordPayload>(&f.payload); record && creates_object(f.payload))
       kind = record->kind;
     if (!kind.empty()) {
       Bytes key(kind.begin(), kind.end());
@@ -731,9 +730,11 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
       fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
     }
   }
-  if (draft.target == DraftTarget::kNewRecord) fields.object = authored_object_id(fields.author, fields.author_seq);
+  // A new record's object id is derived from the finished op (created_object_id, below): it has
+  // no heads yet.
+  if (draft.target == DraftTarget::kNewRecord) fields.object = Hash32{};
   // Parents: the object's heads and whatever the caller adds.
-  {
+  if (draft.target == DraftTarget::kExisting) {
     auto cursor = Cursor::open(*txn, tables_.heads);
     if (!cursor) return cursor.status();
     for (bool ok = cursor->seek(fields.object.view()); ok && starts_with(cursor->key(), fields.object.view());
@@ -768,6 +769,10 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   HybridClock hybrid(clock, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
   fields.hlc = hybrid.next(floor);
   if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
+  if (draft.target == DraftTarget::kNewRecord) {
+    normalize_parents(fields);  // as sign_op will: the id covers the body as signed
+    fields.object = created_object_id(fields);
+  }
   // A hazard or record step is judged before it is signed: a refused draft costs no signature
   // and no writes. The judgment made again once the op is stored (below) is the one that counts.
   if (draft.admit == DraftAdmit::kEffectiveOnly) {

@@ -271,3 +271,56 @@ TEST_CASE("an op's scope and kind read alone give the visibility of the whole op
     (void)decode_op_scope(noise);
   }
 }
+
+// Issue 19, class 3: a creating op's object id comes from the op itself, so two different ops
+// never create one object, even when one key signs twice with one number (a restored node).
+TEST_CASE("a new record's object id is derived from the op that creates it", "[op][class3]") {
+  OpFactory factory;
+  KeyPair member = test_key(3);
+  HazardPayload first;
+  first.action = "report";
+  first.text = "仓库消防通道堵塞";
+  first.category = "fire";
+  first.severity = "general";
+  HazardPayload second = first;
+  second.text = "配电箱裸露";
+  second.category = "electrical";
+  auto fields_of = [&](const HazardPayload& h) {
+    OpFields f;
+    f.network = factory.network();
+    f.author = member.public_key();
+    f.author_seq = 1;  // both numbered 1: one key signing twice
+    f.parents = {factory.genesis().id};
+    f.hlc = hlc_from_ms(test::kTestTimeMs);
+    f.scope = "150430100201-03";
+    f.payload = h;
+    f.object = created_object_id(f);
+    return f;
+  };
+  OpFields a = fields_of(first), b = fields_of(second);
+  CHECK(a.object != b.object);
+  // The id does not depend on the object field itself, so it can be checked from the signed op.
+  OpFields a_other_object = a;
+  a_other_object.object = named_object_id("x", "y");
+  CHECK(created_object_id(a_other_object) == a.object);
+  auto signed_a = sign_op(a, member);
+  REQUIRE(signed_a.is_ok());
+  CHECK(decoded_ok(decode_op(signed_a->bytes)).fields.object == a.object);
+  // Any other object id on a creating op is refused, naming the rule; the id of earlier releases
+  // (author, number) stays valid for ops they wrote.
+  OpFields forged = a;
+  forged.object = b.object;  // claiming the other report's hazard
+  auto refused = sign_op(forged, member);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("derived from the op itself"));
+  OpFields legacy = a;
+  legacy.object = authored_object_id(member.public_key(), 1);
+  CHECK(sign_op(legacy, member).is_ok());
+  // Every field the id covers changes it.
+  OpFields later = a;
+  later.hlc += 1;
+  CHECK(created_object_id(later) != a.object);
+  OpFields elsewhere = a;
+  elsewhere.scope = "150430100201-04";
+  CHECK(created_object_id(elsewhere) != a.object);
+}

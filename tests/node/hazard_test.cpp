@@ -769,3 +769,34 @@ TEST_CASE("notes on a hazard by anyone never stop its steps", "[hazard][class1]"
   REQUIRE(there.is_ok());
   CHECK(there->state == "archived");
 }
+
+// Issue 19, class 3: a key that signs twice with one number under the object ids of earlier
+// releases makes two reports on one object. The earliest stands; the other is inert, so the
+// hazard keeps one report's text and category, and its state does not go back.
+TEST_CASE("two reports on one object: the earliest stands, the other is inert", "[hazard][class3]") {
+  Loop loop;
+  Op first = loop.report(loop.member, "general", "fire");
+  loop.ingest(first);
+  Hash32 id = first.fields.object;
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {first.id});
+  loop.ingest(up);
+  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
+  loop.ingest(receive);
+  // The same key, the same number, the same (legacy) object id, other content.
+  HazardPayload h;
+  h.action = "report";
+  h.text = "配电箱裸露";
+  h.category = "electrical";
+  h.severity = "general";
+  OpFields twin = first.fields;
+  twin.payload = h;
+  twin.hlc = receive.fields.hlc + 5;
+  Op second = loop.factory().make_raw(loop.member, twin);
+  loop.ingest(second);
+  HazardState s = loop.state(id);
+  CHECK(s.state == "received");
+  CHECK(s.description == "仓库消防通道堵塞");
+  CHECK(s.category == "fire");
+  CHECK_FALSE(loop.verdict(second).effective);
+  CHECK_THAT(loop.verdict(second).reason, Catch::Contains("created this hazard first"));
+}

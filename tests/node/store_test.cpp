@@ -295,7 +295,9 @@ TEST_CASE("author() numbers an author's ops, links them and stamps them after th
                      node::DraftAdmit::kEvenIfNotEffective};
   auto third = store->author(author, note, wall);
   REQUIRE(third.is_ok());
-  CHECK(third->fields.object == authored_object_id(author.public_key(), 3));
+  // A new record's id is derived from the op that creates it, not from (author, number) alone.
+  CHECK(third->fields.object == created_object_id(third->fields));
+  CHECK(third->fields.object != authored_object_id(author.public_key(), 3));
 }
 
 TEST_CASE("author() refuses to write before the node has a network", "[store]") {
