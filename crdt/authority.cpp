@@ -618,9 +618,9 @@ std::vector<std::string> AuthorityState::node_scopes(const PublicKey& node_key) 
   return out;
 }
 
-Reach reach_of(const Op& op) {
-  Reach reach{op.fields.scope, is_authority_payload(op.fields.payload), false, {}};
-  const auto* record = std::get_if<RecordPayload>(&op.fields.payload);
+Reach reach_of(const OpFields& fields) {
+  Reach reach{fields.scope, is_authority_payload(fields.payload), false, {}, {}};
+  const auto* record = std::get_if<RecordPayload>(&fields.payload);
   if (reach.everywhere || record == nullptr || record->kind != "notice") return reach;
   reach.notice = true;
   for (const char* name : {"recipients", "recipient"})
@@ -629,7 +629,12 @@ Reach reach_of(const Op& op) {
   return reach;
 }
 
-bool visible_to(const Reach& reach, const std::string& node_scope) {
+Reach reach_of(const Op& op) { return reach_of(op.fields); }
+
+namespace {
+
+// The reach alone, without `within`.
+bool visible_own(const Reach& reach, const std::string& node_scope) {
   if (reach.everywhere) return true;
   if (scope_contains(node_scope, reach.scope)) return true;
   if (!reach.notice || !scope_contains(reach.scope, node_scope)) return false;
@@ -639,7 +644,72 @@ bool visible_to(const Reach& reach, const std::string& node_scope) {
   return false;
 }
 
+// A child scope of `code` that is not in `taken`, or empty when `code` is a grid (no children).
+std::string fresh_child(const std::string& code, const std::vector<std::string>& taken) {
+  ScopeLevel level = scope_level(code);
+  if (level == ScopeLevel::kGrid) return "";
+  for (int n = 999; n >= 100; --n) {
+    std::string child = level == ScopeLevel::kVillage ? code + "-Z" + std::to_string(n) : code + std::to_string(n);
+    if (std::find(taken.begin(), taken.end(), child) == taken.end()) return child;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool visible_to(const Reach& reach, const std::string& node_scope) {
+  if (!visible_own(reach, node_scope)) return false;
+  return std::all_of(reach.within.begin(), reach.within.end(),
+                     [&](const Reach& parent) { return visible_own(parent, node_scope); });
+}
+
 bool visible_to(const Op& op, const std::string& node_scope) { return visible_to(reach_of(op), node_scope); }
+
+bool reach_covers(const Reach& outer, const Reach& inner) {
+  auto everywhere = [](const Reach& r) {
+    return r.everywhere && std::all_of(r.within.begin(), r.within.end(), [](const Reach& w) { return w.everywhere; });
+  };
+  if (everywhere(outer)) return true;
+  if (everywhere(inner)) return false;  // inner goes to every county's nodes; outer does not
+  // Membership of a scope in a reach depends only on how it relates (contains, is contained)
+  // to the codes the reach names. So it is enough to try every code named, every ancestor of
+  // one, and for each of those one child that is none of them: any other scope relates to the
+  // named codes exactly as one of these does (a scope related to none of them is in neither
+  // reach unless it goes everywhere, settled above).
+  std::vector<std::string> codes;
+  auto name = [&codes](const Reach& r) {
+    codes.push_back(r.scope);
+    codes.insert(codes.end(), r.recipients.begin(), r.recipients.end());
+  };
+  for (const Reach* r : {&outer, &inner}) {
+    name(*r);
+    for (const Reach& w : r->within) name(w);
+  }
+  std::vector<std::string> probes;
+  for (const std::string& code : codes) {
+    if (!check_scope(code).is_ok()) continue;  // a notice's malformed recipient names no place
+    for (std::string at = code; !at.empty(); at = scope_parent(at)) probes.push_back(at);
+  }
+  std::sort(probes.begin(), probes.end());
+  probes.erase(std::unique(probes.begin(), probes.end()), probes.end());
+  std::vector<std::string> children;
+  for (const std::string& probe : probes)
+    if (std::string child = fresh_child(probe, probes); !child.empty()) children.push_back(child);
+  probes.insert(probes.end(), children.begin(), children.end());
+  return std::all_of(probes.begin(), probes.end(),
+                     [&](const std::string& probe) { return !visible_to(inner, probe) || visible_to(outer, probe); });
+}
+
+void narrow_reach(Reach& reach, const Reach& parent) {
+  if (reach_covers(parent, reach)) return;
+  auto add = [&reach](Reach part) {
+    part.within.clear();
+    if (part.everywhere) return;
+    if (std::find(reach.within.begin(), reach.within.end(), part) == reach.within.end()) reach.within.push_back(std::move(part));
+  };
+  for (const Reach& w : parent.within) add(w);
+  add(parent);
+}
 
 std::string AuthorityState::office_scope(const Verdict& verdict) const {
   if (verdict.chain.empty()) return "";

@@ -207,14 +207,31 @@ bool visible_to(const Op& op, const std::string& node_scope);
 // What visible_to reads of an op, kept by the store beside the op's key so a sync session can
 // list what a peer may hold without decoding ops: the op's scope, whether it goes everywhere
 // (authority ops), and for a notice the scopes it was sent to.
+//
+// An op also goes only where its parents go: a node that may hold the op but not one of its
+// parents could never apply it (the parent never arrives, the op waits for ever), so it is neither
+// offered nor sent there. `within` holds the reaches of parents (and, through their own `within`,
+// of ancestors) that do not cover the op's own: its *effective* reach is the places every one of
+// them reaches. Store::author never writes such an op (it names only covering parents), so
+// `within` is empty but for ops written by hand or by releases before 19 (crdt/OP_FORMAT.md).
 struct Reach {
   std::string scope;
   bool everywhere = false;
   bool notice = false;
   std::vector<std::string> recipients;  // a notice's recipients and receipts' recipient
+  std::vector<Reach> within;            // flat: their own `within` is empty
+  bool operator==(const Reach&) const = default;
 };
+// The op's own reach (`within` empty): a function of its scope and payload.
 Reach reach_of(const Op& op);
+Reach reach_of(const OpFields& fields);
+// Whether a node serving `node_scope` may hold an op of this (effective) reach.
 bool visible_to(const Reach& reach, const std::string& node_scope);
+// Whether every node that may hold an op of reach `inner` may hold one of reach `outer` too: an
+// op of reach `outer` may then be a parent of one of reach `inner`.
+bool reach_covers(const Reach& outer, const Reach& inner);
+// `reach` narrowed to where a parent of reach `parent` goes too (unchanged when `parent` covers it).
+void narrow_reach(Reach& reach, const Reach& parent);
 
 // The capability and class an op asks for, for payloads judged by one capability at one scope.
 // nullopt for payloads with their own rules (genesis, delegation, revocation, …).

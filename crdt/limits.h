@@ -75,6 +75,15 @@ inline constexpr std::size_t pending_ops_max = 100'000;
 // is dropped when its session ends. A tenth of the area: ten hostile peers at once to fill it.
 inline constexpr std::size_t pending_ops_per_peer_max = pending_ops_max / 10;
 
+// A session keeps its peer's waiting ops within pending_ops_per_peer_max by taking the excess out
+// of the pending area and asking for it again once reconciliation has brought everything else:
+// the bound limits memory, never progress. It remembers at most this many such ids (32 bytes each,
+// 3.2 MB); any beyond are found again by the next session. It asks again while the last time
+// brought progress, at most this many times (an honest peer needs one: by then every parent has
+// come; a hostile one sending ops whose parents never come gets nowhere).
+inline constexpr std::size_t sync_deferred_ops_max = 100'000;
+inline constexpr std::size_t sync_retry_rounds_max = 8;
+
 // Op file import/export (`anwang op export|import`): each record is length-prefixed.
 inline constexpr std::size_t op_file_record_bytes_max = op_bytes_max;
 

@@ -7,9 +7,11 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
+#include "crdt/causal.h"
 #include "crdt/hash.h"
 #include "crdt/id_set.h"
 #include "crdt/limits.h"
@@ -56,25 +58,86 @@ std::uint64_t hlc_of_scope_time(ByteView value) {
 std::string short_id(const Hash32& id) { return id.short_hex(); }
 
 // The reach table's value: kind byte (1 everywhere, 2 notice) then a notice's recipients,
-// comma-separated. Ops whose scope alone decides have no row.
+// comma-separated; or kind 3 for an op whose parents do not cover its own reach (Reach::within:
+// ops written by hand or by releases before 19): its own reach, then each reach it lies within.
+// Ops whose scope alone decides have no row.
 constexpr std::uint8_t kReachEverywhere = 1;
 constexpr std::uint8_t kReachNotice = 2;
+constexpr std::uint8_t kReachWithin = 3;
+
+bool needs_row(const Reach& reach) { return reach.everywhere || reach.notice || !reach.within.empty(); }
+
+void append_text16(Bytes& out, std::string_view text) {
+  out.push_back(static_cast<std::uint8_t>(text.size() >> 8));
+  out.push_back(static_cast<std::uint8_t>(text.size()));
+  out.insert(out.end(), text.begin(), text.end());
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + items[i];
+  return out;
+}
 
 Bytes encode_reach(const Reach& reach) {
-  Bytes out{reach.everywhere ? kReachEverywhere : kReachNotice};
-  for (std::size_t i = 0; i < reach.recipients.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.insert(out.end(), reach.recipients[i].begin(), reach.recipients[i].end());
+  if (reach.within.empty()) {
+    Bytes out{reach.everywhere ? kReachEverywhere : kReachNotice};
+    std::string recipients = joined(reach.recipients);
+    out.insert(out.end(), recipients.begin(), recipients.end());
+    return out;
+  }
+  // 3, then the own part: flags (1 everywhere, 2 notice), u16 recipients; a count; then for each
+  // reach it lies within: u16 scope, flags, u16 recipients.
+  Bytes out{kReachWithin};
+  auto part = [&out](const Reach& r) {
+    out.push_back(static_cast<std::uint8_t>((r.everywhere ? 1 : 0) | (r.notice ? 2 : 0)));
+    append_text16(out, joined(r.recipients));
+  };
+  part(reach);
+  out.push_back(static_cast<std::uint8_t>(reach.within.size()));
+  for (const Reach& w : reach.within) {
+    append_text16(out, w.scope);
+    part(w);
   }
   return out;
 }
 
+// Reads what encode_reach wrote into `reach`, whose scope is set already.
 bool decode_reach(ByteView value, Reach& reach) {
-  if (value.empty() || (value[0] != kReachEverywhere && value[0] != kReachNotice)) return false;
-  reach.everywhere = value[0] == kReachEverywhere;
-  reach.notice = value[0] == kReachNotice;
-  reach.recipients = split_commas(std::string_view(reinterpret_cast<const char*>(value.data() + 1), value.size() - 1));
-  return true;
+  if (value.empty()) return false;
+  if (value[0] == kReachEverywhere || value[0] == kReachNotice) {
+    reach.everywhere = value[0] == kReachEverywhere;
+    reach.notice = value[0] == kReachNotice;
+    reach.recipients = split_commas(std::string_view(reinterpret_cast<const char*>(value.data() + 1), value.size() - 1));
+    return true;
+  }
+  if (value[0] != kReachWithin) return false;
+  std::size_t at = 1;
+  auto text16 = [&](std::string& out) {
+    if (value.size() - at < 2) return false;
+    std::size_t length = static_cast<std::size_t>(value[at]) << 8 | value[at + 1];
+    at += 2;
+    if (value.size() - at < length) return false;
+    out.assign(reinterpret_cast<const char*>(value.data() + at), length);
+    at += length;
+    return true;
+  };
+  auto part = [&](Reach& r) {
+    if (at >= value.size()) return false;
+    r.everywhere = (value[at] & 1) != 0;
+    r.notice = (value[at] & 2) != 0;
+    ++at;
+    std::string recipients;
+    if (!text16(recipients)) return false;
+    r.recipients = split_commas(recipients);
+    return true;
+  };
+  if (!part(reach) || at >= value.size()) return false;
+  std::size_t count = value[at++];
+  reach.within.assign(count, Reach{});
+  for (Reach& w : reach.within)
+    if (!text16(w.scope) || !part(w)) return false;
+  return at == value.size();
 }
 
 // The reach of the op stored under `key` (an ops/items key), from its reach row if it has one.
@@ -84,7 +147,33 @@ bool reach_at(ByteView key, const ByteView* row, Reach& reach) {
   reach.scope.assign(reinterpret_cast<const char*>(key.data()), key.size() - 41);
   reach.everywhere = reach.notice = false;
   reach.recipients.clear();
+  reach.within.clear();
   return row == nullptr || decode_reach(*row, reach);
+}
+
+// The reach of the stored op `id`, from the indexes: not found when the store does not hold it.
+Result<Reach> stored_reach(const Txn& txn, MDB_dbi ids, MDB_dbi reach_table, const Hash32& id) {
+  auto where = txn.get(ids, id.view());
+  if (!where) return where.status();
+  if (!*where) return Status::not_found("op " + id.hex() + " is not in this store");
+  Bytes key = concat({**where, id.view()});
+  auto row = txn.get(reach_table, key);
+  if (!row) return row.status();
+  Reach reach;
+  if (!reach_at(key, *row ? &**row : nullptr, reach)) return Status::corruption("the reach row of op " + id.hex() + " is malformed");
+  return reach;
+}
+
+// An op's effective reach: its own, narrowed to where each of its parents goes (Reach::within).
+// REQUIRES: every parent is stored.
+Result<Reach> effective_reach(const Txn& txn, MDB_dbi ids, MDB_dbi reach_table, const Op& op) {
+  Reach reach = reach_of(op);
+  for (const Hash32& parent : op.fields.parents) {
+    auto of_parent = stored_reach(txn, ids, reach_table, parent);
+    if (!of_parent) return of_parent.status();
+    narrow_reach(reach, *of_parent);
+  }
+  return reach;
 }
 
 // blobs_missing's value and blob_meta's: size (u64) then media type.
@@ -300,7 +389,9 @@ class Store::IngestTxn {
       return s;
     if (Status s = note_equivocation(op); !s) return s;
     if (Status s = write_authority(op); !s) return s;
-    if (Status s = index_reach_and_blobs(txn_, tables_, op); !s) return s;
+    auto reach = effective_reach(txn_, tables_.ids, tables_.reach, op);
+    if (!reach) return reach.status();
+    if (Status s = index_reach_and_blobs(txn_, tables_, op, *reach); !s) return s;
     // Index every record by kind ("hazard", "unit", "inspection", "tip", "incident", "notice").
     std::string kind;
     if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
@@ -503,8 +594,10 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       // Version 1 → 2: index every op's reach and attachments (one pass, in the open transaction).
       auto cursor = Cursor::open(*txn, tables.ops);
       if (!cursor) return cursor.status();
-      for (bool ok = cursor->first(); ok; ok = cursor->next())
-        if (Status s = index_reach_and_blobs(*txn, tables, must_decode(cursor->value())); !s) return s;
+      for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+        Op op_read = must_decode(cursor->value());
+        if (Status s = index_reach_and_blobs(*txn, tables, op_read, reach_of(op_read)); !s) return s;
+      }
     }
     if (found < 3) {
       // Version 2 → 3: the keys of the ops table alone, in the same order, for listing items
@@ -514,6 +607,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       for (bool ok = cursor->first(); ok; ok = cursor->next())
         if (Status s = txn->put(tables.items, cursor->key(), {}); !s) return s;
     }
+    if (found < 4)
+      if (Status s = migrate_effective_reach(*txn, tables); !s) return s;
     if (found != kStoreSchemaVersion)
       if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) return s;
   } else if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) {
@@ -525,9 +620,33 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   return std::unique_ptr<Store>(new Store(std::move(*env), tables, threads));
 }
 
-Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op) {
-  Reach reach = reach_of(op);
-  if (reach.everywhere || reach.notice)
+// Version 3 → 4: every op's reach row says where the op and its whole causal past may go
+// (Reach::within). Arrival order puts every op after its parents, so each op's parents have their
+// new rows when it is reached. One pass over the ops, in the open transaction.
+Status Store::migrate_effective_reach(Txn& txn, const Tables& tables) {
+  auto arrivals = Cursor::open(txn, tables.arrivals);
+  if (!arrivals) return arrivals.status();
+  for (bool ok = arrivals->first(); ok; ok = arrivals->next()) {
+    auto id = Hash32::from_view(arrivals->value());
+    if (!id) return Status::corruption("an arrivals row is malformed");
+    auto where = txn.get(tables.ids, id->view());
+    if (!where) return where.status();
+    if (!*where) continue;  // `anwang verify` reports it
+    Bytes key = concat({**where, id->view()});
+    auto bytes = txn.get(tables.ops, key);
+    if (!bytes) return bytes.status();
+    if (!*bytes) return Status::corruption("op " + id->hex() + " is indexed but missing");
+    Op op = must_decode(**bytes, &*id);
+    auto reach = effective_reach(txn, tables.ids, tables.reach, op);
+    if (!reach) return reach.status();
+    if (reach->within.empty()) continue;  // its row (or none) is already right
+    if (Status s = txn.put(tables.reach, key, encode_reach(*reach)); !s) return s;
+  }
+  return Status::ok();
+}
+
+Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach) {
+  if (needs_row(reach))
     if (Status s = txn.put(tables.reach, op_key(op), encode_reach(reach)); !s) return s;
   const std::vector<Attachment>* photos = attachments_of(op.fields.payload);
   if (photos == nullptr) return Status::ok();
@@ -733,18 +852,26 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   // A new record's object id is derived from the finished op (created_object_id, below): it has
   // no heads yet.
   if (draft.target == DraftTarget::kNewRecord) fields.object = Hash32{};
-  // Parents: the object's heads and whatever the caller adds.
+  // Parents: the object's heads and whatever the caller adds, each going everywhere the new op
+  // goes (a node that holds the op must be able to hold its parents: crdt/OP_FORMAT.md).
+  const Reach own = reach_of(fields);
   if (draft.target == DraftTarget::kExisting) {
-    auto cursor = Cursor::open(*txn, tables_.heads);
-    if (!cursor) return cursor.status();
-    for (bool ok = cursor->seek(fields.object.view()); ok && starts_with(cursor->key(), fields.object.view());
-         ok = cursor->next())
-      fields.parents.push_back(*Hash32::from_view(cursor->key().subspan(32)));
+    auto heads = covering_heads(*txn, fields.object, own);
+    if (!heads) return heads.status();
+    fields.parents = std::move(*heads);
   }
-  fields.parents.insert(fields.parents.end(), draft.extra_parents.begin(), draft.extra_parents.end());
+  for (const Hash32& extra : draft.extra_parents) {
+    auto reach = stored_reach(*txn, tables_.ids, tables_.reach, extra);
+    if (!reach) return reach.status();
+    if (!reach_covers(*reach, own))
+      return Status::invalid("parent op " + extra.short_hex() + " does not go everywhere this op goes (scope " + own.scope + ")");
+    fields.parents.push_back(extra);
+  }
   // The authority heads, so the grants that authorise this op are in its causal past. If there
   // are more than the parent bound allows, the newest are kept.
-  std::vector<Hash32> authority_heads = (*graph)->heads();
+  auto covering_authority = covering_authority_heads(*txn, **graph, own);
+  if (!covering_authority) return covering_authority.status();
+  std::vector<Hash32> authority_heads = std::move(*covering_authority);
   std::size_t room = limits::op_parents_max > fields.parents.size() ? limits::op_parents_max - fields.parents.size() : 0;
   if (authority_heads.size() > room) {
     std::sort(authority_heads.begin(), authority_heads.end(), [&](const Hash32& a, const Hash32& b) {
@@ -796,6 +923,81 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   if (Status s = txn->commit(); !s) return fail(s);
   adopt_written_state();
   return std::move(*op);
+}
+
+Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& object, const Reach& own) const {
+  std::vector<Hash32> heads;
+  {
+    auto cursor = Cursor::open(txn, tables_.heads);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next())
+      heads.push_back(*Hash32::from_view(cursor->key().subspan(32)));
+  }
+  bool all_cover = true;
+  for (const Hash32& head : heads) {
+    auto reach = stored_reach(txn, tables_.ids, tables_.reach, head);
+    if (!reach) return reach.status();
+    all_cover = all_cover && reach_covers(*reach, own);
+  }
+  if (all_cover) return heads;
+  // A head that does not go where the new op goes: an op written in another scope on this object
+  // (by hand, or a note of a release before 19). The new op follows the newest of the object's
+  // ops that do go there, and never names the others.
+  auto ids = object_op_ids(txn, object);
+  if (!ids) return ids.status();
+  std::vector<std::shared_ptr<const Op>> ops;
+  std::vector<const Op*> pointers;
+  std::vector<std::size_t> covering;
+  for (const Hash32& id : *ids) {
+    auto op = held_op(txn, id);
+    if (!op) return op.status();
+    auto reach = stored_reach(txn, tables_.ids, tables_.reach, id);
+    if (!reach) return reach.status();
+    if (reach_covers(*reach, own)) covering.push_back(ops.size());
+    pointers.push_back(op->get());
+    ops.push_back(std::move(*op));
+  }
+  std::vector<std::size_t> order(ops.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(ops[a]->fields.hlc, ops[a]->id) < std::tie(ops[b]->fields.hlc, ops[b]->id);
+  });
+  if (covering.empty())
+    return Status::invalid("object " + object.short_hex() + " lives at " + ops[order[0]]->fields.scope + ", which scope " +
+                           own.scope + " does not hold: write this op at " + ops[order[0]]->fields.scope);
+  std::vector<const Op*> sorted;
+  std::vector<std::size_t> place(ops.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    place[order[k]] = k;
+    sorted.push_back(pointers[order[k]]);
+  }
+  CausalOrder causal(sorted);
+  std::vector<std::size_t> subset;
+  for (std::size_t i : covering) subset.push_back(place[i]);
+  std::vector<Hash32> out;
+  for (std::size_t k : causal.maximal(subset, [](std::size_t) { return true; })) out.push_back(sorted[k]->id);
+  return out;
+}
+
+Result<std::vector<Hash32>> Store::covering_authority_heads(const Txn& txn, const AuthorityGraph& graph,
+                                                            const Reach& own) const {
+  // Authority ops go everywhere, but for one written by hand or by a release before 19 on top of
+  // a scoped op: in its place, its own authority parents (the newest authority ops that do).
+  std::vector<Hash32> todo = graph.heads(), out;
+  std::set<Hash32> seen(todo.begin(), todo.end());
+  while (!todo.empty()) {
+    Hash32 id = todo.back();
+    todo.pop_back();
+    auto reach = stored_reach(txn, tables_.ids, tables_.reach, id);
+    if (!reach) return reach.status();
+    if (reach_covers(*reach, own)) {
+      out.push_back(id);
+      continue;
+    }
+    for (const Hash32& parent : graph.auth_parents(*graph.index_of(id)))
+      if (seen.insert(parent).second) todo.push_back(parent);
+  }
+  return graph.maximal(out);
 }
 
 Result<std::optional<Op>> Store::get(const Hash32& id) const {
@@ -1159,12 +1361,16 @@ Result<VerifyReport> Store::verify() const {
     Bytes where_expected = scope_time(op.fields);
     if (!*indexed || !std::equal((*indexed)->begin(), (*indexed)->end(), where_expected.begin(), where_expected.end()))
       report.problems.push_back(where + " is missing from the id index or indexed elsewhere");
-    Reach reach = reach_of(op);
-    if (reach.everywhere || reach.notice) {
+    auto reach = effective_reach(*txn, tables_.ids, tables_.reach, op);
+    if (!reach) {
+      report.problems.push_back(where + ": its reach cannot be worked out from its parents (" + reach.status().message() + ")");
+      continue;
+    }
+    if (needs_row(*reach)) {
       ++reach_rows;
       auto row = txn->get(tables_.reach, key);
       if (!row) return row.status();
-      Bytes expected = encode_reach(reach);
+      Bytes expected = encode_reach(*reach);
       if (!*row || !std::equal((*row)->begin(), (*row)->end(), expected.begin(), expected.end()))
         report.problems.push_back(where + " is missing from the reach index or indexed wrongly");
     }

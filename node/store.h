@@ -32,9 +32,10 @@
 
 namespace anwang::node {
 
-// 2 added the reach, attachments and blobs_missing tables, 3 the items table; an older store
-// gains what it lacks at open.
-inline constexpr std::uint32_t kStoreSchemaVersion = 3;
+// 2 added the reach, attachments and blobs_missing tables, 3 the items table, 4 reach rows for
+// ops whose parents do not go everywhere they go (Reach::within); an older store gains what it
+// lacks at open.
+inline constexpr std::uint32_t kStoreSchemaVersion = 4;
 
 struct StoreOptions {
   std::filesystem::path dir;
@@ -215,8 +216,16 @@ class Store {
   };
   // The schema-2 rows of one op: its reach (unless scope alone says it), its attachment
   // references, and the blobs it references that this node lacks.
-  static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op);
+  // `reach`: the op's effective reach (its row is written when the scope alone does not say it).
+  static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
+  static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
+  // The parents a new op of reach `own` on `object` names: the object's heads when each goes
+  // everywhere the op goes, else the newest of the object's ops that do. Invalid when none does
+  // (the op is written in a scope that does not hold the object).
+  Result<std::vector<Hash32>> covering_heads(const Txn& txn, const Hash32& object, const Reach& own) const;
+  // The authority heads a new op of reach `own` names (all of them, but for narrowed ones).
+  Result<std::vector<Hash32>> covering_authority_heads(const Txn& txn, const AuthorityGraph& graph, const Reach& own) const;
   // The hazard `id` as the ops in `txn` make it under `state`, without time: kept from an earlier
   // evaluation or evaluated (and kept when `state` is state_). `ids`: the object's ops in `txn`
   // (object_op_ids). Null when `txn` holds no hazard step of it.

@@ -157,6 +157,8 @@ class Session {
         if (Status committed = commit_buffered(); !committed) return committed;
       if (Status handled = handle((*plain)[0], ByteView(*plain).subspan(1), role); !handled) return handled;
       if (reconciled_ && outstanding_.empty() && !blobs_requested_)
+        if (Status asked = ask_again_for_deferred(); !asked) return asked;
+      if (reconciled_ && outstanding_.empty() && !blobs_requested_)
         if (Status requested = request_blobs(); !requested) return requested;
       if (reconciled_ && outstanding_.empty() && blobs_requested_ && wanted_.empty() && !done_sent_) {
         if (Status sent = send(kDone, {}); !sent) return sent;
@@ -170,13 +172,19 @@ class Session {
 
 
   // Ends the session's claim on the pending area: its ops still waiting for parents are dropped
-  // (the peer offers them again in a later session). Returns how many.
+  // (the peer offers them again in a later session), and those their parents released since are
+  // counted as received. Returns how many were dropped, with those set aside and not fetched again.
   Result<std::size_t> drop_orphans() {
+    auto settled = settle_orphans();
+    if (!settled) return settled.status();
     std::vector<Hash32> ids(orphans_.begin(), orphans_.end());
     auto lock = lock_store();
     auto dropped = store_.drop_pending(ids);
-    if (dropped) orphans_.clear();
-    return dropped;
+    if (!dropped) return dropped.status();
+    orphans_.clear();
+    std::size_t set_aside = deferred_.size();
+    deferred_.clear();
+    return *dropped + set_aside;
   }
 
  private:
@@ -534,31 +542,82 @@ class Session {
     if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
-      if (outcome.id && outcome.kind == IngestOutcome::Kind::kPending) orphans_.insert(*outcome.id);
-      if (outcome.kind == IngestOutcome::Kind::kAccepted || outcome.kind == IngestOutcome::Kind::kPending)
+      // An op waiting for its parents is not received yet: it counts once its parents release it
+      // in this session (settle_orphans), and not at all if it is dropped when the session ends.
+      if (outcome.kind == IngestOutcome::Kind::kPending) {
+        if (outcome.id) orphans_.insert(*outcome.id);
+      } else if (outcome.kind == IngestOutcome::Kind::kAccepted) {
         ++report_.ops_received;
-      else if (outcome.kind == IngestOutcome::Kind::kDuplicate)
+        ++accepted_;
+      } else if (outcome.kind == IngestOutcome::Kind::kDuplicate) {
         ++report_.ops_duplicate;
-      else
+      } else {
         ++report_.ops_refused;
+      }
     }
+    accepted_ += report->released_from_pending;
     return Status::ok();
   }
 
-  // The peer's ops waiting for parents stay within its share of the pending area.
-  Status make_room_for_orphans(std::size_t incoming) {
-    if (orphans_.size() + incoming <= limits::pending_ops_per_peer_max) return Status::ok();
+  // Of this session's ops that went waiting for parents, those since released are received:
+  // counted, and no longer this session's claim on the pending area. Returns how many still wait.
+  Result<std::size_t> settle_orphans() {
+    if (orphans_.empty()) return std::size_t{0};
     std::vector<Hash32> ids(orphans_.begin(), orphans_.end());
     auto lock = lock_store();
-    auto waiting = store_.still_pending(ids);  // later batches may have released some
+    auto waiting = store_.still_pending(ids);
     lock = {};
     if (!waiting) return waiting.status();
+    report_.ops_received += orphans_.size() - waiting->size();
     orphans_ = std::set<Hash32>(waiting->begin(), waiting->end());
+    return orphans_.size();
+  }
+
+  // The peer's ops waiting for parents stay within its share of the pending area, which bounds
+  // memory, never progress: when the share would overflow, waiting ops are taken out of the
+  // pending area and set aside by id (up to limits::sync_deferred_ops_max), to be asked for
+  // again once reconciliation has brought everything else — their parents, if the peer holds them
+  // (an honest peer's ops wait only until a later round finds their parents).
+  Status make_room_for_orphans(std::size_t incoming) {
     if (orphans_.size() + incoming <= limits::pending_ops_per_peer_max) return Status::ok();
-    return Status::error(Status::Code::kRefused,
-                         "the peer sent " + std::to_string(orphans_.size()) +
-                             " ops whose parents have not arrived; a peer may leave at most " +
-                             std::to_string(limits::pending_ops_per_peer_max) + " waiting");
+    if (auto settled = settle_orphans(); !settled) return settled.status();
+    if (orphans_.size() + incoming <= limits::pending_ops_per_peer_max) return Status::ok();
+    std::size_t excess = orphans_.size() + incoming - limits::pending_ops_per_peer_max;
+    std::vector<Hash32> out;
+    while (out.size() < excess && !orphans_.empty()) {
+      auto last = std::prev(orphans_.end());
+      out.push_back(*last);
+      orphans_.erase(last);
+    }
+    auto lock = lock_store();
+    auto dropped = store_.drop_pending(out);
+    lock = {};
+    if (!dropped) return dropped.status();
+    for (const Hash32& id : out)
+      if (deferred_.size() < limits::sync_deferred_ops_max) deferred_.insert(id);
+    return Status::ok();
+  }
+
+  // Once everything reconciliation found has arrived: asks again for the ops set aside above,
+  // as long as the last time brought progress (an op accepted since), at most
+  // limits::sync_retry_rounds_max times.
+  Status ask_again_for_deferred() {
+    if (deferred_.empty() || retry_rounds_ >= limits::sync_retry_rounds_max) return Status::ok();
+    if (retry_rounds_ > 0 && accepted_ == accepted_at_last_retry_) return Status::ok();
+    ++retry_rounds_;
+    accepted_at_last_retry_ = accepted_;
+    Bytes ids;
+    for (const Hash32& id : deferred_) {
+      ids.insert(ids.end(), id.bytes.begin(), id.bytes.begin() + kNeedPrefixBytes);
+      outstanding_.insert(id);
+      if (ids.size() >= kNeedPrefixBytes * limits::ingest_batch_ops_max) {
+        if (Status s = send(kNeed, ids); !s) return s;
+        ids.clear();
+      }
+    }
+    deferred_.clear();
+    if (!ids.empty()) return send(kNeed, ids);
+    return Status::ok();
   }
 
   Store& store_;
@@ -577,6 +636,10 @@ class Session {
   std::map<Hash32, Attachment> wanted_;       // blobs requested and not complete
   std::map<Hash32, Attachment> offered_;      // blobs the peer offered that this node lacks
   std::set<Hash32> orphans_;                 // ops of this session that went pending (some since released)
+  std::set<Hash32> deferred_;                // ops taken out of the pending area to stay within the share
+  std::uint64_t accepted_ = 0;               // ops this session's batches stored (released ones too)
+  std::uint64_t accepted_at_last_retry_ = 0;
+  std::size_t retry_rounds_ = 0;
   std::uint64_t blob_budget_ = 0;
   bool blobs_requested_ = false;
   std::vector<Bytes> buffered_;     // received ops not yet committed

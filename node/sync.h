@@ -17,8 +17,9 @@
 // authenticated, and the handshake and channel set-up must finish within
 // limits::handshake_ms_max (Transport::set_deadline_ms); ops the two nodes may not both hold
 // are refused; a peer's ops waiting for parents may fill at most limits::pending_ops_per_peer_max
-// of the pending area (more ends the session) and those still waiting when the session ends
-// are dropped.
+// of the pending area (the excess is set aside and asked for again once reconciliation has
+// brought everything else, so the bound limits memory, never progress) and those still waiting
+// when the session ends are dropped.
 #pragma once
 
 #include <functional>
@@ -48,7 +49,7 @@ struct SyncReport {
   std::string peer_scope;
   std::uint64_t items = 0;          // ops both may hold, on this side
   std::uint64_t ops_sent = 0;
-  std::uint64_t ops_received = 0;   // accepted into the store
+  std::uint64_t ops_received = 0;   // stored: accepted, or waited for parents and released by them in this session
   std::uint64_t ops_duplicate = 0;
   std::uint64_t ops_refused = 0;
   std::uint64_t bytes_sent = 0;
@@ -59,7 +60,7 @@ struct SyncReport {
   std::uint64_t blobs_received = 0;     // attachments completed in this session
   std::uint64_t blob_bytes_received = 0;
   std::uint64_t blobs_deferred = 0;     // left for a later session by the byte budget
-  std::uint64_t orphans_dropped = 0;    // the peer's ops still waiting for parents at the end
+  std::uint64_t orphans_dropped = 0;    // the peer's ops still waiting for parents at the end: not received
   int reconcile_rounds = 0;
 };
 

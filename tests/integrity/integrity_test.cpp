@@ -7,6 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "crdt/hash.h"
+#include "crdt/limits.h"
+#include "node/op_file.h"
 #include "support/fixtures.h"
 #include "support/processes.h"
 
@@ -100,4 +103,89 @@ TEST_CASE("class 1: notes on a hazard by an outsider, another village's head and
   CHECK(shown["state"] == "archived");
   for (const json& step : shown["history"]) CHECK(step["effective"] == true);
   ok(c.home, {"verify"});
+}
+
+namespace {
+
+// A person key from the county's keyring, as the test needs it to sign ops by hand.
+KeyPair key_from_keyring(const fs::path& home, const std::string& name) {
+  std::ifstream in(home / "keys" / (name + ".key"));
+  std::string magic, seed_hex;
+  std::getline(in, magic);
+  std::getline(in, seed_hex);
+  auto seed = from_hex(seed_hex);
+  REQUIRE(seed);
+  return KeyPair::from_seed(*seed);
+}
+
+// A new node for `scope`, enrolled by the county and given what it may hold by a bundle.
+fs::path join_node(County& c, const std::string& name, const std::string& scope) {
+  fs::path home = c.dir.path() / name;
+  std::string node_key = ok_json(home, {"init"})["node_key"];
+  c.as("root", {"node", "enroll", node_key, "--scope", scope});
+  fs::path bundle = c.dir.path() / (name + ".bundle");
+  ok(c.home, {"bundle", "export", bundle.string(), "--for", node_key});
+  ok(home, {"bundle", "import", bundle.string()});
+  return home;
+}
+
+}  // namespace
+
+// Class 2. Ops in village B's scope whose parents are village-A ops were made by the ordinary CLI
+// (`note add --scope B --object A's hazard`) and by hand; every node stored them and offered them to
+// village B on every session. B could never complete them; once 10,000 waited upstream, every
+// session to B died at the per-peer pending cap, and a new, legitimate hazard for B never arrived.
+TEST_CASE("class 2: ten thousand ops village B can never complete do not starve it of its new hazard",
+          "[integrity][class2]") {
+  County c;
+  fs::path village_b = join_node(c, "village-b", County::kOtherVillage);
+  std::string hazard_a = c.report("member");
+  // The ordinary CLI now refuses a note in B's scope on A's hazard, saying where to write it.
+  test::CliRun misplaced = c.try_as("member2", {"note", "add", "--scope", County::kOtherVillage, "--object", hazard_a,
+                                                "--text", "隔壁村的隐患"});
+  CHECK(misplaced.exit_code == 3);
+  CHECK_THAT(misplaced.err, Catch::Contains(County::kGrid));
+  // By hand: 10,001 notes at B, each naming A's report as its parent, imported at the county.
+  json report_op = c.hazard(hazard_a)["history"][0];
+  Hash32 report_id = *Hash32::from_hex(report_op["op"].get<std::string>());
+  json shown = ok_json(c.home, {"show", report_op["op"]});
+  std::uint64_t hlc = shown["hlc"].get<std::uint64_t>();
+  Hash32 network = *Hash32::from_hex(ok_json(c.home, {"status"})["network_id"].get<std::string>());
+  KeyPair outsider = key_from_keyring(c.home, "outsider");
+  std::vector<Bytes> unreachable;
+  std::optional<Hash32> prev;
+  for (std::uint64_t i = 0; i < limits::pending_ops_per_peer_max + 1; ++i) {
+    OpFields f;
+    f.network = network;
+    f.author = outsider.public_key();
+    f.author_seq = i + 1;
+    f.author_prev = prev;
+    f.parents = {report_id};
+    f.hlc = hlc + i + 1;
+    f.scope = County::kOtherVillage;
+    f.object = *Hash32::from_hex(hazard_a);
+    f.payload = NotePayload{"看不到的父节点 " + std::to_string(i)};
+    auto op = sign_op(f, outsider);
+    REQUIRE(op.is_ok());
+    prev = op->id;
+    unreachable.push_back(op->bytes);
+  }
+  fs::path file = c.dir.path() / "unreachable.ops";
+  REQUIRE(node::write_op_file(file, unreachable).is_ok());
+  ok(c.home, {"op", "import", file.string()});
+  // The county's daemon; a new, legitimate hazard for village B appears there.
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  std::string hazard_b = c.report("member2", "general", "fire", std::string(County::kOtherVillage) + "-01");
+  json synced = ok_json(village_b, {"sync", county.address()});
+  CHECK(synced["ops_refused"] == 0);
+  CHECK(synced["pending"] == 0);
+  ok(village_b, {"hazard", "show", hazard_b});
+  // Nothing the village could never complete was offered to it or is waiting there.
+  CHECK(ok_json(village_b, {"status"})["pending"] == 0);
+  CHECK(test::run_cli(village_b, {"show", unreachable.empty() ? "" : blake2b_256(unreachable.front()).hex()}).exit_code == 4);
+  // And a second session moves nothing.
+  json again = ok_json(village_b, {"sync", county.address()});
+  CHECK(again["ops_received"] == 0);
+  CHECK(county.stop().is_ok());
 }

@@ -562,3 +562,62 @@ TEST_CASE("a store of schema version 1 gains the version 2 and 3 indexes when op
   REQUIRE(missing->size() == 1);
   CHECK(missing->at(0) == photo);
 }
+
+// Schema 3 → 4 (issue 19, class 2): a note written at village B on village A's record, and a
+// later step on A's record naming it (as releases before 19 wrote them), go only where both
+// villages' ops go once the store is opened: the county and the township, never A or B alone.
+TEST_CASE("a store of schema version 3 gains the reach of ops whose parents go elsewhere", "[store][class2]") {
+  TempDir dir;
+  OpFactory factory;
+  KeyPair author = test_key(4);
+  const std::string a = "150430100201-01", b = "150430100202";
+  Op genesis = factory.genesis();
+  Op on_a = factory.note(author, a, "a record at A", {genesis.id});
+  Op note_at_b = factory.make(author, b, on_a.fields.object, NotePayload{"written at B"}, {on_a.id});
+  Op step_at_a = factory.make(author, a, on_a.fields.object, NotePayload{"a later step at A"}, {note_at_b.id});
+  Op clean_at_b = factory.note(author, b, "B's own", {genesis.id});
+  std::vector<Op> history{genesis, on_a, note_at_b, step_at_a, clean_at_b};
+  auto reach_by_id = [](node::Store& store) {
+    std::map<Hash32, Reach> out;
+    REQUIRE(store.for_each_item([&](const Reach& reach, std::uint64_t, const Hash32& id) { out[id] = reach; }).is_ok());
+    return out;
+  };
+  Hash32 before_digest;
+  {
+    auto store = test::open_store(dir.path());
+    test::ingest_all(*store, test::bytes_of(history));
+    before_digest = digest(*store);
+    auto reach = reach_by_id(*store);
+    CHECK_FALSE(visible_to(reach[note_at_b.id], b));
+    CHECK_FALSE(visible_to(reach[step_at_a.id], "150430100201"));
+    CHECK(visible_to(reach[step_at_a.id], "150430100"));
+    CHECK(visible_to(reach[clean_at_b.id], b));
+  }
+  // As schema 3 left it: no reach rows for ops whose scope alone said where they go.
+  test::edit_raw_store(dir.path(), [&](MDB_txn* txn) {
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, "reach", 0, &dbi) == 0);
+    for (const Op* op : {&note_at_b, &step_at_a}) {
+      Bytes key(op->fields.scope.begin(), op->fields.scope.end());
+      key.push_back(0);
+      append_u64_be(key, op->fields.hlc);
+      key.insert(key.end(), op->id.bytes.begin(), op->id.bytes.end());
+      MDB_val k{key.size(), key.data()};
+      REQUIRE(mdb_del(txn, dbi, &k, nullptr) == 0);
+    }
+    put_schema_version(txn, 3);
+  });
+  auto store = test::open_store(dir.path());
+  auto reach = reach_by_id(*store);
+  CHECK_FALSE(visible_to(reach[note_at_b.id], b));
+  CHECK_FALSE(visible_to(reach[note_at_b.id], "150430100201"));
+  CHECK_FALSE(visible_to(reach[step_at_a.id], "150430100201"));
+  CHECK(visible_to(reach[step_at_a.id], "150430100"));
+  CHECK(visible_to(reach[step_at_a.id], "150430"));
+  CHECK(visible_to(reach[on_a.id], "150430100201"));
+  CHECK(visible_to(reach[clean_at_b.id], b));
+  CHECK(digest(*store) == before_digest);
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+}
