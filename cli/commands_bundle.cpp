@@ -18,8 +18,10 @@ void run_export(Context& ctx, const ExportArgs& args) {
   if (!opened) return ctx.fail(opened.status());
   auto recipient = opened->home.resolve_public_key(args.recipient);
   if (!recipient) return ctx.fail(recipient.status());
+  auto node_key = opened->home.load_node_key();
+  if (!node_key) return ctx.fail(node_key.status());
   node::BundleExportOptions options{*recipient, args.since_last, !args.no_blobs};
-  auto report = node::export_bundle(*opened->store, opened->home.node_key(), options, args.file);
+  auto report = node::export_bundle(*opened->store, *node_key, options, args.file);
   if (!report) return ctx.fail(report.status());
   if (ctx.json)
     return ctx.print({{"file", args.file}, {"for", recipient->hex()}, {"scope", report->scope}, {"ops", report->ops},
@@ -28,12 +30,18 @@ void run_export(Context& ctx, const ExportArgs& args) {
             << "): " << report->ops << " ops, " << report->blobs << " attachments, " << report->bytes << " bytes\n";
 }
 
+// Prints what an import committed, then why it stopped early if it did: a damaged bundle exits 1
+// (check failed) with the counts of what was imported before the damage; a store failure exits
+// with the store's code. Refused ops exit 1 too.
 void run_import(Context& ctx, const std::string& file) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
   auto node_key = opened->home.load_node_key();
   if (!node_key) return ctx.fail(node_key.status());
-  auto report = node::import_bundle(*opened->store, *node_key, file);
+  node::BundleImportOptions options;
+  options.staging_dir = opened->home.dir() / "bundle-staging";
+  options.staging_map_bytes = opened->home.config().map_bytes;
+  auto report = node::import_bundle(*opened->store, *node_key, file, options);
   if (!report) return ctx.fail(report.status());
   const node::ImportReport& ops = report->ops;
   if (ctx.json) {
@@ -41,17 +49,40 @@ void run_import(Context& ctx, const std::string& file) {
     for (const auto& refused : ops.refusals)
       refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
                           {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
-    ctx.print({{"from", report->sender.hex()}, {"accepted", ops.accepted}, {"duplicate", ops.duplicate},
-               {"pending", ops.pending}, {"refused", ops.refused}, {"blobs", report->blobs}, {"refusals", refusals}});
+    nlohmann::json out{{"from", report->sender.hex()},
+                       {"from_scopes", report->sender_scopes},
+                       {"ops_read", report->ops_read},
+                       {"accepted", ops.accepted},
+                       {"duplicate", ops.duplicate},
+                       {"pending", ops.pending},
+                       {"refused", ops.refused},
+                       {"blobs", report->blobs},
+                       {"blobs_skipped", report->blobs_skipped},
+                       {"refusals", refusals},
+                       {"damaged", report->damage.has_value()},
+                       {"damage", report->damage ? nlohmann::json(*report->damage) : nlohmann::json(nullptr)}};
+    if (!report->store_failure) out["error"] = report->store_failure.message();
+    ctx.print(out);
   } else {
-    std::cout << "From node 来自 " << report->sender.short_hex() << ": accepted 接收 " << ops.accepted
-              << ", duplicate 重复 " << ops.duplicate << ", pending 待补父操作 " << ops.pending << ", refused 拒收 "
-              << ops.refused << ", attachments 附件 " << report->blobs << "\n";
+    std::cout << "From node 来自 " << report->sender.short_hex() << ": ops read 读取 " << report->ops_read
+              << ": accepted 接收 " << ops.accepted << ", duplicate 重复 " << ops.duplicate << ", pending 待补父操作 "
+              << ops.pending << ", refused 拒收 " << ops.refused << "; attachments 附件 " << report->blobs
+              << " (skipped 跳过 " << report->blobs_skipped << ")\n";
     for (const auto& refused : ops.refusals)
       std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
                 << refusal_name(refused.reason) << ": " << refused.detail << "\n";
   }
   if (ops.refused > 0) ctx.exit_code = kExitCheckFailed;
+  if (report->damage) {
+    std::cerr << "anwang: " << *report->damage << "\n";
+    ctx.exit_code = kExitCheckFailed;
+  }
+  if (!report->store_failure) {
+    bool json = ctx.json;
+    ctx.json = false;  // the report above carries the error already
+    ctx.fail(report->store_failure);
+    ctx.json = json;
+  }
 }
 
 }  // namespace
@@ -69,6 +100,8 @@ void add_bundle_commands(CLI::App& app, Context& ctx) {
   auto file = std::make_shared<std::string>();
   auto* imp = bundle->add_subcommand("import", "Verify and ingest a bundle made for this node");
   imp->add_option("FILE", *file, "Bundle file")->required();
+  imp->footer("A damaged bundle (cut short, altered) is imported up to the damage: the counts say what was committed, "
+              "the message where it stopped, and the exit code is 1.");
   imp->callback([&ctx, file] { run_import(ctx, *file); });
 }
 

@@ -14,7 +14,7 @@ namespace anwang::cli {
 // Exit codes, documented in `anwang --help`.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitCheckFailed = 1,  // the command ran and the answer is "no": verify found problems, ops refused
+  kExitCheckFailed = 1,  // the command ran and the answer is "no": verify found problems, ops refused, a bundle damaged
   kExitUsage = 2,        // the command line itself is wrong
   kExitInvalid = 3,      // input breaks a rule; nothing was written
   kExitNotFound = 4,     // no node home, key or op by that name
@@ -22,7 +22,8 @@ enum ExitCode : int {
 };
 
 inline constexpr const char* kExitCodesHelp =
-    "Exit codes: 0 ok; 1 check failed (verify found problems, some ops refused); 2 bad command line; "
+    "Exit codes: 0 ok; 1 check failed (verify found problems, some ops refused, a damaged bundle imported up to "
+    "the damage); 2 bad command line; "
     "3 input breaks a rule, nothing written; 4 node, key or op not found; 5 store or disk error "
     "(store full, I/O), nothing written.";
 

@@ -777,6 +777,7 @@ const char* refusal_name(Refusal refusal) {
     case Refusal::kBadAuthorChain: return "bad_author_chain";
     case Refusal::kClockNotAfterParents: return "clock_not_after_parents";
     case Refusal::kPendingFull: return "pending_full";
+    case Refusal::kOutOfScope: return "out_of_scope";
   }
   return "unknown";
 }

@@ -177,6 +177,7 @@ enum class Refusal {
   kBadAuthorChain,       // author_seq/author_prev disagree with the author's previous op
   kClockNotAfterParents, // hlc not later than every parent's
   kPendingFull,          // parents missing and no room left to wait for them
+  kOutOfScope,           // the receiving node may not hold it (a bundle's op outside its enrolled scopes)
 };
 const char* refusal_name(Refusal refusal);
 

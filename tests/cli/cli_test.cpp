@@ -9,11 +9,15 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "node/constitution.h"
 #include "crdt/hash.h"
+#include "node/home.h"
 #include "node/op_file.h"
+#include "crdt/scope.h"
+#include "support/hand_bundle.h"
 #include "support/fixtures.h"
 
 using namespace anwang;
@@ -459,6 +463,281 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
   Run tampered = anwang_cli(village, {"bundle", "import", bundle});
   CHECK(tampered.exit_code == 1);
   CHECK_THAT(tampered.err, Catch::Contains("altered"));
+}
+
+namespace {
+
+// The ops a node holds, in (timestamp, id) order, read back with `anwang op export`.
+std::vector<Op> held_ops(const std::filesystem::path& home) {
+  auto file = home.parent_path() / (home.filename().string() + "-held.ops");
+  ok(home, {"op", "export", file.string()});
+  auto bytes = node::read_op_file(file);
+  REQUIRE(bytes.is_ok());
+  std::vector<Op> ops;
+  for (const Bytes& op : *bytes) {
+    auto decoded = decode_op(op);
+    REQUIRE(std::holds_alternative<Op>(decoded));
+    ops.push_back(std::move(std::get<Op>(decoded)));
+  }
+  return ops;
+}
+
+std::set<Hash32> ids_of(const std::vector<Op>& ops) {
+  std::set<Hash32> ids;
+  for (const Op& op : ops) ids.insert(op.id);
+  return ids;
+}
+
+// The ops of `ops` that `held` lacks, in order.
+std::vector<Op> not_in(const std::vector<Op>& ops, const std::set<Hash32>& held) {
+  std::vector<Op> out;
+  for (const Op& op : ops)
+    if (held.count(op.id) == 0) out.push_back(op);
+  return out;
+}
+
+// The loop county on one node (with a head for village B too), and village A's new node, enrolled
+// for 150430100201 and joined by an exported bundle.
+struct CountyAndVillage {
+  std::filesystem::path county, village;
+  PublicKey village_node;
+  KeyPair county_node = test::test_key(0);  // replaced by the county node's own key
+};
+
+CountyAndVillage county_and_village_a(const TempDir& dir) {
+  CountyAndVillage out;
+  out.county = loop_county(dir);
+  ok(out.county, {"key", "new", "head-b"});
+  ok(out.county, {"--as", "town", "delegate", "--to", "head-b", "--role", "village_head", "--scope", "150430100202"});
+  out.village = dir.path() / "village-a";
+  std::string village_key = json::parse(ok(out.village, {"init", "--json"}).out)["node_key"];
+  out.village_node = *Hash32::from_view(*from_hex(village_key));
+  ok(out.county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
+  auto join = (dir.path() / "join.bundle").string();
+  ok(out.county, {"bundle", "export", join, "--for", village_key});
+  ok(out.village, {"bundle", "import", join});
+  auto home = node::NodeHome::open(out.county);
+  REQUIRE(home.is_ok());
+  auto key = home->load_node_key();
+  REQUIRE(key.is_ok());
+  out.county_node = std::move(*key);
+  return out;
+}
+
+std::string report_hazard(const std::filesystem::path& county, const char* as, const char* grid, const std::string& text,
+                          const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"--as", as, "hazard", "report", "--grid", grid, "--category", "fire", "--severity",
+                                "general", "--text", text, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return json::parse(ok(county, args).out)["id"];
+}
+
+}  // namespace
+
+TEST_CASE("a hand-made bundle of village B's hazards to village A's node: each refused as out of scope", "[cli][bundle]") {
+  TempDir dir;
+  CountyAndVillage t = county_and_village_a(dir);
+  std::ofstream(dir.path() / "a.jpg") << "photo of village A";
+  std::ofstream(dir.path() / "b.jpg") << "photo of village B";
+  std::vector<std::string> in_a, in_b;
+  for (int i = 0; i < 3; ++i) {
+    in_a.push_back(report_hazard(t.county, "member", "150430100201-03", "一村隐患 " + std::to_string(i),
+                                 i == 0 ? std::vector<std::string>{"--photo", (dir.path() / "a.jpg").string()}
+                                        : std::vector<std::string>{}));
+    in_b.push_back(report_hazard(t.county, "head-b", "150430100202", "二村隐患 " + std::to_string(i),
+                                 i == 0 ? std::vector<std::string>{"--photo", (dir.path() / "b.jpg").string()}
+                                        : std::vector<std::string>{}));
+  }
+  ok(t.county, {"--as", "head-b", "hazard", "comment", in_b[1], "--text", "二村处理中"});
+  // Every op of the county node, signed by the county node (an enrolled sender), with both
+  // photos: what a careless or hostile export for village A's node would carry.
+  std::vector<Op> before = held_ops(t.village);
+  std::vector<Op> everything = held_ops(t.county);
+  test::HandBundle hand(t.village_node, t.county_node.public_key(), t.county_node);
+  // Village B's records; its head's appointment is an authority op, which every node holds.
+  std::set<Hash32> of_b, of_others;
+  for (const Op& op : everything) {
+    hand.add_op(op.bytes);
+    bool of_village_b = scope_contains("150430100202", op.fields.scope) &&
+                        !std::holds_alternative<DelegationPayload>(op.fields.payload);
+    (of_village_b ? of_b : of_others).insert(op.id);
+  }
+  REQUIRE(of_b.size() == 4);  // three reports and a comment
+  for (const char* photo : {"a.jpg", "b.jpg"}) {
+    std::stringstream content;
+    content << std::ifstream(dir.path() / photo, std::ios::binary).rdbuf();
+    std::string text = content.str();
+    hand.add_blob(Bytes(text.begin(), text.end()), "image/jpeg");
+  }
+  hand.add_end();
+  auto file = dir.path() / "hand.bundle";
+  hand.write(file);
+
+  Run run = anwang_cli(t.village, {"bundle", "import", file.string(), "--json"});
+  CHECK(run.exit_code == 1);  // some ops refused
+  json report = json::parse(run.out);
+  CHECK(report["damaged"] == false);
+  CHECK(report["ops_read"] == everything.size());
+  CHECK(report["refused"] == of_b.size());
+  std::set<Hash32> refused;
+  for (const auto& refusal : report["refusals"]) {
+    CHECK(refusal["reason"] == "out_of_scope");
+    CHECK_THAT(refusal["detail"].get<std::string>(), Catch::Contains("150430100202"));
+    refused.insert(*Hash32::from_view(*from_hex(refusal["id"].get<std::string>())));
+  }
+  CHECK(refused == of_b);
+  // Village A's store holds what it held and the ops of its own and the authority's, no more.
+  std::set<Hash32> expected = ids_of(before);
+  expected.insert(of_others.begin(), of_others.end());
+  CHECK(ids_of(held_ops(t.village)) == expected);
+  for (const std::string& id : in_b) CHECK(anwang_cli(t.village, {"hazard", "show", id}).exit_code == 4);
+  for (const std::string& id : in_a) CHECK(json::parse(ok(t.village, {"hazard", "show", id, "--json"}).out)["state"] == "reported");
+  // A's photo is kept; B's, referenced by no op the village holds, is read past.
+  CHECK(report["blobs"] == 1);
+  CHECK(report["blobs_skipped"] == 1);
+  std::string photo_a = json::parse(ok(t.village, {"hazard", "show", in_a[0], "--json"}).out)["photos"][0]["hash"];
+  std::string photo_b = json::parse(ok(t.county, {"hazard", "show", in_b[0], "--json"}).out)["photos"][0]["hash"];
+  ok(t.village, {"blob", "get", photo_a, (dir.path() / "a-copy.jpg").string()});
+  CHECK(anwang_cli(t.village, {"blob", "get", photo_b, (dir.path() / "b-copy.jpg").string()}).exit_code != 0);
+  ok(t.village, {"verify"});
+  // The human report names each refusal.
+  Run human = anwang_cli(t.village, {"bundle", "import", file.string()});
+  CHECK(human.exit_code == 1);
+  CHECK_THAT(human.out, Catch::Contains("out_of_scope"));
+}
+
+TEST_CASE("a bundle signed by no enrolled node, or naming a sender that did not sign it, is refused and nothing is written",
+          "[cli][bundle]") {
+  TempDir dir;
+  CountyAndVillage t = county_and_village_a(dir);
+  std::set<Hash32> held = ids_of(held_ops(t.village));
+  for (int i = 0; i < 3; ++i)
+    ok(t.county, {"--as", "head", "note", "add", "--scope", "150430100201", "--text", "巡查 " + std::to_string(i)});
+  std::vector<Op> fresh = not_in(held_ops(t.county), held);
+  REQUIRE(fresh.size() == 3);
+  KeyPair stranger = test::test_key(91);  // a key of no node of this network
+  auto refused_with = [&](const test::HandBundle& hand, const std::string& reason) {
+    auto file = dir.path() / "forged.bundle";
+    hand.write(file);
+    Run run = anwang_cli(t.village, {"bundle", "import", file.string(), "--json"});
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains(reason));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK(ids_of(held_ops(t.village)) == held);
+  };
+  auto with_fresh_ops = [&](test::HandBundle hand) {
+    for (const Op& op : fresh) hand.add_op(op.bytes);
+    hand.add_end();
+    return hand;
+  };
+  // Signed by a key that is no enrolled node, naming itself as sender.
+  refused_with(with_fresh_ops(test::HandBundle(t.village_node, stranger.public_key(), stranger)),
+               "which is not an enrolled node of this network");
+  // Naming the county node as sender, signed by another key.
+  refused_with(with_fresh_ops(test::HandBundle(t.village_node, t.county_node.public_key(), stranger)),
+               "is not signed by the node it names as its sender");
+  // Naming the village's own key, signed by another: the same.
+  refused_with(with_fresh_ops(test::HandBundle(t.village_node, t.village_node, t.county_node)),
+               "is not signed by the node it names as its sender");
+  // The same ops signed by the county node are imported.
+  auto file = dir.path() / "signed.bundle";
+  with_fresh_ops(test::HandBundle(t.village_node, t.county_node.public_key(), t.county_node)).write(file);
+  CHECK(json::parse(ok(t.village, {"bundle", "import", file.string(), "--json"}).out)["accepted"] == 3);
+
+  // A new node judges the sender by the bundle's own authority ops: the county's whole log,
+  // signed by a stranger, is refused, and the new node holds nothing.
+  auto newcomer = dir.path() / "village-a2";
+  std::string newcomer_key = json::parse(ok(newcomer, {"init", "--json"}).out)["node_key"];
+  ok(t.county, {"--as", "town", "node", "enroll", newcomer_key, "--scope", "150430100201"});
+  PublicKey newcomer_node = *Hash32::from_view(*from_hex(newcomer_key));
+  test::HandBundle forged(newcomer_node, stranger.public_key(), stranger);
+  for (const Op& op : held_ops(t.county)) forged.add_op(op.bytes);
+  forged.add_end();
+  forged.write(dir.path() / "newcomer.bundle");
+  Run joining = anwang_cli(newcomer, {"bundle", "import", (dir.path() / "newcomer.bundle").string()});
+  CHECK(joining.exit_code == 1);
+  CHECK_THAT(joining.err, Catch::Contains("not an enrolled node of the network the bundle carries"));
+  CHECK(op_count(newcomer) == 0);
+  CHECK_FALSE(std::filesystem::exists(newcomer / "bundle-staging"));
+  ok(t.county, {"bundle", "export", (dir.path() / "newcomer.bundle").string(), "--for", newcomer_key});
+  json joined = json::parse(ok(newcomer, {"bundle", "import", (dir.path() / "newcomer.bundle").string(), "--json"}).out);
+  CHECK(joined["refused"] == 0);
+  CHECK(op_count(newcomer) == joined["accepted"].get<std::uint64_t>());
+}
+
+TEST_CASE("a bundle cut short or altered part-way commits exactly the ops before the damage and says so", "[cli][bundle]") {
+  TempDir dir;
+  CountyAndVillage t = county_and_village_a(dir);
+  std::set<Hash32> held = ids_of(held_ops(t.village));
+  for (int i = 0; i < 20; ++i)
+    ok(t.county, {"--as", "head", "note", "add", "--scope", "150430100201", "--text", "巡查 " + std::to_string(i)});
+  std::vector<Op> fresh = not_in(held_ops(t.county), held);
+  REQUIRE(fresh.size() == 20);
+  test::HandBundle hand(t.village_node, t.county_node.public_key(), t.county_node);
+  for (const Op& op : fresh) hand.add_op(op.bytes);
+  hand.add_end();
+  const Bytes& whole = hand.bytes();
+  const std::vector<std::size_t>& ends = hand.record_ends();  // ends[i]: just past record i + 1
+  auto file = dir.path() / "damaged.bundle";
+
+  // Each damaged copy in turn, each reaching further than the one before: the report counts
+  // exactly the ops before the damage, and the village holds exactly those of the 20.
+  std::uint64_t committed = 0;
+  auto import_damaged = [&](const Bytes& bytes, std::uint64_t ops_before_damage, const std::string& says) {
+    INFO("expecting " << ops_before_damage << " ops and: " << says);
+    std::ofstream(file, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    Run run = anwang_cli(t.village, {"bundle", "import", file.string(), "--json"});
+    CHECK(run.exit_code == 1);
+    json report = json::parse(run.out);
+    CHECK(report["damaged"] == true);
+    CHECK_THAT(report["damage"].get<std::string>(), Catch::Contains(says));
+    CHECK_THAT(run.err, Catch::Contains(says));
+    CHECK(report["ops_read"] == ops_before_damage);
+    CHECK(report["accepted"] == ops_before_damage - committed);
+    CHECK(report["duplicate"] == committed);
+    CHECK(report["pending"] == 0);
+    CHECK(report["refused"] == 0);
+    std::set<Hash32> now = ids_of(held_ops(t.village));
+    for (std::size_t i = 0; i < fresh.size(); ++i) CHECK((now.count(fresh[i].id) == 1) == (i < ops_before_damage));
+    committed = ops_before_damage;
+  };
+  auto cut = [&](std::size_t bytes) { return Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(bytes)); };
+  import_damaged(cut(hand.header_bytes() + 2), 0, "cut short inside record 1");
+  import_damaged(cut(ends[4]), 5, "cut short: it ends after record 5, without its end record");
+  import_damaged(cut(ends[9] - 7), 9, "cut short inside record 10");
+  Bytes flipped = whole;
+  flipped[(ends[13] + ends[14]) / 2] ^= 0x20;  // the middle of record 15
+  import_damaged(flipped, 14, "record 15 of the bundle was altered or damaged");
+  import_damaged(cut(ends[19]), 20, "cut short: it ends after record 20, without its end record");
+  Run human = anwang_cli(t.village, {"bundle", "import", file.string()});
+  CHECK(human.exit_code == 1);
+  CHECK_THAT(human.out, Catch::Contains("duplicate 重复 20"));
+  CHECK_THAT(human.err, Catch::Contains("the 20 ops before it were imported as counted, and the rest was not read"));
+  // The whole bundle: nothing new, no damage.
+  hand.write(file);
+  json whole_report = json::parse(ok(t.village, {"bundle", "import", file.string(), "--json"}).out);
+  CHECK(whole_report["damaged"] == false);
+  CHECK(whole_report["duplicate"] == 20);
+  ok(t.village, {"verify"});
+}
+
+TEST_CASE("a version-1 bundle is refused: it carries no proof of its sender", "[cli][bundle]") {
+  TempDir dir;
+  CountyAndVillage t = county_and_village_a(dir);
+  std::set<Hash32> held = ids_of(held_ops(t.village));
+  ok(t.county, {"--as", "head", "note", "add", "--scope", "150430100201", "--text", "旧版数据包"});
+  test::HandBundle old(t.village_node, t.county_node.public_key(), t.county_node, /*version=*/1);
+  for (const Op& op : not_in(held_ops(t.county), held)) old.add_op(op.bytes);
+  old.add_end();
+  auto file = dir.path() / "old.bundle";
+  old.write(file);
+  Run run = anwang_cli(t.village, {"bundle", "import", file.string()});
+  CHECK(run.exit_code == 3);
+  CHECK_THAT(run.err, Catch::Contains("was made by an older anwang: it carries no proof of its sender; export it again with "
+                                      "this release"));
+  CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+  CHECK(ids_of(held_ops(t.village)) == held);
 }
 
 namespace {

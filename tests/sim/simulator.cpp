@@ -456,7 +456,7 @@ class Simulation {
     node::BundleExportOptions options;
     options.recipient = nodes_[static_cast<std::size_t>(to)].key.public_key();
     options.since_last = since_last;
-    auto report = node::export_bundle(*a.store, a.key.public_key(), options, file);
+    auto report = node::export_bundle(*a.store, a.key, options, file);
     if (!report) {
       trace_line("bundle " + a.name + "→" + nodes_[static_cast<std::size_t>(to)].name + " not written: " +
                  report.status().message());
@@ -471,7 +471,10 @@ class Simulation {
     SimNode& b = nodes_[static_cast<std::size_t>(c.to)];
     if (!is_up(b)) return;
     std::vector<Hash32> before = held(b);
-    auto report = node::import_bundle(*b.store, b.key, c.file);
+    node::BundleImportOptions options;
+    options.staging_dir = root_ / ("staging-" + b.name);  // a joining node's scratch store
+    options.staging_map_bytes = b.map_bytes;
+    auto report = node::import_bundle(*b.store, b.key, c.file, options);
     if (!report) {
       trace_line("bundle at " + b.name + " refused: " + std::to_string(static_cast<int>(report.status().code())));
       if (report.status().code() != Status::Code::kStoreFull && report.status().code() != Status::Code::kRefused &&
@@ -479,8 +482,20 @@ class Simulation {
         failure("importing a bundle at " + b.name + " failed unexpectedly: " + report.status().message());
       return;
     }
+    // What was committed before a failure part-way is acknowledged like the rest.
     for (const Hash32& id : held(b))
       if (!holds(before, id)) b.acknowledged.insert(id);
+    // Bundles here are never damaged (the stick is lost or not), and a node may hold every op
+    // a bundle for it carries.
+    if (report->damage) failure("a bundle at " + b.name + " is damaged: " + *report->damage);
+    if (report->ops.refused > 0)
+      for (const node::IngestOutcome& refused : report->ops.refusals)
+        if (refused.reason == Refusal::kOutOfScope) failure("a bundle at " + b.name + " carried " + refused.detail);
+    if (!report->store_failure) {
+      trace_line("bundle at " + b.name + " stopped: " + std::to_string(static_cast<int>(report->store_failure.code())));
+      if (report->store_failure.code() != Status::Code::kStoreFull)
+        failure("importing a bundle at " + b.name + " failed unexpectedly: " + report->store_failure.message());
+    }
     trace_line("bundle at " + b.name + " accepted " + std::to_string(report->ops.accepted));
   }
 
