@@ -37,19 +37,16 @@ void run_import(Context& ctx, const std::string& file) {
   if (!report) return ctx.fail(report.status());
   const node::ImportReport& ops = report->ops;
   if (ctx.json) {
-    nlohmann::json refusals = nlohmann::json::array();
-    for (const auto& refused : ops.refusals)
-      refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
-                          {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
     ctx.print({{"from", report->sender.hex()}, {"accepted", ops.accepted}, {"duplicate", ops.duplicate},
-               {"pending", ops.pending}, {"refused", ops.refused}, {"blobs", report->blobs}, {"refusals", refusals}});
+               {"pending", ops.pending}, {"refused", ops.refused}, {"blobs", report->blobs},
+               {"refusals", refusals_json(ops.refusals)}});
   } else {
     std::cout << "From node 来自 " << report->sender.short_hex() << ": accepted 接收 " << ops.accepted
               << ", duplicate 重复 " << ops.duplicate << ", pending 待补父操作 " << ops.pending << ", refused 拒收 "
               << ops.refused << ", attachments 附件 " << report->blobs << "\n";
     for (const auto& refused : ops.refusals)
-      std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
-                << refusal_name(refused.reason) << ": " << refused.detail << "\n";
+      std::cout << "refused 拒收 " << refused_label(refused) << ": " << refusal_name(refused.reason) << ": "
+                << refused.detail << "\n";
   }
   if (ops.refused > 0) ctx.exit_code = kExitCheckFailed;
 }

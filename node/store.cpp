@@ -155,12 +155,13 @@ class Store::IngestTxn {
     if (!held) return held.status();
     if (*held) return std::move(**held);
     auto decoded = decode_op_with_id(bytes, id);
-    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(id, *refused);
     return admit(std::move(std::get<Op>(decoded)));
   }
-  // The same, for bytes already decoded and verified outside the transaction (ParallelDecoder).
-  Result<IngestOutcome> ingest_decoded(std::variant<Op, RefusedOp> decoded) {
-    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+  // The same, for bytes already decoded and verified outside the transaction (ParallelDecoder),
+  // whose hash is `id`: a refusal names the bytes it refused, decodable or not.
+  Result<IngestOutcome> ingest_decoded(const Hash32& id, std::variant<Op, RefusedOp> decoded) {
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(id, *refused);
     Op& op = std::get<Op>(decoded);
     auto held = already_held(op.id);  // another writer may have stored it since
     if (!held) return held.status();
@@ -566,8 +567,12 @@ class ParallelDecoder {
   ParallelDecoder(const ParallelDecoder&) = delete;
   ParallelDecoder& operator=(const ParallelDecoder&) = delete;
 
-  // The decoded op at batch index i, if i was given to decode.
-  std::optional<std::variant<Op, RefusedOp>> take(std::size_t i) {
+  // The decoded op at batch index i with the hash of its bytes, if i was given to decode.
+  struct Decoded {
+    Hash32 id;
+    std::variant<Op, RefusedOp> op;
+  };
+  std::optional<Decoded> take(std::size_t i) {
     if (slot_of_[i] == kNone) return std::nullopt;
     Slot& slot = slots_[slot_of_[i]];
     while (!slot.done.load(std::memory_order_acquire))
@@ -579,7 +584,7 @@ class ParallelDecoder {
   static constexpr std::size_t kNone = ~std::size_t{0};
   struct Slot {
     std::atomic<bool> done{false};
-    std::optional<std::variant<Op, RefusedOp>> result;
+    std::optional<Decoded> result;
   };
 
   // Claims and decodes the next op; false when none is left (or the writer gave up).
@@ -587,7 +592,9 @@ class ParallelDecoder {
     if (stop_.load(std::memory_order_relaxed)) return false;
     std::size_t k = next_.fetch_add(1);
     if (k >= slots_.size()) return false;
-    slots_[k].result = decode_op(batch_[todo_[k]]);
+    ByteView bytes = batch_[todo_[k]];
+    Hash32 id = blake2b_256(bytes);
+    slots_[k].result = Decoded{id, decode_op_with_id(bytes, id)};
     slots_[k].done.store(true, std::memory_order_release);
     slots_[k].done.notify_all();
     return true;
@@ -642,9 +649,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     return status;
   };
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    std::optional<std::variant<Op, RefusedOp>> decoded;
+    std::optional<ParallelDecoder::Decoded> decoded;
     if (decoder) decoded = decoder->take(i);
-    auto outcome = decoded ? ingest.ingest_decoded(std::move(*decoded)) : ingest.ingest_bytes(batch[i]);
+    auto outcome = decoded ? ingest.ingest_decoded(decoded->id, std::move(decoded->op)) : ingest.ingest_bytes(batch[i]);
     if (!outcome) return fail(outcome.status());
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));

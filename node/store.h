@@ -53,7 +53,9 @@ struct StoreOptions {
 struct IngestOutcome {
   enum class Kind { kAccepted, kDuplicate, kPending, kRefused };
   Kind kind = Kind::kRefused;
-  std::optional<Hash32> id;  // absent when the bytes did not decode
+  // The hash of the op's bytes, for every outcome of ingest(), refusals too (whether or not the
+  // bytes decode).
+  std::optional<Hash32> id;
   Refusal reason = Refusal::kMalformed;
   std::string detail;        // for kRefused: why; for kPending: which parent is missing
 };

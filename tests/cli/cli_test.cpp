@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "node/constitution.h"
 #include "crdt/hash.h"
+#include "crdt/limits.h"
 #include "node/op_file.h"
 #include "support/fixtures.h"
 
@@ -461,6 +463,70 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
   CHECK_THAT(tampered.err, Catch::Contains("altered"));
 }
 
+TEST_CASE("every op an import refuses is named by its id, well-formed or not", "[cli]") {
+  // 100 ops in one batch: with two or more cores the store checks them on its parallel decoder.
+  static_assert(anwang::limits::verify_parallel_ops_min <= 100);
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  std::vector<Bytes> file{factory.genesis().bytes};
+  std::vector<Hash32> flipped;
+  Hash32 last = factory.genesis().id;
+  for (int i = 1; i < 100; ++i) {
+    Op note = factory.note(root, "150430100201", "巡查 " + std::to_string(i), {last});
+    last = note.id;
+    if (i % 10 == 3) {
+      file.push_back(test::with_signature_bit_flipped(note, i));
+      flipped.push_back(blake2b_256(file.back()));
+    } else {
+      file.push_back(note.bytes);
+    }
+  }
+  REQUIRE(flipped.size() == 10);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", file).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run import = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"});
+  CHECK(import.exit_code == 1);
+  json report = json::parse(import.out);
+  CHECK(report["refused"] == 10);
+  REQUIRE(report["refusals"].size() == 10);
+  std::set<std::string> named;
+  for (const auto& refusal : report["refusals"]) {
+    CHECK(refusal["reason"] == "bad_signature");
+    REQUIRE(refusal["id"].is_string());
+    named.insert(refusal["id"].get<std::string>());
+  }
+  std::set<std::string> expected;
+  for (const Hash32& id : flipped) expected.insert(id.hex());
+  CHECK(named == expected);
+  // As people read it: each refusal names its op; only bytes that are no op are "undecodable".
+  auto fresh = dir.path() / "fresh";
+  ok(fresh, {"init"});
+  Run human = anwang_cli(fresh, {"op", "import", (dir.path() / "ops.bin").string()});
+  CHECK(human.exit_code == 1);
+  for (const Hash32& id : flipped) CHECK_THAT(human.out, Catch::Contains("refused 拒收 " + id.short_hex() + ": bad_signature"));
+  CHECK_THAT(human.out, !Catch::Contains("undecodable"));
+  REQUIRE(node::write_op_file(dir.path() / "junk.bin", {Bytes(3, 1)}).is_ok());
+  Run junk = anwang_cli(fresh, {"op", "import", (dir.path() / "junk.bin").string()});
+  CHECK_THAT(junk.out, Catch::Contains(blake2b_256(Bytes(3, 1)).short_hex() + " (undecodable"));
+}
+
+TEST_CASE("progress is written only to a terminal, never into a log file", "[cli]") {
+  TempDir dir;
+  test::OpFactory factory;
+  std::vector<Bytes> ops{factory.genesis().bytes};
+  for (int i = 0; i < 1500; ++i)  // two batches: progress after each
+    ops.push_back(factory.note(test::test_key(1), "150430100", "巡查 " + std::to_string(i), {factory.genesis().id}).bytes);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", ops).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run import = ok(home, {"op", "import", (dir.path() / "ops.bin").string()});  // stderr goes to a file
+  CHECK_THAT(import.out, Catch::Contains("accepted 接收 1501"));
+  CHECK(import.err.find('\r') == std::string::npos);
+  CHECK(import.err.empty());
+}
+
 namespace {
 
 // An anwangd process on loopback, stopped with SIGTERM when the test ends. With `listen` false it
@@ -580,6 +646,11 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   CHECK(third["ops_sent"] == 0);
   CHECK(third["ops_received"] == 0);
   CHECK(third["reconcile_rounds"] == 1);
+  // Without --json, with stderr going to a file (as under a scheduler's log): no "\r" progress
+  // lines pile up there, and the summary still goes to stdout.
+  Run logged = ok(village, {"sync", daemon.address()});
+  CHECK_THAT(logged.out, Catch::Contains("Synced 同步完成"));
+  CHECK(logged.err.find('\r') == std::string::npos);
   json status = json::parse(ok(village, {"status", "--json"}).out);
   REQUIRE(status["peers"].size() == 1);
   CHECK(status["peers"][0]["ops_received"].get<int>() >= 1);
