@@ -181,7 +181,7 @@ nlohmann::json peers_json(const node::Store& store) {
       std::string field = name.substr(slash + 1);
       peers[key]["key"] = key;
       if (field.size() > 3 && field.substr(field.size() - 3) == "_ms")
-        peers[key][field.substr(0, field.size() - 3)] = hlc_to_string(hlc_from_ms(value));
+        peers[key][field.substr(0, field.size() - 3)] = hlc_display(hlc_from_ms(value));
       else
         peers[key][field] = value;
     }
@@ -206,7 +206,7 @@ void run_status(Context& ctx) {
                {"pending", stats->pending},
                {"store_bytes", stats->file_bytes},
                {"map_bytes", stats->map_bytes},
-               {"last_time", stats->hlc_last ? nlohmann::json(hlc_to_string(stats->hlc_last)) : nlohmann::json(nullptr)},
+               {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
                {"peers", peers_json(*opened->store)},
                {"blobs_missing", [&] {

@@ -14,6 +14,7 @@
 
 #include "node/constitution.h"
 #include "crdt/hash.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
 #include "node/op_file.h"
 #include "support/fixtures.h"
@@ -525,6 +526,70 @@ TEST_CASE("progress is written only to a terminal, never into a log file", "[cli
   CHECK_THAT(import.out, Catch::Contains("accepted 接收 1501"));
   CHECK(import.err.find('\r') == std::string::npos);
   CHECK(import.err.empty());
+}
+
+TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  CHECK_THAT(ok(home, {"region", "list"}).out, Catch::Contains("No jurisdictions"));
+  ok(home, {"key", "new", "root"});
+  ok(home, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  const std::vector<std::pair<std::vector<std::string>, std::string>> lists = {
+      {{"hazard", "list"}, "No hazards 无隐患."},
+      {{"hazard", "list", "--state", "archived"}, "No hazards match"},
+      {{"unit", "list"}, "No units"},
+      {{"tip", "list"}, "No tips"},
+      {{"incident", "list"}, "No incidents"},
+      {{"notice", "list"}, "No notices"},
+      {{"patrol", "due"}, "No units due"},
+      {{"patrol", "quota"}, "No one here has a patrol quota"},
+      {{"audit", "unauthorised"}, "No inert ops"},
+      {{"audit", "unauthorised", "--flagged"}, "No inert or flagged ops"},
+      {{"audit", "equivocations"}, "No equivocation"},
+  };
+  for (const auto& [args, says] : lists) {
+    INFO("anwang " << args[0] << " " << args[1]);
+    Run human = ok(home, args);
+    CHECK_THAT(human.out, Catch::Contains(says));
+    CHECK(std::count(human.out.begin(), human.out.end(), '\n') == 1);
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    CHECK(json::parse(ok(home, with_json).out) == json::array());
+  }
+}
+
+TEST_CASE("times print as people read them, without the clock's counter", "[cli]") {
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  // Two ops in one millisecond: the second carries the clock's counter (+1).
+  std::uint64_t stamped = hlc_from_ms(test::kTestTimeMs + 5) + 1;
+  HazardPayload report;
+  report.action = "report";
+  report.category = "fire";
+  report.severity = "general";
+  report.text = "仓库堆放易燃物";
+  Op hazard = factory.make(root, "150430100201", authored_object_id(root.public_key(), factory.next_seq(root)), report,
+                           {factory.genesis().id}, stamped);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, hazard.bytes}).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  ok(home, {"op", "import", (dir.path() / "ops.bin").string()});
+  const std::string iso = "2026-09-21T14:13:20.005Z";
+  json log = json::parse(ok(home, {"log", "--json"}).out);
+  REQUIRE(log.size() == 2);
+  CHECK(log[1]["time"] == iso);
+  json shown = json::parse(ok(home, {"show", hazard.id.hex(), "--json"}).out);
+  CHECK(shown["time"] == iso);
+  CHECK(shown["hlc"] == stamped);  // the exact timestamp stays, as an integer
+  json state = json::parse(ok(home, {"hazard", "show", hazard.fields.object.hex(), "--json"}).out);
+  CHECK(state["reported_at"] == iso);
+  CHECK(state["history"][0]["time"] == iso);
+  CHECK_THAT(ok(home, {"log"}).out, Catch::Contains("2026-09-21 14:13:20  hazard"));
+  std::string human = ok(home, {"hazard", "show", hazard.fields.object.hex()}).out;
+  CHECK_THAT(human, Catch::Contains("2026-09-21 14:13:20  report"));
+  CHECK(human.find("Z+") == std::string::npos);
 }
 
 namespace {
