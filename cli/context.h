@@ -73,5 +73,6 @@ void add_hazard_commands(CLI::App& app, Context& ctx);
 void add_record_commands(CLI::App& app, Context& ctx);
 void add_bundle_commands(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);
+void add_state_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

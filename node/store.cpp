@@ -1795,4 +1795,32 @@ Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key
   return std::optional<AuthorHead>(AuthorHead{read_u64_be(cursor->key().data() + 32), *Hash32::from_view(cursor->key().subspan(40))});
 }
 
+Status Store::for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto network = txn->get(tables_.meta, as_bytes(kMetaNetworkId));
+  if (!network) return network.status();
+  bool has_network = network->has_value();
+  auto cursor = Cursor::open(*txn, tables_.pending);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    auto id = Hash32::from_view(cursor->key());
+    if (!id) return Status::corruption("a key of the pending table is not an op id");
+    // Verified before it was held: decoded as stored, but a damaged row is reported, not asserted.
+    auto decoded = decode_stored_op(cursor->value(), *id);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded))
+      return Status::corruption("pending op " + id->hex() + " no longer decodes: " + refused->detail);
+    const Op& op = std::get<Op>(decoded);
+    std::vector<Hash32> missing;
+    if (op.fields.network && !has_network) missing.push_back(*op.fields.network);
+    for (const Hash32& parent : required_parents(op.fields)) {
+      auto known = txn->get(tables_.ids, parent.view());
+      if (!known) return known.status();
+      if (!*known) missing.push_back(parent);
+    }
+    visit(op, missing);
+  }
+  return Status::ok();
+}
+
 }  // namespace anwang::node

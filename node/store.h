@@ -320,6 +320,13 @@ class Store {
     std::unordered_map<std::string, std::uint32_t> reach_index;
   };
   mutable Listing listing_;
+
+ public:
+  // The pending area (node/STORE.md): every op waiting for its parents, decoded, with the ids it
+  // still waits for (parents this store does not hold, and the genesis while the store has
+  // none), in id order, all from one read transaction. For `anwang pending list`; drop_pending
+  // removes them. `visit` must not write to the store.
+  Status for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const;
 };
 
 }  // namespace anwang::node

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -464,6 +465,145 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
   CHECK_THAT(tampered.err, Catch::Contains("altered"));
 }
 
+namespace {
+
+// `anwang digest --json` of a node: {scope, ops, ops_digest, verdicts_digest}.
+json digest_of(const std::filesystem::path& home, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args{"digest", "--json"};
+  args.insert(args.end(), more.begin(), more.end());
+  return json::parse(ok(home, args).out);
+}
+
+}  // namespace
+
+TEST_CASE("two nodes holding the same ops of a scope print the same digests, whatever the order", "[cli][digest]") {
+  TempDir dir;
+  auto a = dir.path() / "a";
+  auto b = dir.path() / "b";
+  PublicKey key_a = *Hash32::from_hex(json::parse(ok(a, {"init", "--json"}).out)["node_key"].get<std::string>());
+  PublicKey key_b = *Hash32::from_hex(json::parse(ok(b, {"init", "--json"}).out)["node_key"].get<std::string>());
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  std::vector<Op> ops{factory.genesis()};
+  ops.push_back(factory.make(root, "150430100201", node_object_id(key_a), EnrolmentPayload{key_a}, {ops.back().id}));
+  ops.push_back(factory.make(root, "150430100201", node_object_id(key_b), EnrolmentPayload{key_b}, {ops.back().id}));
+  // Notes in two villages, and a forged appointment (kept inert), so the verdicts differ by op.
+  KeyPair stranger = test::test_key(77);
+  ops.push_back(factory.make(stranger, "150430100201", named_object_id("grant", "x"),
+                             DelegationPayload{stranger.public_key(), "village_head", {}}, {ops.back().id}));
+  for (int i = 0; i < 30; ++i)
+    ops.push_back(factory.note(root, i % 3 ? "150430100201" : "150430100202", "巡查 " + std::to_string(i),
+                               {ops[ops.size() - 1 - static_cast<std::size_t>(i) % 3].id}));
+  std::vector<Bytes> in_order = test::bytes_of(ops);
+  std::vector<Bytes> shuffled = in_order;
+  std::mt19937_64 rng(20261122);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  REQUIRE(node::write_op_file(dir.path() / "in_order.ops", in_order).is_ok());
+  REQUIRE(node::write_op_file(dir.path() / "shuffled.ops", shuffled).is_ok());
+  ok(a, {"op", "import", (dir.path() / "in_order.ops").string()});
+  ok(b, {"op", "import", (dir.path() / "shuffled.ops").string()});
+  REQUIRE(json::parse(ok(b, {"status", "--json"}).out)["pending"] == 0);
+
+  // The default scope is the node's own: both are enrolled for village one.
+  json village_a = digest_of(a);
+  json village_b = digest_of(b);
+  CHECK(village_a["scope"] == "150430100201");
+  CHECK(village_a["ops"] == 3 + 1 + 20);  // the authority ops, the forged one, village one's notes
+  CHECK(village_a == village_b);
+  CHECK(village_a["ops_digest"].get<std::string>().size() == 64);
+  CHECK(village_a["verdicts_digest"] != village_a["ops_digest"]);
+  CHECK(digest_of(a, {"--scope", "150430100202"}) == digest_of(b, {"--scope", "150430100202"}));
+  CHECK(digest_of(a, {"--scope", "150430100202"})["ops"] == 4 + 10);
+  Run human = ok(a, {"digest"});
+  CHECK_THAT(human.out, Catch::Contains(village_a["ops_digest"].get<std::string>()));
+  CHECK_THAT(human.out, Catch::Contains("Verdicts digest"));
+
+  // One more op in village two: village one's digests stay equal, village two's differ.
+  Op extra = factory.note(root, "150430100202", "只在 b", {ops.back().id});
+  REQUIRE(node::write_op_file(dir.path() / "extra.ops", {extra.bytes}).is_ok());
+  ok(b, {"op", "import", (dir.path() / "extra.ops").string()});
+  CHECK(digest_of(a) == digest_of(b));
+  json two_a = digest_of(a, {"--scope", "150430100202"});
+  json two_b = digest_of(b, {"--scope", "150430100202"});
+  CHECK(two_b["ops"] == two_a["ops"].get<int>() + 1);
+  CHECK(two_a["ops_digest"] != two_b["ops_digest"]);
+  CHECK(two_a["verdicts_digest"] != two_b["verdicts_digest"]);
+  // The county sees both villages.
+  CHECK(digest_of(a, {"--scope", "150430"})["ops"] == ops.size());
+
+  // A node enrolled nowhere has no scope of its own; a bad code is refused.
+  auto stranger_home = dir.path() / "stranger";
+  ok(stranger_home, {"init"});
+  Run no_scope = anwang_cli(stranger_home, {"digest"});
+  CHECK(no_scope.exit_code == 3);
+  CHECK_THAT(no_scope.err, Catch::Contains("--scope"));
+  CHECK(anwang_cli(a, {"digest", "--scope", "15043"}).exit_code == 3);
+}
+
+TEST_CASE("ops imported without their parents are listed with the parents they lack, and purged", "[cli][pending]") {
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  Op region = factory.region(root, "150430100", "新惠镇", {factory.genesis().id});
+  Op first = factory.note(root, "150430100", "等镇的定义", {region.id});
+  Op second = factory.note(root, "150430100", "等第一条", {first.id});
+  Op third = factory.note(test::test_key(3), "150430100", "也等镇的定义", {region.id});
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, first.bytes, second.bytes, third.bytes})
+              .is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  json imported = json::parse(ok(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"}).out);
+  REQUIRE(imported["pending"] == 3);
+
+  json listed = json::parse(ok(home, {"pending", "list", "--json"}).out);
+  REQUIRE(listed.size() == 3);
+  std::map<std::string, json> by_id;
+  for (const auto& entry : listed) by_id[entry["id"]] = entry;
+  REQUIRE(by_id.count(first.id.hex()));
+  CHECK(by_id[first.id.hex()]["missing"] == json::array({region.id.hex()}));
+  CHECK(by_id[second.id.hex()]["missing"] == json::array({first.id.hex()}));
+  CHECK(by_id[third.id.hex()]["missing"] == json::array({region.id.hex()}));
+  CHECK(by_id[first.id.hex()]["kind"] == "note");
+  CHECK(by_id[first.id.hex()]["scope"] == "150430100");
+  CHECK(by_id[first.id.hex()]["author"] == root.public_key().hex());
+  CHECK(by_id[third.id.hex()]["author"] == test::test_key(3).public_key().hex());
+  CHECK(by_id[first.id.hex()]["time"].get<std::string>().find('+') == std::string::npos);
+  Run human = ok(home, {"pending", "list"});
+  CHECK(std::count(human.out.begin(), human.out.end(), '\n') == 3);
+  CHECK_THAT(human.out, Catch::Contains(first.id.short_hex()));
+  CHECK_THAT(human.out, Catch::Contains(region.id.short_hex()));
+
+  // Bad input: nothing purged.
+  Run bad = anwang_cli(home, {"pending", "purge", "xyz"});
+  CHECK(bad.exit_code == 3);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  CHECK(anwang_cli(home, {"pending", "purge"}).exit_code == 2);
+  CHECK(anwang_cli(home, {"pending", "purge", "--all", first.id.hex()}).exit_code == 2);
+  CHECK(json::parse(ok(home, {"status", "--json"}).out)["pending"] == 3);
+
+  // One named by a prefix, and one id that is not pending (the genesis is stored): reported.
+  Run some = anwang_cli(home, {"pending", "purge", first.id.hex().substr(0, 12), factory.genesis().id.hex(), "--json"});
+  CHECK(some.exit_code == 1);
+  json purged = json::parse(some.out);
+  CHECK(purged["purged"] == 1);
+  CHECK(purged["not_pending"] == json::array({factory.genesis().id.hex()}));
+  CHECK(json::parse(ok(home, {"pending", "list", "--json"}).out).size() == 2);
+  Run rest = ok(home, {"pending", "purge", "--all"});
+  CHECK_THAT(rest.out, Catch::Contains("2"));
+  CHECK(json::parse(ok(home, {"pending", "list", "--json"}).out) == json::array());
+  CHECK_THAT(ok(home, {"pending", "list"}).out, Catch::Contains("No ops wait for parents"));
+  json status = json::parse(ok(home, {"status", "--json"}).out);
+  CHECK(status["pending"] == 0);
+  CHECK(status["ops"] == 1);
+  ok(home, {"verify"});
+  // The parent arriving now releases nothing: the purged ops are gone (a peer may send them again).
+  REQUIRE(node::write_op_file(dir.path() / "region.ops", {region.bytes}).is_ok());
+  json later = json::parse(ok(home, {"op", "import", (dir.path() / "region.ops").string(), "--json"}).out);
+  CHECK(later["accepted"] == 1);
+  CHECK(json::parse(ok(home, {"status", "--json"}).out)["ops"] == 2);
+  ok(home, {"verify"});
+}
+
 TEST_CASE("every op an import refuses is named by its id, well-formed or not", "[cli]") {
   // 100 ops in one batch: with two or more cores the store checks them on its parallel decoder.
   static_assert(anwang::limits::verify_parallel_ops_min <= 100);
@@ -533,6 +673,7 @@ TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
   auto home = dir.path() / "county";
   ok(home, {"init"});
   CHECK_THAT(ok(home, {"region", "list"}).out, Catch::Contains("No jurisdictions"));
+  CHECK_THAT(ok(home, {"pending", "list"}).out, Catch::Contains("No ops wait for parents"));
   ok(home, {"key", "new", "root"});
   ok(home, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   const std::vector<std::pair<std::vector<std::string>, std::string>> lists = {
@@ -547,6 +688,7 @@ TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
       {{"audit", "unauthorised"}, "No inert ops"},
       {{"audit", "unauthorised", "--flagged"}, "No inert or flagged ops"},
       {{"audit", "equivocations"}, "No equivocation"},
+      {{"pending", "list"}, "No ops wait for parents"},
   };
   for (const auto& [args, says] : lists) {
     INFO("anwang " << args[0] << " " << args[1]);

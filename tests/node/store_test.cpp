@@ -596,3 +596,30 @@ TEST_CASE("every refused op names its id, the hash of its bytes, on the parallel
   }
 }
 
+TEST_CASE("the pending area lists each waiting op with the parents it still lacks", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op region = factory.region(test_key(0), "150430100", "新惠镇", {factory.genesis().id});
+  Op first = factory.note(test_key(1), "150430100", "waits for the region", {region.id});
+  Op second = factory.note(test_key(1), "150430100", "waits for the first note", {first.id});
+  // Before the genesis: an op waits for the genesis too.
+  ingest(*store, {first.bytes, second.bytes});
+  std::map<Hash32, std::vector<Hash32>> listed;
+  auto list = [&] {
+    listed.clear();
+    REQUIRE(store->for_each_pending([&](const Op& op, const std::vector<Hash32>& missing) { listed[op.id] = missing; })
+                .is_ok());
+  };
+  list();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[first.id] == std::vector<Hash32>{factory.genesis().id, region.id});
+  CHECK(listed[second.id] == std::vector<Hash32>{factory.genesis().id, first.id});
+  ingest(*store, {factory.genesis().bytes});
+  list();
+  CHECK(listed[first.id] == std::vector<Hash32>{region.id});
+  CHECK(listed[second.id] == std::vector<Hash32>{first.id});
+  ingest(*store, {region.bytes});
+  list();
+  CHECK(listed.empty());
+}
