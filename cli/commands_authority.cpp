@@ -176,8 +176,10 @@ void run_audit_inert(Context& ctx, bool flagged_too) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
   nlohmann::json out = nlohmann::json::array();
+  std::size_t shown = 0;
   Status s = opened->store->for_each_judged([&](const Op& op, const Verdict& verdict) {
     if (verdict.effective && (!flagged_too || verdict.flags.empty())) return;
+    ++shown;
     if (ctx.json) {
       out.push_back({{"id", op.id.hex()}, {"kind", payload_kind(op.fields.payload)}, {"author", op.fields.author.hex()},
                      {"effective", verdict.effective}, {"reason", verdict.reason}, {"flags", verdict.flags}});
@@ -193,7 +195,9 @@ void run_audit_inert(Context& ctx, bool flagged_too) {
               << "\n";
   });
   if (!s) return ctx.fail(s);
-  if (ctx.json) ctx.print(out);
+  if (ctx.json) return ctx.print(out);
+  if (shown == 0)
+    std::cout << (flagged_too ? "No inert or flagged ops 无无效或待复核操作.\n" : "No inert ops 无无效操作.\n");
 }
 
 void run_audit_equivocations(Context& ctx) {
@@ -235,6 +239,7 @@ void run_region_list(Context& ctx) {
                      {"parent", scope_parent(code)}});
     return ctx.print(out);
   }
+  if (names.empty()) std::cout << "No jurisdictions defined yet 尚无辖区.\n";
   for (const auto& [code, entry] : names) {
     int depth = static_cast<int>(scope_level(code));
     std::cout << std::string(static_cast<std::size_t>(depth) * 2, ' ') << code << "  " << entry.second << "\n";

@@ -45,10 +45,6 @@ void run_import(Context& ctx, const std::string& file) {
   if (!report) return ctx.fail(report.status());
   const node::ImportReport& ops = report->ops;
   if (ctx.json) {
-    nlohmann::json refusals = nlohmann::json::array();
-    for (const auto& refused : ops.refusals)
-      refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
-                          {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
     nlohmann::json out{{"from", report->sender.hex()},
                        {"from_scopes", report->sender_scopes},
                        {"ops_read", report->ops_read},
@@ -58,7 +54,7 @@ void run_import(Context& ctx, const std::string& file) {
                        {"refused", ops.refused},
                        {"blobs", report->blobs},
                        {"blobs_skipped", report->blobs_skipped},
-                       {"refusals", refusals},
+                       {"refusals", refusals_json(ops.refusals)},
                        {"damaged", report->damage.has_value()},
                        {"damage", report->damage ? nlohmann::json(*report->damage) : nlohmann::json(nullptr)}};
     if (!report->store_failure) out["error"] = report->store_failure.message();
@@ -69,8 +65,8 @@ void run_import(Context& ctx, const std::string& file) {
               << ops.pending << ", refused 拒收 " << ops.refused << "; attachments 附件 " << report->blobs
               << " (skipped 跳过 " << report->blobs_skipped << ")\n";
     for (const auto& refused : ops.refusals)
-      std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
-                << refusal_name(refused.reason) << ": " << refused.detail << "\n";
+      std::cout << "refused 拒收 " << refused_label(refused) << ": " << refusal_name(refused.reason) << ": "
+                << refused.detail << "\n";
   }
   if (ops.refused > 0) ctx.exit_code = kExitCheckFailed;
   if (report->damage) {

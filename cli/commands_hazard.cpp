@@ -176,11 +176,11 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
                         {"flags", s.flags},
                         {"awaiting", s.awaiting},
                         {"signoffs", s.signoffs},
-                        {"reported_at", hlc_to_string(s.reported_hlc)},
+                        {"reported_at", hlc_display(s.reported_hlc)},
                         {"time_in_state_ms", s.time_in_state_ms},
                         {"photos", node::attachments_to_json(s.photos)}};
   if (s.deadline_ms != 0) {
-    out["deadline"] = hlc_to_string(hlc_from_ms(s.deadline_ms)).substr(0, 10);
+    out["deadline"] = hlc_display(hlc_from_ms(s.deadline_ms), TimeShown::kDate);
     out["responsible"] = s.responsible;
     out["measures"] = s.measures;
     out["acceptor"] = s.acceptor ? nlohmann::json(s.acceptor->hex()) : nlohmann::json(nullptr);
@@ -189,7 +189,7 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
     nlohmann::json history = nlohmann::json::array();
     for (const HazardStep& step : s.history)
       history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
-                         {"time", hlc_to_string(step.hlc)}, {"effective", step.verdict.effective},
+                         {"time", hlc_display(step.hlc)}, {"effective", step.verdict.effective},
                          {"reason", step.verdict.reason}, {"flags", step.verdict.flags}});
     out["history"] = history;
   }
@@ -220,7 +220,7 @@ void run_show(Context& ctx, const std::string& id_text) {
     std::cout << "  assignee 承办:  " << (a.department.empty() ? who(*a.key) : "department " + a.department)
               << (a.primary ? " (primary 主办)" : "") << "\n";
   if (s->deadline_ms != 0)
-    std::cout << "  deadline 期限:  " << hlc_to_string(hlc_from_ms(s->deadline_ms)).substr(0, 10) << ", responsible 责任人 "
+    std::cout << "  deadline 期限:  " << hlc_display(hlc_from_ms(s->deadline_ms), TimeShown::kDate) << ", responsible 责任人 "
               << s->responsible << "\n";
   if (!s->flags.empty()) {
     std::cout << "  flags 标记:    ";
@@ -230,7 +230,7 @@ void run_show(Context& ctx, const std::string& id_text) {
   if (!s->awaiting.empty()) std::cout << "  awaiting 待办:  " << s->awaiting << "\n";
   std::cout << "History 记录:\n";
   for (const HazardStep& step : s->history) {
-    std::cout << "  " << hlc_to_string(step.hlc).substr(0, 19) << "  " << step.action << "  by " << who(step.author)
+    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << who(step.author)
               << "  " << step.id.short_hex();
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     for (const auto& flag : step.verdict.flags) std::cout << "  [" << flag << "]";
@@ -251,6 +251,7 @@ void run_list(Context& ctx, const ListArgs& args) {
   auto ids = opened->store->hazards();
   if (!ids) return ctx.fail(ids.status());
   nlohmann::json out = nlohmann::json::array();
+  std::size_t shown = 0;
   for (const Hash32& id : *ids) {
     auto s = opened->store->hazard(id);
     if (!s) return ctx.fail(s.status());
@@ -258,6 +259,7 @@ void run_list(Context& ctx, const ListArgs& args) {
     if (!args.scope.empty() && !scope_contains(args.scope, s->scope)) continue;
     if (!args.state.empty() && s->state != args.state) continue;
     if (args.overdue && std::find(s->flags.begin(), s->flags.end(), "overdue") == s->flags.end()) continue;
+    ++shown;
     if (ctx.json) {
       out.push_back(hazard_json(*s, false));
       continue;
@@ -268,7 +270,10 @@ void run_list(Context& ctx, const ListArgs& args) {
     for (const auto& flag : s->flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
   }
-  if (ctx.json) ctx.print(out);
+  if (ctx.json) return ctx.print(out);
+  if (shown == 0)
+    std::cout << (args.scope.empty() && args.state.empty() && !args.overdue ? "No hazards 无隐患.\n"
+                                                                             : "No hazards match 无符合条件的隐患.\n");
 }
 
 // What the hazard in state `s` waits for, as the action a key would have to be able to take.

@@ -181,7 +181,7 @@ nlohmann::json peers_json(const node::Store& store) {
       std::string field = name.substr(slash + 1);
       peers[key]["key"] = key;
       if (field.size() > 3 && field.substr(field.size() - 3) == "_ms")
-        peers[key][field.substr(0, field.size() - 3)] = hlc_to_string(hlc_from_ms(value));
+        peers[key][field.substr(0, field.size() - 3)] = hlc_display(hlc_from_ms(value));
       else
         peers[key][field] = value;
     }
@@ -206,7 +206,7 @@ void run_status(Context& ctx) {
                {"pending", stats->pending},
                {"store_bytes", stats->file_bytes},
                {"map_bytes", stats->map_bytes},
-               {"last_time", stats->hlc_last ? nlohmann::json(hlc_to_string(stats->hlc_last)) : nlohmann::json(nullptr)},
+               {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
                {"peers", peers_json(*opened->store)},
                {"blobs_missing", [&] {
@@ -252,24 +252,22 @@ void run_op_export(Context& ctx, const std::string& file) {
 void run_op_import(Context& ctx, const std::string& file) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  auto report = node::import_ops(*opened->store, file, [&ctx](std::uint64_t read) {
-    if (!ctx.json) std::cerr << "\rread " << read << " ops" << std::flush;
+  // Progress only to a terminal: in a log file each "\r" line would stay.
+  bool progress = !ctx.json && progress_to_terminal();
+  auto report = node::import_ops(*opened->store, file, [progress](std::uint64_t read) {
+    if (progress) std::cerr << "\rread " << read << " ops" << std::flush;
   });
-  if (!ctx.json) std::cerr << "\n";
+  if (progress) std::cerr << "\n";
   if (!report) return ctx.fail(report.status());
   if (ctx.json) {
-    nlohmann::json refusals = nlohmann::json::array();
-    for (const auto& refused : report->refusals)
-      refusals.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
-                          {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
     ctx.print({{"accepted", report->accepted}, {"duplicate", report->duplicate}, {"pending", report->pending},
-               {"refused", report->refused}, {"refusals", refusals}});
+               {"refused", report->refused}, {"refusals", refusals_json(report->refusals)}});
   } else {
     std::cout << "accepted 接收 " << report->accepted << ", duplicate 重复 " << report->duplicate
               << ", pending 待补父操作 " << report->pending << ", refused 拒收 " << report->refused << "\n";
     for (const auto& refused : report->refusals)
-      std::cout << "refused 拒收 " << (refused.id ? refused.id->short_hex() : std::string("(undecodable)")) << ": "
-                << refusal_name(refused.reason) << ": " << refused.detail << "\n";
+      std::cout << "refused 拒收 " << refused_label(refused) << ": " << refusal_name(refused.reason) << ": "
+                << refused.detail << "\n";
   }
   if (report->refused > 0) ctx.exit_code = kExitCheckFailed;
 }

@@ -75,8 +75,8 @@ nlohmann::json record_json(const RecordState& r, bool with_history) {
   for (const Hash32& ref : r.refs) refs.push_back(ref.hex());
   nlohmann::json out = {{"id", r.id.hex()},           {"kind", r.kind},
                         {"scope", r.scope},           {"creator", r.creator.hex()},
-                        {"created", hlc_to_string(r.created_hlc)},
-                        {"updated", hlc_to_string(r.updated_hlc)},
+                        {"created", hlc_display(r.created_hlc)},
+                        {"updated", hlc_display(r.updated_hlc)},
                         {"fields", fields},           {"flags", r.flags},
                         {"photos", node::attachments_to_json(r.photos)},
                         {"refs", refs}};
@@ -90,7 +90,7 @@ nlohmann::json record_json(const RecordState& r, bool with_history) {
     nlohmann::json history = nlohmann::json::array();
     for (const RecordStep& step : r.history)
       history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
-                         {"time", hlc_to_string(step.hlc)}, {"effective", step.verdict.effective},
+                         {"time", hlc_display(step.hlc)}, {"effective", step.verdict.effective},
                          {"reason", step.verdict.reason}});
     out["history"] = history;
   }
@@ -113,7 +113,7 @@ void print_record(const RecordState& r) {
     std::cout << "\n";
   }
   for (const RecordStep& step : r.history) {
-    std::cout << "  " << hlc_to_string(step.hlc).substr(0, 19) << "  " << step.action << "  by " << step.author.short_hex();
+    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << step.author.short_hex();
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     std::cout << "\n";
   }
@@ -129,6 +129,15 @@ Result<std::vector<RecordState>> load_records(const node::Store& store, const st
     if (record->exists) out.push_back(std::move(*record));
   }
   return out;
+}
+
+// What an empty list of `kind` says.
+const char* no_records_line(const std::string& kind) {
+  if (kind == "unit") return "No units in the ledger 台账中无生产经营单位.";
+  if (kind == "tip") return "No tips 无群众举报.";
+  if (kind == "incident") return "No incidents 无事故.";
+  if (kind == "notice") return "No notices 无文件送达.";
+  return "Nothing recorded 无记录.";
 }
 
 void run_show(Context& ctx, const std::string& kind, const std::string& id_text) {
@@ -148,19 +157,22 @@ void run_list(Context& ctx, const std::string& kind, const std::string& scope) {
   auto records = load_records(*opened->store, kind);
   if (!records) return ctx.fail(records.status());
   nlohmann::json out = nlohmann::json::array();
+  std::size_t shown = 0;
   for (const RecordState& r : *records) {
     if (!scope.empty() && !scope_contains(scope, r.scope)) continue;
+    ++shown;
     if (ctx.json) {
       out.push_back(record_json(r, false));
       continue;
     }
-    std::cout << r.id.short_hex() << "  " << r.scope << "  " << hlc_to_string(r.created_hlc).substr(0, 10);
+    std::cout << r.id.short_hex() << "  " << r.scope << "  " << hlc_display(r.created_hlc, TimeShown::kMinutes);
     for (const char* name : {"name", "title", "text", "status", "outcome"})
       if (!r.field(name).empty()) std::cout << "  " << name << "=" << r.field(name).substr(0, 40);
     for (const std::string& flag : r.flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
   }
-  if (ctx.json) ctx.print(out);
+  if (ctx.json) return ctx.print(out);
+  if (shown == 0) std::cout << no_records_line(kind) << "\n";
 }
 
 void run_patrol_due(Context& ctx, const std::string& scope) {
@@ -174,19 +186,22 @@ void run_patrol_due(Context& ctx, const std::string& scope) {
     return ctx.fail(!units ? units.status() : !inspections ? inspections.status() : !authority ? authority.status() : now.status());
   auto due = patrols_due(*units, *inspections, (*authority)->constitution(), hlc_ms(*now));
   nlohmann::json out = nlohmann::json::array();
+  std::size_t shown = 0;
   for (const PatrolDue& d : due) {
     if (!scope.empty() && !scope_contains(scope, d.scope)) continue;
-    std::string due_day = hlc_to_string(hlc_from_ms(d.due_ms)).substr(0, 10);
+    ++shown;
+    std::string due_day = hlc_display(hlc_from_ms(d.due_ms), TimeShown::kDate);
     if (ctx.json) {
       out.push_back({{"unit", d.unit.hex()}, {"name", d.name}, {"scope", d.scope}, {"key_supervision", d.key_unit},
-                     {"last", d.last_ms ? nlohmann::json(hlc_to_string(hlc_from_ms(d.last_ms))) : nlohmann::json(nullptr)},
+                     {"last", d.last_ms ? nlohmann::json(hlc_display(hlc_from_ms(d.last_ms))) : nlohmann::json(nullptr)},
                      {"due", due_day}, {"overdue", d.overdue}});
       continue;
     }
     std::cout << (d.overdue ? "OVERDUE 逾期 " : "due 应巡查    ") << due_day << "  " << d.scope << "  " << d.name
               << (d.key_unit ? "  [重点监管 key]" : "") << "  " << d.unit.short_hex() << "\n";
   }
-  if (ctx.json) ctx.print(out);
+  if (ctx.json) return ctx.print(out);
+  if (shown == 0) std::cout << "No units due for patrol 暂无应巡查单位.\n";
 }
 
 void run_patrol_quota(Context& ctx, const std::string& scope) {
@@ -200,9 +215,11 @@ void run_patrol_quota(Context& ctx, const std::string& scope) {
   auto counts = inspections_in_month(*inspections, hlc_ms(*now));
   const Constitution& constitution = (*authority)->constitution();
   nlohmann::json out = nlohmann::json::array();
+  std::size_t shown = 0;
   for (const EffectiveRole& role : (*authority)->who(scope)) {
     std::int64_t quota = constitution.setting("patrol_quota_per_month_" + role.role, 0);
     if (quota == 0) continue;
+    ++shown;
     std::int64_t done = counts.count(role.key) ? counts[role.key] : 0;
     if (ctx.json) {
       out.push_back({{"key", role.key.hex()}, {"role", role.role}, {"scope", role.scope}, {"inspections", done},
@@ -212,7 +229,8 @@ void run_patrol_quota(Context& ctx, const std::string& scope) {
     std::cout << role.scope << "  " << role.role << "  " << role.key.short_hex() << "  " << done << " / " << quota
               << (done >= quota ? "  ok 达标" : "  short 未达标") << "\n";
   }
-  if (ctx.json) ctx.print(out);
+  if (ctx.json) return ctx.print(out);
+  if (shown == 0) std::cout << "No one here has a patrol quota 无巡查任务量.\n";
 }
 
 // Adds --grid, --text and --photo to a creating command.

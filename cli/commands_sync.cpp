@@ -20,14 +20,16 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
   auto transport = node::tcp_connect(io, *endpoint, limits::sync_receive_timeout_ms);
   if (!transport) return ctx.fail(transport.status());
   node::SystemClock clock;
+  // Progress only to a terminal: in a log file each "\r" line would stay.
+  bool progress = !ctx.json && progress_to_terminal();
   auto report = node::run_sync(*opened->store, *node_key, **transport, node::SyncRole::kInitiator, node::fresh_seed(),
-                               [&ctx](const node::SyncReport& r) {
-                                 if (!ctx.json)
+                               [progress](const node::SyncReport& r) {
+                                 if (progress)
                                    std::cerr << "\rsent " << r.ops_sent << " ops / " << r.bytes_sent << " B, received "
                                              << r.ops_received << " ops / " << r.bytes_received << " B" << std::flush;
                                },
                                blob_budget);
-  if (!ctx.json) std::cerr << "\n";
+  if (progress) std::cerr << "\n";
   if (!report) return ctx.fail(report.status());
   node::record_peer(*opened->store, report->peer, &*report, clock.now_ms());
   auto stats = opened->store->stats();

@@ -1,5 +1,7 @@
 #include "cli/context.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -57,6 +59,22 @@ Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vect
   }
   return out;
 }
+
+std::string refused_label(const node::IngestOutcome& refused) {
+  if (!refused.id) return "(undecodable 无法解码)";
+  bool undecodable = refused.reason == Refusal::kMalformed || refused.reason == Refusal::kTooLarge;
+  return refused.id->short_hex() + (undecodable ? " (undecodable 无法解码)" : "");
+}
+
+nlohmann::json refusals_json(const std::vector<node::IngestOutcome>& refusals) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& refused : refusals)
+    out.push_back({{"id", refused.id ? nlohmann::json(refused.id->hex()) : nlohmann::json(nullptr)},
+                   {"reason", refusal_name(refused.reason)}, {"detail", refused.detail}});
+  return out;
+}
+
+bool progress_to_terminal() { return isatty(STDERR_FILENO) == 1; }
 
 int exit_code_for(const Status& status) {
   switch (status.code()) {

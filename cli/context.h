@@ -52,6 +52,17 @@ struct Opened {
 };
 Result<Opened> open_all(const Context& ctx);
 
+// Refused ops, as import commands print them: each named by its id (the hash of its bytes), with
+// "(undecodable)" beside it only when the bytes are not an op at all; as JSON, {id, reason,
+// detail} each.
+std::string refused_label(const node::IngestOutcome& refused);
+nlohmann::json refusals_json(const std::vector<node::IngestOutcome>& refusals);
+
+// Whether progress lines ("\r…") may go to stderr: only when it is a terminal. Written into a
+// log file or a pipe they would pile up as one long line of carriage returns, so there only
+// the final summary is printed.
+bool progress_to_terminal();
+
 // Stores each file (a photo, a scanned form) as a blob and returns the attachments to cite.
 Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vector<std::string>& files);
 
@@ -63,5 +74,6 @@ void add_hazard_commands(CLI::App& app, Context& ctx);
 void add_record_commands(CLI::App& app, Context& ctx);
 void add_bundle_commands(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);
+void add_state_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

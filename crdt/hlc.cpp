@@ -1,6 +1,7 @@
 #include "crdt/hlc.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 namespace anwang {
@@ -24,6 +25,25 @@ std::string hlc_to_string(std::uint64_t hlc) {
   out += millis;
   if (hlc_counter(hlc) != 0) out += "+" + std::to_string(hlc_counter(hlc));
   return out;
+}
+
+std::string hlc_display(std::uint64_t hlc, TimeShown shown) {
+  std::uint64_t ms = hlc_ms(hlc);
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  switch (shown) {
+    case TimeShown::kIso:
+      std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+      break;
+    case TimeShown::kSeconds: std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc); return text;
+    case TimeShown::kMinutes: std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &utc); return text;
+    case TimeShown::kDate: std::strftime(text, sizeof text, "%Y-%m-%d", &utc); return text;
+  }
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>(ms % 1000));
+  return std::string(text) + millis;
 }
 
 }  // namespace anwang

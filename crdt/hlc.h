@@ -36,8 +36,19 @@ inline constexpr std::uint64_t hlc_from_ms(std::uint64_t ms) { return ms << 16; 
 inline constexpr std::uint64_t hlc_ms(std::uint64_t hlc) { return hlc >> 16; }
 inline constexpr std::uint64_t hlc_counter(std::uint64_t hlc) { return hlc & 0xffff; }
 
-// "2026-11-22T17:03:13.123Z+4" (the counter after the plus when it is not zero).
+// "2026-11-22T17:03:13.123Z+4" (the counter after the plus when it is not zero): the exact
+// timestamp, for diagnostics. What people read is hlc_display.
 std::string hlc_to_string(std::uint64_t hlc);
+
+// How a time is shown to people. The logical counter orders ops; nobody reads it, so no form
+// shows it (`anwang show --json` keeps the exact value as the integer "hlc"). All in UTC.
+enum class TimeShown {
+  kIso,      // "2026-11-22T17:54:59.274Z": JSON
+  kSeconds,  // "2026-11-22 17:54:59": the log and histories, where steps may be seconds apart
+  kMinutes,  // "2026-11-22 17:54": tables (UI.md: dates 2026-12-07, times 14:05)
+  kDate,     // "2026-11-22": days, deadlines
+};
+std::string hlc_display(std::uint64_t hlc, TimeShown shown = TimeShown::kIso);
 
 class HybridClock {
  public:

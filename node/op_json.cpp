@@ -134,7 +134,7 @@ nlohmann::json op_to_json(const Op& op) {
           {"author_prev", f.author_prev ? nlohmann::json(f.author_prev->hex()) : nlohmann::json(nullptr)},
           {"parents", parents},
           {"hlc", f.hlc},
-          {"time", hlc_to_string(f.hlc)},
+          {"time", hlc_display(f.hlc)},
           {"scope", f.scope},
           {"object", f.object.hex()},
           {"kind", payload_kind(f.payload)},
@@ -147,7 +147,7 @@ std::string op_summary(const Op& op) {
   kind.resize(13, ' ');
   std::string scope = op.fields.scope;
   if (scope.size() < 12) scope.resize(12, ' ');
-  return hlc_to_string(op.fields.hlc).substr(0, 19) + "  " + kind + "  " + scope + "  " + op.id.short_hex() +
+  return hlc_display(op.fields.hlc, TimeShown::kSeconds) + "  " + kind + "  " + scope + "  " + op.id.short_hex() +
          "  by " + op.fields.author.short_hex() + "  " + std::visit(PayloadSummary{}, op.fields.payload);
 }
 

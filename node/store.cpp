@@ -244,12 +244,13 @@ class Store::IngestTxn {
     if (!held) return held.status();
     if (*held) return std::move(**held);
     auto decoded = decode_op_with_id(bytes, id);
-    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(id, *refused);
     return admit(std::move(std::get<Op>(decoded)));
   }
-  // The same, for bytes already decoded and verified outside the transaction (ParallelDecoder).
-  Result<IngestOutcome> ingest_decoded(std::variant<Op, RefusedOp> decoded) {
-    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(std::nullopt, *refused);
+  // The same, for bytes already decoded and verified outside the transaction (ParallelDecoder),
+  // whose hash is `id`: a refusal names the bytes it refused, decodable or not.
+  Result<IngestOutcome> ingest_decoded(const Hash32& id, std::variant<Op, RefusedOp> decoded) {
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(id, *refused);
     Op& op = std::get<Op>(decoded);
     auto held = already_held(op.id);  // another writer may have stored it since
     if (!held) return held.status();
@@ -684,8 +685,12 @@ class ParallelDecoder {
   ParallelDecoder(const ParallelDecoder&) = delete;
   ParallelDecoder& operator=(const ParallelDecoder&) = delete;
 
-  // The decoded op at batch index i, if i was given to decode.
-  std::optional<std::variant<Op, RefusedOp>> take(std::size_t i) {
+  // The decoded op at batch index i with the hash of its bytes, if i was given to decode.
+  struct Decoded {
+    Hash32 id;
+    std::variant<Op, RefusedOp> op;
+  };
+  std::optional<Decoded> take(std::size_t i) {
     if (slot_of_[i] == kNone) return std::nullopt;
     Slot& slot = slots_[slot_of_[i]];
     while (!slot.done.load(std::memory_order_acquire))
@@ -697,7 +702,7 @@ class ParallelDecoder {
   static constexpr std::size_t kNone = ~std::size_t{0};
   struct Slot {
     std::atomic<bool> done{false};
-    std::optional<std::variant<Op, RefusedOp>> result;
+    std::optional<Decoded> result;
   };
 
   // Claims and decodes the next op; false when none is left (or the writer gave up).
@@ -705,7 +710,9 @@ class ParallelDecoder {
     if (stop_.load(std::memory_order_relaxed)) return false;
     std::size_t k = next_.fetch_add(1);
     if (k >= slots_.size()) return false;
-    slots_[k].result = decode_op(batch_[todo_[k]]);
+    ByteView bytes = batch_[todo_[k]];
+    Hash32 id = blake2b_256(bytes);
+    slots_[k].result = Decoded{id, decode_op_with_id(bytes, id)};
     slots_[k].done.store(true, std::memory_order_release);
     slots_[k].done.notify_all();
     return true;
@@ -760,9 +767,9 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     return status;
   };
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    std::optional<std::variant<Op, RefusedOp>> decoded;
+    std::optional<ParallelDecoder::Decoded> decoded;
     if (decoder) decoded = decoder->take(i);
-    auto outcome = decoded ? ingest.ingest_decoded(std::move(*decoded)) : ingest.ingest_bytes(batch[i]);
+    auto outcome = decoded ? ingest.ingest_decoded(decoded->id, std::move(decoded->op)) : ingest.ingest_bytes(batch[i]);
     if (!outcome) return fail(outcome.status());
     if (outcome->kind == IngestOutcome::Kind::kPending && outcome->id) waiting[*outcome->id] = report.outcomes.size();
     report.outcomes.push_back(std::move(*outcome));
@@ -2001,6 +2008,34 @@ Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key
   bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
   if (!positioned || !starts_with(cursor->key(), key.view())) return std::optional<AuthorHead>();
   return std::optional<AuthorHead>(AuthorHead{read_u64_be(cursor->key().data() + 32), *Hash32::from_view(cursor->key().subspan(40))});
+}
+
+Status Store::for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto network = txn->get(tables_.meta, as_bytes(kMetaNetworkId));
+  if (!network) return network.status();
+  bool has_network = network->has_value();
+  auto cursor = Cursor::open(*txn, tables_.pending);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    auto id = Hash32::from_view(cursor->key());
+    if (!id) return Status::corruption("a key of the pending table is not an op id");
+    // Verified before it was held: decoded as stored, but a damaged row is reported, not asserted.
+    auto decoded = decode_stored_op(cursor->value(), *id);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded))
+      return Status::corruption("pending op " + id->hex() + " no longer decodes: " + refused->detail);
+    const Op& op = std::get<Op>(decoded);
+    std::vector<Hash32> missing;
+    if (op.fields.network && !has_network) missing.push_back(*op.fields.network);
+    for (const Hash32& parent : required_parents(op.fields)) {
+      auto known = txn->get(tables_.ids, parent.view());
+      if (!known) return known.status();
+      if (!*known) missing.push_back(parent);
+    }
+    visit(op, missing);
+  }
+  return Status::ok();
 }
 
 }  // namespace anwang::node

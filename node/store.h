@@ -54,7 +54,9 @@ struct StoreOptions {
 struct IngestOutcome {
   enum class Kind { kAccepted, kDuplicate, kPending, kRefused };
   Kind kind = Kind::kRefused;
-  std::optional<Hash32> id;  // absent when the bytes did not decode
+  // The hash of the op's bytes, for every outcome of ingest(), refusals too (whether or not the
+  // bytes decode).
+  std::optional<Hash32> id;
   Refusal reason = Refusal::kMalformed;
   std::string detail;        // for kRefused: why; for kPending: which parent is missing
 };
@@ -328,6 +330,13 @@ class Store {
     std::unordered_map<std::string, std::uint32_t> reach_index;
   };
   mutable Listing listing_;
+
+ public:
+  // The pending area (node/STORE.md): every op waiting for its parents, decoded, with the ids it
+  // still waits for (parents this store does not hold, and the genesis while the store has
+  // none), in id order, all from one read transaction. For `anwang pending list`; drop_pending
+  // removes them. `visit` must not write to the store.
+  Status for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const;
 };
 
 }  // namespace anwang::node

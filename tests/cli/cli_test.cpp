@@ -8,12 +8,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 
 #include "node/constitution.h"
 #include "crdt/hash.h"
+#include "crdt/hlc.h"
+#include "crdt/limits.h"
 #include "node/home.h"
 #include "node/op_file.h"
 #include "crdt/scope.h"
@@ -795,6 +799,280 @@ class Daemon {
 
 }  // namespace
 
+namespace {
+
+// `anwang digest --json` of a node: {scope, ops, ops_digest, verdicts_digest}.
+json digest_of(const std::filesystem::path& home, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args{"digest", "--json"};
+  args.insert(args.end(), more.begin(), more.end());
+  return json::parse(ok(home, args).out);
+}
+
+}  // namespace
+
+TEST_CASE("two nodes holding the same ops of a scope print the same digests, whatever the order", "[cli][digest]") {
+  TempDir dir;
+  auto a = dir.path() / "a";
+  auto b = dir.path() / "b";
+  PublicKey key_a = *Hash32::from_hex(json::parse(ok(a, {"init", "--json"}).out)["node_key"].get<std::string>());
+  PublicKey key_b = *Hash32::from_hex(json::parse(ok(b, {"init", "--json"}).out)["node_key"].get<std::string>());
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  std::vector<Op> ops{factory.genesis()};
+  ops.push_back(factory.make(root, "150430100201", node_object_id(key_a), EnrolmentPayload{key_a}, {ops.back().id}));
+  ops.push_back(factory.make(root, "150430100201", node_object_id(key_b), EnrolmentPayload{key_b}, {ops.back().id}));
+  // Notes in two villages, and a forged appointment (kept inert), so the verdicts differ by op.
+  KeyPair stranger = test::test_key(77);
+  ops.push_back(factory.make(stranger, "150430100201", named_object_id("grant", "x"),
+                             DelegationPayload{stranger.public_key(), "village_head", {}}, {ops.back().id}));
+  // Each note follows the last one of its own village (an op goes only where its parents go).
+  std::map<std::string, Hash32> last;
+  for (int i = 0; i < 30; ++i) {
+    std::string village = i % 3 ? "150430100201" : "150430100202";
+    Hash32 parent = last.count(village) ? last[village] : ops[3].id;
+    ops.push_back(factory.note(root, village, "巡查 " + std::to_string(i), {parent}));
+    last[village] = ops.back().id;
+  }
+  std::vector<Bytes> in_order = test::bytes_of(ops);
+  std::vector<Bytes> shuffled = in_order;
+  std::mt19937_64 rng(20261122);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  REQUIRE(node::write_op_file(dir.path() / "in_order.ops", in_order).is_ok());
+  REQUIRE(node::write_op_file(dir.path() / "shuffled.ops", shuffled).is_ok());
+  ok(a, {"op", "import", (dir.path() / "in_order.ops").string()});
+  ok(b, {"op", "import", (dir.path() / "shuffled.ops").string()});
+  REQUIRE(json::parse(ok(b, {"status", "--json"}).out)["pending"] == 0);
+
+  // The default scope is the node's own: both are enrolled for village one.
+  json village_a = digest_of(a);
+  json village_b = digest_of(b);
+  CHECK(village_a["scope"] == "150430100201");
+  CHECK(village_a["ops"] == 3 + 1 + 20);  // the authority ops, the forged one, village one's notes
+  CHECK(village_a == village_b);
+  CHECK(village_a["ops_digest"].get<std::string>().size() == 64);
+  CHECK(village_a["verdicts_digest"] != village_a["ops_digest"]);
+  CHECK(digest_of(a, {"--scope", "150430100202"}) == digest_of(b, {"--scope", "150430100202"}));
+  CHECK(digest_of(a, {"--scope", "150430100202"})["ops"] == 4 + 10);
+  Run human = ok(a, {"digest"});
+  CHECK_THAT(human.out, Catch::Contains(village_a["ops_digest"].get<std::string>()));
+  CHECK_THAT(human.out, Catch::Contains("Verdicts digest"));
+
+  // One more op in village two: village one's digests stay equal, village two's differ.
+  Op extra = factory.note(root, "150430100202", "只在 b", {last["150430100202"]});
+  REQUIRE(node::write_op_file(dir.path() / "extra.ops", {extra.bytes}).is_ok());
+  ok(b, {"op", "import", (dir.path() / "extra.ops").string()});
+  CHECK(digest_of(a) == digest_of(b));
+  json two_a = digest_of(a, {"--scope", "150430100202"});
+  json two_b = digest_of(b, {"--scope", "150430100202"});
+  CHECK(two_b["ops"] == two_a["ops"].get<int>() + 1);
+  CHECK(two_a["ops_digest"] != two_b["ops_digest"]);
+  CHECK(two_a["verdicts_digest"] != two_b["verdicts_digest"]);
+  // The county sees both villages.
+  CHECK(digest_of(a, {"--scope", "150430"})["ops"] == ops.size());
+
+  // A node enrolled nowhere has no scope of its own; a bad code is refused.
+  auto stranger_home = dir.path() / "stranger";
+  ok(stranger_home, {"init"});
+  Run no_scope = anwang_cli(stranger_home, {"digest"});
+  CHECK(no_scope.exit_code == 3);
+  CHECK_THAT(no_scope.err, Catch::Contains("--scope"));
+  CHECK(anwang_cli(a, {"digest", "--scope", "15043"}).exit_code == 3);
+}
+
+TEST_CASE("ops imported without their parents are listed with the parents they lack, and purged", "[cli][pending]") {
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  Op region = factory.region(root, "150430100", "新惠镇", {factory.genesis().id});
+  Op first = factory.note(root, "150430100", "等镇的定义", {region.id});
+  Op second = factory.note(root, "150430100", "等第一条", {first.id});
+  Op third = factory.note(test::test_key(3), "150430100", "也等镇的定义", {region.id});
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, first.bytes, second.bytes, third.bytes})
+              .is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  json imported = json::parse(ok(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"}).out);
+  REQUIRE(imported["pending"] == 3);
+
+  json listed = json::parse(ok(home, {"pending", "list", "--json"}).out);
+  REQUIRE(listed.size() == 3);
+  std::map<std::string, json> by_id;
+  for (const auto& entry : listed) by_id[entry["id"]] = entry;
+  REQUIRE(by_id.count(first.id.hex()));
+  CHECK(by_id[first.id.hex()]["missing"] == json::array({region.id.hex()}));
+  CHECK(by_id[second.id.hex()]["missing"] == json::array({first.id.hex()}));
+  CHECK(by_id[third.id.hex()]["missing"] == json::array({region.id.hex()}));
+  CHECK(by_id[first.id.hex()]["kind"] == "note");
+  CHECK(by_id[first.id.hex()]["scope"] == "150430100");
+  CHECK(by_id[first.id.hex()]["author"] == root.public_key().hex());
+  CHECK(by_id[third.id.hex()]["author"] == test::test_key(3).public_key().hex());
+  CHECK(by_id[first.id.hex()]["time"].get<std::string>().find('+') == std::string::npos);
+  Run human = ok(home, {"pending", "list"});
+  CHECK(std::count(human.out.begin(), human.out.end(), '\n') == 3);
+  CHECK_THAT(human.out, Catch::Contains(first.id.short_hex()));
+  CHECK_THAT(human.out, Catch::Contains(region.id.short_hex()));
+
+  // Bad input: nothing purged.
+  Run bad = anwang_cli(home, {"pending", "purge", "xyz"});
+  CHECK(bad.exit_code == 3);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  CHECK(anwang_cli(home, {"pending", "purge"}).exit_code == 2);
+  CHECK(anwang_cli(home, {"pending", "purge", "--all", first.id.hex()}).exit_code == 2);
+  CHECK(json::parse(ok(home, {"status", "--json"}).out)["pending"] == 3);
+
+  // One named by a prefix, and one id that is not pending (the genesis is stored): reported.
+  Run some = anwang_cli(home, {"pending", "purge", first.id.hex().substr(0, 12), factory.genesis().id.hex(), "--json"});
+  CHECK(some.exit_code == 1);
+  json purged = json::parse(some.out);
+  CHECK(purged["purged"] == 1);
+  CHECK(purged["not_pending"] == json::array({factory.genesis().id.hex()}));
+  CHECK(json::parse(ok(home, {"pending", "list", "--json"}).out).size() == 2);
+  Run rest = ok(home, {"pending", "purge", "--all"});
+  CHECK_THAT(rest.out, Catch::Contains("2"));
+  CHECK(json::parse(ok(home, {"pending", "list", "--json"}).out) == json::array());
+  CHECK_THAT(ok(home, {"pending", "list"}).out, Catch::Contains("No ops wait for parents"));
+  json status = json::parse(ok(home, {"status", "--json"}).out);
+  CHECK(status["pending"] == 0);
+  CHECK(status["ops"] == 1);
+  ok(home, {"verify"});
+  // The parent arriving now releases nothing: the purged ops are gone (a peer may send them again).
+  REQUIRE(node::write_op_file(dir.path() / "region.ops", {region.bytes}).is_ok());
+  json later = json::parse(ok(home, {"op", "import", (dir.path() / "region.ops").string(), "--json"}).out);
+  CHECK(later["accepted"] == 1);
+  CHECK(json::parse(ok(home, {"status", "--json"}).out)["ops"] == 2);
+  ok(home, {"verify"});
+}
+
+TEST_CASE("every op an import refuses is named by its id, well-formed or not", "[cli]") {
+  // 100 ops in one batch: with two or more cores the store checks them on its parallel decoder.
+  static_assert(anwang::limits::verify_parallel_ops_min <= 100);
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  std::vector<Bytes> file{factory.genesis().bytes};
+  std::vector<Hash32> flipped;
+  Hash32 last = factory.genesis().id;
+  for (int i = 1; i < 100; ++i) {
+    Op note = factory.note(root, "150430100201", "巡查 " + std::to_string(i), {last});
+    last = note.id;
+    if (i % 10 == 3) {
+      file.push_back(test::with_signature_bit_flipped(note, i));
+      flipped.push_back(blake2b_256(file.back()));
+    } else {
+      file.push_back(note.bytes);
+    }
+  }
+  REQUIRE(flipped.size() == 10);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", file).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run import = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"});
+  CHECK(import.exit_code == 1);
+  json report = json::parse(import.out);
+  CHECK(report["refused"] == 10);
+  REQUIRE(report["refusals"].size() == 10);
+  std::set<std::string> named;
+  for (const auto& refusal : report["refusals"]) {
+    CHECK(refusal["reason"] == "bad_signature");
+    REQUIRE(refusal["id"].is_string());
+    named.insert(refusal["id"].get<std::string>());
+  }
+  std::set<std::string> expected;
+  for (const Hash32& id : flipped) expected.insert(id.hex());
+  CHECK(named == expected);
+  // As people read it: each refusal names its op; only bytes that are no op are "undecodable".
+  auto fresh = dir.path() / "fresh";
+  ok(fresh, {"init"});
+  Run human = anwang_cli(fresh, {"op", "import", (dir.path() / "ops.bin").string()});
+  CHECK(human.exit_code == 1);
+  for (const Hash32& id : flipped) CHECK_THAT(human.out, Catch::Contains("refused 拒收 " + id.short_hex() + ": bad_signature"));
+  CHECK_THAT(human.out, !Catch::Contains("undecodable"));
+  REQUIRE(node::write_op_file(dir.path() / "junk.bin", {Bytes(3, 1)}).is_ok());
+  Run junk = anwang_cli(fresh, {"op", "import", (dir.path() / "junk.bin").string()});
+  CHECK_THAT(junk.out, Catch::Contains(blake2b_256(Bytes(3, 1)).short_hex() + " (undecodable"));
+}
+
+TEST_CASE("progress is written only to a terminal, never into a log file", "[cli]") {
+  TempDir dir;
+  test::OpFactory factory;
+  std::vector<Bytes> ops{factory.genesis().bytes};
+  for (int i = 0; i < 1500; ++i)  // two batches: progress after each
+    ops.push_back(factory.note(test::test_key(1), "150430100", "巡查 " + std::to_string(i), {factory.genesis().id}).bytes);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", ops).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run import = ok(home, {"op", "import", (dir.path() / "ops.bin").string()});  // stderr goes to a file
+  CHECK_THAT(import.out, Catch::Contains("accepted 接收 1501"));
+  CHECK(import.err.find('\r') == std::string::npos);
+  CHECK(import.err.empty());
+}
+
+TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  CHECK_THAT(ok(home, {"region", "list"}).out, Catch::Contains("No jurisdictions"));
+  CHECK_THAT(ok(home, {"pending", "list"}).out, Catch::Contains("No ops wait for parents"));
+  ok(home, {"key", "new", "root"});
+  ok(home, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  const std::vector<std::pair<std::vector<std::string>, std::string>> lists = {
+      {{"hazard", "list"}, "No hazards 无隐患."},
+      {{"hazard", "list", "--state", "archived"}, "No hazards match"},
+      {{"unit", "list"}, "No units"},
+      {{"tip", "list"}, "No tips"},
+      {{"incident", "list"}, "No incidents"},
+      {{"notice", "list"}, "No notices"},
+      {{"patrol", "due"}, "No units due"},
+      {{"patrol", "quota"}, "No one here has a patrol quota"},
+      {{"audit", "unauthorised"}, "No inert ops"},
+      {{"audit", "unauthorised", "--flagged"}, "No inert or flagged ops"},
+      {{"audit", "equivocations"}, "No equivocation"},
+      {{"pending", "list"}, "No ops wait for parents"},
+  };
+  for (const auto& [args, says] : lists) {
+    INFO("anwang " << args[0] << " " << args[1]);
+    Run human = ok(home, args);
+    CHECK_THAT(human.out, Catch::Contains(says));
+    CHECK(std::count(human.out.begin(), human.out.end(), '\n') == 1);
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    CHECK(json::parse(ok(home, with_json).out) == json::array());
+  }
+}
+
+TEST_CASE("times print as people read them, without the clock's counter", "[cli]") {
+  TempDir dir;
+  test::OpFactory factory;
+  KeyPair root = test::test_key(0);
+  // Two ops in one millisecond: the second carries the clock's counter (+1).
+  std::uint64_t stamped = hlc_from_ms(test::kTestTimeMs + 5) + 1;
+  HazardPayload report;
+  report.action = "report";
+  report.category = "fire";
+  report.severity = "general";
+  report.text = "仓库堆放易燃物";
+  Op hazard = factory.make(root, "150430100201", authored_object_id(root.public_key(), factory.next_seq(root)), report,
+                           {factory.genesis().id}, stamped);
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, hazard.bytes}).is_ok());
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  ok(home, {"op", "import", (dir.path() / "ops.bin").string()});
+  const std::string iso = "2026-09-21T14:13:20.005Z";
+  json log = json::parse(ok(home, {"log", "--json"}).out);
+  REQUIRE(log.size() == 2);
+  CHECK(log[1]["time"] == iso);
+  json shown = json::parse(ok(home, {"show", hazard.id.hex(), "--json"}).out);
+  CHECK(shown["time"] == iso);
+  CHECK(shown["hlc"] == stamped);  // the exact timestamp stays, as an integer
+  json state = json::parse(ok(home, {"hazard", "show", hazard.fields.object.hex(), "--json"}).out);
+  CHECK(state["reported_at"] == iso);
+  CHECK(state["history"][0]["time"] == iso);
+  CHECK_THAT(ok(home, {"log"}).out, Catch::Contains("2026-09-21 14:13:20  hazard"));
+  std::string human = ok(home, {"hazard", "show", hazard.fields.object.hex()}).out;
+  CHECK_THAT(human, Catch::Contains("2026-09-21 14:13:20  report"));
+  CHECK(human.find("Z+") == std::string::npos);
+}
+
 TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd over loopback", "[cli][sync]") {
   TempDir dir;
   auto county = loop_county(dir);
@@ -859,6 +1137,11 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   CHECK(third["ops_sent"] == 0);
   CHECK(third["ops_received"] == 0);
   CHECK(third["reconcile_rounds"] == 1);
+  // Without --json, with stderr going to a file (as under a scheduler's log): no "\r" progress
+  // lines pile up there, and the summary still goes to stdout.
+  Run logged = ok(village, {"sync", daemon.address()});
+  CHECK_THAT(logged.out, Catch::Contains("Synced 同步完成"));
+  CHECK(logged.err.find('\r') == std::string::npos);
   json status = json::parse(ok(village, {"status", "--json"}).out);
   REQUIRE(status["peers"].size() == 1);
   CHECK(status["peers"][0]["ops_received"].get<int>() >= 1);

@@ -41,3 +41,14 @@ TEST_CASE("timestamps print as UTC with the counter", "[hlc]") {
   CHECK(hlc_to_string(hlc_from_ms(0)) == "1970-01-01T00:00:00.000Z");
   CHECK(hlc_to_string(hlc_from_ms(1'790'000'000'123) + 3) == "2026-09-21T14:13:20.123Z+3");
 }
+
+TEST_CASE("times people read show no logical counter", "[hlc]") {
+  std::uint64_t stamped = hlc_from_ms(1'795'370'099'274) + 1;  // the second op in that millisecond
+  CHECK(hlc_display(stamped) == "2026-11-22T17:54:59.274Z");
+  CHECK(hlc_display(stamped, TimeShown::kSeconds) == "2026-11-22 17:54:59");
+  CHECK(hlc_display(stamped, TimeShown::kMinutes) == "2026-11-22 17:54");
+  CHECK(hlc_display(stamped, TimeShown::kDate) == "2026-11-22");
+  CHECK(hlc_display(hlc_from_ms(0)) == "1970-01-01T00:00:00.000Z");
+  // The exact form keeps the counter, for diagnostics.
+  CHECK(hlc_to_string(stamped) == "2026-11-22T17:54:59.274Z+1");
+}

@@ -621,3 +621,66 @@ TEST_CASE("a store of schema version 3 gains the reach of ops whose parents go e
   REQUIRE(report.is_ok());
   CHECK(report->ok());
 }
+
+TEST_CASE("every refused op names its id, the hash of its bytes, on the parallel decoder and off it", "[store]") {
+  // A batch of at least verify_parallel_ops_min ops with two verify threads goes through the
+  // parallel decoder; one thread, or a smaller batch, through the writer's own decoding.
+  static_assert(limits::verify_parallel_ops_min <= 100);
+  for (unsigned threads : {1u, 2u}) {
+    for (std::size_t size : {std::size_t{100}, std::size_t{20}}) {
+      INFO(threads << " verify threads, a batch of " << size);
+      TempDir dir;
+      auto opened = node::Store::open(node::StoreOptions{dir.path(), 0, threads});
+      REQUIRE(opened.is_ok());
+      OpFactory factory;
+      std::vector<Bytes> batch{factory.genesis().bytes};
+      Hash32 last = factory.genesis().id;
+      for (std::size_t i = 1; i + 1 < size; ++i) {
+        Op note = factory.note(test_key(1), "150430100", "patrol " + std::to_string(i), {last});
+        last = note.id;
+        batch.push_back(i % 10 == 5 ? test::with_signature_bit_flipped(note, static_cast<int>(i)) : note.bytes);
+      }
+      batch.push_back(Bytes(3, 1));  // bytes that are no op at all are named by their hash too
+      auto outcomes = ingest(**opened, batch);
+      REQUIRE(outcomes.size() == batch.size());
+      std::size_t refused = 0;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (outcomes[i].kind != Kind::kRefused) continue;
+        ++refused;
+        REQUIRE(outcomes[i].id.has_value());
+        CHECK(*outcomes[i].id == blake2b_256(batch[i]));
+        bool signature_flipped = i + 1 < batch.size();
+        CHECK(outcomes[i].reason == (signature_flipped ? Refusal::kBadSignature : Refusal::kMalformed));
+      }
+      CHECK(refused == size / 10 + 1);
+    }
+  }
+}
+
+TEST_CASE("the pending area lists each waiting op with the parents it still lacks", "[store]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  Op region = factory.region(test_key(0), "150430100", "新惠镇", {factory.genesis().id});
+  Op first = factory.note(test_key(1), "150430100", "waits for the region", {region.id});
+  Op second = factory.note(test_key(1), "150430100", "waits for the first note", {first.id});
+  // Before the genesis: an op waits for the genesis too.
+  ingest(*store, {first.bytes, second.bytes});
+  std::map<Hash32, std::vector<Hash32>> listed;
+  auto list = [&] {
+    listed.clear();
+    REQUIRE(store->for_each_pending([&](const Op& op, const std::vector<Hash32>& missing) { listed[op.id] = missing; })
+                .is_ok());
+  };
+  list();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[first.id] == std::vector<Hash32>{factory.genesis().id, region.id});
+  CHECK(listed[second.id] == std::vector<Hash32>{factory.genesis().id, first.id});
+  ingest(*store, {factory.genesis().bytes});
+  list();
+  CHECK(listed[first.id] == std::vector<Hash32>{region.id});
+  CHECK(listed[second.id] == std::vector<Hash32>{first.id});
+  ingest(*store, {region.bytes});
+  list();
+  CHECK(listed.empty());
+}

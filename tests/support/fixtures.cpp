@@ -190,4 +190,12 @@ Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint1
   return Bytes(bytes.begin(), bytes.end());
 }
 
+Bytes with_signature_bit_flipped(const Op& op, int bit) {
+  Bytes bytes = op.bytes;
+  auto at = std::search(bytes.begin(), bytes.end(), op.signature.begin(), op.signature.end());
+  REQUIRE(at != bytes.end());
+  at[bit / 8 % 64] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+  return bytes;
+}
+
 }  // namespace anwang::test

@@ -83,4 +83,8 @@ void corrupt_stored_op(const std::filesystem::path& store_dir, int nth);
 // An op whose payload is a variant this anwang does not know (from a future version).
 Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version, bool future_payload);
 
+// The op's bytes with one bit of its signature flipped: still canonical and well-formed, but
+// refused as bad_signature.
+Bytes with_signature_bit_flipped(const Op& op, int bit = 0);
+
 }  // namespace anwang::test
