@@ -46,7 +46,7 @@ void author_checked(Context& ctx, Opened& opened, const node::OpDraft& draft) {
 }
 
 struct DelegateArgs {
-  std::string to, role, scope, categories;
+  std::string to, role, scope, categories, holder;
 };
 
 void run_delegate(Context& ctx, const DelegateArgs& args) {
@@ -55,8 +55,14 @@ void run_delegate(Context& ctx, const DelegateArgs& args) {
   if (Status s = check_scope(args.scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
   auto grantee = opened->home.resolve_public_key(args.to);
   if (!grantee) return ctx.fail(grantee.status());
-  node::OpDraft draft{args.scope, Hash32{}, DelegationPayload{*grantee, args.role, split_list(args.categories)}, {},
-                      node::DraftTarget::kNewRecord};
+  DelegationPayload delegation{*grantee, args.role, split_list(args.categories)};
+  if (!args.holder.empty()) {
+    auto holder = opened->home.resolve_public_key(args.holder);
+    if (!holder) return ctx.fail(holder.status());
+    if (*holder == *grantee) return ctx.fail(Status::invalid("--holder names the person's other key, not the key appointed (--to)"));
+    delegation.holder = *holder;
+  }
+  node::OpDraft draft{args.scope, Hash32{}, delegation, {}, node::DraftTarget::kNewRecord};
   author_checked(ctx, *opened, draft);
 }
 
@@ -300,6 +306,9 @@ void add_authority_commands(CLI::App& app, Context& ctx) {
       ->required();
   delegate->add_option("--scope", delegate_args->scope, "Jurisdiction code the role is held at")->required();
   delegate->add_option("--category", delegate_args->categories, "Hazard categories for departments: fire,traffic,…");
+  delegate->add_option("--holder", delegate_args->holder,
+                       "When the key is another device of a person who has a key already (a phone and a PC): "
+                       "that first key. Rules that count persons (双签) count them once");
   delegate->callback([&ctx, delegate_args] { run_delegate(ctx, *delegate_args); });
 
   auto revoke_args = std::make_shared<RevokeArgs>();

@@ -155,7 +155,7 @@ nlohmann::json assignees_json(const HazardState& s) {
   nlohmann::json out = nlohmann::json::array();
   for (const HazardAssignee& a : s.assignees)
     out.push_back({{"department", a.department}, {"key", a.key ? nlohmann::json(a.key->hex()) : nlohmann::json(nullptr)},
-                   {"by", a.by.hex()}, {"office", a.office_scope}, {"primary", a.primary}});
+                   {"by", a.by.hex()}, {"office", a.office_scope}, {"primary", a.primary}, {"superseded", a.superseded}});
   return out;
 }
 
@@ -190,7 +190,8 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
     for (const HazardStep& step : s.history)
       history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
                          {"time", hlc_display(step.hlc)}, {"effective", step.verdict.effective},
-                         {"reason", step.verdict.reason}, {"flags", step.verdict.flags}});
+                         {"reason", step.verdict.reason}, {"flags", step.verdict.flags},
+                         {"overridden_by", step.overridden_by ? nlohmann::json(step.overridden_by->hex()) : nlohmann::json(nullptr)}});
     out["history"] = history;
   }
   return out;
@@ -218,7 +219,8 @@ void run_show(Context& ctx, const std::string& id_text) {
             << "  returns 驳回:   " << s->returns << "\n";
   for (const HazardAssignee& a : s->assignees)
     std::cout << "  assignee 承办:  " << (a.department.empty() ? who(*a.key) : "department " + a.department)
-              << (a.primary ? " (primary 主办)" : "") << "\n";
+              << (a.primary ? " (primary 主办)" : "")
+              << (a.superseded ? " (superseded: reclassified since 已改类, see the next)" : "") << "\n";
   if (s->deadline_ms != 0)
     std::cout << "  deadline 期限:  " << hlc_display(hlc_from_ms(s->deadline_ms), TimeShown::kDate) << ", responsible 责任人 "
               << s->responsible << "\n";
@@ -234,6 +236,9 @@ void run_show(Context& ctx, const std::string& id_text) {
               << "  " << step.id.short_hex();
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     for (const auto& flag : step.verdict.flags) std::cout << "  [" << flag << "]";
+    if (step.overridden_by)
+      std::cout << "  [did not close it 未能销号: overridden by " << step.overridden_by->short_hex()
+                << ", which it had not seen]";
     std::cout << "\n";
   }
 }

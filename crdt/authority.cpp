@@ -720,6 +720,36 @@ std::string AuthorityState::office_scope(const Verdict& verdict) const {
   return op.fields.scope;
 }
 
+PublicKey AuthorityState::holder_of(const PublicKey& key) const {
+  auto at = grants_by_grantee_.find(key);
+  if (at == grants_by_grantee_.end()) return key;
+  for (std::size_t grant : at->second)  // in op id order
+    if (verdicts_[grant].effective)
+      if (const auto& holder = delegation_of(graph_->op(grant)).holder) return *holder;
+  return key;
+}
+
+Office AuthorityState::office_of(const Verdict& verdict, const PublicKey& author) const {
+  Office office;
+  office.holder = holder_of(author);
+  if (verdict.chain.empty()) return office;
+  auto index = graph_->index_of(verdict.chain.front());
+  if (!index) return office;
+  const Op& grant = graph_->op(*index);
+  if (const auto* genesis = std::get_if<GenesisPayload>(&grant.fields.payload)) {
+    office.scope = genesis->county_code;
+    return office;
+  }
+  const auto* d = std::get_if<DelegationPayload>(&grant.fields.payload);
+  if (d == nullptr) return office;
+  office.scope = grant.fields.scope;
+  if (d->holder) office.holder = *d->holder;
+  office.appointed_by = holder_of(grant.fields.author);
+  const RoleDef* role = constitution().role(d->role);
+  if (role != nullptr && role->category_bound) office.categories = d->categories;
+  return office;
+}
+
 std::vector<EffectiveRole> AuthorityState::who(const std::string& scope) const {
   std::vector<EffectiveRole> out;
   const GenesisPayload* g = genesis();

@@ -98,6 +98,17 @@ struct Action {
   std::optional<ScopeLevel> level_reached;
 };
 
+// Who took a step, as far as the authority graph knows: the office (the grant the verdict used),
+// the person behind the key (its holder: the key itself unless a grant names the person's first
+// key, DelegationPayload::holder), who appointed them to that office, and for a department the
+// categories it covers.
+struct Office {
+  std::string scope;                                 // the grant's scope (the county for a root key); empty when not effective
+  PublicKey holder;
+  std::optional<PublicKey> appointed_by;             // the holder of the grant's author; none for a root key
+  std::optional<std::vector<std::string>> categories;  // a category-bound role's categories
+};
+
 // An effective grant as `anwang who` lists it.
 struct EffectiveRole {
   PublicKey key;
@@ -144,6 +155,11 @@ class AuthorityState {
   Verdict judge_action(const Action& action, const std::vector<Hash32>& auth_frontier) const;
   // The scope of the office behind a verdict: the grant it used (the county for a root key).
   std::string office_scope(const Verdict& verdict) const;
+  // The office behind `author`'s step with this verdict (see Office).
+  Office office_of(const Verdict& verdict, const PublicKey& author) const;
+  // The person a key belongs to: the holder an effective grant to the key names (the first by op
+  // id), else the key itself.
+  PublicKey holder_of(const PublicKey& key) const;
   // Effective roles in the full view, optionally only those at or under `scope`.
   std::vector<EffectiveRole> who(const std::string& scope) const;
   // The scopes a node key is enrolled for (effective enrolments), widest first.

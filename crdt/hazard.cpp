@@ -67,9 +67,16 @@ std::vector<std::size_t> maximal(const Graph& g, const std::vector<std::size_t>&
 
 bool later(const Op& a, const Op& b) { return std::tie(a.fields.hlc, a.id) > std::tie(b.fields.hlc, b.id); }
 
+// Appends `key` unless present; true when it was added.
+bool add_once(std::vector<PublicKey>& keys, const PublicKey& key) {
+  if (std::find(keys.begin(), keys.end(), key) != keys.end()) return false;
+  keys.push_back(key);
+  return true;
+}
+
 std::string awaiting_for(const HazardState& s) {
   std::string level = level_id(s.level);
-  if (s.state == "awaiting_signoff") return "two sign-offs (双签) at the village";
+  if (s.state == "awaiting_signoff") return "two sign-offs (双签) at the village by two persons, neither appointed by the other";
   if (s.state == "reported") return "the village: fix on site, issue a notice or escalate";
   if (s.state == "fixed_on_site") return "re-inspection (复查) by the reporter or the village";
   if (s.state == "noticed") return "the responsible person: rectify by the deadline";
@@ -80,9 +87,9 @@ std::string awaiting_for(const HazardState& s) {
   return "";
 }
 
-// The hazard as the effective ops in `in` make it. `office` holds each op's office scope.
-// Time plays no part: the overdue flag is added by at_time().
-HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std::vector<std::string>& office) {
+// The hazard as the effective ops in `in` make it. `office` holds each op's office (the grant its
+// verdict used and the person behind it). Time plays no part: the overdue flag is added by at_time().
+HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std::vector<Office>& office) {
   HazardState s;
   auto op = [&g](std::size_t i) -> const Op& { return g.ops[i].op; };
   auto h = [&g](std::size_t i) -> const HazardPayload& { return payload_of(g.ops[i].op); };
@@ -126,7 +133,9 @@ HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std
     if (p.action == "stop_work") s.stop_work = true;
     if (p.action == "notice" && (!latest_notice || later(op(i), op(*latest_notice)))) latest_notice = i;
     if (p.action == "assign")
-      s.assignees.push_back({p.department, p.assignee, op(i).id, office[i], false});
+      s.assignees.push_back({p.department, p.assignee, op(i).id, office[i].scope, false});
+    if (p.action == "handled") add_once(s.handled_by, office[i].holder);
+    if (p.action == "fix") add_once(s.fixed_by, office[i].holder);
   }
   if (latest_notice) {
     const HazardPayload& n = h(*latest_notice);
@@ -135,27 +144,49 @@ HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std
     s.acceptor = n.acceptor;
     s.measures = n.measures;
   }
+  // A department assignment is to the department of the hazard's category: once the hazard is
+  // reclassified to a category no assigned department covers, it goes to the new category's.
+  bool by_department = std::any_of(s.assignees.begin(), s.assignees.end(),
+                                   [](const HazardAssignee& a) { return !a.department.empty(); });
+  bool current = std::any_of(s.assignees.begin(), s.assignees.end(),
+                             [&](const HazardAssignee& a) { return a.department == s.category; });
+  if (by_department && !current && !s.category.empty()) {
+    for (HazardAssignee& a : s.assignees)
+      if (!a.department.empty()) a.superseded = true;
+    s.assignees.push_back({s.category, std::nullopt, op(winner).id, office[winner].scope, false, false});
+  }
   if (!s.assignees.empty()) {
     auto rank = [](const HazardAssignee& a) {
       return std::make_pair(a.office_scope.empty() ? 9 : static_cast<int>(scope_level(a.office_scope)), a.by);
     };
     std::min_element(s.assignees.begin(), s.assignees.end(),
-                     [&](const HazardAssignee& a, const HazardAssignee& b) { return rank(a) < rank(b); })
+                     [&](const HazardAssignee& a, const HazardAssignee& b) {
+                       return std::make_pair(a.superseded, rank(a)) < std::make_pair(b.superseded, rank(b));
+                     })
         ->primary = true;
   }
   // Sign-offs count when they were made over the hazard as it now stands (its current version:
   // the latest ops other than sign-offs).
   auto content = [&](std::size_t i) { return h(i).action != "signoff"; };
+  // Sign-offs are counted by person (holder), and two count only when neither signer was appointed
+  // to the office they signed with by the other (双签 needs two independent signers).
   std::vector<std::size_t> version = maximal(g, in, content);
-  std::set<PublicKey> signers;
+  std::vector<const Office*> signers;
   for (std::size_t i : in) {
     if (h(i).action != "signoff") continue;
     std::vector<std::size_t> before;
     for (std::size_t j : in)
       if (g.before(j, i)) before.push_back(j);
-    if (maximal(g, before, content) == version) signers.insert(op(i).fields.author);
+    if (maximal(g, before, content) != version) continue;
+    if (add_once(s.signed_by, office[i].holder)) signers.push_back(&office[i]);
   }
-  s.signoffs = static_cast<std::uint32_t>(signers.size());
+  std::vector<const Office*> independent;
+  for (const Office* signer : signers)
+    if (std::all_of(independent.begin(), independent.end(), [&](const Office* other) {
+          return other->appointed_by != signer->holder && signer->appointed_by != other->holder;
+        }))
+      independent.push_back(signer);
+  s.signoffs = static_cast<std::uint32_t>(independent.size());
   // Closed only by a closure that follows every escalation, rejection and new evidence.
   bool closed = std::any_of(in.begin(), in.end(), [&](std::size_t c) {
     return is_closure(h(c)) &&
@@ -227,8 +258,8 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
       return refused("the hazard is at the " + level + " level; it escalates to the " +
                      level_id(static_cast<ScopeLevel>(static_cast<int>(prior.level) - 1)) + " level");
     if (prior.severity == "major" && prior.level == ScopeLevel::kVillage && prior.signoffs < 2)
-      return refused("a major hazard (重大隐患) leaves the village only with two sign-offs (双签) by two persons over "
-                     "the same version; it has " + std::to_string(prior.signoffs));
+      return refused("a major hazard (重大隐患) leaves the village only with two sign-offs (双签) by two persons, neither "
+                     "appointed by the other, over the same version; it has " + std::to_string(prior.signoffs));
     return need("hazard.escalate", prior.level);
   }
   if (h.action == "receive") {
@@ -253,6 +284,15 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
   if (h.action == "verify") {
     if (prior.state != "handled" && prior.state != "fixed_on_site")
       return refused("re-inspection (复查) comes after the hazard is handled or fixed on site; it is " + prior.state);
+    // Separation of duties: whoever handled the hazard does not re-inspect it. An on-site fix by
+    // the reporter stays self-archivable (seed 000); a fix by anyone else is re-inspected by
+    // someone else.
+    PublicKey me = authority.holder_of(op.fields.author);
+    bool fixed_by_reporter = me == authority.holder_of(prior.reporter);
+    if (std::find(prior.handled_by.begin(), prior.handled_by.end(), me) != prior.handled_by.end() ||
+        (!fixed_by_reporter && std::find(prior.fixed_by.begin(), prior.fixed_by.end(), me) != prior.fixed_by.end()))
+      return refused("re-inspection (复查) is by someone other than who handled the hazard: the reporter, the acceptor "
+                     "or an office at the level reached");
     bool inspector = op.fields.author == prior.reporter || (prior.acceptor && *prior.acceptor == op.fields.author);
     return need("hazard.verify", inspector ? std::nullopt : std::optional<ScopeLevel>(prior.level));
   }
@@ -264,6 +304,9 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
   if (h.action == "comment") return need("hazard.comment", std::nullopt);
   if (h.action == "signoff") {
     if (prior.severity != "major") return refused("only a major hazard (重大隐患) needs sign-offs");
+    PublicKey me = authority.holder_of(op.fields.author);
+    if (std::find(prior.signed_by.begin(), prior.signed_by.end(), me) != prior.signed_by.end())
+      return refused("this person already signed off this version of the hazard (双签 needs a second person)");
     return need("hazard.signoff", prior.level);
   }
   if (h.action == "list_supervision") return need("hazard.list_supervision", ScopeLevel::kTownship);
@@ -314,60 +357,134 @@ Verdict judge_next_step(const TimelessHazard& before, const HazardOp& next, cons
   return judge_step(next, before.state, authority);
 }
 
-TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority) {
-  Graph g = build_graph(ops);
-  std::vector<bool> effective(ops.size(), false);
-  std::vector<std::string> office(ops.size());
+namespace {
+
+// One judging pass over every step: each in its causal past, with the steps in `voided` inert
+// for the reason given.
+struct Judged {
+  std::vector<bool> effective;
+  std::vector<Office> office;
   std::vector<HazardStep> history;
-  // The state each set of effective ops derives, for the replay below: in a history without
-  // concurrency the ops before a step are a prefix of the effective ops, which the replay derives
-  // again.
+  // The state each set of effective ops derives, for the time-in-state replay: in a history
+  // without concurrency the ops before a step are a prefix of the effective ops, which the replay
+  // derives again.
   std::map<std::vector<std::size_t>, std::string> derived;
+};
+
+Judged judge_all(const Graph& g, const std::vector<HazardOp>& ops, const AuthorityState& authority,
+                 const std::map<std::size_t, std::string>& voided) {
+  Judged j;
+  j.effective.assign(ops.size(), false);
+  j.office.assign(ops.size(), Office{});
   for (std::size_t i = 0; i < ops.size(); ++i) {
     // An op of another kind on the object (a note, a record step) is no step of the hazard: it
     // only links the steps before it to those after it (its author had seen them), whatever its
     // own verdict. So a note never cuts a hazard's chain and never changes its state.
     if (!std::holds_alternative<HazardPayload>(ops[i].op.fields.payload)) continue;
     std::vector<std::size_t> prior_ops;
-    for (std::size_t j = 0; j < i; ++j)
-      if (effective[j] && g.before(j, i)) prior_ops.push_back(j);
-    HazardState prior = derive(g, prior_ops, office);
-    derived.emplace(std::move(prior_ops), prior.state);
+    for (std::size_t k = 0; k < i; ++k)
+      if (j.effective[k] && g.before(k, i)) prior_ops.push_back(k);
+    HazardState prior = derive(g, prior_ops, j.office);
+    j.derived.emplace(std::move(prior_ops), prior.state);
     Verdict verdict = judge_step(ops[i], prior, authority);
     // One hazard, one report. Reports on one object that do not see each other come only from a
     // key that signed twice with one number under the object ids of earlier releases (a node
     // restored from an old copy): the earliest stands, the others are inert, so the hazard never
     // shows one report's text with another's category.
     if (verdict.effective && payload_of(ops[i].op).action == "report")
-      for (std::size_t j = 0; j < i; ++j)
-        if (effective[j] && payload_of(ops[j].op).action == "report") {
-          verdict = refused("another report (" + ops[j].op.id.short_hex() +
+      for (std::size_t k = 0; k < i; ++k)
+        if (j.effective[k] && payload_of(ops[k].op).action == "report") {
+          verdict = refused("another report (" + ops[k].op.id.short_hex() +
                             ") created this hazard first; one key signed two reports under one object id");
           break;
         }
-    effective[i] = verdict.effective;
-    office[i] = authority.office_scope(verdict);
+    if (auto void_reason = voided.find(i); verdict.effective && void_reason != voided.end())
+      verdict = refused(void_reason->second);
+    j.effective[i] = verdict.effective;
     const Op& op = ops[i].op;
-    history.push_back({op.id, payload_of(op).action, op.fields.author, op.fields.hlc, std::move(verdict)});
+    j.office[i] = authority.office_of(verdict, op.fields.author);
+    j.history.push_back({op.id, payload_of(op).action, op.fields.author, op.fields.hlc, std::move(verdict), std::nullopt});
   }
+  return j;
+}
+
+std::vector<std::size_t> effective_ops(const Judged& j) {
   std::vector<std::size_t> all;
-  for (std::size_t i = 0; i < ops.size(); ++i)
-    if (effective[i]) all.push_back(i);
-  HazardState state = derive(g, all, office);
+  for (std::size_t i = 0; i < j.effective.size(); ++i)
+    if (j.effective[i]) all.push_back(i);
+  return all;
+}
+
+// The safety bias covers categories: a department's closing step (handled, verify --pass) is void
+// when the hazard's category, as merged, is one the department does not cover and the write that
+// set it is not after the step (concurrent with it, or before it in a history the step did not
+// see whole). The hazard then goes to the new category's department (derive()).
+std::map<std::size_t, std::string> void_out_of_category(const Graph& g, const Judged& j) {
+  std::map<std::size_t, std::string> out;
+  std::vector<std::size_t> in = effective_ops(j);
+  auto h = [&g](std::size_t i) -> const HazardPayload& { return payload_of(g.ops[i].op); };
+  auto writes = maximal(g, in, [&](std::size_t i) {
+    return (h(i).action == "report" || h(i).action == "reclassify") && !h(i).category.empty();
+  });
+  if (writes.empty()) return out;
+  std::size_t winner = writes.front();
+  for (std::size_t i : writes)
+    if (later(g.ops[i].op, g.ops[winner].op)) winner = i;
+  const std::string& category = h(winner).category;
+  for (std::size_t i : in) {
+    bool closing = h(i).action == "handled" || (h(i).action == "verify" && h(i).pass);
+    const auto& covered = j.office[i].categories;
+    if (!closing || !covered || std::find(covered->begin(), covered->end(), category) != covered->end()) continue;
+    if (g.before(i, winner)) continue;  // reclassified after the step, having seen it: the step stands
+    out[i] = "void: the hazard was reclassified to '" + category + "' (op " + g.ops[winner].op.id.short_hex() +
+             ") without having seen this step, and the department's categories do not cover it";
+  }
+  return out;
+}
+
+}  // namespace
+
+TimelessHazard evaluate_hazard_timeless(const std::vector<HazardOp>& ops, const AuthorityState& authority) {
+  Graph g = build_graph(ops);
+  // Voiding a step changes what the steps after it were judged against, so the steps are judged
+  // again with the voided ones inert until nothing more is voided. The voided set only grows, so
+  // this ends within one round per step; every round is a function of the set of ops.
+  std::map<std::size_t, std::string> voided;
+  Judged j = judge_all(g, ops, authority, voided);
+  for (std::size_t round = 0; round <= ops.size(); ++round) {
+    std::size_t before = voided.size();
+    for (auto& [i, reason] : void_out_of_category(g, j)) voided.emplace(i, std::move(reason));
+    if (voided.size() == before) break;
+    j = judge_all(g, ops, authority, voided);
+  }
+  std::vector<std::size_t> all = effective_ops(j);
+  HazardState state = derive(g, all, j.office);
+  // A closure that a concurrent escalation, rejection or new evidence kept from closing says so.
+  std::size_t step = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!std::holds_alternative<HazardPayload>(ops[i].op.fields.payload)) continue;
+    HazardStep& entry = j.history[step++];
+    if (!j.effective[i] || !is_closure(payload_of(ops[i].op))) continue;
+    for (std::size_t e : all)
+      if (is_reopener(payload_of(ops[e].op)) && !g.before(e, i)) {
+        entry.overridden_by = ops[e].op.id;
+        break;
+      }
+  }
   // Time in each state: replay the effective ops in (time, id) order.
   std::string current;
   std::uint64_t since_ms = 0;
   for (std::size_t k = 1; k <= all.size(); ++k) {
     std::vector<std::size_t> prefix(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
-    auto known = derived.find(prefix);
-    std::string now_state = known != derived.end() ? known->second : derive(g, prefix, office).state;
+    auto known = j.derived.find(prefix);
+    std::string now_state = known != j.derived.end() ? known->second : derive(g, prefix, j.office).state;
     std::uint64_t at_ms = hlc_ms(ops[all[k - 1]].op.fields.hlc);
     if (now_state == current) continue;
     if (!current.empty() && at_ms > since_ms) state.time_in_state_ms[current] += at_ms - since_ms;
     current = now_state;
     since_ms = at_ms;
   }
-  state.history = std::move(history);
+  state.history = std::move(j.history);
   return TimelessHazard{std::move(state), std::move(current), since_ms};
 }
 

@@ -35,6 +35,9 @@ struct HazardStep {
   PublicKey author;
   std::uint64_t hlc = 0;
   Verdict verdict;
+  // For an effective closure (verify --pass, close) that did not close the hazard: the escalation,
+  // rejection or new evidence it had not seen, which kept the hazard open.
+  std::optional<Hash32> overridden_by;
 };
 
 struct HazardAssignee {
@@ -43,6 +46,10 @@ struct HazardAssignee {
   Hash32 by;                        // the assign op
   std::string office_scope;         // the assigning office
   bool primary = false;
+  // A department assignment made for a category the hazard no longer has (reclassified since):
+  // the hazard went to the department of its new category, listed after it with `by` the
+  // reclassification.
+  bool superseded = false;
 };
 
 struct HazardState {
@@ -66,7 +73,10 @@ struct HazardState {
   std::string measures;
   bool listed = false;              // 挂牌督办
   bool stop_work = false;           // 停产整改
-  std::uint32_t signoffs = 0;       // distinct signers over the current version
+  std::uint32_t signoffs = 0;       // independent signers (persons, neither appointed by another) over the current version
+  std::vector<PublicKey> signed_by; // the persons (holders) who signed off the current version
+  std::vector<PublicKey> handled_by;  // the persons who marked it handled (they do not re-inspect it)
+  std::vector<PublicKey> fixed_by;    // the persons who fixed it on site
   std::vector<std::string> flags;   // listed, stop_work, overdue, awaiting_signoff, conflict
   std::string awaiting;             // who must act next, in words
   std::map<std::string, std::uint64_t> time_in_state_ms;

@@ -91,6 +91,8 @@ struct Delegation {
   grantee @0 :Data;           # 32-byte key receiving the role
   role @1 :Text;
   categories @2 :List(Text);  # for category-bound roles: the categories it covers
+  holder @3 :Data;            # optional: the person's first key, when the grantee is another device
+                              # of a person who holds one already (a phone and a PC of one person)
 }
 
 # Takes away the roles a key holds within the op's scope that the author may revoke.

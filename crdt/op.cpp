@@ -88,6 +88,8 @@ Status check_delegation(const DelegationPayload& delegation) {
   for (const std::string& category : delegation.categories)
     if (category.empty() || category.size() > limits::identifier_bytes_max)
       return Status::invalid("delegation category names must be 1 to 64 bytes");
+  if (delegation.holder && *delegation.holder == delegation.grantee)
+    return Status::invalid("a delegation's holder is another key of the grantee's person, not the grantee itself");
   return Status::ok();
 }
 
@@ -269,6 +271,7 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
     out.setGrantee(data_of(delegation->grantee.view()));
     out.setRole(text_of(delegation->role));
     fill_texts(out.initCategories(static_cast<unsigned>(delegation->categories.size())), delegation->categories);
+    if (delegation->holder) out.setHolder(data_of(delegation->holder->view()));
   } else if (auto* revocation = std::get_if<RevocationPayload>(&value)) {
     auto out = payload.initRevocation();
     out.setKey(data_of(revocation->key.view()));
@@ -447,7 +450,13 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       auto categories = read_texts(in.getCategories());
       if (!grantee) return invalid("delegation grantee must be a 32-byte key");
       if (!categories) return invalid("a delegation names too many categories");
-      return Payload(DelegationPayload{*grantee, text_field(in.getRole()), std::move(*categories)});
+      DelegationPayload delegation{*grantee, text_field(in.getRole()), std::move(*categories), std::nullopt};
+      if (in.hasHolder()) {
+        auto holder = hash_field(in.getHolder());
+        if (!holder) return invalid("a delegation's holder must be a 32-byte key");
+        delegation.holder = *holder;
+      }
+      return Payload(std::move(delegation));
     }
     case schema::OpBody::Payload::REVOCATION: {
       auto in = payload.getRevocation();

@@ -50,6 +50,10 @@ struct DelegationPayload {
   PublicKey grantee;
   std::string role;
   std::vector<std::string> categories;  // strictly ascending
+  // The person the grantee key belongs to, named by the key they hold already (a phone and a PC
+  // of one person); absent: the grantee key is its own holder. Rules that count persons (双签)
+  // count holders (crdt/AUTHORITY.md).
+  std::optional<PublicKey> holder = std::nullopt;
   bool operator==(const DelegationPayload&) const = default;
 };
 

@@ -189,3 +189,110 @@ TEST_CASE("class 2: ten thousand ops village B can never complete do not starve 
   CHECK(again["ops_received"] == 0);
   CHECK(county.stop().is_ok());
 }
+
+namespace {
+
+// A copy of a node home, as a second machine holding the same ops (for concurrent work).
+fs::path copy_home(const fs::path& from, const fs::path& to) {
+  fs::copy(from, to, fs::copy_options::recursive);
+  return to;
+}
+
+// Carries every op of `from` to `to` with `op export` / `op import` (the CLI alone).
+void carry_ops(const fs::path& from, const fs::path& to) {
+  fs::path file = from.parent_path() / (from.filename().string() + "-carried.ops");
+  ok(from, {"op", "export", file.string()});
+  test::CliRun run = test::run_cli(to, {"op", "import", file.string()});
+  INFO(run.err);
+  CHECK((run.exit_code == 0 || run.exit_code == 1));
+}
+
+}  // namespace
+
+// Class 5. On one node the fire department marked a hazard handled, and the reporter archived it;
+// at the same time, on another node, the township reclassified it to traffic. After the merge the
+// fire department's step stood (archived, category traffic, assignee fire) with no flag. The same
+// department could also re-inspect and archive its own handling.
+TEST_CASE("class 5: a handling concurrent with a reclassification out of the department's categories is void",
+          "[integrity][class5]") {
+  County c;
+  std::string id = c.report("member");
+  c.as("head", {"hazard", "escalate", id});
+  c.as("town", {"hazard", "receive", id});
+  c.as("town", {"hazard", "assign", id, "--department", "fire"});
+  fs::path township = copy_home(c.home, c.dir.path() / "township");
+  c.as("fire", {"hazard", "handled", id, "--text", "已清理"});
+  // Separation of duties: the fire department does not re-inspect its own handling.
+  test::CliRun own = c.try_as("fire", {"hazard", "verify", id, "--pass"});
+  CHECK(own.exit_code == 3);
+  CHECK_THAT(own.err, Catch::Contains("someone other than who handled"));
+  c.as("member", {"hazard", "verify", id, "--pass"});
+  CHECK(c.state(id) == "archived");
+  ok(township, {"--as", "town", "hazard", "reclassify", id, "--category", "traffic"});
+  carry_ops(township, c.home);
+  json merged = c.hazard(id);
+  CHECK(merged["category"] == "traffic");
+  CHECK(merged["state"] == "assigned");
+  bool fire_void = false;
+  for (const json& step : merged["history"])
+    if (step["action"] == "handled")
+      fire_void = step["effective"] == false && step["reason"].get<std::string>().find("reclassified") != std::string::npos;
+  CHECK(fire_void);
+  // It went to the traffic department: in its inbox, and its handling counts.
+  json inbox = ok_json(c.home, {"--as", "traffic", "inbox"});
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0]["id"] == id);
+  c.as("traffic", {"hazard", "handled", id});
+  c.as("member", {"hazard", "verify", id, "--pass"});
+  CHECK(c.state(id) == "archived");
+}
+
+// Class 6. Two keys of one holder counted as two signers, and a village head could appoint a
+// second key of his own as safety officer and sign off with both; a repeated sign-off by one key
+// was written silently.
+TEST_CASE("class 6: 双签 needs two persons, neither appointed by the other", "[integrity][class6]") {
+  County c;
+  ok(c.home, {"key", "new", "head-phone"});
+  ok(c.home, {"key", "new", "head-deputy"});
+  c.as("town", {"delegate", "--to", "head-phone", "--role", "village_safety_officer", "--scope", County::kVillage,
+                "--holder", "head"});
+  c.as("head", {"delegate", "--to", "head-deputy", "--role", "village_safety_officer", "--scope", County::kVillage});
+  std::string id = c.report("member", "major", "chemicals");
+  c.as("head", {"hazard", "signoff", id});
+  test::CliRun twice = c.try_as("head", {"hazard", "signoff", id});
+  CHECK(twice.exit_code == 3);
+  CHECK_THAT(twice.err, Catch::Contains("already signed off"));
+  test::CliRun phone = c.try_as("head-phone", {"hazard", "signoff", id});
+  CHECK(phone.exit_code == 3);
+  c.as("head-deputy", {"hazard", "signoff", id});
+  CHECK(c.hazard(id)["signoffs"] == 1);
+  test::CliRun early = c.try_as("head", {"hazard", "escalate", id});
+  CHECK(early.exit_code == 3);
+  CHECK_THAT(early.err, Catch::Contains("neither appointed by the other"));
+  c.as("officer", {"hazard", "signoff", id});
+  CHECK(c.hazard(id)["signoffs"] == 2);
+  c.as("head", {"hazard", "escalate", id});
+  CHECK(c.state(id) == "escalated");
+}
+
+// Class 9 (one of its messages): a closure that concurrent evidence overrode was shown as an
+// effective step with no word that it did not close the hazard.
+TEST_CASE("class 9: a closure overridden by a concurrent escalation says so in hazard show", "[integrity][class9]") {
+  County c;
+  std::string id = c.report("member");
+  std::ofstream(c.dir.path() / "after.jpg") << "after-photo";
+  c.as("member", {"hazard", "fix", id, "--photo", (c.dir.path() / "after.jpg").string()});
+  fs::path other = copy_home(c.home, c.dir.path() / "other");
+  c.as("member", {"hazard", "verify", id, "--pass"});
+  ok(other, {"--as", "head", "hazard", "escalate", id});
+  carry_ops(other, c.home);
+  json shown = c.hazard(id);
+  CHECK(shown["state"] == "escalated");
+  json verify;
+  for (const json& step : shown["history"])
+    if (step["action"] == "verify") verify = step;
+  REQUIRE(verify.is_object());
+  CHECK(verify["effective"] == true);
+  CHECK(verify["overridden_by"].is_string());
+  CHECK_THAT(ok(c.home, {"hazard", "show", id}).out, Catch::Contains("overridden by"));
+}

@@ -94,9 +94,9 @@ class Loop {
     authority_heads_ = {op.id};
   }
   void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
-               std::vector<std::string> categories = {}) {
+               std::vector<std::string> categories = {}, std::optional<PublicKey> holder = std::nullopt) {
     Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex() + role),
-                          DelegationPayload{to.public_key(), role, categories}, authority_heads_);
+                          DelegationPayload{to.public_key(), role, categories, holder}, authority_heads_);
     ingest(op);
     authority_heads_ = {op.id};
   }
@@ -799,4 +799,148 @@ TEST_CASE("two reports on one object: the earliest stands, the other is inert", 
   CHECK(s.category == "fire");
   CHECK_FALSE(loop.verdict(second).effective);
   CHECK_THAT(loop.verdict(second).reason, Catch::Contains("created this hazard first"));
+}
+
+// Issue 19, class 5: a department's closing step concurrent with a reclassification out of its
+// categories is void, and the hazard goes to the new category's department.
+TEST_CASE("a department's handling concurrent with a reclassification out of its categories is void",
+          "[hazard][class5]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general", "fire");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(up);
+  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
+  loop.ingest(receive);
+  Op assign = loop.step(loop.town, id, Loop::action("assign"), {receive.id});  // to fire
+  loop.ingest(assign);
+  // On one node the fire department handles it and the reporter re-inspects and archives; on
+  // another, at the same time, the township reclassifies it to traffic.
+  Op handled = loop.step(loop.fire, id, Loop::action("handled"), {assign.id});
+  Op pass = loop.step(loop.member, id, Loop::verify(true), {handled.id});
+  HazardPayload to_traffic = Loop::action("reclassify");
+  to_traffic.category = "traffic";
+  Op reclassify = loop.step(loop.town, id, to_traffic, {assign.id});
+  for (const Op* op : {&handled, &pass, &reclassify}) loop.ingest(*op);
+  HazardState s = loop.state(id);
+  CHECK(s.category == "traffic");
+  CHECK(s.state == "assigned");
+  CHECK_FALSE(loop.verdict(handled).effective);
+  CHECK_THAT(loop.verdict(handled).reason, Catch::Contains("reclassified to 'traffic'"));
+  CHECK_FALSE(loop.verdict(pass).effective);
+  // The hazard went to the traffic department, which may now handle it; fire no longer may.
+  REQUIRE(s.assignees.size() == 2);
+  CHECK(s.assignees[0].superseded);
+  CHECK(s.assignees[1].department == "traffic");
+  CHECK(s.assignees[1].primary);
+  Op traffic = loop.step(loop.traffic, id, Loop::action("handled"), {handled.id, pass.id, reclassify.id});
+  loop.ingest(traffic);
+  CHECK(loop.verdict(traffic).effective);
+  CHECK(loop.state(id).state == "handled");
+  // A reclassification made after seeing the handling leaves it standing.
+  Loop later_loop;
+  Op r2 = later_loop.report(later_loop.member, "general", "fire");
+  later_loop.ingest(r2);
+  Hash32 id2 = r2.fields.object;
+  Op up2 = later_loop.step(later_loop.head, id2, Loop::action("escalate"), {r2.id});
+  later_loop.ingest(up2);
+  Op receive2 = later_loop.step(later_loop.town, id2, Loop::action("receive"), {up2.id});
+  later_loop.ingest(receive2);
+  Op assign2 = later_loop.step(later_loop.town, id2, Loop::action("assign"), {receive2.id});
+  later_loop.ingest(assign2);
+  Op handled2 = later_loop.step(later_loop.fire, id2, Loop::action("handled"), {assign2.id});
+  later_loop.ingest(handled2);
+  Op after = later_loop.step(later_loop.town, id2, to_traffic, {handled2.id});
+  later_loop.ingest(after);
+  CHECK(later_loop.verdict(handled2).effective);
+  CHECK(later_loop.state(id2).state == "handled");
+}
+
+// Issue 19, class 5: whoever handled a hazard does not re-inspect it; the reporter's own on-site
+// fix stays self-archivable.
+TEST_CASE("re-inspection is by someone other than who handled the hazard", "[hazard][class5]") {
+  Loop loop;
+  Op r = loop.report(loop.member, "general", "fire");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
+  loop.ingest(up);
+  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
+  loop.ingest(receive);
+  Op assign = loop.step(loop.town, id, Loop::action("assign"), {receive.id});
+  loop.ingest(assign);
+  Op handled = loop.step(loop.fire, id, Loop::action("handled"), {assign.id});
+  loop.ingest(handled);
+  Op own = loop.step(loop.fire, id, Loop::verify(true), {handled.id});
+  loop.ingest(own);
+  CHECK_FALSE(loop.verdict(own).effective);
+  CHECK_THAT(loop.verdict(own).reason, Catch::Contains("someone other than who handled"));
+  Op town_handled = loop.step(loop.town, id, Loop::action("handled"), {own.id});
+  loop.ingest(town_handled);
+  Op town_verify = loop.step(loop.town, id, Loop::verify(true), {town_handled.id});
+  loop.ingest(town_verify);
+  CHECK_FALSE(loop.verdict(town_verify).effective);
+  Op reporter = loop.step(loop.member, id, Loop::verify(true), {town_verify.id});
+  loop.ingest(reporter);
+  CHECK(loop.verdict(reporter).effective);
+  CHECK(loop.state(id).state == "archived");
+  // On-site fixes: the reporter's own is self-archivable; the safety officer's is not.
+  Op r2 = loop.report(loop.member, "general", "fire");
+  loop.ingest(r2);
+  Op fix = loop.step(loop.member, r2.fields.object, Loop::action("fix"), {r2.id});
+  loop.ingest(fix);
+  Op self = loop.step(loop.member, r2.fields.object, Loop::verify(true), {fix.id});
+  loop.ingest(self);
+  CHECK(loop.verdict(self).effective);
+  Op r3 = loop.report(loop.member, "general", "fire");
+  loop.ingest(r3);
+  Op officer_fix = loop.step(loop.officer, r3.fields.object, Loop::action("fix"), {r3.id});
+  loop.ingest(officer_fix);
+  Op officer_verify = loop.step(loop.officer, r3.fields.object, Loop::verify(true), {officer_fix.id});
+  loop.ingest(officer_verify);
+  CHECK_FALSE(loop.verdict(officer_verify).effective);
+  Op member_verify = loop.step(loop.member, r3.fields.object, Loop::verify(true), {officer_verify.id});
+  loop.ingest(member_verify);
+  CHECK(loop.verdict(member_verify).effective);
+}
+
+// Issue 19, class 6: 双签 needs two independent signers — two persons (holders), neither appointed
+// to the signing office by the other; a person's second sign-off is inert.
+TEST_CASE("two sign-offs count only from two persons, neither appointed by the other", "[hazard][class6]") {
+  Loop loop;
+  KeyPair head_phone = test_key(22), head_deputy = test_key(23);
+  // The head's phone: a second key of the same person (the grant names the head as its holder).
+  loop.appoint(loop.town, head_phone, "village_safety_officer", kVillage, {}, loop.head.public_key());
+  // A second key the head appoints himself as safety officer.
+  loop.appoint(loop.head, head_deputy, "village_safety_officer", kVillage);
+  Op r = loop.report(loop.member, "major", "chemicals");
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  Op head = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
+  loop.ingest(head);
+  Op again = loop.step(loop.head, id, Loop::action("signoff"), {head.id});
+  loop.ingest(again);
+  CHECK_FALSE(loop.verdict(again).effective);
+  CHECK_THAT(loop.verdict(again).reason, Catch::Contains("already signed off"));
+  Op phone = loop.step(head_phone, id, Loop::action("signoff"), {head.id});
+  loop.ingest(phone);
+  CHECK_FALSE(loop.verdict(phone).effective);  // the same person, on his phone
+  CHECK_THAT(loop.verdict(phone).reason, Catch::Contains("already signed off"));
+  CHECK(loop.state(id).signoffs == 1);
+  Op deputy = loop.step(head_deputy, id, Loop::action("signoff"), {r.id});
+  loop.ingest(deputy);
+  CHECK(loop.verdict(deputy).effective);
+  CHECK(loop.state(id).signoffs == 1);  // appointed by the other signer: not independent
+  Op early = loop.step(loop.head, id, Loop::action("escalate"), {head.id, again.id, phone.id, deputy.id});
+  loop.ingest(early);
+  CHECK_FALSE(loop.verdict(early).effective);
+  CHECK_THAT(loop.verdict(early).reason, Catch::Contains("neither appointed by the other"));
+  // The safety officer appointed by the township is independent of the head.
+  Op officer = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
+  loop.ingest(officer);
+  CHECK(loop.state(id).signoffs == 2);
+  Op up = loop.step(loop.head, id, Loop::action("escalate"), {head.id, again.id, phone.id, deputy.id, early.id, officer.id});
+  loop.ingest(up);
+  CHECK(loop.verdict(up).effective);
 }
