@@ -100,6 +100,11 @@ void run_reaffirm(Context& ctx, const std::string& key_text, std::uint64_t seq, 
   if (!key) return ctx.fail(key.status());
   std::string scope = scope_arg.empty() ? county_of(*opened->store) : scope_arg;
   if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
+  if (seq == 0) {
+    auto head = opened->store->author_head(*key);
+    if (!head) return ctx.fail(head.status());
+    seq = *head ? (*head)->seq : 1;
+  }
   author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), ReaffirmationPayload{*key, seq}, {}});
 }
 
@@ -112,6 +117,42 @@ void run_enroll(Context& ctx, const std::string& node_key_text, const std::strin
   author_checked(ctx, *opened, node::OpDraft{scope, node_object_id(*node_key), EnrolmentPayload{*node_key}, {}});
 }
 
+nlohmann::json review_json(const CompromiseReview& review) {
+  return {{"report", review.report.hex()}, {"reporter", review.reporter.hex()}, {"key", review.key.hex()},
+          {"scope", review.scope}, {"reason", review.reason},
+          {"decide", "anwang revoke --key " + review.key.hex() + " --reason compromised, or anwang reaffirm --key " +
+                         review.key.hex()}};
+}
+
+void print_reviews(const std::vector<CompromiseReview>& reviews, std::map<PublicKey, std::string>& names) {
+  if (reviews.empty()) return;
+  std::cout << "Needs review 待复核 — compromise reports voided because their author's office was revoked first; "
+               "the keys they name keep working until an office above decides:\n";
+  for (const CompromiseReview& review : reviews) {
+    auto name = [&names](const PublicKey& key) { return key.short_hex() + (names.count(key) ? " (" + names[key] + ")" : ""); };
+    std::cout << "  key " << name(review.key) << " reported compromised by " << name(review.reporter) << " (op "
+              << review.report.short_hex() << ", at " << review.scope << "): " << review.reason << "\n"
+              << "    decide: anwang revoke --key " << review.key.hex() << " --reason compromised"
+              << "  |  keep: anwang reaffirm --key " << review.key.hex() << "\n";
+  }
+}
+
+void run_audit_reviews(Context& ctx) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto state = opened->store->authority();
+  if (!state) return ctx.fail(state.status());
+  auto reviews = (*state)->compromise_reviews();
+  auto names = keyring_names(opened->home);
+  if (ctx.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const CompromiseReview& review : reviews) out.push_back(review_json(review));
+    return ctx.print(out);
+  }
+  if (reviews.empty()) std::cout << "No voided compromise reports await review 无待复核的失效举报.\n";
+  print_reviews(reviews, names);
+}
+
 void run_who(Context& ctx, const std::string& scope) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
@@ -122,11 +163,19 @@ void run_who(Context& ctx, const std::string& scope) {
   auto names = keyring_names(opened->home);
   const Constitution& constitution = (*state)->constitution();
   auto roles = (*state)->who(scope);
+  std::vector<CompromiseReview> reviews;
+  for (CompromiseReview& review : (*state)->compromise_reviews())
+    if (scope.empty() || scope_contains(scope, review.scope) || scope_contains(review.scope, scope)) reviews.push_back(review);
   if (ctx.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : roles)
+    for (const auto& r : roles) {
+      nlohmann::json review = nullptr;
+      for (const CompromiseReview& open : reviews)
+        if (open.key == r.key) review = review_json(open);
       out.push_back({{"key", r.key.hex()}, {"name", names.count(r.key) ? names[r.key] : ""}, {"role", r.role},
-                     {"scope", r.scope}, {"categories", r.categories}, {"grant", r.grant.hex()}, {"root", r.root}});
+                     {"scope", r.scope}, {"categories", r.categories}, {"grant", r.grant.hex()}, {"root", r.root},
+                     {"review", review}});
+    }
     return ctx.print(out);
   }
   if (roles.empty()) std::cout << "No effective roles 无有效角色.\n";
@@ -136,8 +185,12 @@ void run_who(Context& ctx, const std::string& scope) {
     std::cout << r.scope << "  " << label << "  " << r.key.short_hex();
     if (names.count(r.key)) std::cout << " (" << names[r.key] << ")";
     for (const auto& category : r.categories) std::cout << " " << category;
-    std::cout << (r.root ? "  root 根密钥" : "  grant " + r.grant.short_hex()) << "\n";
+    std::cout << (r.root ? "  root 根密钥" : "  grant " + r.grant.short_hex());
+    for (const CompromiseReview& review : reviews)
+      if (review.key == r.key) std::cout << "  [REVIEW 待复核: reported compromised by " << review.reporter.short_hex() << ", report voided]";
+    std::cout << "\n";
   }
+  print_reviews(reviews, names);
 }
 
 struct CanArgs {
@@ -324,10 +377,11 @@ void add_authority_commands(CLI::App& app, Context& ctx) {
   auto reaffirm_key = std::make_shared<std::string>();
   auto reaffirm_scope = std::make_shared<std::string>();
   auto reaffirm_seq = std::make_shared<std::uint64_t>(0);
-  auto* reaffirm = app.add_subcommand("reaffirm", "Restore a key suspended for equivocation (恢复权限)");
-  reaffirm->add_option("--key", *reaffirm_key, "The suspended key")->required();
-  reaffirm->add_option("--seq", *reaffirm_seq, "The op number it equivocated at (see 'anwang audit equivocations')")
-      ->required();
+  auto* reaffirm = app.add_subcommand("reaffirm", "Restore a key suspended for equivocation, or keep one after a voided compromise report (恢复权限)");
+  reaffirm->add_option("--key", *reaffirm_key, "The suspended key, or a key reported compromised that you keep")->required();
+  reaffirm->add_option("--seq", *reaffirm_seq,
+                       "The op number it equivocated at (see 'anwang audit equivocations'); default: its latest op "
+                       "this node holds (keeping a key after a voided compromise report: 'anwang audit reviews')");
   reaffirm->add_option("--scope", *reaffirm_scope, "Scope of the reaffirmation (default: the county)");
   reaffirm->callback([&ctx, reaffirm_key, reaffirm_seq, reaffirm_scope] {
     run_reaffirm(ctx, *reaffirm_key, *reaffirm_seq, *reaffirm_scope);
@@ -361,6 +415,8 @@ void add_authority_commands(CLI::App& app, Context& ctx) {
   auto* inert = audit->add_subcommand("unauthorised", "Ops kept as inert history, with the reason");
   inert->add_flag("--flagged", *flagged, "Also list effective ops flagged for review");
   inert->callback([&ctx, flagged] { run_audit_inert(ctx, *flagged); });
+  audit->add_subcommand("reviews", "Compromise reports voided because their author was revoked first, awaiting a decision")
+      ->callback([&ctx] { run_audit_reviews(ctx); });
   audit->add_subcommand("equivocations", "Keys that signed two ops with one sequence number")->callback([&ctx] {
     run_audit_equivocations(ctx);
   });

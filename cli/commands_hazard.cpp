@@ -334,6 +334,23 @@ void run_inbox(Context& ctx) {
     std::cout << s->id.short_hex() << "  " << s->state << " " << hazard_state_zh(s->state) << "  " << s->scope << "  "
               << s->category << "  → " << action->capability << ": " << s->awaiting << "\n";
   }
+  // Compromise reports about keys this identity may revoke, voided because their author was
+  // revoked first: the reported key keeps working until an office above decides.
+  for (const CompromiseReview& review : (*authority)->compromise_reviews()) {
+    if (!(*authority)->can_revoke(key->public_key(), review.key)) continue;
+    ++count;
+    if (ctx.json) {
+      out.push_back({{"kind", "compromise_review"}, {"action", "revoke"}, {"id", review.report.hex()},
+                     {"key", review.key.hex()}, {"reporter", review.reporter.hex()}, {"scope", review.scope},
+                     {"reason", review.reason},
+                     {"awaiting", "an office above: revoke the key, or reaffirm it to keep it"}});
+      continue;
+    }
+    std::cout << review.report.short_hex() << "  review 待复核  " << review.scope << "  key " << review.key.short_hex()
+              << " reported compromised by " << review.reporter.short_hex()
+              << "; the report is void (" << review.reason << ") → anwang revoke --key " << review.key.hex()
+              << " --reason compromised, or anwang reaffirm --key " << review.key.hex() << "\n";
+  }
   if (ctx.json) return ctx.print(out);
   if (count == 0) std::cout << "Nothing awaits you 暂无待办.\n";
 }

@@ -346,7 +346,8 @@ std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t gr
 
 std::vector<std::pair<std::string, std::uint32_t>> AuthorityState::revoke_authorities(const PublicKey& key,
                                                                                       const AuthoritySet& view,
-                                                                                      std::uint64_t seq) const {
+                                                                                      std::uint64_t seq,
+                                                                                      bool despite_revocations) const {
   std::vector<std::pair<std::string, std::uint32_t>> out;
   const GenesisPayload* g = genesis();
   const Constitution* c = constitution_in(view);
@@ -359,7 +360,7 @@ std::vector<std::pair<std::string, std::uint32_t>> AuthorityState::revoke_author
     if (!view.has(grant) || !verdicts_[grant].effective) continue;
     const RoleDef* role = c->role(delegation_of(graph_->op(grant)).role);
     if (role == nullptr || !role->has_capability(capability::kRevoke)) continue;
-    if (revoked_in_view(grant, view) || revoked_after_frontier(grant, action)) continue;
+    if (!despite_revocations && (revoked_in_view(grant, view) || revoked_after_frontier(grant, action))) continue;
     out.emplace_back(graph_->op(grant).fields.scope, role->rank);
   }
   return out;
@@ -514,8 +515,22 @@ Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const
   if (constitution_in(view) == nullptr) return refused("its causal past holds no genesis of this network");
   if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view)) return refused(*suspended);
   auto authorities = revoke_authorities(op.fields.author, view, op.fields.author_seq);
-  if (authorities.empty())
+  if (authorities.empty()) {
+    // The true reason when the author held an office that may revoke, and lost it: a revocation
+    // of the author itself (seen, or after its frontier), not "holds no role".
+    if (!revoke_authorities(op.fields.author, view, op.fields.author_seq, /*despite_revocations=*/true).empty()) {
+      std::string by;
+      if (auto at = revocations_by_key_.find(op.fields.author); at != revocations_by_key_.end())
+        for (std::size_t r : at->second)
+          if (verdicts_[r].effective && std::holds_alternative<RevocationPayload>(graph_->op(r).fields.payload)) {
+            by = " (op " + graph_->op(r).id.short_hex() + ")";
+            break;
+          }
+      return refused("void: key " + key_name(op.fields.author) + " was itself revoked" + by +
+                     " before this op or concurrently with it, so its office may no longer revoke or reaffirm");
+    }
     return refused("key " + key_name(op.fields.author) + " holds no role that allows 'revoke'");
+  }
   const Constitution* c = constitution_in(view);
   auto at = grants_by_grantee_.find(key);
   if (at != grants_by_grantee_.end()) {
@@ -748,6 +763,35 @@ Office AuthorityState::office_of(const Verdict& verdict, const PublicKey& author
   const RoleDef* role = constitution().role(d->role);
   if (role != nullptr && role->category_bound) office.categories = d->categories;
   return office;
+}
+
+bool AuthorityState::can_revoke(const PublicKey& revoker, const PublicKey& key) const {
+  const GenesisPayload* g = genesis();
+  if (g == nullptr) return false;
+  Op probe;
+  probe.fields.author = revoker;
+  probe.fields.author_seq = std::numeric_limits<std::uint64_t>::max();
+  probe.fields.scope = g->county_code;
+  probe.fields.payload = RevocationPayload{key, "compromised", 0, std::nullopt};
+  return judge_over_key(probe, key, everything_, std::nullopt).effective;
+}
+
+std::vector<CompromiseReview> AuthorityState::compromise_reviews() const {
+  std::vector<CompromiseReview> out;
+  for (std::size_t i = 0; i < graph_->size(); ++i) {
+    const Op& op = graph_->op(i);
+    const auto* r = std::get_if<RevocationPayload>(&op.fields.payload);
+    if (r == nullptr || r->reason != "compromised" || verdicts_[i].effective) continue;
+    if (verdicts_[i].reason.rfind("void:", 0) != 0) continue;  // never an office's report: a forgery
+    // Settled by an office's decision made with the report in view: revoking the key, or
+    // reaffirming it (keeping it).
+    bool settled = false;
+    if (auto at = revocations_by_key_.find(r->key); at != revocations_by_key_.end())
+      for (std::size_t d : at->second)
+        settled = settled || (d != i && verdicts_[d].effective && graph_->precedes_or_equal(i, d));
+    if (!settled) out.push_back({op.id, op.fields.author, r->key, op.fields.scope, verdicts_[i].reason});
+  }
+  return out;
 }
 
 std::vector<EffectiveRole> AuthorityState::who(const std::string& scope) const {

@@ -109,6 +109,15 @@ struct Office {
   std::optional<std::vector<std::string>> categories;  // a category-bound role's categories
 };
 
+// A voided compromise report that awaits an office's decision (AuthorityState::compromise_reviews).
+struct CompromiseReview {
+  Hash32 report;      // the voided revocation
+  PublicKey reporter;
+  PublicKey key;      // the key reported compromised
+  std::string scope;
+  std::string reason; // why the report is void
+};
+
 // An effective grant as `anwang who` lists it.
 struct EffectiveRole {
   PublicKey key;
@@ -162,6 +171,12 @@ class AuthorityState {
   PublicKey holder_of(const PublicKey& key) const;
   // Effective roles in the full view, optionally only those at or under `scope`.
   std::vector<EffectiveRole> who(const std::string& scope) const;
+  // Compromise reports ("compromised" revocations) voided because their author's own office was
+  // revoked first or concurrently, that no office has decided on since: the key they name keeps
+  // working, so an office above must look (revoke it, or reaffirm it to keep it).
+  std::vector<CompromiseReview> compromise_reviews() const;
+  // Whether `revoker`'s offices, in the full view, may revoke or reaffirm `key`.
+  bool can_revoke(const PublicKey& revoker, const PublicKey& key) const;
   // The scopes a node key is enrolled for (effective enrolments), widest first.
   std::vector<std::string> node_scopes(const PublicKey& node_key) const;
   // The constitution in force in the full view, and the county's root keys.
@@ -193,9 +208,11 @@ class AuthorityState {
   bool revoked_in_view(std::size_t grant, const AuthoritySet& view) const;
   std::optional<std::size_t> revoked_after_frontier(std::size_t grant, const Action& action) const;
   bool may_revoke(std::size_t revocation, std::size_t grant, const std::vector<RevokerInfo>& revokers) const;
+  // `despite_revocations`: also the offices the key lost to a revocation (to name the true reason).
   std::vector<std::pair<std::string, std::uint32_t>> revoke_authorities(const PublicKey& key,
                                                                         const AuthoritySet& view,
-                                                                        std::uint64_t seq) const;
+                                                                        std::uint64_t seq,
+                                                                        bool despite_revocations = false) const;
   void compute();
   void index(std::size_t from);  // the by-key and amendment lists, for ops from `from` on
   bool extendable_by(const AuthorityGraph& graph,

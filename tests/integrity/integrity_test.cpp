@@ -296,3 +296,49 @@ TEST_CASE("class 9: a closure overridden by a concurrent escalation says so in h
   CHECK(verify["overridden_by"].is_string());
   CHECK_THAT(ok(c.home, {"hazard", "show", id}).out, Catch::Contains("overridden by"));
 }
+
+// Class 7. The county revoked township station T while T, offline, revoked village head V as
+// compromised. After the merge V kept working, and no view told the county that a compromise
+// report about V was voided and needs a decision; `audit unauthorised` gave a wrong reason
+// ("holds no role that allows 'revoke'").
+TEST_CASE("class 7: a voided compromise report is surfaced for review with its true reason", "[integrity][class7]") {
+  County c;
+  std::string head_key;
+  for (const json& key : ok_json(c.home, {"key", "list"}))
+    if (key["name"] == "head") head_key = key["public_key"];
+  REQUIRE(head_key.size() == 64);
+  fs::path township = copy_home(c.home, c.dir.path() / "township");
+  c.as("root", {"revoke", "--key", "town", "--reason", "left"});
+  ok(township, {"--as", "town", "revoke", "--key", "head", "--reason", "compromised"});
+  carry_ops(township, c.home);
+  // V keeps working: the report is void.
+  std::string id = c.report("member");
+  c.as("head", {"hazard", "escalate", id});
+  // The true reason.
+  json inert = ok_json(c.home, {"audit", "unauthorised"});
+  bool true_reason = false;
+  for (const json& op : inert)
+    if (op["kind"] == "revocation")
+      true_reason = op["reason"].get<std::string>().find("was itself revoked") != std::string::npos;
+  CHECK(true_reason);
+  // Flagged for review: in audit, in who beside V, in the inbox of the office above.
+  json reviews = ok_json(c.home, {"audit", "reviews"});
+  REQUIRE(reviews.size() == 1);
+  CHECK(reviews[0]["key"] == head_key);
+  json who = ok_json(c.home, {"who", "--scope", County::kVillage});
+  bool flagged = false;
+  for (const json& role : who)
+    if (role["key"] == head_key) flagged = role["review"].is_object();
+  CHECK(flagged);
+  CHECK_THAT(ok(c.home, {"who"}).out, Catch::Contains("REVIEW 待复核"));
+  json inbox = ok_json(c.home, {"--as", "root", "inbox"});
+  CHECK(std::any_of(inbox.begin(), inbox.end(), [](const json& item) { return item.value("kind", "") == "compromise_review"; }));
+  CHECK(ok_json(c.home, {"--as", "member", "inbox"}).empty());
+  // Deciding either way settles it: keeping V (reaffirm) on one copy, revoking V here.
+  fs::path kept = copy_home(c.home, c.dir.path() / "kept");
+  ok(kept, {"--as", "root", "reaffirm", "--key", "head"});
+  CHECK(ok_json(kept, {"audit", "reviews"}).empty());
+  c.as("root", {"revoke", "--key", "head", "--reason", "compromised"});
+  CHECK(ok_json(c.home, {"audit", "reviews"}).empty());
+  CHECK(c.try_as("head", {"hazard", "close", id, "--text", "x"}).exit_code == 3);
+}
