@@ -265,7 +265,9 @@ void run_audit_equivocations(Context& ctx) {
   auto state = opened->store->authority();
   if (!state) return ctx.fail(state.status());
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [key, seq] : (*state)->equivocations()) {
+  for (const Equivocation& e : (*state)->equivocations()) {
+    const PublicKey& key = e.key;
+    const std::uint64_t seq = e.seq;
     if (ctx.json)
       out.push_back({{"key", key.hex()}, {"seq", seq}});
     else

@@ -123,11 +123,17 @@ std::vector<Hash32> AuthorityGraph::heads() const {
 // ---- AuthorityState ----
 
 AuthorityState::AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
-                               std::vector<std::pair<PublicKey, std::uint64_t>> equivocations)
+                               std::vector<Equivocation> equivocations)
     : graph_(std::move(graph)), equivocations_(std::move(equivocations)) {
-  std::sort(equivocations_.begin(), equivocations_.end());
-  equivocations_.erase(std::unique(equivocations_.begin(), equivocations_.end()), equivocations_.end());
+  normalize_equivocations(equivocations_);
   compute();
+}
+
+void normalize_equivocations(std::vector<Equivocation>& equivocations) {
+  std::sort(equivocations.begin(), equivocations.end(), [](const Equivocation& a, const Equivocation& b) {
+    return std::tie(a.key, a.seq) < std::tie(b.key, b.seq);
+  });
+  equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
 }
 
 ActionClass capability_class(const std::string& capability) {
@@ -139,6 +145,12 @@ ActionClass capability_class(const std::string& capability) {
 }
 
 std::optional<Action> action_of(const Op& op) {
+  std::optional<Action> action = action_of_fields(op);
+  if (action) action->reach = reach_of(op);
+  return action;
+}
+
+std::optional<Action> action_of_fields(const Op& op) {
   const OpFields& f = op.fields;
   if (std::holds_alternative<NotePayload>(f.payload))
     return Action{f.author, f.author_seq, capability::kNote, f.scope, "", ActionClass::kSafetyPositive, std::nullopt};
@@ -166,7 +178,7 @@ void AuthorityState::index(std::size_t from) {
 }
 
 bool AuthorityState::extendable_by(const AuthorityGraph& graph,
-                                   const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations) const {
+                                   const std::vector<Equivocation>& equivocations) const {
   const AuthorityGraph& g = *graph_;
   if (!fixed_ || graph.size() < g.size() || equivocations != equivocations_) return false;
   for (std::size_t i = 0; i < g.size(); ++i)
@@ -177,9 +189,8 @@ bool AuthorityState::extendable_by(const AuthorityGraph& graph,
 }
 
 bool AuthorityState::extension_keeps_judgments(
-    const AuthorityGraph& graph, std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) const {
-  std::sort(equivocations.begin(), equivocations.end());
-  equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+    const AuthorityGraph& graph, std::vector<Equivocation> equivocations) const {
+  normalize_equivocations(equivocations);
   if (!extendable_by(graph, equivocations)) return false;
   for (std::size_t i = graph_->size(); i < graph.size(); ++i) {
     const Payload& payload = graph.op(i).fields.payload;
@@ -192,9 +203,8 @@ bool AuthorityState::extension_keeps_judgments(
 
 std::shared_ptr<const AuthorityState> AuthorityState::extend(
     std::shared_ptr<const AuthorityState> previous, std::shared_ptr<const AuthorityGraph> graph,
-    std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) {
-  std::sort(equivocations.begin(), equivocations.end());
-  equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+    std::vector<Equivocation> equivocations) {
+  normalize_equivocations(equivocations);
   // Every state is made by make_shared<AuthorityState> (never a const object), so the sole
   // reference may shed its const to be extended in place.
   if (!previous || !previous->extendable_by(*graph, equivocations))
@@ -286,9 +296,16 @@ const Constitution& AuthorityState::constitution() const {
 }
 
 std::optional<std::string> AuthorityState::suspension(const PublicKey& key, std::uint64_t seq,
-                                                      const AuthoritySet& view) const {
-  for (const auto& [author, equivocated_seq] : equivocations_) {
-    if (author != key || equivocated_seq > seq) continue;
+                                                      const AuthoritySet& view, const Reach& judged) const {
+  for (const Equivocation& e : equivocations_) {
+    const std::uint64_t equivocated_seq = e.seq;
+    if (e.key != key || equivocated_seq > seq) continue;
+    // Counted only where every node that may hold the judged op may hold two of the twins: then
+    // every node holding it knows the proof, and all judge it alike. (Twins of which one lies in
+    // another village prove the equivocation only where both go.)
+    if (!e.twins.empty() && std::count_if(e.twins.begin(), e.twins.end(),
+                                          [&](const Reach& twin) { return reach_covers(twin, judged); }) < 2)
+      continue;
     bool reaffirmed = false;
     if (auto at = revocations_by_key_.find(key); at != revocations_by_key_.end())
       for (std::size_t r : at->second) {
@@ -393,7 +410,9 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
   const Constitution* c = constitution_in(view);
   if (c == nullptr) return refused("its causal past holds no genesis of this network");
   Verdict found;
-  std::optional<std::string> suspended = suspension(action.author, action.author_seq, view);
+  std::optional<std::string> suspended =
+      suspension(action.author, action.author_seq, view,
+                 action.reach ? *action.reach : Reach{action.scope, false, false, {}, {}});
   if (suspended && action.action_class == ActionClass::kPrivileged) return refused(*suspended);
   if (suspended) found.flags.push_back("equivocated_author");
   const GenesisPayload* g = genesis();
@@ -405,7 +424,8 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
       return found;
     }
   }
-  std::optional<std::string> why;  // the last reason a grant did not serve; built only when one fails
+  std::optional<std::string> why;  // why the grants did not serve; built only when one fails
+  int why_rank = 0;                // 1 a role that does not fit, 2 a grant revoked in view, 3 void by the forward rule
   std::optional<Verdict> flagged;
   if (auto at = grants_by_grantee_.find(action.author); at != grants_by_grantee_.end()) {
     for (std::size_t grant : at->second) {
@@ -415,11 +435,15 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
       const RoleDef* role = c->role(d.role);
       if (role == nullptr) continue;
       if (auto reason = fits(*role, op.fields.scope, d.categories)) {
-        why = "key " + key_name(action.author) + ": " + *reason;
+        // The verdict names the most telling reason among the grants tried: a revocation that voids
+        // the op (the rule that decides) over an older grant lost, over a role that does not fit.
+        if (why_rank <= 1) why = "key " + key_name(action.author) + ": " + *reason, why_rank = 1;
         continue;
       }
       if (revoked_in_view(grant, view)) {
-        why = "key " + key_name(action.author) + " lost role '" + role->id + "' at " + op.fields.scope + " to a revocation";
+        if (why_rank <= 2)
+          why = "key " + key_name(action.author) + " lost role '" + role->id + "' at " + op.fields.scope + " to a revocation",
+          why_rank = 2;
         continue;
       }
       Verdict verdict = found;
@@ -429,6 +453,7 @@ Verdict AuthorityState::require(const Action& action, const AuthoritySet& view, 
       if (auto revocation = revoked_after_frontier(grant, action)) {
         const auto& r = std::get<RevocationPayload>(graph_->op(*revocation).fields.payload);
         if (action.action_class == ActionClass::kPrivileged) {
+          why_rank = 3;
           why = "void: key " + key_name(action.author) + " was revoked (" + r.reason + ") by op " +
                 graph_->op(*revocation).id.short_hex() + " and this op is after the revoker's frontier (op number " +
                 std::to_string(r.frontier_seq) + ")";
@@ -464,7 +489,7 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
     if (c->category(category) == nullptr) return refused("the constitution has no category '" + category + "'");
   // A delegation is the "delegate" action at the grant's scope, by a role that may delegate it.
   Action action{op.fields.author, op.fields.author_seq, capability::kDelegate, op.fields.scope, "",
-                ActionClass::kPrivileged, std::nullopt};
+                ActionClass::kPrivileged, std::nullopt, reach_of(op)};
   Verdict verdict = require(action, view, self);
   if (!verdict.effective) return verdict;
   // `require` found a role with "delegate" that covers the scope; now the narrowing rules, on
@@ -513,7 +538,7 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
 Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const AuthoritySet& view,
                                        std::optional<std::size_t>) const {
   if (constitution_in(view) == nullptr) return refused("its causal past holds no genesis of this network");
-  if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view)) return refused(*suspended);
+  if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view, reach_of(op))) return refused(*suspended);
   auto authorities = revoke_authorities(op.fields.author, view, op.fields.author_seq);
   if (authorities.empty()) {
     // The true reason when the author held an office that may revoke, and lost it: a revocation

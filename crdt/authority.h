@@ -70,6 +70,25 @@ class AuthorityGraph {
   std::optional<std::size_t> genesis_;
 };
 
+// What visible_to reads of an op, kept by the store beside the op's key so a sync session can
+// list what a peer may hold without decoding ops: the op's scope, whether it goes everywhere
+// (authority ops), and for a notice the scopes it was sent to.
+//
+// An op also goes only where its parents go: a node that may hold the op but not one of its
+// parents could never apply it (the parent never arrives, the op waits for ever), so it is neither
+// offered nor sent there. `within` holds the reaches of parents (and, through their own `within`,
+// of ancestors) that do not cover the op's own: its *effective* reach is the places every one of
+// them reaches. Store::author never writes such an op (it names only covering parents), so
+// `within` is empty but for ops written by hand or by releases before 19 (crdt/OP_FORMAT.md).
+struct Reach {
+  std::string scope;
+  bool everywhere = false;
+  bool notice = false;
+  std::vector<std::string> recipients;  // a notice's recipients and receipts' recipient
+  std::vector<Reach> within;            // flat: their own `within` is empty
+  bool operator==(const Reach&) const = default;
+};
+
 struct Verdict {
   bool effective = false;
   std::string reason;               // for an ineffective op: one sentence; else empty
@@ -96,6 +115,8 @@ struct Action {
   // When set, the role used must be held at this level or above (a hazard that reached the
   // township is acted on by the township, the county or a department, not by the village).
   std::optional<ScopeLevel> level_reached;
+  // Where the judged op goes (for the equivocation rule); absent: its scope alone says.
+  std::optional<Reach> reach = std::nullopt;
 };
 
 // Who took a step, as far as the authority graph knows: the office (the grant the verdict used),
@@ -128,11 +149,21 @@ struct EffectiveRole {
   bool root = false;
 };
 
+// Two or more ops by one key with one sequence number (the proof of equivocation), with where
+// each of them goes. An equivocation counts against an op only where every node that may hold the
+// op may hold two of them, so every node holding the op judges it alike (crdt/AUTHORITY.md).
+struct Equivocation {
+  PublicKey key;
+  std::uint64_t seq = 0;
+  std::vector<Reach> twins;  // the effective reach of each op; empty: counts everywhere
+  bool operator==(const Equivocation&) const = default;
+};
+
 class AuthorityState {
  public:
   // `equivocations`: every (author, author_seq) for which the op set holds two different ops.
   AuthorityState(std::shared_ptr<const AuthorityGraph> graph,
-                 std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
+                 std::vector<Equivocation> equivocations);
 
   // The same state as the constructor computes, reusing `previous` where that is sound: when
   // `graph` holds `previous`'s ops at the same places and more, none of the new ones is a
@@ -143,7 +174,7 @@ class AuthorityState {
   // rather than copied.
   static std::shared_ptr<const AuthorityState> extend(std::shared_ptr<const AuthorityState> previous,
                                                       std::shared_ptr<const AuthorityGraph> graph,
-                                                      std::vector<std::pair<PublicKey, std::uint64_t>> equivocations);
+                                                      std::vector<Equivocation> equivocations);
 
   // Whether extend(this state, graph, equivocations) would leave every judgment over this
   // state's ops as it is: extend() keeps the verdicts found (see above), and none of the new ops
@@ -151,7 +182,7 @@ class AuthorityState {
   // state's ops, office_scope() and constitution() answer as before. (Revocations are excluded
   // by extend() itself.) A store keeps what it evaluated from such judgments across the change.
   bool extension_keeps_judgments(const AuthorityGraph& graph,
-                                 std::vector<std::pair<PublicKey, std::uint64_t>> equivocations) const;
+                                 std::vector<Equivocation> equivocations) const;
 
   // Judges any op of the set. `auth_frontier`: the maximal authority ops in its causal past.
   Verdict judge(const Op& op, const std::vector<Hash32>& auth_frontier) const;
@@ -185,7 +216,7 @@ class AuthorityState {
   // BLAKE2b over every authority op's id and verdict, in id order.
   Hash32 digest() const;
   const AuthorityGraph& graph() const { return *graph_; }
-  const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations() const { return equivocations_; }
+  const std::vector<Equivocation>& equivocations() const { return equivocations_; }
   int rounds() const { return rounds_; }
   bool extended() const { return extended_; }  // built by extend() from a previous state
 
@@ -204,7 +235,9 @@ class AuthorityState {
                          std::optional<std::size_t> self) const;
   Verdict judge_amendment(const Op& op, const AmendmentPayload& amendment, const AuthoritySet& view) const;
   const Constitution* constitution_in(const AuthoritySet& view) const;
-  std::optional<std::string> suspension(const PublicKey& key, std::uint64_t seq, const AuthoritySet& view) const;
+  // Why `key`'s op numbered `seq`, going where `judged` says, is suspended for equivocation.
+  std::optional<std::string> suspension(const PublicKey& key, std::uint64_t seq, const AuthoritySet& view,
+                                        const Reach& judged) const;
   bool revoked_in_view(std::size_t grant, const AuthoritySet& view) const;
   std::optional<std::size_t> revoked_after_frontier(std::size_t grant, const Action& action) const;
   bool may_revoke(std::size_t revocation, std::size_t grant, const std::vector<RevokerInfo>& revokers) const;
@@ -216,10 +249,10 @@ class AuthorityState {
   void compute();
   void index(std::size_t from);  // the by-key and amendment lists, for ops from `from` on
   bool extendable_by(const AuthorityGraph& graph,
-                     const std::vector<std::pair<PublicKey, std::uint64_t>>& equivocations) const;
+                     const std::vector<Equivocation>& equivocations) const;
 
   std::shared_ptr<const AuthorityGraph> graph_;
-  std::vector<std::pair<PublicKey, std::uint64_t>> equivocations_;
+  std::vector<Equivocation> equivocations_;
   std::vector<Verdict> verdicts_;
   std::vector<RevokerInfo> revokers_;       // this round, per revocation op
   std::vector<RevokerInfo> revokers_prev_;  // last round: the forward rule reads these
@@ -237,24 +270,6 @@ class AuthorityState {
 // whose scope lies in its subtree, and notices sent from above to a scope in its subtree.
 bool visible_to(const Op& op, const std::string& node_scope);
 
-// What visible_to reads of an op, kept by the store beside the op's key so a sync session can
-// list what a peer may hold without decoding ops: the op's scope, whether it goes everywhere
-// (authority ops), and for a notice the scopes it was sent to.
-//
-// An op also goes only where its parents go: a node that may hold the op but not one of its
-// parents could never apply it (the parent never arrives, the op waits for ever), so it is neither
-// offered nor sent there. `within` holds the reaches of parents (and, through their own `within`,
-// of ancestors) that do not cover the op's own: its *effective* reach is the places every one of
-// them reaches. Store::author never writes such an op (it names only covering parents), so
-// `within` is empty but for ops written by hand or by releases before 19 (crdt/OP_FORMAT.md).
-struct Reach {
-  std::string scope;
-  bool everywhere = false;
-  bool notice = false;
-  std::vector<std::string> recipients;  // a notice's recipients and receipts' recipient
-  std::vector<Reach> within;            // flat: their own `within` is empty
-  bool operator==(const Reach&) const = default;
-};
 // The op's own reach (`within` empty): a function of its scope and payload.
 Reach reach_of(const Op& op);
 Reach reach_of(const OpFields& fields);
@@ -265,6 +280,11 @@ bool visible_to(const Reach& reach, const std::string& node_scope);
 bool reach_covers(const Reach& outer, const Reach& inner);
 // `reach` narrowed to where a parent of reach `parent` goes too (unchanged when `parent` covers it).
 void narrow_reach(Reach& reach, const Reach& parent);
+
+// Sorts equivocations by (key, number) and drops repeats.
+void normalize_equivocations(std::vector<Equivocation>& equivocations);
+// action_of without the op's reach.
+std::optional<Action> action_of_fields(const Op& op);
 
 // The capability and class an op asks for, for payloads judged by one capability at one scope.
 // nullopt for payloads with their own rules (genesis, delegation, revocation, …).

@@ -229,7 +229,7 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
   const HazardPayload& h = payload_of(op);
   auto need = [&](const char* capability, std::optional<ScopeLevel> level) {
     Action action{op.fields.author, op.fields.author_seq, capability, op.fields.scope, prior.category,
-                  capability_class(capability), level};
+                  capability_class(capability), level, reach_of(op)};
     return authority.judge_action(action, step.auth_frontier);
   };
   const Constitution& constitution = authority.constitution();
@@ -237,7 +237,7 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
     if (prior.exists) return refused("this hazard was already reported");
     if (constitution.category(h.category) == nullptr) return refused("the constitution has no category '" + h.category + "'");
     Action action{op.fields.author, op.fields.author_seq, "hazard.report", op.fields.scope, h.category,
-                  ActionClass::kSafetyPositive, std::nullopt};
+                  ActionClass::kSafetyPositive, std::nullopt, reach_of(op)};
     return authority.judge_action(action, step.auth_frontier);
   }
   if (!prior.exists) return refused("no effective report of this hazard is in its causal past");

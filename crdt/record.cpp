@@ -86,7 +86,7 @@ Verdict judge_step(const RecordOp& step, const RecordState& prior, const Authori
   const RecordPayload& r = payload_of(op);
   auto need = [&](const char* capability, const std::string& scope) {
     Action action{op.fields.author, op.fields.author_seq, capability, scope, "", capability_class(capability),
-                  std::nullopt};
+                  std::nullopt, reach_of(op)};
     return authority.judge_action(action, step.auth_frontier);
   };
   if (creates(r)) {

@@ -1482,11 +1482,22 @@ Result<std::shared_ptr<const AuthorityState>> Store::state_in(const Txn& txn) co
   if (txn.is_write() && written_state_ && &written_state_->graph() == graph_.get() &&
       written_graph_size_ == graph_->size() && written_equivocations_ == equivocation_count)
     return written_state_;
-  std::vector<std::pair<PublicKey, std::uint64_t>> equivocations;
+  // Each equivocation with where each of its ops goes (rows are author, number, op id: the twins
+  // of one number are neighbours).
+  std::vector<Equivocation> equivocations;
   auto cursor = Cursor::open(txn, tables_.equivocations);
   if (!cursor) return cursor.status();
-  for (bool ok = cursor->first(); ok; ok = cursor->next())
-    equivocations.emplace_back(*Hash32::from_view(cursor->key().subspan(0, 32)), read_u64_be(cursor->key().data() + 32));
+  for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+    ByteView key = cursor->key();
+    if (key.size() != 72) return Status::corruption("an equivocations row is malformed");
+    PublicKey author = *Hash32::from_view(key.subspan(0, 32));
+    std::uint64_t seq = read_u64_be(key.data() + 32);
+    auto reach = stored_reach(txn, tables_.ids, tables_.reach, *Hash32::from_view(key.subspan(40, 32)));
+    if (!reach) return reach.status();
+    if (equivocations.empty() || equivocations.back().key != author || equivocations.back().seq != seq)
+      equivocations.push_back(Equivocation{author, seq, {}});
+    equivocations.back().twins.push_back(std::move(*reach));
+  }
   // May reflect uncommitted writes: state_ stays as it was, and the new state waits for the
   // commit (adopt_written_state).
   if (txn.is_write()) {

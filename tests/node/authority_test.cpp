@@ -217,15 +217,34 @@ TEST_CASE("two ops with one sequence number are proof: privileges suspended unti
   auto state = county.store().authority();
   REQUIRE(state.is_ok());
   REQUIRE((*state)->equivocations().size() == 1);
-  CHECK((*state)->equivocations()[0] == std::make_pair(p.head_a.public_key(), one.fields.author_seq));
+  CHECK((*state)->equivocations()[0].twins.size() == 2);
+  CHECK((*state)->equivocations()[0].key == p.head_a.public_key());
+  CHECK((*state)->equivocations()[0].seq == one.fields.author_seq);
+  // The twins are village A's notes: the proof suspends the key's privileged acts where it goes
+  // (ops of village A); a county-wide op (an appointment goes everywhere) is judged alike on nodes
+  // that never hold the twins, so the twins alone do not suspend it (crdt/AUTHORITY.md).
+  Op in_village = county.note(p.head_a, kVillageA, "after", county.heads());
+  county.ingest(in_village);
+  Op assign_like = county.delegation(p.head_a, p.member, "grid_member", kGridA, county.heads());
+  county.ingest(assign_like);
+  CHECK(county.effective(assign_like));
+  // Twins that go everywhere (two appointments numbered alike) suspend its appointments.
+  Op first_grant = county.delegation(p.head_a, p.member2, "grid_member", kGridA, county.heads());
+  county.ingest(first_grant);
+  OpFields grant_twin = first_grant.fields;
+  grant_twin.payload = DelegationPayload{p.member.public_key(), "grid_member", {}};
+  grant_twin.object = named_object_id("grant", "twin");
+  Op second_grant = county.factory().make_raw(p.head_a, grant_twin);
+  county.ingest(second_grant);
   Op suspended = county.delegation(p.head_a, p.member, "grid_member", kGridA, county.heads());
   county.ingest(suspended);
   Verdict verdict = county.verdict(suspended);
   CHECK_FALSE(verdict.effective);
   CHECK_THAT(verdict.reason, Catch::Contains("equivocated"));
+  std::uint64_t grant_seq = first_grant.fields.author_seq;
   // The township station (an office above) reaffirms; the head's next appointment stands.
   county.act(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-             ReaffirmationPayload{p.head_a.public_key(), one.fields.author_seq});
+             ReaffirmationPayload{p.head_a.public_key(), grant_seq});
   Op after = county.delegation(p.head_a, p.member2, "grid_member", kGridA, county.heads());
   county.ingest(after);
   CHECK(county.effective(after));

@@ -32,6 +32,15 @@ std::string loop_counts(const anwang::sim::SimStats& st) {
   return out + "; " + std::to_string(st.hazards_archived) + " hazards archived";
 }
 
+// Hostile and careless actors (issue 19), and how many honest steps the liveness check judged.
+std::string hostile_counts(const anwang::sim::SimStats& st) {
+  return std::to_string(st.notes_anywhere) + " notes by anyone on any object, " + std::to_string(st.cross_scope_ops) +
+         " ops by hand with a parent in another scope, " + std::to_string(st.restores) + " nodes restored from a backup, " +
+         std::to_string(st.borrowed_key_ops) + " ops with a key borrowed on a second node, " +
+         std::to_string(st.reaffirmations) + " reaffirmations; liveness: " + std::to_string(st.liveness_steps_checked) +
+         " honest steps with their whole history in view, every one effective or voided by a named rule";
+}
+
 // A run long enough to close hazards must have taken every step of the loop; one that did not
 // exercised less than it claims (the simulator once refused its own steps and passed).
 std::string loop_not_run(const anwang::sim::SimStats& st) {
@@ -118,13 +127,13 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("%llu seeds from %llu: %llu failed; %llu signed ops authored (%llu forged, %llu refused at the source), "
               "%llu sessions (%llu cut or refused, %.1f MB on the wire), %s; %.1f s\n"
-              "hazard steps accepted: %s\n",
+              "hazard steps accepted: %s\nhostile and careless: %s\n",
               static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(failed), static_cast<unsigned long long>(total.ops_authored),
               static_cast<unsigned long long>(total.forged), static_cast<unsigned long long>(total.ops_refused),
               static_cast<unsigned long long>(total.sessions), static_cast<unsigned long long>(total.sessions_failed),
               static_cast<double>(total.bytes_on_wire) / 1e6, fault_counts(total).c_str(), seconds,
-              loop_counts(total).c_str());
+              loop_counts(total).c_str(), hostile_counts(total).c_str());
   if (std::string why = loop_not_run(total); !why.empty()) {
     std::printf("the workload did not run the closed loop: %s\n", why.c_str());
     return 1;

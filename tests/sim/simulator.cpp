@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "crdt/causal.h"
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
@@ -118,6 +119,7 @@ struct Person {
   int node = 0;
   std::string category;  // departments
   int grantor = -1;      // the person who appointed this one (-1: root or none)
+  int second_node = -1;  // a careless officer who also signs on this node (one key, two nodes)
 };
 
 struct SimNode {
@@ -132,6 +134,11 @@ struct SimNode {
   std::unique_ptr<SimClock> clock;
   std::vector<int> people;
   std::set<Hash32> acknowledged;  // ops this node's store acknowledged (authored or committed)
+  // A copy of the store taken during the run, to restore the node from later (as a careless
+  // technician restores an old backup), and what it had acknowledged then.
+  fs::path snapshot;
+  std::set<Hash32> snapshot_acknowledged;
+  bool restored = false;
 };
 
 struct Link {
@@ -356,6 +363,14 @@ class Simulation {
       add_person("member2-" + n.name, "grid_member", n.scope + "-02", n.index);
       add_person("outsider-" + n.name, "", n.scope, n.index);
     }
+    // Sometimes a careless grid member also signs on the township's node (one key, two nodes).
+    for (const SimNode& n : nodes_)
+      if (borrower_ < 0 && scope_level(n.scope) == ScopeLevel::kVillage && rng_.chance(0.3)) {
+        borrower_ = person("member1-" + n.name);
+        people_[static_cast<std::size_t>(borrower_)].second_node = township_of(n);
+        trace_line("careless key " + people_[static_cast<std::size_t>(borrower_)].name + " also at " +
+                   nodes_[static_cast<std::size_t>(township_of(n))].name);
+      }
   }
 
   int township_of(const SimNode& village) const {
@@ -419,6 +434,8 @@ class Simulation {
     } else if (const auto* h = std::get_if<HazardPayload>(&op->fields.payload)) {
       ++stats_.hazard_steps[h->action];
     }
+    // Accepted as effective at its source: the final liveness check judges it again.
+    if (draft.admit == node::DraftAdmit::kEffectiveOnly) honest_.insert(op->id);
     trace_line("op " + short_id(op->id) + " " + what + " by " + p.name + " at " + n.name + " hlc " +
                std::to_string(op->fields.hlc));
     return std::move(*op);
@@ -598,8 +615,10 @@ class Simulation {
       clock_jump(static_cast<int>(rng_.below(nodes_.size())));
     } else if (r < 960) {
       partition(static_cast<int>(rng_.below(links_.size())));
-    } else {
+    } else if (r < 990) {
       churn();
+    } else {
+      careless();
     }
   }
 
@@ -626,7 +645,14 @@ class Simulation {
     static const std::int64_t kJumps[] = {static_cast<std::int64_t>(kDayMs), -static_cast<std::int64_t>(kDayMs),
                                           static_cast<std::int64_t>(3 * kDayMs), static_cast<std::int64_t>(365 * kDayMs),
                                           -static_cast<std::int64_t>(365 * kDayMs), -3'600'000};
-    n.offset_ms += kJumps[rng_.below(6)];
+    std::uint64_t which = rng_.below(8);
+    if (which == 6) {
+      n.offset_ms = -static_cast<std::int64_t>(now_) + static_cast<std::int64_t>(rng_.below(kDayMs));  // a Pi booted at 1970
+    } else if (which == 7) {
+      n.offset_ms = 0;  // the clock set right again
+    } else {
+      n.offset_ms += kJumps[which];
+    }
     ++stats_.clock_jumps;
     trace_line("clock " + n.name + " offset " + std::to_string(n.offset_ms));
   }
@@ -1078,6 +1104,174 @@ class Simulation {
     }
   }
 
+  // ---- hostile and careless actors (issue 19) -----------------------------------------------------
+
+  void careless() {
+    std::uint64_t r = rng_.below(100);
+    if (r < 45) {
+      note_anywhere();
+    } else if (r < 60) {
+      cross_scope_op();
+    } else if (r < 72) {
+      borrowed_key_op();
+    } else if (r < 85) {
+      reaffirm_suspended();
+    } else {
+      snapshot_or_restore();
+    }
+  }
+
+  // A note by anyone at a node — an outsider with no role, a grid member, an officer — on any
+  // object the run knows of, held here or not, at a place under the node. Notes never cut a
+  // record's chain, never change its state, and never stop its steps (the liveness check below).
+  void note_anywhere() {
+    SimNode& n = nodes_[rng_.below(nodes_.size())];
+    if (!is_up(n) || n.people.empty()) return;
+    int who = rng_.pick(n.people);
+    std::vector<Hash32> objects;
+    for (const Known& k : hazards_) objects.push_back(k.id);
+    for (const Known& k : units_) objects.push_back(k.id);
+    for (const Notice& k : notices_) objects.push_back(k.id);
+    if (objects.empty()) return;
+    node::OpDraft draft = step_on(place_under(n), rng_.pick(objects), NotePayload{"看过了 " + std::to_string(stats_.steps)});
+    draft.admit = node::DraftAdmit::kEvenIfNotEffective;  // written whether or not the author may
+    if (author(n.index, who, draft, "note on " + short_id(draft.object))) ++stats_.notes_anywhere;
+  }
+
+  // An op written by hand at a node holding two villages: a note at village B naming a step of
+  // village A's hazard as its parent. Every node may store it where both are held; no session may
+  // offer it to a node holding only one of them, and it must never starve that node.
+  void cross_scope_op() {
+    std::vector<int> hubs;
+    for (const SimNode& n : nodes_)
+      if (scope_level(n.scope) != ScopeLevel::kVillage && is_up(n)) hubs.push_back(n.index);
+    if (hubs.empty()) return;
+    SimNode& n = nodes_[static_cast<std::size_t>(rng_.pick(hubs))];
+    auto known = known_at(n, hazards_);
+    if (!known) return;
+    std::vector<std::string> others;
+    for (const SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage && scope_contains(n.scope, v.scope) &&
+          !scope_contains(v.scope, known->scope))
+        others.push_back(v.scope);
+    if (others.empty()) return;
+    auto ops = n.store->ops_of_object(known->id);
+    if (!ok(ops, "ops of object") || ops->empty()) return;
+    const Op& parent = ops->back();
+    auto head = n.store->author_head(hand_.public_key());
+    if (!ok(head, "author head")) return;
+    OpFields f;
+    auto stats = n.store->stats();
+    if (!ok(stats, "stats")) return;
+    f.network = stats->network_id;
+    f.author = hand_.public_key();
+    f.author_seq = *head ? (*head)->seq + 1 : 1;
+    std::uint64_t floor = parent.fields.hlc;
+    if (*head) {
+      f.author_prev = (*head)->id;
+      auto prev = n.store->get((*head)->id);
+      if (!ok(prev, "previous op") || !*prev) return;
+      floor = std::max(floor, (*prev)->fields.hlc);
+    }
+    f.parents = {parent.id};
+    f.hlc = std::max(floor + 1, hlc_from_ms(n.clock->now_ms()));
+    f.scope = rng_.pick(others);
+    f.object = known->id;
+    f.payload = NotePayload{"隔壁村写的 " + std::to_string(stats_.steps)};
+    auto op = sign_op(f, hand_);
+    if (!ok(op, "signing a cross-scope op")) return;
+    auto report = n.store->ingest(std::vector<Bytes>{op->bytes});
+    if (!report) {
+      if (report.status().code() != Status::Code::kStoreFull) failure("ingest at " + n.name + ": " + report.status().message());
+      return;
+    }
+    if (report->outcomes[0].kind != node::IngestOutcome::Kind::kAccepted)
+      return failure("a hand-made op at " + n.name + " was " + node::outcome_name(report->outcomes[0].kind) + ": " +
+                     report->outcomes[0].detail);
+    n.acknowledged.insert(op->id);
+    forged_.insert(op->id);
+    ++stats_.cross_scope_ops;
+    trace_line("op " + short_id(op->id) + " by hand at " + n.name + " scope " + f.scope + " parent " + short_id(parent.id));
+  }
+
+  // A careless officer's key used on a second node: a report at the township's node by a grid
+  // member whose own node is the village's. Both nodes number the key's ops; when they meet, the
+  // key has equivocated and its privileged acts are suspended until an office reaffirms it.
+  void borrowed_key_op() {
+    if (borrower_ < 0) return;
+    Person& p = people_[static_cast<std::size_t>(borrower_)];
+    SimNode& n = nodes_[static_cast<std::size_t>(p.second_node)];
+    if (!is_up(n)) return;
+    HazardPayload h;
+    h.action = "report";
+    h.text = "借用密钥上报 " + std::to_string(stats_.steps);
+    h.category = "fire";
+    h.severity = "general";
+    auto op = author(n.index, borrower_, new_record(p.scope, h), "report with a borrowed key");
+    if (op) {
+      hazards_.push_back({op->fields.object, p.scope});
+      ++stats_.borrowed_key_ops;
+    }
+  }
+
+  // An office above lifts the suspension of a key that equivocated (anwang reaffirm): the
+  // township for its villages' people, the county for townships'.
+  void reaffirm_suspended() {
+    std::vector<int> hubs;
+    for (const SimNode& n : nodes_)
+      if (scope_level(n.scope) != ScopeLevel::kVillage && is_up(n)) hubs.push_back(n.index);
+    if (hubs.empty()) return;
+    SimNode& n = nodes_[static_cast<std::size_t>(rng_.pick(hubs))];
+    auto state = n.store->authority();
+    if (!ok(state, "authority")) return;
+    for (const Equivocation& e : (*state)->equivocations()) {
+    const PublicKey& key = e.key;
+    const std::uint64_t seq = e.seq;
+      if (!reaffirmed_.insert({key, seq}).second) continue;
+      int person_index = -1;
+      for (std::size_t i = 0; i < people_.size(); ++i)
+        if (people_[i].key.public_key() == key) person_index = static_cast<int>(i);
+      if (person_index < 0 || people_[static_cast<std::size_t>(person_index)].role.empty()) continue;
+      const Person& p = people_[static_cast<std::size_t>(person_index)];
+      int office = n.index == 0 ? person("root") : holder_of("township_station", n.scope);
+      if (office < 0 || !scope_contains(n.scope, p.scope)) continue;
+      if (author(n.index, office, step_on(p.scope, key_object_id(key), ReaffirmationPayload{key, seq}),
+                 "reaffirm " + p.name + " at " + std::to_string(seq)))
+        ++stats_.reaffirmations;
+      return;
+    }
+  }
+
+  // A village technician copies the store (a backup), and later restores the node from it: what
+  // the node acknowledged since is gone from it, and its people's keys number their ops again from
+  // where the copy was.
+  void snapshot_or_restore() {
+    std::vector<int> villages;
+    for (const SimNode& v : nodes_)
+      if (scope_level(v.scope) == ScopeLevel::kVillage && is_up(v) && !v.restored) villages.push_back(v.index);
+    if (villages.empty()) return;
+    SimNode& n = nodes_[static_cast<std::size_t>(rng_.pick(villages))];
+    bool restore = !n.snapshot.empty();
+    n.store.reset();
+    std::error_code ec;
+    if (!restore) {
+      n.snapshot = root_ / (n.name + "-backup");
+      fs::copy(n.dir, n.snapshot, fs::copy_options::recursive, ec);
+      if (ec) return failure("copying " + n.name + "'s store: " + ec.message());
+      n.snapshot_acknowledged = n.acknowledged;
+      trace_line("backup " + n.name);
+    } else {
+      fs::remove_all(n.dir, ec);
+      fs::copy(n.snapshot, n.dir, fs::copy_options::recursive, ec);
+      if (ec) return failure("restoring " + n.name + "'s store: " + ec.message());
+      n.acknowledged = n.snapshot_acknowledged;
+      n.restored = true;
+      ++stats_.restores;
+      trace_line("restore " + n.name + " from its backup");
+    }
+    if (Status opened = open_store(n); !ok(opened, "reopening " + n.name)) return;
+  }
+
   // ---- invariants -------------------------------------------------------------------------------
 
   // The hazard as node `n` sees it; nothing when the node does not hold it (yet).
@@ -1160,6 +1354,79 @@ class Simulation {
     still_moving_ = true;  // reported after the final checks, which say more about why
   }
 
+  // Liveness: every step an authorised actor took (accepted as effective at its source) with the
+  // whole history of its record in view — no step of the same record concurrent with it, and every
+  // step before it that was effective at its source still effective — is effective at the end,
+  // unless a rule named in its verdict voids it: a revocation reaching forward ("void: …"), an
+  // equivocation of its author, or a reclassification out of its department's categories ("void:
+  // …"). Notes and other ops on the record are not steps of it and never count as concurrent. So no
+  // forged, careless or out-of-scope op blocks legitimate work.
+  bool check_honest_steps(const std::map<Hash32, Op>& all, const std::unordered_map<Hash32, Verdict>& verdicts) {
+    std::unordered_map<Hash32, std::vector<const Op*>> by_object;
+    for (const auto& [id, op] : all) by_object[op.fields.object].push_back(&op);
+    for (auto& [object, ops] : by_object)
+      std::sort(ops.begin(), ops.end(),
+                [](const Op* a, const Op* b) { return std::tie(a->fields.hlc, a->id) < std::tie(b->fields.hlc, b->id); });
+    auto voided_by_rule = [](const Verdict& v) {
+      return v.reason.rfind("void:", 0) == 0 || v.reason.find("equivocated") != std::string::npos;
+    };
+    // Keys whose appointment (accepted as effective where it was written) is inert at the end: a
+    // rule voided it since (its grantor equivocated or was revoked before its frontier), and with it
+    // what the key did under it.
+    std::set<PublicKey> appointment_voided;
+    for (const Hash32& id : honest_) {
+      auto found = all.find(id);
+      if (found == all.end()) continue;
+      if (const auto* d = std::get_if<DelegationPayload>(&found->second.fields.payload))
+        if (!verdicts.at(id).effective) appointment_voided.insert(d->grantee);
+    }
+    std::unordered_map<Hash32, CausalOrder> orders;
+    for (const Hash32& id : honest_) {
+      auto found = all.find(id);
+      if (found == all.end()) continue;  // lost with a restored node before it reached another
+      const Op& step = found->second;
+      bool hazard = std::holds_alternative<HazardPayload>(step.fields.payload);
+      bool record = std::holds_alternative<RecordPayload>(step.fields.payload);
+      const Verdict& verdict = verdicts.at(id);
+      if (!hazard && !record) {
+        // Authority ops are judged in their own view: only the forward rules may void them.
+        if (!verdict.effective && !voided_by_rule(verdict))
+          return check(false, "honest " + std::string(payload_kind(step.fields.payload)) + " " + id.hex() +
+                                  " is inert at the end: " + verdict.reason);
+        continue;
+      }
+      const std::vector<const Op*>& ops = by_object[step.fields.object];
+      auto at = orders.try_emplace(step.fields.object, ops).first;
+      const CausalOrder& order = at->second;
+      std::size_t self = static_cast<std::size_t>(std::find(ops.begin(), ops.end(), &step) - ops.begin());
+      bool whole_history = true;
+      for (std::size_t k = 0; k < ops.size() && whole_history; ++k) {
+        if (k == self || ops[k]->fields.payload.index() != step.fields.payload.index()) continue;
+        if (!order.before(k, self) && !order.before(self, k)) whole_history = false;  // concurrent
+        if (order.before(k, self) && honest_.count(ops[k]->id) && !verdicts.at(ops[k]->id).effective)
+          whole_history = false;  // built on a step voided since
+      }
+      if (!whole_history) continue;
+      if (!verdict.effective && appointment_voided.count(step.fields.author)) continue;
+      ++stats_.liveness_steps_checked;
+      if (!verdict.effective && !voided_by_rule(verdict)) {
+        std::string action = hazard ? std::get<HazardPayload>(step.fields.payload).action
+                                    : std::get<RecordPayload>(step.fields.payload).kind + " " +
+                                          std::get<RecordPayload>(step.fields.payload).action;
+        return check(false, "honest step " + id.hex() + " (" + action + ") was taken with the whole history of its record "
+                            "in view, yet is inert at the end: " + verdict.reason);
+      }
+    }
+    return true;
+  }
+
+  // The reason a node gives for an op's verdict (for failure messages).
+  std::string reason_at(std::size_t node, const Op& op) {
+    auto verdict = nodes_[node].store->verdict(op);
+    if (!verdict) return verdict.status().message();
+    return verdict->effective ? "effective" : verdict->reason;
+  }
+
   void check_final() {
     // The county's ops: the union of every node's. One pass over each node's ops gives its
     // holdings, every op's verdict there and its effective digest.
@@ -1167,10 +1434,11 @@ class Simulation {
     std::vector<std::unordered_set<Hash32>> holdings(nodes_.size());
     std::vector<std::vector<std::pair<Hash32, bool>>> judged(nodes_.size());  // each op's id and whether effective
     std::vector<Hash32> digests(nodes_.size());
+    std::unordered_map<Hash32, Verdict> final_verdicts;  // as the first node holding the op judged it
     for (SimNode& n : nodes_) {
       auto i = static_cast<std::size_t>(n.index);
       auto digest = n.store->effective_digest([&](const Op& op, const Verdict& v) {
-        all.try_emplace(op.id, op);
+        if (all.try_emplace(op.id, op).second) final_verdicts.emplace(op.id, v);
         holdings[i].insert(op.id);
         judged[i].emplace_back(op.id, v.effective);
       });
@@ -1179,12 +1447,24 @@ class Simulation {
     }
     stats_.ops_total = all.size();
     std::unordered_map<Hash32, std::pair<bool, std::size_t>> verdicts;  // first node's verdict, and its index
+    // Liveness: every op within a node's scope whose causal past is within that scope (worked out
+    // here from the ops themselves, independently of the store's reach rows) has reached it.
+    std::vector<const Op*> by_time;
+    for (const auto& [id, op] : all) by_time.push_back(&op);
+    std::sort(by_time.begin(), by_time.end(),
+              [](const Op* a, const Op* b) { return std::tie(a->fields.hlc, a->id) < std::tie(b->fields.hlc, b->id); });
     for (SimNode& n : nodes_) {
       const std::unordered_set<Hash32>& mine = holdings[static_cast<std::size_t>(n.index)];
-      // Exactly what its scope may hold: everything visible, nothing else.
+      std::unordered_set<Hash32> completable;
+      for (const Op* op : by_time)
+        if (visible_to(*op, n.scope) &&
+            std::all_of(op->fields.parents.begin(), op->fields.parents.end(),
+                        [&](const Hash32& parent) { return completable.count(parent) != 0; }))
+          completable.insert(op->id);
+      // Exactly what its scope may hold: everything completable there, nothing invisible.
       for (const auto& [id, op] : all) {
         bool visible = visible_to(op, n.scope);
-        if (visible && !mine.count(id)) {
+        if (completable.count(id) && !mine.count(id)) {
           std::string parents;
           for (const Hash32& parent : op.fields.parents) {
             auto p = all.find(parent);
@@ -1226,9 +1506,11 @@ class Simulation {
         if (!fresh && it->second.first != effective)
           return failure("op " + id.hex() + " (" + payload_kind(all.at(id).fields.payload) + ") is " +
                          (effective ? "effective" : "not effective") + " at " + n.name + " but not at " +
-                         nodes_[it->second.second].name);
+                         nodes_[it->second.second].name + " (there: " + reason_at(it->second.second, all.at(id)) +
+                         "; here: " + reason_at(static_cast<std::size_t>(n.index), all.at(id)) + ")");
       }
     }
+    if (!check_honest_steps(all, final_verdicts)) return;
     // Nodes with the same scope hold the same digest; every hazard looks the same everywhere.
     for (std::size_t i = 0; i < nodes_.size(); ++i)
       for (std::size_t j = i + 1; j < nodes_.size(); ++j)
@@ -1286,6 +1568,10 @@ class Simulation {
   std::vector<Known> hazards_, units_;
   std::vector<Notice> notices_;
   std::set<Hash32> forged_;
+  std::set<Hash32> honest_;  // drafts accepted as effective at their source
+  std::set<std::pair<PublicKey, std::uint64_t>> reaffirmed_;
+  KeyPair hand_ = sim_key("hand-made ops");  // signs only the ops written by hand, so it never forks
+  int borrower_ = -1;                        // the person whose key is also used on a second node
   int bundle_counter_ = 0;
   double loss_ = 0, flip_ = 0;
   bool still_moving_ = false;

@@ -13,10 +13,16 @@
 //
 // The workload is the grid's work: appointments and revocations, ledger units, patrols, tips,
 // incidents, notices, and hazards through the whole closed loop, with conflicting concurrent steps
-// wherever nodes act on partial views, plus forged steps by keys that hold no role for them.
+// wherever nodes act on partial views, plus hostile and careless actors: forged steps by keys that
+// hold no role for them, notes by anyone on any object, ops written by hand whose parents lie in
+// another scope, a node restored from an old copy, a key used on two nodes, clocks at 1970 and a
+// year ahead.
 // Invariants are checked as the run goes; after healing, the run checks that every node holds
 // exactly the ops its scope may hold, no acknowledged op is lost, nodes agree on every verdict and
-// every hazard's state, no forged step is effective anywhere, and every store verifies.
+// every hazard's state, no forged step is effective anywhere, and every store verifies; and two
+// liveness properties: every op within a node's scope whose causal past is within that scope has
+// reached it, and every step an authorised actor took with the whole history of its record in view
+// is effective, unless a rule named in its verdict voids it.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +61,13 @@ struct SimStats {
   std::uint64_t healing_rounds = 0;
   std::map<std::string, std::uint64_t> hazard_steps;  // steps accepted at their source, by action (not forged)
   std::uint64_t hazards_archived = 0;                 // hazards archived (办结归档) at the end, as the county sees them
+  // Hostile and careless actors (issue 19).
+  std::uint64_t notes_anywhere = 0;       // notes by anyone (outsiders, other villages) on any known object
+  std::uint64_t cross_scope_ops = 0;      // ops written by hand at one scope naming a parent of another
+  std::uint64_t restores = 0;             // nodes restored from an old copy of their store
+  std::uint64_t borrowed_key_ops = 0;     // ops by a person's key on a second node
+  std::uint64_t reaffirmations = 0;       // suspensions lifted by an office above
+  std::uint64_t liveness_steps_checked = 0;  // honest steps the final liveness check judged
 
   void add(const SimStats& other) {
     steps += other.steps;
@@ -74,6 +87,12 @@ struct SimStats {
     healing_rounds += other.healing_rounds;
     for (const auto& [action, count] : other.hazard_steps) hazard_steps[action] += count;
     hazards_archived += other.hazards_archived;
+    notes_anywhere += other.notes_anywhere;
+    cross_scope_ops += other.cross_scope_ops;
+    restores += other.restores;
+    borrowed_key_ops += other.borrowed_key_ops;
+    reaffirmations += other.reaffirmations;
+    liveness_steps_checked += other.liveness_steps_checked;
   }
 };
 
