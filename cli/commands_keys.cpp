@@ -1,4 +1,4 @@
-// anwang init | key new | key list
+// anwang init | key new | key list | key export | key import
 #include <iostream>
 
 #include "cli/context.h"
@@ -35,6 +35,36 @@ void run_key_new(Context& ctx, const std::string& name) {
             << key_fingerprint(key->public_key) << ")\n";
 }
 
+// Where a key signs, as `key list` shows it.
+std::string binding_text(const node::KeyInfo& key) {
+  switch (key.binding) {
+    case node::KeyBinding::kThisNode:
+      return "this node 本节点";
+    case node::KeyBinding::kUnbound:
+      return "unbound 未绑定 (an earlier release's key file: bound to this node when it first "
+             "signs here)";
+    case node::KeyBinding::kMovedAway:
+      return "moved away 已移出: to " + key.moved_to + " at " + key.moved_at;
+    case node::KeyBinding::kOtherNode:
+      return "bound to node 属于节点 " + key.node->hex() + " (does not sign here)";
+  }
+  return "";
+}
+
+nlohmann::json key_json(const node::KeyInfo& key) {
+  nlohmann::json out = {
+      {"name", key.name},
+      {"public_key", key.public_key.hex()},
+      {"fingerprint", key_fingerprint(key.public_key)},
+      {"binding", node::key_binding_name(key.binding)},
+      {"node", key.node ? nlohmann::json(key.node->hex()) : nlohmann::json(nullptr)}};
+  if (key.binding == node::KeyBinding::kMovedAway) {
+    out["moved_to"] = key.moved_to;
+    out["moved_at"] = key.moved_at;
+  }
+  return out;
+}
+
 void run_key_list(Context& ctx) {
   auto home = ctx.open_home();
   if (!home) return ctx.fail(home.status());
@@ -42,15 +72,92 @@ void run_key_list(Context& ctx) {
   if (!keys) return ctx.fail(keys.status());
   if (ctx.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& key : *keys)
-      out.push_back({{"name", key.name}, {"public_key", key.public_key.hex()},
-                     {"fingerprint", key_fingerprint(key.public_key)}});
+    for (const auto& key : *keys) out.push_back(key_json(key));
     ctx.print(out);
     return;
   }
   if (keys->empty()) std::cout << "The keyring is empty 密钥环为空. Create a key with 'anwang key new NAME'.\n";
   for (const auto& key : *keys)
-    std::cout << key.name << "  " << key.public_key.hex() << "  " << key_fingerprint(key.public_key) << "\n";
+    std::cout << key.name << "  " << key.public_key.hex() << "  " << key_fingerprint(key.public_key)
+              << "  " << binding_text(key) << "\n";
+}
+
+// The latest op of `key` this node knows of: the newest it holds, or the head the key brought
+// when it moved here, whichever is further.
+Result<std::optional<node::KeyChainHead>> latest_head(const node::Store& store,
+                                                      const PublicKey& key) {
+  std::optional<node::KeyChainHead> head;
+  auto held = store.author_head(key);
+  if (!held) return held.status();
+  if (*held) {
+    auto op = store.get((*held)->id);
+    if (!op) return op.status();
+    if (!*op)
+      return Status::corruption("the latest op of key " + key.short_hex() +
+                                " is indexed but not stored");
+    head = node::KeyChainHead{(*held)->seq, (*held)->id, (*op)->fields.hlc};
+  }
+  auto adopted = store.adopted_key_head(key);
+  if (!adopted) return adopted.status();
+  if (*adopted && (!head || (*adopted)->seq > head->seq))
+    head = node::KeyChainHead{(*adopted)->seq, (*adopted)->id, (*adopted)->hlc};
+  return head;
+}
+
+void run_key_export(Context& ctx, const std::string& name, const std::string& file) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto key = opened->home.load_key(name);  // refused when it does not sign here
+  if (!key) return ctx.fail(key.status());
+  auto head = latest_head(*opened->store, key->public_key());
+  if (!head) return ctx.fail(head.status());
+  node::SystemClock clock;
+  auto moved = opened->home.export_key(name, file, *head, clock);
+  if (!moved) return ctx.fail(moved.status());
+  if (ctx.json) {
+    ctx.print({{"name", moved->name},
+               {"public_key", moved->public_key.hex()},
+               {"file", moved->moved_to},
+               {"moved_at", moved->moved_at},
+               {"head_seq", *head ? (*head)->seq : 0}});
+    return;
+  }
+  std::cout << "Key 密钥 '" << name << "' moved out 已移出 to " << moved->moved_to << " ("
+            << (*head ? "its latest op here is number " + std::to_string((*head)->seq)
+                      : std::string("it never signed here"))
+            << "). It no longer signs on this node.\n"
+            << "That file holds the key's secret 含私钥 (readable only by you): carry it to the "
+               "new node, run 'anwang key import FILE' there once, then delete it.\n";
+}
+
+void run_key_import(Context& ctx, const std::string& file, const std::string& name_flag) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto move = node::read_move_file(file);
+  if (!move) return ctx.fail(move.status());
+  std::string name = name_flag.empty() ? move->name : name_flag;
+  if (Status s = opened->home.check_import(*move, name); !s) return ctx.fail(s);
+  // The key's number first: once the key file is written, it may sign here.
+  if (move->head)
+    if (Status s = opened->store->adopt_key_head(move->key.public_key(), move->head->seq,
+                                                 move->head->id, move->head->hlc);
+        !s)
+      return ctx.fail(s);
+  auto imported = opened->home.import_key(*move, name);
+  if (!imported) return ctx.fail(imported.status());
+  std::uint64_t next = move->head ? move->head->seq + 1 : 1;
+  if (ctx.json) {
+    ctx.print({{"name", imported->name},
+               {"public_key", imported->public_key.hex()},
+               {"fingerprint", key_fingerprint(imported->public_key)},
+               {"from_node", move->from_node.hex()},
+               {"next_seq", next}});
+    return;
+  }
+  std::cout << "Key 密钥 '" << name << "' moved in 已移入: " << imported->public_key.hex() << " ("
+            << key_fingerprint(imported->public_key) << "), from node " << move->from_node.hex()
+            << ", bound to this node; its next op is number " << next << ".\n"
+            << "Delete " << file << " now: it holds the key's secret 含私钥.\n";
 }
 
 }  // namespace
@@ -65,8 +172,30 @@ void add_key_commands(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   key_new->add_option("NAME", *name, "Name of the key (letters, digits, - _ .)")->required();
   key_new->callback([&ctx, name] { run_key_new(ctx, *name); });
-  auto* key_list = key->add_subcommand("list", "List the keys: name, public key, fingerprint");
+  auto* key_list =
+      key->add_subcommand("list", "List the keys: name, public key, fingerprint, where each signs");
   key_list->callback([&ctx] { run_key_list(ctx); });
+  auto* key_export = key->add_subcommand("export",
+                                         "Move a key out of this node: write a move file (a "
+                                         "secret) for 'anwang key import' on its new node");
+  auto export_name = std::make_shared<std::string>();
+  auto export_file = std::make_shared<std::string>();
+  key_export->add_option("NAME", *export_name, "Name of the key in this keyring")->required();
+  key_export
+      ->add_option("FILE", *export_file,
+                   "The move file to write (a new file, readable only by you)")
+      ->required();
+  key_export->callback(
+      [&ctx, export_name, export_file] { run_key_export(ctx, *export_name, *export_file); });
+  auto* key_import = key->add_subcommand(
+      "import", "Move a key into this node from a move file written by 'anwang key export'");
+  auto import_file = std::make_shared<std::string>();
+  auto import_name = std::make_shared<std::string>();
+  key_import->add_option("FILE", *import_file, "The move file")->required();
+  key_import->add_option("--name", *import_name,
+                         "Name of the key in this keyring (default: its name on the node it left)");
+  key_import->callback(
+      [&ctx, import_file, import_name] { run_key_import(ctx, *import_file, *import_name); });
 }
 
 }  // namespace anwang::cli

@@ -21,7 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The node key, and person keys of earlier releases.
 constexpr std::string_view kKeyFileMagic = "anwang-ed25519-v1";
+// Person keys, bound to a node.
+constexpr std::string_view kBoundKeyMagic = "anwang-ed25519-v2";
+// A key on its way to another node.
+constexpr std::string_view kMoveFileMagic = "anwang-key-move-v1";
 
 constexpr std::string_view kDefaultConfig = R"(# anwang node configuration. Every key is optional.
 
@@ -48,43 +53,213 @@ interval_s = 60
 # blob_budget_bytes = 2000000
 )";
 
-// Writes `text` to a new file readable only by its owner, durably.
+// Writes `text` to a new file readable only by its owner, durably. Refused when `path` exists.
 Status write_private_file(const fs::path& path, std::string_view text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::io_error("cannot create " + path.string() + ": " + std::strerror(errno));
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   int saved = errno;
   ::close(fd);
-  if (!ok) return Status::io_error("cannot write " + path.string() + ": " + std::strerror(saved));
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::io_error("cannot write " + path.string() + ": " + std::strerror(saved));
+  }
   return Status::ok();
 }
 
-Result<KeyPair> read_key_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found("no key file " + path.string());
-  std::string magic, seed_hex;
-  std::getline(in, magic);
-  std::getline(in, seed_hex);
-  Status bad = Status::corruption("key file " + path.string() + " is not an anwang key file (" +
-                                  std::string(kKeyFileMagic) + ")");
-  if (magic != kKeyFileMagic || seed_hex.size() != 2 * KeyPair::kSeedBytes) {
-    sodium_memzero(seed_hex.data(), seed_hex.size());
-    return bad;
+// Replaces (or creates) `path` with `text`, readable only by its owner, durably and at once: a
+// reader sees the old file or the new one, never half of either.
+Status replace_private_file(const fs::path& path, std::string_view text) {
+  fs::path temporary = path;
+  temporary += ".tmp." + std::to_string(::getpid());
+  ::unlink(temporary.c_str());  // left by a process of this id that died
+  if (Status s = write_private_file(temporary, text); !s) return s;
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    return Status::io_error("cannot replace " + path.string() + ": " + std::strerror(saved));
   }
+  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return Status::ok();
+}
+
+// A secret-bearing text that is wiped when it goes.
+struct SecretText {
+  std::string text;
+  SecretText() = default;
+  SecretText(const SecretText&) = delete;
+  SecretText& operator=(const SecretText&) = delete;
+  ~SecretText() { sodium_memzero(text.data(), text.size()); }
+};
+
+// The whole of a small file, refused when larger than `bytes_max`.
+Status read_small_file(const fs::path& path, std::size_t bytes_max, const std::string& what,
+                       SecretText& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::not_found("cannot read " + what + " " + path.string());
+  out.text.resize(bytes_max + 1);
+  in.read(out.text.data(), static_cast<std::streamsize>(out.text.size()));
+  out.text.resize(static_cast<std::size_t>(in.gcount()));
+  if (out.text.size() > bytes_max)
+    return Status::invalid(what + " " + path.string() + " is larger than any " + what + " (" +
+                           std::to_string(bytes_max) + " bytes at most)");
+  return Status::ok();
+}
+
+// The lines of a key or move file: the first line (the format), then "label value" lines, each
+// label once. Values are wiped when this goes (a seed is one of them).
+struct LabelledFile {
+  std::string format;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> unlabelled;  // lines without a label (a v1 file's seed)
+  LabelledFile() = default;
+  LabelledFile(const LabelledFile&) = delete;
+  LabelledFile& operator=(const LabelledFile&) = delete;
+  ~LabelledFile() {
+    for (auto& field : fields) sodium_memzero(field.second.data(), field.second.size());
+    for (auto& line : unlabelled) sodium_memzero(line.data(), line.size());
+  }
+  const std::string* get(std::string_view label) const {
+    for (const auto& field : fields)
+      if (field.first == label) return &field.second;
+    return nullptr;
+  }
+};
+
+// Splits `text` into lines (a final '\r' of a line is dropped, empty lines are skipped). Says
+// which label repeats, or which line has a character no key file holds.
+Status split_labelled(std::string_view text, LabelledFile& out) {
+  bool first = true;
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (std::any_of(line.begin(), line.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      return Status::invalid("it holds control characters or binary data");
+    if (first) {
+      out.format = std::string(line);
+      first = false;
+      continue;
+    }
+    if (line.empty()) continue;
+    std::size_t space = line.find(' ');
+    if (space == std::string_view::npos) {
+      out.unlabelled.emplace_back(line);
+      continue;
+    }
+    std::string label(line.substr(0, space));
+    if (out.get(label) != nullptr) return Status::invalid("its line '" + label + "' appears twice");
+    out.fields.emplace_back(label, std::string(line.substr(space + 1)));
+  }
+  return Status::ok();
+}
+
+// The 32 bytes of a 64-hex-digit text, or nullopt.
+std::optional<Hash32> hex32(const std::string* text) {
+  if (text == nullptr || text->size() != 64) return std::nullopt;
+  return Hash32::from_hex(*text);
+}
+
+// A key pair from a seed in hex, or nullopt. The decoded seed is wiped.
+std::optional<KeyPair> key_from_seed_hex(const std::string* seed_hex) {
+  if (seed_hex == nullptr || seed_hex->size() != 2 * KeyPair::kSeedBytes) return std::nullopt;
   std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
   std::size_t seed_len = 0;
-  int rc = sodium_hex2bin(seed.data(), seed.size(), seed_hex.data(), seed_hex.size(), nullptr, &seed_len, nullptr);
-  sodium_memzero(seed_hex.data(), seed_hex.size());
-  if (rc != 0 || seed_len != seed.size()) {
-    sodium_memzero(seed.data(), seed.size());
-    return bad;
-  }
-  KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
+  int rc = sodium_hex2bin(seed.data(), seed.size(), seed_hex->data(), seed_hex->size(), nullptr,
+                          &seed_len, nullptr);
+  std::optional<KeyPair> key;
+  if (rc == 0 && seed_len == seed.size())
+    key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
   sodium_memzero(seed.data(), seed.size());
   return key;
 }
 
-Result<PublicKey> create_key_file(const fs::path& path, RandomSource& random) {
+std::string seed_hex_of(const KeyPair& key) {
+  auto seed = key.seed();
+  std::string hex = to_hex(ByteView(seed.data(), seed.size()));
+  sodium_memzero(seed.data(), seed.size());
+  return hex;
+}
+
+// A key file as read: the key (when the file holds its seed), its public key, and its binding.
+struct KeyFile {
+  std::optional<KeyPair> key;
+  PublicKey public_key;
+  // kUnbound for v1; a v2 file with a seed reads as kThisNode until info_of compares its node.
+  KeyBinding binding = KeyBinding::kUnbound;
+  std::optional<PublicKey> node;
+  std::string moved_to;
+  std::string moved_at;
+};
+
+// Parses a key file: v1 (the seed alone), v2 bound (seed, node) or v2 moved (public, node,
+// moved-to, moved-at). Errors are one sentence naming the file.
+Result<KeyFile> read_key_file(const fs::path& path) {
+  SecretText text;
+  if (Status s = read_small_file(path, key_file_bytes_max, "key file", text); !s) return s;
+  auto bad = [&path](const std::string& why) {
+    return Status::corruption("key file " + path.string() +
+                              " is not a valid anwang key file: " + why);
+  };
+  LabelledFile file;
+  if (Status s = split_labelled(text.text, file); !s) return bad(s.message());
+  KeyFile out;
+  if (file.format == kKeyFileMagic) {
+    if (file.unlabelled.size() != 1 || !file.fields.empty())
+      return bad("an " + std::string(kKeyFileMagic) +
+                 " file holds one line after the first, the seed in hex");
+    out.key = key_from_seed_hex(&file.unlabelled.front());
+    if (!out.key)
+      return bad("its seed must be " + std::to_string(2 * KeyPair::kSeedBytes) + " hex digits");
+    out.public_key = out.key->public_key();
+    return out;
+  }
+  if (file.format != kBoundKeyMagic)
+    return bad("its first line must be " + std::string(kBoundKeyMagic) + " or " +
+               std::string(kKeyFileMagic));
+  if (!file.unlabelled.empty()) return bad("every line after the first must be 'LABEL VALUE'");
+  auto only = [&file](std::initializer_list<std::string_view> labels) {
+    return file.fields.size() == labels.size() &&
+           std::all_of(labels.begin(), labels.end(),
+                       [&file](std::string_view l) { return file.get(l) != nullptr; });
+  };
+  out.node = hex32(file.get("node"));
+  if (!out.node) return bad("its line 'node' must be the node key it is bound to, 64 hex digits");
+  if (only({"seed", "node"})) {
+    out.key = key_from_seed_hex(file.get("seed"));
+    if (!out.key)
+      return bad("its line 'seed' must be " + std::to_string(2 * KeyPair::kSeedBytes) +
+                 " hex digits");
+    out.public_key = out.key->public_key();
+    out.binding = KeyBinding::kThisNode;
+    return out;
+  }
+  if (only({"public", "node", "moved-to", "moved-at"})) {
+    auto public_key = hex32(file.get("public"));
+    if (!public_key) return bad("its line 'public' must be the key's public key, 64 hex digits");
+    out.public_key = *public_key;
+    out.binding = KeyBinding::kMovedAway;
+    out.moved_to = *file.get("moved-to");
+    out.moved_at = *file.get("moved-at");
+    return out;
+  }
+  return bad(
+      "it must hold the lines 'seed' and 'node', or (a key moved away) 'public', 'node', "
+      "'moved-to' and 'moved-at', and no others");
+}
+
+std::string bound_key_text(const KeyPair& key, const PublicKey& node) {
+  return std::string(kBoundKeyMagic) + "\nseed " + seed_hex_of(key) + "\nnode " + node.hex() + "\n";
+}
+
+// A new node key file (v1: the node key is bound to nothing but its home).
+Result<PublicKey> create_node_key_file(const fs::path& path, RandomSource& random) {
   std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
   random.fill(seed.data(), seed.size());
   KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
@@ -96,7 +271,38 @@ Result<PublicKey> create_key_file(const fs::path& path, RandomSource& random) {
   return key.public_key();
 }
 
+KeyInfo info_of(const std::string& name, const KeyFile& file, const PublicKey& this_node) {
+  KeyInfo info{name, file.public_key, file.binding, file.node, file.moved_to, file.moved_at};
+  if (file.binding == KeyBinding::kThisNode && file.node != this_node)
+    info.binding = KeyBinding::kOtherNode;
+  return info;
+}
+
+// The node key: a v1 key file.
+Result<KeyPair> read_node_key(const fs::path& path) {
+  auto file = read_key_file(path);
+  if (!file) return file.status();
+  if (!file->key || file->binding != KeyBinding::kUnbound)
+    return Status::corruption("node key file " + path.string() + " must be an " +
+                              std::string(kKeyFileMagic) + " key file");
+  return std::move(*file->key);
+}
+
 }  // namespace
+
+const char* key_binding_name(KeyBinding binding) {
+  switch (binding) {
+    case KeyBinding::kThisNode:
+      return "this_node";
+    case KeyBinding::kUnbound:
+      return "unbound";
+    case KeyBinding::kMovedAway:
+      return "moved";
+    case KeyBinding::kOtherNode:
+      return "other_node";
+  }
+  return "unknown";
+}
 
 std::uint64_t SystemClock::now_ms() const {
   return static_cast<std::uint64_t>(
@@ -173,7 +379,7 @@ Result<NodeHome> NodeHome::init(const fs::path& dir, RandomSource& random) {
   if (ec) return Status::io_error("cannot create node home " + dir.string() + ": " + ec.message());
   fs::permissions(dir / "keys", fs::perms::owner_all, ec);
   if (!fs::exists(dir / "node.key")) {
-    auto created = create_key_file(dir / "node.key", random);
+    auto created = create_node_key_file(dir / "node.key", random);
     if (!created) return created.status();
   }
   if (!fs::exists(dir / "anwang.toml")) {
@@ -193,20 +399,26 @@ Result<NodeHome> NodeHome::open(const fs::path& dir) {
     return Status::not_found("no anwang node at " + dir.string() + ": run 'anwang init' first");
   auto config = load_config(dir);
   if (!config) return config.status();
-  auto key = read_key_file(dir / "node.key");
+  auto key = read_node_key(dir / "node.key");
   if (!key) return key.status();
   return NodeHome(dir, std::move(*config), key->public_key());
 }
 
-Result<KeyPair> NodeHome::load_node_key() const { return read_key_file(dir_ / "node.key"); }
+Result<KeyPair> NodeHome::load_node_key() const { return read_node_key(dir_ / "node.key"); }
 
 Result<KeyInfo> NodeHome::new_key(const std::string& name, RandomSource& random) const {
   if (Status s = check_key_name(name); !s) return s;
-  fs::path path = dir_ / "keys" / (name + ".key");
+  fs::path path = key_path(name);
   if (fs::exists(path)) return Status::error(Status::Code::kAlreadyExists, "a key named '" + name + "' already exists");
-  auto key = create_key_file(path, random);
-  if (!key) return key.status();
-  return KeyInfo{name, *key};
+  std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
+  random.fill(seed.data(), seed.size());
+  KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
+  sodium_memzero(seed.data(), seed.size());
+  std::string text = bound_key_text(key, node_key_);
+  Status written = write_private_file(path, text);
+  sodium_memzero(text.data(), text.size());
+  if (!written) return written;
+  return KeyInfo{name, key.public_key(), KeyBinding::kThisNode, node_key_, "", ""};
 }
 
 Result<std::vector<KeyInfo>> NodeHome::list_keys() const {
@@ -214,34 +426,202 @@ Result<std::vector<KeyInfo>> NodeHome::list_keys() const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_ / "keys", ec)) {
     if (entry.path().extension() != ".key") continue;
-    auto key = read_key_file(entry.path());
-    if (!key) return key.status();
-    keys.push_back({entry.path().stem().string(), key->public_key()});
+    auto file = read_key_file(entry.path());
+    if (!file) return file.status();
+    keys.push_back(info_of(entry.path().stem().string(), *file, node_key_));
   }
   if (ec) return Status::io_error("cannot read the keyring: " + ec.message());
   std::sort(keys.begin(), keys.end(), [](const KeyInfo& a, const KeyInfo& b) { return a.name < b.name; });
   return keys;
 }
 
+Result<KeyInfo> NodeHome::key_info(const std::string& name) const {
+  if (Status s = check_key_name(name); !s) return s;
+  fs::path path = key_path(name);
+  if (!fs::exists(path))
+    return Status::not_found("no key named '" + name +
+                             "' in this node's keyring (see 'anwang key list')");
+  auto file = read_key_file(path);
+  if (!file) return file.status();
+  return info_of(name, *file, node_key_);
+}
+
 Result<KeyPair> NodeHome::load_key(const std::string& name) const {
   if (Status s = check_key_name(name); !s) return s;
-  fs::path path = dir_ / "keys" / (name + ".key");
+  fs::path path = key_path(name);
   if (!fs::exists(path))
     return Status::not_found("no key named '" + name + "' in this node's keyring (see 'anwang key list')");
-  return read_key_file(path);
+  auto file = read_key_file(path);
+  if (!file) return file.status();
+  KeyInfo info = info_of(name, *file, node_key_);
+  switch (info.binding) {
+    case KeyBinding::kThisNode:
+      return std::move(*file->key);
+    case KeyBinding::kMovedAway:
+      return Status::invalid(
+          "key " + name + " was moved to " + info.moved_to + " at " + info.moved_at +
+          " and no longer signs on this node; to bring it back, run 'anwang key import " +
+          info.moved_to + "' here");
+    case KeyBinding::kOtherNode:
+      return Status::invalid(
+          "key " + name + " belongs to node " + info.node->hex() + ", not this node " +
+          node_key_.hex() +
+          ": a key signs on one node only; to move it here, run 'anwang key export " + name +
+          " FILE' on node " + info.node->hex() + " and 'anwang key import FILE' here");
+    case KeyBinding::kUnbound:
+      break;
+  }
+  // A key file of an earlier release: bound to this node now, the first time it signs here.
+  std::string text = bound_key_text(*file->key, node_key_);
+  Status written = replace_private_file(path, text);
+  sodium_memzero(text.data(), text.size());
+  if (!written)
+    return Status::io_error("key " + name + " is an " + std::string(kKeyFileMagic) +
+                            " key file and must be bound to this node before it signs, but " +
+                            written.message());
+  return std::move(*file->key);
 }
 
 Result<PublicKey> NodeHome::resolve_public_key(const std::string& name_or_hex) const {
   if (name_or_hex.size() == 64) {
     if (auto key = Hash32::from_hex(name_or_hex)) return *key;
   }
-  auto key = load_key(name_or_hex);
+  auto key = key_info(name_or_hex);
   if (!key) {
     if (key.status().code() == Status::Code::kNotFound)
       return Status::not_found("'" + name_or_hex + "' is neither a key name in this node's keyring nor a 64-digit hex public key");
     return key.status();
   }
-  return key->public_key();
+  return key->public_key;
+}
+
+Result<KeyInfo> NodeHome::export_key(const std::string& name, const fs::path& file,
+                                     const std::optional<KeyChainHead>& head,
+                                     const PhysicalClock& clock) const {
+  auto key = load_key(name);
+  if (!key) return key.status();
+  std::error_code ec;
+  fs::path target = fs::absolute(file, ec);
+  if (ec)
+    return Status::invalid("cannot make an absolute path of " + file.string() + ": " +
+                           ec.message());
+  std::string target_text = target.string();
+  if (target_text.size() > key_move_path_bytes_max ||
+      std::any_of(target_text.begin(), target_text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    return Status::invalid("the move file's path must be at most " +
+                           std::to_string(key_move_path_bytes_max) +
+                           " bytes, without line breaks or control characters");
+  if (fs::exists(target, ec))
+    return Status::error(
+        Status::Code::kAlreadyExists,
+        target_text + " already exists: a move file is written new, never over another file");
+  std::string moved_at = hlc_display(hlc_from_ms(clock.now_ms()), TimeShown::kIso);
+  std::string text =
+      std::string(kMoveFileMagic) + "\nname " + name + "\npublic " + key->public_key().hex() +
+      "\nseed " + seed_hex_of(*key) + "\nfrom " + node_key_.hex() + "\nhead " +
+      (head ? std::to_string(head->seq) + " " + head->id.hex() + " " + std::to_string(head->hlc)
+            : "none") +
+      "\nmoved-at " + moved_at + "\n";
+  Status written = write_private_file(target, text);
+  sodium_memzero(text.data(), text.size());
+  if (!written) return written;
+  // The move file is on disk: the seed leaves this node's keyring.
+  std::string marker = std::string(kBoundKeyMagic) + "\npublic " + key->public_key().hex() +
+                       "\nnode " + node_key_.hex() + "\nmoved-to " + target_text + "\nmoved-at " +
+                       moved_at + "\n";
+  if (Status s = replace_private_file(key_path(name), marker); !s) {
+    ::unlink(target.c_str());  // the key stays here, whole: no second copy may be left behind
+    return s;
+  }
+  return KeyInfo{name, key->public_key(), KeyBinding::kMovedAway, node_key_, target_text, moved_at};
+}
+
+Result<KeyMove> read_move_file(const fs::path& path) {
+  SecretText text;
+  if (Status s = read_small_file(path, key_file_bytes_max, "move file", text); !s) return s;
+  auto bad = [&path](const std::string& why) {
+    return Status::invalid("move file " + path.string() +
+                           " is not a valid anwang key move file: " + why);
+  };
+  if (text.text.empty() || text.text.back() != '\n')
+    return bad("it is empty or cut short (it must end with a line break)");
+  LabelledFile file;
+  if (Status s = split_labelled(text.text, file); !s) return bad(s.message());
+  if (file.format != kMoveFileMagic)
+    return bad("its first line must be " + std::string(kMoveFileMagic));
+  static constexpr std::array<std::string_view, 6> kLabels = {"name", "public", "seed",
+                                                              "from", "head",   "moved-at"};
+  if (!file.unlabelled.empty() || file.fields.size() != kLabels.size() ||
+      !std::all_of(kLabels.begin(), kLabels.end(),
+                   [&file](std::string_view l) { return file.get(l) != nullptr; }))
+    return bad(
+        "it must hold the lines 'name', 'public', 'seed', 'from', 'head' and 'moved-at', and no "
+        "others");
+  if (Status s = check_key_name(*file.get("name")); !s)
+    return bad("its line 'name': " + s.message());
+  auto key = key_from_seed_hex(file.get("seed"));
+  if (!key)
+    return bad("its line 'seed' must be " + std::to_string(2 * KeyPair::kSeedBytes) +
+               " hex digits");
+  auto public_key = hex32(file.get("public"));
+  if (!public_key || *public_key != key->public_key())
+    return bad("its line 'public' must be the public key of its seed, 64 hex digits");
+  auto from = hex32(file.get("from"));
+  if (!from) return bad("its line 'from' must be the node key the key leaves, 64 hex digits");
+  std::optional<KeyChainHead> head;
+  if (*file.get("head") != "none") {
+    std::istringstream in(*file.get("head"));
+    std::string seq, id, hlc, rest;
+    in >> seq >> id >> hlc >> rest;
+    auto number = [](const std::string& digits, std::uint64_t& out) {
+      if (digits.empty() || digits.size() > 20 ||
+          !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return false;
+      errno = 0;
+      out = std::strtoull(digits.c_str(), nullptr, 10);
+      return errno == 0;
+    };
+    KeyChainHead parsed;
+    auto parsed_id = hex32(&id);
+    if (!rest.empty() || !number(seq, parsed.seq) || parsed.seq == 0 || !parsed_id ||
+        !number(hlc, parsed.hlc))
+      return bad(
+          "its line 'head' must be 'none' or the sequence number (from 1), the op id (64 hex "
+          "digits) and the timestamp of the key's latest op");
+    parsed.id = *parsed_id;
+    head = parsed;
+  }
+  return KeyMove{*file.get("name"), std::move(*key), *from, head, *file.get("moved-at")};
+}
+
+Status NodeHome::check_import(const KeyMove& move, const std::string& name) const {
+  if (Status s = check_key_name(name); !s) return s;
+  auto keys = list_keys();
+  if (!keys) return keys.status();
+  for (const KeyInfo& held : *keys) {
+    bool signs_here = held.binding == KeyBinding::kThisNode || held.binding == KeyBinding::kUnbound;
+    if (held.public_key == move.key.public_key() && signs_here)
+      return Status::error(Status::Code::kAlreadyExists,
+                           "key " + move.key.public_key().short_hex() +
+                               " already signs on this node as '" + held.name +
+                               "': nothing to import");
+    if (held.name == name && held.public_key != move.key.public_key())
+      return Status::error(Status::Code::kAlreadyExists,
+                           "a key named '" + name +
+                               "' already exists in this node's keyring: choose another "
+                               "name with --name NAME");
+  }
+  return Status::ok();
+}
+
+Result<KeyInfo> NodeHome::import_key(const KeyMove& move, const std::string& name) const {
+  if (Status s = check_import(move, name); !s) return s;
+  std::string text = bound_key_text(move.key, node_key_);
+  Status written = replace_private_file(key_path(name), text);
+  sodium_memzero(text.data(), text.size());
+  if (!written) return written;
+  return KeyInfo{name, move.key.public_key(), KeyBinding::kThisNode, node_key_, "", ""};
 }
 
 Result<std::unique_ptr<Store>> NodeHome::open_store() const {

@@ -5,9 +5,17 @@
 //   HOME/keys/NAME.key    the keyring: person keys used on this node (0600 each)
 //   HOME/store/           the LMDB environment
 //
-// Key files are versioned text ("anwang-ed25519-v1" then the 32-byte seed in hex); secrets are
-// wiped from memory after use. Randomness for new keys is injected (RandomSource) so tests and
-// the simulator can make keys deterministically. A NodeHome is used from one thread.
+// Key files are versioned text, described in node/KEYRING.md. The node key is
+// "anwang-ed25519-v1" then the 32-byte seed in hex. A person key is bound to the node it signs
+// on ("anwang-ed25519-v2": the seed and that node's key), because one key signing on two nodes
+// between syncs reuses sequence numbers and is an equivocation. A key file bound to another
+// node is refused here; a v1 person key file (earlier releases) is bound to this node the first
+// time it signs here. Moving a key is explicit: export_key writes a move file and leaves a
+// "moved" marker without the seed; import_key binds the key to the new node. Secrets are wiped
+// from memory after use. Randomness for new keys and the clock of a move are injected, so tests
+// and the simulator can make keys deterministically. A NodeHome is used from one thread; two
+// processes may share a home (the CLI and anwangd): key files are replaced by rename, never
+// rewritten in place.
 #pragma once
 
 #include <filesystem>
@@ -56,10 +64,56 @@ struct Config {
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.
 Result<Config> load_config(const std::filesystem::path& home);
 
+// Key files and move files are a few hundred bytes; a moved key's marker holds a path of at most
+// key_move_path_bytes_max. Larger files are refused before they are parsed. (These belong in
+// crdt/limits.h beside key_name_bytes_max once crdt/ is free to edit.)
+inline constexpr std::size_t key_move_path_bytes_max = 4096;  // PATH_MAX on Linux
+inline constexpr std::size_t key_file_bytes_max = 8192;
+static_assert(key_file_bytes_max > key_move_path_bytes_max + 512,
+              "a moved key's marker holds its path and ~300 bytes");
+
+// Where a key of the keyring may sign.
+enum class KeyBinding : std::uint8_t {
+  // Bound to this node (v2): signs here.
+  kThisNode,
+  // A v1 key file of an earlier release: bound to this node the first time it signs here.
+  kUnbound,
+  // Moved to another node with 'anwang key export': the seed left with the move file.
+  kMovedAway,
+  // Bound to another node (a key file copied by hand): refused here.
+  kOtherNode,
+};
+// "this_node", "unbound", "moved", "other_node": as `anwang key list --json` prints them.
+const char* key_binding_name(KeyBinding binding);
+
 struct KeyInfo {
   std::string name;
   PublicKey public_key;
+  KeyBinding binding = KeyBinding::kThisNode;
+  std::optional<PublicKey> node;  // the node it is bound to, or (moved) the node it left: v2 only
+  std::string moved_to;           // kMovedAway: the move file written, as an absolute path
+  std::string moved_at;           // kMovedAway: when, "2026-11-22T17:54:59.274Z" (UTC)
 };
+
+// The latest op of a key on the node it leaves: the node it moves to continues after it.
+struct KeyChainHead {
+  std::uint64_t seq = 0;
+  Hash32 id;
+  std::uint64_t hlc = 0;
+};
+
+// A move file ("anwang-key-move-v1", node/KEYRING.md), read and checked.
+struct KeyMove {
+  std::string name;
+  KeyPair key;
+  PublicKey from_node;
+  std::optional<KeyChainHead> head;  // none when the key never signed on the node it left
+  std::string moved_at;
+};
+
+// Reads and checks a move file; nothing is written. Errors are one sentence naming the file and
+// what is wrong with it.
+Result<KeyMove> read_move_file(const std::filesystem::path& file);
 
 class NodeHome {
  public:
@@ -75,17 +129,42 @@ class NodeHome {
   Result<KeyPair> load_node_key() const;
 
   // Keyring.
+  // A new key, bound to this node.
   Result<KeyInfo> new_key(const std::string& name, RandomSource& random) const;
+  // Every key file of the keyring with its binding, by name; nothing is rewritten.
   Result<std::vector<KeyInfo>> list_keys() const;
+  Result<KeyInfo> key_info(const std::string& name) const;
+  // The key NAME, to sign on this node. A key moved away or bound to another node is refused
+  // with one sentence saying where it is and how to move it; a v1 key file is bound to this node
+  // first (rewritten as v2, 0600).
   Result<KeyPair> load_key(const std::string& name) const;
-  // A key name from the keyring, or a 64-hex public key.
+  // A key name from the keyring (whatever its binding: only its public key is read), or a 64-hex
+  // public key.
   Result<PublicKey> resolve_public_key(const std::string& name_or_hex) const;
+
+  // Moves the key NAME out of this node: writes `file` (a new file, 0600: the seed, the name,
+  // this node and `head`), then replaces the key file by a marker "moved to FILE at TIME" without
+  // the seed. The key must sign here (load_key). `head`: the key's latest op this node knows of.
+  Result<KeyInfo> export_key(const std::string& name, const std::filesystem::path& file,
+                             const std::optional<KeyChainHead>& head,
+                             const PhysicalClock& clock) const;
+  // Whether `move` may enter the keyring as `name`: no other key by that name, and the key not
+  // already signing here under any name. A marker or a copy of the same key bound elsewhere is
+  // replaced. Nothing is written.
+  Status check_import(const KeyMove& move, const std::string& name) const;
+  // Writes the key of `move` as `name`, bound to this node. REQUIRES: check_import passed, and
+  // the caller recorded move.head in the store first (Store::adopt_key_head), so the key never
+  // signs here before its number is known.
+  Result<KeyInfo> import_key(const KeyMove& move, const std::string& name) const;
 
   Result<std::unique_ptr<Store>> open_store() const;
 
  private:
   NodeHome(std::filesystem::path dir, Config config, PublicKey node_key)
       : dir_(std::move(dir)), config_(std::move(config)), node_key_(node_key) {}
+  std::filesystem::path key_path(const std::string& name) const {
+    return dir_ / "keys" / (name + ".key");
+  }
   std::filesystem::path dir_;
   Config config_;
   PublicKey node_key_;

@@ -856,6 +856,19 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
       fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
     }
   }
+  // Issue 19, class 3 (branch `keys`): a key moved in continues after the head it brought, while
+  // that is beyond this store's own; the op there may be held on other nodes only, so its
+  // timestamp is a floor of its own.
+  std::optional<std::uint64_t> adopted_floor;
+  {
+    auto adopted = adopted_key_head_in(*txn, tables_, key.public_key());
+    if (!adopted) return adopted.status();
+    if (*adopted && (*adopted)->seq >= fields.author_seq) {
+      fields.author_seq = (*adopted)->seq + 1;
+      fields.author_prev = (*adopted)->id;
+      adopted_floor = (*adopted)->hlc;
+    }
+  }
   // A new record's object id is derived from the finished op (created_object_id, below): it has
   // no heads yet.
   if (draft.target == DraftTarget::kNewRecord) fields.object = Hash32{};
@@ -889,9 +902,9 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     authority_heads.resize(room);
   }
   fields.parents.insert(fields.parents.end(), authority_heads.begin(), authority_heads.end());
-  std::uint64_t floor = 0;
+  std::uint64_t floor = adopted_floor.value_or(0);  // issue 19, class 3 (branch `keys`)
   std::vector<Hash32> before = fields.parents;
-  if (fields.author_prev) before.push_back(*fields.author_prev);  // later than the author's last op too
+  if (fields.author_prev && !adopted_floor) before.push_back(*fields.author_prev);  // later than the author's last op too
   for (const Hash32& parent : before) {
     auto hlc = ingest.hlc_of(parent);
     if (!hlc) return hlc.status();
@@ -2048,5 +2061,40 @@ Status Store::for_each_pending(const std::function<void(const Op&, const std::ve
   }
   return Status::ok();
 }
+
+// --- Issue 19, class 3 (branch `keys`): a key moved in from another node (store.h). ---
+
+namespace {
+std::string key_head_name(const PublicKey& key) { return "keyhead/" + key.hex(); }
+}  // namespace
+
+Result<std::optional<Store::AdoptedHead>> Store::adopted_key_head_in(const Txn& txn, const Tables& tables,
+                                                                     const PublicKey& key) {
+  auto row = txn.get(tables.local, as_bytes(key_head_name(key)));
+  if (!row) return row.status();
+  if (!*row) return std::optional<AdoptedHead>();
+  if ((*row)->size() != 48) return Status::corruption("the adopted head of key " + key.short_hex() + " is malformed");
+  AdoptedHead head{read_u64_be((*row)->data()), *Hash32::from_view((*row)->subspan(8, 32)), read_u64_be((*row)->data() + 40)};
+  return std::optional<AdoptedHead>(head);
+}
+
+Result<std::optional<Store::AdoptedHead>> Store::adopted_key_head(const PublicKey& key) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return adopted_key_head_in(*txn, tables_, key);
+}
+
+Status Store::adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto held = adopted_key_head_in(*txn, tables_, key);
+  if (!held) return held.status();
+  if (*held && (*held)->seq >= seq) return Status::ok();
+  if (Status s = txn->put(tables_.local, as_bytes(key_head_name(key)), concat({u64_be(seq), id.view(), u64_be(hlc)})); !s)
+    return s;
+  return txn->commit();
+}
+
+// --- end of issue 19, class 3 (branch `keys`) ---
 
 }  // namespace anwang::node

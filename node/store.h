@@ -337,6 +337,25 @@ class Store {
   // none), in id order, all from one read transaction. For `anwang pending list`; drop_pending
   // removes them. `visit` must not write to the store.
   Status for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const;
+
+  // --- Issue 19, class 3 (branch `keys`): a key moved in from another node. A minimal version,
+  // until the branch that adds adopt_key_head for restored nodes is merged. ---
+  // The chain head a key brought with it ('anwang key import'): its latest op on the node it
+  // left, which this store may not hold. author() continues after it while it is beyond this
+  // store's own head for the key: number seq + 1, authorPrev = id, a timestamp later than hlc.
+  // Kept in the `local` table under "keyhead/" ‖ the key in hex (not replicated); an adopted
+  // head never goes back to a lower number.
+  struct AdoptedHead {
+    std::uint64_t seq = 0;
+    Hash32 id;
+    std::uint64_t hlc = 0;
+  };
+  Status adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc);
+  Result<std::optional<AdoptedHead>> adopted_key_head(const PublicKey& key) const;
+
+ private:
+  static Result<std::optional<AdoptedHead>> adopted_key_head_in(const Txn& txn, const Tables& tables, const PublicKey& key);
+  // --- end of issue 19, class 3 (branch `keys`) ---
 };
 
 }  // namespace anwang::node

@@ -1,9 +1,10 @@
 // Issue 19: the holes an adversarial review found, one scenario per class, through the command line
 // (and real anwangd processes where the class needs them). Each scenario is what a careless user
 // or an adversary did with the released CLI; each fails on the code before its fix.
-#include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -107,12 +108,14 @@ TEST_CASE("class 1: notes on a hazard by an outsider, another village's head and
 
 namespace {
 
-// A person key from the county's keyring, as the test needs it to sign ops by hand.
+// A person key from the county's keyring, as the test needs it to sign ops by hand: the seed is
+// the second line of a v1 key file, the line "seed HEX" of a v2 one (node/KEYRING.md).
 KeyPair key_from_keyring(const fs::path& home, const std::string& name) {
   std::ifstream in(home / "keys" / (name + ".key"));
   std::string magic, seed_hex;
   std::getline(in, magic);
   std::getline(in, seed_hex);
+  if (seed_hex.rfind("seed ", 0) == 0) seed_hex = seed_hex.substr(5);
   auto seed = from_hex(seed_hex);
   REQUIRE(seed);
   return KeyPair::from_seed(*seed);
@@ -205,6 +208,31 @@ void carry_ops(const fs::path& from, const fs::path& to) {
   test::CliRun run = test::run_cli(to, {"op", "import", file.string()});
   INFO(run.err);
   CHECK((run.exit_code == 0 || run.exit_code == 1));
+}
+
+unsigned mode_of(const fs::path& path) {
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+json key_listed(const fs::path& home, const std::string& name) {
+  for (const json& key : ok_json(home, {"key", "list"}))
+    if (key["name"] == name) return key;
+  FAIL("no key " << name << " in the keyring of " << home);
+  return {};
+}
+
+// All of `from`'s ops into `to`, through the ordinary op files.
+void merge_ops(const fs::path& from, const fs::path& to, const fs::path& file) {
+  ok(from, {"op", "export", file.string()});
+  ok(to, {"op", "import", file.string()});
+  fs::remove(file);
 }
 
 }  // namespace
@@ -341,4 +369,137 @@ TEST_CASE("class 7: a voided compromise report is surfaced for review with its t
   c.as("root", {"revoke", "--key", "head", "--reason", "compromised"});
   CHECK(ok_json(c.home, {"audit", "reviews"}).empty());
   CHECK(c.try_as("head", {"hazard", "close", id, "--text", "x"}).exit_code == 3);
+}
+
+// Class 3, one key on two nodes. A key file (HOME/keys/NAME.key) copied by hand to another
+// node's home signed there at once; the officer's ops on the two nodes then shared sequence
+// numbers, the key was flagged as equivocating, its office suspended, and nothing warned anyone.
+TEST_CASE(
+    "class 3: a key file copied by hand to another node is refused there, naming both nodes, and "
+    "nothing is written",
+    "[integrity][class3]") {
+  County c;
+  fs::path village = join_node(c, "village", County::kVillage);
+  std::string county_node = ok_json(c.home, {"status"})["node_key"];
+  std::string village_node = ok_json(village, {"status"})["node_key"];
+  fs::copy_file(c.home / "keys" / "officer.key", village / "keys" / "officer.key");
+  std::uint64_t ops_before = ok_json(village, {"status"})["ops"];
+  std::string before_listed = ok(village, {"key", "list"}).out;
+  for (const std::vector<std::string>& who :
+       {std::vector<std::string>{"--as", "officer"}, std::vector<std::string>{}}) {
+    // With --as, and as the keyring's only key.
+    std::vector<std::string> args = who;
+    for (const char* arg : {"hazard", "report", "--grid", County::kGrid, "--category", "fire",
+                            "--severity", "general", "--text", "复制的密钥"})
+      args.push_back(arg);
+    test::CliRun refused = test::run_cli(village, args);
+    CHECK(refused.exit_code == 3);
+    CHECK(refused.err == "anwang: key officer belongs to node " + county_node + ", not this node " +
+                             village_node +
+                             ": a key signs on one node only; to move it here, run 'anwang key "
+                             "export officer FILE' on "
+                             "node " +
+                             county_node + " and 'anwang key import FILE' here\n");
+    CHECK(refused.out.empty());
+  }
+  CHECK(ok_json(village, {"status"})["ops"] == ops_before);
+  CHECK(read_text(village / "keys" / "officer.key") == read_text(c.home / "keys" / "officer.key"));
+  CHECK(ok(village, {"key", "list"}).out == before_listed);
+  json listed = key_listed(village, "officer");
+  CHECK(listed["binding"] == "other_node");
+  CHECK(listed["node"] == county_node);
+  // On its own node the key signs as before.
+  c.report("officer");
+  CHECK(key_listed(c.home, "officer")["binding"] == "this_node");
+}
+
+TEST_CASE(
+    "class 3: a key moved with key export and key import signs on from its next number on the new "
+    "node, and no more "
+    "on the old",
+    "[integrity][class3]") {
+  County c;
+  fs::path village = join_node(c, "village", County::kVillage);
+  // The officer keeps working at the county node after the village joined: the village node
+  // holds none of these ops, so its own view of the key's numbers is behind.
+  c.report("officer");
+  std::string last_at_county = c.report("officer");
+  json last_op = ok_json(c.home, {"show", c.hazard(last_at_county)["history"][0]["op"]});
+  fs::path move = c.dir.path() / "officer.move";
+  test::CliRun exported = ok(c.home, {"key", "export", "officer", move.string()});
+  CHECK(mode_of(move) == 0600);
+  CHECK_THAT(exported.out, Catch::Contains("secret"));
+  // The old node refuses to sign with it, saying where it went; its key file holds no seed now.
+  test::CliRun refused =
+      c.try_as("officer", {"hazard", "report", "--grid", County::kGrid, "--category", "fire",
+                           "--severity", "general", "--text", "旧节点"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("key officer was moved to " + move.string()) &&
+                              Catch::Contains("no longer signs on this node"));
+  CHECK(read_text(c.home / "keys" / "officer.key").find("seed") == std::string::npos);
+  json moved = key_listed(c.home, "officer");
+  CHECK(moved["binding"] == "moved");
+  CHECK(moved["moved_to"] == move.string());
+  CHECK_THAT(ok(c.home, {"key", "list"}).out, Catch::Contains("moved away"));
+  // The new node takes it and continues the key's chain after the county's last op, which it
+  // does not hold.
+  CHECK(test::run_cli(village, {"show", last_op["id"]}).exit_code == 4);
+  ok(village, {"key", "import", move.string()});
+  CHECK(key_listed(village, "officer")["binding"] == "this_node");
+  CHECK(mode_of(village / "keys" / "officer.key") == 0600);
+  std::string at_village = ok_json(
+      village, {"--as", "officer", "hazard", "report", "--grid", County::kGrid, "--category",
+                "fire", "--severity", "general", "--text", "新节点上报"})["id"];
+  json village_op = ok_json(
+      village, {"show", ok_json(village, {"hazard", "show", at_village})["history"][0]["op"]});
+  CHECK(village_op["author_seq"] == last_op["author_seq"].get<std::uint64_t>() + 1);
+  CHECK(village_op["author_prev"] == last_op["id"]);
+  CHECK(village_op["hlc"].get<std::uint64_t>() > last_op["hlc"].get<std::uint64_t>());
+  // The two nodes' ops meet: no equivocation anywhere, and the new report stands.
+  merge_ops(c.home, village, c.dir.path() / "county.ops");
+  merge_ops(village, c.home, c.dir.path() / "village.ops");
+  CHECK(ok_json(c.home, {"audit", "equivocations"}) == json::array());
+  CHECK(ok_json(village, {"audit", "equivocations"}) == json::array());
+  CHECK(c.state(at_village) == "reported");
+  for (const json& step : c.hazard(at_village)["history"]) CHECK(step["effective"] == true);
+  CHECK(c.state(last_at_county) == "reported");
+  // And the county still cannot sign with it after the merge.
+  CHECK(c.try_as("officer", {"note", "add", "--scope", County::kVillage, "--text", "再试"})
+            .exit_code == 3);
+}
+
+TEST_CASE(
+    "class 3: an earlier release's key file is bound to its node the first time it signs, and "
+    "works",
+    "[integrity][class3]") {
+  County c;
+  fs::path key_file = c.home / "keys" / "member.key";
+  KeyPair member = key_from_keyring(c.home, "member");
+  auto seed = member.seed();
+  fs::remove(key_file);
+  {
+    std::ofstream out(key_file);
+    out << "anwang-ed25519-v1\n" << to_hex(ByteView(seed.data(), seed.size())) << "\n";
+  }
+  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+  CHECK(key_listed(c.home, "member")["binding"] == "unbound");
+  std::string id = c.report("member");
+  CHECK(c.state(id) == "reported");
+  std::string county_node = ok_json(c.home, {"status"})["node_key"];
+  CHECK(read_text(key_file) == "anwang-ed25519-v2\nseed " +
+                                   to_hex(ByteView(seed.data(), seed.size())) + "\nnode " +
+                                   county_node + "\n");
+  CHECK(mode_of(key_file) == 0600);
+  json listed = key_listed(c.home, "member");
+  CHECK(listed["binding"] == "this_node");
+  CHECK(listed["public_key"] == member.public_key().hex());
+  c.report("member");
+  // Bound now: a copy on another node is refused there.
+  fs::path village = join_node(c, "village", County::kVillage);
+  fs::copy_file(key_file, village / "keys" / "member.key");
+  test::CliRun refused =
+      test::run_cli(village, {"--as", "member", "hazard", "report", "--grid", County::kGrid,
+                              "--category", "fire", "--severity", "general", "--text", "复制"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("belongs to node " + county_node));
 }

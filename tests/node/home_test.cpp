@@ -102,3 +102,257 @@ TEST_CASE("the config file is read and its mistakes are named", "[home]") {
   write("[store\n");
   CHECK_THAT(node::load_config(dir.path()).status().message(), Catch::Contains("not valid TOML"));
 }
+
+// Key files version 2 and move files (node/KEYRING.md).
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::remove(path);
+  std::ofstream(path, std::ios::binary) << text;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+std::string seed_hex_of(const KeyPair& key) {
+  auto seed = key.seed();
+  return to_hex(ByteView(seed.data(), seed.size()));
+}
+
+// One sentence: one line, naming `file`.
+void check_one_sentence(const Status& status, const std::filesystem::path& file) {
+  CHECK_FALSE(status.is_ok());
+  CHECK(status.message().find('\n') == std::string::npos);
+  CHECK_THAT(status.message(), Catch::Contains(file.string()));
+}
+
+}  // namespace
+
+TEST_CASE("a new key file is version 2, bound to its node's key", "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  auto alice = home->new_key("alice", random);
+  REQUIRE(alice.is_ok());
+  auto loaded = home->load_key("alice");
+  REQUIRE(loaded.is_ok());
+  CHECK(read_text(dir.path() / "keys" / "alice.key") ==
+        "anwang-ed25519-v2\nseed " + seed_hex_of(*loaded) + "\nnode " + home->node_key().hex() + "\n");
+  auto info = home->key_info("alice");
+  REQUIRE(info.is_ok());
+  CHECK(info->binding == node::KeyBinding::kThisNode);
+  CHECK(*info->node == home->node_key());
+  // The node key itself stays a v1 file: it is bound to its home, not to a node.
+  CHECK(read_text(dir.path() / "node.key").rfind("anwang-ed25519-v1\n", 0) == 0);
+}
+
+TEST_CASE("a v1 key file is listed as unbound and bound to this node when it first signs here",
+          "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  KeyPair old = KeyPair::from_seed(blake2b_256(as_bytes("an old key")).view());
+  std::filesystem::path file = dir.path() / "keys" / "old.key";
+  write_text(file, "anwang-ed25519-v1\n" + seed_hex_of(old) + "\n");
+  auto listed = home->list_keys();
+  REQUIRE(listed.is_ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].binding == node::KeyBinding::kUnbound);
+  CHECK((*listed)[0].public_key == old.public_key());
+  CHECK(read_text(file).rfind("anwang-ed25519-v1\n", 0) == 0);  // listing rewrites nothing
+  CHECK(*home->resolve_public_key("old") == old.public_key());
+  CHECK(read_text(file).rfind("anwang-ed25519-v1\n", 0) == 0);  // nor does resolving a name
+  auto loaded = home->load_key("old");
+  REQUIRE(loaded.is_ok());
+  CHECK(loaded->public_key() == old.public_key());
+  CHECK(read_text(file) ==
+        "anwang-ed25519-v2\nseed " + seed_hex_of(old) + "\nnode " + home->node_key().hex() + "\n");
+  CHECK(mode_of(file) == 0600);
+  CHECK(home->key_info("old")->binding == node::KeyBinding::kThisNode);
+  // No temporary file is left beside it.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path() / "keys"), {}) == 1);
+}
+
+TEST_CASE("a key file bound to another node is refused with one sentence naming both nodes and the move",
+          "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto here = node::NodeHome::init(dir.path() / "here", random);
+  auto there = node::NodeHome::init(dir.path() / "there", random);
+  REQUIRE(here.is_ok());
+  REQUIRE(there.is_ok());
+  REQUIRE(there->new_key("li", random).is_ok());
+  std::filesystem::copy_file(dir.path() / "there" / "keys" / "li.key", dir.path() / "here" / "keys" / "li.key");
+  std::string copied = read_text(dir.path() / "here" / "keys" / "li.key");
+  auto loaded = here->load_key("li");
+  REQUIRE_FALSE(loaded.is_ok());
+  CHECK(loaded.status().code() == Status::Code::kInvalidArgument);
+  CHECK(loaded.status().message() ==
+        "key li belongs to node " + there->node_key().hex() + ", not this node " + here->node_key().hex() +
+            ": a key signs on one node only; to move it here, run 'anwang key export li FILE' on node " +
+            there->node_key().hex() + " and 'anwang key import FILE' here");
+  CHECK(read_text(dir.path() / "here" / "keys" / "li.key") == copied);
+  CHECK(here->key_info("li")->binding == node::KeyBinding::kOtherNode);
+  // Its public key still names the person (for delegate --to and the like).
+  CHECK(here->resolve_public_key("li").is_ok());
+}
+
+TEST_CASE("export writes a secret move file and leaves a marker without the seed; import binds the key to the new node",
+          "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto a = node::NodeHome::init(dir.path() / "a", random);
+  auto b = node::NodeHome::init(dir.path() / "b", random);
+  REQUIRE(a.is_ok());
+  REQUIRE(b.is_ok());
+  REQUIRE(a->new_key("li", random).is_ok());
+  PublicKey li = a->load_key("li")->public_key();
+  ManualClock clock(1'795'000'000'000);
+  node::KeyChainHead head{7, blake2b_256(as_bytes("op 7")), hlc_from_ms(1'794'999'000'000)};
+  std::filesystem::path move = dir.path() / "li.move";
+  auto moved = a->export_key("li", move, head, clock);
+  REQUIRE(moved.is_ok());
+  CHECK(moved->binding == node::KeyBinding::kMovedAway);
+  CHECK(mode_of(move) == 0600);
+  CHECK(read_text(move).rfind("anwang-key-move-v1\nname li\npublic " + li.hex() + "\nseed ", 0) == 0);
+  std::string marker = read_text(dir.path() / "a" / "keys" / "li.key");
+  CHECK(marker == "anwang-ed25519-v2\npublic " + li.hex() + "\nnode " + a->node_key().hex() + "\nmoved-to " +
+                      move.string() + "\nmoved-at " + moved->moved_at + "\n");
+  auto refused = a->load_key("li");
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().message() == "key li was moved to " + move.string() + " at " + moved->moved_at +
+                                          " and no longer signs on this node; to bring it back, run 'anwang key "
+                                          "import " + move.string() + "' here");
+  CHECK(a->key_info("li")->binding == node::KeyBinding::kMovedAway);
+  // A move file is written new, never over another file; a moved key is not exported twice.
+  CHECK(a->export_key("li", dir.path() / "again.move", head, clock).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "again.move"));
+
+  auto read = node::read_move_file(move);
+  REQUIRE(read.is_ok());
+  CHECK(read->name == "li");
+  CHECK(read->key.public_key() == li);
+  CHECK(read->from_node == a->node_key());
+  REQUIRE(read->head);
+  CHECK(read->head->seq == 7);
+  CHECK(read->head->id == head.id);
+  CHECK(read->head->hlc == head.hlc);
+  // Another key named li on b: the name is refused, --name chooses another.
+  REQUIRE(b->new_key("li", random).is_ok());
+  CHECK(b->check_import(*read, "li").code() == Status::Code::kAlreadyExists);
+  auto imported = b->import_key(*read, "li-a");
+  REQUIRE(imported.is_ok());
+  CHECK(b->load_key("li-a")->public_key() == li);
+  CHECK(b->key_info("li-a")->binding == node::KeyBinding::kThisNode);
+  CHECK(mode_of(dir.path() / "b" / "keys" / "li-a.key") == 0600);
+  // Once it signs here, importing it again is refused under any name.
+  CHECK(b->check_import(*read, "li-b").code() == Status::Code::kAlreadyExists);
+  // Back on a, the same move file replaces the marker: the key comes home.
+  REQUIRE(a->import_key(*read, "li").is_ok());
+  CHECK(a->load_key("li").is_ok());
+}
+
+TEST_CASE("damaged or foreign key files are refused with one sentence naming the file", "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  std::string seed(64, 'a');
+  std::string node = home->node_key().hex();
+  std::string binary("anwang-ed25519-v2\nseed \0\x01\xff", 27);
+  const std::vector<std::string> bad = {
+      "",
+      "anwang-ed25519-v1\n",
+      "anwang-ed25519-v1\n" + seed.substr(1) + "\n",
+      "anwang-ed25519-v1\n" + std::string(64, 'z') + "\n",
+      "anwang-ed25519-v1\n" + seed + "\n" + seed + "\n",
+      "anwang-ed25519-v3\nseed " + seed + "\nnode " + node + "\n",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\n",
+      "anwang-ed25519-v2\nseed " + seed + "\n",
+      "anwang-ed25519-v2\nseed " + seed + "\nnode " + node.substr(2) + "\n",
+      "anwang-ed25519-v2\nseed " + seed + "\nseed " + seed + "\nnode " + node + "\n",
+      "anwang-ed25519-v2\nseed " + seed + "\nnode " + node + "\ncolour blue\n",
+      "anwang-ed25519-v2\nseed " + seed + "\nnode " + node + "\npublic " + node + "\n",
+      "anwang-ed25519-v2\n" + seed + "\nnode " + node + "\n",
+      "anwang-ed25519-v2\npublic " + node + "\nnode " + node + "\nmoved-to /x\n",
+      binary,
+      "anwang-ed25519-v2\nseed " + seed + "\nnode " + node + "\n" + std::string(node::key_file_bytes_max, '#'),
+  };
+  std::filesystem::path file = dir.path() / "keys" / "bad.key";
+  for (const std::string& text : bad) {
+    CAPTURE(text.substr(0, 120));
+    write_text(file, text);
+    check_one_sentence(home->load_key("bad").status(), file);
+    check_one_sentence(home->list_keys().status(), file);
+    CHECK(read_text(file) == text);  // nothing rewritten
+  }
+  // A damaged node key: the home does not open, and says which file.
+  write_text(dir.path() / "node.key", "anwang-ed25519-v2\nseed " + seed + "\nnode " + node + "\n");
+  check_one_sentence(node::NodeHome::open(dir.path()).status(), dir.path() / "node.key");
+}
+
+TEST_CASE("damaged, cut or altered move files are refused with one sentence naming the file", "[home][keys]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path() / "a", random);
+  REQUIRE(home.is_ok());
+  REQUIRE(home->new_key("li", random).is_ok());
+  ManualClock clock(1'795'000'000'000);
+  std::filesystem::path move = dir.path() / "li.move";
+  REQUIRE(home->export_key("li", move, std::nullopt, clock).is_ok());
+  std::string good = read_text(move);
+  auto read = node::read_move_file(move);
+  REQUIRE(read.is_ok());
+  CHECK_FALSE(read->head);  // the key never signed
+  auto line_of = [&good](const std::string& label) {
+    std::size_t at = good.find("\n" + label + " ") + 1;
+    return good.substr(at, good.find('\n', at) - at);
+  };
+  auto with = [&good, &line_of](const std::string& label, const std::string& line) {
+    std::string text = good;
+    std::string old = line_of(label);
+    return text.replace(text.find(old), old.size(), line);
+  };
+  std::string other_public = blake2b_256(as_bytes("someone else")).hex();
+  std::string id = blake2b_256(as_bytes("op")).hex();
+  const std::vector<std::string> bad = {
+      "",
+      good.substr(0, good.size() - 1),   // cut in its last line
+      good.substr(0, good.size() / 2),   // cut in the middle
+      "anwang-key-move-v2" + good.substr(good.find('\n')),
+      with("public", "public " + other_public),
+      with("seed", "seed " + std::string(63, 'a')),
+      with("name", "name ../escape"),
+      with("from", "from nowhere"),
+      with("head", "head 0 " + id + " 5"),
+      with("head", "head 3 " + id),
+      with("head", "head 3 " + id + " 5 6"),
+      with("head", "head 99999999999999999999 " + id + " 5"),
+      with("head", "head -1 " + id + " 5"),
+      with("head", "head 3 " + id.substr(1) + " 5"),
+      with("moved-at", "colour blue"),
+      good + "name li\n",
+      good + std::string("\0\0\0\n", 4),
+      good + std::string(node::key_file_bytes_max, '#') + "\n",
+  };
+  std::filesystem::path file = dir.path() / "bad.move";
+  for (const std::string& text : bad) {
+    CAPTURE(text.substr(0, 200));
+    write_text(file, text);
+    auto refused = node::read_move_file(file);
+    check_one_sentence(refused.status(), file);
+    CHECK(refused.status().code() == Status::Code::kInvalidArgument);
+  }
+  check_one_sentence(node::read_move_file(dir.path() / "missing.move").status(), dir.path() / "missing.move");
+  // A head with a real number reads back.
+  write_text(file, with("head", "head 3 " + id + " 5"));
+  auto headed = node::read_move_file(file);
+  REQUIRE(headed.is_ok());
+  CHECK(headed->head->seq == 3);
+}

@@ -684,3 +684,40 @@ TEST_CASE("the pending area lists each waiting op with the parents it still lack
   list();
   CHECK(listed.empty());
 }
+
+// --- Issue 19, class 3 (branch `keys`): a key moved in continues after the head it brought. ---
+TEST_CASE("author() continues a moved key after its adopted head while that is beyond the store's own",
+          "[store][keys]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory;
+  ingest_one(*store, factory.genesis().bytes);
+  KeyPair author = test_key(5);
+  ManualClock wall(test::kTestTimeMs + 1000);
+  node::OpDraft note{"150430100", {}, NotePayload{"moved in"}, {}, node::DraftTarget::kNewRecord,
+                     node::DraftAdmit::kEvenIfNotEffective};
+  // The key's op number 7 on the node it left, an hour ahead of this node's clock; not held here.
+  Hash32 seventh = blake2b_256(as_bytes("the key's op 7 on its old node"));
+  std::uint64_t seventh_hlc = hlc_from_ms(test::kTestTimeMs + 3'600'000);
+  REQUIRE(store->adopt_key_head(author.public_key(), 7, seventh, seventh_hlc).is_ok());
+  REQUIRE(store->adopt_key_head(author.public_key(), 3, blake2b_256(as_bytes("older")), 1).is_ok());  // ignored
+  auto adopted = store->adopted_key_head(author.public_key());
+  REQUIRE(adopted.is_ok());
+  REQUIRE(*adopted);
+  CHECK((*adopted)->seq == 7);
+  auto eighth = store->author(author, note, wall);
+  REQUIRE(eighth.is_ok());
+  CHECK(eighth->fields.author_seq == 8);
+  CHECK(eighth->fields.author_prev == seventh);
+  CHECK(eighth->fields.hlc > seventh_hlc);
+  // Past the adopted head, the store's own ops number the key.
+  auto ninth = store->author(author, note, wall);
+  REQUIRE(ninth.is_ok());
+  CHECK(ninth->fields.author_seq == 9);
+  CHECK(ninth->fields.author_prev == eighth->id);
+  // Another key is not touched.
+  auto other = store->author(test_key(6), note, wall);
+  REQUIRE(other.is_ok());
+  CHECK(other->fields.author_seq == 1);
+}
+// --- end of issue 19, class 3 (branch `keys`) ---
