@@ -54,6 +54,12 @@ inline constexpr std::size_t root_keys_max = 16;
 
 // Key names in a node's keyring: file names, so short and plain.
 inline constexpr std::size_t key_name_bytes_max = 64;
+// Key files and key move files (node/KEYRING.md) are a few hundred bytes; a moved key's marker
+// holds the path it went to, at most PATH_MAX on Linux. Larger files are refused before they are
+// parsed.
+inline constexpr std::size_t key_move_path_bytes_max = 4096;
+inline constexpr std::size_t key_file_bytes_max = 8192;
+static_assert(key_file_bytes_max > key_move_path_bytes_max + 512, "a moved key's marker holds its path and ~300 bytes");
 
 // Ingest works in batches: one LMDB write transaction each. 1,024 ops of ~300 bytes is
 // ~300 KiB of op bytes per commit: large enough to amortise the fsync, small enough that a

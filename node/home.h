@@ -26,6 +26,7 @@
 
 #include "crdt/hlc.h"
 #include "crdt/keys.h"
+#include "crdt/limits.h"
 #include "crdt/status.h"
 #include "node/store.h"
 
@@ -64,13 +65,8 @@ struct Config {
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.
 Result<Config> load_config(const std::filesystem::path& home);
 
-// Key files and move files are a few hundred bytes; a moved key's marker holds a path of at most
-// key_move_path_bytes_max. Larger files are refused before they are parsed. (These belong in
-// crdt/limits.h beside key_name_bytes_max once crdt/ is free to edit.)
-inline constexpr std::size_t key_move_path_bytes_max = 4096;  // PATH_MAX on Linux
-inline constexpr std::size_t key_file_bytes_max = 8192;
-static_assert(key_file_bytes_max > key_move_path_bytes_max + 512,
-              "a moved key's marker holds its path and ~300 bytes");
+using limits::key_file_bytes_max;
+using limits::key_move_path_bytes_max;
 
 // Where a key of the keyring may sign.
 enum class KeyBinding : std::uint8_t {

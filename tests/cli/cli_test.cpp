@@ -538,7 +538,7 @@ std::string report_hazard(const std::filesystem::path& county, const char* as, c
 
 }  // namespace
 
-TEST_CASE("a hand-made bundle of village B's hazards to village A's node: each refused as out of scope", "[cli][bundle]") {
+TEST_CASE("a hand-made bundle of village B's hazards to village A's node: each refused as out of scope", "[cli][bundle][class8]") {
   TempDir dir;
   CountyAndVillage t = county_and_village_a(dir);
   std::ofstream(dir.path() / "a.jpg") << "photo of village A";
@@ -611,7 +611,7 @@ TEST_CASE("a hand-made bundle of village B's hazards to village A's node: each r
 }
 
 TEST_CASE("a bundle signed by no enrolled node, or naming a sender that did not sign it, is refused and nothing is written",
-          "[cli][bundle]") {
+          "[cli][bundle][class8]") {
   TempDir dir;
   CountyAndVillage t = county_and_village_a(dir);
   std::set<Hash32> held = ids_of(held_ops(t.village));
@@ -669,7 +669,7 @@ TEST_CASE("a bundle signed by no enrolled node, or naming a sender that did not 
   CHECK(op_count(newcomer) == joined["accepted"].get<std::uint64_t>());
 }
 
-TEST_CASE("a bundle cut short or altered part-way commits exactly the ops before the damage and says so", "[cli][bundle]") {
+TEST_CASE("a bundle cut short or altered part-way commits exactly the ops before the damage and says so", "[cli][bundle][class8]") {
   TempDir dir;
   CountyAndVillage t = county_and_village_a(dir);
   std::set<Hash32> held = ids_of(held_ops(t.village));
@@ -726,7 +726,7 @@ TEST_CASE("a bundle cut short or altered part-way commits exactly the ops before
   ok(t.village, {"verify"});
 }
 
-TEST_CASE("a version-1 bundle is refused: it carries no proof of its sender", "[cli][bundle]") {
+TEST_CASE("a version-1 bundle is refused: it carries no proof of its sender", "[cli][bundle][class8]") {
   TempDir dir;
   CountyAndVillage t = county_and_village_a(dir);
   std::set<Hash32> held = ids_of(held_ops(t.village));
@@ -810,7 +810,7 @@ json digest_of(const std::filesystem::path& home, const std::vector<std::string>
 
 }  // namespace
 
-TEST_CASE("two nodes holding the same ops of a scope print the same digests, whatever the order", "[cli][digest]") {
+TEST_CASE("two nodes holding the same ops of a scope print the same digests, whatever the order", "[cli][digest][class9]") {
   TempDir dir;
   auto a = dir.path() / "a";
   auto b = dir.path() / "b";
@@ -879,7 +879,7 @@ TEST_CASE("two nodes holding the same ops of a scope print the same digests, wha
   CHECK(anwang_cli(a, {"digest", "--scope", "15043"}).exit_code == 3);
 }
 
-TEST_CASE("ops imported without their parents are listed with the parents they lack, and purged", "[cli][pending]") {
+TEST_CASE("ops imported without their parents are listed with the parents they lack, and purged", "[cli][pending][class9]") {
   TempDir dir;
   test::OpFactory factory;
   KeyPair root = test::test_key(0);
@@ -943,7 +943,7 @@ TEST_CASE("ops imported without their parents are listed with the parents they l
   ok(home, {"verify"});
 }
 
-TEST_CASE("every op an import refuses is named by its id, well-formed or not", "[cli]") {
+TEST_CASE("every op an import refuses is named by its id, well-formed or not", "[cli][class9]") {
   // 100 ops in one batch: with two or more cores the store checks them on its parallel decoder.
   static_assert(anwang::limits::verify_parallel_ops_min <= 100);
   TempDir dir;
@@ -992,7 +992,7 @@ TEST_CASE("every op an import refuses is named by its id, well-formed or not", "
   CHECK_THAT(junk.out, Catch::Contains(blake2b_256(Bytes(3, 1)).short_hex() + " (undecodable"));
 }
 
-TEST_CASE("progress is written only to a terminal, never into a log file", "[cli]") {
+TEST_CASE("progress is written only to a terminal, never into a log file", "[cli][class9]") {
   TempDir dir;
   test::OpFactory factory;
   std::vector<Bytes> ops{factory.genesis().bytes};
@@ -1007,7 +1007,7 @@ TEST_CASE("progress is written only to a terminal, never into a log file", "[cli
   CHECK(import.err.empty());
 }
 
-TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
+TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli][class9]") {
   TempDir dir;
   auto home = dir.path() / "county";
   ok(home, {"init"});
@@ -1040,7 +1040,7 @@ TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli]") {
   }
 }
 
-TEST_CASE("times print as people read them, without the clock's counter", "[cli]") {
+TEST_CASE("times print as people read them, without the clock's counter", "[cli][class9]") {
   TempDir dir;
   test::OpFactory factory;
   KeyPair root = test::test_key(0);
