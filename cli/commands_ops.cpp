@@ -235,8 +235,9 @@ void print_clock(const node::ClockState& clock) {
   for (const PeerClockOffset& peer : clock.peers) {
     auto off = node::peer_clock_off(clock, peer.offset_ms);
     if (!offset_is_recent(t.local_ms, peer.observed_ms) || !off) continue;
-    std::cout << "  peer clock off 对端时钟有误: node " << peer.peer.short_hex() << "'s clock is " << describe_offset(*off)
-              << " of this node's time (seen " << hlc_display(hlc_from_ms(peer.observed_ms), TimeShown::kMinutes) << ")\n";
+    std::cout << "  peer clock off 对端时钟有误: node " << peer.peer.short_hex() << "'s clock is "
+              << describe_offset(*off, "this node's time") << " (seen "
+              << hlc_display(hlc_from_ms(peer.observed_ms), TimeShown::kMinutes) << ")\n";
   }
 }
 

@@ -34,7 +34,7 @@ void say_what_is_off(Context& ctx, const Opened& opened, const node::SyncReport&
   if (report.peer_clock_offset_ms)
     if (auto off = node::peer_clock_off(*clock, *report.peer_clock_offset_ms))
       std::cerr << "anwang: warning: the clock of node " << report.peer.short_hex() << " (" << report.peer_scope << ") is "
-                << describe_offset(*off) << " of this node's time\n";
+                << describe_offset(*off, "this node's time") << "\n";
   for (const auto& ahead : report.ahead_authors)
     std::cerr << "anwang: warning: received " << ahead.ops << " op(s) by key " << key_label(keys, ahead.author)
               << " stamped up to " << hlc_display(ahead.newest_hlc, TimeShown::kSeconds)

@@ -183,7 +183,7 @@ inline constexpr std::size_t clock_peers_max = 64;
 
 // Person keys a node asks a peer about at the start of a session (wire version 3): its keyring
 // holds the officers of one office, a handful. 128 keys are 4 KiB asked and 10 KiB answered,
-// well within a frame.
+// well within a frame (the hello counts them in one byte).
 inline constexpr std::size_t key_heads_asked_max = 128;
 // A refusal sentence sent to a peer (wire version 3): one sentence. Before the handshake it
 // travels in a plain frame and is cut to fit handshake_frame_bytes_max.
@@ -208,6 +208,7 @@ static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);
 static_assert(clock_skew_ms_max < clock_offset_age_ms_max);
 static_assert(key_heads_asked_max * 80 + 64 < frame_bytes_max, "a key-heads answer fits one frame");
+static_assert(key_heads_asked_max <= 255, "a hello counts its keys in one byte");
 static_assert(refusal_bytes_max + 64 < frame_bytes_max);
 static_assert(notice_deadline_days_max <= 0xffff, "deadlineDays is a UInt16");
 

@@ -76,9 +76,10 @@ TrustedTime trusted_time(std::uint64_t local_ms, std::span<const PeerClockOffset
 
 std::uint64_t CorrectedClock::now_ms() const { return add_offset(physical_.now_ms(), correction_ms_); }
 
-std::string describe_offset(std::int64_t offset_ms) {
+std::string describe_offset(std::int64_t offset_ms, const std::string& other) {
   std::uint64_t ms = magnitude(offset_ms);
-  const char* way = offset_ms >= 0 ? " ahead" : " behind";
+  std::string way = offset_ms >= 0 ? " ahead" : " behind";
+  if (!other.empty()) way += (offset_ms >= 0 ? " of " : " ") + other;
   constexpr std::uint64_t kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
   auto unit = [](std::uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
   std::string text;

@@ -77,7 +77,8 @@ class CorrectedClock final : public PhysicalClock {
 };
 
 // How far `offset_ms` puts a clock from another, as a person reads it: "365 days ahead",
-// "3 hours 12 minutes behind", "40 seconds ahead".
-std::string describe_offset(std::int64_t offset_ms);
+// "3 hours 12 minutes behind", "40 seconds ahead"; with `other`, "365 days ahead of OTHER" and
+// "3 hours 12 minutes behind OTHER".
+std::string describe_offset(std::int64_t offset_ms, const std::string& other = "");
 
 }  // namespace anwang

@@ -296,8 +296,8 @@ class Daemon {
     };
     if (report.peer_clock_offset_ms)
       if (auto off = anwang::node::peer_clock_off(*clock, *report.peer_clock_offset_ms))
-        spdlog::warn("the clock of node {} ({} at {}) is {} of this node's time", report.peer.short_hex(), report.peer_scope,
-                     who, anwang::describe_offset(*off));
+        spdlog::warn("the clock of node {} ({} at {}) is {}", report.peer.short_hex(), report.peer_scope, who,
+                     anwang::describe_offset(*off, "this node's time"));
     for (const auto& ahead : report.ahead_authors)
       spdlog::warn("received {} op(s) from {} by key {} stamped up to {}, more than 5 minutes ahead of this node's time: "
                    "kept, but they make nothing overdue before then",

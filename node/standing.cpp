@@ -13,7 +13,7 @@ std::string clock_warning(const ClockState& state) {
                    "follow instead; set the date, or sync with a neighbour first (anwang sync HOST:PORT)";
   if (t.verdict != ClockVerdict::kBehind && t.verdict != ClockVerdict::kAhead) return "";
   std::string peers = std::to_string(t.peer_votes) + (t.peer_votes == 1 ? " peer's" : " peers'");
-  return reads + ", " + describe_offset(-t.correction_ms) + " of its " + peers + " time; using theirs instead: " +
+  return reads + ", " + describe_offset(-t.correction_ms, "its " + peers + " time") + "; using theirs instead: " +
          hlc_display(hlc_from_ms(t.trusted_ms), TimeShown::kSeconds);
 }
 

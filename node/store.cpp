@@ -2186,6 +2186,19 @@ Status Store::note_key_heads(std::span<const KeyHead> heads) {
   return txn->commit();
 }
 
+Status Store::forget_key_head(const KeyHead& head) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  Bytes name = local_key(kLocalKeyHead, head.key);
+  auto row = txn->get(tables_.local, name);
+  if (!row) return row.status();
+  if (!*row) return Status::ok();
+  std::optional<KeyHead> known = key_head_from(head.key, **row);
+  if (!known || known->seq != head.seq || known->id != head.id) return Status::ok();
+  if (Status s = txn->del(tables_.local, name); !s) return s;
+  return txn->commit();
+}
+
 Status Store::adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc) {
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();

@@ -187,6 +187,8 @@ class Store {
   Result<std::vector<KeyHead>> key_heads(std::span<const PublicKey> keys, const std::string& scope) const;
   // Records heads other nodes hold of keys of this node's keyring; a key's known head only moves up.
   Status note_key_heads(std::span<const KeyHead> heads);
+  // Forgets the key's known head if it is still `head` (a peer named it and never sent it).
+  Status forget_key_head(const KeyHead& head);
   // Takes `seq` (op `id`, timestamp `hlc`) as the key's latest op without holding it: its next op
   // names it as authorPrev (no causal parent: crdt/OP_FORMAT.md). For moving a key between nodes,
   // an explicit act. Invalid when the store already holds an op by the key numbered `seq` or later.

@@ -26,10 +26,10 @@ enum Message : std::uint8_t {
   kBlobNone = 10,  // hash: not held here (or not yours to see)
   kNotOps = 11,    // (kind, id) pairs: a blob to fetch with kBlobWant, or an id not held here
   // Version 3 (net/PROTOCOL.md):
-  kClock = 12,          // the sender's trusted time, ms (u64 big-endian)
-  kKeyHeadsAsked = 13,  // public keys (32 bytes each) whose latest op the sender asks about
-  kKeyHeads = 14,       // for each key asked: key, seq, hlc, id (80 bytes; hlc and id zero when not shared)
-  kRefused = 15,        // the sender refuses or ends the session: why, one sentence (UTF-8)
+  kHello = 12,     // the sender's first message: its trusted time (u64), the keys it asks about
+                   // (u8 count, 32 bytes each) and, from the initiator, its first reconciliation message
+  kKeyHeads = 13,  // for each key asked: key, seq, hlc, id (80 bytes; hlc and id zero when not shared)
+  kRefused = 14,   // the sender refuses or ends the session: why, one sentence (UTF-8)
 };
 
 // A kKeyHeads entry: key (32) ‖ seq (8) ‖ hlc (8) ‖ id (32).
@@ -137,8 +137,12 @@ class Session {
   }
 
   Status run(SyncRole role) {
+    // Version 3: the responder says hello first; the initiator's hello carries its first
+    // reconciliation message (one frame, so the clock costs a d = 0 session 9 bytes, not a frame).
     if (version_ >= 3)
-      if (Status s = open_version_3(); !s) return s;
+      if (Status s = prepare_hello(); !s) return s;
+    if (version_ >= 3 && role == SyncRole::kResponder)
+      if (Status s = send(kHello, hello_); !s) return s;
     std::vector<net::ItemKey> items;
     auto lock = lock_store();
     // From the store's indexes alone: no op is decoded to list what both may hold.
@@ -159,8 +163,17 @@ class Session {
     net::sort_item_keys(items);  // the store lists in time order, or scope by scope (a large store)
     report_.items = items.size();
     reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
-    if (role == SyncRole::kInitiator)
-      if (Status sent = send_reconcile(reconciler_->initiate()); !sent) return sent;
+    if (role == SyncRole::kInitiator) {
+      Bytes first = reconciler_->initiate();
+      if (version_ >= 3 && hello_.size() + first.size() <= kReconcilePartBytes) {
+        hello_.insert(hello_.end(), first.begin(), first.end());
+        if (Status sent = send(kHello, hello_); !sent) return sent;
+      } else {
+        if (version_ >= 3)
+          if (Status sent = send(kHello, hello_); !sent) return sent;
+        if (Status sent = send_reconcile(first); !sent) return sent;
+      }
+    }
     while (!(done_sent_ && done_received_)) {
       auto frame = framed_.receive();
       if (!frame) return frame.status();
@@ -210,37 +223,47 @@ class Session {
   }
 
  private:
-  // Version 3: this node's trusted time, and the keys of its keyring it asks the peer about.
-  Status open_version_3() {
+  // Version 3: the hello's head, this node's trusted time and the keys of its keyring it asks the
+  // peer about.
+  Status prepare_hello() {
     auto lock = lock_store();
     auto state = store_.clock_state(clock_);
     lock = {};
     if (!state) return state.status();
     correction_ms_ = state->time.correction_ms;
-    Bytes time;
-    append_u64_be(time, state->time.trusted_ms);
-    if (Status s = send(kClock, time); !s) return s;
-    Bytes keys;
-    for (const PublicKey& key : keyring_keys_) keys.insert(keys.end(), key.bytes.begin(), key.bytes.end());
-    return send(kKeyHeadsAsked, keys);
+    hello_.clear();
+    append_u64_be(hello_, state->time.trusted_ms);
+    hello_.push_back(static_cast<std::uint8_t>(keyring_keys_.size()));
+    for (const PublicKey& key : keyring_keys_) hello_.insert(hello_.end(), key.bytes.begin(), key.bytes.end());
+    return Status::ok();
   }
 
-  // The peer's time: its offset from this node's clock is kept (Store::record_peer_clock).
-  Status receive_clock(ByteView body) {
-    if (body.size() != 8) return Status::error(Status::Code::kRefused, "malformed clock message");
-    if (report_.peer_clock_offset_ms) return Status::ok();  // one a session
+  // The peer's hello: its time (its offset from this node's clock is kept: Store::record_peer_clock),
+  // the keys it asks about (answered), and from the initiator its first reconciliation message.
+  Status receive_hello(ByteView body, SyncRole role) {
+    if (body.size() < 9 || hello_received_) return Status::error(Status::Code::kRefused, "malformed hello");
+    hello_received_ = true;
     std::uint64_t peer_ms = read_u64_be(body.data());
+    std::size_t asked = body[8];
+    if (asked > limits::key_heads_asked_max || body.size() < 9 + 32 * asked)
+      return Status::error(Status::Code::kRefused, "malformed hello");
     std::uint64_t local_ms = clock_.now_ms();
     report_.peer_clock_offset_ms = static_cast<std::int64_t>(peer_ms - local_ms);
-    auto lock = lock_store();
-    return store_.record_peer_clock(report_.peer, peer_ms, local_ms);
+    {
+      auto lock = lock_store();
+      if (Status s = store_.record_peer_clock(report_.peer, peer_ms, local_ms); !s) return s;
+    }
+    if (asked > 0)
+      if (Status s = answer_key_heads(body.subspan(9, 32 * asked)); !s) return s;
+    ByteView reconcile = body.subspan(9 + 32 * asked);
+    if (reconcile.empty()) return Status::ok();
+    if (role != SyncRole::kResponder) return Status::error(Status::Code::kRefused, "malformed hello");
+    return handle(kReconcile, reconcile, role);
   }
 
   // The peer asks for this node's latest op by each of its keys: the number, and the op's id and
   // time only where the peer may hold the op.
   Status answer_key_heads(ByteView body) {
-    if (body.size() % 32 != 0 || body.size() / 32 > limits::key_heads_asked_max)
-      return Status::error(Status::Code::kRefused, "malformed key-heads question");
     std::vector<PublicKey> keys;
     for (std::size_t at = 0; at < body.size(); at += 32) keys.push_back(*Hash32::from_view(body.subspan(at, 32)));
     auto lock = lock_store();
@@ -272,9 +295,31 @@ class Session {
       if (head.seq > 0) heads.push_back(head);
     }
     report_.key_heads_noted += heads.size();
+    for (const KeyHead& head : heads)
+      if (head.id) claimed_.push_back(head);
     auto lock = lock_store();
     return store_.note_key_heads(heads);
   }
+
+ public:
+  // After a session that ran to its end: a head the peer named by id (so this node may hold that
+  // op) was sent by an honest peer in the session. One this store still lacks was never the peer's
+  // to name: forgotten, so a lying peer cannot stop a key from signing. (A head outside this node's
+  // scope cannot be checked; it stands until the key's head is adopted.)
+  Status forget_unfounded_heads() {
+    if (claimed_.empty()) return Status::ok();
+    auto lock = lock_store();
+    for (const KeyHead& head : claimed_) {
+      auto held = store_.get(*head.id);
+      if (!held) return held.status();
+      if (*held) continue;
+      if (Status s = store_.forget_key_head(head); !s) return s;
+      ++report_.key_heads_unfounded;
+    }
+    return Status::ok();
+  }
+
+ private:
 
   // After a committed batch: ops stamped far ahead of this node's trusted time are counted by
   // author, and ops by keyring keys that wait for parents are known heads of those keys.
@@ -323,8 +368,7 @@ class Session {
   Status handle(std::uint8_t type, ByteView body, SyncRole role) {
     if (version_ >= 3) {
       switch (type) {
-        case kClock: return receive_clock(body);
-        case kKeyHeadsAsked: return answer_key_heads(body);
+        case kHello: return receive_hello(body, role);
         case kKeyHeads: return receive_key_heads(body);
         case kRefused:
           peer_refused_ = true;
@@ -756,7 +800,10 @@ class Session {
   std::vector<PublicKey> keyring_keys_;
   std::int64_t correction_ms_ = 0;            // this node's clock correction at the session's start
   std::set<Hash32> ahead_counted_;            // ops counted in report_.ops_ahead
+  std::vector<KeyHead> claimed_;              // heads the peer named by id (forget_unfounded_heads)
   bool peer_refused_ = false;
+  Bytes hello_;                               // this side's hello (version 3)
+  bool hello_received_ = false;
   std::unique_ptr<net::Reconciler> reconciler_;
   IdSet visible_;                             // ops both may hold
   std::set<Hash32> outstanding_;
@@ -780,6 +827,17 @@ class Session {
   bool done_sent_ = false;
   bool done_received_ = false;
 };
+
+// A refusal in a plain frame before the channel is up (version 3): kPlainRefusal, then the
+// sentence, cut to the frame cap of that moment and never 24 bytes long in all (a channel header's
+// length, which it replaces).
+Bytes plain_refusal(const std::string& sentence) {
+  Bytes frame{net::kPlainRefusal};
+  std::string text = net::cut_sentence(sentence, limits::handshake_frame_bytes_max - 2);
+  frame.insert(frame.end(), text.begin(), text.end());
+  if (frame.size() == crypto_secretstream_xchacha20poly1305_HEADERBYTES) frame.push_back(' ');
+  return frame;
+}
 
 }  // namespace
 
@@ -846,15 +904,23 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   report.peer = handshake.keys().peer;
   report.wire_version = handshake.version();
   const bool version_3 = handshake.version() >= 3;
-  // Version 2 as before: the session bounds are checked before the channel is set up. Version 3
-  // sets the channel up first, so that a refusal can say why.
-  if (!version_3 && options.on_authenticated)
-    if (Status s = options.on_authenticated(report.peer); !s) return s;
+  // The session bounds (anwangd: one session per peer node, at most so many) are checked before
+  // the channel is set up. In version 3 a refusal takes the place of the channel header: a plain
+  // frame, kPlainRefusal then why, never as long as a header (24 bytes).
+  if (options.on_authenticated)
+    if (Status s = options.on_authenticated(report.peer); !s) {
+      if (version_3 && framed.send(plain_refusal(s.message()))) transport.linger(limits::refusal_linger_ms);
+      return s;
+    }
   net::ChannelSender sender;
   net::ChannelReceiver receiver;
   if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
   auto header = framed.receive();
   if (!header) return header.status();
+  if (version_3 && header->size() != crypto_secretstream_xchacha20poly1305_HEADERBYTES && !header->empty() &&
+      (*header)[0] == net::kPlainRefusal)
+    return Status::error(Status::Code::kRefused,
+                         "refused by the peer: " + net::refusal_sentence(ByteView(*header).subspan(1)));
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
   framed.set_frame_bytes_max(limits::frame_bytes_max);
@@ -862,12 +928,6 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   transport.set_receive_timeout_ms(limits::sync_receive_timeout_ms);
   Session session(store, options.store_mutex, framed, sender, receiver, report, my_scopes.front(), options.progress,
                   options.blob_budget_bytes, handshake.version(), clock, options.keyring_keys);
-  if (version_3 && options.on_authenticated)
-    if (Status s = options.on_authenticated(report.peer); !s) {
-      session.refuse(s.message());
-      transport.linger(limits::refusal_linger_ms);
-      return s;
-    }
   Status outcome = session.run(role);
   auto dropped = session.drop_orphans();
   if (!outcome) {
@@ -881,6 +941,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   }
   if (!dropped) return dropped.status();
   report.orphans_dropped = *dropped;
+  if (Status s = session.forget_unfounded_heads(); !s) return s;
   return report;
 }
 

@@ -89,6 +89,7 @@ struct SyncReport {
   std::uint64_t ops_ahead = 0;
   std::vector<AheadAuthor> ahead_authors;
   std::uint64_t key_heads_noted = 0;    // version 3: heads of this node's keyring keys the peer reported
+  std::uint64_t key_heads_unfounded = 0;  // of those, named by id and never sent: forgotten at the end
 };
 
 enum class SyncRole { kInitiator, kResponder };
@@ -115,10 +116,9 @@ struct SyncOptions {
   std::uint64_t blob_budget_bytes = 0;
   // When set, held around every use of the store (sessions on several threads sharing it).
   std::mutex* store_mutex = nullptr;
-  // Called once the handshake has authenticated the peer (version 2: before the channel is set
-  // up; version 3: once it is, so that the refusal reaches the peer); an error ends the session
-  // and, in version 3, is sent to the peer as the reason (anwangd: one session per peer node, a
-  // bound on sessions).
+  // Called once the handshake has authenticated the peer, before the channel is set up; an error
+  // ends the session and, in version 3, is sent to the peer as the reason, in place of the channel
+  // header (anwangd: one session per peer node, a bound on sessions).
   std::function<Status(const PublicKey& peer)> on_authenticated;
   // This node's clock (nullptr: the system clock): version 3 sends the peer this node's trusted
   // time and records the peer's offset by it.

@@ -92,4 +92,6 @@ TEST_CASE("offsets read as people read them", "[trusted_time]") {
   CHECK(describe_offset(-(3 * 60 + 12) * kMinute) == "3 hours 12 minutes behind");
   CHECK(describe_offset(40'000) == "40 seconds ahead");
   CHECK(describe_offset(-6 * kMinute) == "6 minutes behind");
+  CHECK(describe_offset(kYear, "this node's time") == "365 days ahead of this node's time");
+  CHECK(describe_offset(-2 * kMinute, "its peers' time") == "2 minutes behind its peers' time");
 }

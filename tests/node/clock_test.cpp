@@ -250,6 +250,11 @@ TEST_CASE("a key behind what other nodes have seen does not sign, and signs agai
   auto standing = here->key_standing(county.head.public_key());
   REQUIRE(standing.is_ok());
   CHECK_FALSE(standing->behind.empty());
+  // A session forgets only the head a peer named and never sent, and only while it is that head.
+  node::KeyHead other = head;
+  other.id = blake2b_256(as_bytes("another op 3"));
+  REQUIRE(here->forget_key_head(other).is_ok());
+  CHECK_FALSE(here->key_standing(county.head.public_key())->behind.empty());
   // The sync brings them: the key signs again, after them, and never twice with one number.
   test::ingest_all(*here, {notes[1].bytes, notes[2].bytes});
   auto signed_again = author(*here, county.head, kVillage, NotePayload{"恢复后"}, sane);
