@@ -219,9 +219,16 @@ void print_clock(const node::ClockState& clock) {
   const TrustedTime& t = clock.time;
   std::string line;
   switch (t.verdict) {
-    case ClockVerdict::kOk:
-      line = "ok 正常 (agrees with " + std::to_string(t.peer_votes) + " peer clock(s) within 5 minutes)";
+    case ClockVerdict::kOk: {
+      std::size_t agreeing = 0;
+      for (const PeerClockOffset& peer : clock.peers)
+        if (offset_is_recent(t.local_ms, peer.observed_ms) && !node::peer_clock_off(clock, peer.offset_ms)) ++agreeing;
+      line = agreeing == t.peer_votes
+                 ? "ok 正常 (agrees with " + std::to_string(agreeing) + " peer clock(s) within 5 minutes)"
+                 : "ok 正常 (agrees with " + std::to_string(agreeing) + " of " + std::to_string(t.peer_votes) +
+                       " peer clocks within 5 minutes; no majority against it: the clocks that differ are below)";
       break;
+    }
     case ClockVerdict::kNoPeers:
       line = "not compared yet 未校对 (no peer's clock seen in the last 7 days): " +
              hlc_display(hlc_from_ms(t.local_ms), TimeShown::kSeconds);

@@ -536,3 +536,37 @@ TEST_CASE("class 9: a refused sync reports the peer's reason", "[integrity][clas
   CHECK_THAT(refused.err, !Catch::Contains("closed the connection"));
   CHECK(village_daemon.stop().is_ok());
 }
+
+// Class 3. A key used twice with one number (here: a restored node signing before it has synced,
+// which no node can tell in advance) was flagged as equivocating, its office suspended, and nothing
+// warned the officer.
+TEST_CASE("class 3: a key that signed twice with one number is named plainly in status and the log, with what to do",
+          "[integrity][class3]") {
+  County c;
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+  fs::path copy = c.dir.path() / "village-copy";
+  fs::copy(village, copy, fs::copy_options::recursive);
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "备份之后"});
+  ok(village, {"sync", county.address()});
+  CHECK(county.stop().is_ok());
+  fs::remove_all(village);
+  fs::rename(copy, village);
+  // Used at once, before any sync: nothing can know yet.
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "恢复之后立即"});
+  test::DaemonProcess village_daemon(village, c.dir.path() / "village.log", test::free_loopback_port());
+  REQUIRE(village_daemon.start().is_ok());
+  ok(c.home, {"sync", village_daemon.address()});
+  json status = ok_json(village, {"status"});
+  REQUIRE(status["keys"].size() == 1);
+  REQUIRE(status["keys"][0]["equivocations"].size() == 1);
+  CHECK(status["keys"][0]["equivocations"][0]["seq"] == 2);
+  std::string human = ok(village, {"status"}).out;
+  CHECK_THAT(human, Catch::Contains("key vhead has signed two different ops numbered 2 (most likely this node was "
+                                    "restored from an old copy, or the key was used on two nodes)"));
+  CHECK_THAT(human, Catch::Contains("anwang reaffirm --key"));
+  CHECK(village_daemon.stop().is_ok());
+  CHECK_THAT(village_daemon.log_since_start(), Catch::Contains("key vhead has signed two different ops numbered 2"));
+}
