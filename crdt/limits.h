@@ -180,6 +180,12 @@ inline constexpr std::uint64_t clock_offset_age_ms_max = 7ull * 24 * 60 * 60 * 1
 // Peers whose latest clock offset a node keeps (one row each, the oldest dropped): a township
 // talks to a few dozen villages, a county to a few dozen townships.
 inline constexpr std::size_t clock_peers_max = 64;
+// A peer's offset row is written again only when the offset moved by more than a second (a 2G
+// trip's jitter) or was last written over an hour ago: a neighbour met every minute then costs one
+// write an hour, not a write transaction at every session (and a session of a nearly full store
+// writes nothing it need not).
+inline constexpr std::uint64_t clock_offset_jitter_ms = 1'000;
+inline constexpr std::uint64_t clock_offset_rewrite_ms = 60 * 60 * 1000;
 
 // Person keys a node asks a peer about at the start of a session (wire version 3): its keyring
 // holds the officers of one office, a handful. 128 keys are 4 KiB asked and 10 KiB answered,
@@ -207,6 +213,7 @@ static_assert(connections_unauthenticated_per_address_max <= connections_unauthe
 static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);
 static_assert(clock_skew_ms_max < clock_offset_age_ms_max);
+static_assert(clock_offset_jitter_ms < clock_skew_ms_max && clock_offset_rewrite_ms < clock_offset_age_ms_max);
 static_assert(key_heads_asked_max * 80 + 64 < frame_bytes_max, "a key-heads answer fits one frame");
 static_assert(key_heads_asked_max <= 255, "a hello counts its keys in one byte");
 static_assert(refusal_bytes_max + 64 < frame_bytes_max);

@@ -2110,6 +2110,16 @@ Status Store::record_peer_clock(const PublicKey& peer, std::uint64_t peer_ms, st
   if (!txn) return txn.status();
   auto peers = peer_clocks_in(*txn);
   if (!peers) return peers.status();
+  std::int64_t offset = static_cast<std::int64_t>(peer_ms - local_ms);  // two's complement: peer − local
+  // The same offset seen lately: nothing to write (limits::clock_offset_rewrite_ms).
+  for (const PeerClockOffset& known : *peers)
+    if (known.peer == peer) {
+      std::int64_t moved = known.offset_ms - offset;
+      std::uint64_t age = local_ms > known.observed_ms ? local_ms - known.observed_ms : known.observed_ms - local_ms;
+      if ((moved < 0 ? -moved : moved) <= static_cast<std::int64_t>(limits::clock_offset_jitter_ms) &&
+          age <= limits::clock_offset_rewrite_ms)
+        return Status::ok();
+    }
   // At most limits::clock_peers_max rows: the oldest observations of other peers go.
   std::size_t others = 0;
   for (const PeerClockOffset& known : *peers) {
@@ -2117,7 +2127,6 @@ Status Store::record_peer_clock(const PublicKey& peer, std::uint64_t peer_ms, st
     if (++others < limits::clock_peers_max) continue;
     if (Status s = txn->del(tables_.local, local_key(kLocalClock, known.peer)); !s) return s;
   }
-  std::int64_t offset = static_cast<std::int64_t>(peer_ms - local_ms);  // two's complement: peer − local
   if (Status s = txn->put(tables_.local, local_key(kLocalClock, peer), concat_u64(static_cast<std::uint64_t>(offset), local_ms));
       !s)
     return s;
@@ -2174,6 +2183,7 @@ Status Store::note_key_heads(std::span<const KeyHead> heads) {
   if (heads.empty()) return Status::ok();
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
+  bool wrote = false;
   for (const KeyHead& head : heads) {
     if (head.seq == 0) continue;
     Bytes name = local_key(kLocalKeyHead, head.key);
@@ -2182,8 +2192,9 @@ Status Store::note_key_heads(std::span<const KeyHead> heads) {
     std::optional<KeyHead> known = *row ? key_head_from(head.key, **row) : std::nullopt;
     if (known && (known->seq > head.seq || (known->seq == head.seq && (known->id || !head.id)))) continue;
     if (Status s = txn->put(tables_.local, name, key_head_value(head)); !s) return s;
+    wrote = true;
   }
-  return txn->commit();
+  return wrote ? txn->commit() : Status::ok();  // nothing written: the transaction is aborted
 }
 
 Status Store::forget_key_head(const KeyHead& head) {

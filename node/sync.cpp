@@ -250,8 +250,10 @@ class Session {
     std::uint64_t local_ms = clock_.now_ms();
     report_.peer_clock_offset_ms = static_cast<std::int64_t>(peer_ms - local_ms);
     {
+      // Bookkeeping: a store too full to keep it still serves the session.
       auto lock = lock_store();
-      if (Status s = store_.record_peer_clock(report_.peer, peer_ms, local_ms); !s) return s;
+      if (Status s = store_.record_peer_clock(report_.peer, peer_ms, local_ms); !s && s.code() != Status::Code::kStoreFull)
+        return s;
     }
     if (asked > 0)
       if (Status s = answer_key_heads(body.subspan(9, 32 * asked)); !s) return s;
@@ -298,7 +300,9 @@ class Session {
     for (const KeyHead& head : heads)
       if (head.id) claimed_.push_back(head);
     auto lock = lock_store();
-    return store_.note_key_heads(heads);
+    // A store too full to keep them still serves the session (and signs nothing meanwhile).
+    Status noted = store_.note_key_heads(heads);
+    return noted.code() == Status::Code::kStoreFull ? Status::ok() : noted;
   }
 
  public:
@@ -313,8 +317,9 @@ class Session {
       auto held = store_.get(*head.id);
       if (!held) return held.status();
       if (*held) continue;
-      if (Status s = store_.forget_key_head(head); !s) return s;
-      ++report_.key_heads_unfounded;
+      Status forgotten = store_.forget_key_head(head);
+      if (!forgotten && forgotten.code() != Status::Code::kStoreFull) return forgotten;
+      if (forgotten) ++report_.key_heads_unfounded;
     }
     return Status::ok();
   }
@@ -341,7 +346,8 @@ class Session {
     }
     if (heads.empty()) return Status::ok();
     auto lock = lock_store();
-    return store_.note_key_heads(heads);
+    Status noted = store_.note_key_heads(heads);
+    return noted.code() == Status::Code::kStoreFull ? Status::ok() : noted;
   }
 
   // Held around every use of the store when sessions share it; never across network I/O.

@@ -121,6 +121,9 @@ TEST_CASE("trusted time: a Pi at 1970 that has synced once stamps its ops with i
   CHECK_FALSE(before->time.known);
   // A session saw the county's clock at kNowMs while this one read 12 s.
   REQUIRE(store->record_peer_clock(county.node_county.public_key(), kNowMs, 12'000).is_ok());
+  // The same offset a second later is not written again (one write an hour per peer, at most).
+  REQUIRE(store->record_peer_clock(county.node_county.public_key(), kNowMs + 1'000, 13'000).is_ok());
+  CHECK(store->clock_state(pi)->peers.at(0).observed_ms == 12'000);
   pi.advance_ms(5'000);
   auto after = store->clock_state(pi);
   REQUIRE(after.is_ok());
