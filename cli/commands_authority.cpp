@@ -38,8 +38,7 @@ std::string county_of(const node::Store& store) {
 void author_checked(Context& ctx, Opened& opened, const node::OpDraft& draft) {
   auto key = ctx.acting_key(opened.home);
   if (!key) return ctx.fail(key.status());
-  node::SystemClock clock;
-  auto op = opened.store->author(*key, draft, clock);
+  auto op = author_op(ctx, opened, *key, draft);
   if (!op) return ctx.fail(op.status());
   if (ctx.json) return ctx.print({{"id", op->id.hex()}, {"kind", payload_kind(op->fields.payload)}});
   std::cout << op->id.hex() << "\n";

@@ -10,6 +10,7 @@
 #include "cli/context.h"
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
+#include "crdt/limits.h"
 #include "crdt/scope.h"
 #include "node/op_json.h"
 
@@ -55,8 +56,7 @@ void print_created(Context& ctx, const Op& op) {
 void author_step(Context& ctx, Opened& opened, node::OpDraft draft) {
   auto key = ctx.acting_key(opened.home);
   if (!key) return ctx.fail(key.status());
-  node::SystemClock clock;
-  auto op = opened.store->author(*key, draft, clock);
+  auto op = author_op(ctx, opened, *key, draft);
   if (!op) return ctx.fail(op.status());
   if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
   std::cout << op->id.hex() << "\n";
@@ -90,9 +90,8 @@ void run_report(Context& ctx, const StepArgs& args) {
   h.photos = *photos;
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  node::SystemClock clock;
   node::OpDraft draft{args.grid, Hash32{}, h, {}, node::DraftTarget::kNewRecord};
-  auto op = opened->store->author(*key, draft, clock);
+  auto op = author_op(ctx, *opened, *key, draft);
   if (!op) return ctx.fail(op.status());
   print_created(ctx, *op);
 }
@@ -134,11 +133,20 @@ void run_step(Context& ctx, const std::string& action, const StepArgs& args) {
     if (!args.deadline.empty()) {
       auto ms = parse_date_ms(args.deadline);
       if (!ms) return ctx.fail(ms.status());
+      // A date already past would make the hazard overdue at once on every node.
+      auto clock = opened->store->clock_state(ctx.clock);
+      if (!clock) return ctx.fail(clock.status());
+      if (*ms <= clock->time.trusted_ms)
+        return ctx.fail(Status::invalid("--deadline " + args.deadline + " is already past (today is " +
+                                        hlc_display(hlc_from_ms(clock->time.trusted_ms), TimeShown::kDate) +
+                                        "): give a later date, or --days N"));
       h.deadline_ms = *ms;
     } else {
-      if (args.days < 0) return ctx.fail(Status::invalid("--days must be positive"));
-      node::SystemClock clock;
-      h.deadline_ms = clock.now_ms() + static_cast<std::uint64_t>(args.days) * 86'400'000ull;
+      if (args.days < 1 || static_cast<std::uint32_t>(args.days) > limits::notice_deadline_days_max)
+        return ctx.fail(Status::invalid("--days must be between 1 and " + std::to_string(limits::notice_deadline_days_max)));
+      // Counted from the notice's own timestamp when it is signed (Store::author), never from this
+      // machine's wall clock, which may read 1970.
+      h.deadline_days = static_cast<std::uint16_t>(args.days);
     }
     h.responsible = args.responsible;
     h.measures = args.measures;
@@ -441,7 +449,7 @@ void add_hazard_commands(CLI::App& app, Context& ctx) {
     }
     if (action == "notice") {
       command->add_option("--deadline", args->deadline, "Deadline date YYYY-MM-DD");
-      command->add_option("--days", args->days, "Deadline in days from now");
+      command->add_option("--days", args->days, "Deadline in days, counted from the notice's own time");
       command->add_option("--responsible", args->responsible, "Responsible person (责任人)")->required();
       command->add_option("--acceptor", args->acceptor, "Acceptor's key (验收人)");
       command->add_option("--measures", args->measures, "Rectification measures (整改措施)");

@@ -97,10 +97,11 @@ Result<std::optional<node::KeyChainHead>> latest_head(const node::Store& store,
                                 " is indexed but not stored");
     head = node::KeyChainHead{(*held)->seq, (*held)->id, (*op)->fields.hlc};
   }
-  auto adopted = store.adopted_key_head(key);
-  if (!adopted) return adopted.status();
-  if (*adopted && (!head || (*adopted)->seq > head->seq))
-    head = node::KeyChainHead{(*adopted)->seq, (*adopted)->id, (*adopted)->hlc};
+  auto standing = store.key_standing(key);
+  if (!standing) return standing.status();
+  const auto& adopted = standing->adopted;
+  if (adopted && adopted->id && (!head || adopted->seq > head->seq))
+    head = node::KeyChainHead{adopted->seq, *adopted->id, adopted->hlc};
   return head;
 }
 

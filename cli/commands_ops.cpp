@@ -9,6 +9,8 @@
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
 #include "crdt/text.h"
+#include "crdt/limits.h"
+#include "crdt/trusted_time.h"
 #include "node/constitution.h"
 #include "node/op_file.h"
 #include "node/op_json.h"
@@ -27,8 +29,7 @@ void print_created(Context& ctx, const Op& op) {
 
 // Signs and writes one op by the acting key.
 void author_and_print(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft) {
-  node::SystemClock clock;
-  auto op = opened.store->author(key, draft, clock);
+  auto op = author_op(ctx, opened, key, draft);
   if (!op) return ctx.fail(op.status());
   print_created(ctx, *op);
 }
@@ -79,9 +80,8 @@ void run_genesis(Context& ctx, const GenesisArgs& args) {
   author_and_print(ctx, *opened, *signer, draft);
   if (ctx.exit_code != kExitOk) return;
   // This node serves the county: enrol it, so it can sync and make bundles for others.
-  node::SystemClock clock;
   node::OpDraft enrolment{args.county, node_object_id(opened->home.node_key()), EnrolmentPayload{opened->home.node_key()}, {}};
-  auto enrolled = opened->store->author(*signer, enrolment, clock);
+  auto enrolled = author_op(ctx, *opened, *signer, enrolment);
   if (!enrolled) return ctx.fail(enrolled.status());
 }
 
@@ -191,13 +191,106 @@ nlohmann::json peers_json(const node::Store& store) {
   return out;
 }
 
+// This node's clock against its peers' (Store::clock_state): what `status` shows.
+nlohmann::json clock_json(const node::ClockState& clock) {
+  const TrustedTime& t = clock.time;
+  nlohmann::json peers = nlohmann::json::array();
+  for (const PeerClockOffset& peer : clock.peers) {
+    bool recent = offset_is_recent(t.local_ms, peer.observed_ms);
+    peers.push_back({{"node", peer.peer.hex()},
+                     {"offset_ms", peer.offset_ms},
+                     {"off_by_ms", peer.offset_ms - t.correction_ms},  // against this node's trusted time
+                     {"off", recent && node::peer_clock_off(clock, peer.offset_ms).has_value()},
+                     {"observed", hlc_display(hlc_from_ms(peer.observed_ms))},
+                     {"recent", recent}});
+  }
+  return {{"local", hlc_display(hlc_from_ms(t.local_ms))},
+          {"trusted", hlc_display(hlc_from_ms(t.trusted_ms))},
+          {"correction_ms", t.correction_ms},
+          {"verdict", clock_verdict_name(t.verdict)},
+          {"plausible", t.local_plausible},
+          {"known", t.known},
+          {"peer_votes", t.peer_votes},
+          {"peers", peers}};
+}
+
+// The clock in words: one line for this node, one for each recent peer whose clock is off.
+void print_clock(const node::ClockState& clock) {
+  const TrustedTime& t = clock.time;
+  std::string line;
+  switch (t.verdict) {
+    case ClockVerdict::kOk: {
+      std::size_t agreeing = 0;
+      for (const PeerClockOffset& peer : clock.peers)
+        if (offset_is_recent(t.local_ms, peer.observed_ms) && !node::peer_clock_off(clock, peer.offset_ms)) ++agreeing;
+      line = agreeing == t.peer_votes
+                 ? "ok 正常 (agrees with " + std::to_string(agreeing) + " peer clock(s) within 5 minutes)"
+                 : "ok 正常 (agrees with " + std::to_string(agreeing) + " of " + std::to_string(t.peer_votes) +
+                       " peer clocks within 5 minutes; no majority against it: the clocks that differ are below)";
+      break;
+    }
+    case ClockVerdict::kNoPeers:
+      line = "not compared yet 未校对 (no peer's clock seen in the last 7 days): " +
+             hlc_display(hlc_from_ms(t.local_ms), TimeShown::kSeconds);
+      break;
+    case ClockVerdict::kBehind:
+    case ClockVerdict::kAhead:
+      line = std::string(t.verdict == ClockVerdict::kBehind ? "BEHIND 时钟偏慢: " : "AHEAD 时钟偏快: ") + node::clock_warning(clock);
+      break;
+  }
+  std::cout << "Clock 时钟:           " << line << "\n";
+  for (const PeerClockOffset& peer : clock.peers) {
+    auto off = node::peer_clock_off(clock, peer.offset_ms);
+    if (!offset_is_recent(t.local_ms, peer.observed_ms) || !off) continue;
+    std::cout << "  peer clock off 对端时钟有误: node " << peer.peer.short_hex() << "'s clock is "
+              << describe_offset(*off, "this node's time") << " (seen "
+              << hlc_display(hlc_from_ms(peer.observed_ms), TimeShown::kMinutes) << ")\n";
+  }
+}
+
+// The keyring's keys against what other nodes have seen of them (Store::key_standing).
+struct KeyReport {
+  node::KeyInfo info;
+  node::KeyStanding standing;
+};
+
+std::vector<KeyReport> key_reports(const Opened& opened) {
+  std::vector<KeyReport> out;
+  auto keys = opened.home.list_keys();
+  if (!keys) return out;
+  for (const node::KeyInfo& info : *keys)
+    if (auto standing = opened.store->key_standing(info.public_key)) out.push_back({info, std::move(*standing)});
+  return out;
+}
+
+std::string named(const std::string& message, const node::KeyInfo& info) {
+  return node::with_key_name(message, info.public_key, info.name);
+}
+
 void run_status(Context& ctx) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
   auto stats = opened->store->stats();
   if (!stats) return ctx.fail(stats.status());
+  auto clock = opened->store->clock_state(ctx.clock);
+  if (!clock) return ctx.fail(clock.status());
+  std::vector<KeyReport> keys = key_reports(*opened);
   std::string network = stats->network_id ? stats->network_id->hex() : "";
   if (ctx.json) {
+    nlohmann::json keys_json = nlohmann::json::array();
+    for (const KeyReport& k : keys) {
+      nlohmann::json equivocations = nlohmann::json::array();
+      for (std::uint64_t seq : k.standing.equivocations)
+        equivocations.push_back({{"seq", seq}, {"advice", node::equivocation_advice(k.info.name, k.info.public_key, seq)}});
+      keys_json.push_back({{"name", k.info.name},
+                           {"public_key", k.info.public_key.hex()},
+                           {"held_seq", k.standing.held_seq},
+                           {"known_seq", k.standing.known ? k.standing.known->seq : 0},
+                           {"adopted_seq", k.standing.adopted ? k.standing.adopted->seq : 0},
+                           {"behind", !k.standing.behind.empty()},
+                           {"reason", named(k.standing.behind, k.info)},
+                           {"equivocations", equivocations}});
+    }
     ctx.print({{"home", opened->home.dir().string()},
                {"node_key", opened->home.node_key().hex()},
                {"network_id", stats->network_id ? nlohmann::json(network) : nlohmann::json(nullptr)},
@@ -208,6 +301,8 @@ void run_status(Context& ctx) {
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
+               {"clock", clock_json(*clock)},
+               {"keys", keys_json},
                {"peers", peers_json(*opened->store)},
                {"blobs_missing", [&] {
                   auto missing = opened->store->missing_blobs();
@@ -224,6 +319,13 @@ void run_status(Context& ctx) {
             << "Pending 待补父操作:   " << stats->pending << "\n"
             << "Store 存储:           " << stats->file_bytes / 1024 << " KiB of " << (stats->map_bytes >> 20)
             << " MiB map\n";
+  print_clock(*clock);
+  for (const KeyReport& k : keys) {
+    if (!k.standing.behind.empty())
+      std::cout << "Key behind 密钥落后:  " << named(k.standing.behind, k.info) << "\n";
+    for (std::uint64_t seq : k.standing.equivocations)
+      std::cout << "EQUIVOCATION 重复签名: " << node::equivocation_advice(k.info.name, k.info.public_key, seq) << "\n";
+  }
 }
 
 void run_verify(Context& ctx) {

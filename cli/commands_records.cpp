@@ -61,8 +61,7 @@ void write_step(Context& ctx, Step step) {
   }
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  node::SystemClock clock;
-  auto op = opened->store->author(*key, draft, clock);
+  auto op = author_op(ctx, *opened, *key, draft);
   if (!op) return ctx.fail(op.status());
   if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
   std::cout << op->fields.object.hex() << "\n";
@@ -181,7 +180,7 @@ void run_patrol_due(Context& ctx, const std::string& scope) {
   auto units = load_records(*opened->store, "unit");
   auto inspections = load_records(*opened->store, "inspection");
   auto authority = opened->store->authority();
-  auto now = opened->store->newest_hlc();
+  auto now = opened->store->deadline_now_hlc();
   if (!units || !inspections || !authority || !now)
     return ctx.fail(!units ? units.status() : !inspections ? inspections.status() : !authority ? authority.status() : now.status());
   auto due = patrols_due(*units, *inspections, (*authority)->constitution(), hlc_ms(*now));
@@ -209,7 +208,7 @@ void run_patrol_quota(Context& ctx, const std::string& scope) {
   if (!opened) return ctx.fail(opened.status());
   auto inspections = load_records(*opened->store, "inspection");
   auto authority = opened->store->authority();
-  auto now = opened->store->newest_hlc();
+  auto now = opened->store->deadline_now_hlc();
   if (!inspections || !authority || !now)
     return ctx.fail(!inspections ? inspections.status() : !authority ? authority.status() : now.status());
   auto counts = inspections_in_month(*inspections, hlc_ms(*now));

@@ -1,13 +1,56 @@
 // anwang sync HOST:PORT — one sync session with a peer, without the daemon.
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/context.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
+#include "crdt/trusted_time.h"
 #include "node/tcp.h"
 
 namespace anwang::cli {
 
 namespace {
+
+// Names of the keyring's keys, by public key: for what a session learned about them.
+std::vector<node::KeyInfo> keyring(const node::NodeHome& home) {
+  auto keys = home.list_keys();
+  return keys ? *keys : std::vector<node::KeyInfo>{};
+}
+
+std::string key_label(const std::vector<node::KeyInfo>& keys, const PublicKey& key) {
+  for (const node::KeyInfo& info : keys)
+    if (info.public_key == key) return info.name + " (" + key.short_hex() + ")";
+  return key.short_hex();
+}
+
+// What the session found wrong with clocks and keys, one line each on stderr: the peer's clock
+// off this node's time, ops stamped far ahead, this node's own clock off, keys of the keyring
+// behind what the peer holds.
+void say_what_is_off(Context& ctx, const Opened& opened, const node::SyncReport& report,
+                     const std::vector<node::KeyInfo>& keys) {
+  auto clock = opened.store->clock_state(ctx.clock);
+  if (!clock) return;
+  if (report.peer_clock_offset_ms)
+    if (auto off = node::peer_clock_off(*clock, *report.peer_clock_offset_ms))
+      std::cerr << "anwang: warning: the clock of node " << report.peer.short_hex() << " (" << report.peer_scope << ") is "
+                << describe_offset(*off, "this node's time") << "\n";
+  for (const auto& ahead : report.ahead_authors)
+    std::cerr << "anwang: warning: received " << ahead.ops << " op(s) by key " << key_label(keys, ahead.author)
+              << " stamped up to " << hlc_display(ahead.newest_hlc, TimeShown::kSeconds)
+              << ", more than 5 minutes ahead of this node's time: kept, but they do not make anything overdue before "
+                 "then\n";
+  if (std::string warning = node::clock_warning(*clock); !warning.empty())
+    std::cerr << "anwang: warning: " << warning << "\n";
+  for (const node::KeyInfo& info : keys) {
+    auto standing = opened.store->key_standing(info.public_key);
+    if (!standing) continue;
+    if (!standing->behind.empty())
+      std::cerr << "anwang: warning: " << node::with_key_name(standing->behind, info.public_key, info.name) << "\n";
+    for (std::uint64_t seq : standing->equivocations)
+      std::cerr << "anwang: warning: " << node::equivocation_advice(info.name, info.public_key, seq) << "\n";
+  }
+}
 
 void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budget) {
   auto endpoint = node::parse_endpoint(address);
@@ -17,21 +60,25 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
   auto node_key = opened->home.load_node_key();
   if (!node_key) return ctx.fail(node_key.status());
   asio::io_context io;
-  auto transport = node::tcp_connect(io, *endpoint, limits::sync_receive_timeout_ms);
-  if (!transport) return ctx.fail(transport.status());
-  node::SystemClock clock;
   // Progress only to a terminal: in a log file each "\r" line would stay.
   bool progress = !ctx.json && progress_to_terminal();
-  auto report = node::run_sync(*opened->store, *node_key, **transport, node::SyncRole::kInitiator, node::fresh_seed(),
-                               [progress](const node::SyncReport& r) {
-                                 if (progress)
-                                   std::cerr << "\rsent " << r.ops_sent << " ops / " << r.bytes_sent << " B, received "
-                                             << r.ops_received << " ops / " << r.bytes_received << " B" << std::flush;
-                               },
-                               blob_budget);
+  std::vector<node::KeyInfo> keys = keyring(opened->home);
+  node::SyncOptions options;
+  options.progress = [progress](const node::SyncReport& r) {
+    if (progress)
+      std::cerr << "\rsent " << r.ops_sent << " ops / " << r.bytes_sent << " B, received " << r.ops_received << " ops / "
+                << r.bytes_received << " B" << std::flush;
+  };
+  options.blob_budget_bytes = blob_budget;
+  options.clock = &ctx.clock;
+  for (const node::KeyInfo& info : keys) options.keyring_keys.push_back(info.public_key);
+  if (const char* version = std::getenv("ANWANG_TEST_WIRE_VERSION"); version != nullptr && std::string(version) == "2")
+    options.wire_version = 2;  // tests only: play a node of the previous release
+  auto report = node::dial_and_sync(io, *endpoint, *opened->store, *node_key, options);
   if (progress) std::cerr << "\n";
   if (!report) return ctx.fail(report.status());
-  node::record_peer(*opened->store, report->peer, &*report, clock.now_ms());
+  node::record_peer(*opened->store, report->peer, &*report, ctx.clock.now_ms());
+  say_what_is_off(ctx, *opened, *report, keys);
   auto stats = opened->store->stats();
   if (ctx.json)
     return ctx.print({{"peer", report->peer.hex()}, {"peer_scope", report->peer_scope}, {"ops_sent", report->ops_sent},
@@ -39,7 +86,10 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
                       {"ops_refused", report->ops_refused}, {"bytes_sent", report->bytes_sent},
                       {"bytes_received", report->bytes_received}, {"reconcile_rounds", report->reconcile_rounds},
                       {"blobs_received", report->blobs_received}, {"blobs_deferred", report->blobs_deferred},
-                      {"pending", stats ? stats->pending : 0}});
+                      {"pending", stats ? stats->pending : 0}, {"wire_version", report->wire_version},
+                      {"peer_clock_offset_ms", report->peer_clock_offset_ms ? nlohmann::json(*report->peer_clock_offset_ms)
+                                                                             : nlohmann::json(nullptr)},
+                      {"ops_ahead", report->ops_ahead}});
   std::cout << "Synced 同步完成 with node " << report->peer.short_hex() << " (" << report->peer_scope << "): sent "
             << report->ops_sent << " ops, received " << report->ops_received << " ops (" << report->ops_duplicate
             << " duplicate, " << report->ops_refused << " refused), " << report->bytes_sent << " B out, "
@@ -47,6 +97,7 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
             << report->blobs_received << " attachments received";
   if (report->blobs_deferred > 0) std::cout << " (" << report->blobs_deferred << " left for later by --blob-budget)";
   if (stats && stats->pending > 0) std::cout << "; " << stats->pending << " ops still wait for parents";
+  if (report->wire_version == 2) std::cout << "; the peer speaks wire protocol version 2 (an earlier anwang release)";
   std::cout << "\n";
   if (report->ops_refused > 0) ctx.exit_code = kExitCheckFailed;
 }

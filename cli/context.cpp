@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "crdt/hlc.h"
+
 namespace anwang::cli {
 
 std::filesystem::path Context::home_dir() const {
@@ -30,7 +32,7 @@ Result<KeyPair> Context::acting_key(const node::NodeHome& home) const {
 Result<Opened> open_all(const Context& ctx) {
   auto home = ctx.open_home();
   if (!home) return home.status();
-  auto store = home->open_store();
+  auto store = home->open_store(&ctx.clock);
   if (!store) return store.status();
   return Opened{std::move(*home), std::move(*store)};
 }
@@ -58,6 +60,25 @@ Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vect
     out.push_back(*attachment);
   }
   return out;
+}
+
+Result<Op> author_op(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft) {
+  if (!ctx.clock_warned) {
+    auto state = opened.store->clock_state(ctx.clock);
+    if (state)
+      if (std::string warning = node::clock_warning(*state); !warning.empty()) {
+        std::cerr << "anwang: warning: " << warning << "\n";
+        ctx.clock_warned = true;
+      }
+  }
+  auto op = opened.store->author(key, draft, ctx.clock);
+  if (op) return op;
+  // The store names a key by its short hex; people know it by its keyring name.
+  std::string message = op.status().message();
+  if (auto keys = opened.home.list_keys())
+    for (const node::KeyInfo& info : *keys)
+      if (info.public_key == key.public_key()) message = node::with_key_name(message, info.public_key, info.name);
+  return Status::error(op.status().code(), message);
 }
 
 std::string refused_label(const node::IngestOutcome& refused) {

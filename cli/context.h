@@ -8,6 +8,7 @@
 #include <string>
 
 #include "node/home.h"
+#include "node/standing.h"
 
 namespace anwang::cli {
 
@@ -32,6 +33,9 @@ struct Context {
   std::string acting_key_name;
   bool json = false;
   int exit_code = kExitOk;
+  // This process's clock: the wall clock, or ANWANG_FAKE_NOW_MS in tests (node::ProcessClock).
+  node::ProcessClock clock;
+  bool clock_warned = false;  // the command said once that this node's clock is off
 
   std::filesystem::path home_dir() const;
   Result<node::NodeHome> open_home() const;
@@ -51,6 +55,11 @@ struct Opened {
   std::unique_ptr<node::Store> store;
 };
 Result<Opened> open_all(const Context& ctx);
+
+// Signs and writes one op (Store::author), stamped with this node's trusted time. When this
+// node's clock is off, prints one warning line on stderr (once per command) saying what it read
+// and what was used instead; a refusal names the key by its keyring name.
+Result<Op> author_op(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft);
 
 // Refused ops, as import commands print them: each named by its id (the hash of its bytes), with
 // "(undecodable)" beside it only when the bytes are not an op at all; as JSON, {id, reason,

@@ -139,7 +139,9 @@ HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std
   }
   if (latest_notice) {
     const HazardPayload& n = h(*latest_notice);
-    s.deadline_ms = n.deadline_ms;
+    // Days count from the notice's own timestamp (deadlineMs says the same: crdt/OP_FORMAT.md).
+    s.deadline_ms = n.deadline_days != 0 ? hlc_ms(op(*latest_notice).fields.hlc) + n.deadline_days * kDeadlineDayMs
+                                         : n.deadline_ms;
     s.responsible = n.responsible;
     s.acceptor = n.acceptor;
     s.measures = n.measures;
@@ -251,7 +253,16 @@ Verdict judge_step(const HazardOp& step, const HazardState& prior, const Authori
     if (h.photos.empty()) return refused("an on-site fix needs an after-photo (--photo)");
     return need("hazard.fix", prior.level);
   }
-  if (h.action == "notice") return need("hazard.notice", prior.level);
+  if (h.action == "notice") {
+    // A deadline set by a wrong clock (a Pi at 1970: "--days 15" once gave 1970-01-16) or a date
+    // already past would make the hazard overdue at once on every node.
+    std::uint64_t deadline =
+        h.deadline_days != 0 ? hlc_ms(op.fields.hlc) + h.deadline_days * kDeadlineDayMs : h.deadline_ms;
+    if (deadline <= hlc_ms(op.fields.hlc))
+      return refused("the deadline " + hlc_display(hlc_from_ms(deadline), TimeShown::kDate) +
+                     " is before the notice itself (" + hlc_display(op.fields.hlc, TimeShown::kDate) + ")");
+    return need("hazard.notice", prior.level);
+  }
   if (h.action == "escalate") {
     ScopeLevel target = level_of_text(h.to_level);
     if (static_cast<int>(target) != static_cast<int>(prior.level) - 1)

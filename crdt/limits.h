@@ -168,6 +168,46 @@ inline constexpr int sync_backoff_s_max = 15 * 60;
 // Hybrid logical clock: the logical counter has 16 bits.
 inline constexpr std::uint32_t hlc_counter_bits = 16;
 
+// Clocks (DESIGN §5 "Time", crdt/HAZARD.md "Overdue"). Two clocks that disagree by more than this
+// disagree: clocks set by NTP or by hand from a phone agree within seconds, a PC clock without
+// NTP drifts a few seconds a day, and a session's clock message is late by one 2G trip (under a
+// second). Five minutes tells a wrong clock from a sane one while deadlines are counted in days.
+// It is also how far ahead of this node's trusted time an op's timestamp may advance "now" for
+// overdue flags.
+inline constexpr std::uint64_t clock_skew_ms_max = 5 * 60 * 1000;
+// A clock that reads earlier than this (2026-01-01T00:00:00Z) is wrong, whatever its peers say:
+// no node runs this release before it was written. A Raspberry Pi without a real-time clock boots
+// at 1970; its clock counts for nothing until a peer's does.
+inline constexpr std::uint64_t clock_plausible_after_ms = 1'767'225'600'000;
+// A peer's clock offset counts while it was observed within this long of this node's clock
+// (either way): a village may go days without a link, and an older offset may predate the clock
+// being set (it is dropped once the local clock has moved past it by this much).
+inline constexpr std::uint64_t clock_offset_age_ms_max = 7ull * 24 * 60 * 60 * 1000;
+// Peers whose latest clock offset a node keeps (one row each, the oldest dropped): a township
+// talks to a few dozen villages, a county to a few dozen townships.
+inline constexpr std::size_t clock_peers_max = 64;
+// A peer's offset row is written again only when the offset moved by more than a second (a 2G
+// trip's jitter) or was last written over an hour ago: a neighbour met every minute then costs one
+// write an hour, not a write transaction at every session (and a session of a nearly full store
+// writes nothing it need not).
+inline constexpr std::uint64_t clock_offset_jitter_ms = 1'000;
+inline constexpr std::uint64_t clock_offset_rewrite_ms = 60 * 60 * 1000;
+
+// Person keys a node asks a peer about at the start of a session (wire version 3): its keyring
+// holds the officers of one office, a handful. 128 keys are 4 KiB asked and 10 KiB answered,
+// well within a frame (the hello counts them in one byte).
+inline constexpr std::size_t key_heads_asked_max = 128;
+// A refusal sentence sent to a peer (wire version 3): one sentence. Before the handshake it
+// travels in a plain frame and is cut to fit handshake_frame_bytes_max.
+inline constexpr std::size_t refusal_bytes_max = 1024;
+// After sending a refusal a node reads (and drops) what the peer still sends until it closes, at
+// most this long: closing with unread bytes resets the connection, and a reset can destroy the
+// refusal before the peer reads it. Two 2G round trips; a peer cannot hold the node longer.
+inline constexpr int refusal_linger_ms = 2'000;
+// A rectification notice's deadline in days (`hazard notice --days`): relocating a plant may take
+// years; ten years bounds a typo.
+inline constexpr std::uint32_t notice_deadline_days_max = 3650;
+
 static_assert(op_bytes_max % 8 == 0, "ops are whole Cap'n Proto words");
 static_assert(note_bytes_max < op_bytes_max);
 static_assert(boundary_bytes_max < op_bytes_max);
@@ -178,5 +218,11 @@ static_assert(pending_ops_per_peer_max <= pending_ops_max);
 static_assert(connections_unauthenticated_per_address_max <= connections_unauthenticated_max);
 static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);
+static_assert(clock_skew_ms_max < clock_offset_age_ms_max);
+static_assert(clock_offset_jitter_ms < clock_skew_ms_max && clock_offset_rewrite_ms < clock_offset_age_ms_max);
+static_assert(key_heads_asked_max * 80 + 64 < frame_bytes_max, "a key-heads answer fits one frame");
+static_assert(key_heads_asked_max <= 255, "a hello counts its keys in one byte");
+static_assert(refusal_bytes_max + 64 < frame_bytes_max);
+static_assert(notice_deadline_days_max <= 0xffff, "deadlineDays is a UInt16");
 
 }  // namespace anwang::limits

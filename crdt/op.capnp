@@ -137,7 +137,7 @@ struct Attachment {
 # authored_object_id(reporter, seq) of its report. `action` says which fields apply:
 #   report            category, severity, text, unit, photos, majorForm (severity "major")
 #   fix               text, photos (after-photos; general hazards only)          现场整改
-#   notice            deadlineMs, responsible, acceptor, measures, text          整改通知书
+#   notice            deadlineMs (or deadlineDays), responsible, acceptor, measures, text   整改通知书
 #   escalate          toLevel ("township" | "county"), text                      上报
 #   receive           text                                                       签收
 #   assign            department (a category id) or assignee (a key), text       交办
@@ -165,6 +165,9 @@ struct HazardAction {
   assignee @12 :Data;
   pass @13 :Bool;
   majorForm @14 :Text;        # the major-hazard report form, as text
+  deadlineDays @15 :UInt16;   # a notice's deadline counted from the notice's own timestamp: then
+                              # deadlineMs = hlc_ms(hlc) + deadlineDays days (crdt/OP_FORMAT.md);
+                              # 0: deadlineMs alone gives the deadline (ops of earlier releases)
 }
 
 # A step on a grid record other than a hazard. `kind` and `action` (see crdt/RECORDS.md):

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "crdt/hash.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
 #include "crdt/op.capnp.h"
 #include "crdt/scope.h"
@@ -161,6 +162,15 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h, const Hash32
   }
   if (h.action == "notice" && (h.deadline_ms == 0 || h.responsible.empty()))
     return Status::invalid("a rectification notice (整改通知书) needs a deadline and a responsible person");
+  if (h.deadline_days != 0) {
+    if (h.action != "notice") return Status::invalid("only a rectification notice has deadline days");
+    if (h.deadline_days > limits::notice_deadline_days_max)
+      return Status::invalid("a notice's deadline is at most " + std::to_string(limits::notice_deadline_days_max) + " days");
+    // Counted from the notice's own timestamp, so a node of an earlier release, which reads only
+    // deadlineMs, sees the same deadline.
+    if (h.deadline_ms != hlc_ms(fields.hlc) + h.deadline_days * kDeadlineDayMs)
+      return Status::invalid("a notice's deadlineMs must be its own time plus its deadlineDays days");
+  }
   if (h.action == "escalate" && h.to_level != "township" && h.to_level != "county")
     return Status::invalid("an escalation goes to 'township' or 'county'");
   if (h.action == "assign" && h.department.empty() == !h.assignee)
@@ -311,6 +321,7 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
     if (hazard->assignee) out.setAssignee(data_of(hazard->assignee->view()));
     out.setPass(hazard->pass);
     out.setMajorForm(text_of(hazard->major_form));
+    out.setDeadlineDays(hazard->deadline_days);
   } else if (auto* record = std::get_if<RecordPayload>(&value)) {
     auto out = payload.initRecord();
     out.setKind(text_of(record->kind));
@@ -526,6 +537,7 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       }
       hazard.pass = in.getPass();
       hazard.major_form = text_field(in.getMajorForm());
+      hazard.deadline_days = in.getDeadlineDays();
       return Payload(std::move(hazard));
     }
     case schema::OpBody::Payload::RECORD: {

@@ -113,6 +113,9 @@ struct HazardPayload {
   std::optional<PublicKey> assignee;
   bool pass = false;
   std::string major_form;
+  // A notice drafted with days: its deadline counts from its own timestamp. Store::author fills
+  // deadline_ms = hlc_ms(hlc) + deadline_days days once it has chosen the timestamp.
+  std::uint16_t deadline_days = 0;
   bool operator==(const HazardPayload&) const = default;
 };
 
@@ -195,6 +198,9 @@ Status check_op_fields(const OpFields& fields);
 // The same, with the creating op's derived object id already computed from its bytes (decoding
 // does, so that fields a later release appends are covered); nullptr: computed from `fields`.
 Status check_op_fields(const OpFields& fields, const Hash32* created_id);
+
+// A day, for deadlines counted in days (deadline_days).
+inline constexpr std::uint64_t kDeadlineDayMs = 86'400'000;
 
 // Whether an op with this payload creates the object it names: a hazard report, a new ledger
 // unit, patrol, tip, incident or notice.

@@ -1,15 +1,17 @@
 #include "net/handshake.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "crdt/hash.h"
+#include "crdt/limits.h"
 
 namespace anwang::net {
 
 namespace {
 
 // 2: reconciliation v2, attachments as reconciliation items, not-ops replies, batched commits.
-constexpr std::uint8_t kVersion = 2;
+// 3: the same, and each side's clock and key heads first, and refusals that say why.
 constexpr std::string_view kContext("anwang/handshake/v1\0", 20);
 constexpr std::size_t kMessage1Bytes = 1 + 32 + 32 + 32;
 constexpr std::size_t kMessage2Bytes = 1 + 32 + 32 + crypto_sign_BYTES;
@@ -19,11 +21,56 @@ Status refused(std::string why) { return Status::error(Status::Code::kRefused, "
 
 void append(Bytes& out, ByteView bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
 
+// The length of the UTF-8 character starting at `text[at]`, or 0 when the bytes there are not one.
+std::size_t utf8_length(std::string_view text, std::size_t at) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(at);
+  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+  if (length == 0 || at + length > text.size()) return 0;
+  for (std::size_t i = 1; i < length; ++i)
+    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+  return length;
+}
+
 }  // namespace
 
+std::string cut_sentence(std::string sentence, std::size_t bytes_max) {
+  if (sentence.size() <= bytes_max) return sentence;
+  std::size_t at = 0;
+  while (at < sentence.size()) {
+    std::size_t length = utf8_length(sentence, at);
+    if (length == 0) length = 1;
+    if (at + length > bytes_max) break;
+    at += length;
+  }
+  sentence.resize(at);
+  return sentence;
+}
+
+std::string refusal_sentence(ByteView bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::string out;
+  for (std::size_t at = 0; at < text.size() && out.size() < limits::refusal_bytes_max;) {
+    std::size_t length = utf8_length(text, at);
+    if (length == 0) {
+      out += '?';
+      ++at;
+      continue;
+    }
+    unsigned char lead = static_cast<unsigned char>(text[at]);
+    if (length == 1 && (lead < 0x20 || lead == 0x7f))
+      out += ' ';
+    else
+      out.append(text.substr(at, length));
+    at += length;
+  }
+  return cut_sentence(std::move(out), limits::refusal_bytes_max);
+}
+
 Handshake::Handshake(Role role, const KeyPair& node_key, const Hash32& network,
-                     const std::array<std::uint8_t, 32>& ephemeral_seed, AcceptPeer accept_peer)
-    : role_(role), node_key_(node_key), network_(network), accept_peer_(std::move(accept_peer)) {
+                     const std::array<std::uint8_t, 32>& ephemeral_seed, AcceptPeer accept_peer, std::uint8_t version)
+    : role_(role), node_key_(node_key), network_(network), accept_peer_(std::move(accept_peer)), version_(version) {
+  assert(version >= kWireVersionOldest && version <= kWireVersionLatest);
   crypto_box_seed_keypair(ephemeral_public_.data(), ephemeral_secret_.data(), ephemeral_seed.data());
   transcript_.assign(kContext.begin(), kContext.end());
 }
@@ -31,7 +78,7 @@ Handshake::Handshake(Role role, const KeyPair& node_key, const Hash32& network,
 Handshake::~Handshake() { sodium_memzero(ephemeral_secret_.data(), ephemeral_secret_.size()); }
 
 Bytes Handshake::start() {
-  Bytes message{kVersion};
+  Bytes message{version_};
   append(message, network_.view());
   append(message, ephemeral_public_);
   append(message, node_key_.public_key().view());
@@ -66,23 +113,42 @@ Status Handshake::derive(ByteView peer_ephemeral, ByteView transcript) {
 
 namespace {
 
-std::string other_version(std::uint8_t theirs) {
-  return "the peer speaks anwang wire protocol version " + std::to_string(theirs) + " and this node version " +
-         std::to_string(kVersion) + ": run the same anwang release on both nodes";
+// `highest`: the highest version this node speaks (the oldest is kWireVersionOldest).
+std::string other_version(std::uint8_t theirs, std::uint8_t highest) {
+  std::string ours = highest == kWireVersionOldest ? "version " + std::to_string(highest)
+                                                   : "versions " + std::to_string(kWireVersionOldest) + " to " +
+                                                         std::to_string(highest);
+  return "the peer speaks anwang wire protocol version " + std::to_string(theirs) + " and this node " + ours +
+         ": run the same anwang release on both nodes";
 }
 
 }  // namespace
 
 Result<Bytes> Handshake::on_message(ByteView message) {
   if (role_ == Role::kResponder && step_ == 0) {
-    if (!message.empty() && message[0] != kVersion) return refused(other_version(message[0]));
+    if (!message.empty() && (message[0] < kWireVersionOldest || message[0] > version_))
+      return refused(other_version(message[0], version_));
     if (message.size() != kMessage1Bytes) return refused("malformed first message");
-    if (Hash32::from_view(message.subspan(1, 32)) != network_) return refused("the peer belongs to another network");
+    // A peer that speaks version 3 is told why it is refused from here on (a version-2 one is not:
+    // it would not read the frame).
+    auto refuse = [&](const std::string& why, const std::string& sentence) -> Status {
+      if (message[0] >= 3) {
+        refusal_.assign(1, kPlainRefusal);
+        std::string text = cut_sentence(sentence, limits::handshake_frame_bytes_max - 1);
+        refusal_.insert(refusal_.end(), text.begin(), text.end());
+      }
+      return refused(why);
+    };
+    if (Hash32::from_view(message.subspan(1, 32)) != network_)
+      return refuse("the peer belongs to another network",
+                    "node " + node_key_.public_key().short_hex() + " belongs to network " + network_.short_hex() +
+                        ", not to the network the hello names");
     peer_ = *Hash32::from_view(message.subspan(65, 32));
-    if (Status s = accept_peer_(peer_); !s) return refused(s.message());
+    if (Status s = accept_peer_(peer_); !s) return refuse(s.message(), s.message());
+    version_ = message[0];
     peer_ephemeral_.assign(message.begin() + 33, message.begin() + 65);
     append(transcript_, message);
-    Bytes reply{kVersion};
+    Bytes reply{version_};
     append(reply, ephemeral_public_);
     append(reply, node_key_.public_key().view());
     append(transcript_, ByteView(reply.data() + 1, 64));
@@ -93,7 +159,13 @@ Result<Bytes> Handshake::on_message(ByteView message) {
     return reply;
   }
   if (role_ == Role::kInitiator && step_ == 1) {
-    if (!message.empty() && message[0] != kVersion) return refused(other_version(message[0]));
+    hello_answered_ = true;
+    if (version_ >= 3 && !message.empty() && message[0] == kPlainRefusal) {
+      refused_by_peer_ = true;
+      return Status::error(Status::Code::kRefused,
+                           "refused by the peer: " + refusal_sentence(message.subspan(1)));
+    }
+    if (!message.empty() && message[0] != version_) return refused(other_version(message[0], version_));
     if (message.size() != kMessage2Bytes) return refused("malformed second message");
     peer_ = *Hash32::from_view(message.subspan(33, 32));
     append(transcript_, message.subspan(1, 64));

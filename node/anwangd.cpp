@@ -26,10 +26,12 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "crdt/limits.h"
 #include "node/home.h"
+#include "node/standing.h"
 #include "node/tcp.h"
 
 namespace {
@@ -41,8 +43,12 @@ using anwang::node::TcpTransport;
 
 class Daemon {
  public:
-  Daemon(asio::io_context& io, Store& store, anwang::KeyPair node_key)
-      : io_(io), store_(store), node_key_(std::move(node_key)), watch_(io), accept_retry_(io) {}
+  // `wire_version`: the version it dials in and the highest it answers (tests set 2 to play a node
+  // of the previous release).
+  Daemon(asio::io_context& io, Store& store, anwang::KeyPair node_key, const anwang::node::NodeHome& home,
+         const anwang::PhysicalClock& clock, std::uint8_t wire_version)
+      : io_(io), store_(store), node_key_(std::move(node_key)), home_(home), clock_(clock), wire_version_(wire_version),
+        watch_(io), accept_retry_(io) {}
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
   ~Daemon() { join(); }
@@ -162,7 +168,7 @@ class Daemon {
       } else {
         start(*id, [this, id = *id, from, socket = std::move(socket)]() mutable {
           auto transport = std::make_unique<TcpTransport>(std::move(socket), anwang::limits::sync_receive_timeout_ms);
-          serve(id, std::move(transport), SyncRole::kResponder, from, 0);
+          serve(id, std::move(transport), nullptr, from, 0);
         });
       }
       accept();
@@ -204,27 +210,54 @@ class Daemon {
   // How a session ended, for the dial schedule.
   enum class Outcome { kSynced, kCutOff, kFailed };  // kCutOff: failed after the handshake proved the peer
 
-  // Session thread: one sync session, then its bookkeeping.
-  Outcome serve(std::uint64_t id, std::unique_ptr<TcpTransport> transport, SyncRole role, const std::string& who,
-                std::uint64_t blob_budget_bytes) {
-    {
-      std::lock_guard<std::mutex> lock(sessions_mutex_);
-      if (!stopping_) sessions_.at(id).fd = transport->native_handle();
-    }
+  // Session thread: one sync session, then its bookkeeping. Accepted: `accepted` is the
+  // connection. Dialled: `endpoint` is the neighbour, dialled as sync_dialled does (a node of the
+  // previous release is met in wire version 2).
+  Outcome serve(std::uint64_t id, std::unique_ptr<TcpTransport> accepted, const anwang::node::Endpoint* endpoint,
+                const std::string& who, std::uint64_t blob_budget_bytes) {
     anwang::node::SyncOptions options;
     options.blob_budget_bytes = blob_budget_bytes;
     options.store_mutex = &store_mutex_;
+    options.clock = &clock_;
+    options.wire_version = wire_version_;
+    if (auto keys = home_.list_keys())
+      for (const auto& key : *keys) options.keyring_keys.push_back(key.public_key);
     bool reached_peer = false;
     options.on_authenticated = [this, id, &reached_peer](const anwang::PublicKey& peer) {
       Status admitted = authenticated(id, peer);
       reached_peer = admitted.is_ok();
       return admitted;
     };
-    auto report = stopping() ? anwang::Result<anwang::node::SyncReport>(Status::error(
-                                   Status::Code::kUnavailable, "the node is stopping"))
-                             : anwang::node::run_sync(store_, node_key_, *transport, role, anwang::node::fresh_seed(), options);
+    // One session over `transport`, its socket known to stop() while it runs.
+    SyncRole role = accepted ? SyncRole::kResponder : SyncRole::kInitiator;
+    auto over = [this, id, role](TcpTransport& transport, const anwang::node::SyncOptions& attempt) {
+      {
+        std::lock_guard<std::mutex> lock(sessions_mutex_);
+        auto it = sessions_.find(id);
+        if (stopping_ || it == sessions_.end())
+          return anwang::Result<anwang::node::SyncReport>(Status::error(Status::Code::kUnavailable, "the node is stopping"));
+        it->second.fd = transport.native_handle();
+      }
+      auto report = anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed(), attempt);
+      std::lock_guard<std::mutex> lock(sessions_mutex_);
+      // Before the socket closes: stop() never touches a reused descriptor.
+      if (auto it = sessions_.find(id); it != sessions_.end()) it->second.fd = -1;
+      return report;
+    };
+    anwang::Result<anwang::node::SyncReport> report = Status::error(Status::Code::kUnavailable, "not run");
+    if (accepted) {
+      report = over(*accepted, options);
+    } else {
+      report = anwang::node::sync_dialled(
+          [&](const anwang::node::SyncOptions& attempt) -> anwang::Result<anwang::node::SyncReport> {
+            auto transport = anwang::node::tcp_connect(io_, *endpoint, anwang::limits::sync_receive_timeout_ms);
+            if (!transport) return transport.status();
+            return over(**transport, attempt);
+          },
+          options);
+    }
     finish(id);
-    transport.reset();  // the socket closes after finish(): stop() never touches a reused descriptor
+    accepted.reset();
     asio::post(io_, [this, id] { reap(id); });
     if (!report) {
       spdlog::warn("sync with {} failed: {}", who, report.status().message());
@@ -232,17 +265,60 @@ class Daemon {
     }
     {
       std::lock_guard<std::mutex> lock(store_mutex_);
-      anwang::node::SystemClock clock;
-      if (Status s = anwang::node::record_peer(store_, report->peer, &*report, clock.now_ms()); !s)
+      if (Status s = anwang::node::record_peer(store_, report->peer, &*report, clock_.now_ms()); !s)
         spdlog::warn("recording the session with {}: {}", who, s.message());
     }
-    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in{}", who,
+    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in{}{}", who,
                  report->peer.short_hex(), report->peer_scope, report->ops_sent, report->ops_received,
                  report->bytes_sent, report->bytes_received,
                  report->orphans_dropped > 0
                      ? fmt::format(", dropped {} of its ops still waiting for parents", report->orphans_dropped)
-                     : std::string());
+                     : std::string(),
+                 report->wire_version == 2 ? ", wire protocol version 2 (the peer runs an earlier anwang release)"
+                                           : std::string());
+    log_what_is_off(who, *report);
     return Outcome::kSynced;
+  }
+
+  // After a session: what it found off, in the log. The peer's clock off this node's time; ops
+  // stamped far ahead of it (by author); this node's own clock off (when that changes); keys of the
+  // keyring behind what other nodes hold, or equivocating (once each).
+  void log_what_is_off(const std::string& who, const anwang::node::SyncReport& report) {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    auto clock = store_.clock_state(clock_);
+    if (!clock) return;
+    auto keys = home_.list_keys();
+    auto name_of = [&](const anwang::PublicKey& key) {
+      if (keys)
+        for (const auto& info : *keys)
+          if (info.public_key == key) return info.name + " (" + key.short_hex() + ")";
+      return key.short_hex();
+    };
+    if (report.peer_clock_offset_ms)
+      if (auto off = anwang::node::peer_clock_off(*clock, *report.peer_clock_offset_ms))
+        spdlog::warn("the clock of node {} ({} at {}) is {}", report.peer.short_hex(), report.peer_scope, who,
+                     anwang::describe_offset(*off, "this node's time"));
+    for (const auto& ahead : report.ahead_authors)
+      spdlog::warn("received {} op(s) from {} by key {} stamped up to {}, more than 5 minutes ahead of this node's time: "
+                   "kept, but they make nothing overdue before then",
+                   ahead.ops, who, name_of(ahead.author), anwang::hlc_display(ahead.newest_hlc, anwang::TimeShown::kSeconds));
+    std::string own = anwang::node::clock_warning(*clock);
+    if (own != clock_logged_) {
+      if (!own.empty()) spdlog::warn("{}", own);
+      else if (!clock_logged_.empty()) spdlog::info("this node's clock agrees with its peers' again");
+      clock_logged_ = own;
+    }
+    if (!keys) return;
+    for (const auto& info : *keys) {
+      auto standing = store_.key_standing(info.public_key);
+      if (!standing) continue;
+      if (!standing->behind.empty() && keys_logged_.insert(standing->behind).second)
+        spdlog::warn("{}", anwang::node::with_key_name(standing->behind, info.public_key, info.name));
+      for (std::uint64_t seq : standing->equivocations) {
+        std::string advice = anwang::node::equivocation_advice(info.name, info.public_key, seq);
+        if (keys_logged_.insert(advice).second) spdlog::warn("{}", advice);
+      }
+    }
   }
 
   // The handshake proved the peer's key: it leaves the unauthenticated bound, if the session
@@ -257,11 +333,15 @@ class Daemon {
       return false;
     };
     session_ended_.wait_for(lock, std::chrono::milliseconds(anwang::limits::session_handover_ms_max), [&] { return stopping_ || !busy(); });
-    if (stopping_) return Status::error(Status::Code::kUnavailable, "the node is stopping");
-    if (busy()) return Status::error(Status::Code::kRefused, "already in a session with node " + peer.short_hex());
+    // Each reason is one sentence the peer is told (wire version 3), so it names both nodes.
+    std::string self = "node " + node_key_.public_key().short_hex();
+    if (stopping_) return Status::error(Status::Code::kUnavailable, self + " is stopping; try again later");
+    if (busy())
+      return Status::error(Status::Code::kRefused, self + " is already in a session with node " + peer.short_hex() +
+                                                       "; try again when it ends");
     if (authenticated_ >= anwang::limits::sessions_max)
-      return Status::error(Status::Code::kRefused, "too many sessions at once (" +
-                                                       std::to_string(anwang::limits::sessions_max) + ")");
+      return Status::error(Status::Code::kRefused, self + " has too many sessions at once (" +
+                                                       std::to_string(anwang::limits::sessions_max) + "); try again later");
     Session& session = sessions_.at(id);
     release_unauthenticated(session);
     session.authenticated = true;
@@ -349,15 +429,7 @@ class Daemon {
     neighbour.dialling = true;
     neighbour.again = false;
     start(id, [this, id, &neighbour] {
-      auto transport =
-          anwang::node::tcp_connect(io_, neighbour.endpoint, anwang::limits::sync_receive_timeout_ms);
-      Outcome outcome = Outcome::kFailed;
-      if (transport) {
-        outcome = serve(id, std::move(*transport), SyncRole::kInitiator, neighbour.address, neighbour.blob_budget_bytes);
-      } else {
-        spdlog::warn("neighbour {}: {}", neighbour.address, transport.status().message());
-        asio::post(io_, [this, id] { reap(id); });
-      }
+      Outcome outcome = serve(id, nullptr, &neighbour.endpoint, neighbour.address, neighbour.blob_budget_bytes);
       asio::post(io_, [this, &neighbour, outcome] { dialled(neighbour, outcome); });
     });
   }
@@ -386,6 +458,11 @@ class Daemon {
   Store& store_;
   std::mutex store_mutex_;  // every use of store_, by any thread
   anwang::KeyPair node_key_;
+  const anwang::node::NodeHome& home_;   // the keyring, read at each session (the CLI may add keys)
+  const anwang::PhysicalClock& clock_;
+  std::uint8_t wire_version_;
+  std::string clock_logged_;             // what the log last said about this node's clock (store_mutex_)
+  std::set<std::string> keys_logged_;    // key warnings already logged (store_mutex_)
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::vector<std::unique_ptr<Neighbour>> neighbours_;
   asio::steady_timer watch_;
@@ -433,7 +510,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::set_level(spdlog::level::from_str(home->config().log_level));
-  auto store = home->open_store();
+  anwang::node::ProcessClock clock;  // the wall clock; ANWANG_FAKE_NOW_MS in tests
+  auto store = home->open_store(&clock);
   auto node_key = home->load_node_key();
   if (!store || !node_key) {
     spdlog::critical("{}", !store ? store.status().message() : node_key.status().message());
@@ -449,9 +527,17 @@ int main(int argc, char** argv) {
   spdlog::info("node {} ready: home {}, network {}, {} ops, {} pending", home->node_key().short_hex(),
                home->dir().string(), stats->network_id ? stats->network_id->short_hex() : "(none)", stats->ops,
                stats->pending);
+  // A clock already known to be off says so at start, as after every session that finds it so.
+  if (auto state = (*store)->clock_state(clock))
+    if (std::string warning = anwang::node::clock_warning(*state); !warning.empty()) spdlog::warn("{}", warning);
 
   asio::io_context io;
-  Daemon daemon(io, **store, std::move(*node_key));
+  // Tests only: ANWANG_TEST_WIRE_VERSION=2 plays a node of the previous release.
+  const char* test_version = std::getenv("ANWANG_TEST_WIRE_VERSION");
+  std::uint8_t wire_version = test_version != nullptr && std::string(test_version) == "2"
+                                  ? anwang::net::kWireVersionOldest
+                                  : anwang::net::kWireVersionLatest;
+  Daemon daemon(io, **store, std::move(*node_key), *home, clock, wire_version);
   std::string address = listen.empty() ? home->config().listen : listen;
   if (!address.empty())
     if (auto s = daemon.listen(address); !s) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -307,6 +309,19 @@ const char* key_binding_name(KeyBinding binding) {
 std::uint64_t SystemClock::now_ms() const {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+ProcessClock::ProcessClock() : started_(std::chrono::steady_clock::now()) {
+  if (const char* fake = std::getenv("ANWANG_FAKE_NOW_MS"); fake != nullptr && *fake != '\0') {
+    std::uint64_t ms = 0;
+    if (std::from_chars(fake, fake + std::strlen(fake), ms).ec == std::errc()) fake_start_ms_ = ms;
+  }
+}
+
+std::uint64_t ProcessClock::now_ms() const {
+  if (!fake_start_ms_) return SystemClock().now_ms();
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+  return *fake_start_ms_ + static_cast<std::uint64_t>(elapsed.count());
 }
 
 void SystemRandom::fill(std::uint8_t* out, std::size_t size) { randombytes_buf(out, size); }
@@ -624,8 +639,10 @@ Result<KeyInfo> NodeHome::import_key(const KeyMove& move, const std::string& nam
   return KeyInfo{name, move.key.public_key(), KeyBinding::kThisNode, node_key_, "", ""};
 }
 
-Result<std::unique_ptr<Store>> NodeHome::open_store() const {
-  return Store::open(StoreOptions{dir_ / "store", config_.map_bytes});
+Result<std::unique_ptr<Store>> NodeHome::open_store(const PhysicalClock* clock) const {
+  StoreOptions options{dir_ / "store", config_.map_bytes};
+  options.clock = clock;
+  return Store::open(options);
 }
 
 }  // namespace anwang::node

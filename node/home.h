@@ -18,6 +18,7 @@
 // rewritten in place.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -48,6 +49,19 @@ class SystemRandom final : public RandomSource {
 class SystemClock final : public PhysicalClock {
  public:
   std::uint64_t now_ms() const override;
+};
+
+// The clock `anwang` and `anwangd` run on: the wall clock; or, when the environment variable
+// ANWANG_FAKE_NOW_MS is set (for tests only: a Raspberry Pi that booted at 1970, a node a year
+// ahead), that many ms since 1970 when the clock is made, advancing with real time from there.
+class ProcessClock final : public PhysicalClock {
+ public:
+  ProcessClock();
+  std::uint64_t now_ms() const override;
+
+ private:
+  std::optional<std::uint64_t> fake_start_ms_;
+  std::chrono::steady_clock::time_point started_;
 };
 
 struct Config {
@@ -153,7 +167,8 @@ class NodeHome {
   // signs here before its number is known.
   Result<KeyInfo> import_key(const KeyMove& move, const std::string& name) const;
 
-  Result<std::unique_ptr<Store>> open_store() const;
+  // `clock`: the node's clock for overdue flags (StoreOptions::clock); not owned.
+  Result<std::unique_ptr<Store>> open_store(const PhysicalClock* clock = nullptr) const;
 
  private:
   NodeHome(std::filesystem::path dir, Config config, PublicKey node_key)

@@ -50,6 +50,7 @@ struct PayloadJson {
     if (!h.severity.empty()) out["severity"] = h.severity;
     if (h.unit) out["unit"] = h.unit->hex();
     if (h.deadline_ms != 0) out["deadline_ms"] = h.deadline_ms;
+    if (h.deadline_days != 0) out["deadline_days"] = h.deadline_days;
     if (!h.responsible.empty()) out["responsible"] = h.responsible;
     if (h.acceptor) out["acceptor"] = h.acceptor->hex();
     if (!h.measures.empty()) out["measures"] = h.measures;

@@ -27,6 +27,31 @@ constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
 constexpr std::string_view kLocalHlcLast = "hlc_last";
 constexpr std::string_view kLocalHlcSeen = "hlc_seen";
+// Rows of `local` (node/STORE.md), each followed by a key in hex: a peer's clock offset, a key's
+// head as other nodes hold it, a key's head adopted without holding it.
+constexpr std::string_view kLocalClock = "clock/";
+constexpr std::string_view kLocalKeyHead = "key_head/";
+constexpr std::string_view kLocalKeyAdopted = "key_adopted/";
+
+Bytes local_key(std::string_view prefix, const PublicKey& key) {
+  std::string name(prefix);
+  name += key.hex();
+  return Bytes(name.begin(), name.end());
+}
+
+Bytes concat_u64(std::uint64_t a, std::uint64_t b) {
+  Bytes out;
+  append_u64_be(out, a);
+  append_u64_be(out, b);
+  return out;
+}
+
+// A key_head/ or key_adopted/ row: seq ‖ hlc, then the op id when known.
+Bytes key_head_value(const KeyHead& head) {
+  Bytes out = concat_u64(head.seq, head.hlc);
+  if (head.id) out.insert(out.end(), head.id->bytes.begin(), head.id->bytes.end());
+  return out;
+}
 
 Bytes concat(std::initializer_list<ByteView> parts) {
   Bytes out;
@@ -235,6 +260,8 @@ class Store::IngestTxn {
   }
   const std::optional<Hash32>& network() const { return network_; }
   std::size_t released() const { return released_; }
+  // Where to list the ops stored and set waiting (IngestReport::stamps); none by default.
+  void list_stamps(std::vector<IngestStamp>* stamps) { stamps_ = stamps; }
 
   Result<IngestOutcome> ingest_bytes(ByteView bytes) {
     // An op already stored or waiting is known by its id (the hash of its bytes) before the
@@ -366,6 +393,8 @@ class Store::IngestTxn {
     if (Status s = txn_.put(tables_.pending, op.id.view(), op.bytes); !s) return s;
     for (const Hash32& parent : missing)
       if (Status s = txn_.put(tables_.pending_missing, concat({parent.view(), op.id.view()}), {}); !s) return s;
+    if (stamps_ != nullptr)
+      stamps_->push_back(IngestStamp{op.id, op.fields.author, op.fields.author_seq, op.fields.hlc, true});
     return IngestOutcome{IngestOutcome::Kind::kPending, op.id, {},
                          "waiting for " + std::to_string(missing.size()) + " parent(s), first " + short_id(missing[0])};
   }
@@ -376,6 +405,7 @@ class Store::IngestTxn {
     // which no read asks for.
     store_.keep_decoded(std::make_shared<const Op>(op));
     const OpFields& f = op.fields;
+    if (stamps_ != nullptr) stamps_->push_back(IngestStamp{op.id, f.author, f.author_seq, f.hlc, false});
     Bytes where = scope_time(f);
     Bytes hlc = u64_be(f.hlc);
     Bytes stored_at = concat({where, op.id.view()});
@@ -558,6 +588,7 @@ class Store::IngestTxn {
   ResolvedFn on_resolved_;
   std::optional<Hash32> network_;
   std::size_t released_ = 0;
+  std::vector<IngestStamp>* stamps_ = nullptr;
 };
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
@@ -618,7 +649,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (Status s = txn->commit(); !s) return s;
   unsigned threads = options.verify_threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, limits::verify_threads_max);
-  return std::unique_ptr<Store>(new Store(std::move(*env), tables, threads));
+  return std::unique_ptr<Store>(new Store(std::move(*env), tables, threads, options.clock));
 }
 
 // Version 3 → 4: every op's reach row says where the op and its whole causal past may go
@@ -761,6 +792,7 @@ Result<IngestReport> Store::ingest(std::span<const Bytes> batch) {
     if (auto it = waiting.find(id); it != waiting.end()) report.outcomes[it->second] = outcome;
   });
   if (Status s = ingest.load_network(); !s) return s;
+  ingest.list_stamps(&report.stamps);
   // A failure below may leave the in-memory graph ahead of the store: undo its additions.
   auto fail = [this, graph_size = (*graph)->size()](Status status) {
     rollback_graph(graph_size);
@@ -856,18 +888,17 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
       fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
     }
   }
-  // Issue 19, class 3 (branch `keys`): a key moved in continues after the head it brought, while
-  // that is beyond this store's own; the op there may be held on other nodes only, so its
-  // timestamp is a floor of its own.
-  std::optional<std::uint64_t> adopted_floor;
-  {
-    auto adopted = adopted_key_head_in(*txn, tables_, key.public_key());
-    if (!adopted) return adopted.status();
-    if (*adopted && (*adopted)->seq >= fields.author_seq) {
-      fields.author_seq = (*adopted)->seq + 1;
-      fields.author_prev = (*adopted)->id;
-      adopted_floor = (*adopted)->hlc;
-    }
+  // A key that other nodes have seen sign further than this store holds (a node restored from an
+  // old copy, a key used on two nodes) would sign numbers the network has seen: refused until the
+  // store holds that op, or has adopted it as the key's head (which it then follows).
+  auto standing = key_standing_in(*txn, key.public_key());
+  if (!standing) return standing.status();
+  if (!standing->behind.empty()) return Status::error(Status::Code::kUnavailable, standing->behind);
+  std::optional<std::uint64_t> adopted_hlc;  // the previous op's time, when it is adopted rather than held
+  if (standing->adopted && standing->adopted->seq >= fields.author_seq) {
+    fields.author_seq = standing->adopted->seq + 1;
+    fields.author_prev = standing->adopted->id;
+    adopted_hlc = standing->adopted->hlc;
   }
   // A new record's object id is derived from the finished op (created_object_id, below): it has
   // no heads yet.
@@ -902,9 +933,10 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
     authority_heads.resize(room);
   }
   fields.parents.insert(fields.parents.end(), authority_heads.begin(), authority_heads.end());
-  std::uint64_t floor = adopted_floor.value_or(0);  // issue 19, class 3 (branch `keys`)
+  std::uint64_t floor = 0;
   std::vector<Hash32> before = fields.parents;
-  if (fields.author_prev && !adopted_floor) before.push_back(*fields.author_prev);  // later than the author's last op too
+  if (fields.author_prev && !adopted_hlc) before.push_back(*fields.author_prev);  // later than the author's last op too
+  if (adopted_hlc) floor = *adopted_hlc;
   for (const Hash32& parent : before) {
     auto hlc = ingest.hlc_of(parent);
     if (!hlc) return hlc.status();
@@ -913,9 +945,15 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   }
   auto last = txn->get(tables_.local, as_bytes(kLocalHlcLast));
   if (!last) return last.status();
-  HybridClock hybrid(clock, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
+  // Stamped with the trusted time: this node's clock corrected by its peers' (a Pi at 1970 that
+  // has synced once stamps its ops with their time). The hybrid clock still never goes back.
+  CorrectedClock trusted(clock, trusted_time_in(*txn, clock.now_ms()).correction_ms);
+  HybridClock hybrid(trusted, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
   fields.hlc = hybrid.next(floor);
   if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
+  // A deadline in days counts from the notice's own timestamp, never from the signer's wall clock.
+  if (auto* hazard = std::get_if<HazardPayload>(&fields.payload); hazard && hazard->deadline_days != 0)
+    hazard->deadline_ms = hlc_ms(fields.hlc) + hazard->deadline_days * kDeadlineDayMs;
   if (draft.target == DraftTarget::kNewRecord) {
     normalize_parents(fields);  // as sign_op will: the id covers the body as signed
     fields.object = created_object_id(fields);
@@ -1737,15 +1775,14 @@ Result<std::vector<Step>> Store::ops_of(const Txn& txn, std::span<const Hash32> 
 Result<HazardState> Store::hazard_in(const Txn& txn, const Hash32& id) const {
   auto state = state_in(txn);
   if (!state) return state.status();
-  auto now = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
-  if (!now) return now.status();
-  std::uint64_t now_hlc = *now && (*now)->size() == 8 ? read_u64_be((*now)->data()) : 0;
+  auto now_hlc = deadline_now_in(txn);
+  if (!now_hlc) return now_hlc.status();
   auto ids = object_op_ids(txn, id);
   if (!ids) return ids.status();
   auto hazard = timeless_hazard_in(txn, id, *ids, *state);
   if (!hazard) return hazard.status();
   if (!*hazard) return Status::not_found("no hazard " + id.hex() + " in this store");
-  return (*hazard)->at_time(now_hlc);
+  return (*hazard)->at_time(*now_hlc);
 }
 
 Result<std::shared_ptr<const TimelessHazard>> Store::timeless_hazard_in(
@@ -2034,6 +2071,233 @@ Result<std::optional<Store::AuthorHead>> Store::author_head(const PublicKey& key
   return std::optional<AuthorHead>(AuthorHead{read_u64_be(cursor->key().data() + 32), *Hash32::from_view(cursor->key().subspan(40))});
 }
 
+// ---- clocks and key heads (this node's own rows of `local`; node/STORE.md) --------------------
+
+namespace {
+
+std::optional<KeyHead> key_head_from(const PublicKey& key, ByteView value) {
+  if (value.size() != 16 && value.size() != 48) return std::nullopt;
+  KeyHead head{key, read_u64_be(value.data()), std::nullopt, read_u64_be(value.data() + 8)};
+  if (value.size() == 48) head.id = Hash32::from_view(value.subspan(16));
+  return head;
+}
+
+}  // namespace
+
+Result<std::vector<PeerClockOffset>> Store::peer_clocks_in(const Txn& txn) const {
+  std::vector<PeerClockOffset> peers;
+  auto cursor = Cursor::open(txn, tables_.local);
+  if (!cursor) return cursor.status();
+  ByteView prefix = as_bytes(kLocalClock);
+  for (bool ok = cursor->seek(prefix); ok && starts_with(cursor->key(), prefix); ok = cursor->next()) {
+    std::string hex(reinterpret_cast<const char*>(cursor->key().data()) + prefix.size(), cursor->key().size() - prefix.size());
+    auto peer = Hash32::from_hex(hex);
+    if (!peer || cursor->value().size() != 16) continue;  // not a row this release wrote: ignored
+    peers.push_back(PeerClockOffset{*peer, static_cast<std::int64_t>(read_u64_be(cursor->value().data())),
+                                    read_u64_be(cursor->value().data() + 8)});
+  }
+  std::sort(peers.begin(), peers.end(),
+            [](const PeerClockOffset& a, const PeerClockOffset& b) { return a.observed_ms > b.observed_ms; });
+  return peers;
+}
+
+TrustedTime Store::trusted_time_in(const Txn& txn, std::uint64_t local_ms) const {
+  auto peers = peer_clocks_in(txn);
+  // Unreadable rows count as none: the node's own clock, as before it met a peer.
+  return trusted_time(local_ms, peers ? std::span<const PeerClockOffset>(*peers) : std::span<const PeerClockOffset>());
+}
+
+Result<ClockState> Store::clock_state(const PhysicalClock& clock) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto peers = peer_clocks_in(*txn);
+  if (!peers) return peers.status();
+  ClockState state{trusted_time(clock.now_ms(), *peers), std::move(*peers)};
+  return state;
+}
+
+Status Store::record_peer_clock(const PublicKey& peer, std::uint64_t peer_ms, std::uint64_t local_ms) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto peers = peer_clocks_in(*txn);
+  if (!peers) return peers.status();
+  std::int64_t offset = static_cast<std::int64_t>(peer_ms - local_ms);  // two's complement: peer − local
+  // The same offset seen lately: nothing to write (limits::clock_offset_rewrite_ms).
+  for (const PeerClockOffset& known : *peers)
+    if (known.peer == peer) {
+      std::int64_t moved = known.offset_ms - offset;
+      std::uint64_t age = local_ms > known.observed_ms ? local_ms - known.observed_ms : known.observed_ms - local_ms;
+      if ((moved < 0 ? -moved : moved) <= static_cast<std::int64_t>(limits::clock_offset_jitter_ms) &&
+          age <= limits::clock_offset_rewrite_ms)
+        return Status::ok();
+    }
+  // At most limits::clock_peers_max rows: the oldest observations of other peers go.
+  std::size_t others = 0;
+  for (const PeerClockOffset& known : *peers) {
+    if (known.peer == peer) continue;
+    if (++others < limits::clock_peers_max) continue;
+    if (Status s = txn->del(tables_.local, local_key(kLocalClock, known.peer)); !s) return s;
+  }
+  if (Status s = txn->put(tables_.local, local_key(kLocalClock, peer), concat_u64(static_cast<std::uint64_t>(offset), local_ms));
+      !s)
+    return s;
+  return txn->commit();
+}
+
+Result<std::uint64_t> Store::deadline_now_in(const Txn& txn) const {
+  auto seen = txn.get(tables_.local, as_bytes(kLocalHlcSeen));
+  if (!seen) return seen.status();
+  std::uint64_t now_hlc = *seen && (*seen)->size() == 8 ? read_u64_be((*seen)->data()) : 0;
+  if (clock_ == nullptr) return now_hlc;
+  TrustedTime trusted = trusted_time_in(txn, clock_->now_ms());
+  // A clock at 1970 that no peer has corrected is no bound at all: then the ops' time alone.
+  if (!trusted.known) return now_hlc;
+  std::uint64_t cap = hlc_from_ms(trusted.trusted_ms + limits::clock_skew_ms_max) | 0xffff;
+  return std::min(now_hlc, cap);
+}
+
+Result<std::uint64_t> Store::deadline_now_hlc() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return deadline_now_in(*txn);
+}
+
+Result<std::vector<KeyHead>> Store::key_heads(std::span<const PublicKey> keys, const std::string& scope) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::vector<KeyHead> out;
+  auto cursor = Cursor::open(*txn, tables_.authors);
+  if (!cursor) return cursor.status();
+  for (const PublicKey& key : keys) {
+    KeyHead head{key, 0, std::nullopt, 0};
+    Bytes after = concat({key.view(), u64_be(~0ull)});
+    bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
+    if (positioned && starts_with(cursor->key(), key.view()) && cursor->key().size() == 72) {
+      head.seq = read_u64_be(cursor->key().data() + 32);
+      Hash32 id = *Hash32::from_view(cursor->key().subspan(40));
+      auto reach = stored_reach(*txn, tables_.ids, tables_.reach, id);
+      if (!reach) return reach.status();
+      if (visible_to(*reach, scope)) {
+        auto where = txn->get(tables_.ids, id.view());
+        if (!where) return where.status();
+        if (!*where) return Status::corruption("op " + id.hex() + " is in the authors index but not stored");
+        head.id = id;
+        head.hlc = hlc_of_scope_time(**where);
+      }
+    }
+    out.push_back(std::move(head));
+  }
+  return out;
+}
+
+Status Store::note_key_heads(std::span<const KeyHead> heads) {
+  if (heads.empty()) return Status::ok();
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  bool wrote = false;
+  for (const KeyHead& head : heads) {
+    if (head.seq == 0) continue;
+    Bytes name = local_key(kLocalKeyHead, head.key);
+    auto row = txn->get(tables_.local, name);
+    if (!row) return row.status();
+    std::optional<KeyHead> known = *row ? key_head_from(head.key, **row) : std::nullopt;
+    if (known && (known->seq > head.seq || (known->seq == head.seq && (known->id || !head.id)))) continue;
+    if (Status s = txn->put(tables_.local, name, key_head_value(head)); !s) return s;
+    wrote = true;
+  }
+  return wrote ? txn->commit() : Status::ok();  // nothing written: the transaction is aborted
+}
+
+Status Store::forget_key_head(const KeyHead& head) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  Bytes name = local_key(kLocalKeyHead, head.key);
+  auto row = txn->get(tables_.local, name);
+  if (!row) return row.status();
+  if (!*row) return Status::ok();
+  std::optional<KeyHead> known = key_head_from(head.key, **row);
+  if (!known || known->seq != head.seq || known->id != head.id) return Status::ok();
+  if (Status s = txn->del(tables_.local, name); !s) return s;
+  return txn->commit();
+}
+
+Status Store::adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto standing = key_standing_in(*txn, key);
+  if (!standing) return standing.status();
+  if (seq == 0 || seq <= standing->held_seq)
+    return Status::invalid("this node already holds op number " + std::to_string(standing->held_seq) + " by key " +
+                           key.short_hex() + "; a head to adopt must come after it");
+  if (standing->adopted && standing->adopted->seq >= seq) return Status::ok();  // an adopted head never goes back
+  if (Status s = txn->put(tables_.local, local_key(kLocalKeyAdopted, key), key_head_value(KeyHead{key, seq, id, hlc})); !s)
+    return s;
+  return txn->commit();
+}
+
+Result<KeyStanding> Store::key_standing(const PublicKey& key) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  return key_standing_in(*txn, key);
+}
+
+Result<KeyStanding> Store::key_standing_in(const Txn& txn, const PublicKey& key) const {
+  KeyStanding standing;
+  {
+    auto cursor = Cursor::open(txn, tables_.authors);
+    if (!cursor) return cursor.status();
+    Bytes after = concat({key.view(), u64_be(~0ull)});
+    bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
+    if (positioned && starts_with(cursor->key(), key.view()) && cursor->key().size() == 72) {
+      standing.held_seq = read_u64_be(cursor->key().data() + 32);
+      standing.held_id = Hash32::from_view(cursor->key().subspan(40));
+    }
+  }
+  for (auto [prefix, into] : {std::pair{kLocalKeyHead, &standing.known}, std::pair{kLocalKeyAdopted, &standing.adopted}}) {
+    auto row = txn.get(tables_.local, local_key(prefix, key));
+    if (!row) return row.status();
+    if (*row) *into = key_head_from(key, **row);
+  }
+  {
+    auto cursor = Cursor::open(txn, tables_.equivocations);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->seek(key.view()); ok && starts_with(cursor->key(), key.view()); ok = cursor->next()) {
+      std::uint64_t seq = read_u64_be(cursor->key().data() + 32);
+      if (standing.equivocations.empty() || standing.equivocations.back() != seq) standing.equivocations.push_back(seq);
+    }
+  }
+  std::uint64_t own = standing.held_seq;
+  if (standing.adopted && standing.adopted->seq > own) own = standing.adopted->seq;
+  if (!standing.known || standing.known->seq < own) return standing;
+  const KeyHead& known = *standing.known;
+  std::string name = "key " + key.short_hex();
+  if (known.seq > own) {
+    if (known.id)
+      standing.behind = name + " has signed op number " + std::to_string(known.seq) +
+                        " on another node or before this node was restored, and this node holds only up to " +
+                        std::to_string(own) +
+                        ": sync with a neighbour (anwang sync HOST:PORT) until it holds them, then sign again";
+    else
+      standing.behind = name + " has signed op number " + std::to_string(known.seq) +
+                        " on another node, in a scope this node may not hold, and this node holds only up to " +
+                        std::to_string(own) +
+                        ": the key has moved; it signs here again only once its head is adopted here (moving a key "
+                        "between nodes is an explicit act)";
+    return standing;
+  }
+  // The same number: other nodes hold a different op with it that this store lacks (the key
+  // signed twice with one number). Refused until this store holds that op too.
+  if (!known.id || known.id == standing.held_id || (standing.adopted && standing.adopted->id == known.id))
+    return standing;
+  auto held = txn.get(tables_.ids, known.id->view());
+  if (!held) return held.status();
+  if (!*held)
+    standing.behind = name + " signed op number " + std::to_string(known.seq) +
+                      " twice, here and on another node (restored from an old copy, or the key used on two nodes): "
+                      "sync with a neighbour (anwang sync HOST:PORT) until this node holds the other op, then sign again";
+  return standing;
+}
+
 Status Store::for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
@@ -2062,39 +2326,5 @@ Status Store::for_each_pending(const std::function<void(const Op&, const std::ve
   return Status::ok();
 }
 
-// --- Issue 19, class 3 (branch `keys`): a key moved in from another node (store.h). ---
-
-namespace {
-std::string key_head_name(const PublicKey& key) { return "keyhead/" + key.hex(); }
-}  // namespace
-
-Result<std::optional<Store::AdoptedHead>> Store::adopted_key_head_in(const Txn& txn, const Tables& tables,
-                                                                     const PublicKey& key) {
-  auto row = txn.get(tables.local, as_bytes(key_head_name(key)));
-  if (!row) return row.status();
-  if (!*row) return std::optional<AdoptedHead>();
-  if ((*row)->size() != 48) return Status::corruption("the adopted head of key " + key.short_hex() + " is malformed");
-  AdoptedHead head{read_u64_be((*row)->data()), *Hash32::from_view((*row)->subspan(8, 32)), read_u64_be((*row)->data() + 40)};
-  return std::optional<AdoptedHead>(head);
-}
-
-Result<std::optional<Store::AdoptedHead>> Store::adopted_key_head(const PublicKey& key) const {
-  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
-  if (!txn) return txn.status();
-  return adopted_key_head_in(*txn, tables_, key);
-}
-
-Status Store::adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc) {
-  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
-  if (!txn) return txn.status();
-  auto held = adopted_key_head_in(*txn, tables_, key);
-  if (!held) return held.status();
-  if (*held && (*held)->seq >= seq) return Status::ok();
-  if (Status s = txn->put(tables_.local, as_bytes(key_head_name(key)), concat({u64_be(seq), id.view(), u64_be(hlc)})); !s)
-    return s;
-  return txn->commit();
-}
-
-// --- end of issue 19, class 3 (branch `keys`) ---
 
 }  // namespace anwang::node

@@ -28,6 +28,7 @@
 #include "crdt/record.h"
 #include "crdt/hlc.h"
 #include "crdt/op.h"
+#include "crdt/trusted_time.h"
 #include "node/lmdb.h"
 
 namespace anwang::node {
@@ -48,6 +49,11 @@ struct StoreOptions {
   // MDB_WRITEMAP). What a process committed survives it being killed, but not a power cut. Only
   // for the simulator, whose crashes are in-process and whose stores live in memory.
   bool durable_commits = true;
+  // This node's clock, for overdue flags: "now" for them is the newest op timestamp held, but
+  // never more than the node's trusted time plus limits::clock_skew_ms_max (crdt/HAZARD.md).
+  // nullptr: the newest op timestamp alone (tests of the merge rules, the simulator). Not owned;
+  // it must outlive the store.
+  const PhysicalClock* clock = nullptr;
 };
 
 // What happened to one op of an ingested batch.
@@ -60,11 +66,22 @@ struct IngestOutcome {
   Refusal reason = Refusal::kMalformed;
   std::string detail;        // for kRefused: why; for kPending: which parent is missing
 };
+
+// An op an ingest batch stored or set waiting for its parents: who signed it, its number and its
+// time (a sync session counts ops stamped far ahead, and notes the heads of keyring keys).
+struct IngestStamp {
+  Hash32 id;
+  PublicKey author;
+  std::uint64_t author_seq = 0;
+  std::uint64_t hlc = 0;
+  bool waiting = false;  // set waiting for parents (else stored)
+};
 const char* outcome_name(IngestOutcome::Kind kind);
 
 struct IngestReport {
   std::vector<IngestOutcome> outcomes;  // one per op of the batch, in batch order
   std::size_t released_from_pending = 0;  // older pending ops this batch completed
+  std::vector<IngestStamp> stamps;        // every op stored (released ones too) or set waiting
 };
 
 // Whether a draft starts a new record or is a step on the record `object`, and whether author()
@@ -98,6 +115,32 @@ struct StoreStats {
   std::uint64_t hlc_last = 0;
 };
 
+// This node's clock as its peers see it (crdt/trusted_time.h): for `anwang status`, the CLI's
+// warnings and anwangd's log.
+struct ClockState {
+  TrustedTime time;
+  std::vector<PeerClockOffset> peers;  // each peer's latest offset, newest observation first
+};
+
+// A key's latest op: its sequence number and, when known, its id and timestamp.
+struct KeyHead {
+  PublicKey key;
+  std::uint64_t seq = 0;
+  std::optional<Hash32> id;  // absent when the op may not be held by the node asking
+  std::uint64_t hlc = 0;
+};
+
+// Where a person key of this node's keyring stands against what other nodes have seen of it.
+struct KeyStanding {
+  std::uint64_t held_seq = 0;          // the latest op by it this store holds (0: none)
+  std::optional<Hash32> held_id;
+  std::optional<KeyHead> known;        // the highest head other nodes reported (node/STORE.md, key_head/)
+  std::optional<KeyHead> adopted;      // a head taken over without holding it (Store::adopt_key_head)
+  // Why author() refuses to sign with it (empty: it signs). Names the key by its short hex.
+  std::string behind;
+  std::vector<std::uint64_t> equivocations;  // sequence numbers at which this store holds two ops by it
+};
+
 struct VerifyReport {
   std::uint64_t ops_checked = 0;
   std::vector<std::string> problems;  // one sentence each
@@ -120,9 +163,37 @@ class Store {
   // later session, after their parents. Returns how many were removed.
   Result<std::size_t> drop_pending(std::span<const Hash32> ids);
 
-  // Creates, signs and ingests one op by `key`. Errors: invalid draft, no network yet (for
-  // anything but a genesis), store full.
+  // Creates, signs and ingests one op by `key`, stamped with `clock` corrected to this node's
+  // trusted time (clock_state). Errors: invalid draft, no network yet (for anything but a
+  // genesis), a key behind what other nodes have seen of it (KeyStanding::behind: it would sign
+  // with numbers the network has seen), store full. A notice drafted with deadline_days gets
+  // deadline_ms = its own time + those days.
   Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
+
+  // Clocks (crdt/trusted_time.h). The trusted time of a node whose clock is `clock`, with its
+  // peers' offsets as recorded.
+  Result<ClockState> clock_state(const PhysicalClock& clock) const;
+  // Records what a session saw of a peer's clock: its time `peer_ms` when this node's clock read
+  // `local_ms`. One row per peer, at most limits::clock_peers_max (the oldest observation goes).
+  Status record_peer_clock(const PublicKey& peer, std::uint64_t peer_ms, std::uint64_t local_ms);
+  // "Now" for overdue flags: the newest op timestamp held, but no more than the trusted time (by
+  // StoreOptions::clock) plus limits::clock_skew_ms_max, so one op stamped a year ahead never makes
+  // a county's notices overdue. Without a clock, or with one that reads before 2026 and no peer
+  // to correct it, the newest op timestamp alone.
+  Result<std::uint64_t> deadline_now_hlc() const;
+
+  // Key heads (node/STORE.md, `local`). For each key, the latest op this store holds by it (seq 0:
+  // none); its id and timestamp only when a node of `scope` may hold that op.
+  Result<std::vector<KeyHead>> key_heads(std::span<const PublicKey> keys, const std::string& scope) const;
+  // Records heads other nodes hold of keys of this node's keyring; a key's known head only moves up.
+  Status note_key_heads(std::span<const KeyHead> heads);
+  // Forgets the key's known head if it is still `head` (a peer named it and never sent it).
+  Status forget_key_head(const KeyHead& head);
+  // Takes `seq` (op `id`, timestamp `hlc`) as the key's latest op without holding it: its next op
+  // names it as authorPrev (no causal parent: crdt/OP_FORMAT.md). For moving a key between nodes,
+  // an explicit act. Invalid when the store already holds an op by the key numbered `seq` or later.
+  Status adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc);
+  Result<KeyStanding> key_standing(const PublicKey& key) const;
 
   Result<std::optional<Op>> get(const Hash32& id) const;
   // The stored ops among `ids`, in the order given, read in one transaction; ids not stored
@@ -170,7 +241,7 @@ class Store {
   // Other records (ledger units, inspections, tips, incidents, notices) by kind, and one record.
   Result<std::vector<Hash32>> records(const std::string& kind) const;
   Result<RecordState> record(const Hash32& id) const;
-  // The newest op timestamp this node has seen: "now" for overdue flags, never a wall clock.
+  // The newest op timestamp this node has seen (for "now" in overdue flags, deadline_now_hlc).
   Result<std::uint64_t> newest_hlc() const;
 
   // Blobs (photos, scanned forms), content-addressed by BLAKE2b-256, stored in chunks.
@@ -222,6 +293,10 @@ class Store {
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
+  TrustedTime trusted_time_in(const Txn& txn, std::uint64_t local_ms) const;
+  Result<std::vector<PeerClockOffset>> peer_clocks_in(const Txn& txn) const;
+  Result<std::uint64_t> deadline_now_in(const Txn& txn) const;
+  Result<KeyStanding> key_standing_in(const Txn& txn, const PublicKey& key) const;
   // The parents a new op of reach `own` on `object` names: the object's heads when each goes
   // everywhere the op goes, else the newest of the object's ops that do. Invalid when none does
   // (the op is written in a scope that does not hold the object).
@@ -275,14 +350,15 @@ class Store {
   // The verdict a hazard or record step with `fields` would get if stored in `txn`, before it is
   // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
   Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
-  Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads)
-      : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads) {}
+  Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads, const PhysicalClock* clock)
+      : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads), clock_(clock) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).
   Result<std::vector<std::size_t>> not_held(std::span<const Bytes> batch) const;
 
   std::unique_ptr<LmdbEnv> env_;
   Tables tables_;
   unsigned verify_threads_ = 1;
+  const PhysicalClock* clock_ = nullptr;  // StoreOptions::clock
   mutable std::shared_ptr<AuthorityGraph> graph_;
   mutable std::shared_ptr<const AuthorityState> state_;
   mutable std::size_t state_graph_size_ = 0;     // authority ops behind state_
@@ -338,24 +414,6 @@ class Store {
   // removes them. `visit` must not write to the store.
   Status for_each_pending(const std::function<void(const Op&, const std::vector<Hash32>& missing)>& visit) const;
 
-  // --- Issue 19, class 3 (branch `keys`): a key moved in from another node. A minimal version,
-  // until the branch that adds adopt_key_head for restored nodes is merged. ---
-  // The chain head a key brought with it ('anwang key import'): its latest op on the node it
-  // left, which this store may not hold. author() continues after it while it is beyond this
-  // store's own head for the key: number seq + 1, authorPrev = id, a timestamp later than hlc.
-  // Kept in the `local` table under "keyhead/" ‖ the key in hex (not replicated); an adopted
-  // head never goes back to a lower number.
-  struct AdoptedHead {
-    std::uint64_t seq = 0;
-    Hash32 id;
-    std::uint64_t hlc = 0;
-  };
-  Status adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc);
-  Result<std::optional<AdoptedHead>> adopted_key_head(const PublicKey& key) const;
-
- private:
-  static Result<std::optional<AdoptedHead>> adopted_key_head_in(const Txn& txn, const Tables& tables, const PublicKey& key);
-  // --- end of issue 19, class 3 (branch `keys`) ---
 };
 
 }  // namespace anwang::node

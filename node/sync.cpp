@@ -12,6 +12,7 @@
 #include "crdt/limits.h"
 #include "net/frame.h"
 #include "net/reconcile.h"
+#include "node/home.h"
 
 namespace anwang::node {
 
@@ -24,7 +25,15 @@ enum Message : std::uint8_t {
   kBlobData = 9,   // hash, offset, bytes (one chunk)
   kBlobNone = 10,  // hash: not held here (or not yours to see)
   kNotOps = 11,    // (kind, id) pairs: a blob to fetch with kBlobWant, or an id not held here
+  // Version 3 (net/PROTOCOL.md):
+  kHello = 12,     // the sender's first message: its trusted time (u64), the keys it asks about
+                   // (u8 count, 32 bytes each) and, from the initiator, its first reconciliation message
+  kKeyHeads = 13,  // for each key asked: key, seq, hlc, id (80 bytes; hlc and id zero when not shared)
+  kRefused = 14,   // the sender refuses or ends the session: why, one sentence (UTF-8)
 };
+
+// A kKeyHeads entry: key (32) ‖ seq (8) ‖ hlc (8) ‖ id (32).
+constexpr std::size_t kKeyHeadBytes = 80;
 
 // In an `ops` message's count: more `ops` messages of this burst follow at once, so the
 // receiver may gather them into one commit.
@@ -119,11 +128,21 @@ class Session {
  public:
   Session(Store& store, std::mutex* store_mutex, Framed& framed, net::ChannelSender& sender,
           net::ChannelReceiver& receiver, SyncReport& report, std::string my_scope,
-          const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget)
+          const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget, std::uint8_t version,
+          const PhysicalClock& clock, std::vector<PublicKey> keyring_keys)
       : store_(store), store_mutex_(store_mutex), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
-        my_scope_(std::move(my_scope)), progress_(progress), blob_budget_(blob_budget) {}
+        my_scope_(std::move(my_scope)), progress_(progress), version_(version), clock_(clock),
+        keyring_keys_(std::move(keyring_keys)), blob_budget_(blob_budget) {
+    if (keyring_keys_.size() > limits::key_heads_asked_max) keyring_keys_.resize(limits::key_heads_asked_max);
+  }
 
   Status run(SyncRole role) {
+    // Version 3: the responder says hello first; the initiator's hello carries its first
+    // reconciliation message (one frame, so the clock costs a d = 0 session 9 bytes, not a frame).
+    if (version_ >= 3)
+      if (Status s = prepare_hello(); !s) return s;
+    if (version_ >= 3 && role == SyncRole::kResponder)
+      if (Status s = send(kHello, hello_); !s) return s;
     std::vector<net::ItemKey> items;
     auto lock = lock_store();
     // From the store's indexes alone: no op is decoded to list what both may hold.
@@ -144,8 +163,17 @@ class Session {
     net::sort_item_keys(items);  // the store lists in time order, or scope by scope (a large store)
     report_.items = items.size();
     reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
-    if (role == SyncRole::kInitiator)
-      if (Status sent = send_reconcile(reconciler_->initiate()); !sent) return sent;
+    if (role == SyncRole::kInitiator) {
+      Bytes first = reconciler_->initiate();
+      if (version_ >= 3 && hello_.size() + first.size() <= kReconcilePartBytes) {
+        hello_.insert(hello_.end(), first.begin(), first.end());
+        if (Status sent = send(kHello, hello_); !sent) return sent;
+      } else {
+        if (version_ >= 3)
+          if (Status sent = send(kHello, hello_); !sent) return sent;
+        if (Status sent = send_reconcile(first); !sent) return sent;
+      }
+    }
     while (!(done_sent_ && done_received_)) {
       auto frame = framed_.receive();
       if (!frame) return frame.status();
@@ -170,6 +198,13 @@ class Session {
     return Status::ok();
   }
 
+  // Version 3: tells the peer why this node refuses or ends the session, before it closes.
+  void refuse(const std::string& sentence) { (void)send(kRefused, as_bytes(net::cut_sentence(sentence, limits::refusal_bytes_max))); }
+  // Whether a failure is worth a refusal to the peer: not one the peer sent, nor a broken link.
+  bool peer_may_hear(const Status& failure) const {
+    return version_ >= 3 && !peer_refused_ && failure.code() != Status::Code::kUnavailable;
+  }
+
 
   // Ends the session's claim on the pending area: its ops still waiting for parents are dropped
   // (the peer offers them again in a later session), and those their parents released since are
@@ -188,6 +223,133 @@ class Session {
   }
 
  private:
+  // Version 3: the hello's head, this node's trusted time and the keys of its keyring it asks the
+  // peer about.
+  Status prepare_hello() {
+    auto lock = lock_store();
+    auto state = store_.clock_state(clock_);
+    lock = {};
+    if (!state) return state.status();
+    correction_ms_ = state->time.correction_ms;
+    hello_.clear();
+    append_u64_be(hello_, state->time.trusted_ms);
+    hello_.push_back(static_cast<std::uint8_t>(keyring_keys_.size()));
+    for (const PublicKey& key : keyring_keys_) hello_.insert(hello_.end(), key.bytes.begin(), key.bytes.end());
+    return Status::ok();
+  }
+
+  // The peer's hello: its time (its offset from this node's clock is kept: Store::record_peer_clock),
+  // the keys it asks about (answered), and from the initiator its first reconciliation message.
+  Status receive_hello(ByteView body, SyncRole role) {
+    if (body.size() < 9 || hello_received_) return Status::error(Status::Code::kRefused, "malformed hello");
+    hello_received_ = true;
+    std::uint64_t peer_ms = read_u64_be(body.data());
+    std::size_t asked = body[8];
+    if (asked > limits::key_heads_asked_max || body.size() < 9 + 32 * asked)
+      return Status::error(Status::Code::kRefused, "malformed hello");
+    std::uint64_t local_ms = clock_.now_ms();
+    report_.peer_clock_offset_ms = static_cast<std::int64_t>(peer_ms - local_ms);
+    {
+      // Bookkeeping: a store too full to keep it still serves the session.
+      auto lock = lock_store();
+      if (Status s = store_.record_peer_clock(report_.peer, peer_ms, local_ms); !s && s.code() != Status::Code::kStoreFull)
+        return s;
+    }
+    if (asked > 0)
+      if (Status s = answer_key_heads(body.subspan(9, 32 * asked)); !s) return s;
+    ByteView reconcile = body.subspan(9 + 32 * asked);
+    if (reconcile.empty()) return Status::ok();
+    if (role != SyncRole::kResponder) return Status::error(Status::Code::kRefused, "malformed hello");
+    return handle(kReconcile, reconcile, role);
+  }
+
+  // The peer asks for this node's latest op by each of its keys: the number, and the op's id and
+  // time only where the peer may hold the op.
+  Status answer_key_heads(ByteView body) {
+    std::vector<PublicKey> keys;
+    for (std::size_t at = 0; at < body.size(); at += 32) keys.push_back(*Hash32::from_view(body.subspan(at, 32)));
+    auto lock = lock_store();
+    auto heads = store_.key_heads(keys, report_.peer_scope);
+    lock = {};
+    if (!heads) return heads.status();
+    Bytes answer;
+    for (const KeyHead& head : *heads) {
+      answer.insert(answer.end(), head.key.bytes.begin(), head.key.bytes.end());
+      append_u64_be(answer, head.seq);
+      append_u64_be(answer, head.id ? head.hlc : 0);
+      Hash32 id = head.id ? *head.id : Hash32{};
+      answer.insert(answer.end(), id.bytes.begin(), id.bytes.end());
+    }
+    return send(kKeyHeads, answer);
+  }
+
+  // The peer's latest ops by this node's keyring keys: kept as known key heads (a key whose known
+  // head is beyond what this store holds does not sign: Store::author).
+  Status receive_key_heads(ByteView body) {
+    if (body.size() % kKeyHeadBytes != 0) return Status::error(Status::Code::kRefused, "malformed key heads");
+    std::vector<KeyHead> heads;
+    for (std::size_t at = 0; at < body.size(); at += kKeyHeadBytes) {
+      PublicKey key = *Hash32::from_view(body.subspan(at, 32));
+      if (std::find(keyring_keys_.begin(), keyring_keys_.end(), key) == keyring_keys_.end()) continue;  // not asked
+      KeyHead head{key, read_u64_be(body.data() + at + 32), std::nullopt, read_u64_be(body.data() + at + 40)};
+      Hash32 id = *Hash32::from_view(body.subspan(at + 48, 32));
+      if (id != Hash32{}) head.id = id;
+      if (head.seq > 0) heads.push_back(head);
+    }
+    report_.key_heads_noted += heads.size();
+    for (const KeyHead& head : heads)
+      if (head.id) claimed_.push_back(head);
+    auto lock = lock_store();
+    // A store too full to keep them still serves the session (and signs nothing meanwhile).
+    Status noted = store_.note_key_heads(heads);
+    return noted.code() == Status::Code::kStoreFull ? Status::ok() : noted;
+  }
+
+ public:
+  // After a session that ran to its end: a head the peer named by id (so this node may hold that
+  // op) was sent by an honest peer in the session. One this store still lacks was never the peer's
+  // to name: forgotten, so a lying peer cannot stop a key from signing. (A head outside this node's
+  // scope cannot be checked; it stands until the key's head is adopted.)
+  Status forget_unfounded_heads() {
+    if (claimed_.empty()) return Status::ok();
+    auto lock = lock_store();
+    for (const KeyHead& head : claimed_) {
+      auto held = store_.get(*head.id);
+      if (!held) return held.status();
+      if (*held) continue;
+      Status forgotten = store_.forget_key_head(head);
+      if (!forgotten && forgotten.code() != Status::Code::kStoreFull) return forgotten;
+      if (forgotten) ++report_.key_heads_unfounded;
+    }
+    return Status::ok();
+  }
+
+ private:
+
+  // After a committed batch: ops stamped far ahead of this node's trusted time are counted by
+  // author, and ops by keyring keys that wait for parents are known heads of those keys.
+  Status note_stamps(const std::vector<IngestStamp>& stamps) {
+    CorrectedClock trusted(clock_, correction_ms_);
+    std::uint64_t ahead_after = hlc_from_ms(trusted.now_ms() + limits::clock_skew_ms_max) | 0xffff;
+    std::vector<KeyHead> heads;
+    for (const IngestStamp& stamp : stamps) {
+      if (stamp.waiting && std::find(keyring_keys_.begin(), keyring_keys_.end(), stamp.author) != keyring_keys_.end())
+        heads.push_back(KeyHead{stamp.author, stamp.author_seq, stamp.id, stamp.hlc});
+      if (stamp.hlc <= ahead_after || !ahead_counted_.insert(stamp.id).second) continue;
+      ++report_.ops_ahead;
+      auto at = std::find_if(report_.ahead_authors.begin(), report_.ahead_authors.end(),
+                             [&](const SyncReport::AheadAuthor& a) { return a.author == stamp.author; });
+      if (at == report_.ahead_authors.end())
+        at = report_.ahead_authors.insert(report_.ahead_authors.end(), SyncReport::AheadAuthor{stamp.author, 0, 0});
+      ++at->ops;
+      at->newest_hlc = std::max(at->newest_hlc, stamp.hlc);
+    }
+    if (heads.empty()) return Status::ok();
+    auto lock = lock_store();
+    Status noted = store_.note_key_heads(heads);
+    return noted.code() == Status::Code::kStoreFull ? Status::ok() : noted;
+  }
+
   // Held around every use of the store when sessions share it; never across network I/O.
   std::unique_lock<std::mutex> lock_store() const {
     return store_mutex_ != nullptr ? std::unique_lock<std::mutex>(*store_mutex_) : std::unique_lock<std::mutex>();
@@ -210,6 +372,16 @@ class Session {
   }
 
   Status handle(std::uint8_t type, ByteView body, SyncRole role) {
+    if (version_ >= 3) {
+      switch (type) {
+        case kHello: return receive_hello(body, role);
+        case kKeyHeads: return receive_key_heads(body);
+        case kRefused:
+          peer_refused_ = true;
+          return Status::error(Status::Code::kRefused, "refused by the peer: " + net::refusal_sentence(body));
+        default: break;
+      }
+    }
     switch (type) {
       case kReconcilePart:
         if (partial_.size() + body.size() > limits::reconcile_message_bytes_max)
@@ -539,6 +711,7 @@ class Session {
       return ingest_and_count(ops.subspan(ops.size() / 2));
     }
     if (!report) return report.status();
+    if (Status s = note_stamps(report->stamps); !s) return s;
     if (Status s = send(kCommitted, {}); !s) return s;
     for (const IngestOutcome& outcome : report->outcomes) {
       if (outcome.id) outstanding_.erase(*outcome.id);
@@ -628,6 +801,15 @@ class Session {
   SyncReport& report_;
   std::string my_scope_;
   const std::function<void(const SyncReport&)>& progress_;
+  std::uint8_t version_;
+  const PhysicalClock& clock_;
+  std::vector<PublicKey> keyring_keys_;
+  std::int64_t correction_ms_ = 0;            // this node's clock correction at the session's start
+  std::set<Hash32> ahead_counted_;            // ops counted in report_.ops_ahead
+  std::vector<KeyHead> claimed_;              // heads the peer named by id (forget_unfounded_heads)
+  bool peer_refused_ = false;
+  Bytes hello_;                               // this side's hello (version 3)
+  bool hello_received_ = false;
   std::unique_ptr<net::Reconciler> reconciler_;
   IdSet visible_;                             // ops both may hold
   std::set<Hash32> outstanding_;
@@ -652,6 +834,17 @@ class Session {
   bool done_received_ = false;
 };
 
+// A refusal in a plain frame before the channel is up (version 3): kPlainRefusal, then the
+// sentence, cut to the frame cap of that moment and never 24 bytes long in all (a channel header's
+// length, which it replaces).
+Bytes plain_refusal(const std::string& sentence) {
+  Bytes frame{net::kPlainRefusal};
+  std::string text = net::cut_sentence(sentence, limits::handshake_frame_bytes_max - 2);
+  frame.insert(frame.end(), text.begin(), text.end());
+  if (frame.size() == crypto_secretstream_xchacha20poly1305_HEADERBYTES) frame.push_back(' ');
+  return frame;
+}
+
 }  // namespace
 
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
@@ -666,6 +859,10 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
                             const std::array<std::uint8_t, 32>& ephemeral_seed, const SyncOptions& options) {
   SyncReport report;
+  SyncAttempt unused;
+  SyncAttempt& attempt = options.attempt != nullptr ? *options.attempt : unused;
+  SystemClock system_clock;
+  const PhysicalClock& clock = options.clock != nullptr ? *options.clock : system_clock;
   auto lock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
                                              : std::unique_lock<std::mutex>();
   auto stats = store.stats();
@@ -691,38 +888,85 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   transport.set_deadline_ms(limits::handshake_ms_max);
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
-                           node_key, *stats->network_id, ephemeral_seed, accept);
-  if (role == SyncRole::kInitiator)
+                           node_key, *stats->network_id, ephemeral_seed, accept, options.wire_version);
+  if (role == SyncRole::kInitiator) {
     if (Status s = framed.send(handshake.start()); !s) return s;
+    attempt.hello_sent = true;
+  }
   while (!handshake.done()) {
     auto frame = framed.receive();
     if (!frame) return frame.status();
     auto reply = handshake.on_message(*frame);
-    if (!reply) return reply.status();
+    attempt.hello_answered = handshake.hello_answered();
+    if (!reply) {
+      // A version-3 peer refused at the hello is told why (a version-2 one only sees the close).
+      if (!handshake.refusal().empty() && framed.send(handshake.refusal()))
+        transport.linger(limits::refusal_linger_ms);
+      return reply.status();
+    }
     if (!reply->empty())
       if (Status s = framed.send(*reply); !s) return s;
   }
   report.peer = handshake.keys().peer;
+  report.wire_version = handshake.version();
+  const bool version_3 = handshake.version() >= 3;
+  // The session bounds (anwangd: one session per peer node, at most so many) are checked before
+  // the channel is set up. In version 3 a refusal takes the place of the channel header: a plain
+  // frame, kPlainRefusal then why, never as long as a header (24 bytes).
   if (options.on_authenticated)
-    if (Status s = options.on_authenticated(report.peer); !s) return s;
+    if (Status s = options.on_authenticated(report.peer); !s) {
+      if (version_3 && framed.send(plain_refusal(s.message()))) transport.linger(limits::refusal_linger_ms);
+      return s;
+    }
   net::ChannelSender sender;
   net::ChannelReceiver receiver;
   if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
   auto header = framed.receive();
   if (!header) return header.status();
+  if (version_3 && header->size() != crypto_secretstream_xchacha20poly1305_HEADERBYTES && !header->empty() &&
+      (*header)[0] == net::kPlainRefusal)
+    return Status::error(Status::Code::kRefused,
+                         "refused by the peer: " + net::refusal_sentence(ByteView(*header).subspan(1)));
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
   framed.set_frame_bytes_max(limits::frame_bytes_max);
   transport.set_deadline_ms(0);
   transport.set_receive_timeout_ms(limits::sync_receive_timeout_ms);
   Session session(store, options.store_mutex, framed, sender, receiver, report, my_scopes.front(), options.progress,
-                  options.blob_budget_bytes);
+                  options.blob_budget_bytes, handshake.version(), clock, options.keyring_keys);
   Status outcome = session.run(role);
   auto dropped = session.drop_orphans();
-  if (!outcome) return outcome;
+  if (!outcome) {
+    // Version 3: the peer hears why this node ends the session (a full store, say), rather than
+    // only that the connection closed.
+    if (session.peer_may_hear(outcome)) {
+      session.refuse("node " + node_key.public_key().short_hex() + " ended the session: " + outcome.message());
+      transport.linger(limits::refusal_linger_ms);
+    }
+    return outcome;
+  }
   if (!dropped) return dropped.status();
   report.orphans_dropped = *dropped;
+  if (Status s = session.forget_unfounded_heads(); !s) return s;
   return report;
+}
+
+bool retry_in_version_2(std::uint8_t version, const SyncAttempt& attempt, const Status& outcome) {
+  return !outcome.is_ok() && version > net::kWireVersionOldest && attempt.hello_sent && !attempt.hello_answered;
+}
+
+Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const SyncOptions&)>& attempt,
+                                SyncOptions options) {
+  SyncAttempt first;
+  options.attempt = &first;
+  auto outcome = attempt(options);
+  if (!retry_in_version_2(options.wire_version, first, outcome ? Status::ok() : outcome.status())) return outcome;
+  // The peer closed at the hello: most likely a node of the previous release, which speaks
+  // version 2 only. Once more, in version 2; if that fails too, its failure is reported.
+  SyncAttempt second;
+  options.attempt = &second;
+  options.wire_version = net::kWireVersionOldest;
+  return attempt(options);
 }
 
 Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms) {

@@ -13,6 +13,14 @@
 // sessions may share one Store when they share a mutex (SyncOptions::store_mutex): each holds
 // it around every use of the store and never across network I/O.
 //
+// Versions (net/PROTOCOL.md): a session speaks wire version 3 or 2, whichever the initiator's hello
+// names and the responder speaks. In version 3 each side first sends its trusted time (the
+// receiver records the offset: Store::record_peer_clock) and asks about the person keys of its
+// keyring (the peer answers with its latest op by each; the asker records them as known key
+// heads: Store::note_key_heads); and a side that refuses the session, or ends it for a reason,
+// says why before it closes. An initiator that dials (sync_dialled) says hello in version 3 and,
+// when the responder closes without answering (a node of the previous release), once more in 2.
+//
 // Against hostile peers: frames stay small (limits::handshake_frame_bytes_max) until the peer is
 // authenticated, and the handshake and channel set-up must finish within
 // limits::handshake_ms_max (Transport::set_deadline_ms); ops the two nodes may not both hold
@@ -24,7 +32,9 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "net/handshake.h"
 #include "node/store.h"
@@ -42,6 +52,10 @@ class Transport {
   // Everything from now on must arrive within `timeout_ms` in all, however it trickles in (a
   // peer dripping a byte a second); 0 lifts the deadline. The handshake runs under one.
   virtual void set_deadline_ms(int /*timeout_ms*/) {}
+  // After this side has sent a refusal: stops sending and reads (and drops) what the peer still
+  // sends until it closes, for at most `timeout_ms`, so that closing does not reset the connection
+  // before the peer has read the refusal.
+  virtual void linger(int /*timeout_ms*/) {}
 };
 
 struct SyncReport {
@@ -62,6 +76,20 @@ struct SyncReport {
   std::uint64_t blobs_deferred = 0;     // left for a later session by the byte budget
   std::uint64_t orphans_dropped = 0;    // the peer's ops still waiting for parents at the end: not received
   int reconcile_rounds = 0;
+  std::uint8_t wire_version = 0;        // the version the session spoke
+  // Version 3: the peer's trusted time minus this node's clock, as the session saw it.
+  std::optional<std::int64_t> peer_clock_offset_ms;
+  // Received ops stamped more than limits::clock_skew_ms_max ahead of this node's trusted time
+  // (accepted, but they do not move "now" for overdue flags past it), by author.
+  struct AheadAuthor {
+    PublicKey author;
+    std::uint64_t ops = 0;
+    std::uint64_t newest_hlc = 0;
+  };
+  std::uint64_t ops_ahead = 0;
+  std::vector<AheadAuthor> ahead_authors;
+  std::uint64_t key_heads_noted = 0;    // version 3: heads of this node's keyring keys the peer reported
+  std::uint64_t key_heads_unfounded = 0;  // of those, named by id and never sent: forgotten at the end
 };
 
 enum class SyncRole { kInitiator, kResponder };
@@ -76,16 +104,45 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
                             const std::function<void(const SyncReport&)>& progress = {},
                             std::uint64_t blob_budget_bytes = 0);
 
+// How far an initiator's session got.
+struct SyncAttempt {
+  bool hello_sent = false;      // the connection was up and the hello (handshake message 1) went out
+  bool hello_answered = false;  // the responder answered it: message 2, or a refusal saying why
+};
+
 struct SyncOptions {
   std::function<void(const SyncReport&)> progress;
   // At most this many attachment bytes are fetched in this session (0: no limit).
   std::uint64_t blob_budget_bytes = 0;
   // When set, held around every use of the store (sessions on several threads sharing it).
   std::mutex* store_mutex = nullptr;
-  // Called once the handshake has authenticated the peer, before the channel is set up; an
-  // error ends the session (anwangd: one session per peer node, a bound on sessions).
+  // Called once the handshake has authenticated the peer, before the channel is set up; an error
+  // ends the session and, in version 3, is sent to the peer as the reason, in place of the channel
+  // header (anwangd: one session per peer node, a bound on sessions).
   std::function<Status(const PublicKey& peer)> on_authenticated;
+  // This node's clock (nullptr: the system clock): version 3 sends the peer this node's trusted
+  // time and records the peer's offset by it.
+  const PhysicalClock* clock = nullptr;
+  // The public keys of the person keys in this node's keyring: version 3 asks the peer about the
+  // first limits::key_heads_asked_max of them.
+  std::vector<PublicKey> keyring_keys;
+  // Initiator: the version of its hello. Responder: the highest version it answers (it answers 2
+  // up to this). Tests set 2 to play a node of the previous release.
+  std::uint8_t wire_version = net::kWireVersionLatest;
+  // When set, told how far an initiator's session got, whether or not it succeeds (sync_dialled).
+  SyncAttempt* attempt = nullptr;
 };
+
+// Whether an initiator whose hello in `version` ended as `attempt` and `outcome` is to try once
+// more in version 2: it failed after its hello went out and before any answer, as a node of the
+// previous release closes on a version it does not know.
+bool retry_in_version_2(std::uint8_t version, const SyncAttempt& attempt, const Status& outcome);
+
+// An initiator's session as `anwang sync` and anwangd dial it: `attempt` connects afresh and runs
+// run_sync as initiator with the options it is given; first with `options` (wire version 3), and
+// when retry_in_version_2 says so, once more with wire version 2.
+Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const SyncOptions&)>& attempt,
+                                SyncOptions options);
 
 Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& transport, SyncRole role,
                             const std::array<std::uint8_t, 32>& ephemeral_seed, const SyncOptions& options);

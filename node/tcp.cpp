@@ -9,6 +9,8 @@
 
 #include <charconv>
 
+#include "crdt/limits.h"
+
 namespace anwang::node {
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
@@ -46,6 +48,23 @@ TcpTransport::TcpTransport(asio::ip::tcp::socket socket, int receive_timeout_ms)
 void TcpTransport::set_deadline_ms(int timeout_ms) {
   deadline_ms_ = timeout_ms;
   deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+void TcpTransport::linger(int timeout_ms) {
+  asio::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::uint8_t buffer[16 * 1024];
+  while (true) {
+    asio::error_code ec;
+    socket_.read_some(asio::buffer(buffer), ec);
+    if (ec && !would_block(ec)) return;  // the peer closed (or reset): nothing more to wait for
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return;
+    if (!ec) continue;
+    pollfd ready{socket_.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left)) < 0 && errno != EINTR) return;
+  }
 }
 
 Status TcpTransport::wait(short events) {
@@ -125,6 +144,17 @@ Result<std::unique_ptr<TcpTransport>> tcp_connect(asio::io_context& io, const En
     if (!ec) return std::make_unique<TcpTransport>(std::move(socket), timeout_ms);
   }
   return unavailable("cannot connect to " + where + ": " + ec.message());
+}
+
+Result<SyncReport> dial_and_sync(asio::io_context& io, const Endpoint& endpoint, Store& store, const KeyPair& node_key,
+                                 const SyncOptions& options) {
+  return sync_dialled(
+      [&](const SyncOptions& attempt) -> Result<SyncReport> {
+        auto transport = tcp_connect(io, endpoint, limits::sync_receive_timeout_ms);
+        if (!transport) return transport.status();
+        return run_sync(store, node_key, **transport, SyncRole::kInitiator, fresh_seed(), attempt);
+      },
+      options);
 }
 
 std::array<std::uint8_t, 32> fresh_seed() {

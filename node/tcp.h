@@ -35,6 +35,7 @@ class TcpTransport final : public Transport {
   Result<Bytes> read_some() override;
   void set_receive_timeout_ms(int timeout_ms) override { timeout_ms_ = timeout_ms; }
   void set_deadline_ms(int timeout_ms) override;
+  void linger(int timeout_ms) override;
   // The socket's descriptor, for ::shutdown() from another thread.
   int native_handle() { return socket_.native_handle(); }
 
@@ -52,5 +53,11 @@ Result<std::unique_ptr<TcpTransport>> tcp_connect(asio::io_context& io, const En
 
 // Fresh randomness for a handshake's ephemeral key.
 std::array<std::uint8_t, 32> fresh_seed();
+
+// One session with the node at `endpoint`, dialled as `anwang sync` does it: a fresh connection
+// (within limits::sync_receive_timeout_ms) for each attempt of sync_dialled, so a node of the
+// previous release is met in wire version 2.
+Result<SyncReport> dial_and_sync(asio::io_context& io, const Endpoint& endpoint, Store& store, const KeyPair& node_key,
+                                 const SyncOptions& options);
 
 }  // namespace anwang::node

@@ -280,8 +280,10 @@ class HostilePeer {
 
   // Handshake and channel. False when the daemon refused (or the tampering broke it).
   bool open() {
+    // Wire version 2, as these hostile peers were written for: the daemon answers it as the
+    // previous release did (refusals close the connection without a word).
     net::Handshake handshake(net::Handshake::Role::kInitiator, key_, network_, seed_,
-                             [](const PublicKey&) { return Status::ok(); });
+                             [](const PublicKey&) { return Status::ok(); }, net::kWireVersionOldest);
     if (!send_frame(handshake.start())) return false;
     auto message2 = connection_.receive_frame(reply_timeout_ms());
     if (!message2) return false;

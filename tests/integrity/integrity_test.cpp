@@ -3,12 +3,23 @@
 // or an adversary did with the released CLI; each fails on the code before its fix.
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "crdt/hash.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
 #include "node/op_file.h"
 #include "support/fixtures.h"
@@ -502,4 +513,374 @@ TEST_CASE(
                               "--category", "fire", "--severity", "general", "--text", "复制"});
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("belongs to node " + county_node));
+}
+
+namespace {
+
+// An environment variable set for the processes a test starts (the CLI runs through popen, anwangd
+// through posix_spawn: both inherit this process's environment), unset again at the end.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+constexpr std::uint64_t kDayMs = 86'400'000;
+constexpr std::uint64_t kPiBootMs = 12'000;  // a Raspberry Pi without a real-time clock, 12 s after boot
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+// A new node for `scope` whose keyring holds one person key, `key_name`, appointed to `role` at
+// `role_scope` by `appointer` (a key of the county's keyring); enrolled and given what it may hold.
+fs::path join_node_with_key(County& c, const std::string& name, const std::string& scope, const std::string& key_name,
+                            const std::string& appointer, const std::string& role, const std::string& role_scope) {
+  fs::path home = c.dir.path() / name;
+  std::string node_key = ok_json(home, {"init"})["node_key"];
+  std::string key = ok_json(home, {"key", "new", key_name})["public_key"];
+  c.as(appointer, {"delegate", "--to", key, "--role", role, "--scope", role_scope});
+  c.as("root", {"node", "enroll", node_key, "--scope", scope});
+  fs::path bundle = c.dir.path() / (name + ".bundle");
+  ok(c.home, {"bundle", "export", bundle.string(), "--for", node_key});
+  ok(home, {"bundle", "import", bundle.string()});
+  return home;
+}
+
+std::string date_of_ms(std::uint64_t ms) { return hlc_display(hlc_from_ms(ms), TimeShown::kDate); }
+
+// A TCP relay between `anwang sync` and a daemon that cuts the link after the daemon has sent
+// `frames` whole frames (a 2G link dropping early in a session): it forwards nothing more either
+// way, closes the daemon's side, and reads what the client still sends until it closes or a second
+// passes. One connection; runs on its own thread.
+class CuttingRelay {
+ public:
+  CuttingRelay(int daemon_port, int frames) : daemon_port_(daemon_port), frames_(frames) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+    socklen_t length = sizeof at;
+    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&at), &length) == 0);
+    port_ = ntohs(at.sin_port);
+    REQUIRE(::listen(listener_, 1) == 0);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~CuttingRelay() {
+    ::shutdown(listener_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+  }
+  CuttingRelay(const CuttingRelay&) = delete;
+  CuttingRelay& operator=(const CuttingRelay&) = delete;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int frames_forwarded() const { return forwarded_; }
+
+ private:
+  void run() {
+    int client = ::accept(listener_, nullptr, nullptr);
+    if (client < 0) return;
+    int daemon = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(daemon_port_));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(daemon, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) relay(client, daemon);
+    ::close(daemon);
+    // Cut: whatever the client still sends is read and dropped, so its writes do not fail before
+    // it has read what came through.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    std::uint8_t buffer[65536];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd ready{client, POLLIN, 0};
+      if (::poll(&ready, 1, 100) != 1) continue;
+      if (::recv(client, buffer, sizeof buffer, 0) <= 0) break;
+    }
+    ::close(client);
+  }
+
+  void relay(int client, int daemon) {
+    Bytes from_daemon;  // bytes of the daemon's next frame, not yet forwarded
+    std::uint8_t buffer[65536];
+    while (forwarded_ < frames_) {
+      pollfd ready[2] = {{client, POLLIN, 0}, {daemon, POLLIN, 0}};
+      if (::poll(ready, 2, 10'000) <= 0) return;
+      if (ready[0].revents != 0) {
+        ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+        if (n <= 0 || ::send(daemon, buffer, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) return;
+      }
+      if (ready[1].revents != 0) {
+        ssize_t n = ::recv(daemon, buffer, sizeof buffer, 0);
+        if (n <= 0) return;
+        from_daemon.insert(from_daemon.end(), buffer, buffer + n);
+        // Forward whole frames only (u32 little-endian length, then the body), up to the cut.
+        while (forwarded_ < frames_ && from_daemon.size() >= 4) {
+          std::size_t length = std::size_t{from_daemon[0]} | std::size_t{from_daemon[1]} << 8 |
+                               std::size_t{from_daemon[2]} << 16 | std::size_t{from_daemon[3]} << 24;
+          if (from_daemon.size() < 4 + length) break;
+          if (::send(client, from_daemon.data(), 4 + length, MSG_NOSIGNAL) != static_cast<ssize_t>(4 + length)) return;
+          from_daemon.erase(from_daemon.begin(), from_daemon.begin() + static_cast<std::ptrdiff_t>(4 + length));
+          ++forwarded_;
+        }
+      }
+    }
+  }
+
+  int daemon_port_;
+  int frames_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<int> forwarded_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+// Class 4. A Raspberry Pi without a real-time clock boots at 1970. Its `hazard notice --days 15`
+// had the deadline 1970-01-16: overdue at once, on every node. And nothing said its clock was wrong.
+TEST_CASE("class 4: a Pi at 1970 issues a 15-day notice due 15 days after the hazard, and once synced stamps its "
+          "peers' time",
+          "[integrity][class4]") {
+  County c;
+  std::string hazard = c.report("member");
+  fs::path pi = join_node_with_key(c, "pi", County::kVillage, "pihead", "town", "village_head", County::kVillage);
+  json report_op = ok_json(c.home, {"show", c.hazard(hazard)["history"][0]["op"]});
+  std::uint64_t reported_ms = hlc_ms(report_op["hlc"].get<std::uint64_t>());
+  {
+    ScopedEnv at_1970("ANWANG_FAKE_NOW_MS", std::to_string(kPiBootMs));
+    // Before any sync: its clock is known wrong, and every signing command says so.
+    json status = ok_json(pi, {"status"});
+    CHECK(status["clock"]["verdict"] == "behind");
+    CHECK(status["clock"]["known"] == false);
+    test::CliRun notice = ok(pi, {"--as", "pihead", "hazard", "notice", hazard, "--days", "15", "--responsible", "张三",
+                                  "--measures", "清理通道"});
+    CHECK_THAT(notice.err, Catch::Contains("warning: this machine's clock reads 1970-01-01"));
+    json shown = ok_json(pi, {"hazard", "show", hazard});
+    CHECK(shown["state"] == "noticed");
+    CHECK(shown["deadline"] == date_of_ms(reported_ms + 15 * kDayMs));
+    CHECK(std::find(shown["flags"].begin(), shown["flags"].end(), "overdue") == shown["flags"].end());
+    // A deadline before the notice itself, as the old `--days 15` made it, is refused in one sentence.
+    test::CliRun before = test::run_cli(pi, {"--as", "pihead", "hazard", "notice", hazard, "--deadline", "1970-01-16",
+                                             "--responsible", "张三"});
+    CHECK(before.exit_code == 3);
+    CHECK_THAT(before.err, Catch::Contains("the deadline 1970-01-16 is before the notice itself"));
+  }
+  // On a node with a true clock, --deadline in the past is refused at once.
+  test::CliRun past = c.try_as("head", {"hazard", "notice", hazard, "--deadline", "2026-01-02", "--responsible", "张三"});
+  CHECK(past.exit_code == 3);
+  CHECK_THAT(past.err, Catch::Contains("--deadline 2026-01-02 is already past"));
+  // The county's daemon (a true clock) receives the notice: not overdue there either.
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  {
+    ScopedEnv at_1970("ANWANG_FAKE_NOW_MS", std::to_string(kPiBootMs));
+    ok(pi, {"sync", county.address()});
+    json status = ok_json(pi, {"status"});
+    CHECK(status["clock"]["verdict"] == "behind");
+    CHECK(status["clock"]["known"] == true);
+    std::uint64_t before_ms = wall_ms();
+    test::CliRun note = ok(pi, {"--as", "pihead", "note", "add", "--scope", County::kVillage, "--text", "村委会例会"});
+    CHECK_THAT(note.err, Catch::Contains("using theirs instead"));
+    json op = ok_json(pi, {"show", note.out.substr(0, 64)});
+    std::uint64_t stamped_ms = hlc_ms(op["hlc"].get<std::uint64_t>());
+    CHECK(stamped_ms + 60'000 >= before_ms);  // the county's time, not 1970
+    CHECK(stamped_ms <= wall_ms() + 60'000);
+  }
+  json at_county = ok_json(c.home, {"hazard", "show", hazard});
+  CHECK(at_county["deadline"] == date_of_ms(reported_ms + 15 * kDayMs));
+  CHECK(ok_json(c.home, {"hazard", "list", "--overdue"}).empty());
+  CHECK(county.stop().is_ok());
+  CHECK_THAT(county.log_since_start(), Catch::Contains("days behind this node's time"));
+}
+
+// Class 4. A node a year ahead made every open notice in the county overdue, a brand-new 30-day one
+// included: "overdue" was judged against the newest timestamp any node had sent.
+TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdue, and status says whose clock is off",
+          "[integrity][class4]") {
+  County c;
+  std::string fifteen = c.report("member");
+  c.as("head", {"hazard", "notice", fifteen, "--days", "15", "--responsible", "张三"});
+  std::string thirty = c.report("member");
+  c.as("head", {"hazard", "notice", thirty, "--days", "30", "--responsible", "李四"});
+  fs::path ahead = join_node_with_key(c, "ahead", County::kOtherVillage, "smember", "head2", "grid_member",
+                                      std::string(County::kOtherVillage) + "-01");
+  std::string ahead_node = ok_json(ahead, {"status"})["node_key"];
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  // The node's one op, stamped by its clock a year ahead (signed here by hand with its key, so that
+  // the same op reaches the county whatever release signs it).
+  std::uint64_t year_ahead_ms = wall_ms() + 365 * kDayMs + 3'600'000;
+  KeyPair smember = key_from_keyring(ahead, "smember");
+  OpFields f;
+  f.network = *Hash32::from_hex(ok_json(ahead, {"status"})["network_id"].get<std::string>());
+  f.author = smember.public_key();
+  f.hlc = hlc_from_ms(year_ahead_ms);
+  f.scope = County::kOtherVillage;
+  f.object = named_object_id("note", "明年");
+  f.payload = NotePayload{"明年的记录"};
+  auto op = sign_op(f, smember);
+  REQUIRE(op.is_ok());
+  fs::path file = c.dir.path() / "ahead.ops";
+  REQUIRE(node::write_op_file(file, {op->bytes}).is_ok());
+  ok(ahead, {"op", "import", file.string()});
+  {
+    ScopedEnv year_ahead("ANWANG_FAKE_NOW_MS", std::to_string(year_ahead_ms));
+    ok(ahead, {"sync", county.address()});
+    // The node a year ahead learns it is: it corrects itself to the county's time.
+    json status = ok_json(ahead, {"status"});
+    CHECK(status["clock"]["verdict"] == "ahead");
+  }
+  CHECK(ok_json(c.home, {"hazard", "list", "--overdue"}).empty());
+  CHECK(ok_json(c.home, {"hazard", "show", thirty})["state"] == "noticed");
+  json status = ok_json(c.home, {"status"});
+  CHECK(status["clock"]["verdict"] == "ok");
+  bool named = false;
+  for (const json& peer : status["clock"]["peers"])
+    if (peer["node"] == ahead_node) {
+      named = true;
+      CHECK(peer["off"] == true);
+      CHECK(peer["off_by_ms"].get<std::int64_t>() > static_cast<std::int64_t>(364 * kDayMs));
+    }
+  CHECK(named);
+  test::CliRun human = ok(c.home, {"status"});
+  CHECK_THAT(human.out, Catch::Contains("node " + ahead_node.substr(0, 12) + "'s clock is 365 days ahead"));
+  CHECK(county.stop().is_ok());
+  std::string log = county.log_since_start();
+  CHECK_THAT(log, Catch::Contains("is 365 days ahead of this node's time"));
+  CHECK_THAT(log, Catch::Contains("more than 5 minutes ahead of this node's time"));
+}
+
+// Class 3. A village node restored from an older copy of its home signed with numbers the network
+// had already seen: the key forked, and nothing warned anyone.
+TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighbour, says so, and signs again once "
+          "caught up",
+          "[integrity][class3]") {
+  County c;
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+  ok(village, {"sync", county.address()});
+  // The copy, then more work, which reaches the county; then the copy is restored.
+  fs::path copy = c.dir.path() / "village-copy";
+  fs::copy(village, copy, fs::copy_options::recursive);
+  std::string hazard = ok_json(village, {"--as", "vhead", "hazard", "report", "--grid", County::kGrid, "--category",
+                                         "fire", "--severity", "general", "--text", "备份之后的隐患"})["id"];
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "备份之后"});
+  ok(village, {"sync", county.address()});
+  fs::remove_all(village);
+  fs::rename(copy, village);
+  // The link drops right after the session's first messages: the node has heard of the key's ops,
+  // but not received them.
+  {
+    // The daemon's frames: handshake message 2, its channel header, its hello, the key heads.
+    CuttingRelay relay(county.port(), 4);
+    test::CliRun cut = test::run_cli(village, {"sync", relay.address()});
+    CHECK(cut.exit_code != 0);
+  }
+  test::CliRun refused = test::run_cli(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "恢复之后"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("key vhead has signed op number 3 on another node or before this node was "
+                                          "restored, and this node holds only up to 1: sync with a neighbour"));
+  json status = ok_json(village, {"status"});
+  REQUIRE(status["keys"].size() == 1);
+  CHECK(status["keys"][0]["behind"] == true);
+  CHECK_THAT(ok(village, {"status"}).out, Catch::Contains("Key behind"));
+  // Caught up by a whole session: the key signs again, after the ops it signed before the restore.
+  ok(village, {"sync", county.address()});
+  std::string again = ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "恢复之后"}).out;
+  CHECK(ok_json(village, {"show", again.substr(0, 64)})["author_seq"] == 4);
+  ok(village, {"hazard", "show", hazard});
+  ok(village, {"sync", county.address()});
+  CHECK(ok_json(village, {"audit", "equivocations"}).empty());
+  CHECK(ok_json(c.home, {"audit", "equivocations"}).empty());
+  CHECK(ok_json(village, {"status"})["keys"][0]["behind"] == false);
+  CHECK(county.stop().is_ok());
+}
+
+// Wire protocol 3 must still sync with nodes of the previous release (version 2), either way round.
+TEST_CASE("upgrading: a node of this release and one of the previous release (wire version 2) still sync",
+          "[integrity][upgrade]") {
+  County c;
+  fs::path village = join_node(c, "village", County::kVillage);
+  std::string first = c.report("member");
+  {
+    ScopedEnv older("ANWANG_TEST_WIRE_VERSION", "2");  // the county's daemon plays the previous release
+    test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+    REQUIRE(county.start().is_ok());
+    unsetenv("ANWANG_TEST_WIRE_VERSION");  // the CLI of this release
+    json synced = ok_json(village, {"sync", county.address()});
+    CHECK(synced["wire_version"] == 2);
+    ok(village, {"hazard", "show", first});
+    CHECK(county.stop().is_ok());
+  }
+  std::string second = c.report("member");
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  {
+    ScopedEnv older("ANWANG_TEST_WIRE_VERSION", "2");  // now the village plays the previous release
+    json synced = ok_json(village, {"sync", county.address()});
+    CHECK(synced["wire_version"] == 2);
+  }
+  ok(village, {"hazard", "show", second});
+  json current = ok_json(village, {"sync", county.address()});
+  CHECK(current["wire_version"] == 3);
+  CHECK(county.stop().is_ok());
+}
+
+// Class 9. A sync refused by the peer said only "the peer closed the connection".
+TEST_CASE("class 9: a refused sync reports the peer's reason", "[integrity][class9]") {
+  County c;
+  fs::path village = join_node(c, "village", County::kVillage);
+  test::DaemonProcess village_daemon(village, c.dir.path() / "village.log", test::free_loopback_port());
+  REQUIRE(village_daemon.start().is_ok());
+  // A node the county enrols after the village last synced: the village does not know it yet.
+  fs::path newcomer = join_node(c, "newcomer", County::kOtherVillage);
+  std::string newcomer_key = ok_json(newcomer, {"status"})["node_key"];
+  test::CliRun refused = test::run_cli(newcomer, {"sync", village_daemon.address()});
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("refused by the peer: node " + newcomer_key + " is not enrolled in this network"));
+  CHECK_THAT(refused.err, !Catch::Contains("closed the connection"));
+  CHECK(village_daemon.stop().is_ok());
+}
+
+// Class 3. A key used twice with one number (here: a restored node signing before it has synced,
+// which no node can tell in advance) was flagged as equivocating, its office suspended, and nothing
+// warned the officer.
+TEST_CASE("class 3: a key that signed twice with one number is named plainly in status and the log, with what to do",
+          "[integrity][class3]") {
+  County c;
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+  fs::path copy = c.dir.path() / "village-copy";
+  fs::copy(village, copy, fs::copy_options::recursive);
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "备份之后"});
+  ok(village, {"sync", county.address()});
+  CHECK(county.stop().is_ok());
+  fs::remove_all(village);
+  fs::rename(copy, village);
+  // Used at once, before any sync: nothing can know yet.
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "恢复之后立即"});
+  test::DaemonProcess village_daemon(village, c.dir.path() / "village.log", test::free_loopback_port());
+  REQUIRE(village_daemon.start().is_ok());
+  ok(c.home, {"sync", village_daemon.address()});
+  json status = ok_json(village, {"status"});
+  REQUIRE(status["keys"].size() == 1);
+  REQUIRE(status["keys"][0]["equivocations"].size() == 1);
+  CHECK(status["keys"][0]["equivocations"][0]["seq"] == 2);
+  std::string human = ok(village, {"status"}).out;
+  CHECK_THAT(human, Catch::Contains("key vhead has signed two different ops numbered 2 (most likely this node was "
+                                    "restored from an old copy, or the key was used on two nodes)"));
+  CHECK_THAT(human, Catch::Contains("anwang reaffirm --key"));
+  CHECK(village_daemon.stop().is_ok());
+  CHECK_THAT(village_daemon.log_since_start(), Catch::Contains("key vhead has signed two different ops numbered 2"));
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "crdt/hash.h"
+#include "crdt/limits.h"
 #include "net/handshake.h"
 #include "support/fixtures.h"
 
@@ -101,4 +102,64 @@ TEST_CASE("a peer of another wire protocol version is told which versions differ
   REQUIRE_FALSE(refused.is_ok());
   CHECK_THAT(refused.status().message(), Catch::Contains("wire protocol version 1"));
   CHECK_THAT(refused.status().message(), Catch::Contains("same anwang release"));
+}
+
+TEST_CASE("a version-3 responder answers a version-2 or a version-3 hello in that version", "[handshake]") {
+  Pair p;
+  for (std::uint8_t version : {std::uint8_t{2}, std::uint8_t{3}}) {
+    net::Handshake initiator(net::Handshake::Role::kInitiator, p.a, p.network, seed(1), accept_all, version);
+    net::Handshake responder(net::Handshake::Role::kResponder, p.b, p.network, seed(2), accept_all);
+    Bytes hello = initiator.start();
+    CHECK(hello[0] == version);
+    auto m2 = responder.on_message(hello);
+    REQUIRE(m2.is_ok());
+    CHECK((*m2)[0] == version);
+    auto m3 = initiator.on_message(*m2);
+    REQUIRE(m3.is_ok());
+    REQUIRE(responder.on_message(*m3).is_ok());
+    CHECK(initiator.version() == version);
+    CHECK(responder.version() == version);
+    CHECK(initiator.keys().send == responder.keys().receive);
+  }
+  // A node of the previous release (it speaks 2 only) refuses a version-3 hello, saying nothing
+  // to it: the initiator sees the connection close before any answer.
+  net::Handshake newer(net::Handshake::Role::kInitiator, p.a, p.network, seed(1), accept_all);
+  net::Handshake older(net::Handshake::Role::kResponder, p.b, p.network, seed(2), accept_all, 2);
+  auto refused = older.on_message(newer.start());
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("wire protocol version 3"));
+  CHECK(older.refusal().empty());
+  CHECK_FALSE(newer.hello_answered());
+}
+
+TEST_CASE("a version-3 hello refused at the handshake is told why in a plain frame; a version-2 one is not",
+          "[handshake]") {
+  Pair p;
+  auto only_b = [&](const PublicKey& key) {
+    return key == p.b.public_key() ? Status::ok() : Status::invalid("node " + key.short_hex() + " is not enrolled in this network");
+  };
+  net::Handshake stranger(net::Handshake::Role::kInitiator, p.a, p.network, seed(1), accept_all);
+  net::Handshake responder(net::Handshake::Role::kResponder, p.b, p.network, seed(2), only_b);
+  REQUIRE_FALSE(responder.on_message(stranger.start()).is_ok());
+  const Bytes& frame = responder.refusal();
+  REQUIRE_FALSE(frame.empty());
+  CHECK(frame[0] == net::kPlainRefusal);
+  CHECK(frame.size() <= limits::handshake_frame_bytes_max);
+  auto told = stranger.on_message(frame);
+  REQUIRE_FALSE(told.is_ok());
+  CHECK(stranger.refused_by_peer());
+  CHECK(stranger.hello_answered());
+  CHECK_THAT(told.status().message(), Catch::Contains("refused by the peer: node " + p.a.public_key().short_hex() +
+                                                      " is not enrolled in this network"));
+  net::Handshake old_stranger(net::Handshake::Role::kInitiator, p.a, p.network, seed(3), accept_all, 2);
+  net::Handshake responder2(net::Handshake::Role::kResponder, p.b, p.network, seed(4), only_b);
+  REQUIRE_FALSE(responder2.on_message(old_stranger.start()).is_ok());
+  CHECK(responder2.refusal().empty());
+  // A refusal's text is shown as a sentence: control characters and broken UTF-8 do not pass.
+  Bytes hostile{net::kPlainRefusal, 'b', 'a', 'd', '\r', '\x1b', '[', '2', 'J', 0xff, 'x'};
+  net::Handshake initiator(net::Handshake::Role::kInitiator, p.a, p.network, seed(5), accept_all);
+  initiator.start();
+  auto shown = initiator.on_message(hostile);
+  REQUIRE_FALSE(shown.is_ok());
+  CHECK(shown.status().message() == "refused by the peer: bad  [2J?x");
 }

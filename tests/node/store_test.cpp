@@ -701,10 +701,10 @@ TEST_CASE("author() continues a moved key after its adopted head while that is b
   std::uint64_t seventh_hlc = hlc_from_ms(test::kTestTimeMs + 3'600'000);
   REQUIRE(store->adopt_key_head(author.public_key(), 7, seventh, seventh_hlc).is_ok());
   REQUIRE(store->adopt_key_head(author.public_key(), 3, blake2b_256(as_bytes("older")), 1).is_ok());  // ignored
-  auto adopted = store->adopted_key_head(author.public_key());
-  REQUIRE(adopted.is_ok());
-  REQUIRE(*adopted);
-  CHECK((*adopted)->seq == 7);
+  auto standing = store->key_standing(author.public_key());
+  REQUIRE(standing.is_ok());
+  REQUIRE(standing->adopted);
+  CHECK(standing->adopted->seq == 7);
   auto eighth = store->author(author, note, wall);
   REQUIRE(eighth.is_ok());
   CHECK(eighth->fields.author_seq == 8);

@@ -717,12 +717,17 @@ class Simulation {
     Result<node::SyncReport> ra = Status::error(Status::Code::kUnavailable, "not run");
     Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
     std::uint64_t budget = rng_.chance(0.3) ? rng_.between(1, 200'000) : 0;
+    // Each end's own (simulated, possibly wrong) clock: sessions exchange clocks (wire version 3).
+    node::SyncOptions options_a, options_b;
+    options_a.blob_budget_bytes = options_b.blob_budget_bytes = budget;
+    options_a.clock = a.clock.get();
+    options_b.clock = b.clock.get();
     Fiber fa([&] {
-      ra = node::run_sync(*a.store, a.key, ta, node::SyncRole::kInitiator, seed_a, {}, budget);
+      ra = node::run_sync(*a.store, a.key, ta, node::SyncRole::kInitiator, seed_a, options_a);
       wire.dir[0].closed = true;
     });
     Fiber fb([&] {
-      rb = node::run_sync(*b.store, b.key, tb, node::SyncRole::kResponder, seed_b, {}, budget);
+      rb = node::run_sync(*b.store, b.key, tb, node::SyncRole::kResponder, seed_b, options_b);
       wire.dir[1].closed = true;
     });
     bool deadlock = false, timed_out = false;
@@ -944,7 +949,7 @@ class Simulation {
     }
     if (h.action == "verify") h.pass = rng_.chance(0.7);
     if (h.action == "notice") {
-      h.deadline_ms = n.clock->now_ms() + rng_.between(1, 30) * kDayMs;
+      h.deadline_days = static_cast<std::uint16_t>(rng_.between(1, 30));  // counted from the notice's own time
       h.responsible = "负责人";
       h.measures = "整改措施";
     }
