@@ -801,11 +801,11 @@ TEST_CASE("two reports on one object: the earliest stands, the other is inert", 
   CHECK_THAT(loop.verdict(second).reason, Catch::Contains("created this hazard first"));
 }
 
-// Issue 19, class 5: a department's closing step concurrent with a reclassification out of its
-// categories is void, and the hazard goes to the new category's department.
-TEST_CASE("a department's handling concurrent with a reclassification out of its categories is void",
-          "[hazard][class5]") {
-  Loop loop;
+namespace {
+
+// A general fire hazard reported by the grid member, escalated, received and assigned to the fire
+// department; returns the hazard and the assignment (the step the next ones follow).
+std::pair<Hash32, Op> assigned_to_fire(Loop& loop) {
   Op r = loop.report(loop.member, "general", "fire");
   loop.ingest(r);
   Hash32 id = r.fields.object;
@@ -815,6 +815,17 @@ TEST_CASE("a department's handling concurrent with a reclassification out of its
   loop.ingest(receive);
   Op assign = loop.step(loop.town, id, Loop::action("assign"), {receive.id});  // to fire
   loop.ingest(assign);
+  return {id, assign};
+}
+
+}  // namespace
+
+// Issue 19, class 5: a department's closing step concurrent with a reclassification out of its
+// categories is void, and the hazard goes to the new category's department.
+TEST_CASE("a department's handling concurrent with a reclassification out of its categories is void",
+          "[hazard][class5]") {
+  Loop loop;
+  auto [id, assign] = assigned_to_fire(loop);
   // On one node the fire department handles it and the reporter re-inspects and archives; on
   // another, at the same time, the township reclassifies it to traffic.
   Op handled = loop.step(loop.fire, id, Loop::action("handled"), {assign.id});
@@ -840,15 +851,7 @@ TEST_CASE("a department's handling concurrent with a reclassification out of its
   CHECK(loop.state(id).state == "handled");
   // A reclassification made after seeing the handling leaves it standing.
   Loop later_loop;
-  Op r2 = later_loop.report(later_loop.member, "general", "fire");
-  later_loop.ingest(r2);
-  Hash32 id2 = r2.fields.object;
-  Op up2 = later_loop.step(later_loop.head, id2, Loop::action("escalate"), {r2.id});
-  later_loop.ingest(up2);
-  Op receive2 = later_loop.step(later_loop.town, id2, Loop::action("receive"), {up2.id});
-  later_loop.ingest(receive2);
-  Op assign2 = later_loop.step(later_loop.town, id2, Loop::action("assign"), {receive2.id});
-  later_loop.ingest(assign2);
+  auto [id2, assign2] = assigned_to_fire(later_loop);
   Op handled2 = later_loop.step(later_loop.fire, id2, Loop::action("handled"), {assign2.id});
   later_loop.ingest(handled2);
   Op after = later_loop.step(later_loop.town, id2, to_traffic, {handled2.id});
@@ -861,15 +864,7 @@ TEST_CASE("a department's handling concurrent with a reclassification out of its
 // fix stays self-archivable.
 TEST_CASE("re-inspection is by someone other than who handled the hazard", "[hazard][class5]") {
   Loop loop;
-  Op r = loop.report(loop.member, "general", "fire");
-  loop.ingest(r);
-  Hash32 id = r.fields.object;
-  Op up = loop.step(loop.head, id, Loop::action("escalate"), {r.id});
-  loop.ingest(up);
-  Op receive = loop.step(loop.town, id, Loop::action("receive"), {up.id});
-  loop.ingest(receive);
-  Op assign = loop.step(loop.town, id, Loop::action("assign"), {receive.id});
-  loop.ingest(assign);
+  auto [id, assign] = assigned_to_fire(loop);
   Op handled = loop.step(loop.fire, id, Loop::action("handled"), {assign.id});
   loop.ingest(handled);
   Op own = loop.step(loop.fire, id, Loop::verify(true), {handled.id});

@@ -37,7 +37,8 @@ std::string hostile_counts(const anwang::sim::SimStats& st) {
   return std::to_string(st.notes_anywhere) + " notes by anyone on any object, " + std::to_string(st.cross_scope_ops) +
          " ops by hand with a parent in another scope, " + std::to_string(st.restores) + " nodes restored from a backup, " +
          std::to_string(st.borrowed_key_ops) + " ops with a key borrowed on a second node, " +
-         std::to_string(st.reaffirmations) + " reaffirmations; liveness: " + std::to_string(st.liveness_steps_checked) +
+         std::to_string(st.reaffirmations) + " reaffirmations, " + std::to_string(st.orphaned_by_restore) +
+         " ops left waiting for a parent lost with a restored node; liveness: " + std::to_string(st.liveness_steps_checked) +
          " honest steps with their whole history in view, every one effective or voided by a named rule";
 }
 

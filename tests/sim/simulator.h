@@ -68,6 +68,7 @@ struct SimStats {
   std::uint64_t borrowed_key_ops = 0;     // ops by a person's key on a second node
   std::uint64_t reaffirmations = 0;       // suspensions lifted by an office above
   std::uint64_t liveness_steps_checked = 0;  // honest steps the final liveness check judged
+  std::uint64_t orphaned_by_restore = 0;  // ops left waiting for a parent only a restored node had, and lost
 
   void add(const SimStats& other) {
     steps += other.steps;
@@ -93,6 +94,7 @@ struct SimStats {
     borrowed_key_ops += other.borrowed_key_ops;
     reaffirmations += other.reaffirmations;
     liveness_steps_checked += other.liveness_steps_checked;
+    orphaned_by_restore += other.orphaned_by_restore;
   }
 };
 
