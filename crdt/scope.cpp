@@ -57,7 +57,16 @@ const char* scope_level_name(ScopeLevel level) {
 }
 
 bool scope_contains(std::string_view outer, std::string_view inner) {
-  return inner.size() >= outer.size() && inner.substr(0, outer.size()) == outer;
+  if (inner.size() < outer.size() || inner.substr(0, outer.size()) != outer) return false;
+  if (inner.size() == outer.size()) return true;
+  // Compare whole levels: the code goes on where a deeper level starts. The digit levels have
+  // fixed widths (6, 9, 12), so after a county or township code any digit starts the next level;
+  // a village code is followed by "-" and a grid suffix; a grid suffix is whole ("-1" does not
+  // enclose "-10"), and only "-" could start a level below it.
+  char next = inner[outer.size()];
+  bool grid = outer.find('-') != std::string_view::npos;
+  if (grid || outer.size() == 12) return next == '-';
+  return (outer.size() == 6 || outer.size() == 9) && next >= '0' && next <= '9';
 }
 
 std::string scope_parent(std::string_view code) {

@@ -2,8 +2,10 @@
 //
 // A scope is an administrative division code: 6 digits for a county, 9 for a township, 12 for a
 // village, then "-" and 1–8 letters or digits for a basic grid or group under a village
-// ("150430100201-03"). A scope contains another when its code is a prefix of the other's, and the
-// contained code is a valid deeper level. Pure functions.
+// ("150430100201-03"). A scope contains another when it is the same code or the other code goes on
+// from it by whole levels: a county's 6 digits enclose its townships' 9, a township's its villages'
+// 12, a village the grid suffixes after its "-"; a grid suffix encloses only itself
+// ("150430100201-1" does not contain "150430100201-10"). Pure functions.
 #pragma once
 
 #include <string>
