@@ -65,6 +65,8 @@ void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
   }
   index_[op.id] = index;
   if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
+  if (const auto* d = std::get_if<DelegationPayload>(&op.fields.payload)) offices_by_key_[d->grantee].push_back(index);
+  if (const auto* e = std::get_if<EnrolmentPayload>(&op.fields.payload)) offices_by_key_[e->node_key].push_back(index);
   ops_.push_back(std::make_shared<const Op>(std::move(op)));
   parents_.push_back(auth_parents);
   past_.push_back(std::move(past));
@@ -73,7 +75,17 @@ void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
 
 void AuthorityGraph::truncate(std::size_t count) {
   assert(count <= ops_.size());
-  for (std::size_t i = count; i < ops_.size(); ++i) index_.erase(ops_[i]->id);
+  for (std::size_t i = count; i < ops_.size(); ++i) {
+    index_.erase(ops_[i]->id);
+    const Payload& payload = ops_[i]->fields.payload;
+    const PublicKey* key = nullptr;
+    if (const auto* d = std::get_if<DelegationPayload>(&payload)) key = &d->grantee;
+    if (const auto* e = std::get_if<EnrolmentPayload>(&payload)) key = &e->node_key;
+    if (key == nullptr) continue;
+    auto& list = offices_by_key_[*key];
+    while (!list.empty() && list.back() >= count) list.pop_back();
+    if (list.empty()) offices_by_key_.erase(*key);
+  }
   ops_.resize(count);
   parents_.resize(count);
   past_.resize(count);
@@ -81,6 +93,22 @@ void AuthorityGraph::truncate(std::size_t count) {
   for (const std::vector<Hash32>& parents : parents_)
     for (const Hash32& parent : parents) has_child_[index_.at(parent)] = true;
   if (genesis_ && *genesis_ >= count) genesis_.reset();
+}
+
+bool AuthorityGraph::names_in_view(const PublicKey& key, const std::vector<Hash32>& frontier) const {
+  if (genesis_) {
+    const auto& roots = std::get<GenesisPayload>(ops_[*genesis_]->fields.payload).root_keys;
+    if (std::binary_search(roots.begin(), roots.end(), key)) return true;
+  }
+  auto at = offices_by_key_.find(key);
+  if (at == offices_by_key_.end()) return false;
+  for (const Hash32& id : frontier) {
+    auto f = index_of(id);
+    if (!f) continue;
+    for (std::size_t office : at->second)
+      if (precedes_or_equal(office, *f)) return true;
+  }
+  return false;
 }
 
 std::optional<std::size_t> AuthorityGraph::index_of(const Hash32& id) const {

@@ -58,6 +58,12 @@ class AuthorityGraph {
   std::vector<Hash32> heads() const;
   const std::vector<Hash32>& auth_parents(std::size_t i) const { return parents_[i]; }
   std::optional<std::size_t> genesis() const { return genesis_; }
+  // Whether `key` is a root key of the genesis, or the grantee of a delegation or the node of an
+  // enrolment in the past of any of `frontier` (inclusive; unknown ids are ignored), effective or
+  // not. An op whose author holds none of these in its own view is refused at ingest
+  // (crdt/AUTHORITY.md, "Who may write at all"): that depends on the op's causal past alone, so
+  // every node decides it alike, and a later op can never change it.
+  bool names_in_view(const PublicKey& key, const std::vector<Hash32>& frontier) const;
 
  private:
   // Shared, so that copying a graph (the store copies it for each write while a state holds
@@ -68,6 +74,8 @@ class AuthorityGraph {
   std::unordered_map<Hash32, std::size_t> index_;
   std::vector<bool> has_child_;
   std::optional<std::size_t> genesis_;
+  // Delegations by grantee and enrolments by node key, in the order added.
+  std::unordered_map<PublicKey, std::vector<std::size_t>> offices_by_key_;
 };
 
 // What visible_to reads of an op, kept by the store beside the op's key so a sync session can

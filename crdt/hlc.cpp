@@ -6,8 +6,11 @@
 
 namespace anwang {
 
-std::uint64_t HybridClock::next(std::uint64_t floor) {
-  std::uint64_t candidate = std::max({hlc_from_ms(physical_.now_ms()), last_ + 1, floor + 1});
+std::optional<std::uint64_t> HybridClock::next(std::uint64_t floor) {
+  // Checked: every term stays below the ceiling, so `+ 1` never wraps.
+  std::uint64_t now_ms = physical_.now_ms();
+  if (now_ms >= limits::hlc_ms_ceiling || last_ >= kHlcCeiling - 1 || floor >= kHlcCeiling - 1) return std::nullopt;
+  std::uint64_t candidate = std::max({hlc_from_ms(now_ms), last_ + 1, floor + 1});
   last_ = candidate;
   return candidate;
 }

@@ -10,7 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "crdt/limits.h"
 
 namespace anwang {
 
@@ -35,6 +38,8 @@ class ManualClock final : public PhysicalClock {
 inline constexpr std::uint64_t hlc_from_ms(std::uint64_t ms) { return ms << 16; }
 inline constexpr std::uint64_t hlc_ms(std::uint64_t hlc) { return hlc >> 16; }
 inline constexpr std::uint64_t hlc_counter(std::uint64_t hlc) { return hlc & 0xffff; }
+// The first timestamp no op may carry (limits::hlc_ms_ceiling): every valid hlc is below it.
+inline constexpr std::uint64_t kHlcCeiling = hlc_from_ms(limits::hlc_ms_ceiling);
 
 // "2026-11-22T17:03:13.123Z+4" (the counter after the plus when it is not zero): the exact
 // timestamp, for diagnostics. What people read is hlc_display.
@@ -55,8 +60,10 @@ class HybridClock {
   // `last` is the latest timestamp this node has issued (persisted across restarts).
   HybridClock(const PhysicalClock& physical, std::uint64_t last) : physical_(physical), last_(last) {}
 
-  // A timestamp later than everything issued so far and later than `floor` (the newest parent).
-  std::uint64_t next(std::uint64_t floor);
+  // A timestamp later than everything issued so far and later than `floor` (the newest parent),
+  // or none when that would reach kHlcCeiling (a parent or this clock at the ceiling: the op
+  // cannot be stamped, and nothing is issued).
+  std::optional<std::uint64_t> next(std::uint64_t floor);
   std::uint64_t last() const { return last_; }
 
  private:

@@ -167,6 +167,12 @@ inline constexpr int sync_backoff_s_max = 15 * 60;
 
 // Hybrid logical clock: the logical counter has 16 bits.
 inline constexpr std::uint32_t hlc_counter_bits = 16;
+// The ceiling of every timestamp: an op stamped at or after 2100-01-01T00:00:00Z is invalid on
+// every node (crdt/OP_FORMAT.md). A single op at 2^64-1 once became a permanent parent that no
+// later op could be stamped after, stopping every write in the county; below the ceiling, a
+// child's `parent + 1` is far from wrapping (the 48 bits of milliseconds last until the year
+// 10889). No node of this release writes in 2100; a later release may raise it.
+inline constexpr std::uint64_t hlc_ms_ceiling = 4'102'444'800'000;
 
 // Clocks (DESIGN §5 "Time", crdt/HAZARD.md "Overdue"). Two clocks that disagree by more than this
 // disagree: clocks set by NTP or by hand from a phone agree within seconds, a PC clock without
@@ -224,5 +230,7 @@ static_assert(key_heads_asked_max * 80 + 64 < frame_bytes_max, "a key-heads answ
 static_assert(key_heads_asked_max <= 255, "a hello counts its keys in one byte");
 static_assert(refusal_bytes_max + 64 < frame_bytes_max);
 static_assert(notice_deadline_days_max <= 0xffff, "deadlineDays is a UInt16");
+static_assert(hlc_ms_ceiling < (std::uint64_t{1} << (64 - hlc_counter_bits)) - 1, "hlc + 1 below the ceiling never wraps");
+static_assert(hlc_ms_ceiling > clock_plausible_after_ms);
 
 }  // namespace anwang::limits

@@ -796,6 +796,8 @@ const char* refusal_name(Refusal refusal) {
     case Refusal::kBadSignature: return "bad_signature";
     case Refusal::kWrongNetwork: return "wrong_network";
     case Refusal::kBadAuthorChain: return "bad_author_chain";
+    case Refusal::kAheadOfClock: return "ahead_of_clock";
+    case Refusal::kNoOffice: return "no_office";
     case Refusal::kClockNotAfterParents: return "clock_not_after_parents";
     case Refusal::kPendingFull: return "pending_full";
     case Refusal::kOutOfScope: return "out_of_scope";
@@ -807,6 +809,9 @@ Status check_op_fields(const OpFields& fields) { return check_op_fields(fields, 
 
 Status check_op_fields(const OpFields& fields, const Hash32* created_id) {
   if (Status s = check_scope(fields.scope); !s) return s;
+  if (fields.hlc >= kHlcCeiling)
+    return Status::invalid("the op's timestamp " + hlc_to_string(fields.hlc) + " is not before " +
+                           hlc_to_string(kHlcCeiling) + ", the ceiling of every timestamp");
   if (fields.author_seq == 0) return Status::invalid("author sequence numbers start at 1");
   if ((fields.author_seq == 1) != !fields.author_prev)
     return Status::invalid("an op has a previous-op id exactly when its author sequence number is above 1");

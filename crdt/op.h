@@ -185,6 +185,8 @@ enum class Refusal {
   kClockNotAfterParents, // hlc not later than every parent's
   kPendingFull,          // parents missing and no room left to wait for them
   kOutOfScope,           // the receiving node may not hold it (a bundle's op outside its enrolled scopes)
+  kAheadOfClock,         // dated after the receiver's trusted time and its leeway: taken once that time comes
+  kNoOffice,             // the author holds no role, root key or enrolment in the op's causal past
 };
 const char* refusal_name(Refusal refusal);
 

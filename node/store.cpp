@@ -323,10 +323,11 @@ class Store::IngestTxn {
   // the checks that need the store.
   Result<IngestOutcome> admit(Op op) {
     if (auto refused = check_network(op)) return refusal(op.id, *refused);
+    if (auto refused = check_not_ahead(op)) return refusal(op.id, *refused);
     auto missing = missing_parents(op);
     if (!missing) return missing.status();
     if (!missing->empty()) return hold(op, *missing);
-    auto refused = check_against_parents(op);
+    auto refused = check_with_parents(op);
     if (!refused) return refused.status();
     if (*refused) return refusal(op.id, **refused);
     if (Status s = write(op); !s) return s;
@@ -347,6 +348,42 @@ class Store::IngestTxn {
     return std::nullopt;
   }
 
+  // An op stamped more than limits::clock_skew_ms_max after this node's trusted time is not taken
+  // yet: its sender keeps it and offers it again, and it is taken once the time has come
+  // (crdt/OP_FORMAT.md, "Time"). Without a trusted time (a Pi at 1970 that no peer has corrected)
+  // only the ceiling applies. Stored ops never become future ops by this rule, and a child is
+  // always later than its parent, so no stored op waits for a held-back one.
+  std::optional<RefusedOp> check_not_ahead(const Op& op) {
+    if (!ahead_cap_) {
+      ahead_cap_ = kHlcCeiling;
+      if (store_.clock_ != nullptr) {
+        TrustedTime trusted = store_.trusted_time_in(txn_, store_.clock_->now_ms());
+        if (trusted.known) ahead_cap_ = std::min(kHlcCeiling, hlc_from_ms(trusted.trusted_ms + limits::clock_skew_ms_max));
+      }
+    }
+    if (op.fields.hlc < *ahead_cap_) return std::nullopt;
+    return RefusedOp{Refusal::kAheadOfClock,
+                     "op is dated " + hlc_display(op.fields.hlc, TimeShown::kSeconds) + ", after this node's time " +
+                         hlc_display(*ahead_cap_, TimeShown::kSeconds) +
+                         " (5 minutes' leeway): it is taken once that time has come; check the author's clock"};
+  }
+
+  // Who may write at all: the author is a root key, or a delegation's grantee or an enrolment's
+  // node in the op's own view (effective or not: a revoked grantee's ops are judged, and stand
+  // or are void by the revocation rules). A key nobody ever named is refused and never relayed,
+  // so ops of throwaway keys cost the county nothing. Decided from the op's causal past alone.
+  Result<std::optional<RefusedOp>> check_author_office(const Op& op) const {
+    if (std::holds_alternative<GenesisPayload>(op.fields.payload)) return std::optional<RefusedOp>();
+    auto frontier = auth_frontier(op);
+    if (!frontier) return frontier.status();
+    std::vector<Hash32> view = std::move(*frontier);
+    if (graph_.genesis()) view.push_back(graph_.op(*graph_.genesis()).id);
+    if (graph_.names_in_view(op.fields.author, view)) return std::optional<RefusedOp>();
+    return std::optional<RefusedOp>(RefusedOp{
+        Refusal::kNoOffice, "key " + op.fields.author.short_hex() +
+                                " holds no role, root key or enrolment in the op's causal past, so no node takes its ops"});
+  }
+
   Result<std::vector<Hash32>> missing_parents(const Op& op) const {
     std::vector<Hash32> missing;
     if (op.fields.network && !network_) missing.push_back(*op.fields.network);  // the genesis itself
@@ -356,6 +393,14 @@ class Store::IngestTxn {
       if (!*known) missing.push_back(parent);
     }
     return missing;
+  }
+
+  // Every rule that needs the op's parents, with every parent present: the same whether the op
+  // came after its parents or waited for them.
+  Result<std::optional<RefusedOp>> check_with_parents(const Op& op) const {
+    auto refused = check_against_parents(op);
+    if (!refused || *refused) return refused;
+    return check_author_office(op);
   }
 
   // Author chain and clock rules, with every parent present.
@@ -519,7 +564,7 @@ class Store::IngestTxn {
       on_resolved_(op.id, refusal(op.id, *refused));
       return false;
     }
-    auto refused = check_against_parents(op);
+    auto refused = check_with_parents(op);
     if (!refused) return refused.status();
     if (*refused) {
       on_resolved_(op.id, refusal(op.id, **refused));
@@ -582,6 +627,7 @@ class Store::IngestTxn {
   }
 
   const Store& store_;
+  std::optional<std::uint64_t> ahead_cap_;  // check_not_ahead: the first hlc not taken yet
   Txn& txn_;
   const Tables& tables_;
   AuthorityGraph& graph_;
@@ -894,6 +940,14 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   auto standing = key_standing_in(*txn, key.public_key());
   if (!standing) return standing.status();
   if (!standing->behind.empty()) return Status::error(Status::Code::kUnavailable, standing->behind);
+  // Ops dated after the trusted time and its leeway are no parents of a new op (nor is the
+  // author's previous op or this node's last timestamp a floor for it): a wrong clock or a forged
+  // date never drags the new op's time along. Without a trusted time (a Pi at 1970 that no peer has
+  // corrected), only the ceiling bounds them.
+  const TrustedTime trusted_now = trusted_time_in(*txn, clock.now_ms());
+  const std::uint64_t dated_before =
+      trusted_now.known ? std::min(kHlcCeiling, hlc_from_ms(trusted_now.trusted_ms + limits::clock_skew_ms_max))
+                        : kHlcCeiling;
   std::optional<std::uint64_t> adopted_hlc;  // the previous op's time, when it is adopted rather than held
   if (standing->adopted && standing->adopted->seq >= fields.author_seq) {
     fields.author_seq = standing->adopted->seq + 1;
@@ -907,7 +961,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   // goes (a node that holds the op must be able to hold its parents: crdt/OP_FORMAT.md).
   const Reach own = reach_of(fields);
   if (draft.target == DraftTarget::kExisting) {
-    auto heads = covering_heads(*txn, fields.object, own);
+    auto heads = covering_heads(*txn, fields.object, own, dated_before);
     if (!heads) return heads.status();
     fields.parents = std::move(*heads);
   }
@@ -920,7 +974,9 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   }
   // The authority heads, so the grants that authorise this op are in its causal past. If there
   // are more than the parent bound allows, the newest are kept.
-  auto covering_authority = covering_authority_heads(*txn, **graph, own);
+  auto state_now = state_in(*txn);
+  if (!state_now) return state_now.status();
+  auto covering_authority = covering_authority_heads(*txn, **graph, **state_now, own, dated_before);
   if (!covering_authority) return covering_authority.status();
   std::vector<Hash32> authority_heads = std::move(*covering_authority);
   std::size_t room = limits::op_parents_max > fields.parents.size() ? limits::op_parents_max - fields.parents.size() : 0;
@@ -934,22 +990,33 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   }
   fields.parents.insert(fields.parents.end(), authority_heads.begin(), authority_heads.end());
   std::uint64_t floor = 0;
-  std::vector<Hash32> before = fields.parents;
-  if (fields.author_prev && !adopted_hlc) before.push_back(*fields.author_prev);  // later than the author's last op too
-  if (adopted_hlc) floor = *adopted_hlc;
-  for (const Hash32& parent : before) {
+  if (adopted_hlc && *adopted_hlc < dated_before) floor = *adopted_hlc;
+  for (const Hash32& parent : fields.parents) {
     auto hlc = ingest.hlc_of(parent);
     if (!hlc) return hlc.status();
     if (!*hlc) return Status::not_found("parent op " + parent.hex() + " is not in this store");
     floor = std::max(floor, **hlc);
   }
+  if (fields.author_prev && !adopted_hlc) {  // later than the author's last op too, unless that is ahead
+    auto hlc = ingest.hlc_of(*fields.author_prev);
+    if (!hlc) return hlc.status();
+    if (*hlc && **hlc < dated_before) floor = std::max(floor, **hlc);
+  }
   auto last = txn->get(tables_.local, as_bytes(kLocalHlcLast));
   if (!last) return last.status();
+  std::uint64_t last_hlc = *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0;
+  // This node's own last timestamp, when it was ahead (its clock was wrong, and its peers have
+  // told it so since), is no floor either: the new op is stamped at the trusted time.
+  if (trusted_now.known && last_hlc >= dated_before) last_hlc = hlc_from_ms(trusted_now.trusted_ms);
   // Stamped with the trusted time: this node's clock corrected by its peers' (a Pi at 1970 that
-  // has synced once stamps its ops with their time). The hybrid clock still never goes back.
-  CorrectedClock trusted(clock, trusted_time_in(*txn, clock.now_ms()).correction_ms);
-  HybridClock hybrid(trusted, *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0);
-  fields.hlc = hybrid.next(floor);
+  // has synced once stamps its ops with their time).
+  CorrectedClock trusted(clock, trusted_now.correction_ms);
+  HybridClock hybrid(trusted, last_hlc);
+  auto stamped = hybrid.next(floor);
+  if (!stamped)
+    return Status::invalid("this op cannot be stamped: a parent or this node's clock is at " + hlc_display(kHlcCeiling) +
+                           ", the ceiling of every timestamp; check the machine's clock");
+  fields.hlc = *stamped;
   if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
   // A deadline in days counts from the notice's own timestamp, never from the signer's wall clock.
   if (auto* hazard = std::get_if<HazardPayload>(&fields.payload); hazard && hazard->deadline_days != 0)
@@ -983,15 +1050,18 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   return std::move(*op);
 }
 
-Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& object, const Reach& own) const {
+Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& object, const Reach& own,
+                                                  std::uint64_t dated_before) const {
   std::vector<Hash32> heads;
+  bool all_cover = true;
   {
     auto cursor = Cursor::open(txn, tables_.heads);
     if (!cursor) return cursor.status();
-    for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next())
+    for (bool ok = cursor->seek(object.view()); ok && starts_with(cursor->key(), object.view()); ok = cursor->next()) {
       heads.push_back(*Hash32::from_view(cursor->key().subspan(32)));
+      all_cover = all_cover && cursor->value().size() == 8 && read_u64_be(cursor->value().data()) < dated_before;
+    }
   }
-  bool all_cover = true;
   for (const Hash32& head : heads) {
     auto reach = stored_reach(txn, tables_.ids, tables_.reach, head);
     if (!reach) return reach.status();
@@ -1011,7 +1081,7 @@ Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& 
     if (!op) return op.status();
     auto reach = stored_reach(txn, tables_.ids, tables_.reach, id);
     if (!reach) return reach.status();
-    if (reach_covers(*reach, own)) covering.push_back(ops.size());
+    if (reach_covers(*reach, own) && (*op)->fields.hlc < dated_before) covering.push_back(ops.size());
     pointers.push_back(op->get());
     ops.push_back(std::move(*op));
   }
@@ -1020,6 +1090,12 @@ Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& 
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return std::tie(ops[a]->fields.hlc, ops[a]->id) < std::tie(ops[b]->fields.hlc, ops[b]->id);
   });
+  if (covering.empty() && ops[order[0]]->fields.hlc >= dated_before)
+    return Status::error(Status::Code::kUnavailable,
+                         "object " + object.short_hex() + " was created at " +
+                             hlc_display(ops[order[0]]->fields.hlc, TimeShown::kSeconds) +
+                             ", after this node's time: its author's clock was ahead; a step on it can be written once "
+                             "that time has come");
   if (covering.empty())
     return Status::invalid("object " + object.short_hex() + " lives at " + ops[order[0]]->fields.scope + ", which scope " +
                            own.scope + " does not hold: write this op at " + ops[order[0]]->fields.scope);
@@ -1038,9 +1114,13 @@ Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& 
 }
 
 Result<std::vector<Hash32>> Store::covering_authority_heads(const Txn& txn, const AuthorityGraph& graph,
-                                                            const Reach& own) const {
+                                                            const AuthorityState& state, const Reach& own,
+                                                            std::uint64_t dated_before) const {
   // Authority ops go everywhere, but for one written by hand or by a release before 19 on top of
-  // a scoped op: in its place, its own authority parents (the newest authority ops that do).
+  // a scoped op: in its place, its own authority parents (the newest authority ops that do). So
+  // for an inert head (a void delegation, a revoked key's late act: it authorises nothing) and a
+  // head dated ahead of the trusted time, so that neither an attacker's op nor a wrong clock
+  // becomes every new op's parent (issue 20: one delegation at hlc 2^64-1 once froze a county).
   std::vector<Hash32> todo = graph.heads(), out;
   std::set<Hash32> seen(todo.begin(), todo.end());
   while (!todo.empty()) {
@@ -1048,11 +1128,13 @@ Result<std::vector<Hash32>> Store::covering_authority_heads(const Txn& txn, cons
     todo.pop_back();
     auto reach = stored_reach(txn, tables_.ids, tables_.reach, id);
     if (!reach) return reach.status();
-    if (reach_covers(*reach, own)) {
+    std::size_t index = *graph.index_of(id);
+    if (reach_covers(*reach, own) && graph.op(index).fields.hlc < dated_before &&
+        (state.verdict_of(index).effective || graph.genesis() == index)) {
       out.push_back(id);
       continue;
     }
-    for (const Hash32& parent : graph.auth_parents(*graph.index_of(id)))
+    for (const Hash32& parent : graph.auth_parents(index))
       if (seen.insert(parent).second) todo.push_back(parent);
   }
   return graph.maximal(out);

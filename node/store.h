@@ -300,9 +300,15 @@ class Store {
   // The parents a new op of reach `own` on `object` names: the object's heads when each goes
   // everywhere the op goes, else the newest of the object's ops that do. Invalid when none does
   // (the op is written in a scope that does not hold the object).
-  Result<std::vector<Hash32>> covering_heads(const Txn& txn, const Hash32& object, const Reach& own) const;
-  // The authority heads a new op of reach `own` names (all of them, but for narrowed ones).
-  Result<std::vector<Hash32>> covering_authority_heads(const Txn& txn, const AuthorityGraph& graph, const Reach& own) const;
+  // Heads dated at or after `dated_before` (ahead of the trusted time) are passed over as well.
+  Result<std::vector<Hash32>> covering_heads(const Txn& txn, const Hash32& object, const Reach& own,
+                                             std::uint64_t dated_before) const;
+  // The authority heads a new op of reach `own` names: all of them, but for narrowed ones, inert
+  // ones (they authorise nothing) and ones dated at or after `dated_before`; in place of each of
+  // those, the nearest authority ops before it that qualify.
+  Result<std::vector<Hash32>> covering_authority_heads(const Txn& txn, const AuthorityGraph& graph,
+                                                       const AuthorityState& state, const Reach& own,
+                                                       std::uint64_t dated_before) const;
   // The hazard `id` as the ops in `txn` make it under `state`, without time: kept from an earlier
   // evaluation or evaluated (and kept when `state` is state_). `ids`: the object's ops in `txn`
   // (object_op_ids). Null when `txn` holds no hazard step of it.

@@ -16,9 +16,9 @@ TEST_CASE("the clock follows wall time when it moves forward", "[hlc]") {
 TEST_CASE("the clock never goes back, even when the wall clock does", "[hlc]") {
   ManualClock wall(1'000'000);
   HybridClock clock(wall, 0);
-  std::uint64_t first = clock.next(0);
+  std::uint64_t first = *clock.next(0);
   wall.set_ms(10);  // a Pi that booted in 1970
-  std::uint64_t second = clock.next(0);
+  std::uint64_t second = *clock.next(0);
   CHECK(second > first);
   CHECK(hlc_ms(second) == 1'000'000);
   CHECK(hlc_counter(second) == 1);
@@ -51,4 +51,22 @@ TEST_CASE("times people read show no logical counter", "[hlc]") {
   CHECK(hlc_display(hlc_from_ms(0)) == "1970-01-01T00:00:00.000Z");
   // The exact form keeps the counter, for diagnostics.
   CHECK(hlc_to_string(stamped) == "2026-11-22T17:54:59.274Z+1");
+}
+
+// Issue 20, finding 1: `floor + 1` wrapped to 0 for a parent at 2^64-1, and nothing bounded an
+// op's timestamp, so one such op made every later op "not later than its parent".
+TEST_CASE("the clock never wraps: at the ceiling it issues nothing", "[hlc][issue20]") {
+  ManualClock wall(1'790'000'000'000);
+  HybridClock clock(wall, 0);
+  CHECK_FALSE(clock.next(~std::uint64_t{0}).has_value());
+  CHECK_FALSE(clock.next(kHlcCeiling - 1).has_value());
+  CHECK_FALSE(clock.next(kHlcCeiling).has_value());
+  // Nothing was issued by the refusals: the clock goes on from the wall clock.
+  CHECK(clock.next(0) == hlc_from_ms(1'790'000'000'000));
+  // Just below the ceiling, the last timestamp before it.
+  CHECK(clock.next(kHlcCeiling - 2) == kHlcCeiling - 1);
+  CHECK_FALSE(clock.next(0).has_value());  // and then none: the clock's own last one is at the ceiling
+  ManualClock far(limits::hlc_ms_ceiling);
+  HybridClock wrong(far, 0);
+  CHECK_FALSE(wrong.next(0).has_value());  // a wall clock in 2100
 }

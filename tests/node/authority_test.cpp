@@ -89,6 +89,36 @@ class County {
     return op;
   }
 
+  // Whether `key` is a root key, or the grantee of a delegation or the node of an enrolment among
+  // the authority ops in the past of `seen`: worked out here by walking the ops, apart from the
+  // store's own index.
+  bool named_in(const KeyPair& key, const std::vector<Hash32>& seen) {
+    const auto& roots = std::get<GenesisPayload>(factory_.genesis().fields.payload).root_keys;
+    if (std::find(roots.begin(), roots.end(), key.public_key()) != roots.end()) return true;
+    auto state = store_->authority();
+    REQUIRE(state.is_ok());
+    const AuthorityGraph& graph = (*state)->graph();
+    AuthoritySet past = graph.closure(seen);
+    for (std::size_t i = 0; i < graph.size(); ++i) {
+      if (!past.has(i)) continue;
+      const Payload& payload = graph.op(i).fields.payload;
+      if (const auto* d = std::get_if<DelegationPayload>(&payload); d && d->grantee == key.public_key()) return true;
+      if (const auto* e = std::get_if<EnrolmentPayload>(&payload); e && e->node_key == key.public_key()) return true;
+    }
+    return false;
+  }
+  // Ingests `op`, written by `by` on the view `seen`: accepted when `by` is named in that view,
+  // else refused as no_office (issue 20). Whether it was taken.
+  bool offer(const Op& op, const KeyPair& by, const std::vector<Hash32>& seen) {
+    bool named = named_in(by, seen);
+    auto report = store_->ingest(std::vector<Bytes>{op.bytes});
+    REQUIRE(report.is_ok());
+    INFO(report->outcomes[0].detail);
+    CHECK(report->outcomes[0].kind == (named ? node::IngestOutcome::Kind::kAccepted : node::IngestOutcome::Kind::kRefused));
+    if (!named) CHECK(report->outcomes[0].reason == Refusal::kNoOffice);
+    return named;
+  }
+
   Verdict verdict(const Op& op) {
     auto verdict = store_->verdict(op);
     REQUIRE(verdict.is_ok());
@@ -467,8 +497,9 @@ TEST_CASE("a node's clock 30 days ahead or a year behind changes no verdict", "[
 TEST_CASE("every delivery order of delegations, revocations and actions gives one authority state",
           "[authority][property]") {
   std::mt19937_64 rng(31337);
-  std::size_t effective_revocations = 0, inert = 0, flagged = 0, effective_notes = 0;
+  std::size_t effective_revocations = 0, inert = 0, flagged = 0, effective_notes = 0, no_office = 0;
   for (int round = 0; round < 6; ++round) {
+    std::vector<Op> refused;  // by keys no office named in their view: refused in every order
     County reference;
     std::vector<KeyPair> keys;
     for (int i = 0; i < 8; ++i) keys.push_back(test_key(200 + i));
@@ -498,8 +529,12 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
         default:
           op = reference.note(by, rng() % 2 ? kGridA : kVillageB, "n" + std::to_string(step), seen);
       }
-      reference.ingest(op);
-      ops.push_back(op);
+      if (reference.offer(op, by, seen)) {
+        ops.push_back(op);
+      } else {
+        refused.push_back(op);
+        ++no_office;
+      }
       views.push_back(reference.heads());
     }
     auto reference_state = reference.store().authority();
@@ -525,6 +560,7 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
       effective_notes += v.effective && std::holds_alternative<NotePayload>(op.fields.payload);
     }
     std::vector<Bytes> bytes = test::bytes_of(ops);
+    for (const Op& op : refused) bytes.push_back(op.bytes);
     for (int order = 0; order < 3; ++order) {
       std::vector<Bytes> shuffled = bytes;
       for (int i = 0; i < 10; ++i) shuffled.push_back(bytes[rng() % bytes.size()]);
@@ -537,10 +573,15 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
       CAPTURE(round, order);
       CHECK((*state)->digest() == authority_digest);
       CHECK(*store->effective_digest() == *effective_digest);
+      auto stats = store->stats();
+      REQUIRE(stats.is_ok());
+      CHECK(stats->ops == ops.size());  // the refused ones are refused in every order
     }
   }
-  // The histories exercise every rule: some revocations bite, some ops are inert or flagged.
-  CAPTURE(effective_revocations, inert, flagged, effective_notes);
+  // The histories exercise every rule: some revocations bite, some ops are inert or flagged,
+  // some are refused outright.
+  CAPTURE(effective_revocations, inert, flagged, effective_notes, no_office);
+  CHECK(no_office > 0);
   CHECK(effective_revocations > 0);
   CHECK(inert > 0);
   CHECK(flagged > 0);
@@ -570,7 +611,7 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
         const auto& [role, scope] = kGrants[rng() % kGrants.size()];
         op = county.delegation(by, to, role, scope, seen);
       }
-      county.ingest(op);
+      county.offer(op, by, seen);
       views.push_back(county.heads());
       // The store extends its last state when it can; the result must be the full computation's.
       auto state = county.store().authority();

@@ -201,10 +201,14 @@ TEST_CASE("an op stamped a year ahead does not make other notices overdue", "[cl
   auto notice = author(*store, county.head, kGrid, notice_days(30), sane, node::DraftTarget::kExisting,
                        report->fields.object);
   REQUIRE(notice.is_ok());
-  // A node a year ahead writes one note; this node receives it.
+  // A node a year ahead writes one note; this node does not take it before its time (issue 20:
+  // an op far ahead is held back by its sender, never stored or relayed until the time comes).
   Op ahead = county.factory.make(county.root, kVillage, named_object_id("note", "ahead"), NotePayload{"明年见"},
                                  {county.ops.back().id}, hlc_from_ms(kNowMs + kYearMs));
-  test::ingest_all(*store, {ahead.bytes});
+  auto taken = store->ingest(std::vector<Bytes>{ahead.bytes});
+  REQUIRE(taken.is_ok());
+  CHECK(taken->outcomes[0].kind == node::IngestOutcome::Kind::kRefused);
+  CHECK(taken->outcomes[0].reason == Refusal::kAheadOfClock);
   auto state = store->hazard(report->fields.object);
   REQUIRE(state.is_ok());
   CHECK_FALSE(flagged(*state, "overdue"));
@@ -219,8 +223,11 @@ TEST_CASE("an op stamped a year ahead does not make other notices overdue", "[cl
   auto old_view = plain->hazard(report->fields.object);
   REQUIRE(old_view.is_ok());
   CHECK(flagged(*old_view, "overdue"));
-  // Once real time passes the deadline, the capped node flags it too.
+  // Once real time passes the deadline, and an op of that time arrives, the capped node flags it too.
   sane.set_ms(kNowMs + 31 * kDeadlineDayMs);
+  Op month_later = county.factory.make(county.root, kVillage, named_object_id("note", "later"), NotePayload{"一个月后"},
+                                       {county.ops.back().id}, hlc_from_ms(kNowMs + 31 * kDeadlineDayMs));
+  test::ingest_all(*store, {month_later.bytes});
   auto later = store->hazard(report->fields.object);
   REQUIRE(later.is_ok());
   CHECK(flagged(*later, "overdue"));

@@ -636,6 +636,9 @@ TEST_CASE("a draft refused before it is signed is inert, for the same reason, on
   for (int round = 0; round < 4; ++round) {
     Loop loop;
     KeyPair outsider = test_key(90);
+    // A grid member of another grid: a key no office ever named is refused at ingest (issue 20),
+    // so the outsider holds a role that covers none of these steps.
+    loop.appoint(loop.head, outsider, "grid_member", "150430100201-09");
     std::vector<const KeyPair*> people{&loop.root, &loop.town,   &loop.head,    &loop.officer,
                                        &loop.member, &loop.fire, &loop.traffic, &outsider};
     ManualClock wall(test::kTestTimeMs + 10'000);
@@ -723,6 +726,9 @@ TEST_CASE("a draft refused before it is signed is inert, for the same reason, on
 TEST_CASE("notes on a hazard by anyone never stop its steps", "[hazard][class1]") {
   Loop loop;
   KeyPair outsider = test_key(91);
+  // A grid member of another grid, whose notes here are inert: a key no office ever named is
+  // refused at ingest (issue 20), as the first check below shows.
+  loop.appoint(loop.head, outsider, "grid_member", "150430100201-09");
   ManualClock wall(test::kTestTimeMs + 10'000);
   auto author = [&](const KeyPair& by, const Hash32& object, Payload payload,
                     node::DraftAdmit admit = node::DraftAdmit::kEffectiveOnly) {
@@ -749,6 +755,13 @@ TEST_CASE("notes on a hazard by anyone never stop its steps", "[hazard][class1]"
     CHECK(loop.verdict(op).effective);
     CHECK(loop.state(id).state == state);
   };
+  // A key no office ever named cannot even write a note: refused before anything is written.
+  KeyPair nobody = test_key(92);
+  node::OpDraft by_nobody{kGrid, id, NotePayload{"路过"}, {}, node::DraftTarget::kExisting,
+                          node::DraftAdmit::kEvenIfNotEffective};
+  auto refused = loop.store().author(nobody, by_nobody, wall);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("holds no role, root key or enrolment"));
   note_and_step(outsider, loop.head, Loop::action("escalate"), "escalated");
   note_and_step(loop.member, loop.town, Loop::action("receive"), "received");
   note_and_step(outsider, loop.town, Loop::action("assign"), "assigned");

@@ -1,12 +1,16 @@
 #include "support/fixtures.h"
 
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <lmdb.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
+#include "crdt/limits.h"
+#include "crdt/op.capnp.h"
 #include "node/constitution.h"
 #include "support/future_op.capnp.h"
 
@@ -38,17 +42,30 @@ std::unique_ptr<node::Store> open_store(const fs::path& dir, std::uint64_t map_b
   return std::move(*store);
 }
 
-OpFactory::OpFactory(std::string county, int root_key) {
+OpFactory::OpFactory(std::string county, int root_key) : OpFactory(std::move(county), root_key, {}) {}
+
+OpFactory::OpFactory(std::string county, int root_key, const std::vector<PublicKey>& more_roots) {
   KeyPair root = test_key(root_key);
+  std::vector<PublicKey> roots = more_roots;
+  roots.push_back(root.public_key());
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
   OpFields fields;
   fields.author = root.public_key();
   fields.author_seq = 1;
   fields.hlc = kTestTimeMs << 16;
   fields.scope = county;
   fields.object = named_object_id("network", county);
-  fields.payload = GenesisPayload{county, "测试旗 test county", {root.public_key()}, 1, node::default_constitution()};
+  fields.payload = GenesisPayload{county, "测试旗 test county", roots, 1, node::default_constitution()};
   genesis_ = make_raw(root, fields);
   authors_[root.public_key()] = {1, genesis_.id};
+}
+
+OpFactory mechanics_factory(std::string county, int root_key) {
+  std::vector<PublicKey> roots;
+  for (int i = 1; i <= 8; ++i) roots.push_back(test_key(i).public_key());
+  for (int i = 100; i <= 106; ++i) roots.push_back(test_key(i).public_key());
+  return OpFactory(std::move(county), root_key, roots);
 }
 
 Op OpFactory::make_raw(const KeyPair& author, OpFields fields) {
@@ -98,12 +115,13 @@ std::vector<Bytes> bytes_of(const std::vector<Op>& ops) {
 }
 
 std::vector<Op> random_history(std::mt19937_64& rng, std::size_t count, int authors) {
-  OpFactory factory;
+  REQUIRE(authors <= 7);  // keys 100 to 106: root keys of mechanics_factory's network
+  std::vector<KeyPair> keys;
+  for (int i = 0; i < authors; ++i) keys.push_back(test_key(100 + i));
+  OpFactory factory = mechanics_factory();
   std::vector<Op> ops{factory.genesis()};
   static const std::vector<std::string> kScopes = {"150430", "150430100", "150430100201", "150430100202",
                                                    "150430100201-03"};
-  std::vector<KeyPair> keys;
-  for (int i = 0; i < authors; ++i) keys.push_back(test_key(100 + i));
   while (ops.size() < count) {
     const KeyPair& author = keys[rng() % keys.size()];
     std::vector<Hash32> parents;
@@ -182,6 +200,23 @@ Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint1
   else
     body.getPayload().initNote().setText("a note in a newer format");
   auto canonical_body = capnp::canonicalize(body.asReader());
+  auto body_bytes = canonical_body.asBytes();
+  Signature signature = author.sign(op_signature_message(ByteView(body_bytes.begin(), body_bytes.size())));
+  signed_op.setSignature(capnp::Data::Reader(signature.data(), signature.size()));
+  auto canonical = capnp::canonicalize(signed_op.asReader());
+  auto bytes = canonical.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+Bytes resigned_with_hlc(const Op& op, const KeyPair& author, std::uint64_t hlc) {
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(op.bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), op.bytes.data(), op.bytes.size());
+  capnp::FlatArrayMessageReader reader(words);
+  capnp::MallocMessageBuilder builder;
+  builder.setRoot(reader.getRoot<schema::SignedOp>());
+  auto signed_op = builder.getRoot<schema::SignedOp>();
+  signed_op.getBody().setHlc(hlc);
+  auto canonical_body = capnp::canonicalize(signed_op.getBody().asReader());
   auto body_bytes = canonical_body.asBytes();
   Signature signature = author.sign(op_signature_message(ByteView(body_bytes.begin(), body_bytes.size())));
   signed_op.setSignature(capnp::Data::Reader(signature.data(), signature.size()));

@@ -41,6 +41,9 @@ std::unique_ptr<node::Store> open_store(const std::filesystem::path& dir, std::u
 class OpFactory {
  public:
   explicit OpFactory(std::string county = kCounty, int root_key = 0);
+  // A network whose genesis also names `more_roots` as root keys: keys that sign ops for tests of
+  // mechanics (ordering, files, indexes), since a key no office ever named is refused at ingest.
+  OpFactory(std::string county, int root_key, const std::vector<PublicKey>& more_roots);
 
   const Op& genesis() const { return genesis_; }
   const Hash32& network() const { return genesis_.id; }
@@ -62,6 +65,11 @@ class OpFactory {
   std::map<Hash32, std::uint64_t> hlc_of_;
   Op genesis_;
 };
+
+// A network for tests of mechanics (ordering, files, indexes, the pending area): its genesis names
+// test keys 1 to 8 and 100 to 106 as root keys besides `root_key`, since an op of a key no office
+// ever named is refused at ingest (crdt/AUTHORITY.md). random_history writes in this network.
+OpFactory mechanics_factory(std::string county = kCounty, int root_key = 0);
 
 std::vector<Bytes> bytes_of(const std::vector<Op>& ops);
 
@@ -86,5 +94,8 @@ Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint1
 // The op's bytes with one bit of its signature flipped: still canonical and well-formed, but
 // refused as bad_signature.
 Bytes with_signature_bit_flipped(const Op& op, int bit = 0);
+// `op` with its timestamp set to `hlc` and signed again by `author`, its author: bytes as an
+// attacker makes them, past every check sign_op makes (the id changes with the bytes).
+Bytes resigned_with_hlc(const Op& op, const KeyPair& author, std::uint64_t hlc);
 
 }  // namespace anwang::test
