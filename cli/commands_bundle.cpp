@@ -54,6 +54,7 @@ void run_import(Context& ctx, const std::string& file) {
                        {"refused", ops.refused},
                        {"blobs", report->blobs},
                        {"blobs_skipped", report->blobs_skipped},
+                       {"blobs_unreferenced", report->blobs_unreferenced},
                        {"refusals", refusals_json(ops.refusals)},
                        {"damaged", report->damage.has_value()},
                        {"damage", report->damage ? nlohmann::json(*report->damage) : nlohmann::json(nullptr)}};
@@ -63,7 +64,8 @@ void run_import(Context& ctx, const std::string& file) {
     std::cout << "From node 来自 " << report->sender.short_hex() << ": ops read 读取 " << report->ops_read
               << ": accepted 接收 " << ops.accepted << ", duplicate 重复 " << ops.duplicate << ", pending 待补父操作 "
               << ops.pending << ", refused 拒收 " << ops.refused << "; attachments 附件 " << report->blobs
-              << " (skipped 跳过 " << report->blobs_skipped << ")\n";
+              << " (held already 已有 " << report->blobs_skipped << ", refused as referenced by no op 无操作引用而拒收 "
+              << report->blobs_unreferenced << ")\n";
     for (const auto& refused : ops.refusals)
       std::cout << "refused 拒收 " << refused_label(refused) << ": " << refusal_name(refused.reason) << ": "
                 << refused.detail << "\n";

@@ -12,6 +12,7 @@
 #include "crdt/hlc.h"
 #include "crdt/limits.h"
 #include "crdt/scope.h"
+#include "node/atomic_file.h"
 #include "node/op_json.h"
 
 namespace anwang::cli {
@@ -368,18 +369,15 @@ void run_blob_get(Context& ctx, const std::string& hash_text, const std::string&
   if (!opened) return ctx.fail(opened.status());
   auto hash = Hash32::from_hex(hash_text);
   if (!hash) return ctx.fail(Status::invalid("HASH must be the 64-digit BLAKE2b hash of the attachment"));
-  std::string partial = file + ".partial";
-  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-  if (!out) return ctx.fail(Status::io_error("cannot write " + partial));
-  Status s = opened->store->read_blob(*hash, [&out](ByteView chunk) {
-    out.write(reinterpret_cast<const char*>(chunk.data()), static_cast<std::streamsize>(chunk.size()));
+  auto out = node::AtomicFile::create(file);
+  if (!out) return ctx.fail(out.status());
+  Status written;
+  Status s = opened->store->read_blob(*hash, [&](ByteView chunk) {
+    if (written) written = (*out)->write(chunk);
   });
-  out.close();
-  if (!s) {
-    std::filesystem::remove(partial);
-    return ctx.fail(s);
-  }
-  std::filesystem::rename(partial, file);
+  if (!s) return ctx.fail(s);
+  if (!written) return ctx.fail(written);
+  if (Status committed = (*out)->commit(); !committed) return ctx.fail(committed);
   if (ctx.json) return ctx.print({{"file", file}, {"hash", hash->hex()}});
   std::cout << "Wrote 写入 " << file << "\n";
 }

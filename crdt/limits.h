@@ -15,8 +15,17 @@ namespace anwang::limits {
 // op from monopolising a 2G link (64 KiB at 80 kbit/s is ~7 s).
 inline constexpr std::size_t op_bytes_max = 64 * 1024;
 
-// Cap'n Proto traversal limit for one op: the whole op, once. Words are 8 bytes.
-inline constexpr std::uint64_t op_traversal_words_max = op_bytes_max / 8;
+// Cap'n Proto charges its traversal limit for every word a reader visits, each time it visits it.
+// Verifying an op from outside (decode_op, crdt/op.cpp) visits it this many times: isCanonical()
+// (the whole op), reading its fields (the whole op), canonicalize() of the body for the signature
+// (the body), and a copy of the body for the object id of an op that creates an object (the body).
+// A release that charged all of them against one op's words refused every op over about a third
+// of op_bytes_max (a region with a 24 KiB boundary) that its author had stored: nodes diverged.
+inline constexpr std::uint64_t op_decode_traversals = 4;
+// Cap'n Proto traversal limit for one op, in 8-byte words: the largest op, once per traversal. It
+// still bounds the work a hostile message can cause (pointers to shared data, lists of empty
+// structs that claim many elements) to a few times that of reading the largest op.
+inline constexpr std::uint64_t op_traversal_words_max = op_decode_traversals * (op_bytes_max / 8);
 
 // Cap'n Proto nesting limit: our schema nests at most ~4 deep; 16 leaves room for growth.
 inline constexpr int op_nesting_depth_max = 16;
@@ -46,6 +55,9 @@ inline constexpr std::size_t authority_rounds_max = 32;
 inline constexpr std::uint64_t blob_bytes_max = 32ull << 20;
 inline constexpr std::size_t blob_chunk_bytes = 64 * 1024;  // one LMDB value, one resumable unit
 inline constexpr std::size_t attachments_per_op_max = 10;
+// Blobs a store receives in chunks at once, each with its running hash kept in memory (about
+// 400 bytes): a sync session fetches one at a time, and a node has at most sessions_max sessions.
+inline constexpr std::size_t blobs_arriving_max = 64;
 // Fields and references of one record step: a ledger entry has about ten fields.
 inline constexpr std::size_t record_fields_max = 32;
 
@@ -215,12 +227,16 @@ inline constexpr int refusal_linger_ms = 2'000;
 inline constexpr std::uint32_t notice_deadline_days_max = 3650;
 
 static_assert(op_bytes_max % 8 == 0, "ops are whole Cap'n Proto words");
+static_assert(op_traversal_words_max >= op_decode_traversals * (op_bytes_max / 8),
+              "every traversal the decoder makes of the largest op fits the traversal limit");
+static_assert(op_traversal_words_max <= 8 * (op_bytes_max / 8), "the limit stays a bound: a few readings of the largest op");
 static_assert(note_bytes_max < op_bytes_max);
 static_assert(boundary_bytes_max < op_bytes_max);
 static_assert(frame_bytes_max > op_bytes_max, "a frame must carry the largest op");
 static_assert(handshake_frame_bytes_max < frame_bytes_max);
 static_assert(pending_ops_per_peer_max >= ingest_batch_ops_max, "a peer's share holds at least one batch");
 static_assert(pending_ops_per_peer_max <= pending_ops_max);
+static_assert(blobs_arriving_max >= static_cast<std::size_t>(sessions_max), "each session's blob keeps its running hash");
 static_assert(connections_unauthenticated_per_address_max <= connections_unauthenticated_max);
 static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);

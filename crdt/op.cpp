@@ -398,13 +398,18 @@ std::optional<std::vector<std::string>> read_texts(capnp::List<capnp::Text>::Rea
   return out;
 }
 
+// Each list pointer is read once: Cap'n Proto charges the traversal limit again at every read
+// (limits::op_decode_traversals counts one reading of the op for this).
 std::variant<Constitution, RefusedOp> read_constitution(schema::Constitution::Reader in) {
   Constitution out;
-  if (in.getRoles().size() > limits::constitution_list_max || in.getCategories().size() > limits::constitution_list_max ||
-      in.getSettings().size() > limits::constitution_list_max)
+  auto roles = in.getRoles();
+  auto categories = in.getCategories();
+  auto settings = in.getSettings();
+  if (roles.size() > limits::constitution_list_max || categories.size() > limits::constitution_list_max ||
+      settings.size() > limits::constitution_list_max)
     return invalid("a constitution may hold at most " + std::to_string(limits::constitution_list_max) +
                    " roles, categories and settings each");
-  for (auto r : in.getRoles()) {
+  for (auto r : roles) {
     auto levels = read_texts(r.getLevels());
     auto capabilities = read_texts(r.getCapabilities());
     auto may_delegate = read_texts(r.getMayDelegate());
@@ -413,10 +418,10 @@ std::variant<Constitution, RefusedOp> read_constitution(schema::Constitution::Re
                                 std::move(*levels), r.getRank(), std::move(*capabilities), std::move(*may_delegate),
                                 r.getCategoryBound()});
   }
-  for (auto c : in.getCategories())
+  for (auto c : categories)
     out.categories.push_back(CategoryDef{text_field(c.getId()), text_field(c.getNameZh()), text_field(c.getNameEn()),
                                          text_field(c.getDepartment())});
-  for (auto setting : in.getSettings()) out.settings.push_back(Setting{text_field(setting.getName()), setting.getValue()});
+  for (auto setting : settings) out.settings.push_back(Setting{text_field(setting.getName()), setting.getValue()});
   return out;
 }
 
@@ -437,9 +442,10 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
     case schema::OpBody::Payload::GENESIS: {
       auto in = payload.getGenesis();
       GenesisPayload genesis{text_field(in.getCountyCode()), text_field(in.getCountyName()), {}, in.getThreshold(), {}};
-      if (in.getRootKeys().size() > limits::root_keys_max)
+      auto root_keys = in.getRootKeys();
+      if (root_keys.size() > limits::root_keys_max)
         return invalid("genesis must name at most " + std::to_string(limits::root_keys_max) + " root keys");
-      for (auto key : in.getRootKeys()) {
+      for (auto key : root_keys) {
         auto root = hash_field(key);
         if (!root) return invalid("root keys must be 32 bytes");
         genesis.root_keys.push_back(*root);
@@ -496,9 +502,10 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       auto constitution = read_constitution(in.getConstitution());
       if (auto* refused = std::get_if<RefusedOp>(&constitution)) return *refused;
       AmendmentPayload amendment{in.getNumber(), std::move(std::get<Constitution>(constitution)), {}};
-      if (in.getCosignatures().size() > limits::root_keys_max)
+      auto cosignatures = in.getCosignatures();
+      if (cosignatures.size() > limits::root_keys_max)
         return invalid("an amendment may carry at most " + std::to_string(limits::root_keys_max) + " cosignatures");
-      for (auto c : in.getCosignatures()) {
+      for (auto c : cosignatures) {
         auto key = hash_field(c.getKey());
         if (!key || c.getSignature().size() != crypto_sign_BYTES)
           return invalid("a cosignature is a 32-byte key and a 64-byte signature");
@@ -545,13 +552,15 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       RecordPayload record;
       record.kind = text_field(in.getKind());
       record.action = text_field(in.getAction());
-      if (in.getFields().size() > limits::record_fields_max || in.getRefs().size() > limits::record_fields_max)
+      auto field_list = in.getFields();
+      auto refs = in.getRefs();
+      if (field_list.size() > limits::record_fields_max || refs.size() > limits::record_fields_max)
         return invalid("a record step may carry at most " + std::to_string(limits::record_fields_max) + " fields and refs");
-      for (auto field : in.getFields()) record.fields.emplace_back(text_field(field.getName()), text_field(field.getValue()));
+      for (auto field : field_list) record.fields.emplace_back(text_field(field.getName()), text_field(field.getValue()));
       auto photos = read_attachments(in.getPhotos());
       if (auto* refused = std::get_if<RefusedOp>(&photos)) return *refused;
       record.photos = std::move(std::get<std::vector<Attachment>>(photos));
-      for (auto ref : in.getRefs()) {
+      for (auto ref : refs) {
         auto id = hash_field(ref);
         if (!id) return invalid("record references must be 32-byte ids");
         record.refs.push_back(*id);
@@ -660,8 +669,12 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
   capnp::SegmentArrayMessageReader& message = aligned.message();
   if (mode == DecodeMode::kVerify && !message.isCanonical())
     return RefusedOp{Refusal::kNotCanonical, "op bytes are not in canonical form"};
+  // The traversals counted by limits::op_decode_traversals: isCanonical() above, read_fields,
+  // canonicalize() of the body and, for an op that creates an object, created_object_id_of.
+  static_assert(limits::op_decode_traversals == 4, "a traversal of the op was added or removed: count it in limits.h");
   auto signed_op = message.getRoot<schema::SignedOp>();
-  auto read = read_fields(signed_op.getBody());
+  auto body = signed_op.getBody();
+  auto read = read_fields(body);
   if (auto* refused = std::get_if<RefusedOp>(&read)) return std::move(*refused);
   Op op;
   op.fields = std::move(std::get<OpFields>(read));
@@ -672,9 +685,9 @@ std::variant<Op, RefusedOp> decode_unchecked(ByteView bytes, DecodeMode mode, co
     std::optional<Hash32> created;
     if (creates_object(op.fields.payload) &&
         op.fields.object != authored_object_id(op.fields.author, op.fields.author_seq))
-      created = created_object_id_of(signed_op.getBody());
+      created = created_object_id_of(body);
     if (Status s = check_op_fields(op.fields, created ? &*created : nullptr); !s) return invalid(s.message());
-    Bytes message_bytes = signature_message(capnp::canonicalize(signed_op.getBody()));
+    Bytes message_bytes = signature_message(capnp::canonicalize(body));
     if (!verify_signature(op.fields.author, message_bytes, op.signature))
       return RefusedOp{Refusal::kBadSignature,
                        "signature does not verify against the author key " + op.fields.author.short_hex()};

@@ -9,6 +9,7 @@
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
+#include "node/atomic_file.h"
 
 namespace anwang::node {
 
@@ -79,10 +80,10 @@ class Writer {
     sodium_memzero(key.data(), key.size());
     Signature signature = sender.sign(signed_message(header_));
     header_.insert(header_.end(), signature.begin(), signature.end());
-    out_.open(file, std::ios::binary | std::ios::trunc);
-    if (!out_) return Status::io_error("cannot write " + file.string());
-    out_.write(reinterpret_cast<const char*>(header_.data()), static_cast<std::streamsize>(header_.size()));
-    return Status::ok();
+    auto out = AtomicFile::create(file);
+    if (!out) return out.status();
+    out_ = std::move(*out);
+    return out_->write(header_);
   }
 
   void push(RecordType type, ByteView body, bool final = false) {
@@ -97,19 +98,21 @@ class Writer {
                                                final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
     auto length = static_cast<std::uint32_t>(cipher_len);
     for (int i = 0; i < 4; ++i) sealed_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (8 * i));
-    out_.write(reinterpret_cast<const char*>(sealed_.data()), static_cast<std::streamsize>(4 + cipher_len));
+    if (written_) written_ = out_->write(ByteView(sealed_.data(), 4 + cipher_len));
   }
 
-  bool finish() {
-    out_.flush();
-    return static_cast<bool>(out_);
+  // Puts the bundle in place: the first write failure, if any, else the commit's outcome.
+  Status finish() {
+    if (!written_) return written_;
+    return out_->commit();
   }
 
  private:
   crypto_secretstream_xchacha20poly1305_state state_{};
   Bytes header_;
   Bytes plain_, sealed_;
-  std::ofstream out_;
+  std::unique_ptr<AtomicFile> out_;
+  Status written_;
 };
 
 // Reads a bundle: its header, checked whole before any record, then its records one at a time,
@@ -252,9 +255,11 @@ class Importer {
   struct OpenBlob {
     Attachment attachment;
     bool keep = false;
+    bool referenced = true;  // an op this node holds names it (kept, or held already)
     std::uint64_t first_record = 0;
     std::uint64_t received = 0;
-    Bytes bytes;  // when kept
+    Bytes bytes;     // when kept
+    Blake2b hasher;  // when kept: the running hash of `bytes`
   };
 
   Status take(const Reader::Record& record, std::uint64_t number) {
@@ -274,7 +279,10 @@ class Importer {
         if (!blob_ || record.body.size() > blob_->attachment.size - blob_->received)
           return malformed(number, "it holds blob bytes that do not fit their blob");
         blob_->received += record.body.size();
-        if (blob_->keep) blob_->bytes.insert(blob_->bytes.end(), record.body.begin(), record.body.end());
+        if (blob_->keep) {
+          blob_->hasher.update(record.body);
+          blob_->bytes.insert(blob_->bytes.end(), record.body.begin(), record.body.end());
+        }
         return Status::ok();
       case kEnd: {
         if (Status s = flush(); !s) return s;
@@ -339,7 +347,7 @@ class Importer {
     if (claimed.size > limits::blob_bytes_max)
       return malformed(number, "blob " + claimed.hash.hex() + " of " + std::to_string(claimed.size) +
                                    " bytes, above the limit of " + std::to_string(limits::blob_bytes_max));
-    bool keep = false;
+    bool keep = false, referenced = true;
     if (keep_blobs_) {
       auto wanted = store_.missing_blob(claimed.hash);
       if (!wanted) return wanted.status();
@@ -349,9 +357,13 @@ class Importer {
                                        " bytes, where the attachment naming it says " + std::to_string((*wanted)->size));
         claimed = std::move(**wanted);  // the attachment as the op's author signed it
         keep = true;
+      } else {
+        auto held = store_.has_blob(claimed.hash);
+        if (!held) return held.status();
+        referenced = *held;
       }
     }
-    blob_ = OpenBlob{std::move(claimed), keep, number, 0, {}};
+    blob_ = OpenBlob{std::move(claimed), keep, referenced, number, 0, {}, {}};
     return Status::ok();
   }
 
@@ -364,10 +376,10 @@ class Importer {
                                               std::to_string(blob.received) + " of its " +
                                               std::to_string(blob.attachment.size) + " bytes");
     if (!blob.keep) {
-      ++report_.blobs_skipped;
+      ++(blob.referenced ? report_.blobs_skipped : report_.blobs_unreferenced);
       return Status::ok();
     }
-    if (blake2b_256(blob.bytes) != blob.attachment.hash)
+    if (blob.hasher.finish() != blob.attachment.hash)
       return malformed(blob.first_record, "blob " + blob.attachment.hash.hex() + " does not match its hash");
     auto stored = store_.put_blob(blob.bytes, blob.attachment.media_type);
     if (!stored) return stored.status();
@@ -491,10 +503,8 @@ Result<BundleExportReport> export_bundle(Store& store, const KeyPair& sender_nod
   std::sort(ops.begin(), ops.end(), [](const std::shared_ptr<const Op>& a, const std::shared_ptr<const Op>& b) {
     return std::tie(a->fields.hlc, a->id) < std::tie(b->fields.hlc, b->id);
   });
-  fs::path partial = file;
-  partial += ".partial";
   Writer writer;
-  if (Status opened = writer.open(partial, options.recipient, sender_node_key); !opened) return opened;
+  if (Status opened = writer.open(file, options.recipient, sender_node_key); !opened) return opened;
   std::vector<Attachment> attachments;
   for (const auto& held : ops) {
     const Op& op = *held;
@@ -524,10 +534,8 @@ Result<BundleExportReport> export_bundle(Store& store, const KeyPair& sender_nod
   Bytes end;
   append_u64_be(end, report.ops);
   writer.push(kEnd, end, /*final=*/true);
-  if (!writer.finish()) return Status::io_error("cannot write " + partial.string());
+  if (Status finished = writer.finish(); !finished) return finished;
   std::error_code ec;
-  fs::rename(partial, file, ec);
-  if (ec) return Status::io_error("cannot move " + partial.string() + " to " + file.string() + ": " + ec.message());
   report.bytes = fs::file_size(file, ec);
   if (Status saved = store.set_local_counter(counter, last_arrival); !saved) return saved;
   return report;

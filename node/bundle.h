@@ -71,7 +71,8 @@ struct BundleImportReport {
   std::uint64_t ops_read = 0;
   ImportReport ops;
   std::uint64_t blobs = 0;          // blobs stored
-  std::uint64_t blobs_skipped = 0;  // held already, or referenced by no op this node holds: read past
+  std::uint64_t blobs_skipped = 0;       // held already: read past
+  std::uint64_t blobs_unreferenced = 0;  // referenced by no op this node holds (nor one before it in the bundle): refused, read past
   // Set when the bundle is damaged: one sentence naming the record it stopped at and why (cut
   // short, altered, malformed). Everything above was committed; nothing after it was read.
   std::optional<std::string> damage;

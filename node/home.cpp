@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "crdt/limits.h"
+#include "node/atomic_file.h"
 
 namespace anwang::node {
 
@@ -55,38 +56,16 @@ interval_s = 60
 # blob_budget_bytes = 2000000
 )";
 
-// Writes `text` to a new file readable only by its owner, durably. Refused when `path` exists.
+// Writes `text` to a new file readable only by its owner, durably (node/atomic_file.h). Refused
+// when `path` exists.
 Status write_private_file(const fs::path& path, std::string_view text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::io_error("cannot create " + path.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(path.c_str());
-    return Status::io_error("cannot write " + path.string() + ": " + std::strerror(saved));
-  }
-  return Status::ok();
+  return write_file_atomically(path, as_bytes(text), ExistingFile::kRefuse);
 }
 
 // Replaces (or creates) `path` with `text`, readable only by its owner, durably and at once: a
 // reader sees the old file or the new one, never half of either.
 Status replace_private_file(const fs::path& path, std::string_view text) {
-  fs::path temporary = path;
-  temporary += ".tmp." + std::to_string(::getpid());
-  ::unlink(temporary.c_str());  // left by a process of this id that died
-  if (Status s = write_private_file(temporary, text); !s) return s;
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temporary.c_str());
-    return Status::io_error("cannot replace " + path.string() + ": " + std::strerror(saved));
-  }
-  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return Status::ok();
+  return write_file_atomically(path, as_bytes(text), ExistingFile::kReplace);
 }
 
 // A secret-bearing text that is wiped when it goes.
@@ -397,11 +376,8 @@ Result<NodeHome> NodeHome::init(const fs::path& dir, RandomSource& random) {
     auto created = create_node_key_file(dir / "node.key", random);
     if (!created) return created.status();
   }
-  if (!fs::exists(dir / "anwang.toml")) {
-    std::ofstream out(dir / "anwang.toml");
-    out << kDefaultConfig;
-    if (!out) return Status::io_error("cannot write " + (dir / "anwang.toml").string());
-  }
+  if (!fs::exists(dir / "anwang.toml"))
+    if (Status s = write_file_atomically(dir / "anwang.toml", as_bytes(kDefaultConfig), ExistingFile::kRefuse); !s) return s;
   auto home = open(dir);
   if (!home) return home.status();
   auto store = home->open_store();

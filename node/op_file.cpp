@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "crdt/limits.h"
+#include "node/atomic_file.h"
 
 namespace anwang::node {
 
@@ -55,27 +56,30 @@ class OpFileReader {
   std::uint64_t record_ = 0;
 };
 
+// Writes an op file through an AtomicFile (node/atomic_file.h): mode 0600, never through a link,
+// in place only once whole.
 class OpFileWriter {
  public:
-  explicit OpFileWriter(const fs::path& file) : out_(file, std::ios::binary | std::ios::trunc) {
+  static Result<OpFileWriter> create(const fs::path& file) {
+    auto out = AtomicFile::create(file);
+    if (!out) return out.status();
+    OpFileWriter writer(std::move(*out));
     Bytes header(kMagic, kMagic + 8);
     append_u32_le(header, kOpFileVersion);
-    write(header);
+    if (Status s = writer.out_->write(header); !s) return s;
+    return writer;
   }
-  void add(ByteView op) {
+  Status add(ByteView op) {
     Bytes length;
     append_u32_le(length, static_cast<std::uint32_t>(op.size()));
-    write(length);
-    write(op);
+    if (Status s = out_->write(length); !s) return s;
+    return out_->write(op);
   }
-  bool finish() {
-    out_.flush();
-    return static_cast<bool>(out_);
-  }
+  Status finish() { return out_->commit(); }
 
  private:
-  void write(ByteView bytes) { out_.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())); }
-  std::ofstream out_;
+  explicit OpFileWriter(std::unique_ptr<AtomicFile> out) : out_(std::move(out)) {}
+  std::unique_ptr<AtomicFile> out_;
 };
 
 }  // namespace
@@ -99,19 +103,17 @@ void ImportReport::add(IngestReport&& batch) {
 }
 
 Result<std::uint64_t> export_ops(const Store& store, const fs::path& file) {
-  fs::path partial = file;
-  partial += ".partial";
-  OpFileWriter writer(partial);
+  auto writer = OpFileWriter::create(file);
+  if (!writer) return writer.status();
   std::uint64_t count = 0;
+  Status written;
   Status s = store.for_each_op([&](const Op& op) {
-    writer.add(op.bytes);
+    if (written) written = writer->add(op.bytes);
     ++count;
   });
   if (!s) return s;
-  std::error_code ec;
-  if (!writer.finish()) return Status::io_error("cannot write " + partial.string());
-  fs::rename(partial, file, ec);
-  if (ec) return Status::io_error("cannot move " + partial.string() + " to " + file.string() + ": " + ec.message());
+  if (!written) return written;
+  if (Status finished = writer->finish(); !finished) return finished;
   return count;
 }
 
@@ -160,9 +162,11 @@ Result<std::vector<Bytes>> read_op_file(const fs::path& file) {
 }
 
 Status write_op_file(const fs::path& file, const std::vector<Bytes>& ops) {
-  OpFileWriter writer(file);
-  for (const Bytes& op : ops) writer.add(op);
-  return writer.finish() ? Status::ok() : Status::io_error("cannot write " + file.string());
+  auto writer = OpFileWriter::create(file);
+  if (!writer) return writer.status();
+  for (const Bytes& op : ops)
+    if (Status s = writer->add(op); !s) return s;
+  return writer->finish();
 }
 
 }  // namespace anwang::node

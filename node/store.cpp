@@ -284,12 +284,13 @@ class Store::IngestTxn {
     if (*held) return std::move(**held);
     return admit(std::move(op));
   }
-  // An op this node has just signed: its bytes need no second decoding and signature check.
-  Result<IngestOutcome> ingest_signed(Op op) {
-    auto held = already_held(op.id);
-    if (!held) return held.status();
-    if (*held) return std::move(**held);
-    return admit(std::move(op));
+  // An op this node has just signed: decoded from its bytes and checked exactly as a peer will
+  // (decode_op_with_id), so that this node never stores or sends an op its peers refuse.
+  Result<IngestOutcome> ingest_signed(const Op& op) {
+    auto decoded = decode_op_with_id(op.bytes, op.id);
+    if (auto* refused = std::get_if<RefusedOp>(&decoded)) return refusal(op.id, *refused);
+    assert(std::get<Op>(decoded).fields == op.fields && "an op reads back as it was signed");
+    return ingest_decoded(op.id, std::move(decoded));
   }
 
   // The authority frontier an op with these fields has once stored (its auth_past row).
@@ -1984,7 +1985,20 @@ Result<std::uint64_t> Store::blob_bytes_held(const Hash32& hash) const {
   return held;
 }
 
-Status Store::put_blob_chunk(const Attachment& attachment, std::uint64_t offset, ByteView bytes) {
+Status Store::put_blob_chunk(const Attachment& declared, std::uint64_t offset, ByteView bytes) {
+  // Only an attachment a held op references, with the size that op's author signed: the
+  // blobs_missing row (node/STORE.md, "Attachments").
+  auto referenced = missing_blob(declared.hash);
+  if (!referenced) return referenced.status();
+  if (!*referenced)
+    return Status::error(Status::Code::kRefused, "blob " + declared.hash.hex() +
+                                                     " is referenced by no op this node holds, or is held already: not taken");
+  const Attachment& attachment = **referenced;
+  if (declared.size != attachment.size)
+    return Status::error(Status::Code::kRefused, "blob " + declared.hash.hex() + " was offered as " +
+                                                     std::to_string(declared.size) + " bytes; the op naming it says " +
+                                                     std::to_string(attachment.size));
+  // The first byte past the declared size refuses the chunk.
   if (attachment.size > limits::blob_bytes_max || offset % limits::blob_chunk_bytes != 0 ||
       bytes.size() > limits::blob_chunk_bytes || offset + bytes.size() > attachment.size ||
       (bytes.size() != limits::blob_chunk_bytes && offset + bytes.size() != attachment.size))
@@ -1992,30 +2006,69 @@ Status Store::put_blob_chunk(const Attachment& attachment, std::uint64_t offset,
   auto held = blob_bytes_held(attachment.hash);
   if (!held) return held.status();
   if (*held != offset) return Status::ok();  // already held, or out of order: ignored
+  // The running hash of the bytes before this chunk: kept from the previous chunk, or (a transfer
+  // resumed, perhaps by another process) read once from the chunks held.
+  BlobIntake intake;
+  if (auto it = blob_intake_.find(attachment.hash); it != blob_intake_.end() && it->second.offset == offset) {
+    intake = it->second;
+  } else {
+    intake.offset = 0;
+    Status read = read_blob_from_chunks(attachment.hash, [&intake](ByteView chunk) {
+      intake.hasher.update(chunk);
+      intake.offset += chunk.size();
+    });
+    if (!read) return read;
+    if (intake.offset != offset) return Status::ok();  // another writer moved on meanwhile: ignored
+  }
+  intake.hasher.update(bytes);
+  intake.offset += bytes.size();
+  bool last = intake.offset == attachment.size;
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
   Bytes key(attachment.hash.bytes.begin(), attachment.hash.bytes.end());
   append_u64_be(key, offset / limits::blob_chunk_bytes);
-  if (Status s = txn->put(tables_.blobs, key, bytes); !s) return s;
-  if (offset + bytes.size() == attachment.size) {
-    Blake2b hasher;
+  if (last && intake.hasher.finish() != attachment.hash) {
+    blob_intake_.erase(attachment.hash);
     auto cursor = Cursor::open(*txn, tables_.blobs);
     if (!cursor) return cursor.status();
     std::vector<Bytes> keys;
     for (bool ok = cursor->seek(attachment.hash.view()); ok && starts_with(cursor->key(), attachment.hash.view());
-         ok = cursor->next()) {
-      hasher.update(cursor->value());
+         ok = cursor->next())
       keys.emplace_back(cursor->key().begin(), cursor->key().end());
-    }
-    if (hasher.finish() != attachment.hash) {
-      for (const Bytes& k : keys) txn->del(tables_.blobs, k);
-      if (Status s = txn->commit(); !s) return s;
-      return Status::error(Status::Code::kRefused, "blob " + attachment.hash.hex() + " did not match its hash; dropped");
-    }
+    for (const Bytes& k : keys)
+      if (Status s = txn->del(tables_.blobs, k); !s) return s;
+    if (Status s = txn->commit(); !s) return s;
+    return Status::error(Status::Code::kRefused, "blob " + attachment.hash.hex() + " did not match its hash; dropped");
+  }
+  if (Status s = txn->put(tables_.blobs, key, bytes); !s) return s;
+  if (last) {
     if (Status s = txn->put(tables_.blob_meta, attachment.hash.view(), blob_meta_value(attachment)); !s) return s;
     if (Status s = txn->del(tables_.blobs_missing, attachment.hash.view()); !s) return s;
   }
-  return txn->commit();
+  if (Status s = txn->commit(); !s) {
+    blob_intake_.erase(attachment.hash);
+    return s;
+  }
+  if (last) {
+    blob_intake_.erase(attachment.hash);
+  } else {
+    if (blob_intake_.size() >= limits::blobs_arriving_max && !blob_intake_.count(attachment.hash)) blob_intake_.clear();
+    blob_intake_[attachment.hash] = intake;
+  }
+  return Status::ok();
+}
+
+Status Store::read_blob_from_chunks(const Hash32& hash, const std::function<void(ByteView)>& chunk) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.blobs);
+  if (!cursor) return cursor.status();
+  std::uint64_t expected = 0;
+  for (bool ok = cursor->seek(hash.view()); ok && starts_with(cursor->key(), hash.view()); ok = cursor->next(), ++expected) {
+    if (read_u64_be(cursor->key().data() + 32) != expected) break;  // a gap: the bytes held end there
+    chunk(cursor->value());
+  }
+  return Status::ok();
 }
 
 namespace {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crdt/authority.h"
+#include "crdt/hash.h"
 #include "crdt/hazard.h"
 #include "crdt/record.h"
 #include "crdt/hlc.h"
@@ -266,10 +267,12 @@ class Store {
 
   // Resumable blob transfer: bytes of `hash` already held (whole chunks from the start), a chunk
   // at `offset` (which must be exactly that many bytes), and blobs referenced by held ops but not
-  // (completely) held. A blob whose last chunk arrives is checked against its hash: on mismatch
-  // its chunks are dropped and an error returned.
+  // (completely) held. A chunk is taken only for a blob a held op references and this node lacks,
+  // declared with the size that op gives, and only within that size (refused otherwise). Chunks
+  // are hashed as they arrive (a running hash, kept between calls); when the last arrives the
+  // blob is checked against its hash: on mismatch its chunks are dropped and kRefused returned.
   Result<std::uint64_t> blob_bytes_held(const Hash32& hash) const;
-  Status put_blob_chunk(const Attachment& attachment, std::uint64_t offset, ByteView bytes);
+  Status put_blob_chunk(const Attachment& declared, std::uint64_t offset, ByteView bytes);
   Result<std::vector<Attachment>> missing_blobs() const;
   // The attachment record of a blob referenced by a held op and not completely held here.
   Result<std::optional<Attachment>> missing_blob(const Hash32& hash) const;
@@ -360,6 +363,8 @@ class Store {
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads), clock_(clock) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).
   Result<std::vector<std::size_t>> not_held(std::span<const Bytes> batch) const;
+  // The chunks of `hash` held from the start on, in order, up to the first gap.
+  Status read_blob_from_chunks(const Hash32& hash, const std::function<void(ByteView)>& chunk) const;
 
   std::unique_ptr<LmdbEnv> env_;
   Tables tables_;
@@ -393,6 +398,14 @@ class Store {
   // limits::store_ops_cached_max ops or limits::store_ops_cached_bytes_max of their bytes.
   // `anwang verify` never reads it: it decodes and checks every stored byte itself.
   mutable std::unordered_map<Hash32, std::shared_ptr<const Op>> decoded_;
+  // Blobs arriving in chunks (put_blob_chunk): the running hash of each one's bytes held so far,
+  // and how many those are. At most limits::blobs_arriving_max; emptied when full (a transfer whose
+  // entry is gone hashes its held chunks once again).
+  struct BlobIntake {
+    std::uint64_t offset = 0;
+    Blake2b hasher;
+  };
+  std::unordered_map<Hash32, BlobIntake> blob_intake_;
   mutable std::size_t decoded_bytes_ = 0;  // the kept ops' bytes
   // for_each_item's listing while the store holds at most limits::store_items_listed_max ops:
   // each op's timestamp, id and reach (an index into `reaches`, one per distinct scope and reach

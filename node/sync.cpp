@@ -630,7 +630,11 @@ class Session {
     if (body.size() < 40) return Status::error(Status::Code::kRefused, "malformed blob data");
     Hash32 hash = *Hash32::from_view(body.first(32));
     auto it = wanted_.find(hash);
-    if (it == wanted_.end()) return Status::error(Status::Code::kRefused, "the peer sent a blob this node did not ask for");
+    if (it == wanted_.end()) {
+      // The rest of a blob this node stopped taking (shown wrong part-way): read past.
+      if (dropped_blobs_.count(hash)) return Status::ok();
+      return Status::error(Status::Code::kRefused, "the peer sent a blob this node did not ask for");
+    }
     std::uint64_t offset = read_u64_be(body.data() + 32);
     ByteView bytes = body.subspan(40);
     auto lock = lock_store();
@@ -639,7 +643,12 @@ class Session {
     report_.blob_bytes_received += bytes.size();
     if (!s) {
       wanted_.erase(it);
-      return s.code() == Status::Code::kRefused ? Status::ok() : s;  // a bad blob is dropped, the session goes on
+      if (s.code() != Status::Code::kRefused) return s;
+      // A bad blob is dropped at its first bad chunk (node/STORE.md, "Attachments"); the session
+      // goes on, and what the peer still sends of it is read past.
+      dropped_blobs_.insert(hash);
+      ++report_.blobs_refused;
+      return Status::ok();
     }
     if (offset + bytes.size() >= it->second.size) {
       ++report_.blobs_received;
@@ -817,6 +826,7 @@ class Session {
   std::unordered_multimap<std::uint64_t, Hash32> by_prefix_;  // both of the above, by 8-byte prefix (built on the first need)
   std::map<Hash32, Attachment> wanted_;       // blobs requested and not complete
   std::map<Hash32, Attachment> offered_;      // blobs the peer offered that this node lacks
+  std::unordered_set<Hash32> dropped_blobs_;  // blobs asked for and then refused (at most those asked for)
   std::set<Hash32> orphans_;                 // ops of this session that went pending (some since released)
   std::set<Hash32> deferred_;                // ops taken out of the pending area to stay within the share
   std::uint64_t accepted_ = 0;               // ops this session's batches stored (released ones too)

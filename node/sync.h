@@ -72,6 +72,7 @@ struct SyncReport {
   std::uint64_t op_bytes_sent = 0;      // the ops' own bytes among bytes_sent
   std::uint64_t op_bytes_received = 0;
   std::uint64_t blobs_received = 0;     // attachments completed in this session
+  std::uint64_t blobs_refused = 0;      // attachments dropped part-way: not referenced as declared, or not matching their hash
   std::uint64_t blob_bytes_received = 0;
   std::uint64_t blobs_deferred = 0;     // left for a later session by the byte budget
   std::uint64_t orphans_dropped = 0;    // the peer's ops still waiting for parents at the end: not received

@@ -596,9 +596,11 @@ TEST_CASE("a hand-made bundle of village B's hazards to village A's node: each r
   CHECK(ids_of(held_ops(t.village)) == expected);
   for (const std::string& id : in_b) CHECK(anwang_cli(t.village, {"hazard", "show", id}).exit_code == 4);
   for (const std::string& id : in_a) CHECK(json::parse(ok(t.village, {"hazard", "show", id, "--json"}).out)["state"] == "reported");
-  // A's photo is kept; B's, referenced by no op the village holds, is read past.
+  // A's photo is kept; B's, referenced by no op the village holds, is refused, read past and
+  // counted as such (not as a blob held already).
   CHECK(report["blobs"] == 1);
-  CHECK(report["blobs_skipped"] == 1);
+  CHECK(report["blobs_unreferenced"] == 1);
+  CHECK(report["blobs_skipped"] == 0);
   std::string photo_a = json::parse(ok(t.village, {"hazard", "show", in_a[0], "--json"}).out)["photos"][0]["hash"];
   std::string photo_b = json::parse(ok(t.county, {"hazard", "show", in_b[0], "--json"}).out)["photos"][0]["hash"];
   ok(t.village, {"blob", "get", photo_a, (dir.path() / "a-copy.jpg").string()});
