@@ -913,13 +913,23 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   // The session bounds (anwangd: one session per peer node, at most so many) are checked before
   // the channel is set up. In version 3 a refusal takes the place of the channel header: a plain
   // frame, kPlainRefusal then why, never as long as a header (24 bytes).
-  if (options.on_authenticated)
-    if (Status s = options.on_authenticated(report.peer); !s) {
-      if (version_3 && framed.send(plain_refusal(s.message()))) transport.linger(limits::refusal_linger_ms);
-      return s;
-    }
   net::ChannelSender sender;
   net::ChannelReceiver receiver;
+  if (options.on_authenticated)
+    if (Status s = options.on_authenticated(report.peer); !s) {
+      if (handshake.version() >= net::kWireVersionHidden) {
+        // Version 4: sealed, as the first message of the channel (a plain frame would show an
+        // observer what the handshake hid, e.g. the node keys a refusal names).
+        Bytes why{kRefused};
+        std::string text = net::cut_sentence(s.message(), limits::refusal_bytes_max);
+        why.insert(why.end(), text.begin(), text.end());
+        if (framed.send(sender.start(handshake.keys().send)) && framed.send(sender.seal(why)))
+          transport.linger(limits::refusal_linger_ms);
+      } else if (version_3 && framed.send(plain_refusal(s.message()))) {
+        transport.linger(limits::refusal_linger_ms);
+      }
+      return s;
+    }
   if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
   auto header = framed.receive();
   if (!header) return header.status();
@@ -928,6 +938,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
     return Status::error(Status::Code::kRefused,
                          "refused by the peer: " + net::refusal_sentence(ByteView(*header).subspan(1)));
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
+  handshake.forget_keys();  // the channel's states hold them now
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
   framed.set_frame_bytes_max(limits::frame_bytes_max);
   transport.set_deadline_ms(0);
@@ -957,16 +968,16 @@ bool retry_in_version_2(std::uint8_t version, const SyncAttempt& attempt, const 
 
 Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const SyncOptions&)>& attempt,
                                 SyncOptions options) {
-  SyncAttempt first;
-  options.attempt = &first;
-  auto outcome = attempt(options);
-  if (!retry_in_version_2(options.wire_version, first, outcome ? Status::ok() : outcome.status())) return outcome;
-  // The peer closed at the hello: most likely a node of the previous release, which speaks
-  // version 2 only. Once more, in version 2; if that fails too, its failure is reported.
-  SyncAttempt second;
-  options.attempt = &second;
-  options.wire_version = net::kWireVersionOldest;
-  return attempt(options);
+  while (true) {
+    SyncAttempt tried;
+    options.attempt = &tried;
+    auto outcome = attempt(options);
+    if (!retry_in_version_2(options.wire_version, tried, outcome ? Status::ok() : outcome.status())) return outcome;
+    // The peer closed at the hello: most likely a node of an earlier release, which does not
+    // speak this version. Once more, one version lower (4, then 3, then 2); the last failure is
+    // reported.
+    options.wire_version = static_cast<std::uint8_t>(options.wire_version - 1);
+  }
 }
 
 Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms) {

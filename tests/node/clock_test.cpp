@@ -314,8 +314,8 @@ TEST_CASE("version-3 sessions exchange clocks and the key heads of each keyring"
   INFO(ra.status().message() << " / " << rb.status().message());
   REQUIRE(ra.is_ok());
   REQUIRE(rb.is_ok());
-  CHECK(ra->wire_version == 3);
-  CHECK(rb->wire_version == 3);
+  CHECK(ra->wire_version == net::kWireVersionLatest);
+  CHECK(rb->wire_version == net::kWireVersionLatest);
   REQUIRE(ra->peer_clock_offset_ms);
   CHECK(*ra->peer_clock_offset_ms == static_cast<std::int64_t>(kYearMs));
   // Each names the clock that is off: A keeps its own (of two clocks the earlier wins), B corrects.
@@ -359,8 +359,8 @@ TEST_CASE("a node of the previous release (wire version 2) and this one still sy
   auto report = node::sync_dialled(dial, newer);
   INFO(report.status().message());
   REQUIRE(report.is_ok());
-  CHECK(attempts == 2);
-  CHECK(hellos == std::vector<std::uint8_t>{3, 2});
+  CHECK(attempts == 3);
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3, 2});
   CHECK(report->wire_version == 2);
   CHECK(report->ops_received == 1);
   CHECK_FALSE(report->peer_clock_offset_ms);
@@ -382,7 +382,57 @@ TEST_CASE("a node of the previous release (wire version 2) and this one still sy
   auto again = node::sync_dialled(both_new, newer);
   REQUIRE(again.is_ok());
   CHECK(attempts == 1);
-  CHECK(again->wire_version == 3);
+  CHECK(again->wire_version == 4);
+}
+
+TEST_CASE("wire version 4 and a node of the release before (wire version 3) sync either way round, hiding nothing less "
+          "than version 3 did",
+          "[clock][sync][v4]") {
+  County county;
+  TempDir a_dir, b_dir;
+  ManualClock clock(kNowMs);
+  auto a = open_with_clock(a_dir.path(), clock);
+  auto b = open_with_clock(b_dir.path(), clock);
+  county.give_to(*a);
+  county.give_to(*b);
+  REQUIRE(author(*b, county.head, kVillage, NotePayload{"从三版来"}, clock).is_ok());
+  node::SyncOptions newer, older;
+  newer.clock = older.clock = &clock;
+  older.wire_version = 3;  // plays a node of the release before: it closes on a version-4 hello
+  std::vector<std::uint8_t> hellos;
+  auto dial = [&](const node::SyncOptions& options) {
+    hellos.push_back(options.wire_version);
+    return session(*a, county.node_a, options, *b, county.node_county, older).first;
+  };
+  auto report = node::sync_dialled(dial, newer);
+  INFO(report.status().message());
+  REQUIRE(report.is_ok());
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3});
+  CHECK(report->wire_version == 3);
+  CHECK(report->ops_received == 1);
+  CHECK(report->peer_clock_offset_ms);  // a version-3 session: clocks are exchanged
+  // The other way round: a version-3 initiator, a version-4 responder that answers in 3.
+  REQUIRE(author(*a, county.head, kVillage, NotePayload{"到三版去"}, clock).is_ok());
+  auto [rb, ra] = session(*b, county.node_county, older, *a, county.node_a, newer);
+  REQUIRE(rb.is_ok());
+  REQUIRE(ra.is_ok());
+  CHECK(ra->wire_version == 3);
+  CHECK(rb->ops_received == 1);
+  // Two nodes of this release: version 4, one attempt, the same session after the handshake.
+  REQUIRE(author(*b, county.head, kVillage, NotePayload{"四版"}, clock).is_ok());
+  hellos.clear();
+  auto both_new = [&](const node::SyncOptions& options) {
+    hellos.push_back(options.wire_version);
+    return session(*a, county.node_a, options, *b, county.node_county, newer).first;
+  };
+  auto again = node::sync_dialled(both_new, newer);
+  REQUIRE(again.is_ok());
+  CHECK(hellos == std::vector<std::uint8_t>{4});
+  CHECK(again->wire_version == 4);
+  CHECK(again->ops_received == 1);
+  CHECK(again->peer_clock_offset_ms);
+  // Its handshake: 65 + 33 + 112 + 113 bytes and two channel headers, each in a 4-byte frame.
+  CHECK(again->handshake_bytes == 4 * 6 + 65 + 33 + 112 + 113 + 2 * 24);
 }
 
 TEST_CASE("the fallback to version 2 happens only for a hello sent and never answered", "[clock][sync]") {
