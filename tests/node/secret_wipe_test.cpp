@@ -123,6 +123,9 @@ TEST_CASE("writing and reading key files leaves no seed in freed memory", "[secr
     auto moved = home->export_key("li", dir.path() / "li.move", std::nullopt, clock);
     REQUIRE(moved.is_ok());
     CHECK(watch.found_so_far() == 0);  // a move file written
+  }
+  {
+    FreedMemoryWatch watch(person_seed);
     auto move = node::read_move_file(dir.path() / "li.move");
     REQUIRE(move.is_ok());
     CHECK(watch.found_so_far() == 0);  // and read
