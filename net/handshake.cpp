@@ -383,8 +383,8 @@ Result<Bytes> Handshake::step(ByteView message) {
                     "node " + node_key_.public_key().short_hex() + " belongs to network " + network_.short_hex() +
                         ", not to the network the hello names");
     peer_ = *Hash32::from_view(message.subspan(65, 32));
+    version_ = message[0];  // accept_peer_ may ask (a downgrade)
     if (Status s = accept_peer_(peer_); !s) return refuse(s.message(), s.message());
-    version_ = message[0];
     peer_ephemeral_.assign(message.begin() + 33, message.begin() + 65);
     append(transcript_, message);
     Bytes reply{version_};

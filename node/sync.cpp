@@ -834,6 +834,9 @@ class Session {
   bool done_received_ = false;
 };
 
+// The local counter holding the highest wire version of a session this node finished with `peer`.
+std::string highest_version_counter(const PublicKey& peer) { return "peer/" + peer.hex() + "/wire_version_max"; }
+
 // A refusal in a plain frame before the channel is up (version 3): kPlainRefusal, then the
 // sentence, cut to the frame cap of that moment and never 24 bytes long in all (a channel header's
 // length, which it replaces).
@@ -874,9 +877,27 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   auto my_scopes = (*authority)->node_scopes(node_key.public_key());
   if (my_scopes.empty())
     return Status::invalid("this node (" + node_key.public_key().hex() + ") is not enrolled in its network");
+  const net::Handshake* running = nullptr;  // the handshake below, once made
   auto accept = [&](const PublicKey& peer) -> Status {
     auto scopes = (*authority)->node_scopes(peer);
     if (scopes.empty()) return Status::invalid("node " + peer.hex() + " is not enrolled in this network");
+    // Downgrade: a peer that has finished a session of version 4 with this node is not met in an
+    // older version, which shows node keys (net/PROTOCOL.md, "Downgrade"). Checked before this
+    // node shows anything of itself in that version (a responder, before message 2; an
+    // initiator, before its signature).
+    if (running->version() < net::kWireVersionHidden) {
+      auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                                   : std::unique_lock<std::mutex>();
+      auto highest = store.local_counter(highest_version_counter(peer));
+      if (!highest) return highest.status();
+      if (*highest >= net::kWireVersionHidden)
+        return Status::error(Status::Code::kRefused,
+                             "node " + peer.short_hex() + " has synced with this node in wire protocol version " +
+                                 std::to_string(*highest) + " before and now uses version " +
+                                 std::to_string(running->version()) +
+                                 ": someone between the two may be forcing an older protocol, or that node was put "
+                                 "back to an older anwang release (upgrade it again)");
+    }
     report.peer_scope = scopes.front();
     return Status::ok();
   };
@@ -889,6 +910,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
                            node_key, *stats->network_id, ephemeral_seed, accept, options.wire_version);
+  running = &handshake;
   if (role == SyncRole::kInitiator) {
     if (Status s = framed.send(handshake.start()); !s) return s;
     attempt.hello_sent = true;
@@ -959,6 +981,16 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!dropped) return dropped.status();
   report.orphans_dropped = *dropped;
   if (Status s = session.forget_unfounded_heads(); !s) return s;
+  if (handshake.version() >= net::kWireVersionHidden) {
+    // Remembered for the downgrade check above (and shown by `anwang status`).
+    auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                                 : std::unique_lock<std::mutex>();
+    std::string name = highest_version_counter(report.peer);
+    auto highest = store.local_counter(name);
+    if (!highest) return highest.status();
+    if (*highest < handshake.version())
+      if (Status s = store.set_local_counter(name, handshake.version()); !s) return s;
+  }
   return report;
 }
 
