@@ -816,9 +816,11 @@ TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighb
 TEST_CASE("upgrading: a node of this release and one of a previous release (wire version 3 or 2) still sync",
           "[integrity][upgrade]") {
   County c;
-  fs::path village = join_node(c, "village", County::kVillage);
   for (std::string version : {"3", "2"}) {
     INFO("the previous release speaks wire version " << version);
+    // A village of its own for each: once two nodes have synced in version 4, they refuse to meet
+    // in an older version (a downgrade).
+    fs::path village = join_node(c, "village" + version, County::kVillage);
     std::string first = c.report("member");
     {
       ScopedEnv older("ANWANG_TEST_WIRE_VERSION", version);  // the county's daemon plays the previous release
