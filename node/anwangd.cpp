@@ -238,7 +238,9 @@ class Daemon {
           return anwang::Result<anwang::node::SyncReport>(Status::error(Status::Code::kUnavailable, "the node is stopping"));
         it->second.fd = transport.native_handle();
       }
-      auto report = anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed(), attempt);
+      auto seed = anwang::node::fresh_seed();
+      auto report = anwang::node::run_sync(store_, node_key_, transport, role, seed, attempt);
+      sodium_memzero(seed.data(), seed.size());  // the handshake's ephemeral secret derives from it
       std::lock_guard<std::mutex> lock(sessions_mutex_);
       // Before the socket closes: stop() never touches a reused descriptor.
       if (auto it = sessions_.find(id); it != sessions_.end()) it->second.fd = -1;
