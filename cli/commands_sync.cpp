@@ -72,8 +72,10 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
   options.blob_budget_bytes = blob_budget;
   options.clock = &ctx.clock;
   for (const node::KeyInfo& info : keys) options.keyring_keys.push_back(info.public_key);
-  if (const char* version = std::getenv("ANWANG_TEST_WIRE_VERSION"); version != nullptr && std::string(version) == "2")
-    options.wire_version = 2;  // tests only: play a node of the previous release
+  // Tests only: play a node of an earlier release.
+  if (const char* version = std::getenv("ANWANG_TEST_WIRE_VERSION");
+      version != nullptr && (std::string(version) == "2" || std::string(version) == "3"))
+    options.wire_version = static_cast<std::uint8_t>(version[0] - '0');
   auto report = node::dial_and_sync(io, *endpoint, *opened->store, *node_key, options);
   if (progress) std::cerr << "\n";
   if (!report) return ctx.fail(report.status());
@@ -97,7 +99,8 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
             << report->blobs_received << " attachments received";
   if (report->blobs_deferred > 0) std::cout << " (" << report->blobs_deferred << " left for later by --blob-budget)";
   if (stats && stats->pending > 0) std::cout << "; " << stats->pending << " ops still wait for parents";
-  if (report->wire_version == 2) std::cout << "; the peer speaks wire protocol version 2 (an earlier anwang release)";
+  if (report->wire_version < anwang::net::kWireVersionLatest)
+    std::cout << "; the peer speaks wire protocol version " << int{report->wire_version} << " (an earlier anwang release)";
   std::cout << "\n";
   if (report->ops_refused > 0) ctx.exit_code = kExitCheckFailed;
 }

@@ -155,11 +155,11 @@ inline constexpr std::size_t reconcile_trials_per_message_max = std::size_t{1} <
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).
 inline constexpr int sync_receive_timeout_ms = 60'000;
-// The handshake is three small messages: 10 s covers several 2G round trips; a peer that has not
+// The handshake is three small messages (four in wire version 4): 10 s covers several 2G round trips; a peer that has not
 // finished by then (half-open, dripping a byte a second) is dropped.
 inline constexpr int handshake_ms_max = 10'000;
-// Before the handshake has authenticated a peer, frames are small: the largest handshake message
-// is 129 bytes, the channel header 24. A stranger cannot make the node buffer more than this.
+// Before the handshake has authenticated a peer, frames are small: the largest handshake message is 129 bytes
+// (version 3; 113 in 4), the channel header 24, a refusal cut to fit. A stranger cannot make the node buffer more.
 inline constexpr std::size_t handshake_frame_bytes_max = 256;
 // anwangd: connections accepted but not yet authenticated (each costs a thread and a receive
 // buffer until the handshake deadline). Beyond the bound a new connection is closed at once;

@@ -1,7 +1,16 @@
 // handshake.h — mutual authentication of two nodes and the encrypted channel after it. Sans-IO.
 //
-// In the spirit of Scuttlebutt's secret handshake: ephemeral X25519 keys, each node signing the
-// transcript with its Ed25519 node key, bound to the network id.
+// Version 4 (net/PROTOCOL.md, "Handshake"), in the spirit of Scuttlebutt's secret handshake and
+// Noise XX: neither node key travels in clear, and the responder reveals nothing of itself to an
+// initiator that has not proved it holds an enrolled node key of this network.
+//   1. initiator → responder: 04 | initiator ephemeral | BLAKE2b keyed with the network id
+//   2. responder → initiator: 04 | responder ephemeral
+//   3. initiator → responder: sealed under a key from X25519(ephemerals) and the network id:
+//      initiator node key | its signature of the transcript so far
+//   4. responder → initiator: sealed likewise: responder node key | its signature of the whole
+//      transcript, message 3 included; or, to an initiator that proved its key but is refused
+//      (not enrolled), why.
+// Versions 3 and 2 (the previous releases), kept for compatibility:
 //   1. initiator → responder: version | network id | initiator ephemeral | initiator node key
 //   2. responder → initiator: version | responder ephemeral | responder node key | signature
 //      of "anwang/handshake/v1\0" | message 1 | responder ephemeral | responder node key
@@ -11,12 +20,17 @@
 // transcript unique. Session keys are BLAKE2b of the X25519 secret and the whole transcript, one
 // per direction, for crypto_secretstream.
 //
+// Secrets: the ephemeral secret is wiped as soon as the X25519 secret is computed, that one and
+// every key derived from it as soon as the session keys are, the session keys by forget_keys()
+// (once the channel holds them) or when the Handshake goes; the channel's states when they go.
+//
 // Versions (net/PROTOCOL.md): the first byte of messages 1 and 2. An initiator says hello in one
 // version; a responder answers in the hello's version if it speaks it (kWireVersionOldest up to
-// its own), so a node of this release still syncs with one of the previous release either way.
-// A version-3 responder that refuses a version-3 hello tells the initiator why in a plain frame
-// (kPlainRefusal, then one sentence) instead of message 2; a version-2 peer is refused as before,
-// by closing the connection.
+// its own), so a node of this release still syncs with one of the previous releases either way.
+// A responder of version 3 or later that refuses a hello of version 3 or later tells the
+// initiator why in a plain frame (kPlainRefusal, then one sentence) instead of message 2 — in
+// version 4 only that the network differs, nothing of itself; a version-2 peer is refused as
+// before, by closing the connection.
 //
 // Handshake, ChannelSender and ChannelReceiver are owned by one connection, used by one thread.
 // Randomness (the ephemeral seed) is passed in, so the simulator can fix it.
@@ -28,17 +42,22 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "crdt/keys.h"
 #include "crdt/status.h"
 
 namespace anwang::net {
 
-// Wire protocol versions this release speaks: 2, that of the previous release, and 3, which adds
-// the clock, key-head and refusal messages of a session (node/sync.cpp).
+// Wire protocol versions this release speaks: 2 and 3, those of the previous releases (3 adds the
+// clock, key-head and refusal messages of a session, node/sync.cpp), and 4, whose handshake hides
+// both node keys (a version-4 session is a version-3 one once the channel is up).
 inline constexpr std::uint8_t kWireVersionOldest = 2;
-inline constexpr std::uint8_t kWireVersionLatest = 3;
-// The first byte of a plain frame that refuses a version-3 hello (never a version number).
+inline constexpr std::uint8_t kWireVersionLatest = 4;
+// The first version whose handshake hides the node keys.
+inline constexpr std::uint8_t kWireVersionHidden = 4;
+// The first byte of a plain frame that refuses a hello of version 3 or later (never a version
+// number); in version 4 also the first byte of a refusal sealed in message 4.
 inline constexpr std::uint8_t kPlainRefusal = 0;
 
 // A refusal sentence from a peer as this node shows it: valid UTF-8 without control characters,
@@ -51,6 +70,10 @@ struct SessionKeys {
   std::array<std::uint8_t, 32> send{};
   std::array<std::uint8_t, 32> receive{};
   PublicKey peer;
+  void wipe() {
+    sodium_memzero(send.data(), send.size());
+    sodium_memzero(receive.data(), receive.size());
+  }
 };
 
 class Handshake {
@@ -73,6 +96,8 @@ class Handshake {
   bool done() const { return keys_.has_value(); }
   // REQUIRES: done().
   const SessionKeys& keys() const { return *keys_; }
+  // Wipes the session keys (keys().peer stays), once the channel has taken them.
+  void forget_keys();
   // The session's version: the hello's, once message 1 (responder) or 2 (initiator) is accepted.
   std::uint8_t version() const { return version_; }
   // Responder: after refusing the hello of a peer that speaks version 3 or later, the plain frame
@@ -83,14 +108,30 @@ class Handshake {
   // Initiator: the responder has answered the hello (with message 2, or a refusal).
   bool hello_answered() const { return hello_answered_; }
 
+  // Tests only: the buffers that hold or held secrets (the ephemeral secret, the X25519 secret
+  // and the session keys), to check they are wiped.
+  std::vector<ByteView> secret_buffers_for_test() const;
+
  private:
+  Result<Bytes> step(ByteView message);
   Status derive(ByteView peer_ephemeral, ByteView transcript);
+  // Version 4.
+  Result<Bytes> answer_hello_v4(ByteView message);
+  Result<Bytes> on_reply_v4(ByteView message);
+  Result<Bytes> on_identity_v4(ByteView message);
+  Result<Bytes> on_answer_v4(ByteView message);
+  Status compute_shared(ByteView peer_ephemeral);
+  std::array<std::uint8_t, 32> key_for(std::string_view label) const;
+  Bytes seal(std::string_view label, ByteView plaintext) const;
+  Result<Bytes> open(std::string_view label, ByteView ciphertext) const;
+  void wipe_secrets();
   Role role_;
   const KeyPair& node_key_;
   Hash32 network_;
   AcceptPeer accept_peer_;
   std::array<std::uint8_t, 32> ephemeral_public_{};
   std::array<std::uint8_t, 32> ephemeral_secret_{};
+  std::array<std::uint8_t, 32> shared_{};  // version 4: X25519(ephemerals), until the session keys
   Bytes transcript_;
   PublicKey peer_;
   Bytes peer_ephemeral_;
@@ -105,6 +146,10 @@ class Handshake {
 // One direction of the encrypted channel.
 class ChannelSender {
  public:
+  ChannelSender() = default;
+  ChannelSender(const ChannelSender&) = delete;
+  ChannelSender& operator=(const ChannelSender&) = delete;
+  ~ChannelSender() { sodium_memzero(&state_, sizeof state_); }
   // Returns the stream header, to send first.
   Bytes start(const std::array<std::uint8_t, 32>& key);
   Bytes seal(ByteView plaintext);
@@ -115,6 +160,10 @@ class ChannelSender {
 
 class ChannelReceiver {
  public:
+  ChannelReceiver() = default;
+  ChannelReceiver(const ChannelReceiver&) = delete;
+  ChannelReceiver& operator=(const ChannelReceiver&) = delete;
+  ~ChannelReceiver() { sodium_memzero(&state_, sizeof state_); }
   Status start(const std::array<std::uint8_t, 32>& key, ByteView header);
   Result<Bytes> open(ByteView ciphertext);
 

@@ -238,7 +238,9 @@ class Daemon {
           return anwang::Result<anwang::node::SyncReport>(Status::error(Status::Code::kUnavailable, "the node is stopping"));
         it->second.fd = transport.native_handle();
       }
-      auto report = anwang::node::run_sync(store_, node_key_, transport, role, anwang::node::fresh_seed(), attempt);
+      auto seed = anwang::node::fresh_seed();
+      auto report = anwang::node::run_sync(store_, node_key_, transport, role, seed, attempt);
+      sodium_memzero(seed.data(), seed.size());  // the handshake's ephemeral secret derives from it
       std::lock_guard<std::mutex> lock(sessions_mutex_);
       // Before the socket closes: stop() never touches a reused descriptor.
       if (auto it = sessions_.find(id); it != sessions_.end()) it->second.fd = -1;
@@ -274,8 +276,10 @@ class Daemon {
                  report->orphans_dropped > 0
                      ? fmt::format(", dropped {} of its ops still waiting for parents", report->orphans_dropped)
                      : std::string(),
-                 report->wire_version == 2 ? ", wire protocol version 2 (the peer runs an earlier anwang release)"
-                                           : std::string());
+                 report->wire_version < anwang::net::kWireVersionLatest
+                     ? fmt::format(", wire protocol version {} (the peer runs an earlier anwang release)",
+                                   report->wire_version)
+                     : std::string());
     log_what_is_off(who, *report);
     return Outcome::kSynced;
   }
@@ -532,11 +536,11 @@ int main(int argc, char** argv) {
     if (std::string warning = anwang::node::clock_warning(*state); !warning.empty()) spdlog::warn("{}", warning);
 
   asio::io_context io;
-  // Tests only: ANWANG_TEST_WIRE_VERSION=2 plays a node of the previous release.
+  // Tests only: ANWANG_TEST_WIRE_VERSION=2 or 3 plays a node of an earlier release.
   const char* test_version = std::getenv("ANWANG_TEST_WIRE_VERSION");
-  std::uint8_t wire_version = test_version != nullptr && std::string(test_version) == "2"
-                                  ? anwang::net::kWireVersionOldest
-                                  : anwang::net::kWireVersionLatest;
+  std::uint8_t wire_version = anwang::net::kWireVersionLatest;
+  if (test_version != nullptr && (std::string(test_version) == "2" || std::string(test_version) == "3"))
+    wire_version = static_cast<std::uint8_t>(test_version[0] - '0');
   Daemon daemon(io, **store, std::move(*node_key), *home, clock, wire_version);
   std::string address = listen.empty() ? home->config().listen : listen;
   if (!address.empty())

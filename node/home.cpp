@@ -77,14 +77,38 @@ struct SecretText {
   ~SecretText() { sodium_memzero(text.data(), text.size()); }
 };
 
-// The whole of a small file, refused when larger than `bytes_max`.
+// One string of `pieces`, sized for all of them first: appending piece by piece (operator+)
+// reallocates, and each buffer left behind holds a copy of a secret piece, never wiped. The
+// caller wipes the result (and its secret pieces).
+std::string join_secret(std::initializer_list<std::string_view> pieces) {
+  std::size_t size = 0;
+  for (std::string_view piece : pieces) size += piece.size();
+  std::string out;
+  out.reserve(size);
+  for (std::string_view piece : pieces) out.append(piece);
+  return out;
+}
+
+// The whole of a small file, refused when larger than `bytes_max`. Read with read(2) straight
+// into `out`: a std::ifstream keeps its own buffer, freed with the seed still in it.
 Status read_small_file(const fs::path& path, std::size_t bytes_max, const std::string& what,
                        SecretText& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::not_found("cannot read " + what + " " + path.string());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::not_found("cannot read " + what + " " + path.string());
   out.text.resize(bytes_max + 1);
-  in.read(out.text.data(), static_cast<std::streamsize>(out.text.size()));
-  out.text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t got = 0;
+  while (got < out.text.size()) {
+    ssize_t n = ::read(fd, out.text.data() + got, out.text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Status::not_found("cannot read " + what + " " + path.string());
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.text.resize(got);  // shrinking keeps the buffer: nothing is copied
   if (out.text.size() > bytes_max)
     return Status::invalid(what + " " + path.string() + " is larger than any " + what + " (" +
                            std::to_string(bytes_max) + " bytes at most)");
@@ -236,7 +260,9 @@ Result<KeyFile> read_key_file(const fs::path& path) {
 }
 
 std::string bound_key_text(const KeyPair& key, const PublicKey& node) {
-  return std::string(kBoundKeyMagic) + "\nseed " + seed_hex_of(key) + "\nnode " + node.hex() + "\n";
+  SecretText seed;
+  seed.text = seed_hex_of(key);
+  return join_secret({kBoundKeyMagic, "\nseed ", seed.text, "\nnode ", node.hex(), "\n"});
 }
 
 // A new node key file (v1: the node key is bound to nothing but its home).
@@ -244,8 +270,10 @@ Result<PublicKey> create_node_key_file(const fs::path& path, RandomSource& rando
   std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
   random.fill(seed.data(), seed.size());
   KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
-  std::string text = std::string(kKeyFileMagic) + "\n" + to_hex(ByteView(seed.data(), seed.size())) + "\n";
+  SecretText seed_hex;
+  seed_hex.text = to_hex(ByteView(seed.data(), seed.size()));
   sodium_memzero(seed.data(), seed.size());
+  std::string text = join_secret({kKeyFileMagic, "\n", seed_hex.text, "\n"});
   Status written = write_private_file(path, text);
   sodium_memzero(text.data(), text.size());
   if (!written) return written;
@@ -508,12 +536,13 @@ Result<KeyInfo> NodeHome::export_key(const std::string& name, const fs::path& fi
         Status::Code::kAlreadyExists,
         target_text + " already exists: a move file is written new, never over another file");
   std::string moved_at = hlc_display(hlc_from_ms(clock.now_ms()), TimeShown::kIso);
-  std::string text =
-      std::string(kMoveFileMagic) + "\nname " + name + "\npublic " + key->public_key().hex() +
-      "\nseed " + seed_hex_of(*key) + "\nfrom " + node_key_.hex() + "\nhead " +
-      (head ? std::to_string(head->seq) + " " + head->id.hex() + " " + std::to_string(head->hlc)
-            : "none") +
-      "\nmoved-at " + moved_at + "\n";
+  SecretText seed_hex;
+  seed_hex.text = seed_hex_of(*key);
+  std::string head_text =
+      head ? std::to_string(head->seq) + " " + head->id.hex() + " " + std::to_string(head->hlc) : "none";
+  std::string text = join_secret({kMoveFileMagic, "\nname ", name, "\npublic ", key->public_key().hex(), "\nseed ",
+                                  seed_hex.text, "\nfrom ", node_key_.hex(), "\nhead ", head_text, "\nmoved-at ",
+                                  moved_at, "\n"});
   Status written = write_private_file(target, text);
   sodium_memzero(text.data(), text.size());
   if (!written) return written;

@@ -844,6 +844,9 @@ class Session {
   bool done_received_ = false;
 };
 
+// The local counter holding the highest wire version of a session this node finished with `peer`.
+std::string highest_version_counter(const PublicKey& peer) { return "peer/" + peer.hex() + "/wire_version_max"; }
+
 // A refusal in a plain frame before the channel is up (version 3): kPlainRefusal, then the
 // sentence, cut to the frame cap of that moment and never 24 bytes long in all (a channel header's
 // length, which it replaces).
@@ -884,9 +887,27 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   auto my_scopes = (*authority)->node_scopes(node_key.public_key());
   if (my_scopes.empty())
     return Status::invalid("this node (" + node_key.public_key().hex() + ") is not enrolled in its network");
+  const net::Handshake* running = nullptr;  // the handshake below, once made
   auto accept = [&](const PublicKey& peer) -> Status {
     auto scopes = (*authority)->node_scopes(peer);
     if (scopes.empty()) return Status::invalid("node " + peer.hex() + " is not enrolled in this network");
+    // Downgrade: a peer that has finished a session of version 4 with this node is not met in an
+    // older version, which shows node keys (net/PROTOCOL.md, "Downgrade"). Checked before this
+    // node shows anything of itself in that version (a responder, before message 2; an
+    // initiator, before its signature).
+    if (running->version() < net::kWireVersionHidden) {
+      auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                                   : std::unique_lock<std::mutex>();
+      auto highest = store.local_counter(highest_version_counter(peer));
+      if (!highest) return highest.status();
+      if (*highest >= net::kWireVersionHidden)
+        return Status::error(Status::Code::kRefused,
+                             "node " + peer.short_hex() + " has synced with this node in wire protocol version " +
+                                 std::to_string(*highest) + " before and now uses version " +
+                                 std::to_string(running->version()) +
+                                 ": someone between the two may be forcing an older protocol, or that node was put "
+                                 "back to an older anwang release (upgrade it again)");
+    }
     report.peer_scope = scopes.front();
     return Status::ok();
   };
@@ -899,6 +920,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
                            node_key, *stats->network_id, ephemeral_seed, accept, options.wire_version);
+  running = &handshake;
   if (role == SyncRole::kInitiator) {
     if (Status s = framed.send(handshake.start()); !s) return s;
     attempt.hello_sent = true;
@@ -923,13 +945,23 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   // The session bounds (anwangd: one session per peer node, at most so many) are checked before
   // the channel is set up. In version 3 a refusal takes the place of the channel header: a plain
   // frame, kPlainRefusal then why, never as long as a header (24 bytes).
-  if (options.on_authenticated)
-    if (Status s = options.on_authenticated(report.peer); !s) {
-      if (version_3 && framed.send(plain_refusal(s.message()))) transport.linger(limits::refusal_linger_ms);
-      return s;
-    }
   net::ChannelSender sender;
   net::ChannelReceiver receiver;
+  if (options.on_authenticated)
+    if (Status s = options.on_authenticated(report.peer); !s) {
+      if (handshake.version() >= net::kWireVersionHidden) {
+        // Version 4: sealed, as the first message of the channel (a plain frame would show an
+        // observer what the handshake hid, e.g. the node keys a refusal names).
+        Bytes why{kRefused};
+        std::string text = net::cut_sentence(s.message(), limits::refusal_bytes_max);
+        why.insert(why.end(), text.begin(), text.end());
+        if (framed.send(sender.start(handshake.keys().send)) && framed.send(sender.seal(why)))
+          transport.linger(limits::refusal_linger_ms);
+      } else if (version_3 && framed.send(plain_refusal(s.message()))) {
+        transport.linger(limits::refusal_linger_ms);
+      }
+      return s;
+    }
   if (Status s = framed.send(sender.start(handshake.keys().send)); !s) return s;
   auto header = framed.receive();
   if (!header) return header.status();
@@ -938,6 +970,7 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
     return Status::error(Status::Code::kRefused,
                          "refused by the peer: " + net::refusal_sentence(ByteView(*header).subspan(1)));
   if (Status s = receiver.start(handshake.keys().receive, *header); !s) return s;
+  handshake.forget_keys();  // the channel's states hold them now
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
   framed.set_frame_bytes_max(limits::frame_bytes_max);
   transport.set_deadline_ms(0);
@@ -958,6 +991,16 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!dropped) return dropped.status();
   report.orphans_dropped = *dropped;
   if (Status s = session.forget_unfounded_heads(); !s) return s;
+  if (handshake.version() >= net::kWireVersionHidden) {
+    // Remembered for the downgrade check above (and shown by `anwang status`).
+    auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                                 : std::unique_lock<std::mutex>();
+    std::string name = highest_version_counter(report.peer);
+    auto highest = store.local_counter(name);
+    if (!highest) return highest.status();
+    if (*highest < handshake.version())
+      if (Status s = store.set_local_counter(name, handshake.version()); !s) return s;
+  }
   return report;
 }
 
@@ -967,16 +1010,16 @@ bool retry_in_version_2(std::uint8_t version, const SyncAttempt& attempt, const 
 
 Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const SyncOptions&)>& attempt,
                                 SyncOptions options) {
-  SyncAttempt first;
-  options.attempt = &first;
-  auto outcome = attempt(options);
-  if (!retry_in_version_2(options.wire_version, first, outcome ? Status::ok() : outcome.status())) return outcome;
-  // The peer closed at the hello: most likely a node of the previous release, which speaks
-  // version 2 only. Once more, in version 2; if that fails too, its failure is reported.
-  SyncAttempt second;
-  options.attempt = &second;
-  options.wire_version = net::kWireVersionOldest;
-  return attempt(options);
+  while (true) {
+    SyncAttempt tried;
+    options.attempt = &tried;
+    auto outcome = attempt(options);
+    if (!retry_in_version_2(options.wire_version, tried, outcome ? Status::ok() : outcome.status())) return outcome;
+    // The peer closed at the hello: most likely a node of an earlier release, which does not
+    // speak this version. Once more, one version lower (4, then 3, then 2); the last failure is
+    // reported.
+    options.wire_version = static_cast<std::uint8_t>(options.wire_version - 1);
+  }
 }
 
 Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms) {

@@ -119,7 +119,8 @@ struct SyncOptions {
   std::mutex* store_mutex = nullptr;
   // Called once the handshake has authenticated the peer, before the channel is set up; an error
   // ends the session and, in version 3, is sent to the peer as the reason, in place of the channel
-  // header (anwangd: one session per peer node, a bound on sessions).
+  // header; in version 4, sealed, as the first message of the channel (anwangd: one session per
+  // peer node, a bound on sessions).
   std::function<Status(const PublicKey& peer)> on_authenticated;
   // This node's clock (nullptr: the system clock): version 3 sends the peer this node's trusted
   // time and records the peer's offset by it.
@@ -128,20 +129,21 @@ struct SyncOptions {
   // first limits::key_heads_asked_max of them.
   std::vector<PublicKey> keyring_keys;
   // Initiator: the version of its hello. Responder: the highest version it answers (it answers 2
-  // up to this). Tests set 2 to play a node of the previous release.
+  // up to this). Tests set 2 or 3 to play a node of an earlier release.
   std::uint8_t wire_version = net::kWireVersionLatest;
   // When set, told how far an initiator's session got, whether or not it succeeds (sync_dialled).
   SyncAttempt* attempt = nullptr;
 };
 
 // Whether an initiator whose hello in `version` ended as `attempt` and `outcome` is to try once
-// more in version 2: it failed after its hello went out and before any answer, as a node of the
-// previous release closes on a version it does not know.
+// more one version lower (down to 2; the name is that of the release that added it): it failed
+// after its hello went out and before any answer, as a node of an earlier release closes on a
+// version it does not know.
 bool retry_in_version_2(std::uint8_t version, const SyncAttempt& attempt, const Status& outcome);
 
 // An initiator's session as `anwang sync` and anwangd dial it: `attempt` connects afresh and runs
-// run_sync as initiator with the options it is given; first with `options` (wire version 3), and
-// when retry_in_version_2 says so, once more with wire version 2.
+// run_sync as initiator with the options it is given; first with `options` (wire version 4), and
+// each time retry_in_version_2 says so, once more one version lower (3, then 2).
 Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const SyncOptions&)>& attempt,
                                 SyncOptions options);
 

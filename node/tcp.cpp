@@ -152,7 +152,10 @@ Result<SyncReport> dial_and_sync(asio::io_context& io, const Endpoint& endpoint,
       [&](const SyncOptions& attempt) -> Result<SyncReport> {
         auto transport = tcp_connect(io, endpoint, limits::sync_receive_timeout_ms);
         if (!transport) return transport.status();
-        return run_sync(store, node_key, **transport, SyncRole::kInitiator, fresh_seed(), attempt);
+        auto seed = fresh_seed();
+        auto report = run_sync(store, node_key, **transport, SyncRole::kInitiator, seed, attempt);
+        sodium_memzero(seed.data(), seed.size());  // the handshake's ephemeral secret derives from it
+        return report;
       },
       options);
 }

@@ -812,34 +812,40 @@ TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighb
   CHECK(county.stop().is_ok());
 }
 
-// Wire protocol 3 must still sync with nodes of the previous release (version 2), either way round.
-TEST_CASE("upgrading: a node of this release and one of the previous release (wire version 2) still sync",
+// Wire protocol 4 must still sync with nodes of the previous releases (version 3, and version 2
+// before it), either way round.
+TEST_CASE("upgrading: a node of this release and one of a previous release (wire version 3 or 2) still sync",
           "[integrity][upgrade]") {
   County c;
-  fs::path village = join_node(c, "village", County::kVillage);
-  std::string first = c.report("member");
-  {
-    ScopedEnv older("ANWANG_TEST_WIRE_VERSION", "2");  // the county's daemon plays the previous release
+  for (std::string version : {"3", "2"}) {
+    INFO("the previous release speaks wire version " << version);
+    // A village of its own for each: once two nodes have synced in version 4, they refuse to meet
+    // in an older version (a downgrade).
+    fs::path village = join_node(c, "village" + version, County::kVillage);
+    std::string first = c.report("member");
+    {
+      ScopedEnv older("ANWANG_TEST_WIRE_VERSION", version);  // the county's daemon plays the previous release
+      test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+      REQUIRE(county.start().is_ok());
+      unsetenv("ANWANG_TEST_WIRE_VERSION");  // the CLI of this release
+      json synced = ok_json(village, {"sync", county.address()});
+      CHECK(synced["wire_version"] == std::stoi(version));
+      ok(village, {"hazard", "show", first});
+      CHECK(county.stop().is_ok());
+    }
+    std::string second = c.report("member");
     test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
     REQUIRE(county.start().is_ok());
-    unsetenv("ANWANG_TEST_WIRE_VERSION");  // the CLI of this release
-    json synced = ok_json(village, {"sync", county.address()});
-    CHECK(synced["wire_version"] == 2);
-    ok(village, {"hazard", "show", first});
+    {
+      ScopedEnv older("ANWANG_TEST_WIRE_VERSION", version);  // now the village plays the previous release
+      json synced = ok_json(village, {"sync", county.address()});
+      CHECK(synced["wire_version"] == std::stoi(version));
+    }
+    ok(village, {"hazard", "show", second});
+    json current = ok_json(village, {"sync", county.address()});
+    CHECK(current["wire_version"] == 4);
     CHECK(county.stop().is_ok());
   }
-  std::string second = c.report("member");
-  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
-  REQUIRE(county.start().is_ok());
-  {
-    ScopedEnv older("ANWANG_TEST_WIRE_VERSION", "2");  // now the village plays the previous release
-    json synced = ok_json(village, {"sync", county.address()});
-    CHECK(synced["wire_version"] == 2);
-  }
-  ok(village, {"hazard", "show", second});
-  json current = ok_json(village, {"sync", county.address()});
-  CHECK(current["wire_version"] == 3);
-  CHECK(county.stop().is_ok());
 }
 
 // Class 9. A sync refused by the peer said only "the peer closed the connection".

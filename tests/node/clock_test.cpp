@@ -321,8 +321,8 @@ TEST_CASE("version-3 sessions exchange clocks and the key heads of each keyring"
   INFO(ra.status().message() << " / " << rb.status().message());
   REQUIRE(ra.is_ok());
   REQUIRE(rb.is_ok());
-  CHECK(ra->wire_version == 3);
-  CHECK(rb->wire_version == 3);
+  CHECK(ra->wire_version == net::kWireVersionLatest);
+  CHECK(rb->wire_version == net::kWireVersionLatest);
   REQUIRE(ra->peer_clock_offset_ms);
   CHECK(*ra->peer_clock_offset_ms == static_cast<std::int64_t>(kYearMs));
   // Each names the clock that is off: A keeps its own (of two clocks the earlier wins), B corrects.
@@ -366,8 +366,8 @@ TEST_CASE("a node of the previous release (wire version 2) and this one still sy
   auto report = node::sync_dialled(dial, newer);
   INFO(report.status().message());
   REQUIRE(report.is_ok());
-  CHECK(attempts == 2);
-  CHECK(hellos == std::vector<std::uint8_t>{3, 2});
+  CHECK(attempts == 3);
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3, 2});
   CHECK(report->wire_version == 2);
   CHECK(report->ops_received == 1);
   CHECK_FALSE(report->peer_clock_offset_ms);
@@ -389,7 +389,120 @@ TEST_CASE("a node of the previous release (wire version 2) and this one still sy
   auto again = node::sync_dialled(both_new, newer);
   REQUIRE(again.is_ok());
   CHECK(attempts == 1);
-  CHECK(again->wire_version == 3);
+  CHECK(again->wire_version == 4);
+}
+
+TEST_CASE("wire version 4 and a node of the release before (wire version 3) sync, either way round", "[clock][sync][v4]") {
+  County county;
+  TempDir a_dir, b_dir;
+  ManualClock clock(kNowMs);
+  auto a = open_with_clock(a_dir.path(), clock);
+  auto b = open_with_clock(b_dir.path(), clock);
+  county.give_to(*a);
+  county.give_to(*b);
+  REQUIRE(author(*b, county.head, kVillage, NotePayload{"从三版来"}, clock).is_ok());
+  node::SyncOptions newer, older;
+  newer.clock = older.clock = &clock;
+  older.wire_version = 3;  // plays a node of the release before: it closes on a version-4 hello
+  std::vector<std::uint8_t> hellos;
+  auto dial = [&](const node::SyncOptions& options) {
+    hellos.push_back(options.wire_version);
+    return session(*a, county.node_a, options, *b, county.node_county, older).first;
+  };
+  auto report = node::sync_dialled(dial, newer);
+  INFO(report.status().message());
+  REQUIRE(report.is_ok());
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3});
+  CHECK(report->wire_version == 3);
+  CHECK(report->ops_received == 1);
+  CHECK(report->peer_clock_offset_ms);  // a version-3 session: clocks are exchanged
+  // The other way round: a version-3 initiator, a version-4 responder that answers in 3.
+  REQUIRE(author(*a, county.head, kVillage, NotePayload{"到三版去"}, clock).is_ok());
+  auto [rb, ra] = session(*b, county.node_county, older, *a, county.node_a, newer);
+  REQUIRE(rb.is_ok());
+  REQUIRE(ra.is_ok());
+  CHECK(ra->wire_version == 3);
+  CHECK(rb->ops_received == 1);
+  // Two nodes of this release: version 4, one attempt, the same session after the handshake.
+  REQUIRE(author(*b, county.head, kVillage, NotePayload{"四版"}, clock).is_ok());
+  hellos.clear();
+  auto both_new = [&](const node::SyncOptions& options) {
+    hellos.push_back(options.wire_version);
+    return session(*a, county.node_a, options, *b, county.node_county, newer).first;
+  };
+  auto again = node::sync_dialled(both_new, newer);
+  REQUIRE(again.is_ok());
+  CHECK(hellos == std::vector<std::uint8_t>{4});
+  CHECK(again->wire_version == 4);
+  CHECK(again->ops_received == 1);
+  CHECK(again->peer_clock_offset_ms);
+}
+
+TEST_CASE("an attacker who cuts the version-4 hello cannot make two nodes that met in version 4 settle on version 3",
+          "[clock][sync][v4]") {
+  County county;
+  TempDir a_dir, b_dir;
+  ManualClock clock(kNowMs);
+  auto a = open_with_clock(a_dir.path(), clock);
+  auto b = open_with_clock(b_dir.path(), clock);
+  county.give_to(*a);
+  county.give_to(*b);
+  node::SyncOptions newer;
+  newer.clock = &clock;
+  // An honest version-4 session: each side remembers it.
+  auto [first_a, first_b] = session(*a, county.node_a, newer, *b, county.node_county, newer);
+  REQUIRE(first_a.is_ok());
+  REQUIRE(first_b.is_ok());
+  CHECK(first_a->wire_version == 4);
+  std::string a_counter = "peer/" + county.node_county.public_key().hex() + "/wire_version_max";
+  std::string b_counter = "peer/" + county.node_a.public_key().hex() + "/wire_version_max";
+  CHECK(*a->local_counter(a_counter) == 4);
+  CHECK(*b->local_counter(b_counter) == 4);
+  REQUIRE(author(*b, county.head, kVillage, NotePayload{"中间人"}, clock).is_ok());
+  // Someone between them closes every connection that carries a version-4 hello, so A dials
+  // again in version 3, which B (of this release) still answers.
+  std::vector<std::uint8_t> hellos;
+  Result<node::SyncReport> b_side = Status::error(Status::Code::kUnavailable, "not run");
+  auto cut = [&](const node::SyncOptions& options) -> Result<node::SyncReport> {
+    hellos.push_back(options.wire_version);
+    if (options.wire_version == 4) {
+      options.attempt->hello_sent = true;
+      return Status::error(Status::Code::kUnavailable, "the peer closed the connection");
+    }
+    auto [ra, rb] = session(*a, county.node_a, options, *b, county.node_county, newer);
+    b_side = rb;
+    return ra;
+  };
+  auto cut_short = node::sync_dialled(cut, newer);
+  REQUIRE_FALSE(cut_short.is_ok());  // not a silent version-3 session
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3});  // B answered the version-3 hello: with why
+  CHECK_THAT(cut_short.status().message(),
+             Catch::Contains("refused by the peer: node " + county.node_a.public_key().short_hex() +
+                             " has synced with this node in wire protocol version 4 before and now uses version 3"));
+  CHECK_THAT(cut_short.status().message(), !Catch::Contains(county.node_county.public_key().short_hex()));
+  REQUIRE_FALSE(b_side.is_ok());
+  // A checks too, before it signs: with B's memory gone (say B's store was restored from a copy),
+  // A still refuses once message 2 names B.
+  REQUIRE(b->set_local_counter(b_counter, 0).is_ok());
+  hellos.clear();
+  auto from_a = node::sync_dialled(cut, newer);
+  REQUIRE_FALSE(from_a.is_ok());
+  CHECK(hellos == std::vector<std::uint8_t>{4, 3});
+  CHECK_THAT(from_a.status().message(),
+             Catch::Contains("node " + county.node_county.public_key().short_hex() +
+                             " has synced with this node in wire protocol version 4 before and now uses version 3") &&
+                 Catch::Contains("upgrade it again"));
+  REQUIRE_FALSE(b_side.is_ok());
+  CHECK(*a->local_counter(a_counter) == 4);
+  // Once the connection is left alone, version 4 goes through, and the note arrives.
+  auto honest = [&](const node::SyncOptions& options) {
+    return session(*a, county.node_a, options, *b, county.node_county, newer).first;
+  };
+  auto again = node::sync_dialled(honest, newer);
+  INFO(again.status().message());
+  REQUIRE(again.is_ok());
+  CHECK(again->wire_version == 4);
+  CHECK(again->ops_received == 1);
 }
 
 TEST_CASE("the fallback to version 2 happens only for a hello sent and never answered", "[clock][sync]") {
