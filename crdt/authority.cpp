@@ -199,6 +199,7 @@ void AuthorityState::index(std::size_t from) {
     everything_.add(i);
     const Payload& payload = g.op(i).fields.payload;
     if (const auto* d = std::get_if<DelegationPayload>(&payload)) insert(grants_by_grantee_[d->grantee], i);
+    if (const auto* e = std::get_if<EnrolmentPayload>(&payload)) insert(enrolments_by_node_[e->node_key], i);
     if (const auto* r = std::get_if<RevocationPayload>(&payload)) insert(revocations_by_key_[r->key], i);
     if (const auto* r = std::get_if<ReaffirmationPayload>(&payload)) insert(revocations_by_key_[r->key], i);
     if (std::holds_alternative<AmendmentPayload>(payload)) insert(amendments_, i);
@@ -606,9 +607,78 @@ Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const
       }
     }
   }
+  // A node key: its enrolments are offices too, revoked by the office that enrolled the node or
+  // one whose revoke-capable role encloses the enrolment's scope (crdt/AUTHORITY.md, "Enrolments").
+  if (auto enrolled = enrolments_by_node_.find(key); enrolled != enrolments_by_node_.end()) {
+    for (std::size_t e : enrolled->second) {
+      if (!view.has(e) || !verdicts_[e].effective) continue;
+      const Op& en = graph_->op(e);
+      if (!scope_contains(op.fields.scope, en.fields.scope)) continue;
+      bool above = en.fields.author == op.fields.author ||
+                   std::any_of(authorities.begin(), authorities.end(),
+                               [&](const auto& authority) { return scope_contains(authority.first, en.fields.scope); });
+      if (above) {
+        Verdict verdict;
+        verdict.effective = true;
+        verdict.chain = {en.id};
+        return verdict;
+      }
+    }
+  }
   return refused("key " + key_name(key) + " holds no role within " + op.fields.scope + " that key " +
                  key_name(op.fields.author) +
                  " may revoke: only its grantor or an office above may, and peers at one level cannot revoke each other");
+}
+
+bool AuthorityState::revokes_enrolment(std::size_t revocation, std::size_t enrolment) const {
+  const Op& r = graph_->op(revocation);
+  const Op& e = graph_->op(enrolment);
+  const auto* payload = std::get_if<RevocationPayload>(&r.fields.payload);
+  if (payload == nullptr || payload->key != std::get<EnrolmentPayload>(e.fields.payload).node_key) return false;
+  if (!verdicts_[revocation].effective || !graph_->precedes_or_equal(enrolment, revocation)) return false;
+  if (!scope_contains(r.fields.scope, e.fields.scope)) return false;
+  if (r.fields.author == e.fields.author) return true;
+  const auto& authorities = revokers_[revocation].authorities;
+  return std::any_of(authorities.begin(), authorities.end(),
+                     [&](const auto& authority) { return scope_contains(authority.first, e.fields.scope); });
+}
+
+bool AuthorityState::enrolment_revoked_in(std::size_t enrolment, const AuthoritySet& view) const {
+  const auto& node = std::get<EnrolmentPayload>(graph_->op(enrolment).fields.payload).node_key;
+  auto at = revocations_by_key_.find(node);
+  if (at == revocations_by_key_.end()) return false;
+  return std::any_of(at->second.begin(), at->second.end(),
+                     [&](std::size_t r) { return view.has(r) && revokes_enrolment(r, enrolment); });
+}
+
+// An enrolment asks node.enroll at its scope; and when the node is already enrolled in the
+// enrolment's view (not revoked there), the author must hold node.enroll at a scope that encloses
+// that enrolment too: one township cannot move another township's node to itself.
+Verdict AuthorityState::judge_enrolment(const Op& op, const EnrolmentPayload& enrolment, const AuthoritySet& view,
+                                        std::optional<std::size_t> self) const {
+  Verdict verdict = require(*action_of(op), view, self);
+  if (!verdict.effective) return verdict;
+  auto at = enrolments_by_node_.find(enrolment.node_key);
+  if (at == enrolments_by_node_.end()) return verdict;
+  for (std::size_t e : at->second) {
+    if ((self && e == *self) || !view.has(e) || !verdicts_[e].effective || enrolment_revoked_in(e, view)) continue;
+    const Op& existing = graph_->op(e);
+    if (scope_contains(op.fields.scope, existing.fields.scope) &&
+        require(Action{op.fields.author, op.fields.author_seq, capability::kNodeEnroll, existing.fields.scope, "",
+                       ActionClass::kPrivileged, std::nullopt},
+                view, self)
+            .effective)
+      continue;
+    if (require(Action{op.fields.author, op.fields.author_seq, capability::kNodeEnroll, existing.fields.scope, "",
+                       ActionClass::kPrivileged, std::nullopt},
+                view, self)
+            .effective)
+      continue;
+    return refused("node " + key_name(enrolment.node_key) + " is already enrolled at " + existing.fields.scope + " (op " +
+                   existing.id.short_hex() + "); only an office that encloses " + existing.fields.scope +
+                   " may enrol it again, or revoke that enrolment first");
+  }
+  return verdict;
 }
 
 Verdict AuthorityState::judge_amendment(const Op& op, const AmendmentPayload& amendment,
@@ -646,6 +716,7 @@ Verdict AuthorityState::judge_in_view(const Op& op, const AuthoritySet& view, st
     }
     return refused("a second genesis has no effect");
   }
+  if (const auto* enrolment = std::get_if<EnrolmentPayload>(&payload)) return judge_enrolment(op, *enrolment, view, self);
   if (auto action = action_of(op)) return require(*action, view, self);
   if (const auto* delegation = std::get_if<DelegationPayload>(&payload))
     return judge_delegation(op, *delegation, view, self);
@@ -673,17 +744,24 @@ Verdict AuthorityState::judge_action(const Action& action, const std::vector<Has
 }
 
 std::vector<std::string> AuthorityState::node_scopes(const PublicKey& node_key) const {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < graph_->size(); ++i) {
-    const auto* enrolment = std::get_if<EnrolmentPayload>(&graph_->op(i).fields.payload);
-    if (enrolment != nullptr && enrolment->node_key == node_key && verdicts_[i].effective)
-      out.push_back(graph_->op(i).fields.scope);
-  }
-  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return std::make_pair(a.size(), a) < std::make_pair(b.size(), b);
+  auto at = enrolments_by_node_.find(node_key);
+  if (at == enrolments_by_node_.end()) return {};
+  std::vector<std::size_t> live;
+  for (std::size_t e : at->second)
+    if (verdicts_[e].effective && !enrolment_revoked_in(e, everything_)) live.push_back(e);
+  // A re-enrolment supersedes the enrolments in its past.
+  std::vector<std::size_t> current;
+  for (std::size_t e : live)
+    if (std::none_of(live.begin(), live.end(),
+                     [&](std::size_t later) { return later != e && graph_->precedes_or_equal(e, later); }))
+      current.push_back(e);
+  if (current.empty()) return {};
+  auto narrowest = std::min_element(current.begin(), current.end(), [&](std::size_t a, std::size_t b) {
+    const Op& x = graph_->op(a);
+    const Op& y = graph_->op(b);
+    return std::make_pair(y.fields.scope.size(), x.id) < std::make_pair(x.fields.scope.size(), y.id);
   });
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return {graph_->op(*narrowest).fields.scope};
 }
 
 Reach reach_of(const OpFields& fields) {

@@ -216,7 +216,10 @@ class AuthorityState {
   std::vector<CompromiseReview> compromise_reviews() const;
   // Whether `revoker`'s offices, in the full view, may revoke or reaffirm `key`.
   bool can_revoke(const PublicKey& revoker, const PublicKey& key) const;
-  // The scopes a node key is enrolled for (effective enrolments), widest first.
+  // The scope a node key is enrolled for: its effective enrolment, or none (crdt/AUTHORITY.md,
+  // "Enrolments"). At most one: an enrolment that is revoked, or followed by a re-enrolment in
+  // whose past it is, counts no more; of concurrent ones, the narrowest scope (then the least op
+  // id) counts. A list, empty or of one, for the callers that iterate.
   std::vector<std::string> node_scopes(const PublicKey& node_key) const;
   // The constitution in force in the full view, and the county's root keys.
   const Constitution& constitution() const;
@@ -249,6 +252,13 @@ class AuthorityState {
   bool revoked_in_view(std::size_t grant, const AuthoritySet& view) const;
   std::optional<std::size_t> revoked_after_frontier(std::size_t grant, const Action& action) const;
   bool may_revoke(std::size_t revocation, std::size_t grant, const std::vector<RevokerInfo>& revokers) const;
+  // Whether the effective revocation `revocation` ends the enrolment `enrolment`: it names the
+  // node key, has the enrolment in its past and its scope, and its author enrolled the node or
+  // holds a revoke-capable office that encloses the enrolment's scope.
+  bool revokes_enrolment(std::size_t revocation, std::size_t enrolment) const;
+  bool enrolment_revoked_in(std::size_t enrolment, const AuthoritySet& view) const;
+  Verdict judge_enrolment(const Op& op, const EnrolmentPayload& enrolment, const AuthoritySet& view,
+                          std::optional<std::size_t> self) const;
   // `despite_revocations`: also the offices the key lost to a revocation (to name the true reason).
   std::vector<std::pair<std::string, std::uint32_t>> revoke_authorities(const PublicKey& key,
                                                                         const AuthoritySet& view,
@@ -267,6 +277,7 @@ class AuthorityState {
   std::vector<std::size_t> effective_revocations_;  // last round's, sorted
   std::unordered_map<PublicKey, std::vector<std::size_t>> grants_by_grantee_;
   std::unordered_map<PublicKey, std::vector<std::size_t>> revocations_by_key_;
+  std::unordered_map<PublicKey, std::vector<std::size_t>> enrolments_by_node_;
   std::vector<std::size_t> amendments_;
   AuthoritySet everything_;
   int rounds_ = 0;

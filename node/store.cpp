@@ -941,14 +941,15 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   auto standing = key_standing_in(*txn, key.public_key());
   if (!standing) return standing.status();
   if (!standing->behind.empty()) return Status::error(Status::Code::kUnavailable, standing->behind);
-  // Ops dated after the trusted time and its leeway are no parents of a new op (nor is the
-  // author's previous op or this node's last timestamp a floor for it): a wrong clock or a forged
-  // date never drags the new op's time along. Without a trusted time (a Pi at 1970 that no peer has
-  // corrected), only the ceiling bounds them.
+  // Ops dated after the trusted time and its leeway, which this store would not take now
+  // (check_not_ahead), are no parents of a new op (nor is the author's previous op or this node's
+  // last timestamp a floor for it): a wrong clock or a forged date never drags the new op's time
+  // along. Without a trusted time (a Pi at 1970 that no peer has corrected), or in a store that
+  // keeps no clock (StoreOptions::clock: the simulator's), only the ceiling bounds them.
   const TrustedTime trusted_now = trusted_time_in(*txn, clock.now_ms());
+  const bool bounded = clock_ != nullptr && trusted_now.known;
   const std::uint64_t dated_before =
-      trusted_now.known ? std::min(kHlcCeiling, hlc_from_ms(trusted_now.trusted_ms + limits::clock_skew_ms_max))
-                        : kHlcCeiling;
+      bounded ? std::min(kHlcCeiling, hlc_from_ms(trusted_now.trusted_ms + limits::clock_skew_ms_max)) : kHlcCeiling;
   std::optional<std::uint64_t> adopted_hlc;  // the previous op's time, when it is adopted rather than held
   if (standing->adopted && standing->adopted->seq >= fields.author_seq) {
     fields.author_seq = standing->adopted->seq + 1;
@@ -1008,7 +1009,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   std::uint64_t last_hlc = *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0;
   // This node's own last timestamp, when it was ahead (its clock was wrong, and its peers have
   // told it so since), is no floor either: the new op is stamped at the trusted time.
-  if (trusted_now.known && last_hlc >= dated_before) last_hlc = hlc_from_ms(trusted_now.trusted_ms);
+  if (bounded && last_hlc >= dated_before) last_hlc = hlc_from_ms(trusted_now.trusted_ms);
   // Stamped with the trusted time: this node's clock corrected by its peers' (a Pi at 1970 that
   // has synced once stamps its ops with their time).
   CorrectedClock trusted(clock, trusted_now.correction_ms);
