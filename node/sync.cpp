@@ -69,7 +69,10 @@ class Framed {
   void set_frame_bytes_max(std::size_t frame_bytes_max) { decoder_.set_frame_bytes_max(frame_bytes_max); }
   Result<Bytes> receive() {
     while (true) {
-      if (auto frame = decoder_.next()) return std::move(*frame);
+      if (auto frame = decoder_.next()) {
+        delivered_bytes_ += frame->size() + 4;
+        return std::move(*frame);
+      }
       if (decoder_.failed()) return decoder_.feed({});  // the next frame was declared over the cap
       auto bytes = transport_.read_some();
       if (!bytes) return bytes.status();
@@ -78,10 +81,14 @@ class Framed {
     }
   }
 
+  // Bytes of the frames handed out so far (a read may bring more, not yet acted on).
+  std::uint64_t delivered_bytes() const { return delivered_bytes_; }
+
  private:
   Transport& transport_;
   SyncReport& report_;
   net::FrameDecoder decoder_;
+  std::uint64_t delivered_bytes_ = 0;
 };
 
 // Incidents first, then major hazards, then everything else (DESIGN §7).
@@ -203,8 +210,11 @@ class Session {
   // The budgets a peer can push this side past (bytes received, wall time): beyond one, what
   // arrived is committed and the session ends, saying which.
   Status check_budget() {
-    if (report_.bytes_received > budget_.bytes_received)
-      return over_budget(std::to_string(budget_.bytes_received) + " bytes received from the peer");
+    // Counted by whole frames handed out: the frames before the one over the budget are acted on.
+    if (framed_.delivered_bytes() > budget_.bytes_received)
+      return over_budget(budget_.bytes_received % (1 << 20) == 0
+                             ? std::to_string(budget_.bytes_received >> 20) + " MiB received from the peer"
+                             : std::to_string(budget_.bytes_received) + " bytes received from the peer");
     // A wall clock set back mid-session counts as no time passed (the transport's deadline, on a
     // steady clock, still holds).
     const std::uint64_t now_ms = clock_.now_ms();
@@ -666,7 +676,7 @@ class Session {
   // What this session will have received once `blob_bytes` of attachments more have arrived, with
   // each chunk's framing (its hash and offset, the message type, the seal, the frame length).
   std::uint64_t received_after(std::uint64_t blob_bytes) const {
-    return report_.bytes_received + blob_bytes + (blob_bytes / limits::blob_chunk_bytes + 1) * 128;
+    return framed_.delivered_bytes() + blob_bytes + (blob_bytes / limits::blob_chunk_bytes + 1) * 128;
   }
 
   Status answer_blob(ByteView body) {

@@ -22,8 +22,9 @@
 // when the responder closes without answering (a node of the previous release), once more in 2.
 //
 // Against hostile peers: frames stay small (limits::handshake_frame_bytes_max) until the peer is
-// authenticated, and the handshake and channel set-up must finish within
-// limits::handshake_ms_max (Transport::set_deadline_ms); ops the two nodes may not both hold
+// authenticated, a responder's peer must say hello within limits::handshake_first_message_ms_max,
+// and the handshake and channel set-up must finish within limits::handshake_ms_max
+// (Transport::set_deadline_ms); ops the two nodes may not both hold
 // are refused; a peer's ops waiting for parents may fill at most limits::pending_ops_per_peer_max
 // of the pending area (the excess is set aside and asked for again once reconciliation has
 // brought everything else, so the bound limits memory, never progress) and those still waiting

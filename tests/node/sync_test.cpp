@@ -214,6 +214,26 @@ TEST_CASE("a peer sending more ops than the receiver's budget is cut off, and wh
   CHECK(sessions >= 4);
 }
 
+TEST_CASE("a peer sending more bytes than the receiver's budget is cut off, and what came is kept", "[sync][budget]") {
+  Backlog b(1000);
+  const std::uint64_t want = b.village_records_in_county();
+  node::SyncOptions small, unbounded;
+  small.budget.bytes_received = 100'000;
+  int sessions = 0;
+  while (b.records_in_fresh() < want && sessions < 20) {
+    std::uint64_t before = b.records_in_fresh();
+    auto [village, county] = sync_with(b.fresh, b.w.county, small, unbounded);
+    ++sessions;
+    if (village.is_ok()) continue;
+    CHECK_THAT(village.status().message(), Catch::Contains("reached its limit of 100000 bytes received from the peer"));
+    INFO("session " << sessions << ": " << village.status().message() << ", pending " << b.fresh.store->stats()->pending);
+    CHECK(b.records_in_fresh() > before);
+  }
+  WARN("1,030 records moved in " << sessions << " sessions of at most 100,000 bytes received");
+  CHECK(b.records_in_fresh() == want);
+  CHECK(sessions >= 3);
+}
+
 namespace {
 
 // A clock that moves a minute each time it is read.
