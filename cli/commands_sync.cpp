@@ -52,9 +52,16 @@ void say_what_is_off(Context& ctx, const Opened& opened, const node::SyncReport&
   }
 }
 
-void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budget) {
+void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budget, const std::string& peer) {
   auto endpoint = node::parse_endpoint(address);
   if (!endpoint) return ctx.fail(endpoint.status());
+  std::optional<PublicKey> expected_peer;
+  if (!peer.empty()) {
+    expected_peer = Hash32::from_hex(peer);
+    if (!expected_peer)
+      return ctx.fail(Status::invalid("--peer must be the peer's node key, 64 hex digits (as `anwang status` shows it "
+                                      "on that node)"));
+  }
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
   auto node_key = opened->home.load_node_key();
@@ -70,6 +77,7 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
                 << r.bytes_received << " B" << std::flush;
   };
   options.blob_budget_bytes = blob_budget;
+  options.expected_peer = expected_peer;
   options.clock = &ctx.clock;
   for (const node::KeyInfo& info : keys) options.keyring_keys.push_back(info.public_key);
   // Tests only: play a node of an earlier release.
@@ -91,7 +99,7 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
                       {"pending", stats ? stats->pending : 0}, {"wire_version", report->wire_version},
                       {"peer_clock_offset_ms", report->peer_clock_offset_ms ? nlohmann::json(*report->peer_clock_offset_ms)
                                                                              : nlohmann::json(nullptr)},
-                      {"ops_ahead", report->ops_ahead}});
+                      {"ops_ahead", report->ops_ahead}, {"budget_reached", report->budget_reached}});
   std::cout << "Synced 同步完成 with node " << report->peer.short_hex() << " (" << report->peer_scope << "): sent "
             << report->ops_sent << " ops, received " << report->ops_received << " ops (" << report->ops_duplicate
             << " duplicate, " << report->ops_refused << " refused), " << report->bytes_sent << " B out, "
@@ -101,6 +109,8 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
   if (stats && stats->pending > 0) std::cout << "; " << stats->pending << " ops still wait for parents";
   if (report->wire_version < anwang::net::kWireVersionLatest)
     std::cout << "; the peer speaks wire protocol version " << int{report->wire_version} << " (an earlier anwang release)";
+  if (!report->budget_reached.empty())
+    std::cout << "; this node " << report->budget_reached << " in this session: sync again for the rest";
   std::cout << "\n";
   if (report->ops_refused > 0) ctx.exit_code = kExitCheckFailed;
 }
@@ -110,10 +120,14 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
 void add_sync_commands(CLI::App& app, Context& ctx) {
   auto address = std::make_shared<std::string>();
   auto budget = std::make_shared<std::uint64_t>(0);
+  auto peer = std::make_shared<std::string>();
   auto* sync = app.add_subcommand("sync", "Sync once with a peer node (同步), without the daemon");
   sync->add_option("HOST:PORT", *address, "The peer's address, e.g. 127.0.0.1:7400")->required();
   sync->add_option("--blob-budget", *budget, "Fetch at most this many bytes of photos this time, but always at least one photo (0: no limit); ops always go");
-  sync->callback([&ctx, address, budget] { run_sync(ctx, *address, *budget); });
+  sync->add_option("--peer", *peer,
+                   "The node key expected at HOST:PORT (64 hex digits): any other node is refused before anything is "
+                   "exchanged");
+  sync->callback([&ctx, address, budget, peer] { run_sync(ctx, *address, *budget, *peer); });
 }
 
 }  // namespace anwang::cli

@@ -152,20 +152,74 @@ inline constexpr std::uint64_t reconcile_count_max = std::uint64_t{1} << 40;
 inline constexpr std::size_t reconcile_trial_items_per_range_max = 8192;
 inline constexpr std::size_t reconcile_trials_per_message_max = std::size_t{1} << 18;
 
+// Session budgets (net/PROTOCOL.md, "Hostile peers"): what one session may cost this node, so an
+// authenticated peer that floods, lists or stalls is cut off, and an honest session of a large
+// store ends within them and leaves the rest to the next session (which finds only what is still
+// missing). Each is a local decision: nothing on the wire changes.
+//
+// Ops one side sends, and ops it receives, in one session. A county-to-township session of a large
+// store moves up to this many and the next session the rest: 131,072 ops of the figures' ~600 bytes
+// (README, "Sync figures") are ~77 MB, about 20 s on loopback; a fresh village receives its
+// 102,010 ops of the figures in one session. The sender stops offering ops at this count (those
+// left over differ again next time); a receiver given more ends the session.
+inline constexpr std::uint64_t sync_session_ops_max = 131'072;
+// Op bytes one side sends in a session before it leaves the rest for the next one: 131,072 ops of
+// 1 KiB. Ops of the simulator's workload average 1.6 KB, so a session of large ops stops here
+// first.
+inline constexpr std::uint64_t sync_session_op_bytes_sent_max = 128ull << 20;
+// Bytes one side receives in a session, everything counted: the peer's ops (paced as above), its
+// reconciliation messages (an honest side produces at most reconcile_rounds_max replies of about
+// reconcile_reply_bytes_target + 16 KiB: 64 MiB), and attachments, which this side asks for only
+// within what is left of this budget (always one, up to blob_bytes_max). A peer that sends more is
+// cut off; 256 MiB takes 7 hours on 2G, so on a slow link the time budget ends a session first.
+inline constexpr std::uint64_t sync_session_bytes_max = 256ull << 20;
+// Ids a side records as lacking from its peer's full id lists. An honest peer lists full ids only
+// where a listed prefix stood for another id (a collision: a handful a session), so the bound is
+// for hostile lists; each costs about 200 bytes while it is asked for (the reconciler's list and
+// set, the session's outstanding set): 16,384 are about 3 MB. At the bound the side ends
+// reconciliation (it answers with nothing: every open range is settled for now) and the next
+// session finds the rest.
+inline constexpr std::size_t reconcile_fetch_ids_max = 16'384;
+// Ids (8-byte prefixes) a peer may ask for with `need` in one session: its own fetch bound and the
+// ops it set aside and asks for again (sync_deferred_ops_max), with room for a node of the previous
+// release, whose need lists are not bounded. Each id is answered at most once a session (asked
+// again, it is answered "not held"); beyond the send budget, "not held" too; a peer asking for
+// more than this ends the session. One need message holds at most ingest_batch_ops_max prefixes,
+// as every release sends them.
+inline constexpr std::size_t sync_session_need_ids_max = 262'144;
+// A session's wall time. A peer that sends `committed` or a byte every minute would otherwise
+// hold its session (and its memory) for ever. An hour moves 36 MB over 2G (80 kbit/s): a session
+// of a whole op budget of large ops over 2G may stop here; it keeps what it committed, and the
+// next session goes on.
+inline constexpr int sync_session_ms_max = 60 * 60 * 1000;
+
 // Sync over a network: a silent peer is dropped after this long (a 2G link's 650 ms round trip
 // and a 64 KiB frame at 20 kbit/s (~26 s) fit well within it).
 inline constexpr int sync_receive_timeout_ms = 60'000;
 // The handshake is three small messages (four in wire version 4): 10 s covers several 2G round trips; a peer that has not
 // finished by then (half-open, dripping a byte a second) is dropped.
 inline constexpr int handshake_ms_max = 10'000;
+// An initiator sends its hello (message 1, about 100 bytes) as soon as it is connected: one 2G trip
+// (650 ms) and a TCP retransmission (1 s at first) fit in 3 s. A connection that has not said
+// hello by then is dropped, so a silent or dripping stranger holds a slot 3 s, not 10; the rest of
+// the handshake has what is left of handshake_ms_max.
+inline constexpr int handshake_first_message_ms_max = 3'000;
 // Before the handshake has authenticated a peer, frames are small: the largest handshake message is 129 bytes
 // (version 3; 113 in 4), the channel header 24, a refusal cut to fit. A stranger cannot make the node buffer more.
 inline constexpr std::size_t handshake_frame_bytes_max = 256;
 // anwangd: connections accepted but not yet authenticated (each costs a thread and a receive
-// buffer until the handshake deadline). Beyond the bound a new connection is closed at once;
-// one address may hold only a few, so a single misbehaving host cannot take every slot.
+// buffer until the handshake deadline). They are counted by network prefix (node/slots.h): a /24
+// of IPv4 is what one host or small network commonly holds, and a single IPv6 host is given a
+// whole /64, so counting exact addresses let eight IPv4 addresses, or one IPv6 host, take every
+// slot. One prefix holds at most a quarter of the slots, so four networks are needed to fill
+// them; and a full prefix or a full table gives up its oldest slot to a newcomer (the silent ones
+// go first) rather than turn it away, so villages behind one carrier-grade NAT, each finishing its
+// handshake in a few 2G round trips (a slot held ~2 s; a few hundred villages dialling every
+// minute hold about ten at once), still get in.
 inline constexpr int connections_unauthenticated_max = 64;
-inline constexpr int connections_unauthenticated_per_address_max = 8;
+inline constexpr int connections_unauthenticated_per_prefix_max = 16;
+inline constexpr int connections_prefix_bits_v4 = 24;
+inline constexpr int connections_prefix_bits_v6 = 64;
 // anwangd: authenticated sessions at once, one per peer node. A township serves a few dozen
 // villages; a county a few dozen townships.
 inline constexpr int sessions_max = 32;
@@ -234,10 +288,12 @@ static_assert(note_bytes_max < op_bytes_max);
 static_assert(boundary_bytes_max < op_bytes_max);
 static_assert(frame_bytes_max > op_bytes_max, "a frame must carry the largest op");
 static_assert(handshake_frame_bytes_max < frame_bytes_max);
+static_assert(handshake_first_message_ms_max * 3 <= handshake_ms_max, "the first message's deadline is much shorter");
 static_assert(pending_ops_per_peer_max >= ingest_batch_ops_max, "a peer's share holds at least one batch");
 static_assert(pending_ops_per_peer_max <= pending_ops_max);
 static_assert(blobs_arriving_max >= static_cast<std::size_t>(sessions_max), "each session's blob keeps its running hash");
-static_assert(connections_unauthenticated_per_address_max <= connections_unauthenticated_max);
+static_assert(connections_unauthenticated_per_prefix_max * 4 <= connections_unauthenticated_max,
+              "four networks are needed to take every slot");
 static_assert(store_map_bytes_min <= store_map_bytes_default);
 static_assert(store_map_bytes_default <= store_map_bytes_max);
 static_assert(clock_skew_ms_max < clock_offset_age_ms_max);
@@ -248,5 +304,13 @@ static_assert(refusal_bytes_max + 64 < frame_bytes_max);
 static_assert(notice_deadline_days_max <= 0xffff, "deadlineDays is a UInt16");
 static_assert(hlc_ms_ceiling < (std::uint64_t{1} << (64 - hlc_counter_bits)) - 1, "hlc + 1 below the ceiling never wraps");
 static_assert(hlc_ms_ceiling > clock_plausible_after_ms);
+static_assert(reconcile_rounds_max * (reconcile_reply_bytes_target + 16 * 1024) + sync_session_op_bytes_sent_max +
+                  blob_bytes_max + 32 * 1024 * 1024 <= sync_session_bytes_max,
+              "an honest session's reconciliation, ops and one attachment fit the receiver's byte budget");
+static_assert(reconcile_fetch_ids_max + sync_deferred_ops_max <= sync_session_need_ids_max,
+              "an honest asker's need lists fit the answerer's bound");
+static_assert(sync_session_ops_max <= sync_session_need_ids_max);
+static_assert(sync_session_op_bytes_sent_max + frame_bytes_max < sync_session_bytes_max,
+              "the sender stops before the receiver's bound");
 
 }  // namespace anwang::limits

@@ -444,7 +444,8 @@ void sort_item_keys(std::vector<ItemKey>& keys) {
   }
 }
 
-Reconciler::Reconciler(std::vector<ItemKey> items) : items_(std::move(items)) {
+Reconciler::Reconciler(std::vector<ItemKey> items, std::size_t fetch_ids_max)
+    : items_(std::move(items)), fetch_ids_max_(fetch_ids_max) {
   assert(std::adjacent_find(items_.begin(), items_.end(), std::greater_equal<>()) == items_.end() &&
          "items sorted, without duplicates");
   sums_.resize(items_.size() + 1);
@@ -486,7 +487,13 @@ void Reconciler::send(std::size_t item) {
 }
 
 void Reconciler::fetch(const Hash32& id) {
-  if (need_set_.insert(id).second) need_.push_back(id);
+  if (need_set_.count(id)) return;
+  if (need_.size() >= fetch_ids_max_) {
+    fetch_budget_reached_ = true;  // found again by the next session
+    return;
+  }
+  need_set_.insert(id);
+  need_.push_back(id);
 }
 
 Bytes Reconciler::initiate() {
@@ -506,13 +513,21 @@ Bytes Reconciler::initiate() {
 }
 
 Result<Bytes> Reconciler::on_message(ByteView message) {
-  if (rounds_ >= static_cast<int>(limits::reconcile_rounds_max))
+  // Messages produced, and received: a peer that keeps sending messages that need no answer
+  // (empty ones) is cut off as surely as one that never lets a range settle.
+  if (rounds_ >= static_cast<int>(limits::reconcile_rounds_max) || received_ > limits::reconcile_rounds_max)
     return Status::error(Status::Code::kRefused,
                          "reconciliation did not finish within its round limit");
   auto entries = decode(message);
   if (!entries) return entries.status();
+  ++received_;
   Bytes reply = respond(*entries);
   ++messages_;
+  if (fetch_budget_reached_) {
+    // This side ends the reconciliation: an empty reply settles every open range for this session.
+    open_.clear();
+    reply.clear();
+  }
   if (!reply.empty()) {
     ++rounds_;
     ++messages_;

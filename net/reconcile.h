@@ -17,8 +17,11 @@
 // Reconciler is a state machine over messages (bytes in, bytes out); the transport, the store
 // and the clock are the caller's. One Reconciler per session, one thread. A peer's message is
 // checked whole before it changes any state; its cost is bounded by crdt/limits.h
-// (reconcile_*): O(n + ranges · log n) work and memory per message, and a bounded number of
-// rounds.
+// (reconcile_*): O(n + ranges · log n) work and memory per message, a bounded number of rounds
+// (messages produced and received), and a bounded number of ids to fetch: once a peer's full id
+// lists have named `fetch_ids_max` ids this side lacks, it records no more and ends the
+// reconciliation with its next reply (empty: every open range is settled for this session). The
+// next session finds what is left.
 #pragma once
 
 #include <array>
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "crdt/bytes.h"
+#include "crdt/limits.h"
 #include "crdt/status.h"
 
 namespace anwang::net {
@@ -43,7 +47,7 @@ void sort_item_keys(std::vector<ItemKey>& keys);
 class Reconciler {
  public:
   // REQUIRES: items sorted ascending, no duplicates.
-  explicit Reconciler(std::vector<ItemKey> items);
+  explicit Reconciler(std::vector<ItemKey> items, std::size_t fetch_ids_max = limits::reconcile_fetch_ids_max);
 
   // Initiator only: the first message.
   Bytes initiate();
@@ -57,6 +61,9 @@ class Reconciler {
   const std::vector<Hash32>& to_fetch() const { return need_; }
   // Messages this side has produced (initiate() and each non-empty reply).
   int rounds() const { return rounds_; }
+  // The peer's lists named more ids this side lacks than it records in one session: to_fetch()
+  // holds fetch_ids_max of them, and this side ended the reconciliation.
+  bool fetch_budget_reached() const { return fetch_budget_reached_; }
 
  private:
   // A range bound: 0x00 then a key, or 0x01 then zeros (above every key).
@@ -115,6 +122,9 @@ class Reconciler {
   std::set<Hash32> need_set_;  // ids in need_ (a tree: ids from a peer may be chosen to collide)
   int rounds_ = 0;
   int messages_ = 0;  // sent and received in this session
+  std::size_t received_ = 0;  // peer messages processed
+  std::size_t fetch_ids_max_;
+  bool fetch_budget_reached_ = false;
 };
 
 }  // namespace anwang::net

@@ -9,9 +9,11 @@
 // at a time); so a slow or hostile peer holds up only its own session.
 //
 // Bounds against hostile peers (crdt/limits.h): at most connections_unauthenticated_max accepted
-// connections may still be in the handshake, and connections_unauthenticated_per_address_max from
-// one address — beyond that a new connection is closed at once; the handshake must finish within
-// handshake_ms_max however slowly its bytes trickle in, with small frames until then; at most
+// connections may still be in the handshake, and connections_unauthenticated_per_prefix_max from
+// one network prefix (/24, /64: node/slots.h) — beyond that the oldest of the prefix, or of the
+// fullest prefix, is closed to make room, or the newcomer is closed at once; the peer's hello must
+// arrive within handshake_first_message_ms_max and the whole handshake within handshake_ms_max
+// however slowly its bytes trickle in, with small frames until then; at most
 // sessions_max authenticated sessions run at once, one per peer node. Sessions commit batch by
 // batch, so stopping mid-session loses at most the batch in flight; SIGTERM ends every session
 // at its next network wait.
@@ -31,6 +33,7 @@
 
 #include "crdt/limits.h"
 #include "node/home.h"
+#include "node/slots.h"
 #include "node/standing.h"
 #include "node/tcp.h"
 
@@ -77,8 +80,8 @@ class Daemon {
       spdlog::error("neighbour {}: {}", config.address, endpoint.status().message());
       return;
     }
-    neighbours_.push_back(std::make_unique<Neighbour>(
-        Neighbour{config.address, *endpoint, asio::steady_timer(io_), 0, config.blob_budget_bytes, false, false}));
+    neighbours_.push_back(std::make_unique<Neighbour>(Neighbour{config.address, *endpoint, asio::steady_timer(io_), 0,
+                                                                config.blob_budget_bytes, config.key, false, false}));
     schedule(*neighbours_.back(), std::chrono::seconds(0));
   }
 
@@ -130,6 +133,7 @@ class Daemon {
     asio::steady_timer timer;
     int failures;
     std::uint64_t blob_budget_bytes;
+    std::optional<anwang::PublicKey> key;  // pinned: the node expected at the address
     bool dialling;  // a session with it is running
     bool again;     // local writes arrived meanwhile: dial again when it ends
   };
@@ -160,44 +164,53 @@ class Daemon {
       auto remote = socket.remote_endpoint(peer_ec);  // a peer may already be gone: never throw
       if (peer_ec) return accept();
       std::string from = remote.address().to_string();
-      auto id = admit(from);
+      bool evicted = false;
+      auto id = admit(from, anwang::node::address_prefix(remote.address()), socket.native_handle(), evicted);
+      if (!id || evicted) note_crowding(from, !id);
       if (!id) {
         std::error_code ignored;
         socket.close(ignored);  // closed at once: the bound on connections before authentication
-        note_refused(from);
       } else {
         start(*id, [this, id = *id, from, socket = std::move(socket)]() mutable {
           auto transport = std::make_unique<TcpTransport>(std::move(socket), anwang::limits::sync_receive_timeout_ms);
-          serve(id, std::move(transport), nullptr, from, 0);
+          serve(id, std::move(transport), nullptr, from, 0, std::nullopt);
         });
       }
       accept();
     });
   }
 
-  // Registers an accepted connection if the bounds allow it.
-  std::optional<std::uint64_t> admit(const std::string& from) {
+  // Registers an accepted connection if the bounds allow it (node/slots.h); the connection that
+  // gives way to it, if any, is closed.
+  std::optional<std::uint64_t> admit(const std::string& from, const std::string& prefix, int fd, bool& evicted) {
     std::lock_guard<std::mutex> lock(sessions_mutex_);
-    if (stopping_ || unauthenticated_ >= anwang::limits::connections_unauthenticated_max ||
-        unauthenticated_by_address_[from] >= anwang::limits::connections_unauthenticated_per_address_max) {
-      if (unauthenticated_by_address_[from] == 0) unauthenticated_by_address_.erase(from);
-      return std::nullopt;
+    if (stopping_) return std::nullopt;
+    std::uint64_t id = next_session_;
+    auto admission = slots_.admit(id, prefix);
+    if (!admission.admitted) return std::nullopt;
+    ++next_session_;
+    if (admission.evicted) {
+      auto closed = sessions_.find(*admission.evicted);
+      if (closed != sessions_.end() && closed->second.fd >= 0) ::shutdown(closed->second.fd, SHUT_RDWR);
+      evicted = true;
     }
-    ++unauthenticated_;
-    ++unauthenticated_by_address_[from];
-    std::uint64_t id = next_session_++;
     sessions_[id].from = from;
     sessions_[id].inbound = true;
+    sessions_[id].fd = fd;  // until its thread ends: eviction closes it
     return id;
   }
 
   // Logged at most once a second, with a count: a flood must not flood the log too.
-  void note_refused(const std::string& from) {
-    ++refused_;
+  // `refused`: the new connection was closed at once; otherwise an older one gave way to it.
+  void note_crowding(const std::string& from, bool refused) {
+    ++(refused ? refused_ : evicted_);
     auto now = std::chrono::steady_clock::now();
     if (now - refused_logged_ < std::chrono::seconds(1)) return;
-    spdlog::warn("closed {} connection(s) at once (latest from {}): too many peers in the handshake", refused_, from);
+    spdlog::warn("too many peers in the handshake from the same networks: closed {} new connection(s) at once and {} "
+                 "older one(s) still in the handshake (latest from {})",
+                 refused_, evicted_, from);
     refused_ = 0;
+    evicted_ = 0;
     refused_logged_ = now;
   }
 
@@ -208,15 +221,18 @@ class Daemon {
   }
 
   // How a session ended, for the dial schedule.
-  enum class Outcome { kSynced, kCutOff, kFailed };  // kCutOff: failed after the handshake proved the peer
+  // kCutOff: failed after the handshake proved the peer. kSyncedPartly: synced, and this node left
+  // work for the next session to stay within its session budget.
+  enum class Outcome { kSynced, kSyncedPartly, kCutOff, kFailed };
 
   // Session thread: one sync session, then its bookkeeping. Accepted: `accepted` is the
   // connection. Dialled: `endpoint` is the neighbour, dialled as sync_dialled does (a node of the
   // previous release is met in wire version 2).
   Outcome serve(std::uint64_t id, std::unique_ptr<TcpTransport> accepted, const anwang::node::Endpoint* endpoint,
-                const std::string& who, std::uint64_t blob_budget_bytes) {
+                const std::string& who, std::uint64_t blob_budget_bytes, std::optional<anwang::PublicKey> pinned) {
     anwang::node::SyncOptions options;
     options.blob_budget_bytes = blob_budget_bytes;
+    options.expected_peer = pinned;
     options.store_mutex = &store_mutex_;
     options.clock = &clock_;
     options.wire_version = wire_version_;
@@ -280,8 +296,11 @@ class Daemon {
                      ? fmt::format(", wire protocol version {} (the peer runs an earlier anwang release)",
                                    report->wire_version)
                      : std::string());
+    if (!report->budget_reached.empty())
+      spdlog::info("session with {} ({}): this node {}; the next session goes on from there", who,
+                   report->peer.short_hex(), report->budget_reached);
     log_what_is_off(who, *report);
-    return Outcome::kSynced;
+    return report->budget_reached.empty() ? Outcome::kSynced : Outcome::kSyncedPartly;
   }
 
   // After a session: what it found off, in the log. The peer's clock off this node's time; ops
@@ -347,7 +366,7 @@ class Daemon {
       return Status::error(Status::Code::kRefused, self + " has too many sessions at once (" +
                                                        std::to_string(anwang::limits::sessions_max) + "); try again later");
     Session& session = sessions_.at(id);
-    release_unauthenticated(session);
+    release_unauthenticated(id);
     session.authenticated = true;
     session.peer = peer;
     ++authenticated_;
@@ -355,11 +374,7 @@ class Daemon {
   }
 
   // REQUIRES: sessions_mutex_ held.
-  void release_unauthenticated(const Session& session) {
-    if (!session.inbound || session.authenticated) return;
-    --unauthenticated_;
-    if (--unauthenticated_by_address_[session.from] == 0) unauthenticated_by_address_.erase(session.from);
-  }
+  void release_unauthenticated(std::uint64_t id) { slots_.release(id); }
 
   void finish(std::uint64_t id) {
     std::lock_guard<std::mutex> lock(sessions_mutex_);
@@ -367,7 +382,7 @@ class Daemon {
     if (it == sessions_.end()) return;
     Session& session = it->second;
     session.fd = -1;
-    release_unauthenticated(session);
+    release_unauthenticated(id);
     if (session.authenticated) --authenticated_;
     session.inbound = false;
     session.authenticated = false;
@@ -433,7 +448,8 @@ class Daemon {
     neighbour.dialling = true;
     neighbour.again = false;
     start(id, [this, id, &neighbour] {
-      Outcome outcome = serve(id, nullptr, &neighbour.endpoint, neighbour.address, neighbour.blob_budget_bytes);
+      Outcome outcome =
+          serve(id, nullptr, &neighbour.endpoint, neighbour.address, neighbour.blob_budget_bytes, neighbour.key);
       asio::post(io_, [this, &neighbour, outcome] { dialled(neighbour, outcome); });
     });
   }
@@ -445,11 +461,13 @@ class Daemon {
     // works between drops (a flapping 2G link), so the backoff starts over — retry within 2 s and
     // resume. Counting such drops would push retries out to minutes on a link that is up most of
     // the time (found by tests/multiprocess/emulated_2g.sh).
-    if (outcome == Outcome::kSynced) neighbour.failures = 0;
+    const bool synced = outcome == Outcome::kSynced || outcome == Outcome::kSyncedPartly;
+    if (synced) neighbour.failures = 0;
     else if (outcome == Outcome::kCutOff) neighbour.failures = 1;
     else ++neighbour.failures;
-    int delay_s = neighbour.again ? 0 : interval_s_;
-    if (outcome != Outcome::kSynced) {
+    // A session that stopped at its budget goes on at once with the next.
+    int delay_s = neighbour.again || outcome == Outcome::kSyncedPartly ? 0 : interval_s_;
+    if (!synced) {
       // Exponential backoff with jitter: 2, 4, 8 … seconds, up to the maximum.
       int base = std::min(anwang::limits::sync_backoff_s_max, 1 << std::min(neighbour.failures, 10));
       delay_s = base / 2 + static_cast<int>(randombytes_uniform(static_cast<std::uint32_t>(base / 2 + 1)));
@@ -473,15 +491,16 @@ class Daemon {
   asio::steady_timer accept_retry_;
   std::uint64_t last_ops_ = 0;
   int interval_s_ = anwang::limits::sync_interval_s_default;
-  std::uint64_t refused_ = 0;
+  std::uint64_t refused_ = 0;  // connections closed at once, since the last log line (loop thread)
+  std::uint64_t evicted_ = 0;  // older connections closed to make room, since then
   std::chrono::steady_clock::time_point refused_logged_{};
 
   std::mutex sessions_mutex_;  // the members below
   std::condition_variable session_ended_;  // notified when a session lets go of its peer
   std::map<std::uint64_t, Session> sessions_;
   std::uint64_t next_session_ = 0;
-  int unauthenticated_ = 0;
-  std::map<std::string, int> unauthenticated_by_address_;
+  anwang::node::UnauthenticatedSlots slots_{anwang::limits::connections_unauthenticated_max,
+                                            anwang::limits::connections_unauthenticated_per_prefix_max};
   int authenticated_ = 0;
   bool stopping_ = false;
 };

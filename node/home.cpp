@@ -51,9 +51,12 @@ interval_s = 60
 
 # The nodes this node dials, one [[neighbour]] each. blob_budget_bytes caps the photo bytes
 # fetched per session on a slow link (0: no limit); ops always go.
+# key pins the node expected at that address (its node key, 64 hex digits): a session with any
+# other node fails before anything is exchanged.
 # [[neighbour]]
 # address = "192.0.2.10:7400"
 # blob_budget_bytes = 2000000
+# key = "<the neighbour's node key>"
 )";
 
 // Writes `text` to a new file readable only by its owner, durably (node/atomic_file.h). Refused
@@ -371,7 +374,16 @@ Result<Config> load_config(const fs::path& home) {
       if (!address) return Status::invalid(path.string() + ": each [[neighbour]] needs address = \"HOST:PORT\"");
       auto budget = (*entry)["blob_budget_bytes"].value_or<std::int64_t>(0);
       if (budget < 0) return Status::invalid(path.string() + ": [[neighbour]] blob_budget_bytes must not be negative");
-      config.neighbours.push_back({*address, static_cast<std::uint64_t>(budget)});
+      Config::Neighbour parsed{*address, static_cast<std::uint64_t>(budget), std::nullopt};
+      if (auto key = (*entry)["key"]; key) {
+        auto text = key.value<std::string>();
+        auto public_key = text ? Hash32::from_hex(*text) : std::nullopt;
+        if (!public_key)
+          return Status::invalid(path.string() + ": [[neighbour]] " + *address +
+                                 ": key must be the node's public key, 64 hex digits (as `anwang status` shows it on that node)");
+        parsed.key = *public_key;
+      }
+      config.neighbours.push_back(std::move(parsed));
     }
   }
   if (auto level = table["node"]["log_level"]; level) {

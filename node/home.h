@@ -71,6 +71,9 @@ struct Config {
   struct Neighbour {
     std::string address;                // "HOST:PORT"
     std::uint64_t blob_budget_bytes = 0;  // attachment bytes per session on this link; 0: no limit
+    // `key = "hex"`: the node key expected at this address (pinned); a session with any other
+    // node fails at the handshake. Not set: any node enrolled in the network.
+    std::optional<PublicKey> key;
   };
   std::vector<Neighbour> neighbours;    // the nodes anwangd dials
   int sync_interval_s = 60;

@@ -69,7 +69,10 @@ class Framed {
   void set_frame_bytes_max(std::size_t frame_bytes_max) { decoder_.set_frame_bytes_max(frame_bytes_max); }
   Result<Bytes> receive() {
     while (true) {
-      if (auto frame = decoder_.next()) return std::move(*frame);
+      if (auto frame = decoder_.next()) {
+        delivered_bytes_ += frame->size() + 4;
+        return std::move(*frame);
+      }
       if (decoder_.failed()) return decoder_.feed({});  // the next frame was declared over the cap
       auto bytes = transport_.read_some();
       if (!bytes) return bytes.status();
@@ -78,10 +81,14 @@ class Framed {
     }
   }
 
+  // Bytes of the frames handed out so far (a read may bring more, not yet acted on).
+  std::uint64_t delivered_bytes() const { return delivered_bytes_; }
+
  private:
   Transport& transport_;
   SyncReport& report_;
   net::FrameDecoder decoder_;
+  std::uint64_t delivered_bytes_ = 0;
 };
 
 // Incidents first, then major hazards, then everything else (DESIGN §7).
@@ -129,10 +136,11 @@ class Session {
   Session(Store& store, std::mutex* store_mutex, Framed& framed, net::ChannelSender& sender,
           net::ChannelReceiver& receiver, SyncReport& report, std::string my_scope,
           const std::function<void(const SyncReport&)>& progress, std::uint64_t blob_budget, std::uint8_t version,
-          const PhysicalClock& clock, std::vector<PublicKey> keyring_keys)
+          const PhysicalClock& clock, std::vector<PublicKey> keyring_keys, const SessionBudget& budget)
       : store_(store), store_mutex_(store_mutex), framed_(framed), sender_(sender), receiver_(receiver), report_(report),
         my_scope_(std::move(my_scope)), progress_(progress), version_(version), clock_(clock),
-        keyring_keys_(std::move(keyring_keys)), blob_budget_(blob_budget) {
+        keyring_keys_(std::move(keyring_keys)), blob_budget_(blob_budget), budget_(budget),
+        started_ms_(clock.now_ms()) {
     if (keyring_keys_.size() > limits::key_heads_asked_max) keyring_keys_.resize(limits::key_heads_asked_max);
   }
 
@@ -162,7 +170,7 @@ class Session {
     if (!s) return s;
     net::sort_item_keys(items);  // the store lists in time order, or scope by scope (a large store)
     report_.items = items.size();
-    reconciler_ = std::make_unique<net::Reconciler>(std::move(items));
+    reconciler_ = std::make_unique<net::Reconciler>(std::move(items), budget_.fetch_ids);
     if (role == SyncRole::kInitiator) {
       Bytes first = reconciler_->initiate();
       if (version_ >= 3 && hello_.size() + first.size() <= kReconcilePartBytes) {
@@ -177,6 +185,7 @@ class Session {
     while (!(done_sent_ && done_received_)) {
       auto frame = framed_.receive();
       if (!frame) return frame.status();
+      if (Status within = check_budget(); !within) return within;
       auto plain = receiver_.open(*frame);
       if (!plain) return plain.status();
       if (plain->empty()) return Status::error(Status::Code::kRefused, "the peer sent an empty message");
@@ -196,6 +205,33 @@ class Session {
     }
     report_.reconcile_rounds = reconciler_->rounds();
     return Status::ok();
+  }
+
+  // The budgets a peer can push this side past (bytes received, wall time): beyond one, what
+  // arrived is committed and the session ends, saying which.
+  Status check_budget() {
+    // Counted by whole frames handed out: the frames before the one over the budget are acted on.
+    if (framed_.delivered_bytes() > budget_.bytes_received)
+      return over_budget(budget_.bytes_received % (1 << 20) == 0
+                             ? std::to_string(budget_.bytes_received >> 20) + " MiB received from the peer"
+                             : std::to_string(budget_.bytes_received) + " bytes received from the peer");
+    // A wall clock set back mid-session counts as no time passed (the transport's deadline, on a
+    // steady clock, still holds).
+    const std::uint64_t now_ms = clock_.now_ms();
+    if (now_ms > started_ms_ && now_ms - started_ms_ > budget_.ms)
+      return over_budget(std::to_string(budget_.ms / 60'000) + " minutes");
+    return Status::ok();
+  }
+
+  Status over_budget(const std::string& what) {
+    if (Status committed = commit_buffered(); !committed) return committed;
+    return Status::error(Status::Code::kRefused, "the session reached its limit of " + what +
+                                                     ": what arrived is kept, and the next session goes on from there");
+  }
+
+  // This side left work for the next session to stay within its budget: said once, in the report.
+  void note_budget(const std::string& what) {
+    if (report_.budget_reached.empty()) report_.budget_reached = what;
   }
 
   // Version 3: tells the peer why this node refuses or ends the session, before it closes.
@@ -403,6 +439,8 @@ class Session {
         }
         auto reply = reconciler_->on_message(body);
         if (!reply) return reply.status();
+        if (reconciler_->fetch_budget_reached())
+          note_budget("fetched its limit of " + std::to_string(budget_.fetch_ids) + " ids listed by the peer");
         if (Status s = flush_differences(); !s) return s;
         if (role == SyncRole::kResponder) return send_reconcile(*reply);
         if (!reply->empty()) return send_reconcile(*reply);
@@ -455,8 +493,20 @@ class Session {
   // A need names ids by their first 8 bytes: every op or attachment both may hold that matches
   // is sent (a second match is a harmless extra), and a prefix matching nothing is answered
   // `not held` so the asker stops waiting.
+  //
+  // Bounded: one need names at most limits::ingest_batch_ops_max ids (as every release sends
+  // them), a session at most budget_.need_ids; each id is answered once a session (a prefix asked
+  // again is answered `not held`), and once this side has sent its budget of ops, the rest are
+  // answered `not held` too (the peer finds them in its next session).
   Status answer_need(ByteView body) {
     if (body.size() % kNeedPrefixBytes != 0) return Status::error(Status::Code::kRefused, "malformed need list");
+    const std::size_t asked = body.size() / kNeedPrefixBytes;
+    if (asked > limits::ingest_batch_ops_max)
+      return Status::error(Status::Code::kRefused, "the peer asked for more than " +
+                                                       std::to_string(limits::ingest_batch_ops_max) + " ops in one need list");
+    need_asked_ += asked;
+    if (need_asked_ > budget_.need_ids)
+      return over_budget(std::to_string(budget_.need_ids) + " ops asked for by the peer");
     if (by_prefix_.empty()) {
       by_prefix_.reserve(visible_.size() + visible_blobs_.size());
       visible_.for_each([&](const Hash32& id) { by_prefix_.emplace(prefix_of(id.bytes.data()), id); });
@@ -464,16 +514,24 @@ class Session {
     }
     std::vector<Hash32> ids;
     Bytes not_held;
+    auto answer_not_held = [&](std::uint64_t prefix) {
+      Hash32 padded{};
+      for (std::size_t i = 0; i < kNeedPrefixBytes; ++i)
+        padded.bytes[i] = static_cast<std::uint8_t>(prefix >> (8 * (kNeedPrefixBytes - 1 - i)));
+      add_not_ops_entry(not_held, kNotHeld, padded);
+    };
     for (std::size_t at = 0; at < body.size(); at += kNeedPrefixBytes) {
-      auto [begin, end] = by_prefix_.equal_range(prefix_of(body.data() + at));
-      for (auto it = begin; it != end; ++it) ids.push_back(it->second);
-      if (begin == end) {
-        Hash32 padded{};
-        std::copy_n(body.data() + at, kNeedPrefixBytes, padded.bytes.begin());
-        add_not_ops_entry(not_held, kNotHeld, padded);
+      const std::uint64_t prefix = prefix_of(body.data() + at);
+      auto [begin, end] = by_prefix_.equal_range(prefix);
+      if (begin == end || !answered_prefixes_.insert(prefix).second) {
+        answer_not_held(prefix);
+        continue;
       }
+      for (auto it = begin; it != end; ++it) ids.push_back(it->second);
     }
-    if (Status s = send_ops(ids); !s) return s;
+    std::vector<Hash32> left;  // beyond this side's budget of ops: for the next session
+    if (Status s = send_ops(ids, &left); !s) return s;
+    for (const Hash32& id : left) answer_not_held(prefix_of(id.bytes.data()));
     if (Status s = send_offers(ids); !s) return s;
     return send_not_ops(not_held);
   }
@@ -525,8 +583,10 @@ class Session {
     return Status::ok();
   }
 
-  // Sends ops (only ones the peer may hold), by priority, in frames under the cap.
-  Status send_ops(const std::vector<Hash32>& ids) {
+  // Sends ops (only ones the peer may hold), by priority, in frames under the cap, within this
+  // side's budget of ops and op bytes for the session; those beyond it are left for the next
+  // session (and added to `left` when given).
+  Status send_ops(const std::vector<Hash32>& ids, std::vector<Hash32>* left = nullptr) {
     std::vector<Hash32> wanted;
     wanted.reserve(ids.size());
     for (const Hash32& id : ids)
@@ -551,6 +611,14 @@ class Session {
     };
     for (const auto& held : ops) {
       const Op& op = *held;
+      if (report_.ops_sent + count >= budget_.ops || report_.op_bytes_sent >= budget_.op_bytes_sent) {
+        if (report_.budget_reached.empty())
+          note_budget("sent its limit of " + (report_.ops_sent + count >= budget_.ops
+                                                  ? std::to_string(budget_.ops) + " ops"
+                                                  : std::to_string(budget_.op_bytes_sent) + " op bytes"));
+        if (left != nullptr) left->push_back(op.id);
+        continue;
+      }
       if (batch.size() + op.bytes.size() + 4 > limits::op_bytes_max - 64 || count == limits::ingest_batch_ops_max)
         if (Status s = flush(/*more=*/true); !s) return s;
       append_u32_le(batch, static_cast<std::uint32_t>(op.bytes.size()));
@@ -585,9 +653,13 @@ class Session {
       std::uint64_t remaining = a.size - std::min(a.size, *held);
       // The budget bounds a session's attachment bytes, except that a session always fetches at
       // least one: an attachment larger than the budget would otherwise never arrive (found by
-      // the simulator).
-      if (blob_budget_ != 0 && planned + remaining > blob_budget_ && !requests.empty()) {
+      // the simulator). Whatever the budget, they fit what is left of the session's byte budget
+      // (with a frame's overhead per chunk): the peer's answers never take it past that.
+      const bool over_link = blob_budget_ != 0 && planned + remaining > blob_budget_ && !requests.empty();
+      const bool over_session = received_after(planned + remaining) > budget_.bytes_received;
+      if (over_link || over_session) {
         ++report_.blobs_deferred;
+        if (!over_link) note_budget("left attachments beyond its byte limit for the next session");
         continue;
       }
       planned += remaining;
@@ -599,6 +671,14 @@ class Session {
     return Status::ok();
   }
 
+  // Each attachment is sent at most once a session: asked again, it is `none` (a peer cannot make
+  // this node send a 32 MiB photo over and over for 40 bytes each).
+  // What this session will have received once `blob_bytes` of attachments more have arrived, with
+  // each chunk's framing (its hash and offset, the message type, the seal, the frame length).
+  std::uint64_t received_after(std::uint64_t blob_bytes) const {
+    return framed_.delivered_bytes() + blob_bytes + (blob_bytes / limits::blob_chunk_bytes + 1) * 128;
+  }
+
   Status answer_blob(ByteView body) {
     if (body.size() != 40) return Status::error(Status::Code::kRefused, "malformed blob request");
     Hash32 hash = *Hash32::from_view(body.first(32));
@@ -607,7 +687,8 @@ class Session {
     auto held = store_.has_blob(hash);
     lock = {};
     if (!held) return held.status();
-    if (!*held || !visible_blobs_.count(hash)) return send(kBlobNone, hash.view());
+    if (!*held || !visible_blobs_.count(hash) || !answered_blobs_.insert(hash).second)
+      return send(kBlobNone, hash.view());
     // One chunk at a time: neither the store lock nor a read transaction is held while sending.
     while (true) {
       Bytes data;
@@ -668,6 +749,8 @@ class Session {
     std::uint32_t count = header & ~kMoreOps;
     bool more = (header & kMoreOps) != 0;
     if (count > limits::ingest_batch_ops_max) return Status::error(Status::Code::kRefused, "op batch too large");
+    ops_taken_ += count;
+    if (ops_taken_ > budget_.ops) return over_budget(std::to_string(budget_.ops) + " ops received from the peer");
     if (buffered_.size() + count > limits::ingest_batch_ops_max)
       if (Status s = commit_buffered(); !s) return s;
     std::size_t at = 4;
@@ -833,6 +916,12 @@ class Session {
   std::uint64_t accepted_at_last_retry_ = 0;
   std::size_t retry_rounds_ = 0;
   std::uint64_t blob_budget_ = 0;
+  SessionBudget budget_;
+  std::uint64_t started_ms_;                 // by clock_
+  std::uint64_t ops_taken_ = 0;              // ops in the peer's `ops` messages
+  std::size_t need_asked_ = 0;               // ids the peer asked for with `need`
+  std::unordered_set<std::uint64_t> answered_prefixes_;  // need prefixes answered
+  std::unordered_set<Hash32> answered_blobs_;            // attachments sent
   bool blobs_requested_ = false;
   std::vector<Bytes> buffered_;     // received ops not yet committed
   std::size_t buffered_bytes_ = 0;
@@ -888,7 +977,19 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (my_scopes.empty())
     return Status::invalid("this node (" + node_key.public_key().hex() + ") is not enrolled in its network");
   const net::Handshake* running = nullptr;  // the handshake below, once made
+  // The peer is who it should be: never this node itself (a neighbour's address that leads back
+  // here, in either role), and the pinned node when one is expected. The initiator checks the key
+  // the responder proved before it sends anything more.
+  const PublicKey self = node_key.public_key();
   auto accept = [&](const PublicKey& peer) -> Status {
+    if (peer == self)
+      return Status::error(Status::Code::kRefused, "node " + self.short_hex() +
+                                                       " reached itself: the address leads back to this node; "
+                                                       "sync with a neighbour's address instead");
+    if (role == SyncRole::kInitiator && options.expected_peer && peer != *options.expected_peer)
+      return Status::error(Status::Code::kRefused,
+                           "the peer is node " + peer.hex() + ", not the expected node " + options.expected_peer->hex() +
+                               ": nothing was exchanged; check the address, or the key pinned for it");
     auto scopes = (*authority)->node_scopes(peer);
     if (scopes.empty()) return Status::invalid("node " + peer.hex() + " is not enrolled in this network");
     // Downgrade: a peer that has finished a session of version 4 with this node is not met in an
@@ -916,7 +1017,11 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   Framed framed(transport, report);
   framed.set_frame_bytes_max(limits::handshake_frame_bytes_max);
   transport.set_receive_timeout_ms(limits::handshake_ms_max);
-  transport.set_deadline_ms(limits::handshake_ms_max);
+  // A responder's peer speaks first: its hello must come soon (limits::handshake_first_message_ms_max),
+  // and the rest of the handshake within what is left of limits::handshake_ms_max.
+  transport.set_deadline_ms(role == SyncRole::kResponder ? limits::handshake_first_message_ms_max
+                                                         : limits::handshake_ms_max);
+  bool first_message = role == SyncRole::kResponder;
   net::Handshake handshake(role == SyncRole::kInitiator ? net::Handshake::Role::kInitiator
                                                         : net::Handshake::Role::kResponder,
                            node_key, *stats->network_id, ephemeral_seed, accept, options.wire_version);
@@ -928,6 +1033,10 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   while (!handshake.done()) {
     auto frame = framed.receive();
     if (!frame) return frame.status();
+    if (first_message) {
+      first_message = false;
+      transport.set_deadline_ms(limits::handshake_ms_max - limits::handshake_first_message_ms_max);
+    }
     auto reply = handshake.on_message(*frame);
     attempt.hello_answered = handshake.hello_answered();
     if (!reply) {
@@ -973,10 +1082,11 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   handshake.forget_keys();  // the channel's states hold them now
   report.handshake_bytes = report.bytes_sent + report.bytes_received;
   framed.set_frame_bytes_max(limits::frame_bytes_max);
-  transport.set_deadline_ms(0);
+  // The session's wall time (its budget) holds while the transport waits, too.
+  transport.set_deadline_ms(static_cast<int>(std::min<std::uint64_t>(options.budget.ms, limits::sync_session_ms_max)));
   transport.set_receive_timeout_ms(limits::sync_receive_timeout_ms);
   Session session(store, options.store_mutex, framed, sender, receiver, report, my_scopes.front(), options.progress,
-                  options.blob_budget_bytes, handshake.version(), clock, options.keyring_keys);
+                  options.blob_budget_bytes, handshake.version(), clock, options.keyring_keys, options.budget);
   Status outcome = session.run(role);
   auto dropped = session.drop_orphans();
   if (!outcome) {

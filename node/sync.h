@@ -22,12 +22,26 @@
 // when the responder closes without answering (a node of the previous release), once more in 2.
 //
 // Against hostile peers: frames stay small (limits::handshake_frame_bytes_max) until the peer is
-// authenticated, and the handshake and channel set-up must finish within
-// limits::handshake_ms_max (Transport::set_deadline_ms); ops the two nodes may not both hold
+// authenticated, a responder's peer must say hello within limits::handshake_first_message_ms_max,
+// and the handshake and channel set-up must finish within limits::handshake_ms_max
+// (Transport::set_deadline_ms); ops the two nodes may not both hold
 // are refused; a peer's ops waiting for parents may fill at most limits::pending_ops_per_peer_max
 // of the pending area (the excess is set aside and asked for again once reconciliation has
 // brought everything else, so the bound limits memory, never progress) and those still waiting
 // when the session ends are dropped.
+//
+// Every session has a budget (SessionBudget, from crdt/limits.h): ops sent and received, bytes
+// received, ids fetched, ids the peer may ask for, wall time, and the reconciliation's rounds. This
+// side paces itself within it — it offers at most so many ops and op bytes, asks for attachments
+// only within what is left of the byte budget, and ends reconciliation when its peer's lists name
+// more ids than it fetches in one session — so an honest session ends as usual (SyncReport::
+// budget_reached says so) and the next session finds the rest. Each op and attachment is sent in
+// answer to `need` or a blob request at most once a session. A peer that goes beyond a budget is
+// cut off with a sentence saying which, after what arrived is committed.
+//
+// Peers are who they should be: a node refuses a session with its own key (either role), and an
+// initiator given SyncOptions::expected_peer (a pinned [[neighbour]] key, `anwang sync --peer`)
+// fails at the handshake, before anything is exchanged, when the peer proves another key.
 #pragma once
 
 #include <functional>
@@ -36,6 +50,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/limits.h"
 #include "net/handshake.h"
 #include "node/store.h"
 
@@ -91,6 +106,20 @@ struct SyncReport {
   std::vector<AheadAuthor> ahead_authors;
   std::uint64_t key_heads_noted = 0;    // version 3: heads of this node's keyring keys the peer reported
   std::uint64_t key_heads_unfounded = 0;  // of those, named by id and never sent: forgotten at the end
+  // Not empty when this side left work for the next session to stay within its budget (it sent its
+  // limit of ops, fetched its limit of ids, or left attachments for later): what, in a few words.
+  std::string budget_reached;
+};
+
+// What one session may cost this node (crdt/limits.h, "Session budgets", has each reason). Tests
+// set smaller budgets to show that sessions still converge.
+struct SessionBudget {
+  std::uint64_t ops = limits::sync_session_ops_max;                      // sent, and received
+  std::uint64_t op_bytes_sent = limits::sync_session_op_bytes_sent_max;  // this side's pace
+  std::uint64_t bytes_received = limits::sync_session_bytes_max;
+  std::size_t fetch_ids = limits::reconcile_fetch_ids_max;
+  std::size_t need_ids = limits::sync_session_need_ids_max;
+  std::uint64_t ms = limits::sync_session_ms_max;  // by SyncOptions::clock, and the transport's deadline
 };
 
 enum class SyncRole { kInitiator, kResponder };
@@ -133,6 +162,10 @@ struct SyncOptions {
   std::uint8_t wire_version = net::kWireVersionLatest;
   // When set, told how far an initiator's session got, whether or not it succeeds (sync_dialled).
   SyncAttempt* attempt = nullptr;
+  // Initiator: the node it means to reach (a [[neighbour]]'s pinned key, `anwang sync --peer`). A
+  // peer proving another key fails the handshake before anything is exchanged.
+  std::optional<PublicKey> expected_peer;
+  SessionBudget budget;
 };
 
 // Whether an initiator whose hello in `version` ended as `attempt` and `outcome` is to try once

@@ -14,6 +14,7 @@
 #include "crdt/hash.h"
 #include "crdt/limits.h"
 #include "net/reconcile.h"
+#include "support/hostile_lister.h"
 
 using namespace anwang;
 
@@ -449,6 +450,52 @@ TEST_CASE("a peer that never lets a range settle is cut off", "[reconcile]") {
   }
   CHECK(refused);
   CHECK(r.rounds() == static_cast<int>(limits::reconcile_rounds_max));
+}
+
+// Issue 20, item 7: a peer's lists of up to 4,096 ids a range, 512 KiB a message, over 1,024
+// rounds, made a side record about 15 million ids to fetch (~3 GB). Now a side records at most
+// limits::reconcile_fetch_ids_max and then ends the reconciliation; the next session goes on.
+TEST_CASE("a peer flooding id lists makes this side fetch at most its budget, then reconciliation ends",
+          "[reconcile][budget]") {
+  std::vector<net::ItemKey> items;
+  for (int i = 0; i < 200'000; ++i)
+    items.push_back(net::item_key(static_cast<std::uint64_t>(i) << 20, blake2b_256(as_bytes("item " + std::to_string(i)))));
+  net::Reconciler victim(items);
+  test::HostileLister peer(20);
+  Bytes message = peer.first(400'000);
+  int rounds = 0;
+  bool ended = false;
+  while (rounds < static_cast<int>(limits::reconcile_rounds_max) + 2) {
+    ++rounds;
+    auto reply = victim.on_message(message);
+    if (!reply.is_ok()) break;
+    if (reply->empty()) {
+      ended = true;
+      break;
+    }
+    auto next = peer.answer(*reply);
+    REQUIRE(next);
+    message = std::move(*next);
+  }
+  WARN("a flooding peer named " << victim.to_fetch().size() << " ids to fetch in " << rounds << " rounds");
+  CHECK(victim.to_fetch().size() <= limits::reconcile_fetch_ids_max);
+  CHECK(victim.fetch_budget_reached());
+  CHECK(ended);  // this side ended it with an empty reply, not the peer
+}
+
+TEST_CASE("empty messages that need no answer are cut off at the round limit", "[reconcile][budget]") {
+  std::vector<net::ItemKey> none;
+  net::Reconciler r(none);
+  Bytes nothing{2};  // a message answering nothing: every open range settled
+  bool refused = false;
+  for (std::size_t i = 0; i <= limits::reconcile_rounds_max + 2; ++i) {
+    auto reply = r.on_message(nothing);
+    if (!reply.is_ok()) {
+      refused = true;
+      break;
+    }
+  }
+  CHECK(refused);
 }
 
 namespace {

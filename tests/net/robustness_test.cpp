@@ -10,6 +10,7 @@
 #include "net/handshake.h"
 #include "net/reconcile.h"
 #include "support/fixtures.h"
+#include "support/hostile_lister.h"
 
 using namespace anwang;
 
@@ -76,4 +77,30 @@ TEST_CASE("random reconciliation, handshake and frame input is refused or handle
     (void)receiver.open(random_bytes(rng, 100));
   }
   SUCCEED("no input crashed a decoder");
+}
+
+// Issue 20, item 7: crafted lists (random choices between listing, claiming and settling each
+// range) never take a side past its fetch budget or its round limit, and never crash it.
+TEST_CASE("crafted reconciliation lists stay within the fetch budget and the round limit", "[robustness][budget]") {
+  std::vector<net::ItemKey> items;
+  for (int i = 0; i < 50'000; ++i)
+    items.push_back(net::item_key(static_cast<std::uint64_t>(i) << 16, blake2b_256(as_bytes("r " + std::to_string(i)))));
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    std::mt19937_64 rng(seed);
+    net::Reconciler victim(items, seed * 2'000);
+    test::HostileLister peer(seed, [&rng] { return static_cast<std::uint8_t>(rng()); });
+    Bytes message = peer.first(rng() % 200'000);
+    std::size_t rounds = 0;
+    while (true) {
+      auto reply = victim.on_message(message);
+      if (!reply.is_ok() || reply->empty()) break;
+      REQUIRE(++rounds <= limits::reconcile_rounds_max);
+      auto next = peer.answer(*reply);
+      REQUIRE(next);
+      message = std::move(*next);
+    }
+    INFO("seed " << seed);
+    CHECK(victim.to_fetch().size() <= seed * 2'000);
+    CHECK(victim.rounds() <= static_cast<int>(limits::reconcile_rounds_max));
+  }
 }

@@ -103,6 +103,25 @@ TEST_CASE("the config file is read and its mistakes are named", "[home]") {
   CHECK_THAT(node::load_config(dir.path()).status().message(), Catch::Contains("not valid TOML"));
 }
 
+// Issue 20, item 6: a neighbour may be pinned to the node key expected at its address.
+TEST_CASE("a neighbour may pin its node key; a malformed key is named", "[home][peers]") {
+  TempDir dir;
+  auto write = [&](const std::string& text) { std::ofstream(dir.path() / "anwang.toml") << text; };
+  std::string key = test::test_key(7).public_key().hex();
+  write("[[neighbour]]\naddress = \"192.0.2.10:7400\"\nkey = \"" + key +
+        "\"\n[[neighbour]]\naddress = \"192.0.2.11:7400\"\n");
+  auto config = node::load_config(dir.path());
+  REQUIRE(config.is_ok());
+  REQUIRE(config->neighbours.size() == 2);
+  REQUIRE(config->neighbours[0].key);
+  CHECK(config->neighbours[0].key->hex() == key);
+  CHECK_FALSE(config->neighbours[1].key);
+  write("[[neighbour]]\naddress = \"192.0.2.10:7400\"\nkey = \"" + key.substr(0, 12) + "\"\n");
+  auto bad = node::load_config(dir.path());
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("192.0.2.10:7400") && Catch::Contains("64 hex digits"));
+}
+
 // Key files version 2 and move files (node/KEYRING.md).
 namespace {
 
