@@ -88,6 +88,10 @@ void run_revoke(Context& ctx, const RevokeArgs& args) {
     }
   } else if (args.frontier != "none") {
     return ctx.fail(Status::invalid("--frontier must be 'auto' (the key's latest op this node holds) or 'none'"));
+  } else if (args.reason != "compromised") {
+    return ctx.fail(Status::invalid(
+        "--frontier none voids every act of the key, and is only for a key reported compromised "
+        "(--reason compromised); a key that left is revoked from its latest op (--frontier auto)"));
   }
   author_checked(ctx, *opened, node::OpDraft{scope, key_object_id(*key), revocation, {}});
 }
@@ -371,7 +375,8 @@ void add_authority_commands(CLI::App& app, Context& ctx) {
   revoke->add_option("--reason", revoke_args->reason, "left (离任) or compromised (密钥泄露)")->required();
   revoke->add_option("--scope", revoke_args->scope, "Revoke the roles held within this scope (default: the county)");
   revoke->add_option("--frontier", revoke_args->frontier,
-                     "auto: the key's latest op this node holds stays valid, later privileged ops are void; none")
+                     "auto: the key's latest op this node holds stays valid, later privileged ops are void; "
+                     "none (only with --reason compromised): every privileged op of the key is void")
       ->default_val("auto");
   revoke->callback([&ctx, revoke_args] { run_revoke(ctx, *revoke_args); });
 

@@ -385,6 +385,10 @@ std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t gr
   for (std::size_t r : at->second) {
     if (!std::binary_search(effective_revocations_.begin(), effective_revocations_.end(), r)) continue;
     const auto& payload = std::get<RevocationPayload>(graph_->op(r).fields.payload);
+    // A key that left, revoked without naming its latest op, loses its office for what comes
+    // after the revocation only: no office may void years of acts with "left" and no frontier.
+    // Only a compromised key's acts are voided back to a frontier that may be none.
+    if (payload.reason == "left" && !payload.frontier) continue;
     if (action.author_seq > payload.frontier_seq && may_revoke(r, grant, revokers_prev_)) return r;
   }
   return std::nullopt;
@@ -568,6 +572,14 @@ Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const
                                        std::optional<std::size_t>) const {
   if (constitution_in(view) == nullptr) return refused("its causal past holds no genesis of this network");
   if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view, reach_of(op))) return refused(*suspended);
+  // A frontier op in the revocation's view must be the revoked key's op of that number.
+  if (const auto* revocation = std::get_if<RevocationPayload>(&op.fields.payload); revocation && revocation->frontier)
+    if (auto f = graph_->index_of(*revocation->frontier); f && view.has(*f)) {
+      const Op& frontier = graph_->op(*f);
+      if (frontier.fields.author != key || frontier.fields.author_seq != revocation->frontier_seq)
+        return refused("its frontier op " + frontier.id.short_hex() + " is not key " + key_name(key) + "'s op number " +
+                       std::to_string(revocation->frontier_seq));
+    }
   auto authorities = revoke_authorities(op.fields.author, view, op.fields.author_seq);
   if (authorities.empty()) {
     // The true reason when the author held an office that may revoke, and lost it: a revocation

@@ -784,3 +784,93 @@ TEST_CASE("the authority a store keeps after authoring equals one computed afres
   CHECK((*after)->digest() == (*before)->digest());
   same_as_fresh();
 }
+
+namespace {
+
+std::vector<std::string> enrolled_at(County& county, const KeyPair& node) {
+  auto state = county.store().authority();
+  REQUIRE(state.is_ok());
+  return (*state)->node_scopes(node.public_key());
+}
+
+Op enrol(County& county, const KeyPair& by, const KeyPair& node, const std::string& scope,
+         std::optional<std::vector<Hash32>> seen = std::nullopt) {
+  Op op = county.build(by, scope, node_object_id(node.public_key()), EnrolmentPayload{node.public_key()},
+                       seen ? *seen : county.heads());
+  county.ingest(op);
+  return op;
+}
+
+}  // namespace
+
+// Issue 20, finding 3: revocation looked only at delegations and node_scopes ignored revocations,
+// so a stolen or retired node kept syncing for ever.
+TEST_CASE("a node's enrolment is revoked like a role, and a revoked node is enrolled nowhere", "[authority][issue20]") {
+  County county;
+  People p;
+  KeyPair node = test_key(500);
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(county.root(), p.town2, "township_station", "150430101");
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op enrolment = enrol(county, p.town, node, kVillageA);
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+  // Another township may not revoke it: its office does not enclose the enrolment's scope.
+  Op by_other_town = county.build(p.town2, "150430101", key_object_id(node.public_key()),
+                                  RevocationPayload{node.public_key(), "compromised", 0, std::nullopt}, county.heads());
+  county.ingest(by_other_town);
+  CHECK_FALSE(county.effective(by_other_town));
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+  // The township that enrolled it revokes it: enrolled nowhere, so every peer refuses it.
+  Op revoked = county.build(p.town, kTownship, key_object_id(node.public_key()),
+                            RevocationPayload{node.public_key(), "compromised", 0, std::nullopt}, county.heads());
+  county.ingest(revoked);
+  CHECK(county.effective(revoked));
+  CHECK(enrolled_at(county, node).empty());
+  // Liveness: an enrolment after the revocation (in whose past it is) stands; the county may also
+  // revoke a node any township enrolled.
+  enrol(county, p.town, node, kVillageA);
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+  Op by_county = county.build(county.root(), test::kCounty, key_object_id(node.public_key()),
+                              RevocationPayload{node.public_key(), "left", 0, std::nullopt}, county.heads());
+  county.ingest(by_county);
+  CHECK(county.effective(by_county));
+  CHECK(enrolled_at(county, node).empty());
+}
+
+// Issue 20, finding 4: several enrolments per key were allowed and the shortest code won, so a
+// township station enrolled another township's village node at its own township.
+TEST_CASE("one township cannot re-scope another township's node; the county can, and a node has one enrolment",
+          "[authority][issue20]") {
+  County county;
+  People p;
+  KeyPair node = test_key(501);
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(county.root(), p.town2, "township_station", "150430101");
+  enrol(county, p.town, node, kVillageA);
+  // Township 2, seeing the enrolment, enrols the node at itself: void, and the node stays put.
+  Op grab = enrol(county, p.town2, node, "150430101");
+  CHECK_FALSE(county.effective(grab));
+  CHECK_THAT(county.verdict(grab).reason, Catch::Contains("already enrolled at " + std::string(kVillageA)));
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+  // The township that enrolled it moves it within its township: the later enrolment replaces it.
+  enrol(county, p.town, node, kVillageB);
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageB});
+  // The county encloses every enrolment: it may move the node anywhere.
+  enrol(county, county.root(), node, "150430101201");
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{"150430101201"});
+}
+
+TEST_CASE("two enrolments made without knowing of each other: one counts, the same on every node", "[authority][issue20]") {
+  County county;
+  People p;
+  KeyPair node = test_key(502);
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(county.root(), p.town2, "township_station", "150430101");
+  std::vector<Hash32> before = county.heads();
+  Op a = enrol(county, p.town, node, kVillageA, before);
+  Op b = enrol(county, p.town2, node, "150430101", before);
+  CHECK(county.effective(a));
+  CHECK(county.effective(b));
+  // The narrower scope counts (it shows a node the least), whatever the order of arrival.
+  CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+}
