@@ -38,8 +38,8 @@ void say_what_is_off(Context& ctx, const Opened& opened, const node::SyncReport&
   for (const auto& ahead : report.ahead_authors)
     std::cerr << "anwang: warning: received " << ahead.ops << " op(s) by key " << key_label(keys, ahead.author)
               << " stamped up to " << hlc_display(ahead.newest_hlc, TimeShown::kSeconds)
-              << ", more than 5 minutes ahead of this node's time: kept, but they do not make anything overdue before "
-                 "then\n";
+              << ", more than 5 minutes ahead of this node's time: not taken before then (their sender keeps them); "
+                 "check that node's clock\n";
   if (std::string warning = node::clock_warning(*clock); !warning.empty())
     std::cerr << "anwang: warning: " << warning << "\n";
   for (const node::KeyInfo& info : keys) {

@@ -323,7 +323,7 @@ class Daemon {
                      anwang::describe_offset(*off, "this node's time"));
     for (const auto& ahead : report.ahead_authors)
       spdlog::warn("received {} op(s) from {} by key {} stamped up to {}, more than 5 minutes ahead of this node's time: "
-                   "kept, but they make nothing overdue before then",
+                   "not taken before then (their sender keeps them); check that node's clock",
                    ahead.ops, who, name_of(ahead.author), anwang::hlc_display(ahead.newest_hlc, anwang::TimeShown::kSeconds));
     std::string own = anwang::node::clock_warning(*clock);
     if (own != clock_logged_) {

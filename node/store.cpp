@@ -324,7 +324,11 @@ class Store::IngestTxn {
   // the checks that need the store.
   Result<IngestOutcome> admit(Op op) {
     if (auto refused = check_network(op)) return refusal(op.id, *refused);
-    if (auto refused = check_not_ahead(op)) return refusal(op.id, *refused);
+    if (auto refused = check_not_ahead(op)) {
+      if (stamps_ != nullptr)
+        stamps_->push_back(IngestStamp{op.id, op.fields.author, op.fields.author_seq, op.fields.hlc, false, true});
+      return refusal(op.id, *refused);
+    }
     auto missing = missing_parents(op);
     if (!missing) return missing.status();
     if (!missing->empty()) return hold(op, *missing);

@@ -68,21 +68,23 @@ struct IngestOutcome {
   std::string detail;        // for kRefused: why; for kPending: which parent is missing
 };
 
-// An op an ingest batch stored or set waiting for its parents: who signed it, its number and its
-// time (a sync session counts ops stamped far ahead, and notes the heads of keyring keys).
+// An op an ingest batch stored, set waiting for its parents or held back as dated ahead of this
+// node's time: who signed it, its number and its time (a sync session counts ops stamped far
+// ahead, and notes the heads of keyring keys).
 struct IngestStamp {
   Hash32 id;
   PublicKey author;
   std::uint64_t author_seq = 0;
   std::uint64_t hlc = 0;
-  bool waiting = false;  // set waiting for parents (else stored)
+  bool waiting = false;    // set waiting for parents (else stored)
+  bool held_back = false;  // refused as ahead_of_clock: not stored, its sender keeps it
 };
 const char* outcome_name(IngestOutcome::Kind kind);
 
 struct IngestReport {
   std::vector<IngestOutcome> outcomes;  // one per op of the batch, in batch order
   std::size_t released_from_pending = 0;  // older pending ops this batch completed
-  std::vector<IngestStamp> stamps;        // every op stored (released ones too) or set waiting
+  std::vector<IngestStamp> stamps;        // every op stored (released ones too), set waiting or held back
 };
 
 // Whether a draft starts a new record or is a step on the record `object`, and whether author()

@@ -369,7 +369,8 @@ class Session {
     std::uint64_t ahead_after = hlc_from_ms(trusted.now_ms() + limits::clock_skew_ms_max) | 0xffff;
     std::vector<KeyHead> heads;
     for (const IngestStamp& stamp : stamps) {
-      if (stamp.waiting && std::find(keyring_keys_.begin(), keyring_keys_.end(), stamp.author) != keyring_keys_.end())
+      if (stamp.waiting && !stamp.held_back &&
+          std::find(keyring_keys_.begin(), keyring_keys_.end(), stamp.author) != keyring_keys_.end())
         heads.push_back(KeyHead{stamp.author, stamp.author_seq, stamp.id, stamp.hlc});
       if (stamp.hlc <= ahead_after || !ahead_counted_.insert(stamp.id).second) continue;
       ++report_.ops_ahead;

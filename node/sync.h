@@ -95,8 +95,9 @@ struct SyncReport {
   std::uint8_t wire_version = 0;        // the version the session spoke
   // Version 3: the peer's trusted time minus this node's clock, as the session saw it.
   std::optional<std::int64_t> peer_clock_offset_ms;
-  // Received ops stamped more than limits::clock_skew_ms_max ahead of this node's trusted time
-  // (accepted, but they do not move "now" for overdue flags past it), by author.
+  // Received ops stamped more than limits::clock_skew_ms_max ahead of this node's trusted time, by
+  // author: held back (ahead_of_clock, not stored; their sender offers them again), or, in a store
+  // that keeps no clock, stored without moving "now" for overdue flags past that time.
   struct AheadAuthor {
     PublicKey author;
     std::uint64_t ops = 0;

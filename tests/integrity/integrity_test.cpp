@@ -728,6 +728,9 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
   OpFields f;
   f.network = *Hash32::from_hex(ok_json(ahead, {"status"})["network_id"].get<std::string>());
   f.author = smember.public_key();
+  for (const json& role : ok_json(ahead, {"who"}))  // its grant in the op's past: it holds an office
+    if (role["key"] == smember.public_key().hex()) f.parents = {*Hash32::from_hex(role["grant"].get<std::string>())};
+  REQUIRE(f.parents.size() == 1);
   f.hlc = hlc_from_ms(year_ahead_ms);
   f.scope = County::kOtherVillage;
   f.object = named_object_id("note", "明年");
@@ -736,9 +739,9 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
   REQUIRE(op.is_ok());
   fs::path file = c.dir.path() / "ahead.ops";
   REQUIRE(node::write_op_file(file, {op->bytes}).is_ok());
-  ok(ahead, {"op", "import", file.string()});
   {
     ScopedEnv year_ahead("ANWANG_FAKE_NOW_MS", std::to_string(year_ahead_ms));
+    ok(ahead, {"op", "import", file.string()});  // taken by its own node, whose clock reads that year
     ok(ahead, {"sync", county.address()});
     // The node a year ahead learns it is: it corrects itself to the county's time.
     json status = ok_json(ahead, {"status"});
@@ -746,6 +749,9 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
   }
   CHECK(ok_json(c.home, {"hazard", "list", "--overdue"}).empty());
   CHECK(ok_json(c.home, {"hazard", "show", thirty})["state"] == "noticed");
+  // Issue 20: the county does not take the op before its time; the node a year ahead keeps it.
+  CHECK(test::run_cli(c.home, {"show", op->id.hex()}).exit_code == 4);
+  ok(ahead, {"show", op->id.hex()});
   json status = ok_json(c.home, {"status"});
   CHECK(status["clock"]["verdict"] == "ok");
   bool named = false;
@@ -787,8 +793,9 @@ TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighb
   // The link drops right after the session's first messages: the node has heard of the key's ops,
   // but not received them.
   {
-    // The daemon's frames: handshake message 2, its channel header, its hello, the key heads.
-    CuttingRelay relay(county.port(), 4);
+    // The daemon's frames: handshake messages 2 and 4 (wire version 4), its channel header, its
+    // hello, the key heads.
+    CuttingRelay relay(county.port(), 5);
     test::CliRun cut = test::run_cli(village, {"sync", relay.address()});
     CHECK(cut.exit_code != 0);
   }

@@ -546,9 +546,14 @@ class Simulation {
       author(0, root, node::OpDraft{n.scope, node_object_id(n.key.public_key()), EnrolmentPayload{n.key.public_key()}, {}},
              "enrol " + n.name);
     appoint(0, root, person("fire"));
-    // The key that writes ops by hand holds an office (a department for traffic): a key no office
-    // ever named is refused at ingest (issue 20), which junk_op checks.
-    author(0, root, new_record(kCounty, DelegationPayload{hand_.public_key(), "department", {"traffic"}}), "appoint hand");
+    // The key that writes ops by hand holds an office, a grid member's of a grid nothing else uses,
+    // so its ops elsewhere stay inert: a key no office ever named is refused at ingest (issue 20).
+    for (const SimNode& n : nodes_)
+      if (scope_level(n.scope) == ScopeLevel::kVillage) {
+        author(0, root, new_record(n.scope + "-99", DelegationPayload{hand_.public_key(), "grid_member", {}}),
+               "appoint hand");
+        break;
+      }
     for (const SimNode& n : nodes_)
       if (scope_level(n.scope) == ScopeLevel::kTownship) appoint(0, root, person("station-" + n.name));
     // The county's bundle to each township; townships appoint their village heads and officers;
