@@ -35,7 +35,9 @@ std::string loop_counts(const anwang::sim::SimStats& st) {
 // Hostile and careless actors (issue 19), and how many honest steps the liveness check judged.
 std::string hostile_counts(const anwang::sim::SimStats& st) {
   return std::to_string(st.notes_anywhere) + " notes by anyone on any object, " + std::to_string(st.cross_scope_ops) +
-         " ops by hand with a parent in another scope, " + std::to_string(st.restores) + " nodes restored from a backup, " +
+         " ops by hand with a parent in another scope, " + std::to_string(st.junk_ops_refused) +
+         " ops by keys no office named refused (some dated at the ceiling), " + std::to_string(st.restores) +
+         " nodes restored from a backup, " +
          std::to_string(st.borrowed_key_ops) + " ops with a key borrowed on a second node, " +
          std::to_string(st.reaffirmations) + " reaffirmations, " + std::to_string(st.orphaned_by_restore) +
          " ops left waiting for a parent lost with a restored node; liveness: " + std::to_string(st.liveness_steps_checked) +

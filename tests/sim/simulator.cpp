@@ -1125,8 +1125,10 @@ class Simulation {
     std::uint64_t r = rng_.below(100);
     if (r < 45) {
       note_anywhere();
-    } else if (r < 60) {
+    } else if (r < 55) {
       cross_scope_op();
+    } else if (r < 62) {
+      junk_op();
     } else if (r < 72) {
       borrowed_key_op();
     } else if (r < 85) {
@@ -1207,6 +1209,49 @@ class Simulation {
     forged_.insert(op->id);
     ++stats_.cross_scope_ops;
     trace_line("op " + short_id(op->id) + " by hand at " + n.name + " scope " + f.scope + " parent " + short_id(parent.id));
+  }
+
+  // A compromised enrolled node (issue 20): a throwaway key appoints itself county administrator,
+  // naming the node's authority heads, dated now or just below the ceiling of every timestamp
+  // (once, one such op at 2^64-1 stopped every write in the county). Every node refuses it at
+  // ingest as no_office: it is never stored or relayed, and no later op is stamped after it (the
+  // honest authoring that follows checks that).
+  void junk_op() {
+    std::vector<int> up;
+    for (const SimNode& n : nodes_)
+      if (is_up(n)) up.push_back(n.index);
+    if (up.empty()) return;
+    SimNode& n = nodes_[static_cast<std::size_t>(rng_.pick(up))];
+    auto stats = n.store->stats();
+    auto state = n.store->authority();
+    if (!ok(stats, "stats") || !ok(state, "authority")) return;
+    std::vector<Hash32> heads = (*state)->graph().heads();
+    if (heads.size() > limits::op_parents_max) heads.resize(limits::op_parents_max);
+    std::uint64_t floor = 0;
+    for (const Hash32& head : heads)
+      floor = std::max(floor, (*state)->graph().op(*(*state)->graph().index_of(head)).fields.hlc);
+    KeyPair junk = sim_key("junk " + std::to_string(stats_.steps));
+    OpFields f;
+    f.network = stats->network_id;
+    f.author = junk.public_key();
+    f.author_seq = 1;
+    f.parents = heads;
+    f.hlc = rng_.chance(0.5) ? kHlcCeiling - 1 : std::max(floor + 1, hlc_from_ms(n.clock->now_ms()));
+    f.scope = kCounty;
+    f.object = named_object_id("grant", junk.public_key().hex());
+    f.payload = DelegationPayload{junk.public_key(), "county_admin", {}};
+    auto op = sign_op(f, junk);
+    if (!ok(op, "signing a junk op")) return;
+    auto report = n.store->ingest(std::vector<Bytes>{op->bytes});
+    if (!report) {
+      if (report.status().code() != Status::Code::kStoreFull) failure("ingest at " + n.name + ": " + report.status().message());
+      return;
+    }
+    const node::IngestOutcome& outcome = report->outcomes[0];
+    if (outcome.kind != node::IngestOutcome::Kind::kRefused || outcome.reason != Refusal::kNoOffice)
+      return failure("a junk op at " + n.name + " was " + node::outcome_name(outcome.kind) + ": " + outcome.detail);
+    ++stats_.junk_ops_refused;
+    trace_line("junk op " + short_id(op->id) + " refused at " + n.name);
   }
 
   // A careless officer's key used on a second node: a report at the township's node by a grid

@@ -64,6 +64,7 @@ struct SimStats {
   // Hostile and careless actors (issue 19).
   std::uint64_t notes_anywhere = 0;       // notes by anyone (outsiders, other villages) on any known object
   std::uint64_t cross_scope_ops = 0;      // ops written by hand at one scope naming a parent of another
+  std::uint64_t junk_ops_refused = 0;     // ops by keys no office named, some dated at the ceiling (issue 20)
   std::uint64_t restores = 0;             // nodes restored from an old copy of their store
   std::uint64_t borrowed_key_ops = 0;     // ops by a person's key on a second node
   std::uint64_t reaffirmations = 0;       // suspensions lifted by an office above
@@ -90,6 +91,7 @@ struct SimStats {
     hazards_archived += other.hazards_archived;
     notes_anywhere += other.notes_anywhere;
     cross_scope_ops += other.cross_scope_ops;
+    junk_ops_refused += other.junk_ops_refused;
     restores += other.restores;
     borrowed_key_ops += other.borrowed_key_ops;
     reaffirmations += other.reaffirmations;
