@@ -67,10 +67,51 @@ void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
   if (std::holds_alternative<GenesisPayload>(op.fields.payload) && !genesis_) genesis_ = index;
   if (const auto* d = std::get_if<DelegationPayload>(&op.fields.payload)) offices_by_key_[d->grantee].push_back(index);
   if (const auto* e = std::get_if<EnrolmentPayload>(&op.fields.payload)) offices_by_key_[e->node_key].push_back(index);
+  if (std::holds_alternative<AmendmentPayload>(op.fields.payload)) amendments_.push_back(index);
   ops_.push_back(std::make_shared<const Op>(std::move(op)));
   parents_.push_back(auth_parents);
   past_.push_back(std::move(past));
   has_child_.push_back(false);
+  names_.push_back(naming(*ops_.back(), index));
+}
+
+const Constitution* AuthorityGraph::constitution_before(std::size_t index) const {
+  if (!genesis_) return nullptr;
+  const auto& genesis = std::get<GenesisPayload>(ops_[*genesis_]->fields.payload);
+  const Constitution* out = &genesis.constitution;
+  std::uint32_t number = 0;
+  auto is_root = [&](const PublicKey& key) {
+    return std::binary_search(genesis.root_keys.begin(), genesis.root_keys.end(), key);
+  };
+  for (std::size_t a : amendments_) {
+    if (a == index || !precedes_or_equal(a, index)) continue;
+    const Op& op = *ops_[a];
+    const auto& amendment = std::get<AmendmentPayload>(op.fields.payload);
+    std::size_t signers = is_root(op.fields.author) ? 1 : 0;
+    for (const Cosignature& cosignature : amendment.cosignatures)
+      if (is_root(cosignature.key) && cosignature.key != op.fields.author) ++signers;
+    if (signers >= genesis.threshold && amendment.number > number) {
+      number = amendment.number;
+      out = &amendment.constitution;
+    }
+  }
+  return out;
+}
+
+bool AuthorityGraph::naming(const Op& op, std::size_t index) const {
+  if (!std::holds_alternative<DelegationPayload>(op.fields.payload) || !genesis_) return false;
+  const auto& roots = std::get<GenesisPayload>(ops_[*genesis_]->fields.payload).root_keys;
+  if (std::binary_search(roots.begin(), roots.end(), op.fields.author)) return true;
+  auto at = offices_by_key_.find(op.fields.author);
+  if (at == offices_by_key_.end()) return false;
+  const Constitution* constitution = constitution_before(index);
+  for (std::size_t office : at->second) {
+    if (office == index || !names_[office] || !precedes_or_equal(office, index)) continue;
+    const RoleDef* role =
+        constitution != nullptr ? constitution->role(std::get<DelegationPayload>(ops_[office]->fields.payload).role) : nullptr;
+    if (role != nullptr && role->has_capability(capability::kDelegate)) return true;
+  }
+  return false;
 }
 
 void AuthorityGraph::truncate(std::size_t count) {
@@ -89,6 +130,8 @@ void AuthorityGraph::truncate(std::size_t count) {
   ops_.resize(count);
   parents_.resize(count);
   past_.resize(count);
+  names_.resize(count);
+  while (!amendments_.empty() && amendments_.back() >= count) amendments_.pop_back();
   has_child_.assign(count, false);
   for (const std::vector<Hash32>& parents : parents_)
     for (const Hash32& parent : parents) has_child_[index_.at(parent)] = true;
@@ -106,7 +149,9 @@ bool AuthorityGraph::names_in_view(const PublicKey& key, const std::vector<Hash3
     auto f = index_of(id);
     if (!f) continue;
     for (std::size_t office : at->second)
-      if (precedes_or_equal(office, *f)) return true;
+      if ((names_[office] || std::holds_alternative<EnrolmentPayload>(ops_[office]->fields.payload)) &&
+          precedes_or_equal(office, *f))
+        return true;
   }
   return false;
 }
@@ -385,10 +430,6 @@ std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t gr
   for (std::size_t r : at->second) {
     if (!std::binary_search(effective_revocations_.begin(), effective_revocations_.end(), r)) continue;
     const auto& payload = std::get<RevocationPayload>(graph_->op(r).fields.payload);
-    // A key that left, revoked without naming its latest op, loses its office for what comes
-    // after the revocation only: no office may void years of acts with "left" and no frontier.
-    // Only a compromised key's acts are voided back to a frontier that may be none.
-    if (payload.reason == "left" && !payload.frontier) continue;
     if (action.author_seq > payload.frontier_seq && may_revoke(r, grant, revokers_prev_)) return r;
   }
   return std::nullopt;

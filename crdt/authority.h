@@ -58,11 +58,14 @@ class AuthorityGraph {
   std::vector<Hash32> heads() const;
   const std::vector<Hash32>& auth_parents(std::size_t i) const { return parents_[i]; }
   std::optional<std::size_t> genesis() const { return genesis_; }
-  // Whether `key` is a root key of the genesis, or the grantee of a delegation or the node of an
-  // enrolment in the past of any of `frontier` (inclusive; unknown ids are ignored), effective or
-  // not. An op whose author holds none of these in its own view is refused at ingest
-  // (crdt/AUTHORITY.md, "Who may write at all"): that depends on the op's causal past alone, so
-  // every node decides it alike, and a later op can never change it.
+  // Whether `key` is a root key of the genesis, or the node of an enrolment or the grantee of a
+  // naming delegation in the past of any of `frontier` (inclusive; unknown ids are ignored). A
+  // delegation names its grantee when its author is a root key, or is the grantee of a naming
+  // delegation in its past whose role may delegate (has the `delegate` capability) under the
+  // constitution of its past: a chain of appointments up to the county, judged on structure alone
+  // (revocations, scopes and categories aside). An op whose author nothing names in its own view is
+  // refused at ingest (crdt/OP_FORMAT.md, "Who may write at all"): that depends on the op's causal
+  // past alone, so every node decides it alike, and a later op can never change it.
   bool names_in_view(const PublicKey& key, const std::vector<Hash32>& frontier) const;
 
  private:
@@ -76,6 +79,10 @@ class AuthorityGraph {
   std::optional<std::size_t> genesis_;
   // Delegations by grantee and enrolments by node key, in the order added.
   std::unordered_map<PublicKey, std::vector<std::size_t>> offices_by_key_;
+  std::vector<bool> names_;  // per op: a delegation that names its grantee (names_in_view)
+  std::vector<std::size_t> amendments_;
+  bool naming(const Op& op, std::size_t index) const;
+  const Constitution* constitution_before(std::size_t index) const;
 };
 
 // What visible_to reads of an op, kept by the store beside the op's key so a sync session can

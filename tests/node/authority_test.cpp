@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -92,17 +93,34 @@ class County {
   // Whether `key` is a root key, or the grantee of a delegation or the node of an enrolment among
   // the authority ops in the past of `seen`: worked out here by walking the ops, apart from the
   // store's own index.
+  // A delegation names its grantee when a chain of appointments by roles that may delegate leads
+  // from a root key to it, each in the past of the next (crdt/AUTHORITY.md).
   bool named_in(const KeyPair& key, const std::vector<Hash32>& seen) {
-    const auto& roots = std::get<GenesisPayload>(factory_.genesis().fields.payload).root_keys;
-    if (std::find(roots.begin(), roots.end(), key.public_key()) != roots.end()) return true;
     auto state = store_->authority();
     REQUIRE(state.is_ok());
     const AuthorityGraph& graph = (*state)->graph();
+    const auto& roots = std::get<GenesisPayload>(factory_.genesis().fields.payload).root_keys;
+    auto is_root = [&](const PublicKey& k) { return std::find(roots.begin(), roots.end(), k) != roots.end(); };
+    if (is_root(key.public_key())) return true;
+    std::map<std::size_t, bool> memo;
+    std::function<bool(std::size_t)> names = [&](std::size_t i) -> bool {
+      if (auto at = memo.find(i); at != memo.end()) return at->second;
+      const Op& d = graph.op(i);
+      bool result = is_root(d.fields.author);
+      for (std::size_t j = 0; !result && j < graph.size(); ++j) {
+        const auto* by = std::get_if<DelegationPayload>(&graph.op(j).fields.payload);
+        if (j == i || by == nullptr || by->grantee != d.fields.author || !graph.closure(graph.auth_parents(i)).has(j)) continue;
+        const RoleDef* role = node::default_constitution().role(by->role);
+        result = role != nullptr && role->has_capability("delegate") && names(j);
+      }
+      return memo[i] = result;
+    };
     AuthoritySet past = graph.closure(seen);
     for (std::size_t i = 0; i < graph.size(); ++i) {
       if (!past.has(i)) continue;
       const Payload& payload = graph.op(i).fields.payload;
-      if (const auto* d = std::get_if<DelegationPayload>(&payload); d && d->grantee == key.public_key()) return true;
+      if (const auto* d = std::get_if<DelegationPayload>(&payload); d && d->grantee == key.public_key() && names(i))
+        return true;
       if (const auto* e = std::get_if<EnrolmentPayload>(&payload); e && e->node_key == key.public_key()) return true;
     }
     return false;
@@ -873,4 +891,26 @@ TEST_CASE("two enrolments made without knowing of each other: one counts, the sa
   CHECK(county.effective(b));
   // The narrower scope counts (it shows a node the least), whatever the order of arrival.
   CHECK(enrolled_at(county, node) == std::vector<std::string>{kVillageA});
+}
+
+// Issue 20, finding 2, found by a review of the first fix: a key that any op named could name
+// throwaway keys in turn, with delegations that were inert but stored, and their ops travelled.
+// Only a chain of appointments by roles that may delegate names a key now.
+TEST_CASE("a key named only by an office that may not delegate writes nothing", "[authority][issue20]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  KeyPair throwaway = test_key(600), appointed = test_key(601);
+  // The grid member may not delegate: its appointment is stored, inert, and names nobody.
+  Op by_member = county.delegation(p.member, throwaway, "grid_member", kGridA, county.heads());
+  CHECK(county.offer(by_member, p.member, county.heads()));
+  CHECK_FALSE(county.effective(by_member));
+  std::vector<Hash32> seen = county.heads();
+  CHECK_FALSE(county.offer(county.note(throwaway, kGridA, "junk", seen), throwaway, seen));
+  // The village head may: its appointee writes.
+  county.delegate(p.head_a, appointed, "grid_member", kGridA);
+  seen = county.heads();
+  CHECK(county.offer(county.note(appointed, kGridA, "巡查", seen), appointed, seen));
 }
