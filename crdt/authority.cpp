@@ -716,12 +716,6 @@ Verdict AuthorityState::judge_enrolment(const Op& op, const EnrolmentPayload& en
   for (std::size_t e : at->second) {
     if ((self && e == *self) || !view.has(e) || !verdicts_[e].effective || enrolment_revoked_in(e, view)) continue;
     const Op& existing = graph_->op(e);
-    if (scope_contains(op.fields.scope, existing.fields.scope) &&
-        require(Action{op.fields.author, op.fields.author_seq, capability::kNodeEnroll, existing.fields.scope, "",
-                       ActionClass::kPrivileged, std::nullopt},
-                view, self)
-            .effective)
-      continue;
     if (require(Action{op.fields.author, op.fields.author_seq, capability::kNodeEnroll, existing.fields.scope, "",
                        ActionClass::kPrivileged, std::nullopt},
                 view, self)
