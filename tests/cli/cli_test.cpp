@@ -130,7 +130,9 @@ TEST_CASE("bad input is one sentence, a meaningful exit code, and nothing writte
 
 TEST_CASE("importing 1,000 good ops and 10 tampered ones accepts 1,000 and refuses 10", "[cli]") {
   TempDir dir;
-  test::OpFactory factory;
+  // Keys 0 to 6 are root keys of this network: the point is tampering, not authority (a key no
+  // office named would be refused as no_office, crdt/OP_FORMAT.md).
+  test::OpFactory factory = test::mechanics_factory();
   std::vector<Bytes> ops{factory.genesis().bytes};
   std::vector<Hash32> recent{factory.genesis().id};
   for (int i = 1; i < 1000; ++i) {
@@ -261,24 +263,126 @@ TEST_CASE("appointing, asking and revoking from the command line", "[cli][author
   for (const auto& entry : log) CHECK(entry["effective"] == true);
 }
 
+TEST_CASE("a key that left, revoked with no frontier, keeps what it did unaware; a compromised one does not",
+          "[cli][authority]") {
+  // crdt/AUTHORITY.md, "Revocation" (issue 20, finding 10): only a compromised key is voided back
+  // to no frontier; a 'left' revocation naming none ends the office for ops that know of it.
+  namespace fs = std::filesystem;
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name});
+  ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
+  ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
+
+  // Offline, on a copy of the node home, the village head appoints a grid member: an act this
+  // node has not seen when the head is revoked (concurrent with the revocation).
+  auto offline = dir.path() / "offline";
+  fs::copy(home, offline, fs::copy_options::recursive);
+  std::string appointment = json::parse(ok(offline, {"--as", "head", "delegate", "--to", "member", "--role",
+                                                     "grid_member", "--scope", "150430100201-03", "--json"})
+                                            .out)["id"];
+  ok(offline, {"op", "export", (dir.path() / "offline.ops").string()});
+
+  // A key that left is not voided back to no frontier: one sentence naming --reason compromised,
+  // exit 3, nothing written.
+  std::uint64_t before = op_count(home);
+  Run left_none =
+      anwang_cli(home, {"--as", "town", "revoke", "--key", "head", "--reason", "left", "--frontier", "none"});
+  CHECK(left_none.exit_code == 3);
+  CHECK_THAT(left_none.err, Catch::Contains("--reason compromised"));
+  CHECK(std::count(left_none.err.begin(), left_none.err.end(), '\n') == 1);
+  CHECK(op_count(home) == before);
+
+  // The same node, revoking two ways (each on its own copy).
+  auto left = dir.path() / "left";
+  auto compromised = dir.path() / "compromised";
+  fs::copy(home, left, fs::copy_options::recursive);
+  fs::copy(home, compromised, fs::copy_options::recursive);
+  // 'left' with --frontier auto: this node holds no op of the head, so the revocation names no frontier.
+  std::string left_id =
+      json::parse(ok(left, {"--as", "town", "revoke", "--key", "head", "--reason", "left", "--json"}).out)["id"];
+  std::string compromised_id = json::parse(ok(compromised, {"--as", "town", "revoke", "--key", "head", "--reason",
+                                                            "compromised", "--frontier", "none", "--json"})
+                                               .out)["id"];
+  CHECK(op_count(compromised) == before + 1);
+  for (const auto& [node_home, id, reason] :
+       {std::tuple{left, left_id, "left"}, std::tuple{compromised, compromised_id, "compromised"}}) {
+    json payload = json::parse(ok(node_home, {"show", id, "--json"}).out)["payload"];
+    CHECK(payload["reason"] == reason);
+    CHECK(payload["frontier"].is_null());
+    CHECK(payload["frontier_seq"] == 0);
+    ok(node_home, {"op", "import", (dir.path() / "offline.ops").string()});  // the head's appointment arrives
+  }
+  auto verdict_of = [&appointment](const fs::path& node_home) {
+    json log = json::parse(ok(node_home, {"log", "--json"}).out);
+    for (const auto& entry : log)
+      if (entry["id"] == appointment) return entry;
+    FAIL("the appointment is not in the log");
+    return json();
+  };
+  // Left: the appointment the head made unaware of its revocation stands, and the member works.
+  CHECK(verdict_of(left)["effective"] == true);
+  CHECK(anwang_cli(left, {"can", "member", "note", "150430100201-03"}).exit_code == 0);
+  // Compromised, no frontier: every privileged act of the key is void, this one too.
+  json voided = verdict_of(compromised);
+  CHECK(voided["effective"] == false);
+  CHECK_FALSE(voided["reason"].get<std::string>().empty());
+  CHECK(anwang_cli(compromised, {"can", "member", "note", "150430100201-03"}).exit_code == 1);
+  // Either way the head's office ended for what knows of the revocation.
+  for (const auto& node_home : {left, compromised}) {
+    INFO(node_home);
+    CHECK(anwang_cli(node_home, {"can", "head", "delegate", "150430100201"}).exit_code == 1);
+    json who = json::parse(ok(node_home, {"who", "--json"}).out);
+    for (const auto& held : who) CHECK(held["role"] != "village_head");
+    ok(node_home, {"verify"});
+  }
+}
+
 TEST_CASE("forged ops are kept inert and listed for auditors", "[cli][authority]") {
   TempDir dir;
   test::OpFactory factory;  // root key: test_key(0)
-  KeyPair stranger = test::test_key(77);
-  Op forged = factory.make(stranger, "150430100201", named_object_id("grant", "x"),
-                           DelegationPayload{stranger.public_key(), "village_head", {}}, {factory.genesis().id});
-  Op fine = factory.note(test::test_key(0), "150430", "根密钥的备注", {factory.genesis().id});
-  REQUIRE(node::write_op_file(dir.path() / "ops.bin", {factory.genesis().bytes, forged.bytes, fine.bytes}).is_ok());
+  KeyPair root = test::test_key(0);
+  // A village's node key is named by its enrolment, but holds no role: its appointment of itself
+  // as village head is stored (it is history, and verifiable) and inert.
+  KeyPair village_node = test::test_key(77);
+  Op office = factory.make(root, "150430100201", node_object_id(village_node.public_key()),
+                           EnrolmentPayload{village_node.public_key()}, {factory.genesis().id});
+  Op forged = factory.make(village_node, "150430100201", named_object_id("grant", "x"),
+                           DelegationPayload{village_node.public_key(), "village_head", {}}, {office.id});
+  // A key no office ever named is refused outright as no_office (issue 20): nothing of it stored.
+  KeyPair stranger = test::test_key(78);
+  Op unnamed = factory.make(stranger, "150430100201", named_object_id("grant", "y"),
+                            DelegationPayload{stranger.public_key(), "village_head", {}}, {office.id});
+  Op fine = factory.note(root, "150430", "根密钥的备注", {office.id});
+  REQUIRE(node::write_op_file(dir.path() / "ops.bin",
+                              {factory.genesis().bytes, office.bytes, forged.bytes, unnamed.bytes, fine.bytes})
+              .is_ok());
   auto home = dir.path() / "n";
   ok(home, {"init"});
-  json report = json::parse(ok(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"}).out);
-  CHECK(report["accepted"] == 3);  // stored: it is history, and verifiable
+  Run import = anwang_cli(home, {"op", "import", (dir.path() / "ops.bin").string(), "--json"});
+  CHECK(import.exit_code == 1);  // one op refused
+  json report = json::parse(import.out);
+  CHECK(report["accepted"] == 4);  // the forged one among them: it is history, and verifiable
+  CHECK(report["refused"] == 1);
+  CHECK(report["pending"] == 0);
+  REQUIRE(report["refusals"].size() == 1);
+  CHECK(report["refusals"][0]["id"] == unnamed.id.hex());
+  CHECK(report["refusals"][0]["reason"] == "no_office");
+  CHECK(op_count(home) == 4);
+  CHECK(anwang_cli(home, {"show", unnamed.id.hex()}).exit_code == 4);  // not found: never stored
   json inert = json::parse(ok(home, {"audit", "unauthorised", "--json"}).out);
   REQUIRE(inert.size() == 1);
   CHECK(inert[0]["id"] == forged.id.hex());
   CHECK_THAT(inert[0]["reason"].get<std::string>(), Catch::Contains("holds no role"));
   CHECK(json::parse(ok(home, {"who", "--json"}).out).size() == 1);  // only the root
   CHECK_THAT(ok(home, {"log"}).out, Catch::Contains("INERT"));
+  // Offered again, the unnamed key's op is refused again: no import makes it stored.
+  REQUIRE(node::write_op_file(dir.path() / "again.bin", {unnamed.bytes}).is_ok());
+  json again = json::parse(anwang_cli(home, {"op", "import", (dir.path() / "again.bin").string(), "--json"}).out);
+  CHECK(again["refused"] == 1);
+  CHECK(op_count(home) == 4);
 }
 
 TEST_CASE("a constitution amendment from the command line needs k of n root keys", "[cli][authority]") {
@@ -824,37 +928,57 @@ TEST_CASE("two nodes holding the same ops of a scope print the same digests, wha
   ops.push_back(factory.make(root, "150430100201", node_object_id(key_a), EnrolmentPayload{key_a}, {ops.back().id}));
   ops.push_back(factory.make(root, "150430100201", node_object_id(key_b), EnrolmentPayload{key_b}, {ops.back().id}));
   // Notes in two villages, and a forged appointment (kept inert), so the verdicts differ by op.
-  KeyPair stranger = test::test_key(77);
-  ops.push_back(factory.make(stranger, "150430100201", named_object_id("grant", "x"),
-                             DelegationPayload{stranger.public_key(), "village_head", {}}, {ops.back().id}));
+  // The forger holds an office (a grid member's, which appoints nobody): since issue 20 the ops of
+  // a key no office ever named are refused, not kept inert.
+  KeyPair member = test::test_key(77);
+  ops.push_back(factory.make(root, "150430100201-03", named_object_id("grant", "member"),
+                             DelegationPayload{member.public_key(), "grid_member", {}}, {ops.back().id}));
+  ops.push_back(factory.make(member, "150430100201", named_object_id("grant", "x"),
+                             DelegationPayload{member.public_key(), "village_head", {}}, {ops.back().id}));
+  const Hash32 forged = ops.back().id;
+  // And an op of a key no office ever named: both nodes refuse it, whatever the order it comes in
+  // (one that comes before its parents waits for them, then is refused).
+  KeyPair stranger = test::test_key(78);
+  Op unnamed = factory.note(stranger, "150430100201", "无人任命", {forged});
   // Each note follows the last one of its own village (an op goes only where its parents go).
   std::map<std::string, Hash32> last;
   for (int i = 0; i < 30; ++i) {
     std::string village = i % 3 ? "150430100201" : "150430100202";
-    Hash32 parent = last.count(village) ? last[village] : ops[3].id;
+    Hash32 parent = last.count(village) ? last[village] : forged;
     ops.push_back(factory.note(root, village, "巡查 " + std::to_string(i), {parent}));
     last[village] = ops.back().id;
   }
   std::vector<Bytes> in_order = test::bytes_of(ops);
+  in_order.push_back(unnamed.bytes);
   std::vector<Bytes> shuffled = in_order;
   std::mt19937_64 rng(20261122);
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
   REQUIRE(node::write_op_file(dir.path() / "in_order.ops", in_order).is_ok());
   REQUIRE(node::write_op_file(dir.path() / "shuffled.ops", shuffled).is_ok());
-  ok(a, {"op", "import", (dir.path() / "in_order.ops").string()});
-  ok(b, {"op", "import", (dir.path() / "shuffled.ops").string()});
+  for (const auto& [home, file] : {std::pair{a, "in_order.ops"}, std::pair{b, "shuffled.ops"}}) {
+    Run import = anwang_cli(home, {"op", "import", (dir.path() / file).string(), "--json"});
+    INFO(file << ": " << import.out << import.err);
+    CHECK(import.exit_code == 1);  // the unnamed key's op, refused
+    json report = json::parse(import.out);
+    CHECK(report["accepted"] == ops.size());
+    REQUIRE(report["refusals"].size() == 1);
+    CHECK(report["refusals"][0]["id"] == unnamed.id.hex());
+    CHECK(report["refusals"][0]["reason"] == "no_office");
+  }
   REQUIRE(json::parse(ok(b, {"status", "--json"}).out)["pending"] == 0);
 
   // The default scope is the node's own: both are enrolled for village one.
   json village_a = digest_of(a);
   json village_b = digest_of(b);
   CHECK(village_a["scope"] == "150430100201");
-  CHECK(village_a["ops"] == 3 + 1 + 20);  // the authority ops, the forged one, village one's notes
+  // The authority ops, the grid member's office and the forged appointment (one more op than before
+  // issue 20: the forger's office), village one's notes; the unnamed key's note is not stored.
+  CHECK(village_a["ops"] == 3 + 2 + 20);
   CHECK(village_a == village_b);
   CHECK(village_a["ops_digest"].get<std::string>().size() == 64);
   CHECK(village_a["verdicts_digest"] != village_a["ops_digest"]);
   CHECK(digest_of(a, {"--scope", "150430100202"}) == digest_of(b, {"--scope", "150430100202"}));
-  CHECK(digest_of(a, {"--scope", "150430100202"})["ops"] == 4 + 10);
+  CHECK(digest_of(a, {"--scope", "150430100202"})["ops"] == 5 + 10);  // + the office, in the notes' past
   Run human = ok(a, {"digest"});
   CHECK_THAT(human.out, Catch::Contains(village_a["ops_digest"].get<std::string>()));
   CHECK_THAT(human.out, Catch::Contains("Verdicts digest"));
@@ -996,7 +1120,7 @@ TEST_CASE("every op an import refuses is named by its id, well-formed or not", "
 
 TEST_CASE("progress is written only to a terminal, never into a log file", "[cli][class9]") {
   TempDir dir;
-  test::OpFactory factory;
+  test::OpFactory factory = test::mechanics_factory();  // test_key(1) is one of its root keys
   std::vector<Bytes> ops{factory.genesis().bytes};
   for (int i = 0; i < 1500; ++i)  // two batches: progress after each
     ops.push_back(factory.note(test::test_key(1), "150430100", "巡查 " + std::to_string(i), {factory.genesis().id}).bytes);
