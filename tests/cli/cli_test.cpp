@@ -263,27 +263,33 @@ TEST_CASE("appointing, asking and revoking from the command line", "[cli][author
   for (const auto& entry : log) CHECK(entry["effective"] == true);
 }
 
-TEST_CASE("a key that left, revoked with no frontier, keeps what it did unaware; a compromised one does not",
+TEST_CASE("revoke --frontier none needs --reason compromised; a key that left keeps what it did up to its frontier",
           "[cli][authority]") {
-  // crdt/AUTHORITY.md, "Revocation" (issue 20, finding 10): only a compromised key is voided back
-  // to no frontier; a 'left' revocation naming none ends the office for ops that know of it.
+  // crdt/AUTHORITY.md, "Revocation" (issue 20, finding 10): only a key reported compromised is
+  // voided back to no frontier; a 'left' revocation names the key's latest op this node holds.
   namespace fs = std::filesystem;
   TempDir dir;
   auto home = dir.path() / "county";
   ok(home, {"init"});
-  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name});
+  for (const char* name : {"root", "town", "head", "member", "member2"}) ok(home, {"key", "new", name});
   ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
   ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
 
-  // Offline, on a copy of the node home, the village head appoints a grid member: an act this
-  // node has not seen when the head is revoked (concurrent with the revocation).
+  // Offline, on a copy of the node home, the village head appoints a grid member (carried to the
+  // township before it revokes the head) and then another (made after, unaware of the revocation).
   auto offline = dir.path() / "offline";
   fs::copy(home, offline, fs::copy_options::recursive);
-  std::string appointment = json::parse(ok(offline, {"--as", "head", "delegate", "--to", "member", "--role",
-                                                     "grid_member", "--scope", "150430100201-03", "--json"})
-                                            .out)["id"];
-  ok(offline, {"op", "export", (dir.path() / "offline.ops").string()});
+  auto appoint = [&](const std::string& who, const std::string& grid) {
+    return json::parse(ok(offline, {"--as", "head", "delegate", "--to", who, "--role", "grid_member", "--scope", grid,
+                                    "--json"})
+                           .out)["id"]
+        .get<std::string>();
+  };
+  std::string first = appoint("member", "150430100201-03");
+  ok(offline, {"op", "export", (dir.path() / "first.ops").string()});
+  std::string second = appoint("member2", "150430100201-04");
+  ok(offline, {"op", "export", (dir.path() / "both.ops").string()});
 
   // A key that left is not voided back to no frontier: one sentence naming --reason compromised,
   // exit 3, nothing written.
@@ -295,42 +301,44 @@ TEST_CASE("a key that left, revoked with no frontier, keeps what it did unaware;
   CHECK(std::count(left_none.err.begin(), left_none.err.end(), '\n') == 1);
   CHECK(op_count(home) == before);
 
-  // The same node, revoking two ways (each on its own copy).
+  // The same node, revoking two ways (each on its own copy), after the first appointment arrived.
+  ok(home, {"op", "import", (dir.path() / "first.ops").string()});
   auto left = dir.path() / "left";
   auto compromised = dir.path() / "compromised";
   fs::copy(home, left, fs::copy_options::recursive);
   fs::copy(home, compromised, fs::copy_options::recursive);
-  // 'left' with --frontier auto: this node holds no op of the head, so the revocation names no frontier.
   std::string left_id =
       json::parse(ok(left, {"--as", "town", "revoke", "--key", "head", "--reason", "left", "--json"}).out)["id"];
   std::string compromised_id = json::parse(ok(compromised, {"--as", "town", "revoke", "--key", "head", "--reason",
                                                             "compromised", "--frontier", "none", "--json"})
                                                .out)["id"];
-  CHECK(op_count(compromised) == before + 1);
-  for (const auto& [node_home, id, reason] :
-       {std::tuple{left, left_id, "left"}, std::tuple{compromised, compromised_id, "compromised"}}) {
-    json payload = json::parse(ok(node_home, {"show", id, "--json"}).out)["payload"];
-    CHECK(payload["reason"] == reason);
-    CHECK(payload["frontier"].is_null());
-    CHECK(payload["frontier_seq"] == 0);
-    ok(node_home, {"op", "import", (dir.path() / "offline.ops").string()});  // the head's appointment arrives
-  }
-  auto verdict_of = [&appointment](const fs::path& node_home) {
+  json left_payload = json::parse(ok(left, {"show", left_id, "--json"}).out)["payload"];
+  CHECK(left_payload["frontier"] == first);  // --frontier auto: the key's latest op this node holds
+  json compromised_payload = json::parse(ok(compromised, {"show", compromised_id, "--json"}).out)["payload"];
+  CHECK(compromised_payload["frontier"].is_null());
+  CHECK(compromised_payload["frontier_seq"] == 0);
+  for (const auto& node_home : {left, compromised})
+    ok(node_home, {"op", "import", (dir.path() / "both.ops").string()});  // the second appointment arrives
+  auto verdict_of = [](const fs::path& node_home, const std::string& op) {
     json log = json::parse(ok(node_home, {"log", "--json"}).out);
     for (const auto& entry : log)
-      if (entry["id"] == appointment) return entry;
-    FAIL("the appointment is not in the log");
+      if (entry["id"] == op) return entry;
+    FAIL("op " << op << " is not in the log");
     return json();
   };
-  // Left: the appointment the head made unaware of its revocation stands, and the member works.
-  CHECK(verdict_of(left)["effective"] == true);
+  // Left: what the head did up to its frontier stands; what it did after is void.
+  CHECK(verdict_of(left, first)["effective"] == true);
   CHECK(anwang_cli(left, {"can", "member", "note", "150430100201-03"}).exit_code == 0);
-  // Compromised, no frontier: every privileged act of the key is void, this one too.
-  json voided = verdict_of(compromised);
-  CHECK(voided["effective"] == false);
-  CHECK_FALSE(voided["reason"].get<std::string>().empty());
+  CHECK(verdict_of(left, second)["effective"] == false);
+  CHECK(anwang_cli(left, {"can", "member2", "note", "150430100201-04"}).exit_code == 1);
+  // Compromised, no frontier: every privileged act of the key is void, both appointments.
+  for (const std::string& op : {first, second}) {
+    json voided = verdict_of(compromised, op);
+    CHECK(voided["effective"] == false);
+    CHECK_FALSE(voided["reason"].get<std::string>().empty());
+  }
   CHECK(anwang_cli(compromised, {"can", "member", "note", "150430100201-03"}).exit_code == 1);
-  // Either way the head's office ended for what knows of the revocation.
+  // Either way the head's office ended.
   for (const auto& node_home : {left, compromised}) {
     INFO(node_home);
     CHECK(anwang_cli(node_home, {"can", "head", "delegate", "150430100201"}).exit_code == 1);
