@@ -85,6 +85,11 @@ void run_revoke(Context& ctx, const RevokeArgs& args) {
     if (*head) {
       revocation.frontier_seq = (*head)->seq;
       revocation.frontier = (*head)->id;
+    } else if (args.reason == "left") {
+      // No frontier: every privileged act of the key is void, also those other nodes hold.
+      std::cerr << "anwang: warning: this node holds no op of key " << key->short_hex()
+                << ", so the revocation names no frontier and voids every privileged act the key signed "
+                   "anywhere; if it has worked elsewhere, sync with that node first and revoke then\n";
     }
   } else if (args.frontier != "none") {
     return ctx.fail(Status::invalid("--frontier must be 'auto' (the key's latest op this node holds) or 'none'"));

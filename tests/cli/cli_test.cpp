@@ -301,6 +301,13 @@ TEST_CASE("revoke --frontier none needs --reason compromised; a key that left ke
   CHECK(std::count(left_none.err.begin(), left_none.err.end(), '\n') == 1);
   CHECK(op_count(home) == before);
 
+  // A node that holds no op of the key names no frontier and says what that does.
+  auto unseen = dir.path() / "unseen";
+  fs::copy(home, unseen, fs::copy_options::recursive);
+  Run warned = anwang_cli(unseen, {"--as", "town", "revoke", "--key", "head", "--reason", "left"});
+  CHECK(warned.exit_code == 0);
+  CHECK_THAT(warned.err, Catch::Contains("holds no op of key") && Catch::Contains("sync with that node first"));
+
   // The same node, revoking two ways (each on its own copy), after the first appointment arrived.
   ok(home, {"op", "import", (dir.path() / "first.ops").string()});
   auto left = dir.path() / "left";
