@@ -93,7 +93,8 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
   if (ctx.json)
     return ctx.print({{"peer", report->peer.hex()}, {"peer_scope", report->peer_scope}, {"ops_sent", report->ops_sent},
                       {"ops_received", report->ops_received}, {"ops_duplicate", report->ops_duplicate},
-                      {"ops_refused", report->ops_refused}, {"bytes_sent", report->bytes_sent},
+                      {"ops_refused", report->ops_refused}, {"refused_by_reason", report->refused_by_reason},
+                      {"bytes_sent", report->bytes_sent},
                       {"bytes_received", report->bytes_received}, {"reconcile_rounds", report->reconcile_rounds},
                       {"blobs_received", report->blobs_received}, {"blobs_deferred", report->blobs_deferred},
                       {"pending", stats ? stats->pending : 0}, {"wire_version", report->wire_version},
@@ -102,7 +103,9 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
                       {"ops_ahead", report->ops_ahead}, {"budget_reached", report->budget_reached}});
   std::cout << "Synced 同步完成 with node " << report->peer.short_hex() << " (" << report->peer_scope << "): sent "
             << report->ops_sent << " ops, received " << report->ops_received << " ops (" << report->ops_duplicate
-            << " duplicate, " << report->ops_refused << " refused), " << report->bytes_sent << " B out, "
+            << " duplicate, " << report->ops_refused << " refused"
+            << (report->ops_refused > 0 ? ": " + report->refusals_said() : std::string()) << "), "
+            << report->bytes_sent << " B out, "
             << report->bytes_received << " B in, " << report->reconcile_rounds << " reconciliation rounds, "
             << report->blobs_received << " attachments received";
   if (report->blobs_deferred > 0) std::cout << " (" << report->blobs_deferred << " left for later by --blob-budget)";

@@ -286,8 +286,11 @@ class Daemon {
       if (Status s = anwang::node::record_peer(store_, report->peer, &*report, clock_.now_ms()); !s)
         spdlog::warn("recording the session with {}: {}", who, s.message());
     }
-    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops, {} B out, {} B in{}{}", who,
+    spdlog::info("synced with {} ({} at {}): sent {} ops, received {} ops{}, {} B out, {} B in{}{}", who,
                  report->peer.short_hex(), report->peer_scope, report->ops_sent, report->ops_received,
+                 report->ops_refused > 0
+                     ? fmt::format(", refused {} ({})", report->ops_refused, report->refusals_said())
+                     : std::string(),
                  report->bytes_sent, report->bytes_received,
                  report->orphans_dropped > 0
                      ? fmt::format(", dropped {} of its ops still waiting for parents", report->orphans_dropped)

@@ -772,6 +772,7 @@ class Session {
       if (scoped && !(visible_to(*scoped, report_.peer_scope) && visible_to(*scoped, my_scope_))) {
         outstanding_.erase(blake2b_256(bytes));
         ++report_.ops_refused;
+        ++report_.refused_by_reason[refusal_name(Refusal::kOutOfScope)];
         continue;
       }
       buffered_.emplace_back(bytes.begin(), bytes.end());
@@ -819,6 +820,7 @@ class Session {
         ++report_.ops_duplicate;
       } else {
         ++report_.ops_refused;
+        ++report_.refused_by_reason[refusal_name(outcome.reason)];
       }
     }
     accepted_ += report->released_from_pending;
@@ -1131,6 +1133,13 @@ Result<SyncReport> sync_dialled(const std::function<Result<SyncReport>(const Syn
     // reported.
     options.wire_version = static_cast<std::uint8_t>(options.wire_version - 1);
   }
+}
+
+std::string SyncReport::refusals_said() const {
+  std::string out;
+  for (const auto& [reason, count] : refused_by_reason)
+    out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + reason;
+  return out;
 }
 
 Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms) {

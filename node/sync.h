@@ -45,6 +45,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -81,9 +82,13 @@ struct SyncReport {
   std::uint64_t ops_received = 0;   // stored: accepted, or waited for parents and released by them in this session
   std::uint64_t ops_duplicate = 0;
   std::uint64_t ops_refused = 0;
+  // The refused ops by reason (refusal_name: "no_office", "ahead_of_clock", "out_of_scope", …).
+  std::map<std::string, std::uint64_t> refused_by_reason;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t handshake_bytes = 0;   // both ways, until the encrypted channel is up
+  // "3 no_office, 1 ahead_of_clock": the refusals in a few words, for people and logs.
+  std::string refusals_said() const;
   std::uint64_t op_bytes_sent = 0;      // the ops' own bytes among bytes_sent
   std::uint64_t op_bytes_received = 0;
   std::uint64_t blobs_received = 0;     // attachments completed in this session

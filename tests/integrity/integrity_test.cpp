@@ -767,6 +767,7 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
   CHECK(county.stop().is_ok());
   std::string log = county.log_since_start();
   CHECK_THAT(log, Catch::Contains("is 365 days ahead of this node's time"));
+  CHECK_THAT(log, Catch::Contains("refused 1 (1 ahead_of_clock)"));  // the daemon says why it refused
   CHECK_THAT(log, Catch::Contains("more than 5 minutes ahead of this node's time"));
 }
 
