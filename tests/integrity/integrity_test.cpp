@@ -905,3 +905,37 @@ TEST_CASE("class 3: a key that signed twice with one number is named plainly in 
   CHECK(village_daemon.stop().is_ok());
   CHECK_THAT(village_daemon.log_since_start(), Catch::Contains("key vhead has signed two different ops numbered 2"));
 }
+
+// Issue 20, finding 3 and its acceptance: a revoked node is refused everywhere after one sync
+// round. The county revokes a village's node (stolen); the township hears of it in its next
+// session with the county, and then refuses the village node at the handshake, as the county
+// does. The township's own work goes on.
+TEST_CASE("issue 20: a revoked node is refused by every peer after one sync round", "[integrity][issue20]") {
+  County c;
+  fs::path township = join_node(c, "township", "150430100");
+  fs::path village = join_node(c, "village", County::kVillage);
+  std::string village_node = ok_json(village, {"status"})["node_key"];
+  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
+  test::DaemonProcess station(township, c.dir.path() / "township.log", test::free_loopback_port());
+  REQUIRE(county.start().is_ok());
+  REQUIRE(station.start().is_ok());
+  ok(township, {"sync", county.address()});
+  ok(village, {"sync", station.address()});  // enrolled: it syncs
+  // The village node is stolen: the county revokes its enrolment.
+  c.as("root", {"revoke", "--key", village_node, "--reason", "compromised", "--frontier", "none"});
+  CHECK(ok_json(c.home, {"status"})["ops"].get<int>() > 0);
+  // One round: the township syncs with the county and learns of it.
+  ok(township, {"sync", county.address()});
+  for (const std::string& peer : {station.address(), county.address()}) {
+    test::CliRun refused = test::run_cli(village, {"sync", peer});
+    INFO(peer);
+    CHECK(refused.exit_code != 0);
+    CHECK_THAT(refused.err, Catch::Contains("not enrolled"));
+  }
+  // Honest work goes on: a new hazard at the county reaches the township.
+  std::string hazard = c.report("member");
+  ok(township, {"sync", county.address()});
+  ok(township, {"hazard", "show", hazard});
+  CHECK(county.stop().is_ok());
+  CHECK(station.stop().is_ok());
+}
