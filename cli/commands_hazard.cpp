@@ -13,6 +13,7 @@
 #include "crdt/limits.h"
 #include "crdt/scope.h"
 #include "node/atomic_file.h"
+#include "node/hazard_steps.h"
 #include "node/op_json.h"
 
 namespace anwang::cli {
@@ -31,14 +32,6 @@ Result<Hash32> resolve_hazard(const node::Store& store, const std::string& text)
   if (matches.empty()) return Status::not_found("no hazard with id " + text + " on this node");
   if (matches.size() > 1) return Status::invalid("hazard id prefix " + text + " matches several hazards; give more digits");
   return matches[0];
-}
-
-Result<std::uint64_t> parse_date_ms(const std::string& date) {
-  std::tm tm{};
-  std::istringstream in(date);
-  in >> std::get_time(&tm, "%Y-%m-%d");
-  if (in.fail()) return Status::invalid("--deadline must be a date like 2026-12-31");
-  return static_cast<std::uint64_t>(timegm(&tm)) * 1000 + 86'399'999;  // the end of that day (UTC)
 }
 
 struct StepArgs {
@@ -63,36 +56,39 @@ void author_step(Context& ctx, Opened& opened, node::OpDraft draft) {
   std::cout << op->id.hex() << "\n";
 }
 
+// How the command line names an input field in errors.
+std::string flag(const char* field) { return std::string("--") + field; }
+
 void run_report(Context& ctx, const StepArgs& args) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  if (Status s = check_scope(args.grid); !s) return ctx.fail(Status::invalid("--grid: " + s.message()));
-  if (args.severity != "general" && args.severity != "major")
-    return ctx.fail(Status::invalid("--severity must be 'general' (一般) or 'major' (重大)"));
-  HazardPayload h;
-  h.action = "report";
-  h.text = args.text;
-  h.category = args.category;
-  h.severity = args.severity;
+  node::HazardReportInput input;
+  input.grid = args.grid;
+  input.category = args.category;
+  input.severity = args.severity;
+  input.text = args.text;
   if (!args.unit.empty()) {
     auto unit = Hash32::from_hex(args.unit);
     if (!unit) return ctx.fail(Status::invalid("--unit must be a 64-digit hex unit id"));
-    h.unit = *unit;
+    input.unit = *unit;
   }
   if (!args.form.empty()) {
     std::ifstream in(args.form);
     if (!in) return ctx.fail(Status::not_found("cannot read the major-hazard form " + args.form));
     std::stringstream text;
     text << in.rdbuf();
-    h.major_form = text.str();
+    input.major_form = text.str();
   }
+  // The input's own form first: a bad field costs no photo stored.
+  if (auto checked = node::hazard_report_draft(input, flag); !checked) return ctx.fail(checked.status());
   auto photos = attach_files(*opened->store, args.photos);
   if (!photos) return ctx.fail(photos.status());
-  h.photos = *photos;
+  input.photos = *photos;
+  auto draft = node::hazard_report_draft(input, flag);
+  if (!draft) return ctx.fail(draft.status());
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  node::OpDraft draft{args.grid, Hash32{}, h, {}, node::DraftTarget::kNewRecord};
-  auto op = author_op(ctx, *opened, *key, draft);
+  auto op = author_op(ctx, *opened, *key, *draft);
   if (!op) return ctx.fail(op.status());
   print_created(ctx, *op);
 }
@@ -104,106 +100,39 @@ void run_step(Context& ctx, const std::string& action, const StepArgs& args) {
   if (!id) return ctx.fail(id.status());
   auto state = opened->store->hazard(*id);
   if (!state) return ctx.fail(state.status());
-  HazardPayload h;
-  h.action = action;
-  h.text = args.text;
+  node::HazardStepInput input;
+  input.action = action;
+  input.text = args.text;
+  input.to_level = args.to;
+  input.department = args.department;
+  if (action == "assign" && !args.assignee.empty()) {
+    auto key = opened->home.resolve_public_key(args.assignee);
+    if (!key) return ctx.fail(key.status());
+    input.assignee = *key;
+  }
+  if (args.pass != args.fail) input.pass = args.pass;
+  input.category = args.category;
+  input.severity = args.severity;
+  input.deadline = args.deadline;
+  input.days = args.days;
+  input.responsible = args.responsible;
+  input.measures = args.measures;
+  if (!args.acceptor.empty()) {
+    auto key = opened->home.resolve_public_key(args.acceptor);
+    if (!key) return ctx.fail(key.status());
+    input.acceptor = *key;
+  }
+  auto clock = opened->store->clock_state(ctx.clock);
+  if (!clock) return ctx.fail(clock.status());
+  // The input's own form first: a bad field costs no photo stored.
+  if (auto checked = node::hazard_step_draft(*state, input, clock->time.trusted_ms, flag); !checked)
+    return ctx.fail(checked.status());
   auto photos = attach_files(*opened->store, args.photos);
   if (!photos) return ctx.fail(photos.status());
-  h.photos = *photos;
-  if (action == "escalate") {
-    h.to_level = args.to;
-    if (h.to_level.empty()) h.to_level = state->level == ScopeLevel::kVillage ? "township" : "county";
-  } else if (action == "assign") {
-    if (args.department.empty() == args.assignee.empty())
-      return ctx.fail(Status::invalid("name either --department CATEGORY or --to KEY"));
-    h.department = args.department;
-    if (!args.assignee.empty()) {
-      auto key = opened->home.resolve_public_key(args.assignee);
-      if (!key) return ctx.fail(key.status());
-      h.assignee = *key;
-    }
-  } else if (action == "verify") {
-    if (args.pass == args.fail) return ctx.fail(Status::invalid("give exactly one of --pass (销号) or --fail (驳回)"));
-    h.pass = args.pass;
-  } else if (action == "reclassify") {
-    h.category = args.category;
-    h.severity = args.severity;
-  } else if (action == "notice") {
-    if (args.deadline.empty() == (args.days == 0))
-      return ctx.fail(Status::invalid("give the deadline as --deadline YYYY-MM-DD or --days N"));
-    if (!args.deadline.empty()) {
-      auto ms = parse_date_ms(args.deadline);
-      if (!ms) return ctx.fail(ms.status());
-      // A date already past would make the hazard overdue at once on every node.
-      auto clock = opened->store->clock_state(ctx.clock);
-      if (!clock) return ctx.fail(clock.status());
-      if (*ms <= clock->time.trusted_ms)
-        return ctx.fail(Status::invalid("--deadline " + args.deadline + " is already past (today is " +
-                                        hlc_display(hlc_from_ms(clock->time.trusted_ms), TimeShown::kDate) +
-                                        "): give a later date, or --days N"));
-      h.deadline_ms = *ms;
-    } else {
-      if (args.days < 1 || static_cast<std::uint32_t>(args.days) > limits::notice_deadline_days_max)
-        return ctx.fail(Status::invalid("--days must be between 1 and " + std::to_string(limits::notice_deadline_days_max)));
-      // Counted from the notice's own timestamp when it is signed (Store::author), never from this
-      // machine's wall clock, which may read 1970.
-      h.deadline_days = static_cast<std::uint16_t>(args.days);
-    }
-    h.responsible = args.responsible;
-    h.measures = args.measures;
-    if (!args.acceptor.empty()) {
-      auto key = opened->home.resolve_public_key(args.acceptor);
-      if (!key) return ctx.fail(key.status());
-      h.acceptor = *key;
-    }
-  }
-  author_step(ctx, *opened, node::OpDraft{state->scope, *id, h, {}});
-}
-
-nlohmann::json assignees_json(const HazardState& s) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const HazardAssignee& a : s.assignees)
-    out.push_back({{"department", a.department}, {"key", a.key ? nlohmann::json(a.key->hex()) : nlohmann::json(nullptr)},
-                   {"by", a.by.hex()}, {"office", a.office_scope}, {"primary", a.primary}, {"superseded", a.superseded}});
-  return out;
-}
-
-nlohmann::json hazard_json(const HazardState& s, bool with_history) {
-  nlohmann::json out = {{"id", s.id.hex()},
-                        {"scope", s.scope},
-                        {"state", s.state},
-                        {"state_zh", hazard_state_zh(s.state)},
-                        {"severity", s.severity},
-                        {"level", level_id(s.level)},
-                        {"category", s.category},
-                        {"category_conflicts", s.category_conflicts},
-                        {"description", s.description},
-                        {"reporter", s.reporter.hex()},
-                        {"unit", s.unit ? nlohmann::json(s.unit->hex()) : nlohmann::json(nullptr)},
-                        {"assignees", assignees_json(s)},
-                        {"returns", s.returns},
-                        {"flags", s.flags},
-                        {"awaiting", s.awaiting},
-                        {"signoffs", s.signoffs},
-                        {"reported_at", hlc_display(s.reported_hlc)},
-                        {"time_in_state_ms", s.time_in_state_ms},
-                        {"photos", node::attachments_to_json(s.photos)}};
-  if (s.deadline_ms != 0) {
-    out["deadline"] = hlc_display(hlc_from_ms(s.deadline_ms), TimeShown::kDate);
-    out["responsible"] = s.responsible;
-    out["measures"] = s.measures;
-    out["acceptor"] = s.acceptor ? nlohmann::json(s.acceptor->hex()) : nlohmann::json(nullptr);
-  }
-  if (with_history) {
-    nlohmann::json history = nlohmann::json::array();
-    for (const HazardStep& step : s.history)
-      history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
-                         {"time", hlc_display(step.hlc)}, {"effective", step.verdict.effective},
-                         {"reason", step.verdict.reason}, {"flags", step.verdict.flags},
-                         {"overridden_by", step.overridden_by ? nlohmann::json(step.overridden_by->hex()) : nlohmann::json(nullptr)}});
-    out["history"] = history;
-  }
-  return out;
+  input.photos = *photos;
+  auto draft = node::hazard_step_draft(*state, input, clock->time.trusted_ms, flag);
+  if (!draft) return ctx.fail(draft.status());
+  author_step(ctx, *opened, *draft);
 }
 
 void run_show(Context& ctx, const std::string& id_text) {
@@ -213,7 +142,7 @@ void run_show(Context& ctx, const std::string& id_text) {
   if (!id) return ctx.fail(id.status());
   auto s = opened->store->hazard(*id);
   if (!s) return ctx.fail(s.status());
-  if (ctx.json) return ctx.print(hazard_json(*s, true));
+  if (ctx.json) return ctx.print(node::hazard_json(*s, true));
   std::map<PublicKey, std::string> names;
   if (auto keys = opened->home.list_keys())
     for (const auto& key : *keys) names[key.public_key] = key.name;
@@ -275,7 +204,7 @@ void run_list(Context& ctx, const ListArgs& args) {
     if (args.overdue && std::find(s->flags.begin(), s->flags.end(), "overdue") == s->flags.end()) continue;
     ++shown;
     if (ctx.json) {
-      out.push_back(hazard_json(*s, false));
+      out.push_back(node::hazard_json(*s, false));
       continue;
     }
     std::cout << s->id.short_hex() << "  " << s->scope << "  " << s->state << " " << hazard_state_zh(s->state) << "  "
@@ -290,29 +219,6 @@ void run_list(Context& ctx, const ListArgs& args) {
                                                                              : "No hazards match 无符合条件的隐患.\n");
 }
 
-// What the hazard in state `s` waits for, as the action a key would have to be able to take.
-std::optional<Action> awaited_action(const HazardState& s, const PublicKey& key) {
-  std::optional<ScopeLevel> level = s.level;
-  auto action = [&](const char* capability, std::optional<ScopeLevel> at) {
-    return Action{key, 0, capability, s.scope, s.category, capability_class(capability), at};
-  };
-  if (s.state == "awaiting_signoff") return action("hazard.signoff", level);
-  if (s.state == "reported") return action("hazard.escalate", level);
-  if (s.state == "escalated") return action("hazard.receive", level);
-  if (s.state == "received") return action("hazard.assign", level);
-  if (s.state == "noticed") return action("hazard.handle", level);
-  if (s.state == "assigned" || s.state == "rejected") {
-    for (const HazardAssignee& a : s.assignees)
-      if (a.key && *a.key == key) return action("hazard.handle", std::nullopt);
-    return action("hazard.handle", level);
-  }
-  if (s.state == "handled" || s.state == "fixed_on_site") {
-    if (key == s.reporter || (s.acceptor && *s.acceptor == key)) return action("hazard.verify", std::nullopt);
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 void run_inbox(Context& ctx) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
@@ -320,28 +226,20 @@ void run_inbox(Context& ctx) {
   if (!key) return ctx.fail(key.status());
   auto authority = opened->store->authority();
   if (!authority) return ctx.fail(authority.status());
-  auto ids = opened->store->hazards();
-  if (!ids) return ctx.fail(ids.status());
+  auto items = node::hazard_inbox(*opened->store, key->public_key());
+  if (!items) return ctx.fail(items.status());
   nlohmann::json out = nlohmann::json::array();
-  std::size_t count = 0;
-  for (const Hash32& id : *ids) {
-    auto s = opened->store->hazard(id);
-    if (!s) return ctx.fail(s.status());
-    if (!s->exists || s->state == "archived") continue;
-    auto action = awaited_action(*s, key->public_key());
-    if (!action) continue;
-    // Departments are awaited only for hazards assigned to a department of their category.
-    Verdict verdict = (*authority)->can(*action);
-    if (!verdict.effective) continue;
-    ++count;
+  std::size_t count = items->size();
+  for (const node::InboxItem& item : *items) {
+    const HazardState* s = &item.hazard;
     if (ctx.json) {
-      nlohmann::json item = hazard_json(*s, false);
-      item["action"] = action->capability;
-      out.push_back(item);
+      nlohmann::json entry = node::hazard_json(*s, false);
+      entry["action"] = item.capability;
+      out.push_back(entry);
       continue;
     }
     std::cout << s->id.short_hex() << "  " << s->state << " " << hazard_state_zh(s->state) << "  " << s->scope << "  "
-              << s->category << "  → " << action->capability << ": " << s->awaiting << "\n";
+              << s->category << "  → " << item.capability << ": " << s->awaiting << "\n";
   }
   // Compromise reports about keys this identity may revoke, voided because their author was
   // revoked first: the reported key keeps working until an office above decides.

@@ -899,6 +899,19 @@ Result<std::size_t> Store::drop_pending(std::span<const Hash32> ids) {
 }
 
 Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock) {
+  return author_or_judge(key.public_key(), &key, draft, clock, nullptr);
+}
+
+Result<Verdict> Store::judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock) {
+  std::optional<Verdict> verdict;
+  auto judged = author_or_judge(author, nullptr, draft, clock, &verdict);
+  if (verdict) return *verdict;  // the path stopped after judging, on purpose
+  if (judged) return Status::error(Status::Code::kCorruption, "a judged draft was signed");  // unreachable
+  return judged.status();
+}
+
+Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
+                                  const PhysicalClock& clock, std::optional<Verdict>* judged) {
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
@@ -915,7 +928,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
   if (Status s = ingest.load_network(); !s) return s;
   OpFields fields;
-  fields.author = key.public_key();
+  fields.author = author_key;
   fields.scope = draft.scope;
   fields.object = draft.object;
   fields.payload = draft.payload;
@@ -932,9 +945,9 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   {
     auto cursor = Cursor::open(*txn, tables_.authors);
     if (!cursor) return cursor.status();
-    Bytes after = concat({key.public_key().view(), u64_be(~0ull)});
+    Bytes after = concat({author_key.view(), u64_be(~0ull)});
     bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
-    if (positioned && starts_with(cursor->key(), key.public_key().view())) {
+    if (positioned && starts_with(cursor->key(), author_key.view())) {
       fields.author_seq = read_u64_be(cursor->key().data() + 32) + 1;
       fields.author_prev = Hash32::from_view(cursor->key().subspan(40));
     }
@@ -942,7 +955,7 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   // A key that other nodes have seen sign further than this store holds (a node restored from an
   // old copy, a key used on two nodes) would sign numbers the network has seen: refused until the
   // store holds that op, or has adopted it as the key's head (which it then follows).
-  auto standing = key_standing_in(*txn, key.public_key());
+  auto standing = key_standing_in(*txn, author_key);
   if (!standing) return standing.status();
   if (!standing->behind.empty()) return Status::error(Status::Code::kUnavailable, standing->behind);
   // Ops dated after the trusted time and its leeway, which this store would not take now
@@ -1033,14 +1046,21 @@ Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const Physica
   }
   // A hazard or record step is judged before it is signed: a refused draft costs no signature
   // and no writes. The judgment made again once the op is stored (below) is the one that counts.
-  if (draft.admit == DraftAdmit::kEffectiveOnly) {
+  if (draft.admit == DraftAdmit::kEffectiveOnly || judged != nullptr) {
     normalize_parents(fields);  // as sign_op will
-    if (Status s = check_op_fields(fields); !s) return s;
+    if (Status s = check_op_fields(fields); !s) return fail(s);
     auto verdict = draft_verdict_in(*txn, ingest, fields);
     if (!verdict) return fail(verdict.status());
+    // Judged only (judge_draft): the verdict, nothing signed, the transaction abandoned. A draft
+    // that is no hazard or record step is judged by the authority rules alone when it is stored.
+    if (judged != nullptr) {
+      *judged = *verdict ? **verdict : Verdict{true, {}, {}, {}};
+      return fail(Status::error(Status::Code::kUnavailable, "judged only, nothing signed"));
+    }
     if (*verdict && !(*verdict)->effective) return fail(Status::invalid("refused, nothing written: " + (*verdict)->reason));
   }
-  auto op = sign_op(std::move(fields), key);
+  if (signer == nullptr) return fail(Status::invalid("no key to sign with"));
+  auto op = sign_op(std::move(fields), *signer);
   if (!op) return fail(op.status());
   auto outcome = ingest.ingest_signed(*op);
   if (!outcome) return fail(outcome.status());

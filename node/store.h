@@ -172,6 +172,11 @@ class Store {
   // with numbers the network has seen), store full. A notice drafted with deadline_days gets
   // deadline_ms = its own time + those days.
   Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
+  // What the rules would say if `author` signed `draft` now, exactly as `author` would judge it
+  // (the same parents, time and state), with nothing signed or written: for showing a person only
+  // the actions they may take. A draft that is no hazard or record step is judged effective here;
+  // the authority rules judge it when it is signed. Errors as for `author`.
+  Result<Verdict> judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock);
 
   // Clocks (crdt/trusted_time.h). The trusted time of a node whose clock is `clock`, with its
   // peers' offsets as recorded.
@@ -295,6 +300,9 @@ class Store {
   // The schema-2 rows of one op: its reach (unless scope alone says it), its attachment
   // references, and the blobs it references that this node lacks.
   // `reach`: the op's effective reach (its row is written when the scope alone does not say it).
+  // author (signer set) and judge_draft (judged set): one path, so the two never disagree.
+  Result<Op> author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
+                             const PhysicalClock& clock, std::optional<Verdict>* judged);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
