@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli/context.h"
+#include "node/hazard_steps.h"
 #include "crdt/hash.h"
 #include "crdt/scope.h"
 #include "crdt/text.h"
@@ -288,19 +289,10 @@ void run_audit_equivocations(Context& ctx) {
 void run_region_list(Context& ctx) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  std::map<std::string, std::pair<std::uint64_t, std::string>> names;  // code → (hlc, name), latest wins
-  auto stats = opened->store->stats();
-  if (!stats) return ctx.fail(stats.status());
-  Status s = opened->store->for_each_judged([&](const Op& op, const Verdict& verdict) {
-    if (!verdict.effective) return;
-    if (const auto* genesis = std::get_if<GenesisPayload>(&op.fields.payload))
-      names[genesis->county_code] = {op.fields.hlc, genesis->county_name};
-    if (const auto* region = std::get_if<RegionPayload>(&op.fields.payload)) {
-      auto& current = names[region->code];
-      if (op.fields.hlc >= current.first) current = {op.fields.hlc, region->name};
-    }
-  });
-  if (!s) return ctx.fail(s);
+  auto regions = node::region_names(*opened->store);
+  if (!regions) return ctx.fail(regions.status());
+  std::map<std::string, std::pair<std::uint64_t, std::string>> names;  // code → (unused, name)
+  for (auto& [code, name] : *regions) names[code] = {0, name};
   if (ctx.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [code, entry] : names)

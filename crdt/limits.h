@@ -309,6 +309,46 @@ static_assert(reconcile_rounds_max * (reconcile_reply_bytes_target + 16 * 1024) 
               "an honest session's reconciliation, ops and one attachment fit the receiver's byte budget");
 static_assert(reconcile_fetch_ids_max + sync_deferred_ops_max <= sync_session_need_ids_max,
               "an honest asker's need lists fit the answerer's bound");
+// ---- The local web API and UI (node/web_server.h, node/web_api.h) ----
+// It serves the people of one office on a LAN: a committee PC and a few dozen phones. A phone or
+// a scanner on that LAN may be careless or hostile; these bounds keep the node (and its sync) up.
+//
+// A request's head (request line and headers) must arrive within this long of the connection
+// opening or of the previous response: a peer trickling one header byte a second (slowloris)
+// holds a connection at most this long.
+inline constexpr int web_request_head_ms_max = 10'000;
+// …and be at most this large: a browser's head with its cookie is under 2 KiB.
+inline constexpr std::uint32_t web_request_head_bytes_max = 16 * 1024;
+// A kept-alive connection with no request for this long is closed (a phone that walked away).
+inline constexpr int web_idle_ms_max = 30'000;
+// A request's body must arrive within this long: an 8 MiB photo at 100 KB/s over a poor Wi-Fi
+// bridge takes 84 s.
+inline constexpr int web_request_body_ms_max = 120'000;
+// A JSON body: a hazard report is under 4 KiB; a region's boundary (24 KiB at most in an op)
+// with slack.
+inline constexpr std::uint32_t web_json_body_bytes_max = 256 * 1024;
+// A photo or scanned form uploaded from a browser: phones shrink photos to 1,600 px (a few hundred
+// KiB) before upload; a scanned form from the PC may be larger. Matches what an op may cite.
+inline constexpr std::uint32_t web_photo_bytes_max = 8 * 1024 * 1024;
+// Connections at once: a village office's phones and PCs, with room for browsers that open six
+// each. Per address: one browser's six, twice over.
+inline constexpr int web_connections_max = 128;
+inline constexpr int web_connections_per_address_max = 12;
+// Signed-in sessions held at once (each holds an unlocked key in memory), and how long one lasts:
+// it ends after this long without a request, and in any case after a working day.
+inline constexpr std::size_t web_sessions_max = 256;
+inline constexpr std::uint64_t web_session_idle_ms_max = 30ull * 60 * 1000;
+inline constexpr std::uint64_t web_session_ms_max = 12ull * 60 * 60 * 1000;
+// Wrong passphrases: after this many within the window for one key, or from one address, sign-in
+// for that key (or from that address) is refused until the window passes. Argon2id makes each
+// guess cost ~0.1 s of the node's CPU; this makes a dictionary attack cost years.
+inline constexpr int web_signin_failures_per_key_max = 5;
+inline constexpr int web_signin_failures_per_address_max = 20;
+inline constexpr std::uint64_t web_signin_window_ms = 15ull * 60 * 1000;
+// A list page: the UI shows 50 at a time; an API client may ask for up to this many.
+inline constexpr std::size_t web_page_size_default = 50;
+inline constexpr std::size_t web_page_size_max = 500;
+
 static_assert(sync_session_ops_max <= sync_session_need_ids_max);
 static_assert(sync_session_op_bytes_sent_max + frame_bytes_max < sync_session_bytes_max,
               "the sender stops before the receiver's bound");

@@ -8,6 +8,8 @@ packages=(
   libasio-dev liblmdb-dev lmdb-utils libsodium-dev capnproto libcapnp-dev
   catch2 libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   python3  # deploy/demo.sh reads the JSON the CLI prints
+  libboost1.81-dev libssl-dev  # the web UI's HTTP server: Boost.Beast, and OpenSSL for optional HTTPS
+  chromium chromium-driver python3-selenium  # the web UI's browser tests (tests/web), headless
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # deploy/fuzz.sh: libFuzzer with ASan+UBSan (a CTest)
 )
 

@@ -36,6 +36,8 @@
 #include "node/slots.h"
 #include "node/standing.h"
 #include "node/tcp.h"
+#include "node/web_api.h"
+#include "node/web_server.h"
 
 namespace {
 
@@ -55,6 +57,9 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
   ~Daemon() { join(); }
+
+  // Held around every use of the store, by the sync sessions and by the web API alike.
+  std::mutex& store_mutex() { return store_mutex_; }
 
   Status listen(const std::string& address) {
     auto endpoint = anwang::node::parse_endpoint(address);
@@ -514,9 +519,12 @@ int main(int argc, char** argv) {
   CLI::App app{"anwangd: the anwang (安网) node daemon"};
   std::string home_dir;
   std::string listen;
+  std::optional<std::string> web_listen;
   app.add_option("--home", home_dir, "Node home directory (default: $ANWANG_HOME, else ~/.anwang)");
   app.add_option("--config", home_dir, "Alias of --home: the node home holding anwang.toml");
-  app.add_option("--listen", listen, "HOST:PORT to listen on (overrides anwang.toml)");
+  app.add_option("--listen", listen, "HOST:PORT to listen on for peers (overrides anwang.toml)");
+  app.add_option("--web-listen", web_listen,
+                 "HOST:PORT of the web UI (overrides anwang.toml's [web] listen; \"\" for none; port 0 picks one)");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("anwangd");
@@ -570,6 +578,30 @@ int main(int argc, char** argv) {
       spdlog::critical("{}", s.message());
       return 1;
     }
+  // The web UI and its API (node/web_api.h), on a thread of its own, sharing the store's mutex.
+  const auto& config = home->config();
+  const bool web_configured = web_listen.has_value() || config.web_listen.has_value();
+  std::string web_address = web_listen ? *web_listen : config.web_listen.value_or("127.0.0.1:8088");
+  anwang::node::WebApiOptions web_options;
+  // Tests only: sessions that expire after this many ms without a request.
+  if (const char* idle = std::getenv("ANWANG_TEST_WEB_SESSION_IDLE_MS"); idle != nullptr)
+    web_options.session_idle_ms = std::strtoull(idle, nullptr, 10);
+  anwang::node::WebApi web_api(**store, daemon.store_mutex(), *home, clock, web_options);
+  std::unique_ptr<anwang::node::WebServer> web;
+  if (!web_address.empty()) {
+    auto started = anwang::node::WebServer::start({web_address, config.web_tls_certificate, config.web_tls_key}, web_api);
+    if (started) {
+      web = std::move(*started);
+      web_api.set_web_url(web->url());
+      spdlog::info("web UI 网页 at {}", web->url());
+    } else if (web_configured) {
+      spdlog::critical("{}", started.status().message());
+      return 1;
+    } else {
+      // The default address, not asked for: another node on this machine may hold it already.
+      spdlog::warn("{}; going on without the web UI (set [web] listen in anwang.toml)", started.status().message());
+    }
+  }
   for (const auto& neighbour : home->config().neighbours) daemon.add_neighbour(neighbour);
   daemon.watch_local_writes(home->config().sync_interval_s);
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -579,6 +611,7 @@ int main(int argc, char** argv) {
     io.stop();
   });
   io.run();
+  if (web) web->stop();
   daemon.join();
   spdlog::info("stopped cleanly");
   return 0;

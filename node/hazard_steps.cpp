@@ -187,4 +187,21 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
   return out;
 }
 
+Result<std::map<std::string, std::string>> region_names(const Store& store) {
+  std::map<std::string, std::pair<std::uint64_t, std::string>> latest;  // code → (hlc, name)
+  Status s = store.for_each_judged([&](const Op& op, const Verdict& verdict) {
+    if (!verdict.effective) return;
+    if (const auto* genesis = std::get_if<GenesisPayload>(&op.fields.payload))
+      latest[genesis->county_code] = {op.fields.hlc, genesis->county_name};
+    if (const auto* region = std::get_if<RegionPayload>(&op.fields.payload)) {
+      auto& current = latest[region->code];
+      if (op.fields.hlc >= current.first) current = {op.fields.hlc, region->name};
+    }
+  });
+  if (!s) return s;
+  std::map<std::string, std::string> names;
+  for (auto& [code, entry] : latest) names[code] = std::move(entry.second);
+  return names;
+}
+
 }  // namespace anwang::node

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -67,6 +68,10 @@ Result<std::vector<InboxItem>> hazard_inbox(const Store& store, const PublicKey&
 
 // A hazard as `anwang hazard show --json` and the web API give it.
 nlohmann::json hazard_json(const HazardState& s, bool with_history);
+
+// The jurisdictions' names by code (the county's from the genesis, the others from region ops;
+// the latest effective name wins), as `anwang region list` shows them.
+Result<std::map<std::string, std::string>> region_names(const Store& store);
 
 // A date YYYY-MM-DD as the end of that day (UTC), in ms.
 Result<std::uint64_t> parse_date_ms(const std::string& date, const FieldName& field);

@@ -57,6 +57,15 @@ interval_s = 60
 # address = "192.0.2.10:7400"
 # blob_budget_bytes = 2000000
 # key = "<the neighbour's node key>"
+
+[web]
+# Where anwangd serves the web UI (网页) and its API, "HOST:PORT". 127.0.0.1 serves this machine
+# only; a village PC that serves the phones on its Wi-Fi names its LAN address, e.g.
+# "192.168.1.10:8088". Empty: no web UI.
+# listen = "127.0.0.1:8088"
+# HTTPS: a certificate and its key (PEM files), both or neither.
+# tls_certificate = "/etc/anwang/web.crt"
+# tls_key = "/etc/anwang/web.key"
 )";
 
 // Writes `text` to a new file readable only by its owner, durably (node/atomic_file.h). Refused
@@ -386,6 +395,17 @@ Result<Config> load_config(const fs::path& home) {
       config.neighbours.push_back(std::move(parsed));
     }
   }
+  if (auto web = table["web"]["listen"]; web) {
+    if (!web.is_string()) return Status::invalid(path.string() + ": [web] listen must be a string \"HOST:PORT\", or \"\" for no web UI");
+    config.web_listen = *web.value<std::string>();
+  }
+  for (auto [name, target] : {std::pair{"tls_certificate", &config.web_tls_certificate}, std::pair{"tls_key", &config.web_tls_key}})
+    if (auto file = table["web"][name]; file) {
+      if (!file.is_string()) return Status::invalid(path.string() + ": [web] " + name + " must be a file name");
+      *target = *file.value<std::string>();
+    }
+  if (config.web_tls_certificate.empty() != config.web_tls_key.empty())
+    return Status::invalid(path.string() + ": [web] tls_certificate and tls_key go together: give both, or neither");
   if (auto level = table["node"]["log_level"]; level) {
     static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
     auto text = level.value<std::string>();

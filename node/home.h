@@ -77,6 +77,12 @@ struct Config {
   };
   std::vector<Neighbour> neighbours;    // the nodes anwangd dials
   int sync_interval_s = 60;
+  // [web]: where anwangd serves the web UI and its API (node/web_server.h). Not set in the file:
+  // the default, 127.0.0.1:8088, this machine only (anwangd goes on without the UI if that port is
+  // taken). Empty: no web UI. A village PC serving phones names its LAN address.
+  std::optional<std::string> web_listen;
+  std::string web_tls_certificate;  // PEM files: both, or neither (plain HTTP)
+  std::string web_tls_key;
 };
 
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.

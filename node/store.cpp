@@ -2192,6 +2192,31 @@ Result<std::uint64_t> Store::for_each_arrival_after(std::uint64_t after, const s
   return last;
 }
 
+Result<std::optional<std::string>> Store::local_value(const std::string& name) const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto value = txn->get(tables_.local, as_bytes("value/" + name));
+  if (!value) return value.status();
+  if (!*value) return std::optional<std::string>();
+  return std::optional<std::string>(std::string((*value)->begin(), (*value)->end()));
+}
+
+Status Store::set_local_value(const std::string& name, const std::string& value) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  if (Status s = txn->put(tables_.local, as_bytes("value/" + name), as_bytes(value)); !s) return s;
+  return txn->commit();
+}
+
+Result<std::uint64_t> Store::last_arrival() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  auto cursor = Cursor::open(*txn, tables_.arrivals);
+  if (!cursor) return cursor.status();
+  if (!cursor->last()) return std::uint64_t{0};
+  return read_u64_be(cursor->key().data());
+}
+
 Result<std::uint64_t> Store::local_counter(const std::string& name) const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();

@@ -266,6 +266,12 @@ class Store {
   Result<std::uint64_t> for_each_arrival_after(
       std::uint64_t after, const std::function<bool(const Reach&)>& wanted,
       const std::function<void(std::uint64_t, std::shared_ptr<const Op>)>& visit) const;
+  // Small named values of this node's own (not replicated): what the web API remembers of a
+  // submitted draft (its idempotency key), …
+  Result<std::optional<std::string>> local_value(const std::string& name) const;
+  Status set_local_value(const std::string& name, const std::string& value);
+  // The arrival number of the latest op this node received or wrote (0: none yet).
+  Result<std::uint64_t> last_arrival() const;
   // Small named counters of this node's own (not replicated): last bundle sent to a node, …
   Result<std::uint64_t> local_counter(const std::string& name) const;
   Status set_local_counter(const std::string& name, std::uint64_t value);

@@ -972,6 +972,9 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
                                              : std::unique_lock<std::mutex>();
   auto stats = store.stats();
   if (!stats) return stats.status();
+  auto arrival = store.last_arrival();
+  if (!arrival) return arrival.status();
+  report.arrival_at_start = *arrival;
   if (!stats->network_id) return Status::invalid("this node belongs to no network yet: import a bundle first");
   auto authority = store.authority();  // immutable: used below without the lock
   lock = {};
@@ -1156,6 +1159,12 @@ Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report
                              std::pair{"bytes_sent", report->bytes_sent},
                              std::pair{"bytes_received", report->bytes_received}})
     if (Status s = add(name, value); !s) return s;
+  if (report->budget_reached.empty()) {
+    auto synced = store.local_counter(prefix + "synced_arrival");
+    if (!synced) return synced.status();
+    if (report->arrival_at_start > *synced)
+      if (Status s = store.set_local_counter(prefix + "synced_arrival", report->arrival_at_start); !s) return s;
+  }
   return Status::ok();
 }
 

@@ -115,6 +115,10 @@ struct SyncReport {
   // Not empty when this side left work for the next session to stay within its budget (it sent its
   // limit of ops, fetched its limit of ids, or left attachments for later): what, in a few words.
   std::string budget_reached;
+  // The arrival number of this node's latest op when the session began (Store::last_arrival): a
+  // session that ends without reaching its budget has offered the peer every op up to it that the
+  // peer may hold (record_peer keeps it for the web UI's 已同步 / 待同步).
+  std::uint64_t arrival_at_start = 0;
 };
 
 // What one session may cost this node (crdt/limits.h, "Session budgets", has each reason). Tests
@@ -190,7 +194,9 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
                             const std::array<std::uint8_t, 32>& ephemeral_seed, const SyncOptions& options);
 
 // Records a session's outcome for `anwang status`: last contact, last successful sync, and ops
-// and bytes each way (this node's own bookkeeping; no correctness depends on it).
+// and bytes each way (this node's own bookkeeping; no correctness depends on it). A session that
+// did not stop at its budget also moves the peer's "synced_arrival" counter to the session's
+// arrival_at_start: every op this node held then, that the peer may hold, went there.
 Status record_peer(Store& store, const PublicKey& peer, const SyncReport* report, std::uint64_t now_ms);
 
 }  // namespace anwang::node

@@ -1,0 +1,91 @@
+// web_api.h — the local JSON API (/api/v1/, documented with an example per endpoint in
+// node/web/API.md) and the web UI's files, as an HttpHandler for node/web_server.h.
+//
+// An edge, like the sync service's TCP edge: it parses a request, finds the session, and calls the
+// same node functions the CLI calls (node/hazard_steps.h, Store::author, Store::judge_draft); the
+// authority rules decide in the store, never here. A refused step is one JSON error with a stable
+// code, an English and a Chinese sentence and the field at fault, and nothing is written.
+//
+// Sessions. A person signs in with the name of their key on this node and its passphrase
+// (node/KEYRING.md, version 3): the key is unlocked into this process's memory for that session
+// only, and wiped on sign-out, idle expiry, the session's end and restart. The session is an
+// HttpOnly, SameSite=Strict cookie; every request that changes anything also carries the session's
+// CSRF token in X-CSRF-Token. A session acts only as its own key. Wrong passphrases are counted
+// per key and per address (crdt/limits.h).
+//
+// Threads: called on the web server's thread; every use of the store holds `store_mutex`, the
+// mutex anwangd's sync sessions hold, and never across a network wait.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "crdt/limits.h"
+#include "node/home.h"
+#include "node/store.h"
+#include "node/web_server.h"
+
+namespace anwang::node {
+
+struct WebApiOptions {
+  std::uint64_t session_idle_ms = limits::web_session_idle_ms_max;
+  std::uint64_t session_ms = limits::web_session_ms_max;
+  std::string web_url;  // shown by /api/v1/node
+};
+
+class WebApi final : public HttpHandler {
+ public:
+  WebApi(Store& store, std::mutex& store_mutex, const NodeHome& home, const PhysicalClock& clock, WebApiOptions options);
+  ~WebApi() override;
+
+  BodyLimit body_limit(const HttpRequest& head) override;
+  HttpResponse handle(const HttpRequest& request) override;
+  HttpResponse refusal(int status, const std::string& code, const std::string& message) override;
+
+  void set_web_url(std::string url) { options_.web_url = std::move(url); }
+  std::size_t sessions() const { return sessions_.size(); }
+
+  struct Session;
+
+ private:
+  HttpResponse api(const HttpRequest& request);
+  HttpResponse asset(const HttpRequest& request);
+
+  HttpResponse node_info();
+  HttpResponse sign_in(const HttpRequest& request);
+  HttpResponse me(Session& session);
+  HttpResponse inbox(Session& session);
+  HttpResponse hazard_list(Session& session, const HttpRequest& request);
+  HttpResponse hazard_show(Session& session, const std::string& id);
+  HttpResponse hazard_report(Session& session, const HttpRequest& request);
+  HttpResponse hazard_step(Session& session, const std::string& id, const std::string& action, const HttpRequest& request);
+  HttpResponse blob_put(Session& session, const HttpRequest& request);
+  HttpResponse blob_get(Session& session, const std::string& hash);
+  HttpResponse regions();
+  HttpResponse units(const HttpRequest& request);
+  HttpResponse sync_panel();
+
+  Session* session_of(const HttpRequest& request);
+  void expire_sessions();
+  bool signin_blocked(const std::string& key_name, const std::string& address);
+  void count_failure(const std::string& key_name, const std::string& address);
+  std::uint64_t steady_ms() const;
+
+  // Ops that arrived after every neighbour's synced mark: not yet passed on (待同步).
+  struct Outbox;
+  Result<Outbox> outbox();
+  std::string name_of(const PublicKey& key);
+
+  Store& store_;
+  std::mutex& store_mutex_;
+  const NodeHome& home_;
+  const PhysicalClock& clock_;
+  WebApiOptions options_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;  // by the cookie's token
+  std::map<std::string, std::deque<std::uint64_t>> failures_by_key_, failures_by_address_;
+};
+
+}  // namespace anwang::node
