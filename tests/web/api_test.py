@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""The web API through real HTTP against a running anwangd (issue 21, item 5).
+
+Every endpoint on the happy path, then the hostile and careless inputs listed in HOSTILE below: each
+is refused with the stated status and error code, the node stays up, and nothing is written (the
+store's op count, read with the CLI, is unchanged). Usage: api_test.py BUILD_DIR
+"""
+import os
+import socket
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from county import Client, PASSPHRASE, TINY_JPEG, one_village_node  # noqa: E402
+
+failures = []
+
+
+def check(condition, what):
+    if condition:
+        print("  ok   " + what)
+    else:
+        print("  FAIL " + what)
+        failures.append(what)
+
+
+def main(build):
+    tmp = tempfile.mkdtemp(prefix="anwang-web-api-")
+    node = one_village_node(os.path.abspath(build), tmp)
+    node.start()
+    try:
+        run(node)
+    finally:
+        node.stop()
+    if failures:
+        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+        sys.exit(1)
+    print("all checks passed")
+
+
+def run(node):
+    print("happy path:")
+    anon = Client(node)
+    status, info, _ = anon.request("GET", "/api/v1/node")
+    check(status == 200 and info["scope"] == "150430100201" and info["scope_name"] == "一村", "GET node names the node's scope 一村")
+    names = {k["name"]: k for k in info["keys"]}
+    check(names["head"]["protected"] and not names["plain"]["protected"], "GET node lists keys and whether each is protected")
+    status, page, r = anon.request("GET", "/")
+    check(status == 200 and b"<html" in page.lower() and "default-src 'self'" in r.getheader("Content-Security-Policy"),
+          "GET / serves the UI with a strict Content-Security-Policy")
+
+    member = Client(node)
+    status, me = member.sign_in("member")
+    check(status == 200 and me["key"] == "member" and member.cookie, "a grid member signs in with the passphrase")
+    check(any(r["role"] == "grid_member" for r in me["roles"]) and me["can"]["hazard.report"], "GET me: role grid_member, may report")
+    status, blob, _ = member.request("POST", "/api/v1/blobs", TINY_JPEG, {"Content-Type": "image/jpeg"}, raw=True)
+    check(status == 201 and len(blob["hash"]) == 64, "POST blobs stores a photo")
+    status, again, _ = member.request("POST", "/api/v1/blobs", TINY_JPEG, {"Content-Type": "image/jpeg"}, raw=True)
+    check(status == 201 and again["hash"] == blob["hash"], "the same photo again gives the same hash")
+    report = {"grid": "150430100201-03", "category": "fire", "severity": "general", "text": "加油站消防通道堵塞",
+              "photos": [{"hash": blob["hash"], "media_type": "image/jpeg"}], "captured_at": "2026-12-07 09:30"}
+    status, created, _ = member.request("POST", "/api/v1/hazards", report, {"Idempotency-Key": "draft-1"})
+    check(status == 201 and len(created["id"]) == 64, "POST hazards reports a hazard")
+    ops = node.ops()
+    status, repeated, _ = member.request("POST", "/api/v1/hazards", report, {"Idempotency-Key": "draft-1"})
+    check(status == 200 and repeated["id"] == created["id"] and repeated.get("repeated"), "the same draft again: the first answer, repeated")
+    check(node.ops() == ops, "…and nothing written the second time")
+    hazard = created["id"]
+    status, shown, _ = member.request("GET", "/api/v1/hazards/" + hazard)
+    check(status == 200 and shown["state"] == "reported" and shown["synced"] is False, "GET hazards/ID: reported, 待同步")
+    check(shown["history"][0]["author_name"] == "member" and "手机记录于 2026-12-07 09:30" in shown["history"][0]["text"],
+          "the timeline names the author and keeps the phone's capture time")
+    check("escalate" not in shown["actions"], "a grid member is offered no escalate (the village head's step)")
+    status, listed, _ = member.request("GET", "/api/v1/hazards?state=reported")
+    check(status == 200 and listed["total"] == 1 and listed["items"][0]["id"] == hazard, "GET hazards filters by state")
+
+    head = Client(node)
+    status, _ = head.sign_in("head")
+    check(status == 200, "the village head signs in")
+    status, inbox, _ = head.request("GET", "/api/v1/inbox")
+    check(status == 200 and [i["action"] for i in inbox["items"]] == ["escalate"], "the head's inbox: escalate the new hazard")
+    status, shown, _ = head.request("GET", "/api/v1/hazards/" + hazard)
+    check("escalate" in shown["actions"] and "notice" in shown["actions"], "the head is offered escalate and notice")
+    status, step, _ = head.request("POST", "/api/v1/hazards/%s/notice" % hazard,
+                                   {"days": 7, "responsible": "张三", "measures": "清理通道", "text": "限期整改"})
+    check(status == 201, "the head issues a rectification notice 整改通知书")
+    status, shown, _ = head.request("GET", "/api/v1/hazards/" + hazard)
+    check(shown["state"] == "noticed" and shown["responsible"] == "张三" and shown.get("deadline_ms", 0) > 0, "state noticed, with deadline and 责任人")
+    status, regions, _ = head.request("GET", "/api/v1/regions")
+    check(status == 200 and {"code": "150430100201", "name": "一村", "level": "village", "parent": "150430100"} in regions["items"], "GET regions")
+    status, units, _ = head.request("GET", "/api/v1/units")
+    check(status == 200 and units["items"] == [], "GET units (none yet)")
+    status, panel, _ = head.request("GET", "/api/v1/sync")
+    check(status == 200 and panel["waiting"]["hazards"] == 1 and panel["waiting"]["photos"] == 1, "GET sync: 1 hazard, 1 photo 待同步")
+    status, photo, r = head.request("GET", "/api/v1/blobs/" + blob["hash"])
+    check(status == 200 and photo == TINY_JPEG and r.getheader("Content-Type") == "image/jpeg", "GET blobs/HASH gives the photo back")
+
+    print("hostile and careless inputs (each refused, the node up, nothing written):")
+    ops = node.ops()
+    n = [0]
+
+    def refused(what, status, body, want_status, want_code=None):
+        n[0] += 1
+        code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+        alive = Client(node).request("GET", "/api/v1/node")[0] == 200
+        check(status == want_status and (want_code is None or code == want_code) and alive and node.alive() and node.ops() == ops,
+              "%2d. %s → %d %s" % (n[0], what, status, code or ""))
+
+    s, b, _ = member.request("POST", "/api/v1/hazards", b"{not json", {"Content-Type": "application/json"}, raw=True)
+    refused("a body that is not JSON", s, b, 400, "invalid_json")
+    s, b, _ = member.request("POST", "/api/v1/hazards", [1, 2, 3])
+    refused("a JSON array instead of an object", s, b, 400, "invalid_json")
+    s, b, _ = member.request("POST", "/api/v1/hazards", b"{" + b" " * (300 * 1024) + b"}", {"Content-Type": "application/json"}, raw=True)
+    refused("a 300 KiB JSON body", s, b, 413, "body_too_large")
+    s, b, _ = member.request("POST", "/api/v1/blobs", b"\xff" * (9 * 1024 * 1024), {"Content-Type": "image/jpeg"}, raw=True)
+    refused("a 9 MiB photo", s, b, 413, "body_too_large")
+    s, b, _ = member.request("POST", "/api/v1/blobs", b"<script>alert(1)</script>", {"Content-Type": "text/html"}, raw=True)
+    refused("an upload that is not a photo (text/html)", s, b, 415, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, severity="huge"))
+    refused("severity 'huge'", s, b, 422, "invalid")
+    check(b["error"].get("field") == "severity" and b["error"]["message_zh"], "    …naming the field severity, with a Chinese sentence")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, photos=[{"hash": "ab" * 32}]))
+    refused("a photo never uploaded", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, grid="../../etc"))
+    refused("a grid code that is a path", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards", report, {"Idempotency-Key": "x/../y"})
+    refused("an Idempotency-Key with a slash", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards/%s/escalate" % hazard, {})
+    refused("a grid member escalates (the head's step)", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/hazards/%s/close" % hazard, {"text": "不管了"})
+    refused("a grid member closes the hazard", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, grid="150430100202"))
+    refused("a grid member reports in another village", s, b, 403, "refused")
+    s, b, _ = head.request("POST", "/api/v1/hazards/%s/notice" % hazard, {"deadline": "2020-01-01", "responsible": "李四"})
+    refused("a notice whose deadline is already past", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards/%s/explode" % hazard, {})
+    refused("an action that does not exist", s, b, 404, "not_found")
+    s, b, _ = member.request("GET", "/api/v1/hazards/" + "0" * 64)
+    refused("a hazard id that does not exist", s, b, 404, "not_found")
+    s, b, _ = member.request("POST", "/api/v1/hazards", report, {"X-CSRF-Token": ""}, csrf=False)
+    refused("a POST without the CSRF token", s, b, 403, "csrf")
+    s, b, _ = member.request("POST", "/api/v1/hazards", report, {"X-CSRF-Token": "0" * 64})
+    refused("a POST with another CSRF token", s, b, 403, "csrf")
+    s, b, _ = member.request("POST", "/api/v1/hazards", report, {"X-CSRF-Token": head.csrf})
+    refused("a POST with the head's CSRF token on the member's session", s, b, 403, "csrf")
+    s, b, _ = Client(node).request("POST", "/api/v1/hazards", report)
+    refused("a POST with no session", s, b, 401, "not_signed_in")
+    forged = Client(node)
+    forged.cookie, forged.csrf = "f" * 64, "f" * 64
+    s, b, _ = forged.request("POST", "/api/v1/hazards", report)
+    refused("a forged session cookie", s, b, 401, "session_expired")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, author=names["head"]["public_key"], key="head"))
+    check(s == 201, "a report naming another author in its body is taken…")
+    status, shown, _ = head.request("GET", "/api/v1/hazards/" + b["id"])
+    check(shown["reporter"] == names["member"]["public_key"], "    …as the session's own key: the body cannot choose who signs")
+    ops = node.ops()
+    s, b = Client(node).sign_in("head", "wrong passphrase")
+    refused("a wrong passphrase", s, b, 401, "wrong_passphrase")
+    for _ in range(4):
+        Client(node).sign_in("head", "wrong passphrase")
+    s, b = Client(node).sign_in("head", PASSPHRASE)
+    refused("the right passphrase after 5 wrong ones (rate limit)", s, b, 429, "too_many_attempts")
+    s, b = Client(node).sign_in("plain", "anything")
+    refused("signing in with a key that has no passphrase", s, b, 403, "key_not_protected")
+    s, b = Client(node).sign_in("nobody", "anything")
+    refused("signing in with a key this node does not hold", s, b, 404, "unknown_key")
+    s, b, _ = anon.request("GET", "/../../../etc/passwd")
+    refused("path traversal /../../../etc/passwd", s, b, 404, "not_found")
+    s, b, _ = anon.request("GET", "/%2e%2e/%2e%2e/anwang.toml")
+    refused("path traversal with %2e%2e", s, b, 404, "not_found")
+    s, b, _ = anon.request("GET", "/js/..%2f..%2fnode.key")
+    refused("path traversal with %2f", s, b, 404, "not_found")
+    s, b, _ = anon.request("GET", "/%00")
+    refused("a NUL in the path", s, b, 400, "bad_path")
+    s, b, _ = member.request("PATCH", "/api/v1/hazards", {})
+    refused("PATCH, a method the API does not use", s, b, 405, "method_not_allowed")
+    s, b, _ = anon.request("POST", "/index.html", {})
+    refused("POST to a UI file", s, b, 405, "method_not_allowed")
+    s, b, _ = anon.request("GET", "/api/v1/me", headers={"X-Filler": "a" * (20 * 1024)})
+    refused("a 20 KiB header", s, b, 431, "head_too_large")
+    s, b, _ = head.request("GET", "/api/v1/hazards?page_size=100000")
+    refused("page_size 100000", s, b, 422, "invalid")
+
+    # Too many connections from one address: the 13th is closed at once; the node serves again
+    # when they go.
+    held = []
+    for _ in range(12):
+        c = socket.create_connection(("127.0.0.1", node.port))
+        held.append(c)
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", node.port))
+    extra.settimeout(5)
+    try:
+        extra.sendall(b"GET /api/v1/node HTTP/1.1\r\nHost: x\r\n\r\n")
+        closed = extra.recv(100) == b""
+    except OSError:
+        closed = True
+    extra.close()
+    for c in held:
+        c.close()
+    time.sleep(0.3)
+    n[0] += 1
+    check(closed and Client(node).request("GET", "/api/v1/node")[0] == 200,
+          "%2d. a 13th connection from one address is closed at once; served again after" % n[0])
+
+    # Slowloris: a head trickled byte by byte is cut off at the head deadline (10 s), and honest
+    # requests are served meanwhile.
+    slow = socket.create_connection(("127.0.0.1", node.port))
+    slow.settimeout(2)
+    started = time.time()
+    cut = False
+    served = True
+    head_bytes = b"GET /api/v1/node HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
+    for i in range(len(head_bytes)):
+        try:
+            slow.sendall(head_bytes[i:i + 1])
+            served = served and Client(node).request("GET", "/api/v1/node")[0] == 200 if i % 10 == 0 else served
+            time.sleep(0.5)
+            if time.time() - started > 14:
+                break
+        except OSError:
+            cut = True
+            break
+        try:
+            slow.setblocking(False)
+            if slow.recv(1) == b"":
+                cut = True
+                break
+        except BlockingIOError:
+            pass
+        finally:
+            slow.setblocking(True)
+            slow.settimeout(2)
+    slow.close()
+    n[0] += 1
+    check(cut and time.time() - started < 13 and served, "%2d. a head trickled for %.1f s is cut off; others served meanwhile" % (n[0], time.time() - started))
+
+    print("sign-out and expiry:")
+    s, b, _ = member.request("DELETE", "/api/v1/session")
+    check(s == 200, "DELETE session signs out")
+    s, b, _ = member.request("GET", "/api/v1/me")
+    check(s == 401, "the old cookie is refused after sign-out")
+    check(node.ops() == ops, "nothing was written by any refused request (ops %d)" % ops)
+
+    # An expired session: a second daemon on the same home whose sessions end after 1.5 s idle.
+    node.stop()
+    node.start(env={"ANWANG_TEST_WEB_SESSION_IDLE_MS": "1500"})
+    late = Client(node)
+    s, _ = late.sign_in("member")
+    time.sleep(2.5)
+    s, b, _ = late.request("POST", "/api/v1/hazards", report)
+    n[0] += 1
+    check(s == 401 and b["error"]["code"] == "session_expired" and node.ops() == ops,
+          "%2d. an expired session is refused, nothing written" % n[0])
+    s, b = Client(node).sign_in("member")
+    check(s == 200, "a restart ends every session; signing in again works")
+    print("%d hostile inputs refused" % n[0])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "build")
