@@ -324,6 +324,9 @@ inline constexpr int web_idle_ms_max = 30'000;
 // A request's body must arrive within this long: an 8 MiB photo at 100 KB/s over a poor Wi-Fi
 // bridge takes 84 s.
 inline constexpr int web_request_body_ms_max = 120'000;
+// After refusing a request before reading its body (too large), the node reads and drops what the
+// client still sends for at most this long, so the client reads the refusal rather than a reset.
+inline constexpr int web_refusal_linger_ms = 5'000;
 // A JSON body: a hazard report is under 4 KiB; a region's boundary (24 KiB at most in an op)
 // with slack.
 inline constexpr std::uint32_t web_json_body_bytes_max = 256 * 1024;

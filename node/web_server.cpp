@@ -202,6 +202,26 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     send(impl_.handler.refusal(status, code, message), false);
   }
 
+  // After a refusal sent before the body was read: what the client still sends is read and
+  // dropped, for at most limits::web_refusal_linger_ms, before the connection closes. Closing with
+  // unread bytes resets the connection, and a browser whose upload was reset reports a network
+  // error instead of the refusal (and a phone's outbox would keep retrying a photo that can never
+  // go).
+  void linger() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!lingering_) {
+      lingering_ = true;
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(limits::web_refusal_linger_ms));
+    }
+    drain_.resize(64 * 1024);
+    beast::get_lowest_layer(stream_).async_read_some(
+        net::buffer(drain_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          self->linger();
+        });
+  }
+
   void send(HttpResponse response, bool keep_alive) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "anwangd");
@@ -220,7 +240,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(limits::web_request_body_ms_max));
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+    const bool body_unread = parser_ && !parser_->is_done();
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive, body_unread](beast::error_code ec, std::size_t) {
+      if (!ec && body_unread) return self->linger();
       if (ec || !keep_alive) return self->close();
       self->first_ = false;
       self->read_head();
@@ -239,6 +261,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::uint64_t id_;
   bool secure_;
   bool first_ = true;
+  bool lingering_ = false;
+  std::vector<char> drain_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;

@@ -35,9 +35,9 @@ class Node:
                 f.write(PASSPHRASE + "\n")
         self.cli("init")
 
-    def cli(self, *args, check=True):
-        cmd = [os.path.join(self.build, "cli", "anwang"), "--home", self.home,
-               "--passphrase-file", self.passfile] + list(args)
+    def cli(self, *args, check=True, passphrase=True):
+        cmd = [os.path.join(self.build, "cli", "anwang"), "--home", self.home] + \
+            (["--passphrase-file", self.passfile] if passphrase else []) + list(args)
         r = subprocess.run(cmd, capture_output=True, text=True, env=self.env)
         if check and r.returncode != 0:
             raise RuntimeError("anwang %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
@@ -56,7 +56,7 @@ class Node:
         if protected:
             self.cli("key", "new", name)  # the passphrase from --passphrase-file
         else:
-            self.cli("key", "new", name, "--no-passphrase")
+            self.cli("key", "new", name, "--no-passphrase", passphrase=False)
         return self.key(name)
 
     def ops(self):
@@ -118,7 +118,10 @@ class Client:
         if body is not None and not raw and not isinstance(body, (bytes, str)):
             data = json.dumps(body).encode()
             h.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=h)
+        try:
+            conn.request(method, path, body=data, headers=h)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the whole body went: the answer may still be there to read
         r = conn.getresponse()
         payload = r.read()
         for name, value in r.getheaders():
