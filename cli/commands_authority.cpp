@@ -341,7 +341,7 @@ void run_constitution_amend(Context& ctx, const std::string& file, const std::st
   AmendmentPayload amendment{number, *constitution, {}};
   Bytes message = amendment_message(*stats->network_id, number, *constitution);
   for (const std::string& name : split_list(cosigners)) {
-    auto key = opened->home.load_key(name);
+    auto key = ctx.load_key(opened->home, name);
     if (!key) return ctx.fail(key.status());
     amendment.cosignatures.push_back(Cosignature{key->public_key(), key->sign(message)});
   }

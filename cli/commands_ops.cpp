@@ -68,10 +68,16 @@ void run_genesis(Context& ctx, const GenesisArgs& args) {
   // The signer: --as, else the first root key held in this keyring.
   Result<KeyPair> signer = Status::not_found("none of the --root keys is in this node's keyring, so none can sign");
   if (!ctx.acting_key_name.empty()) {
-    signer = opened->home.load_key(ctx.acting_key_name);
+    signer = ctx.load_key(opened->home, ctx.acting_key_name);
   } else {
-    for (const std::string& name : names)
-      if (auto key = opened->home.load_key(name); key) { signer = std::move(key); break; }
+    for (const std::string& name : names) {
+      auto key = ctx.load_key(opened->home, name);
+      bool locked = node::is_passphrase_needed(key.status()) || node::is_wrong_passphrase(key.status());
+      if (key || locked) {  // a protected root key held here says why it did not sign
+        signer = std::move(key);
+        if (signer) break;
+      }
+    }
   }
   if (!signer) return ctx.fail(signer.status());
   if (!std::binary_search(genesis.root_keys.begin(), genesis.root_keys.end(), signer->public_key()))

@@ -1,9 +1,15 @@
 #include "cli/context.h"
 
+#include <fcntl.h>
+#include <sodium.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -21,12 +27,134 @@ std::filesystem::path Context::home_dir() const {
 Result<node::NodeHome> Context::open_home() const { return node::NodeHome::open(home_dir()); }
 
 Result<KeyPair> Context::acting_key(const node::NodeHome& home) const {
-  if (!acting_key_name.empty()) return home.load_key(acting_key_name);
+  if (!acting_key_name.empty()) return load_key(home, acting_key_name);
   auto keys = home.list_keys();
   if (!keys) return keys.status();
-  if (keys->size() == 1) return home.load_key(keys->front().name);
+  if (keys->size() == 1) return load_key(home, keys->front().name);
   if (keys->empty()) return Status::not_found("this node's keyring is empty: create a key with 'anwang key new NAME'");
   return Status::invalid("the keyring holds several keys: choose who acts with --as KEYNAME");
+}
+
+namespace {
+
+// The first line of `file`, without its line break, into `out` (a secret: read with read(2)
+// straight into it, and what follows the line is wiped).
+Status read_passphrase_file(const std::string& file, std::string& out) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::not_found("cannot read the passphrase file " + file + ": " + std::strerror(errno));
+  out.resize(node::passphrase_bytes_max + 2);  // the longest passphrase and "\r\n"
+  std::size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Status::not_found("cannot read the passphrase file " + file + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  std::size_t end = std::string_view(out.data(), got).find('\n');
+  if (end == std::string_view::npos && got == out.size())
+    return Status::invalid("the first line of the passphrase file " + file +
+                           " is longer than a passphrase may be (" +
+                           std::to_string(node::passphrase_bytes_max) + " bytes at most)");
+  std::size_t length = end == std::string_view::npos ? got : end;
+  if (length > 0 && out[length - 1] == '\r') --length;
+  sodium_memzero(out.data() + length, out.size() - length);
+  out.resize(length);
+  return Status::ok();
+}
+
+// The terminal's settings while a passphrase is typed without echo, restored if the person
+// presses Ctrl-C meanwhile.
+termios terminal_before_prompt{};
+
+extern "C" void restore_terminal_and_stop(int signal_number) {
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminal_before_prompt);
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+// Asks for a passphrase on the terminal (stdin), without echo; the line typed goes into `out`
+// (never more than passphrase_bytes_max + 1 bytes, so its buffer is never reallocated).
+Status ask_on_terminal(const std::string& prompt, std::string& out) {
+  if (tcgetattr(STDIN_FILENO, &terminal_before_prompt) != 0)
+    return Status::io_error("cannot read a passphrase from the terminal: " + std::string(std::strerror(errno)));
+  termios quiet = terminal_before_prompt;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  quiet.c_lflag |= ECHONL;
+  auto* previous = std::signal(SIGINT, restore_terminal_and_stop);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::cerr << prompt << std::flush;
+  out.clear();
+  out.reserve(node::passphrase_bytes_max + 1);
+  char c = 0;
+  while (true) {
+    ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    if (out.size() <= node::passphrase_bytes_max) out.push_back(c);
+  }
+  c = 0;
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminal_before_prompt);
+  std::signal(SIGINT, previous);
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return Status::ok();
+}
+
+bool stdin_is_terminal() { return isatty(STDIN_FILENO) == 1; }
+
+// The passphrase file named by --passphrase-file, else by ANWANG_PASSPHRASE_FILE; "" for none.
+std::string passphrase_file_named(const Context& ctx) {
+  if (!ctx.passphrase_file.empty()) return ctx.passphrase_file;
+  const char* env = std::getenv(kPassphraseFileVariable);
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
+
+Status Context::passphrase_to_unlock(const node::NodeHome& home, const std::string& name,
+                                     Passphrase& out) const {
+  auto info = home.key_info(name);
+  if (!info || !info->is_protected) return Status::ok();  // load_key says what is wrong, if anything
+  if (std::string file = passphrase_file_named(*this); !file.empty()) {
+    if (Status s = read_passphrase_file(file, out.secret.text); !s) return s;
+  } else if (stdin_is_terminal()) {
+    if (Status s = ask_on_terminal("Passphrase of key " + name + " 密钥密码: ", out.secret.text); !s) return s;
+  } else {
+    return Status::ok();
+  }
+  out.given = true;
+  return Status::ok();
+}
+
+Result<KeyPair> Context::load_key(const node::NodeHome& home, const std::string& name) const {
+  Passphrase passphrase;
+  if (Status s = passphrase_to_unlock(home, name, passphrase); !s) return s;
+  return home.load_key(name, passphrase.view());
+}
+
+Status Context::new_passphrase(const std::string& name, Passphrase& out) const {
+  if (std::string file = passphrase_file_named(*this); !file.empty()) {
+    if (Status s = read_passphrase_file(file, out.secret.text); !s) return s;
+    if (Status s = node::check_new_passphrase(out.secret.text); !s)
+      return Status::invalid("the passphrase file " + file + ": " + s.message());
+  } else if (stdin_is_terminal()) {
+    if (Status s = ask_on_terminal("New passphrase of key " + name + " 新密钥密码: ", out.secret.text); !s)
+      return s;
+    if (Status s = node::check_new_passphrase(out.secret.text); !s) return s;
+    Passphrase again;
+    if (Status s = ask_on_terminal("Again 再输入一次: ", again.secret.text); !s) return s;
+    if (again.secret.text != out.secret.text)
+      return Status::invalid("the two passphrases typed differ; nothing was written");
+  } else {
+    return Status::ok();
+  }
+  out.given = true;
+  return Status::ok();
 }
 
 Result<Opened> open_all(const Context& ctx) {
@@ -119,6 +247,12 @@ void Context::fail(const Status& status) {
   if (std::size_t at = message.find("anwang.toml");
       status.code() == Status::Code::kStoreFull && at != std::string::npos)
     message.replace(at, std::string("anwang.toml").size(), (home_dir() / "anwang.toml").string());
+  std::cerr << "anwang: " << message << "\n";
+  if (json) print({{"error", message}, {"exit_code", exit_code}});
+}
+
+void Context::fail_usage(const std::string& message) {
+  exit_code = kExitUsage;
   std::cerr << "anwang: " << message << "\n";
   if (json) print({{"error", message}, {"exit_code", exit_code}});
 }

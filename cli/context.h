@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "node/home.h"
 #include "node/standing.h"
@@ -28,9 +30,25 @@ inline constexpr const char* kExitCodesHelp =
     "3 input breaks a rule, nothing written; 4 node, key or op not found; 5 store or disk error "
     "(store full, I/O), nothing written.";
 
+// A passphrase read for one command (node/KEYRING.md, version 3), wiped when it goes.
+struct Passphrase {
+  node::SecretText secret;
+  bool given = false;
+  // The passphrase for NodeHome, or nullopt when none was given.
+  std::optional<std::string_view> view() const {
+    return given ? std::optional<std::string_view>(secret.text) : std::nullopt;
+  }
+};
+
+// The environment variable naming a passphrase file, as --passphrase-file does.
+inline constexpr const char* kPassphraseFileVariable = "ANWANG_PASSPHRASE_FILE";
+
 struct Context {
   std::string home_flag;
   std::string acting_key_name;
+  // --passphrase-file: a file whose first line is the passphrase of a protected key (to sign
+  // with it, or for key new, key protect and key import the new key's passphrase).
+  std::string passphrase_file;
   bool json = false;
   int exit_code = kExitOk;
   // This process's clock: the wall clock, or ANWANG_FAKE_NOW_MS in tests (node::ProcessClock).
@@ -39,11 +57,25 @@ struct Context {
 
   std::filesystem::path home_dir() const;
   Result<node::NodeHome> open_home() const;
-  // The key named by --as, or the keyring's only key.
+  // The key named by --as, or the keyring's only key (load_key below).
   Result<KeyPair> acting_key(const node::NodeHome& home) const;
+  // The key NAME, to sign with. When it is protected, its passphrase comes from
+  // --passphrase-file, else the file named by ANWANG_PASSPHRASE_FILE, else is asked for on the
+  // terminal; with none of them NodeHome::load_key's sentence says how to give it.
+  Result<KeyPair> load_key(const node::NodeHome& home, const std::string& name) const;
+  // The passphrase of the protected key NAME, from the sources load_key uses. Nothing is given
+  // (out.given false) when the key is not protected or no source is at hand.
+  Status passphrase_to_unlock(const node::NodeHome& home, const std::string& name,
+                              Passphrase& out) const;
+  // A new passphrase for the key NAME (key new, protect, import): from --passphrase-file, else
+  // ANWANG_PASSPHRASE_FILE, else asked twice on the terminal; checked (node::check_new_passphrase).
+  // Not given (out.given false, ok) when no source is at hand: the caller says what to do.
+  Status new_passphrase(const std::string& name, Passphrase& out) const;
 
   // Prints the error (stderr; with --json also {"error", "exit_code"} on stdout) and sets exit_code.
   void fail(const Status& status);
+  // A command line that cannot run as given: prints `message` as fail() does, exit code 2.
+  void fail_usage(const std::string& message);
   void print(const nlohmann::json& value) const;
 };
 

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--home", ctx.home_flag, "Node home directory (default: $ANWANG_HOME, else ~/.anwang)");
   app.add_option("--as", ctx.acting_key_name, "Key name from the keyring that acts (signs) for this command");
+  app.add_option("--passphrase-file", ctx.passphrase_file,
+                 "File whose first line is the passphrase of a protected key (default: "
+                 "$ANWANG_PASSPHRASE_FILE, else asked on the terminal)");
   app.add_flag("--json", ctx.json, "Print JSON for scripts instead of text");
   anwang::cli::add_key_commands(app, ctx);
   anwang::cli::add_op_commands(app, ctx);

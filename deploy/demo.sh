@@ -55,12 +55,12 @@ sys.exit(0 if hazard["state"] == sys.argv[1] and sys.argv[2] in ("", hazard["lev
 
 step "Four node homes 节点: county, township, two villages"
 for home in "$county" "$township" "$village_a" "$village_b"; do on "$home" init >/dev/null; done
-on "$county" key new county-root >/dev/null
-on "$county" key new fire-dept >/dev/null
-on "$township" key new station >/dev/null
-on "$village_a" key new village-head >/dev/null
-on "$village_a" key new grid-member >/dev/null
-on "$village_b" key new village-head-b >/dev/null
+on "$county" key new county-root --no-passphrase >/dev/null
+on "$county" key new fire-dept --no-passphrase >/dev/null
+on "$township" key new station --no-passphrase >/dev/null
+on "$village_a" key new village-head --no-passphrase >/dev/null
+on "$village_a" key new grid-member --no-passphrase >/dev/null
+on "$village_b" key new village-head-b --no-passphrase >/dev/null
 
 step "The county network 创世 and appointments 委任 (each key lives on the node of its holder)"
 on "$county" --as county-root genesis --county 150430 --name 敖汉旗 --root county-root >/dev/null

@@ -28,6 +28,23 @@ namespace {
 constexpr std::string_view kKeyFileMagic = "anwang-ed25519-v1";
 // Person keys, bound to a node.
 constexpr std::string_view kBoundKeyMagic = "anwang-ed25519-v2";
+// Person keys, bound to a node and protected by a passphrase.
+constexpr std::string_view kProtectedKeyMagic = "anwang-ed25519-v3";
+// The key derivation of v3 files: Argon2id version 1.3, as libsodium's crypto_pwhash names it.
+constexpr std::string_view kKdfName = "argon2id13";
+constexpr std::size_t kSaltBytes = crypto_pwhash_SALTBYTES;
+constexpr std::size_t kNonceBytes = crypto_secretbox_NONCEBYTES;
+constexpr std::size_t kSealedBytes = crypto_secretbox_MACBYTES + KeyPair::kSeedBytes;
+// The `check` line: BLAKE2b of the file's other lines, to tell a damaged file from a wrong
+// passphrase (both fail the secretbox's authentication).
+constexpr std::size_t kCheckBytes = 16;
+static_assert(KeyPair::kSeedBytes == crypto_secretbox_KEYBYTES, "the derived key is as long as a seed");
+static_assert(crypto_pwhash_OPSLIMIT_INTERACTIVE <= key_kdf_passes_max &&
+                  crypto_pwhash_MEMLIMIT_INTERACTIVE <= key_kdf_memory_bytes_max,
+              "the cost this release writes is one it reads");
+static_assert(crypto_pwhash_argon2id_OPSLIMIT_MIN <= crypto_pwhash_OPSLIMIT_INTERACTIVE &&
+                  crypto_pwhash_argon2id_MEMLIMIT_MIN <= crypto_pwhash_MEMLIMIT_INTERACTIVE,
+              "libsodium's minimum cost is below the one written");
 // A key on its way to another node.
 constexpr std::string_view kMoveFileMagic = "anwang-key-move-v1";
 
@@ -79,15 +96,6 @@ Status write_private_file(const fs::path& path, std::string_view text) {
 Status replace_private_file(const fs::path& path, std::string_view text) {
   return write_file_atomically(path, as_bytes(text), ExistingFile::kReplace);
 }
-
-// A secret-bearing text that is wiped when it goes.
-struct SecretText {
-  std::string text;
-  SecretText() = default;
-  SecretText(const SecretText&) = delete;
-  SecretText& operator=(const SecretText&) = delete;
-  ~SecretText() { sodium_memzero(text.data(), text.size()); }
-};
 
 // One string of `pieces`, sized for all of them first: appending piece by piece (operator+)
 // reallocates, and each buffer left behind holds a copy of a secret piece, never wiped. The
@@ -183,6 +191,26 @@ std::optional<Hash32> hex32(const std::string* text) {
   return Hash32::from_hex(*text);
 }
 
+// `out` from exactly 2 × out.size() hex digits; false otherwise.
+template <std::size_t N>
+bool hex_bytes(const std::string* text, std::array<std::uint8_t, N>& out) {
+  if (text == nullptr || text->size() != 2 * N) return false;
+  std::size_t got = 0;
+  return sodium_hex2bin(out.data(), N, text->data(), text->size(), nullptr, &got, nullptr) == 0 &&
+         got == N;
+}
+
+// A decimal number of at most 20 digits (no sign, no spaces), or nullopt.
+std::optional<std::uint64_t> decimal(const std::string* text) {
+  if (text == nullptr || text->empty() || text->size() > 20 ||
+      !std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return value;
+}
+
 // A key pair from a seed in hex, or nullopt. The decoded seed is wiped.
 std::optional<KeyPair> key_from_seed_hex(const std::string* seed_hex) {
   if (seed_hex == nullptr || seed_hex->size() != 2 * KeyPair::kSeedBytes) return std::nullopt;
@@ -204,9 +232,20 @@ std::string seed_hex_of(const KeyPair& key) {
   return hex;
 }
 
-// A key file as read: the key (when the file holds its seed), its public key, and its binding.
+// The seed of a v3 key file, sealed: what unlocks it and the box it is in.
+struct SealedSeed {
+  std::uint64_t passes = 0;        // Argon2id's opslimit
+  std::uint64_t memory_bytes = 0;  // Argon2id's memlimit
+  std::array<std::uint8_t, kSaltBytes> salt{};
+  std::array<std::uint8_t, kNonceBytes> nonce{};
+  std::array<std::uint8_t, kSealedBytes> sealed{};  // crypto_secretbox_easy of the seed
+};
+
+// A key file as read: the key (when the file holds its seed in the clear), its public key, and
+// its binding.
 struct KeyFile {
   std::optional<KeyPair> key;
+  std::optional<SealedSeed> sealed;  // v3: the seed, sealed by a passphrase
   PublicKey public_key;
   // kUnbound for v1; a v2 file with a seed reads as kThisNode until info_of compares its node.
   KeyBinding binding = KeyBinding::kUnbound;
@@ -215,8 +254,75 @@ struct KeyFile {
   std::string moved_at;
 };
 
-// Parses a key file: v1 (the seed alone), v2 bound (seed, node) or v2 moved (public, node,
-// moved-to, moved-at). Errors are one sentence naming the file.
+// The lines of a v3 file the `check` line covers, in this order, whatever their order in the
+// file: "anwang-ed25519-v3\npublic …\nnode …\n…sealed …\n".
+constexpr std::array<std::string_view, 8> kProtectedLabels = {
+    "public", "node", "kdf", "opslimit", "memlimit", "salt", "nonce", "sealed"};
+
+// The `check` line's value of a v3 file: BLAKE2b (16 bytes) of its other lines, in hex.
+std::string protected_check(const LabelledFile& file) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, kCheckBytes);
+  auto add = [&state](std::string_view piece) {
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(piece.data()),
+                              piece.size());
+  };
+  add(kProtectedKeyMagic);
+  add("\n");
+  for (std::string_view label : kProtectedLabels) {
+    const std::string* value = file.get(label);
+    add(label);
+    add(" ");
+    add(value != nullptr ? std::string_view(*value) : std::string_view());
+    add("\n");
+  }
+  std::array<std::uint8_t, kCheckBytes> check{};
+  crypto_generichash_final(&state, check.data(), check.size());
+  return to_hex(ByteView(check.data(), check.size()));
+}
+
+// The v3 lines of `file` (public, node, the sealed seed and its check), or why they are not.
+Status read_protected_lines(const LabelledFile& file, KeyFile& out) {
+  if (file.fields.size() != kProtectedLabels.size() + 1 || file.get("check") == nullptr ||
+      !std::all_of(kProtectedLabels.begin(), kProtectedLabels.end(),
+                   [&file](std::string_view l) { return file.get(l) != nullptr; }))
+    return Status::invalid(
+        "it must hold the lines 'public', 'node', 'kdf', 'opslimit', 'memlimit', 'salt', "
+        "'nonce', 'sealed' and 'check', and no others");
+  if (*file.get("check") != protected_check(file))
+    return Status::invalid("its line 'check' does not match its other lines (the file was altered or damaged)");
+  auto public_key = hex32(file.get("public"));
+  if (!public_key) return Status::invalid("its line 'public' must be the key's public key, 64 hex digits");
+  if (*file.get("kdf") != kKdfName)
+    return Status::invalid("its line 'kdf' must be " + std::string(kKdfName));
+  SealedSeed sealed;
+  auto passes = decimal(file.get("opslimit"));
+  if (!passes || *passes < crypto_pwhash_argon2id_OPSLIMIT_MIN || *passes > key_kdf_passes_max)
+    return Status::invalid("its line 'opslimit' must be a number from " +
+                           std::to_string(crypto_pwhash_argon2id_OPSLIMIT_MIN) + " to " +
+                           std::to_string(key_kdf_passes_max));
+  auto memory = decimal(file.get("memlimit"));
+  if (!memory || *memory < crypto_pwhash_argon2id_MEMLIMIT_MIN || *memory > key_kdf_memory_bytes_max)
+    return Status::invalid("its line 'memlimit' must be a number of bytes from " +
+                           std::to_string(crypto_pwhash_argon2id_MEMLIMIT_MIN) + " to " +
+                           std::to_string(key_kdf_memory_bytes_max));
+  sealed.passes = *passes;
+  sealed.memory_bytes = *memory;
+  if (!hex_bytes(file.get("salt"), sealed.salt))
+    return Status::invalid("its line 'salt' must be " + std::to_string(2 * kSaltBytes) + " hex digits");
+  if (!hex_bytes(file.get("nonce"), sealed.nonce))
+    return Status::invalid("its line 'nonce' must be " + std::to_string(2 * kNonceBytes) + " hex digits");
+  if (!hex_bytes(file.get("sealed"), sealed.sealed))
+    return Status::invalid("its line 'sealed' must be " + std::to_string(2 * kSealedBytes) + " hex digits");
+  out.public_key = *public_key;
+  out.sealed = sealed;
+  out.binding = KeyBinding::kThisNode;
+  return Status::ok();
+}
+
+// Parses a key file: v1 (the seed alone), v2 bound (seed, node), v2 moved (public, node,
+// moved-to, moved-at) or v3 (public, node, the seed sealed). Errors are one sentence naming the
+// file. A v3 file's seed stays sealed: nothing here derives a key.
 Result<KeyFile> read_key_file(const fs::path& path) {
   SecretText text;
   if (Status s = read_small_file(path, key_file_bytes_max, "key file", text); !s) return s;
@@ -237,9 +343,9 @@ Result<KeyFile> read_key_file(const fs::path& path) {
     out.public_key = out.key->public_key();
     return out;
   }
-  if (file.format != kBoundKeyMagic)
-    return bad("its first line must be " + std::string(kBoundKeyMagic) + " or " +
-               std::string(kKeyFileMagic));
+  if (file.format != kBoundKeyMagic && file.format != kProtectedKeyMagic)
+    return bad("its first line must be " + std::string(kProtectedKeyMagic) + ", " +
+               std::string(kBoundKeyMagic) + " or " + std::string(kKeyFileMagic));
   if (!file.unlabelled.empty()) return bad("every line after the first must be 'LABEL VALUE'");
   auto only = [&file](std::initializer_list<std::string_view> labels) {
     return file.fields.size() == labels.size() &&
@@ -248,6 +354,10 @@ Result<KeyFile> read_key_file(const fs::path& path) {
   };
   out.node = hex32(file.get("node"));
   if (!out.node) return bad("its line 'node' must be the node key it is bound to, 64 hex digits");
+  if (file.format == kProtectedKeyMagic) {
+    if (Status s = read_protected_lines(file, out); !s) return bad(s.message());
+    return out;
+  }
   if (only({"seed", "node"})) {
     out.key = key_from_seed_hex(file.get("seed"));
     if (!out.key)
@@ -277,6 +387,94 @@ std::string bound_key_text(const KeyPair& key, const PublicKey& node) {
   return join_secret({kBoundKeyMagic, "\nseed ", seed.text, "\nnode ", node.hex(), "\n"});
 }
 
+// The secretbox key of a v3 file, derived from `passphrase` with the file's salt and cost.
+Status derive_box_key(std::string_view passphrase, const SealedSeed& sealed,
+                      std::array<std::uint8_t, crypto_secretbox_KEYBYTES>& out) {
+  if (crypto_pwhash(out.data(), out.size(), passphrase.data(), passphrase.size(),
+                    sealed.salt.data(), sealed.passes, static_cast<std::size_t>(sealed.memory_bytes),
+                    crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return Status::io_error("cannot derive a key from the passphrase: Argon2id needs " +
+                            std::to_string(sealed.memory_bytes >> 20) +
+                            " MiB of memory and did not get it");
+  return Status::ok();
+}
+
+// The v3 text of `key`, bound to `node`, its seed sealed by `passphrase` (a fresh salt and
+// nonce, this release's cost). The text holds no secret in the clear; the seed and the derived
+// key are wiped.
+Result<std::string> protected_key_text(const KeyPair& key, const PublicKey& node,
+                                       std::string_view passphrase, RandomSource& random) {
+  SealedSeed sealed;
+  sealed.passes = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  sealed.memory_bytes = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  random.fill(sealed.salt.data(), sealed.salt.size());
+  random.fill(sealed.nonce.data(), sealed.nonce.size());
+  std::array<std::uint8_t, crypto_secretbox_KEYBYTES> box_key{};
+  if (Status s = derive_box_key(passphrase, sealed, box_key); !s) return s;
+  auto seed = key.seed();
+  crypto_secretbox_easy(sealed.sealed.data(), seed.data(), seed.size(), sealed.nonce.data(),
+                        box_key.data());
+  sodium_memzero(seed.data(), seed.size());
+  sodium_memzero(box_key.data(), box_key.size());
+  LabelledFile file;
+  file.format = std::string(kProtectedKeyMagic);
+  file.fields = {{"public", key.public_key().hex()},
+                 {"node", node.hex()},
+                 {"kdf", std::string(kKdfName)},
+                 {"opslimit", std::to_string(sealed.passes)},
+                 {"memlimit", std::to_string(sealed.memory_bytes)},
+                 {"salt", to_hex(ByteView(sealed.salt.data(), sealed.salt.size()))},
+                 {"nonce", to_hex(ByteView(sealed.nonce.data(), sealed.nonce.size()))},
+                 {"sealed", to_hex(ByteView(sealed.sealed.data(), sealed.sealed.size()))}};
+  std::string text = file.format + "\n";
+  for (const auto& [label, value] : file.fields) text += label + " " + value + "\n";
+  return text + "check " + protected_check(file) + "\n";
+}
+
+// The key sealed in a v3 file, opened with `passphrase`. A passphrase that does not open it is
+// refused (kWrongPassphrase); a sealed seed that is not the key of the file's 'public' line
+// means the file is damaged.
+Result<KeyPair> unseal_key(const std::string& name, const fs::path& path, const KeyFile& file,
+                           std::string_view passphrase) {
+  if (passphrase.empty()) return Status::invalid("a passphrase must not be empty");
+  if (passphrase.size() > passphrase_bytes_max)
+    return Status::invalid("a passphrase must be at most " + std::to_string(passphrase_bytes_max) +
+                           " bytes");
+  const SealedSeed& sealed = *file.sealed;
+  std::array<std::uint8_t, crypto_secretbox_KEYBYTES> box_key{};
+  if (Status s = derive_box_key(passphrase, sealed, box_key); !s) return s;
+  std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
+  int opened = crypto_secretbox_open_easy(seed.data(), sealed.sealed.data(), sealed.sealed.size(),
+                                          sealed.nonce.data(), box_key.data());
+  sodium_memzero(box_key.data(), box_key.size());
+  if (opened != 0) return Status::error(Status::Code::kRefused, kWrongPassphrase + name);
+  KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
+  sodium_memzero(seed.data(), seed.size());
+  if (key.public_key() != file.public_key)
+    return Status::corruption("key file " + path.string() +
+                              " is not a valid anwang key file: its sealed seed is not the key "
+                              "of its line 'public'");
+  return key;
+}
+
+// Why the key NAME does not sign here when it is moved away or bound to another node (one
+// sentence saying where it is and how to move it), or nullopt when it may sign here.
+std::optional<Status> not_signing_here(const std::string& name, const KeyInfo& info,
+                                       const PublicKey& this_node) {
+  if (info.binding == KeyBinding::kMovedAway)
+    return Status::invalid(
+        "key " + name + " was moved to " + info.moved_to + " at " + info.moved_at +
+        " and no longer signs on this node; to bring it back, run 'anwang key import " +
+        info.moved_to + "' here");
+  if (info.binding == KeyBinding::kOtherNode)
+    return Status::invalid(
+        "key " + name + " belongs to node " + info.node->hex() + ", not this node " +
+        this_node.hex() +
+        ": a key signs on one node only; to move it here, run 'anwang key export " + name +
+        " FILE' on node " + info.node->hex() + " and 'anwang key import FILE' here");
+  return std::nullopt;
+}
+
 // A new node key file (v1: the node key is bound to nothing but its home).
 Result<PublicKey> create_node_key_file(const fs::path& path, RandomSource& random) {
   std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
@@ -293,7 +491,8 @@ Result<PublicKey> create_node_key_file(const fs::path& path, RandomSource& rando
 }
 
 KeyInfo info_of(const std::string& name, const KeyFile& file, const PublicKey& this_node) {
-  KeyInfo info{name, file.public_key, file.binding, file.node, file.moved_to, file.moved_at};
+  KeyInfo info{name,          file.public_key, file.binding,           file.node,
+               file.moved_to, file.moved_at,   file.sealed.has_value()};
   if (file.binding == KeyBinding::kThisNode && file.node != this_node)
     info.binding = KeyBinding::kOtherNode;
   return info;
@@ -323,6 +522,38 @@ const char* key_binding_name(KeyBinding binding) {
       return "other_node";
   }
   return "unknown";
+}
+
+SecretText::~SecretText() { clear(); }
+
+void SecretText::clear() {
+  text.resize(text.capacity());  // the bytes past the end too: a shorter text left them there
+  sodium_memzero(text.data(), text.size());
+  text.clear();
+}
+
+Status check_new_passphrase(std::string_view passphrase) {
+  if (passphrase.empty()) return Status::invalid("a passphrase must not be empty");
+  if (passphrase.size() < passphrase_bytes_min || passphrase.size() > passphrase_bytes_max)
+    return Status::invalid("a passphrase must be " + std::to_string(passphrase_bytes_min) + " to " +
+                           std::to_string(passphrase_bytes_max) +
+                           " bytes long (a Chinese character is 3 bytes); this one is " +
+                           std::to_string(passphrase.size()));
+  return Status::ok();
+}
+
+bool is_wrong_passphrase(const Status& status) {
+  return status.code() == Status::Code::kRefused && status.message().rfind(kWrongPassphrase, 0) == 0;
+}
+
+namespace {
+constexpr std::string_view kPassphraseNeeded = " is protected by a passphrase: give it";
+}  // namespace
+
+bool is_passphrase_needed(const Status& status) {
+  return status.code() == Status::Code::kRefused &&
+         status.message().rfind("key ", 0) == 0 &&
+         status.message().find(kPassphraseNeeded) != std::string::npos;
 }
 
 std::uint64_t SystemClock::now_ms() const {
@@ -457,19 +688,29 @@ Result<NodeHome> NodeHome::open(const fs::path& dir) {
 
 Result<KeyPair> NodeHome::load_node_key() const { return read_node_key(dir_ / "node.key"); }
 
-Result<KeyInfo> NodeHome::new_key(const std::string& name, RandomSource& random) const {
+Result<KeyInfo> NodeHome::new_key(const std::string& name, RandomSource& random,
+                                  std::optional<std::string_view> passphrase) const {
   if (Status s = check_key_name(name); !s) return s;
+  if (passphrase)
+    if (Status s = check_new_passphrase(*passphrase); !s) return s;
   fs::path path = key_path(name);
   if (fs::exists(path)) return Status::error(Status::Code::kAlreadyExists, "a key named '" + name + "' already exists");
   std::array<std::uint8_t, KeyPair::kSeedBytes> seed{};
   random.fill(seed.data(), seed.size());
   KeyPair key = KeyPair::from_seed(ByteView(seed.data(), seed.size()));
   sodium_memzero(seed.data(), seed.size());
-  std::string text = bound_key_text(key, node_key_);
-  Status written = write_private_file(path, text);
-  sodium_memzero(text.data(), text.size());
+  Status written;
+  if (passphrase) {
+    auto text = protected_key_text(key, node_key_, *passphrase, random);
+    if (!text) return text.status();
+    written = write_private_file(path, *text);
+  } else {
+    std::string text = bound_key_text(key, node_key_);
+    written = write_private_file(path, text);
+    sodium_memzero(text.data(), text.size());
+  }
   if (!written) return written;
-  return KeyInfo{name, key.public_key(), KeyBinding::kThisNode, node_key_, "", ""};
+  return KeyInfo{name, key.public_key(), KeyBinding::kThisNode, node_key_, "", "", passphrase.has_value()};
 }
 
 Result<std::vector<KeyInfo>> NodeHome::list_keys() const {
@@ -497,7 +738,8 @@ Result<KeyInfo> NodeHome::key_info(const std::string& name) const {
   return info_of(name, *file, node_key_);
 }
 
-Result<KeyPair> NodeHome::load_key(const std::string& name) const {
+Result<KeyPair> NodeHome::load_key(const std::string& name,
+                                   std::optional<std::string_view> passphrase) const {
   if (Status s = check_key_name(name); !s) return s;
   fs::path path = key_path(name);
   if (!fs::exists(path))
@@ -505,23 +747,18 @@ Result<KeyPair> NodeHome::load_key(const std::string& name) const {
   auto file = read_key_file(path);
   if (!file) return file.status();
   KeyInfo info = info_of(name, *file, node_key_);
-  switch (info.binding) {
-    case KeyBinding::kThisNode:
-      return std::move(*file->key);
-    case KeyBinding::kMovedAway:
-      return Status::invalid(
-          "key " + name + " was moved to " + info.moved_to + " at " + info.moved_at +
-          " and no longer signs on this node; to bring it back, run 'anwang key import " +
-          info.moved_to + "' here");
-    case KeyBinding::kOtherNode:
-      return Status::invalid(
-          "key " + name + " belongs to node " + info.node->hex() + ", not this node " +
-          node_key_.hex() +
-          ": a key signs on one node only; to move it here, run 'anwang key export " + name +
-          " FILE' on node " + info.node->hex() + " and 'anwang key import FILE' here");
-    case KeyBinding::kUnbound:
-      break;
+  if (auto refused = not_signing_here(name, info, node_key_)) return *refused;
+  if (file->sealed) {
+    if (!passphrase)
+      return Status::error(
+          Status::Code::kRefused,
+          "key " + name + std::string(kPassphraseNeeded) +
+              " with --passphrase-file FILE (the passphrase is the file's first line) or the "
+              "environment variable ANWANG_PASSPHRASE_FILE, or run the command on a terminal to "
+              "be asked for it");
+    return unseal_key(name, path, *file, *passphrase);
   }
+  if (info.binding == KeyBinding::kThisNode) return std::move(*file->key);
   // A key file of an earlier release: bound to this node now, the first time it signs here.
   std::string text = bound_key_text(*file->key, node_key_);
   Status written = replace_private_file(path, text);
@@ -531,6 +768,27 @@ Result<KeyPair> NodeHome::load_key(const std::string& name) const {
                             " key file and must be bound to this node before it signs, but " +
                             written.message());
   return std::move(*file->key);
+}
+
+Result<KeyInfo> NodeHome::protect_key(const std::string& name, std::string_view passphrase,
+                                      RandomSource& random) const {
+  if (Status s = check_key_name(name); !s) return s;
+  if (Status s = check_new_passphrase(passphrase); !s) return s;
+  fs::path path = key_path(name);
+  if (!fs::exists(path))
+    return Status::not_found("no key named '" + name + "' in this node's keyring (see 'anwang key list')");
+  auto file = read_key_file(path);
+  if (!file) return file.status();
+  KeyInfo info = info_of(name, *file, node_key_);
+  if (auto refused = not_signing_here(name, info, node_key_)) return *refused;
+  if (file->sealed)
+    return Status::error(Status::Code::kAlreadyExists,
+                         "key " + name + " is protected by a passphrase already");
+  // A plain v2 key bound here, or a v1 key file, bound to this node by this rewrite.
+  auto text = protected_key_text(*file->key, node_key_, passphrase, random);
+  if (!text) return text.status();
+  if (Status s = replace_private_file(path, *text); !s) return s;
+  return KeyInfo{name, file->public_key, KeyBinding::kThisNode, node_key_, "", "", true};
 }
 
 Result<PublicKey> NodeHome::resolve_public_key(const std::string& name_or_hex) const {
@@ -548,8 +806,9 @@ Result<PublicKey> NodeHome::resolve_public_key(const std::string& name_or_hex) c
 
 Result<KeyInfo> NodeHome::export_key(const std::string& name, const fs::path& file,
                                      const std::optional<KeyChainHead>& head,
-                                     const PhysicalClock& clock) const {
-  auto key = load_key(name);
+                                     const PhysicalClock& clock,
+                                     std::optional<std::string_view> passphrase) const {
+  auto key = load_key(name, passphrase);
   if (!key) return key.status();
   std::error_code ec;
   fs::path target = fs::absolute(file, ec);
@@ -586,7 +845,7 @@ Result<KeyInfo> NodeHome::export_key(const std::string& name, const fs::path& fi
     ::unlink(target.c_str());  // the key stays here, whole: no second copy may be left behind
     return s;
   }
-  return KeyInfo{name, key->public_key(), KeyBinding::kMovedAway, node_key_, target_text, moved_at};
+  return KeyInfo{name, key->public_key(), KeyBinding::kMovedAway, node_key_, target_text, moved_at, false};
 }
 
 Result<KeyMove> read_move_file(const fs::path& path) {
@@ -673,7 +932,17 @@ Result<KeyInfo> NodeHome::import_key(const KeyMove& move, const std::string& nam
   Status written = replace_private_file(key_path(name), text);
   sodium_memzero(text.data(), text.size());
   if (!written) return written;
-  return KeyInfo{name, move.key.public_key(), KeyBinding::kThisNode, node_key_, "", ""};
+  return KeyInfo{name, move.key.public_key(), KeyBinding::kThisNode, node_key_, "", "", false};
+}
+
+Result<KeyInfo> NodeHome::import_key(const KeyMove& move, const std::string& name,
+                                     std::string_view passphrase, RandomSource& random) const {
+  if (Status s = check_new_passphrase(passphrase); !s) return s;
+  if (Status s = check_import(move, name); !s) return s;
+  auto text = protected_key_text(move.key, node_key_, passphrase, random);
+  if (!text) return text.status();
+  if (Status s = replace_private_file(key_path(name), *text); !s) return s;
+  return KeyInfo{name, move.key.public_key(), KeyBinding::kThisNode, node_key_, "", "", true};
 }
 
 Result<std::unique_ptr<Store>> NodeHome::open_store(const PhysicalClock* clock) const {

@@ -10,9 +10,11 @@
 // on ("anwang-ed25519-v2": the seed and that node's key), because one key signing on two nodes
 // between syncs reuses sequence numbers and is an equivocation. A key file bound to another
 // node is refused here; a v1 person key file (earlier releases) is bound to this node the first
-// time it signs here. Moving a key is explicit: export_key writes a move file and leaves a
-// "moved" marker without the seed; import_key binds the key to the new node. Secrets are wiped
-// from memory after use. Randomness for new keys and the clock of a move are injected, so tests
+// time it signs here. A person key may be protected by its holder's passphrase
+// ("anwang-ed25519-v3": the seed sealed with a key derived from the passphrase by Argon2id); it
+// signs only when the passphrase is given. Moving a key is explicit: export_key writes a move file
+// and leaves a "moved" marker without the seed; import_key binds the key to the new node. Secrets
+// are wiped from memory after use. Randomness for new keys and the clock of a move are injected, so tests
 // and the simulator can make keys deterministically. A NodeHome is used from one thread; two
 // processes may share a home (the CLI and anwangd): key files are replaced by rename, never
 // rewritten in place.
@@ -23,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crdt/hlc.h"
@@ -91,6 +94,50 @@ Result<Config> load_config(const std::filesystem::path& home);
 using limits::key_file_bytes_max;
 using limits::key_move_path_bytes_max;
 
+// Passphrases of protected person keys and the cost of deriving a key from one (node/KEYRING.md,
+// version 3). Kept here beside the key file limits until they move to crdt/limits.h.
+// At least 8 bytes: the floor NIST SP 800-63B sets for a secret a person chooses; shorter ones
+// are the first tried from lists of common passwords.
+inline constexpr std::size_t passphrase_bytes_min = 8;
+// At most 1,024 bytes: far beyond any sentence a person types or a script writes, and what the
+// node hashes (or reads from a passphrase file) stays small.
+inline constexpr std::size_t passphrase_bytes_max = 1024;
+// The Argon2id cost a key file may ask for when it is read. The files this release writes ask
+// for libsodium's "interactive" cost (2 passes over 64 MiB, a fraction of a second; fine on a
+// Raspberry Pi), and store it so a later release may raise it. A file asking for more than these
+// maxima is refused as damaged before anything is allocated: a hostile key file must not make
+// the node allocate gigabytes or hash for minutes.
+inline constexpr std::uint64_t key_kdf_passes_max = 8;
+inline constexpr std::uint64_t key_kdf_memory_bytes_max = std::uint64_t{256} << 20;
+static_assert(passphrase_bytes_min >= 1 && passphrase_bytes_min < passphrase_bytes_max,
+              "a passphrase is never empty, and the rules leave some passphrase allowed");
+static_assert(passphrase_bytes_max + 2 < key_file_bytes_max, "a passphrase file's first line is read whole");
+
+// A secret text (a passphrase, a key file's text) that is wiped when it goes, including the
+// bytes past its end in its buffer. Neither copied nor moved: a moved short string leaves its
+// bytes behind.
+struct SecretText {
+  std::string text;
+  SecretText() = default;
+  SecretText(const SecretText&) = delete;
+  SecretText& operator=(const SecretText&) = delete;
+  ~SecretText();
+  // Wipes the text and empties it.
+  void clear();
+};
+
+// Whether `passphrase` may protect a key: not empty, passphrase_bytes_min to
+// passphrase_bytes_max bytes. The error is one sentence.
+Status check_new_passphrase(std::string_view passphrase);
+
+// How NodeHome::load_key says a passphrase was wrong: Status code kRefused, a message starting
+// with this text and the key's name. Callers count failed attempts with is_wrong_passphrase.
+inline constexpr const char* kWrongPassphrase = "wrong passphrase for key ";
+bool is_wrong_passphrase(const Status& status);
+// Whether load_key refused because the key is protected and no passphrase was given (Status code
+// kRefused, "key NAME is protected by a passphrase: give it …").
+bool is_passphrase_needed(const Status& status);
+
 // Where a key of the keyring may sign.
 enum class KeyBinding : std::uint8_t {
   // Bound to this node (v2): signs here.
@@ -112,6 +159,7 @@ struct KeyInfo {
   std::optional<PublicKey> node;  // the node it is bound to, or (moved) the node it left: v2 only
   std::string moved_to;           // kMovedAway: the move file written, as an absolute path
   std::string moved_at;           // kMovedAway: when, "2026-11-22T17:54:59.274Z" (UTC)
+  bool is_protected = false;      // the file holds the seed sealed by a passphrase (v3)
 };
 
 // The latest op of a key on the node it leaves: the node it moves to continues after it.
@@ -148,25 +196,36 @@ class NodeHome {
   Result<KeyPair> load_node_key() const;
 
   // Keyring.
-  // A new key, bound to this node.
-  Result<KeyInfo> new_key(const std::string& name, RandomSource& random) const;
+  // A new key, bound to this node; with a passphrase, protected by it (v3; check_new_passphrase
+  // first), else plain (v2, for scripts and tests).
+  Result<KeyInfo> new_key(const std::string& name, RandomSource& random,
+                          std::optional<std::string_view> passphrase = std::nullopt) const;
   // Every key file of the keyring with its binding, by name; nothing is rewritten.
   Result<std::vector<KeyInfo>> list_keys() const;
   Result<KeyInfo> key_info(const std::string& name) const;
   // The key NAME, to sign on this node. A key moved away or bound to another node is refused
   // with one sentence saying where it is and how to move it; a v1 key file is bound to this node
-  // first (rewritten as v2, 0600).
-  Result<KeyPair> load_key(const std::string& name) const;
+  // first (rewritten as v2, 0600). A protected key needs its passphrase: without one it is
+  // refused (is_passphrase_needed), with a wrong one too (is_wrong_passphrase), and nothing is
+  // written either way. A passphrase given for a plain key is not needed, and the key loads.
+  Result<KeyPair> load_key(const std::string& name,
+                           std::optional<std::string_view> passphrase = std::nullopt) const;
+  // Protects the plain key NAME (v2 bound to this node, or v1, bound here by the same rewrite)
+  // with `passphrase`: the key file is replaced at once by its v3 form. A key protected already,
+  // moved away or bound to another node is refused, and nothing is written.
+  Result<KeyInfo> protect_key(const std::string& name, std::string_view passphrase,
+                              RandomSource& random) const;
   // A key name from the keyring (whatever its binding: only its public key is read), or a 64-hex
   // public key.
   Result<PublicKey> resolve_public_key(const std::string& name_or_hex) const;
 
   // Moves the key NAME out of this node: writes `file` (a new file, 0600: the seed, the name,
   // this node and `head`), then replaces the key file by a marker "moved to FILE at TIME" without
-  // the seed. The key must sign here (load_key). `head`: the key's latest op this node knows of.
+  // the seed. The key must sign here (load_key, with `passphrase` when it is protected; the move
+  // file holds the seed in the clear either way). `head`: the key's latest op this node knows of.
   Result<KeyInfo> export_key(const std::string& name, const std::filesystem::path& file,
-                             const std::optional<KeyChainHead>& head,
-                             const PhysicalClock& clock) const;
+                             const std::optional<KeyChainHead>& head, const PhysicalClock& clock,
+                             std::optional<std::string_view> passphrase = std::nullopt) const;
   // Whether `move` may enter the keyring as `name`: no other key by that name, and the key not
   // already signing here under any name. A marker or a copy of the same key bound elsewhere is
   // replaced. Nothing is written.
@@ -175,6 +234,9 @@ class NodeHome {
   // the caller recorded move.head in the store first (Store::adopt_key_head), so the key never
   // signs here before its number is known.
   Result<KeyInfo> import_key(const KeyMove& move, const std::string& name) const;
+  // The same, the key protected by `passphrase` (check_new_passphrase first).
+  Result<KeyInfo> import_key(const KeyMove& move, const std::string& name,
+                             std::string_view passphrase, RandomSource& random) const;
 
   // `clock`: the node's clock for overdue flags (StoreOptions::clock); not owned.
   Result<std::unique_ptr<Store>> open_store(const PhysicalClock* clock = nullptr) const;

@@ -46,7 +46,7 @@ Run anwang_cli(const std::filesystem::path& home, const std::vector<std::string>
   std::string command = quote(ANWANG_CLI_PATH) + " --home " + quote(home.string());
   for (const auto& arg : args) command += " " + quote(arg);
   std::filesystem::path err_file = home.parent_path() / "stderr.txt";
-  command += " 2>" + quote(err_file.string());
+  command += " 2>" + quote(err_file.string()) + " </dev/null";  // never a terminal: nothing prompts
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -76,8 +76,8 @@ TEST_CASE("a county is created from the command line and its log shows the genes
   auto home = dir.path() / "county";
   json init = json::parse(ok(home, {"init", "--json"}).out);
   CHECK(init["node_key"].get<std::string>().size() == 64);
-  ok(home, {"key", "new", "root1"});
-  ok(home, {"key", "new", "root2"});
+  ok(home, {"key", "new", "root1", "--no-passphrase"});
+  ok(home, {"key", "new", "root2", "--no-passphrase"});
   json keys = json::parse(ok(home, {"key", "list", "--json"}).out);
   REQUIRE(keys.size() == 2);
   CHECK(keys[0]["name"] == "root1");
@@ -106,7 +106,7 @@ TEST_CASE("bad input is one sentence, a meaningful exit code, and nothing writte
   TempDir dir;
   auto home = dir.path() / "n";
   ok(home, {"init"});
-  ok(home, {"key", "new", "root"});
+  ok(home, {"key", "new", "root", "--no-passphrase"});
   Run bad_county = anwang_cli(home, {"genesis", "--county", "15043", "--name", "x", "--root", "root"});
   CHECK(bad_county.exit_code == 3);
   CHECK_THAT(bad_county.err, Catch::Contains("--county"));
@@ -181,7 +181,7 @@ TEST_CASE("op export and import carry a node's log to another node", "[cli]") {
   auto a = dir.path() / "a";
   auto b = dir.path() / "b";
   ok(a, {"init"});
-  ok(a, {"key", "new", "root"});
+  ok(a, {"key", "new", "root", "--no-passphrase"});
   ok(a, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   ok(a, {"region", "add", "150430100", "--name", "新惠镇"});
   std::string note = json::parse(ok(a, {"note", "add", "--scope", "150430100", "--text", "消防通道堵塞", "--json"}).out)["id"];
@@ -198,7 +198,7 @@ TEST_CASE("appointing, asking and revoking from the command line", "[cli][author
   TempDir dir;
   auto home = dir.path() / "county";
   ok(home, {"init"});
-  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name});
+  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name, "--no-passphrase"});
   ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   ok(home, {"--as", "root", "region", "add", "150430100", "--name", "新惠镇"});
   ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
@@ -271,7 +271,7 @@ TEST_CASE("revoke --frontier none needs --reason compromised; a key that left ke
   TempDir dir;
   auto home = dir.path() / "county";
   ok(home, {"init"});
-  for (const char* name : {"root", "town", "head", "member", "member2"}) ok(home, {"key", "new", name});
+  for (const char* name : {"root", "town", "head", "member", "member2"}) ok(home, {"key", "new", name, "--no-passphrase"});
   ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
   ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
@@ -404,7 +404,7 @@ TEST_CASE("a constitution amendment from the command line needs k of n root keys
   TempDir dir;
   auto home = dir.path() / "county";
   ok(home, {"init"});
-  for (const char* name : {"r1", "r2", "r3"}) ok(home, {"key", "new", name});
+  for (const char* name : {"r1", "r2", "r3"}) ok(home, {"key", "new", name, "--no-passphrase"});
   ok(home, {"--as", "r1", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "r1,r2,r3", "--threshold", "2"});
   std::ofstream(dir.path() / "c.toml") << node::default_constitution_text() << "\n";
   std::uint64_t before = op_count(home);
@@ -424,7 +424,7 @@ namespace {
 std::filesystem::path loop_county(const TempDir& dir) {
   auto home = dir.path() / "county";
   ok(home, {"init"});
-  for (const char* name : {"root", "town", "head", "officer", "member", "fire", "traffic"}) ok(home, {"key", "new", name});
+  for (const char* name : {"root", "town", "head", "officer", "member", "fire", "traffic"}) ok(home, {"key", "new", name, "--no-passphrase"});
   ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
   ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
@@ -538,7 +538,7 @@ TEST_CASE("a new village node joins by bundle and sees only its own village", "[
                                              "fire", "--severity", "general", "--text", "一村隐患", "--photo",
                                              (dir.path() / "p.jpg").string(), "--json"})
                                      .out)["id"];
-  ok(county, {"key", "new", "head-b"});
+  ok(county, {"key", "new", "head-b", "--no-passphrase"});
   ok(county, {"--as", "town", "delegate", "--to", "head-b", "--role", "village_head", "--scope", "150430100202"});
   std::string in_b = json::parse(ok(county, {"--as", "head-b", "hazard", "report", "--grid", "150430100202", "--category",
                                              "traffic", "--severity", "general", "--text", "二村隐患", "--json"})
@@ -630,7 +630,7 @@ struct CountyAndVillage {
 CountyAndVillage county_and_village_a(const TempDir& dir) {
   CountyAndVillage out;
   out.county = loop_county(dir);
-  ok(out.county, {"key", "new", "head-b"});
+  ok(out.county, {"key", "new", "head-b", "--no-passphrase"});
   ok(out.county, {"--as", "town", "delegate", "--to", "head-b", "--role", "village_head", "--scope", "150430100202"});
   out.village = dir.path() / "village-a";
   std::string village_key = json::parse(ok(out.village, {"init", "--json"}).out)["node_key"];
@@ -1154,7 +1154,7 @@ TEST_CASE("empty lists say so in one line, and print [] as JSON", "[cli][class9]
   ok(home, {"init"});
   CHECK_THAT(ok(home, {"region", "list"}).out, Catch::Contains("No jurisdictions"));
   CHECK_THAT(ok(home, {"pending", "list"}).out, Catch::Contains("No ops wait for parents"));
-  ok(home, {"key", "new", "root"});
+  ok(home, {"key", "new", "root", "--no-passphrase"});
   ok(home, {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
   const std::vector<std::pair<std::vector<std::string>, std::string>> lists = {
       {{"hazard", "list"}, "No hazards 无隐患."},
@@ -1220,7 +1220,7 @@ TEST_CASE("a village node joins by bundle, then syncs with the county's anwangd 
   Daemon daemon(county, dir.path() / "anwangd.log");
   auto village = dir.path() / "village-a";
   std::string village_key = json::parse(ok(village, {"init", "--json"}).out)["node_key"];
-  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json"}).out)["public_key"];
+  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json", "--no-passphrase"}).out)["public_key"];
   ok(county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
   ok(county, {"--as", "head", "delegate", "--to", person, "--role", "grid_member", "--scope", "150430100201-03"});
   ok(county, {"bundle", "export", (dir.path() / "join.bundle").string(), "--for", village_key});
@@ -1317,7 +1317,7 @@ TEST_CASE("a township's anwangd relays a village's new hazard to the county at o
   auto village = dir.path() / "village";
   std::string township_key = json::parse(ok(township, {"init", "--json"}).out)["node_key"];
   std::string village_key = json::parse(ok(village, {"init", "--json"}).out)["node_key"];
-  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json"}).out)["public_key"];
+  std::string person = json::parse(ok(village, {"key", "new", "villager", "--json", "--no-passphrase"}).out)["public_key"];
   ok(county, {"--as", "root", "node", "enroll", township_key, "--scope", "150430100"});
   ok(county, {"--as", "town", "node", "enroll", village_key, "--scope", "150430100201"});
   ok(county, {"--as", "head", "delegate", "--to", person, "--role", "grid_member", "--scope", "150430100201-03"});
@@ -1439,4 +1439,130 @@ TEST_CASE("a township killed mid-transfer resumes without re-receiving what it c
   Daemon idle(township, dir.path() / "township3.log", /*listen=*/false);
   sleep(2);
   memory(idle.pid(), "idle after a restart");
+}
+
+// Person keys protected by the holder's passphrase (issue 21, node/KEYRING.md version 3).
+namespace {
+
+std::string write_passphrase(const std::filesystem::path& file, const std::string& line) {
+  std::ofstream(file) << line << "\n";
+  return file.string();
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool keyring_empty(const std::filesystem::path& home) {
+  return std::filesystem::directory_iterator(home / "keys") == std::filesystem::directory_iterator();
+}
+
+}  // namespace
+
+TEST_CASE("key new without a terminal and without a passphrase option fails with exit 2 and writes nothing",
+          "[cli][passphrase]") {
+  TempDir dir;
+  auto home = dir.path() / "n";
+  ok(home, {"init"});
+  Run refused = anwang_cli(home, {"key", "new", "li"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("--passphrase-file FILE") && Catch::Contains("--no-passphrase"));
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
+  CHECK(keyring_empty(home));
+  CHECK(json::parse(ok(home, {"key", "list", "--json"}).out) == json::array());
+  std::string pass = write_passphrase(dir.path() / "pass.txt", "correct horse battery staple");
+  CHECK(anwang_cli(home, {"key", "new", "li", "--no-passphrase", "--passphrase-file", pass}).exit_code == 2);
+  Run short_one = anwang_cli(home, {"key", "new", "li", "--passphrase-file",
+                                    write_passphrase(dir.path() / "short.txt", "7 bytes")});
+  CHECK(short_one.exit_code == 3);
+  CHECK_THAT(short_one.err, Catch::Contains("8 to 1024 bytes"));
+  CHECK(anwang_cli(home, {"key", "new", "li", "--passphrase-file", (dir.path() / "missing.txt").string()})
+            .exit_code == 4);
+  CHECK(keyring_empty(home));
+  // key protect and key import need a passphrase source too.
+  ok(home, {"key", "new", "li", "--no-passphrase"});
+  std::string plain = read_text(home / "keys" / "li.key");
+  Run protect = anwang_cli(home, {"key", "protect", "li"});
+  CHECK(protect.exit_code == 2);
+  CHECK_THAT(protect.err, Catch::Contains("--passphrase-file FILE"));
+  CHECK(read_text(home / "keys" / "li.key") == plain);
+  auto other = dir.path() / "other";
+  ok(other, {"init"});
+  std::string move = (dir.path() / "li.move").string();
+  ok(home, {"key", "export", "li", move});
+  CHECK(anwang_cli(other, {"key", "import", move}).exit_code == 2);
+  CHECK(keyring_empty(other));
+  json imported = json::parse(ok(other, {"key", "import", move, "--passphrase-file", pass, "--json"}).out);
+  CHECK(imported["protected"] == true);
+  CHECK(json::parse(ok(other, {"key", "list", "--json"}).out)[0]["protected"] == true);
+}
+
+TEST_CASE("a passphrase file protects keys for key new and key protect, and unlocks them to sign with --as",
+          "[cli][passphrase]") {
+  TempDir dir;
+  auto home = dir.path() / "county";
+  ok(home, {"init"});
+  std::string pass = write_passphrase(dir.path() / "pass.txt", "correct horse battery staple");
+  std::string wrong = write_passphrase(dir.path() / "wrong.txt", "correct horse battery");
+  json li = json::parse(ok(home, {"key", "new", "li", "--passphrase-file", pass, "--json"}).out);
+  CHECK(li["protected"] == true);
+  CHECK(read_text(home / "keys" / "li.key").rfind("anwang-ed25519-v3\n", 0) == 0);
+  for (const char* name : {"root", "town", "head", "member"}) ok(home, {"key", "new", name, "--no-passphrase"});
+  json keys = json::parse(ok(home, {"key", "list", "--json"}).out);
+  REQUIRE(keys.size() == 5);
+  for (const json& key : keys) CHECK(key["protected"] == (key["name"] == "li"));
+  CHECK_THAT(ok(home, {"key", "list"}).out, Catch::Contains("protected by a passphrase"));
+
+  ok(home, {"--as", "root", "genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
+  ok(home, {"--as", "root", "region", "add", "150430100", "--name", "新惠镇"});
+  ok(home, {"--as", "root", "delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
+  ok(home, {"--as", "town", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201"});
+  ok(home, {"--as", "head", "delegate", "--to", "member", "--role", "grid_member", "--scope", "150430100201-03"});
+  const std::vector<std::string> report = {"hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                           "--severity", "general", "--text", "仓库灭火器过期", "--as", "member"};
+  auto with = [&report](std::vector<std::string> more) {
+    std::vector<std::string> args = report;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  std::string first = json::parse(ok(home, with({"--json"})).out)["op"];
+  std::uint64_t first_seq = json::parse(ok(home, {"show", first, "--json"}).out)["author_seq"];
+
+  // The member protects the key: the same public key, its numbers continue.
+  std::string member_public;
+  for (const json& key : json::parse(ok(home, {"key", "list", "--json"}).out))
+    if (key["name"] == "member") member_public = key["public_key"];
+  ok(home, {"key", "protect", "member", "--passphrase-file", pass});
+  CHECK(anwang_cli(home, {"key", "protect", "member", "--passphrase-file", pass}).exit_code == 3);  // already
+  std::uint64_t ops_before = op_count(home);
+  Run locked = anwang_cli(home, report);
+  CHECK(locked.exit_code == 1);
+  CHECK_THAT(locked.err, Catch::StartsWith("anwang: key member is protected by a passphrase: give it with "
+                                           "--passphrase-file FILE"));
+  Run mistyped = anwang_cli(home, with({"--passphrase-file", wrong}));
+  CHECK(mistyped.exit_code == 1);
+  CHECK(mistyped.err == "anwang: wrong passphrase for key member\n");
+  CHECK(op_count(home) == ops_before);
+
+  std::string second = json::parse(ok(home, with({"--passphrase-file", pass, "--json"})).out)["op"];
+  json signed_op = json::parse(ok(home, {"show", second, "--json"}).out);
+  CHECK(signed_op["author"] == member_public);
+  CHECK(signed_op["author_seq"] == first_seq + 1);
+  CHECK(signed_op["author_prev"] == first);
+  // Or the file named by ANWANG_PASSPHRASE_FILE.
+  setenv("ANWANG_PASSPHRASE_FILE", pass.c_str(), 1);
+  Run from_environment = anwang_cli(home, with({"--json"}));
+  unsetenv("ANWANG_PASSPHRASE_FILE");
+  REQUIRE(from_environment.exit_code == 0);
+  CHECK(json::parse(ok(home, {"show", json::parse(from_environment.out)["op"], "--json"}).out)["author_seq"] ==
+        first_seq + 2);
+  ok(home, {"verify"});
+
+  // Moving a protected key out needs its passphrase; the move file is written only then.
+  std::string move = (dir.path() / "li.move").string();
+  CHECK(anwang_cli(home, {"key", "export", "li", move}).exit_code == 1);
+  CHECK_FALSE(std::filesystem::exists(move));
+  ok(home, {"key", "export", "li", move, "--passphrase-file", pass});
+  CHECK(std::filesystem::exists(move));
 }

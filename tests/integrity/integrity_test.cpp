@@ -58,7 +58,7 @@ struct County {
   County() {
     ok(home, {"init"});
     for (const char* name : {"root", "town", "head", "officer", "member", "fire", "traffic", "head2", "member2", "outsider"})
-      ok(home, {"key", "new", name});
+      ok(home, {"key", "new", name, "--no-passphrase"});
     as("root", {"genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root"});
     as("root", {"delegate", "--to", "town", "--role", "township_station", "--scope", "150430100"});
     as("town", {"delegate", "--to", "head", "--role", "village_head", "--scope", kVillage});
@@ -298,8 +298,8 @@ TEST_CASE("class 5: a handling concurrent with a reclassification out of the dep
 // was written silently.
 TEST_CASE("class 6: 双签 needs two persons, neither appointed by the other", "[integrity][class6]") {
   County c;
-  ok(c.home, {"key", "new", "head-phone"});
-  ok(c.home, {"key", "new", "head-deputy"});
+  ok(c.home, {"key", "new", "head-phone", "--no-passphrase"});
+  ok(c.home, {"key", "new", "head-deputy", "--no-passphrase"});
   c.as("town", {"delegate", "--to", "head-phone", "--role", "village_safety_officer", "--scope", County::kVillage,
                 "--holder", "head"});
   c.as("head", {"delegate", "--to", "head-deputy", "--role", "village_safety_officer", "--scope", County::kVillage});
@@ -462,7 +462,7 @@ TEST_CASE(
   // The new node takes it and continues the key's chain after the county's last op, which it
   // does not hold.
   CHECK(test::run_cli(village, {"show", last_op["id"]}).exit_code == 4);
-  ok(village, {"key", "import", move.string()});
+  ok(village, {"key", "import", move.string(), "--no-passphrase"});
   CHECK(key_listed(village, "officer")["binding"] == "this_node");
   CHECK(mode_of(village / "keys" / "officer.key") == 0600);
   std::string at_village = ok_json(
@@ -551,7 +551,7 @@ fs::path join_node_with_key(County& c, const std::string& name, const std::strin
                             const std::string& appointer, const std::string& role, const std::string& role_scope) {
   fs::path home = c.dir.path() / name;
   std::string node_key = ok_json(home, {"init"})["node_key"];
-  std::string key = ok_json(home, {"key", "new", key_name})["public_key"];
+  std::string key = ok_json(home, {"key", "new", key_name, "--no-passphrase"})["public_key"];
   c.as(appointer, {"delegate", "--to", key, "--role", role, "--scope", role_scope});
   c.as("root", {"node", "enroll", node_key, "--scope", scope});
   fs::path bundle = c.dir.path() / (name + ".bundle");

@@ -158,15 +158,15 @@ for node in "${nodes[@]}"; do echo "$node $(scope_of "$node")"; done >"$work/sco
 step "Node homes: county, $townships township(s), $villages villages (seed $seed)"
 for node in "${nodes[@]}"; do on "$work/$node" init >/dev/null; done
 county=$work/county
-on "$county" key new county-root >/dev/null
-on "$county" key new fire-dept >/dev/null
+on "$county" key new county-root --no-passphrase >/dev/null
+on "$county" key new fire-dept --no-passphrase >/dev/null
 declare -A station_key head_key
 for t in $(seq 1 "$townships"); do
-  station_key[$t]=$(on "$work/$(township_name "$t")" --json key new station | json_string public_key)
+  station_key[$t]=$(on "$work/$(township_name "$t")" --json key new station --no-passphrase | json_string public_key)
 done
 for v in $(seq 1 "$villages"); do
-  head_key[$v]=$(on "$work/village-$v" --json key new head | json_string public_key)
-  on "$work/village-$v" key new member >/dev/null
+  head_key[$v]=$(on "$work/village-$v" --json key new head --no-passphrase | json_string public_key)
+  on "$work/village-$v" key new member --no-passphrase >/dev/null
 done
 
 step "Genesis, appointments and enrolment by bundle (as in deploy/demo.sh)"

@@ -1,7 +1,9 @@
 // Node home: keys on disk are private, the keyring resolves names and hex, config is checked.
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 
 #include "node/home.h"
@@ -374,4 +376,293 @@ TEST_CASE("damaged, cut or altered move files are refused with one sentence nami
   auto headed = node::read_move_file(file);
   REQUIRE(headed.is_ok());
   CHECK(headed->head->seq == 3);
+}
+
+// Key files version 3: protected by the holder's passphrase (node/KEYRING.md).
+namespace {
+
+constexpr std::string_view kPassphrase = "correct horse battery staple";
+
+// The value of `label` in a key file's text.
+std::string line_value(const std::string& text, const std::string& label) {
+  std::size_t at = text.find("\n" + label + " ");
+  REQUIRE(at != std::string::npos);
+  at += label.size() + 2;
+  return text.substr(at, text.find('\n', at) - at);
+}
+
+// `text` with the value of `label` replaced by `value`.
+std::string with_value(std::string text, const std::string& label, const std::string& value) {
+  std::string old = line_value(text, label);
+  std::size_t at = text.find("\n" + label + " ") + label.size() + 2;
+  return text.replace(at, old.size(), value);
+}
+
+// `text` with its `check` line computed anew, as someone altering the file on purpose would.
+std::string with_check_recomputed(const std::string& text) {
+  std::string covered = "anwang-ed25519-v3\n";
+  for (const char* label : {"public", "node", "kdf", "opslimit", "memlimit", "salt", "nonce", "sealed"})
+    covered += std::string(label) + " " + line_value(text, label) + "\n";
+  std::array<std::uint8_t, 16> check{};
+  crypto_generichash(check.data(), check.size(), reinterpret_cast<const unsigned char*>(covered.data()),
+                     covered.size(), nullptr, 0);
+  return with_value(text, "check", to_hex(ByteView(check.data(), check.size())));
+}
+
+// One hex digit of `label`'s value changed.
+std::string with_digit_flipped(const std::string& text, const std::string& label) {
+  std::string value = line_value(text, label);
+  value[value.size() / 2] = value[value.size() / 2] == '0' ? '1' : '0';
+  return with_value(text, label, value);
+}
+
+}  // namespace
+
+TEST_CASE("a key protected by a passphrase signs only with it, a wrong one is refused and nothing is rewritten",
+          "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  auto li = home->new_key("li", random, kPassphrase);
+  REQUIRE(li.is_ok());
+  CHECK(li->is_protected);
+  std::filesystem::path file = dir.path() / "keys" / "li.key";
+  CHECK(mode_of(file) == 0600);
+  std::string text = read_text(file);
+  CHECK(text.rfind("anwang-ed25519-v3\npublic " + li->public_key.hex() + "\nnode " + home->node_key().hex() +
+                       "\nkdf argon2id13\nopslimit 2\nmemlimit 67108864\nsalt ",
+                   0) == 0);
+  CHECK(text.find("seed") == std::string::npos);
+  auto info = home->key_info("li");
+  REQUIRE(info.is_ok());
+  CHECK(info->is_protected);
+  CHECK(info->binding == node::KeyBinding::kThisNode);
+  CHECK(*home->resolve_public_key("li") == li->public_key);  // the name resolves without it
+
+  auto locked = home->load_key("li");
+  REQUIRE_FALSE(locked.is_ok());
+  CHECK(locked.status().code() == Status::Code::kRefused);
+  CHECK(node::is_passphrase_needed(locked.status()));
+  CHECK_FALSE(node::is_wrong_passphrase(locked.status()));
+  CHECK_THAT(locked.status().message(), Catch::StartsWith("key li is protected by a passphrase: give it") &&
+                                            Catch::Contains("--passphrase-file"));
+  CHECK(locked.status().message().find('\n') == std::string::npos);
+
+  for (std::string_view wrong : {std::string_view("correct horse battery stapler"), std::string_view("x")}) {
+    auto refused = home->load_key("li", wrong);
+    REQUIRE_FALSE(refused.is_ok());
+    CHECK(refused.status().code() == Status::Code::kRefused);
+    CHECK(node::is_wrong_passphrase(refused.status()));
+    CHECK_THAT(refused.status().message(), Catch::StartsWith("wrong passphrase for key li"));
+  }
+  CHECK(home->load_key("li", "").status().message() == "a passphrase must not be empty");
+  CHECK(read_text(file) == text);
+
+  auto unlocked = home->load_key("li", kPassphrase);
+  REQUIRE(unlocked.is_ok());
+  CHECK(unlocked->public_key() == li->public_key);
+  CHECK(read_text(file) == text);  // loading rewrites nothing
+  auto listed = home->list_keys();
+  REQUIRE(listed.is_ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].is_protected);
+
+  // A passphrase given for a plain key is not needed, and the key loads.
+  auto plain = home->new_key("wang", random);
+  REQUIRE(plain.is_ok());
+  CHECK_FALSE(plain->is_protected);
+  CHECK(home->load_key("wang", kPassphrase)->public_key() == plain->public_key);
+  CHECK_FALSE(home->key_info("wang")->is_protected);
+}
+
+TEST_CASE("a new passphrase must be 8 to 1,024 bytes and a bad one writes nothing", "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  CHECK(home->new_key("li", random, "").status().message() == "a passphrase must not be empty");
+  CHECK_THAT(home->new_key("li", random, "7 bytes").status().message(), Catch::Contains("8 to 1024 bytes"));
+  std::string long_one(node::passphrase_bytes_max + 1, 'p');
+  CHECK(home->new_key("li", random, long_one).status().code() == Status::Code::kInvalidArgument);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path() / "keys"), {}) == 0);
+  CHECK(home->new_key("li", random, "八个字节").is_ok());  // 12 bytes of UTF-8
+  CHECK(home->load_key("li", "八个字节").is_ok());
+  CHECK(home->new_key("max", random, std::string(node::passphrase_bytes_max, 'p')).is_ok());
+}
+
+TEST_CASE("a protected key file altered in any line is refused as damaged, not as a wrong passphrase",
+          "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  auto li = home->new_key("li", random, kPassphrase);
+  REQUIRE(li.is_ok());
+  std::filesystem::path file = dir.path() / "keys" / "li.key";
+  const std::string good = read_text(file);
+  std::string other_public = home->new_key("other", random)->public_key.hex();
+  std::vector<std::string> damaged;
+  // One digit changed in a line: the check says the file is damaged before anything is derived.
+  for (const char* label : {"public", "salt", "nonce", "sealed", "check"})
+    damaged.push_back(with_digit_flipped(good, label));
+  damaged.push_back(with_value(good, "kdf", "argon2i13"));
+  damaged.push_back(with_value(good, "opslimit", "3"));
+  damaged.push_back(good.substr(0, good.size() - 20));  // cut short
+  damaged.push_back(good + "seed " + std::string(64, 'a') + "\n");
+  // Altered on purpose, the check computed anew: another key's public key fails the comparison
+  // with the sealed seed.
+  damaged.push_back(with_check_recomputed(with_value(good, "public", other_public)));
+  damaged.push_back(with_check_recomputed(with_value(good, "salt", std::string(31, 'a'))));
+  for (const std::string& text : damaged) {
+    CAPTURE(text);
+    write_text(file, text);
+    auto refused = home->load_key("li", kPassphrase);
+    check_one_sentence(refused.status(), file);
+    CHECK(refused.status().code() == Status::Code::kCorruption);
+    CHECK_FALSE(node::is_wrong_passphrase(refused.status()));
+    CHECK(read_text(file) == text);  // a damaged key file is never rewritten
+  }
+  // Its sealed seed or salt altered with the check computed anew: the secretbox refuses to open,
+  // which the holder sees as a wrong passphrase; the key is never unlocked.
+  for (const char* label : {"sealed", "salt", "nonce"}) {
+    write_text(file, with_check_recomputed(with_digit_flipped(good, label)));
+    CHECK(node::is_wrong_passphrase(home->load_key("li", kPassphrase).status()));
+  }
+  write_text(file, good);
+  CHECK(home->load_key("li", kPassphrase)->public_key() == li->public_key);
+}
+
+TEST_CASE("a key file asking for more memory or passes than allowed is refused before any is allocated",
+          "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  REQUIRE(home->new_key("li", random, kPassphrase).is_ok());
+  std::filesystem::path file = dir.path() / "keys" / "li.key";
+  const std::string good = read_text(file);
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"memlimit", "1099511627776"},                                     // 1 TiB
+      {"memlimit", std::to_string(node::key_kdf_memory_bytes_max + 1)},  // just over the maximum
+      {"memlimit", "18446744073709551615"},
+      {"memlimit", "99999999999999999999999"},
+      {"memlimit", "1024"},  // below Argon2id's minimum
+      {"opslimit", std::to_string(node::key_kdf_passes_max + 1)},
+      {"opslimit", "4294967296000"},
+      {"opslimit", "0"},
+      {"opslimit", "-2"},
+  };
+  for (const auto& [label, value] : hostile) {
+    CAPTURE(label, value);
+    std::string text = with_check_recomputed(with_value(good, label, value));
+    write_text(file, text);
+    auto started = std::chrono::steady_clock::now();
+    auto refused = home->load_key("li", kPassphrase);
+    auto took = std::chrono::steady_clock::now() - started;
+    check_one_sentence(refused.status(), file);
+    CHECK(refused.status().code() == Status::Code::kCorruption);
+    CHECK_THAT(refused.status().message(), Catch::Contains("'" + label + "' must be a number"));
+    CHECK(took < std::chrono::milliseconds(150));  // nothing derived: 2 passes over 64 MiB take ~80 ms here, more take longer
+    check_one_sentence(home->list_keys().status(), file);
+    CHECK(read_text(file) == text);
+  }
+}
+
+TEST_CASE("protect turns a plain key into a protected one that signs as the same key", "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto home = node::NodeHome::init(dir.path(), random);
+  REQUIRE(home.is_ok());
+  auto li = home->new_key("li", random);
+  REQUIRE(li.is_ok());
+  auto before = home->load_key("li");
+  REQUIRE(before.is_ok());
+  ByteView message = as_bytes("a report");
+  CHECK(home->protect_key("li", "short", random).status().code() == Status::Code::kInvalidArgument);
+  CHECK_FALSE(home->key_info("li")->is_protected);
+
+  auto protected_li = home->protect_key("li", kPassphrase, random);
+  REQUIRE(protected_li.is_ok());
+  CHECK(protected_li->is_protected);
+  CHECK(protected_li->public_key == li->public_key);
+  std::filesystem::path file = dir.path() / "keys" / "li.key";
+  CHECK(mode_of(file) == 0600);
+  CHECK(read_text(file).rfind("anwang-ed25519-v3\n", 0) == 0);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path() / "keys"), {}) == 1);
+  CHECK(node::is_passphrase_needed(home->load_key("li").status()));
+  auto after = home->load_key("li", kPassphrase);
+  REQUIRE(after.is_ok());
+  CHECK(after->public_key() == li->public_key);
+  CHECK(after->sign(message) == before->sign(message));  // the same seed: Ed25519 is deterministic
+  // Protected already: refused, the file as it was.
+  std::string text = read_text(file);
+  CHECK(home->protect_key("li", "another passphrase", random).status().code() == Status::Code::kAlreadyExists);
+  CHECK(read_text(file) == text);
+
+  // A v1 key file of an earlier release is bound to this node by the same rewrite.
+  KeyPair old = KeyPair::from_seed(blake2b_256(as_bytes("an old key")).view());
+  write_text(dir.path() / "keys" / "old.key", "anwang-ed25519-v1\n" + seed_hex_of(old) + "\n");
+  auto protected_old = home->protect_key("old", kPassphrase, random);
+  REQUIRE(protected_old.is_ok());
+  CHECK(protected_old->binding == node::KeyBinding::kThisNode);
+  CHECK(line_value(read_text(dir.path() / "keys" / "old.key"), "node") == home->node_key().hex());
+  CHECK(home->load_key("old", kPassphrase)->public_key() == old.public_key());
+  CHECK(home->protect_key("nobody", kPassphrase, random).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("protect refuses a key moved away or bound to another node, and writes nothing", "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto here = node::NodeHome::init(dir.path() / "here", random);
+  auto there = node::NodeHome::init(dir.path() / "there", random);
+  REQUIRE(here.is_ok());
+  REQUIRE(there.is_ok());
+  REQUIRE(there->new_key("li", random).is_ok());
+  std::filesystem::copy_file(dir.path() / "there" / "keys" / "li.key", dir.path() / "here" / "keys" / "li.key");
+  std::string copied = read_text(dir.path() / "here" / "keys" / "li.key");
+  auto other = here->protect_key("li", kPassphrase, random);
+  CHECK_THAT(other.status().message(), Catch::StartsWith("key li belongs to node " + there->node_key().hex()));
+  CHECK(read_text(dir.path() / "here" / "keys" / "li.key") == copied);
+
+  ManualClock clock(1'795'000'000'000);
+  REQUIRE(there->export_key("li", dir.path() / "li.move", std::nullopt, clock).is_ok());
+  std::string marker = read_text(dir.path() / "there" / "keys" / "li.key");
+  auto moved = there->protect_key("li", kPassphrase, random);
+  CHECK_THAT(moved.status().message(), Catch::StartsWith("key li was moved to "));
+  CHECK(read_text(dir.path() / "there" / "keys" / "li.key") == marker);
+}
+
+TEST_CASE("a protected key moves with its passphrase: export needs it, the move file is as before, and import protects it anew",
+          "[home][keys][passphrase]") {
+  TempDir dir;
+  CountingRandom random;
+  auto a = node::NodeHome::init(dir.path() / "a", random);
+  auto b = node::NodeHome::init(dir.path() / "b", random);
+  REQUIRE(a.is_ok());
+  REQUIRE(b.is_ok());
+  auto li = a->new_key("li", random, kPassphrase);
+  REQUIRE(li.is_ok());
+  ManualClock clock(1'795'000'000'000);
+  std::filesystem::path move = dir.path() / "li.move";
+  std::string text = read_text(dir.path() / "a" / "keys" / "li.key");
+  CHECK(node::is_passphrase_needed(a->export_key("li", move, std::nullopt, clock).status()));
+  CHECK(node::is_wrong_passphrase(a->export_key("li", move, std::nullopt, clock, "not it at all").status()));
+  CHECK_FALSE(std::filesystem::exists(move));
+  CHECK(read_text(dir.path() / "a" / "keys" / "li.key") == text);
+  REQUIRE(a->export_key("li", move, std::nullopt, clock, kPassphrase).is_ok());
+  CHECK(a->key_info("li")->binding == node::KeyBinding::kMovedAway);
+  CHECK_FALSE(a->key_info("li")->is_protected);  // the marker holds no seed, sealed or not
+  auto read = node::read_move_file(move);
+  REQUIRE(read.is_ok());
+  CHECK(read->key.public_key() == li->public_key);
+
+  CHECK(b->import_key(*read, "li", "short", random).status().code() == Status::Code::kInvalidArgument);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "b" / "keys" / "li.key"));
+  auto imported = b->import_key(*read, "li", "a new passphrase on b", random);
+  REQUIRE(imported.is_ok());
+  CHECK(imported->is_protected);
+  CHECK(mode_of(dir.path() / "b" / "keys" / "li.key") == 0600);
+  CHECK(node::is_wrong_passphrase(b->load_key("li", kPassphrase).status()));
+  CHECK(b->load_key("li", "a new passphrase on b")->public_key() == li->public_key);
 }

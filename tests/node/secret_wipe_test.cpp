@@ -131,3 +131,36 @@ TEST_CASE("writing and reading key files leaves no seed in freed memory", "[secr
     CHECK(watch.found_so_far() == 0);  // and read
   }
 }
+
+TEST_CASE("protecting a key and unlocking it leave no seed in freed memory", "[secrets][passphrase]") {
+  TempDir dir;
+  KnownRandom node_random(seed_of("node"));
+  auto home = node::NodeHome::init(dir.path(), node_random);
+  REQUIRE(home.is_ok());
+  auto person_seed = seed_of("wang");
+  KnownRandom person_random(person_seed);
+  REQUIRE(home->new_key("wang", person_random).is_ok());
+  KnownRandom salt_random(seed_of("salt and nonce"));  // not the seed's bytes, which the watch seeks
+  {
+    FreedMemoryWatch watch(person_seed);
+    REQUIRE(home->protect_key("wang", "correct horse battery staple", salt_random).is_ok());
+    CHECK(watch.found_so_far() == 0);  // the plain file read, the protected one written
+  }
+  {
+    FreedMemoryWatch watch(person_seed);
+    auto key = home->load_key("wang", "correct horse battery staple");
+    REQUIRE(key.is_ok());
+    CHECK(watch.found_so_far() == 0);  // unlocked
+  }
+  {
+    FreedMemoryWatch watch(person_seed);
+    ManualClock clock(1'780'000'000'000);
+    REQUIRE(home->export_key("wang", dir.path() / "wang.move", std::nullopt, clock,
+                             "correct horse battery staple")
+                .is_ok());
+    auto move = node::read_move_file(dir.path() / "wang.move");
+    REQUIRE(move.is_ok());
+    CHECK(home->import_key(*move, "wang", "another passphrase", salt_random).is_ok());
+    CHECK(watch.found_so_far() == 0);  // moved out and back in, protected anew
+  }
+}

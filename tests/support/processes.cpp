@@ -46,7 +46,7 @@ CliRun run_cli(const fs::path& home, const std::vector<std::string>& args) {
   std::string command = quote(ANWANG_CLI_PATH) + " --home " + quote(home.string());
   for (const auto& arg : args) command += " " + quote(arg);
   fs::path err_file = home.parent_path() / ("stderr." + std::to_string(getpid()) + ".txt");
-  command += " 2>" + quote(err_file.string());
+  command += " 2>" + quote(err_file.string()) + " </dev/null";  // never a terminal: nothing prompts
   CliRun run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;

@@ -25,7 +25,8 @@ struct CliRun {
   std::string err;
 };
 
-// Runs `anwang --home HOME ARGS…` and collects its exit code, stdout and stderr.
+// Runs `anwang --home HOME ARGS…`, stdin from /dev/null, and collects its exit code, stdout and
+// stderr.
 CliRun run_cli(const std::filesystem::path& home, const std::vector<std::string>& args);
 
 // A loopback TCP port that was free a moment ago.
