@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <thread>
 
 #include "crdt/limits.h"
@@ -123,6 +124,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void read_head() {
     parser_.emplace();
     parser_->header_limit(limits::web_request_head_bytes_max);
+    // The body's limit is the handler's, set once the head is read (Beast's default would refuse a
+    // large Content-Length while the head is read, before the handler can answer 413).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     // The first request's head within the head deadline; a later one on a kept-alive connection
     // may wait up to the idle time first.
     beast::get_lowest_layer(stream_).expires_after(
