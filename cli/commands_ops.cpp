@@ -282,6 +282,15 @@ void run_status(Context& ctx) {
   if (!clock) return ctx.fail(clock.status());
   std::vector<KeyReport> keys = key_reports(*opened);
   std::string network = stats->network_id ? stats->network_id->hex() : "";
+  // The web UI's address: where the running anwangd serves it (it writes HOME/web-url at start and
+  // removes it at stop), else where anwang.toml says it will.
+  std::string web_url;
+  bool web_running = false;
+  {
+    std::ifstream in(opened->home.dir() / "web-url");
+    if (in && std::getline(in, web_url) && !web_url.empty()) web_running = true;
+    else web_url = opened->home.config().web_listen.value_or("127.0.0.1:8088");
+  }
   if (ctx.json) {
     nlohmann::json keys_json = nlohmann::json::array();
     for (const KeyReport& k : keys) {
@@ -299,6 +308,7 @@ void run_status(Context& ctx) {
     }
     ctx.print({{"home", opened->home.dir().string()},
                {"node_key", opened->home.node_key().hex()},
+               {"web", {{"url", web_url}, {"running", web_running}}},
                {"network_id", stats->network_id ? nlohmann::json(network) : nlohmann::json(nullptr)},
                {"county", stats->county_code},
                {"ops", stats->ops},
@@ -318,6 +328,11 @@ void run_status(Context& ctx) {
   }
   std::cout << "Node home 节点目录:   " << opened->home.dir().string() << "\n"
             << "Node key 节点公钥:    " << opened->home.node_key().hex() << "\n"
+            << "Web UI 网页:          "
+            << (web_running ? web_url
+                            : web_url.empty() ? std::string("(off: [web] listen is \"\" in anwang.toml)")
+                                              : "http://" + web_url + "/ once anwangd runs")
+            << "\n"
             << "Network 网络:         " << (network.empty() ? "(none yet: run 'anwang genesis' or import a bundle)" : network)
             << "\n"
             << "County 县:            " << (stats->county_code.empty() ? "-" : stats->county_code) << "\n"

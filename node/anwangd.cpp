@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "crdt/limits.h"
+#include "node/atomic_file.h"
 #include "node/home.h"
 #include "node/slots.h"
 #include "node/standing.h"
@@ -594,6 +595,13 @@ int main(int argc, char** argv) {
       web = std::move(*started);
       web_api.set_web_url(web->url());
       spdlog::info("web UI 网页 at {}", web->url());
+      // For `anwang status`: where the UI is while this process runs (removed at stop).
+      std::string line = web->url() + "\n";
+      if (Status s = anwang::node::write_file_atomically(
+              home->dir() / "web-url", anwang::ByteView(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()),
+              anwang::node::ExistingFile::kReplace);
+          !s)
+        spdlog::warn("writing {}: {}", (home->dir() / "web-url").string(), s.message());
     } else if (web_configured) {
       spdlog::critical("{}", started.status().message());
       return 1;
@@ -611,7 +619,11 @@ int main(int argc, char** argv) {
     io.stop();
   });
   io.run();
-  if (web) web->stop();
+  if (web) {
+    web->stop();
+    std::error_code ignored;
+    std::filesystem::remove(home->dir() / "web-url", ignored);
+  }
   daemon.join();
   spdlog::info("stopped cleanly");
   return 0;
