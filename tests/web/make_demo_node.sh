@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# make_demo_node.sh DIR — one village node (东井村 150430100201) with data for the web UI's screens,
+# built with the real CLI as deploy/demo.sh does. Keys, all with the passphrase "passphrase-1"
+# (DIR/passphrase.txt):
+#   member  网格员 at grid 150430100201-03      head    网格长 of the village (appointed by station)
+#   officer 村安全员 (appointed by the county)   station 乡镇安监站 新惠镇
+#   fire    消防 department of the county        root    the county's root key
+# Three units in the ledger, and hazards in most states: overdue under a notice, reported,
+# fixed on site, awaiting sign-off (one of two), escalated, assigned, handled, rejected, archived.
+# The village syncs once with a township node (DIR/township), so the sync panel has a neighbour
+# and some hazards show 已同步 while later ones show 待同步.
+# Run from the repository root after building (BUILD_DIR, default build). Then:
+#   build/node/anwangd --home DIR/village --web-listen 127.0.0.1:0
+set -euo pipefail
+
+dir=${1:?usage: make_demo_node.sh DIR}
+build=$(cd "${BUILD_DIR:-build}" && pwd)
+anwang="$build/cli/anwang"
+anwangd="$build/node/anwangd"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+home=$dir/village
+township=$dir/township
+pass=$dir/passphrase.txt
+if [ -e "$home" ]; then echo "$home exists: give an empty directory" >&2; exit 2; fi
+echo "passphrase-1" > "$pass"
+
+an() { "$anwang" --home "$home" --passphrase-file "$pass" "$@"; }
+# Ten days ago: the network, and a notice whose deadline has passed since.
+past_ms=$((($(date +%s) - 10 * 86400) * 1000))
+before() { ANWANG_FAKE_NOW_MS=$past_ms an "$@"; }
+key_of() { an key list --json | python3 -c "import json,sys; print([k['public_key'] for k in json.load(sys.stdin) if k['name']=='$1'][0])"; }
+node_key() { "$anwang" --home "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_key"])'; }
+
+# Photos: small PNG scenes drawn without any image library.
+photo() {  # photo FILE R G B — a coloured object on grey ground under a pale sky
+  python3 - "$@" <<'EOF'
+import struct, sys, zlib
+path, r, g, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+w, h = 640, 480
+rows = []
+for y in range(h):
+    if y < 200:
+        row = bytes((170 + y // 8, 200 + y // 10, 235)) * w
+    else:
+        shade = 120 + (y - 200) // 6
+        row = bytes((shade, shade - 6, shade - 14)) * w
+    if 140 <= y < 420:
+        row = row[:240 * 3] + bytes((r, g, b)) * 160 + row[400 * 3:]
+    if 100 <= y < 140:
+        row = row[:290 * 3] + bytes((40, 40, 40)) * 60 + row[350 * 3:]
+    rows.append(b"\0" + row)
+def chunk(kind, data):
+    c = kind + data
+    return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+    chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + chunk(b"IEND", b"")
+open(path, "wb").write(png)
+EOF
+}
+mkdir -p "$dir/photos"
+photo "$dir/photos/extinguisher.png" 200 30 30
+photo "$dir/photos/box.png" 90 90 100
+photo "$dir/photos/box-fixed.png" 60 140 70
+photo "$dir/photos/slope.png" 150 110 60
+photo "$dir/photos/scaffold.png" 210 160 40
+photo "$dir/photos/cylinder.png" 230 120 20
+
+an init >/dev/null
+"$anwang" --home "$township" init >/dev/null
+for k in root station head officer member fire; do an key new "$k" >/dev/null; done
+
+# The network, ten days ago.
+before --as root genesis --county 150430 --name 敖汉旗 --root root >/dev/null
+before --as root region add 150430100 --name 新惠镇 >/dev/null
+before --as root region add 150430100201 --name 东井村 >/dev/null
+before --as root region add 150430100201-03 --name 东井村三组 >/dev/null
+before --as root delegate --to station --role township_station --scope 150430100 >/dev/null
+before --as root delegate --to fire --role department --scope 150430 --category fire >/dev/null
+before --as station delegate --to head --role village_head --scope 150430100201 >/dev/null
+before --as root delegate --to officer --role village_safety_officer --scope 150430100201 >/dev/null
+before --as head delegate --to member --role grid_member --scope 150430100201-03 >/dev/null
+before --as root node enroll "$(node_key "$home")" --scope 150430100201 >/dev/null
+before --as root node enroll "$(node_key "$township")" --scope 150430100 >/dev/null
+
+unit() { before --as head unit add --grid 150430100201-03 "$@" | grep -oE '[0-9a-f]{64}' | head -1; }
+station_id=$(unit --name 中石化东井加油站 --address "东井村村东 303 省道旁" --industry 成品油零售 --key true)
+unit --name 东井村红砖厂 --address "东井村北沟" --industry 建材 --key true >/dev/null
+unit --name 幸福超市 --address "东井村中心街 12 号" --industry 零售 --three-small true >/dev/null
+
+report() { "$@" | grep -oE '[0-9a-f]{64}' | head -1; }
+
+# Noticed ten days ago with three days to act: overdue now.
+scaffold=$(report before --as member hazard report --grid 150430100201-03 --category construction --severity general \
+  --text "砖厂烟囱外脚手架松动，底部无防护网" --photo "$dir/photos/scaffold.png")
+before --as head hazard notice "$scaffold" --days 3 --responsible "红砖厂 王厂长" --measures "加固脚手架，底部挂设防护网" >/dev/null
+
+# Archived: fixed on the spot, re-inspected (销号).
+food=$(report an --as member hazard report --grid 150430100201-03 --category food --severity general --text "幸福超市冷柜内有过期酸奶")
+an --as member hazard fix "$food" --text "已下架销毁" --photo "$dir/photos/box-fixed.png" >/dev/null
+an --as member hazard verify "$food" --pass >/dev/null
+
+# Escalated to the township, awaiting receipt (签收).
+chem=$(report an --as member hazard report --grid 150430100201-03 --category chemicals --severity general --text "农资店农药与食品混放")
+an --as head hazard escalate "$chem" --text "村级无法处理，请乡镇督办" >/dev/null
+
+# The village syncs once with the township: what came before is 已同步.
+"$anwang" --home "$home" bundle export "$dir/township.bundle" --for "$(node_key "$township")" >/dev/null
+"$anwang" --home "$township" bundle import "$dir/township.bundle" >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$anwangd" --home "$home" --listen "127.0.0.1:$port" --web-listen 127.0.0.1:0 2>"$dir/sync-once.log" &
+daemon=$!
+for _ in $(seq 1 100); do grep -q "listening\|web UI" "$dir/sync-once.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+"$anwang" --home "$township" sync "127.0.0.1:$port" >/dev/null || echo "warning: the sync with the township failed" >&2
+sleep 0.5
+kill -TERM "$daemon"
+wait "$daemon" 2>/dev/null || true
+
+# Reported, waiting for the village to escalate or act.
+fire1=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general --unit "$station_id" \
+  --text "加油站消防通道被货车堵塞，两具灭火器过期" --photo "$dir/photos/extinguisher.png")
+
+# Fixed on site by the grid member: awaits re-inspection.
+box=$(report an --as member hazard report --grid 150430100201-03 --category electrical --severity general \
+  --text "村委会配电箱门锁损坏，线路裸露" --photo "$dir/photos/box.png")
+an --as member hazard fix "$box" --text "已更换门锁并包扎线头" --photo "$dir/photos/box-fixed.png" >/dev/null
+
+# Major: awaiting the second sign-off (双签).
+slope=$(report an --as member hazard report --grid 150430100201-03 --category geological --severity major \
+  --text "砖厂取土边坡出现裂缝，雨后有滑坡迹象" --photo "$dir/photos/slope.png")
+an --as head hazard signoff "$slope" --text "已到现场查看，情况属实" >/dev/null
+
+# Assigned to a department that has no key here yet.
+road=$(report an --as member hazard report --grid 150430100201-03 --category traffic --severity general --text "村口急弯处缺少警示标志和减速带")
+an --as head hazard escalate "$road" >/dev/null
+an --as station hazard receive "$road" >/dev/null
+an --as station hazard assign "$road" --department traffic >/dev/null
+
+# Handled by the fire department: the reporter re-inspects.
+bikes=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general --text "幸福超市店内给电动车充电")
+an --as head hazard escalate "$bikes" >/dev/null
+an --as station hazard receive "$bikes" >/dev/null
+an --as station hazard assign "$bikes" --department fire >/dev/null
+an --as fire hazard handled "$bikes" --text "已督促店主将电动车移至室外充电棚" --photo "$dir/photos/box-fixed.png" >/dev/null
+
+# Rejected at re-inspection (驳回), back to the department.
+gas=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general \
+  --text "饭店后厨液化气瓶未固定，软管老化" --photo "$dir/photos/cylinder.png")
+an --as head hazard escalate "$gas" >/dev/null
+an --as station hazard receive "$gas" >/dev/null
+an --as station hazard assign "$gas" --department fire >/dev/null
+an --as fire hazard handled "$gas" --text "已要求更换软管" >/dev/null
+an --as member hazard verify "$gas" --fail --text "复查时软管仍未更换" >/dev/null
+
+an hazard list
+echo "demo node ready: $home (passphrase file $pass)"

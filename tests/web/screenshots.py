@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Screenshots of the web UI as people see it, in headless Chromium at phone (360×740) and PC
+(1280×800) sizes, with checks a person would make: no sideways scrolling, no error in the browser
+console, no message key or English word leaking into the Chinese pages, photos shrunk to at most
+1,600 px, and a report made offline kept as a draft (待提交) and submitted once when the node is
+back.
+
+Usage: tests/web/screenshots.py OUTDIR [--build BUILD_DIR] [--url URL]
+Without --url it makes a demo node (tests/web/make_demo_node.sh) in a temporary directory and starts
+anwangd on a loopback port. It writes OUTDIR/phone-*.png and OUTDIR/pc-*.png (the first screen) and
+*-full.png (the whole page), and exits 1 when a check fails.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PASSPHRASE = "passphrase-1"
+failures = []
+# The demo's key names (people's names on a real node) are data, not UI text.
+KEY_NAMES = ["root", "station", "head", "officer", "member", "fire"]
+
+
+def check(ok, what):
+    print(("  ok   " if ok else "  FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def big_png(path, w=2400, h=1800):
+    """A photo larger than the 1,600 px the browser shrinks to."""
+    rows = []
+    for y in range(h):
+        band = bytes((200, 60 + y % 120, 40)) * (w // 2) + bytes((40, 90, 160)) * (w - w // 2)
+        rows.append(b"\0" + band)
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + chunk(b"IEND", b""))
+
+
+class Demo:
+    def __init__(self, build):
+        self.tmp = tempfile.mkdtemp(prefix="anwang-web-shots-")
+        subprocess.run([os.path.join(HERE, "make_demo_node.sh"), self.tmp], check=True, cwd=ROOT,
+                       env=dict(os.environ, BUILD_DIR=build), stdout=subprocess.DEVNULL)
+        self.log_path = os.path.join(self.tmp, "anwangd.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([os.path.join(build, "node", "anwangd"), "--home", os.path.join(self.tmp, "village"),
+                                      "--web-listen", "127.0.0.1:0"], stderr=self.log)
+        deadline = time.time() + 20
+        self.url = None
+        while time.time() < deadline and not self.url:
+            m = re.search(r"web UI 网页 at (http://127\.0\.0\.1:\d+/)", open(self.log_path).read())
+            if m:
+                self.url = m.group(1)
+            time.sleep(0.05)
+        if not self.url:
+            raise RuntimeError("anwangd did not start: " + open(self.log_path).read())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+
+
+class Browser:
+    def __init__(self, url, width, height, outdir, prefix):
+        options = Options()
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=%d,%d" % (width, height),
+                    "--lang=zh-CN", "--hide-scrollbars"):
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.driver.set_window_size(width, height)
+        self.url = url.rstrip("/") + "/"
+        self.width, self.height = width, height
+        self.outdir, self.prefix = outdir, prefix
+        self.shots = []
+
+    def go(self, hash_):
+        self.driver.get(self.url + hash_)
+
+    def wait_for(self, css, timeout=10):
+        WebDriverWait(self.driver, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def settle(self):
+        time.sleep(0.4)
+        WebDriverWait(self.driver, 10).until(lambda d: not [e for e in d.find_elements(By.CSS_SELECTOR, ".msg")
+                                                            if e.text in ("正在加载…", "Loading…")])
+        time.sleep(0.2)
+
+    def shot(self, name):
+        """The first screen as a person sees it, and the whole page; then the checks."""
+        d = self.driver
+        d.execute_script("window.scrollTo(0, 0)")
+        time.sleep(0.1)
+        path = os.path.join(self.outdir, "%s-%s.png" % (self.prefix, name))
+        d.save_screenshot(path)
+        # The whole page: the viewport made as tall as the page, so a bar kept at the bottom of
+        # the screen sits where it would after scrolling to the end.
+        height = d.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": self.width, "height": min(max(height, self.height), 8000), "deviceScaleFactor": 1, "mobile": False})
+        time.sleep(0.2)
+        shot = d.execute_cdp_cmd("Page.captureScreenshot", {})
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        full = os.path.join(self.outdir, "%s-%s-full.png" % (self.prefix, name))
+        with open(full, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        self.shots.append(path)
+        self.shots.append(full)
+        sideways = d.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        check(sideways <= 0, "%s %s: nothing scrolls sideways (%d px too wide)" % (self.prefix, name, sideways))
+        text = d.find_element(By.TAG_NAME, "body").text
+        if d.execute_script("return document.documentElement.lang") == "zh-CN":
+            leaks = [w for w in re.findall(r"[A-Za-z][A-Za-z_.]{3,}", text)
+                     if w not in ["English"] + KEY_NAMES and not re.match(r"^[0-9a-f]+$", w)]
+            check(not leaks, "%s %s: no English or message keys in the Chinese page %s" % (self.prefix, name, leaks[:5]))
+        small = d.execute_script("""
+            const out = [];
+            for (const el of document.querySelectorAll('button, a.btn, a.tab, .choice, .cat, .chip, label.btn, input, select, textarea')) {
+              const r = el.getBoundingClientRect();
+              if (r.width === 0 || el.closest('.visually-hidden') || el.type === 'file' || el.type === 'checkbox') continue;
+              if (r.height < 44 || r.width < 44) out.push((el.textContent || el.name || el.tagName).trim().slice(0, 20) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+            }
+            return out;""")
+        check(not small, "%s %s: every tap target at least 44 px %s" % (self.prefix, name, small[:5]))
+        tiny = d.execute_script("""
+            const out = [];
+            const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walk.nextNode()) {
+              const el = walk.currentNode.parentElement;
+              if (!walk.currentNode.textContent.trim() || !el.offsetParent) continue;
+              const size = parseFloat(getComputedStyle(el).fontSize);
+              if (size < 14) out.push(walk.currentNode.textContent.trim().slice(0, 12) + ' ' + size);
+            }
+            return out;""")
+        check(not tiny, "%s %s: no text under 14 px %s" % (self.prefix, name, tiny[:5]))
+
+    def console_errors(self):
+        logs = self.driver.get_log("browser")
+        return [entry["message"] for entry in logs if entry["level"] in ("SEVERE", "WARNING")]
+
+    def sign_in(self, key):
+        self.go("#/signin")
+        names = self.wait_for(".choices-names .choice")
+        for b in names:
+            if b.text.split("\n")[0] == key:
+                b.click()
+                break
+        self.driver.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+        self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+        self.wait_for(".tabs .tab")
+        self.settle()
+
+    def api(self, path):
+        return self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch('/api/v1/' + arguments[0]).then(r => r.json()).then(done, e => done({error: String(e)}));", path)
+
+    def quit(self):
+        self.driver.quit()
+
+
+def hazard_in(b, state):
+    items = b.api("hazards?page_size=100")["items"]
+    return [h["id"] for h in items if h["state"] == state][0]
+
+
+def run_phone(url, outdir, photo):
+    print("phone, 360×740, the grid member:")
+    b = Browser(url, 360, 740, outdir, "phone")
+    try:
+        b.go("#/signin")
+        b.wait_for(".choices-names .choice")
+        b.settle()
+        b.shot("signin")
+        b.sign_in("member")
+        b.go("#/")
+        b.wait_for(".rows, .card .msg")
+        b.settle()
+        b.shot("home")
+
+        # The report form, filled in: a category, the text, a large photo shrunk to 1,600 px.
+        b.go("#/report")
+        b.wait_for(".cats .cat")
+        b.driver.find_elements(By.CSS_SELECTOR, ".cats .cat")[0].click()
+        b.driver.find_element(By.ID, "f-text").send_keys("加油站后院堆放废旧轮胎，靠近油罐")
+        gallery = b.driver.find_elements(By.CSS_SELECTOR, ".picker input[type=file]:not([capture])")[0]
+        gallery.send_keys(photo)
+        b.wait_for(".thumbs .thumb img")
+        size = b.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const img = document.querySelector('.thumbs .thumb img');
+            const probe = new Image();
+            probe.onload = () => done([probe.naturalWidth, probe.naturalHeight]);
+            probe.onerror = () => done([0, 0]);
+            probe.src = img.src;""")
+        check(max(size) == 1600 and min(size) == 1200, "a 2400×1800 photo is shrunk to 1600×1200 in the browser (%s)" % size)
+        b.settle()
+        b.shot("report")
+
+        # Offline: the report is kept on the phone as a draft, then submitted once.
+        before = b.api("hazards?page_size=1")["total"]
+        b.driver.execute_cdp_cmd("Network.enable", {})
+        b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                                 {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        b.driver.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]").click()
+        b.wait_for(".card.saved", 30)
+        b.settle()
+        b.shot("report-offline-saved")
+        b.driver.execute_script("location.hash = '#/sync'")
+        b.wait_for(".row-draft")
+        time.sleep(0.3)
+        b.shot("sync-draft-offline")
+        b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                                 {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        # The `online` event submits it; the button would too.
+        deadline = time.time() + 30
+        while time.time() < deadline and b.driver.find_elements(By.CSS_SELECTOR, ".card-drafts .row-draft"):
+            time.sleep(0.3)
+        check(not b.driver.find_elements(By.CSS_SELECTOR, ".card-drafts .row-draft"), "the draft is submitted when the node is back")
+        after = b.api("hazards?page_size=1")["total"]
+        check(after == before + 1, "it arrived exactly once (%d → %d hazards)" % (before, after))
+        newest = b.api("hazards?page_size=1")["items"][0]
+        check("手机记录于" in newest["description"] and len(newest["photos"]) == 1,
+              "with its photo and the phone's capture time")
+        b.driver.execute_script("document.querySelector('.card-drafts .actionbar button') && document.querySelector('.card-drafts .actionbar button').click()")
+        time.sleep(1)
+        check(b.api("hazards?page_size=1")["total"] == after, "pressing 'submit now' afterwards sends nothing again")
+
+        b.go("#/sync")
+        b.wait_for(".peer, .card .msg")
+        b.settle()
+        b.shot("sync")
+
+        b.go("#/hazard/" + hazard_in(b, "handled"))
+        b.wait_for(".timeline li")
+        b.settle()
+        b.shot("hazard")
+        b.driver.find_elements(By.CSS_SELECTOR, ".action-buttons .btn")[0].click()
+        b.wait_for(".action-form")
+        time.sleep(0.2)
+        b.shot("hazard-verify-form")
+
+        b.go("#/hazards")
+        b.wait_for(".rows .row")
+        b.settle()
+        b.shot("list")
+        b.go("#/units")
+        b.wait_for(".rows .row")
+        b.settle()
+        b.shot("units")
+        errors = b.console_errors()
+        check(not [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e and "Failed to fetch" not in e],
+              "no errors in the browser console %s" % errors[:5])
+        return b.shots
+    finally:
+        b.quit()
+
+
+def run_pc(url, outdir):
+    print("PC, 1280×800, the village head:")
+    b = Browser(url, 1280, 800, outdir, "pc")
+    try:
+        b.go("#/signin")
+        b.wait_for(".choices-names .choice")
+        b.settle()
+        b.shot("signin")
+        b.sign_in("head")
+        b.go("#/")
+        b.wait_for(".rows, .card .msg")
+        b.settle()
+        b.shot("home")
+        b.go("#/report")
+        b.wait_for(".cats .cat")
+        b.settle()
+        b.shot("report")
+        b.go("#/hazard/" + hazard_in(b, "awaiting_signoff"))
+        b.wait_for(".timeline li")
+        b.settle()
+        b.shot("hazard-signoff")
+        b.go("#/hazard/" + hazard_in(b, "reported"))
+        b.wait_for(".timeline li")
+        b.settle()
+        b.shot("hazard")
+        # The notice form (限期整改): days, responsible, measures.
+        for button in b.driver.find_elements(By.CSS_SELECTOR, ".action-buttons .btn"):
+            if button.text == "限期整改":
+                button.click()
+                break
+        b.wait_for(".action-form")
+        time.sleep(0.2)
+        b.shot("hazard-notice-form")
+        b.go("#/hazards")
+        b.wait_for(".rows .row")
+        b.settle()
+        b.shot("list")
+        b.go("#/sync")
+        b.wait_for(".peer, .card .msg")
+        b.settle()
+        b.shot("sync")
+        b.go("#/units")
+        b.wait_for(".rows .row")
+        b.settle()
+        b.shot("units")
+        # English, once.
+        b.driver.find_element(By.XPATH, "//button[text()='English']").click()
+        b.wait_for(".tabs .tab")
+        b.go("#/")
+        b.settle()
+        b.shot("home-english")
+        b.driver.find_element(By.XPATH, "//button[text()='中文']").click()
+        errors = b.console_errors()
+        check(not errors, "no errors in the browser console %s" % errors[:5])
+        return b.shots
+    finally:
+        b.quit()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("outdir")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--url")
+    args = parser.parse_args()
+    os.makedirs(args.outdir, exist_ok=True)
+    demo = None
+    url = args.url
+    if not url:
+        demo = Demo(os.path.abspath(args.build))
+        url = demo.url
+    photo = os.path.join(tempfile.mkdtemp(prefix="anwang-photo-"), "big.png")
+    big_png(photo)
+    shots = []
+    try:
+        shots += run_phone(url, args.outdir, photo)
+        shots += run_pc(url, args.outdir)
+    finally:
+        if demo:
+            demo.stop()
+    print("screenshots:\n  " + "\n  ".join(shots))
+    if failures:
+        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+        sys.exit(1)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
