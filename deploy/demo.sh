@@ -88,14 +88,13 @@ printf '[[neighbour]]\naddress = "127.0.0.1:%s"\n' "$base_port" >> "$township/an
 for village in "$village_a" "$village_b"; do
   printf '[[neighbour]]\naddress = "127.0.0.1:%s"\n' $((base_port + 1)) >> "$village/anwang.toml"
 done
-# Each node serves its web UI (网页) on a port of its own: 18088 for the county, 18089 the township,
-# 18090 and 18091 the villages (ANWANG_DEMO_WEB_PORT moves them).
-web_port=${ANWANG_DEMO_WEB_PORT:-18088}
-"$anwangd" --home "$county" --listen "127.0.0.1:$base_port" --web-listen "127.0.0.1:$web_port" 2>"$demo/county.log" & pids+=($!)
-"$anwangd" --home "$township" --listen "127.0.0.1:$((base_port + 1))" --web-listen "127.0.0.1:$((web_port + 1))" \
+# Each node serves its web UI (网页) on a loopback port the kernel picks (any fixed port may be
+# taken on a shared machine); the addresses are printed below.
+"$anwangd" --home "$county" --listen "127.0.0.1:$base_port" --web-listen 127.0.0.1:0 2>"$demo/county.log" & pids+=($!)
+"$anwangd" --home "$township" --listen "127.0.0.1:$((base_port + 1))" --web-listen 127.0.0.1:0 \
   2>"$demo/township.log" & pids+=($!)
-"$anwangd" --home "$village_a" --web-listen "127.0.0.1:$((web_port + 2))" 2>"$demo/village-a.log" & pids+=($!)
-"$anwangd" --home "$village_b" --web-listen "127.0.0.1:$((web_port + 3))" 2>"$demo/village-b.log" & pids+=($!)
+"$anwangd" --home "$village_a" --web-listen 127.0.0.1:0 2>"$demo/village-a.log" & pids+=($!)
+"$anwangd" --home "$village_b" --web-listen 127.0.0.1:0 2>"$demo/village-b.log" & pids+=($!)
 on "$county" who
 step "The web UI 网页 of each node (open one in a browser while the demo runs; sign-in needs a key with a passphrase)"
 for node in county township village-a village-b; do
