@@ -67,7 +67,7 @@ function draw(view, hz, ctx) {
     }).catch(fill);
   }
 
-  const deadline = hz.deadline_ms ? h('span', null, hz.deadline || '', cd ? h('strong', { class: cd.overdue ? 'warn' : 'soon', text: ' ' + cd.text }) : null) : null;
+  const deadline = hz.deadline_ms ? h('span', null, hz.deadline || '', cd ? [' ', h('strong.nowrap', { class: cd.overdue ? 'warn' : 'soon', text: cd.text })] : null) : null;
 
   const summary = h('section.card.summary', null,
     h('a.back', { href: '#/hazards', text: '‹ ' + t('hz.back'), onclick: (e) => {

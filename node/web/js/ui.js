@@ -92,8 +92,9 @@ export function countdown(hazard) {
   const left = hazard.deadline_ms - nowMs();
   const overdue = hasFlag(hazard, 'overdue') || left < 0;
   if (overdue) return { text: t('hz.overdue_by', { n: Math.max(1, Math.floor(-left / DAY)) }), overdue: true };
-  const days = Math.floor(left / DAY);
-  return { text: days < 1 ? t('hz.today') : t('hz.left', { n: days }), overdue: false };
+  // A notice of 15 days reads "剩 15 天" when it is issued, and "今天到期" on its last day.
+  const days = Math.ceil(left / DAY);
+  return { text: days <= 1 && left < DAY / 2 ? t('hz.today') : t('hz.left', { n: days }), overdue: false };
 }
 
 export function hasFlag(hazard, flag) {
