@@ -130,10 +130,14 @@ function draw(view, hz, ctx) {
   const panel = h('div.action-panel');
   const buttons = h('div.actionbar.action-buttons');
   const actionCard = section(t('hz.actions'), actions.length ? null : message(t('hz.no_actions')), panel);
+  const pc = window.matchMedia('(min-width: 900px)').matches;
+  // On a phone the bar at the bottom keeps the main step; the others wait behind "更多".
+  const folded = !pc && actions.length > 2;
   for (const a of actions)
-    buttons.appendChild(h('button.btn', { type: 'button', class: a === actions[0] ? 'btn-main' : 'btn-second', text: label('act', a),
+    buttons.appendChild(h('button.btn', { type: 'button', class: (a === actions[0] ? 'btn-main' : 'btn-second') + (folded && a !== actions[0] ? ' hidden' : ''),
+      text: label('act', a),
       onclick: () => {
-        const phone = buttons.parentNode !== actionCard;
+        const phone = !pc;
         clear(panel).appendChild(actionForm(a, hz, ctx, () => {
           clear(panel);
           buttons.hidden = false;
@@ -144,13 +148,19 @@ function draw(view, hz, ctx) {
         panel.scrollIntoView({ block: 'start' });
       } }));
 
+  if (folded)
+    buttons.appendChild(h('button.btn.btn-quiet', { type: 'button', 'aria-expanded': 'false', text: t('hz.more', { n: actions.length - 1 }),
+      onclick: (e) => {
+        for (const b of buttons.querySelectorAll('.btn-second')) b.classList.remove('hidden');
+        e.currentTarget.parentNode.removeChild(e.currentTarget);
+      } }));
   view.appendChild(h('div.detail', null,
     h('div.detail-main', null, summary, photoCard, actionCard),
     h('div.detail-side', null, historyCard)));
   // On a phone the buttons stay at the bottom of the screen (their card shows only with a form
   // open); on a PC they sit in their card.
   if (actions.length) {
-    if (window.matchMedia('(min-width: 900px)').matches) actionCard.appendChild(buttons);
+    if (pc) actionCard.appendChild(buttons);
     else {
       view.appendChild(buttons);
       actionCard.hidden = true;

@@ -48,7 +48,7 @@ const M = {
 
   'cat.fire': ['消防', 'Fire'],
   'cat.traffic': ['交通', 'Traffic'],
-  'cat.construction': ['建筑施工', 'Construction'],
+  'cat.construction': ['建筑施工', 'Building'],
   'cat.chemicals': ['危化品', 'Chemicals'],
   'cat.electrical': ['用电', 'Electrical'],
   'cat.food': ['食品', 'Food'],
@@ -213,6 +213,7 @@ const M = {
   'hz.overridden': ['已被后续步骤推翻', 'Overridden by a later step'],
   'hz.flag_after_revocation': ['撤销权限后所签', 'Signed after revocation'],
   'hz.actions': ['我可以办理', 'What I can do'],
+  'hz.more': ['更多操作（{n}）', 'More ({n})'],
   'hz.no_actions': ['此隐患目前没有需要您办理的事项。', 'Nothing here waits for you.'],
   'hz.not_found': ['本节点没有这条隐患。', 'This node holds no such hazard.'],
   'hz.back': ['返回', 'Back'],
