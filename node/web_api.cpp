@@ -89,7 +89,7 @@ HttpResponse status_response(const Status& s, const std::string& field = "") {
   switch (s.code()) {
     case Status::Code::kInvalidArgument:
       if (s.message().rfind("refused, nothing written", 0) == 0) return error_response(403, "refused", s.message());
-      return error_response(field.empty() ? 422 : 422, field.empty() ? "refused" : "invalid", s.message(), field);
+      return error_response(422, field.empty() ? "refused" : "invalid", s.message(), field);
     case Status::Code::kNotFound: return error_response(404, "not_found", s.message());
     case Status::Code::kRefused: return error_response(403, "refused", s.message());
     case Status::Code::kUnavailable: return error_response(503, "unavailable", s.message());
@@ -421,11 +421,11 @@ HttpResponse WebApi::sign_in(const HttpRequest& request) {
   return r;
 }
 
-std::string WebApi::name_of(const PublicKey& key) {
+std::map<PublicKey, std::string> WebApi::key_names() {
+  std::map<PublicKey, std::string> names;
   if (auto keys = home_.list_keys())
-    for (const KeyInfo& info : *keys)
-      if (info.public_key == key) return info.name;
-  return "";
+    for (const KeyInfo& info : *keys) names[info.public_key] = info.name;
+  return names;
 }
 
 HttpResponse WebApi::me(Session& session) {
@@ -556,6 +556,11 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
   auto ops = store_.ops_of_object(*id);
   if (!ops) return status_response(ops.status());
   std::map<Hash32, const Op*> by_id;
+  const auto names = key_names();  // the keyring read once, not once per step
+  auto name_of = [&names](const PublicKey& key) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string() : it->second;
+  };
   for (const Op& op : *ops) by_id[op.id] = &op;
   for (json& step : out["history"]) {
     auto op_id = Hash32::from_hex(step["op"].get<std::string>());

@@ -77,7 +77,8 @@ class WebApi final : public HttpHandler {
   // Ops that arrived after every neighbour's synced mark: not yet passed on (待同步).
   struct Outbox;
   Result<Outbox> outbox();
-  std::string name_of(const PublicKey& key);
+  // The keyring's names by public key.
+  std::map<PublicKey, std::string> key_names();
 
   Store& store_;
   std::mutex& store_mutex_;
