@@ -1,6 +1,7 @@
 // hazard_steps.cpp — see hazard_steps.h.
 #include "node/hazard_steps.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -129,6 +130,10 @@ Result<std::vector<InboxItem>> hazard_inbox(const Store& store, const PublicKey&
     if (!s->exists || s->state == "archived") continue;
     auto action = awaited_action(*s, key);
     if (!action) continue;
+    // A person who signed off this version already waits for the other signer, not for themself.
+    if (action->capability == std::string("hazard.signoff") &&
+        std::find(s->signed_by.begin(), s->signed_by.end(), (*authority)->holder_of(key)) != s->signed_by.end())
+      continue;
     // Departments are awaited only for hazards assigned to a department of their category.
     if (!(*authority)->can(*action).effective) continue;
     out.push_back(InboxItem{std::move(*s), action->capability});

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "crdt/hlc.h"
@@ -216,6 +217,41 @@ const char* capability_action(const std::string& capability) {
   return it == actions.end() ? "" : it->second;
 }
 
+// The page a list request asks for by `page` and `page_size` (whole numbers, the size 1 to
+// limits::web_page_size_max), or the 422 answer to a bad one.
+struct Page {
+  std::size_t number = 0;
+  std::size_t size = limits::web_page_size_default;
+  std::size_t first = 0;  // the index of the page's first item
+};
+struct PageOrRefusal {
+  Page page;
+  std::optional<HttpResponse> refusal;
+  explicit operator bool() const { return !refusal; }
+  const Page* operator->() const { return &page; }
+};
+
+PageOrRefusal page_of(const HttpRequest& request) {
+  PageOrRefusal out;
+  auto number = [&](const char* name, std::size_t& value) {
+    auto it = request.query.find(name);
+    if (it == request.query.end() || it->second.empty()) return true;
+    if (it->second.size() > 9 || it->second.find_first_not_of("0123456789") != std::string::npos) return false;
+    value = std::stoul(it->second);
+    return true;
+  };
+  if (!number("page", out.page.number) || !number("page_size", out.page.size)) {
+    out.refusal = error_response(422, "invalid", "page and page_size must be whole numbers", "page");
+    return out;
+  }
+  if (out.page.size == 0 || out.page.size > limits::web_page_size_max) {
+    out.refusal = error_response(422, "invalid", "page_size must be 1 to " + std::to_string(limits::web_page_size_max), "page_size");
+    return out;
+  }
+  out.page.first = out.page.number * out.page.size;  // both under 10^9: no overflow in 64 bits
+  return out;
+}
+
 }  // namespace
 
 WebApi::WebApi(Store& store, std::mutex& store_mutex, const NodeHome& home, const PhysicalClock& clock,
@@ -324,7 +360,7 @@ HttpResponse WebApi::api(const HttpRequest& request) {
     return r;
   }
   if (what == "me" && parts.size() == 3 && method == "GET") return me(*session);
-  if (what == "inbox" && parts.size() == 3 && method == "GET") return inbox(*session);
+  if (what == "inbox" && parts.size() == 3 && method == "GET") return inbox(*session, request);
   if (what == "hazards") {
     if (parts.size() == 3 && method == "GET") return hazard_list(*session, request);
     if (parts.size() == 3 && method == "POST") return hazard_report(*session, request);
@@ -482,20 +518,43 @@ Result<WebApi::Outbox> WebApi::outbox() {
   return out;
 }
 
-HttpResponse WebApi::inbox(Session& session) {
+HttpResponse WebApi::inbox(Session& session, const HttpRequest& request) {
+  auto page = page_of(request);
+  if (!page) return *page.refusal;
+  auto action_it = request.query.find("action");
+  const std::string action = action_it == request.query.end() ? std::string() : action_it->second;
+  static const std::set<std::string> steps = {"signoff", "escalate", "receive", "assign", "handled", "verify"};
+  if (!action.empty() && !steps.count(action))
+    return error_response(422, "invalid", "action must be one of signoff, escalate, receive, assign, handled, verify", "action");
   std::lock_guard<std::mutex> lock(store_mutex_);
   auto items = hazard_inbox(store_, session.key.public_key());
   if (!items) return status_response(items.status());
   auto waiting = outbox();
   if (!waiting) return status_response(waiting.status());
-  json out = json::array();
+  // Counts for every step, then the page of the asked one: the overdue first, then the newest.
+  json counts = json::object();
+  std::vector<const InboxItem*> matched;
   for (const InboxItem& item : *items) {
-    json entry = hazard_json(item.hazard, false);
-    entry["action"] = capability_action(item.capability);
-    entry["synced"] = !waiting->objects.count(item.hazard.id) && waiting->ever_synced;
+    const std::string step = capability_action(item.capability);
+    counts[step] = counts.value(step, 0) + 1;
+    if (action.empty() || step == action) matched.push_back(&item);
+  }
+  auto overdue = [](const InboxItem* item) {
+    return std::find(item->hazard.flags.begin(), item->hazard.flags.end(), "overdue") != item->hazard.flags.end();
+  };
+  std::sort(matched.begin(), matched.end(), [&](const InboxItem* a, const InboxItem* b) {
+    return std::make_tuple(overdue(b), b->hazard.reported_hlc, b->hazard.id) <
+           std::make_tuple(overdue(a), a->hazard.reported_hlc, a->hazard.id);
+  });
+  json out = json::array();
+  for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
+    json entry = hazard_json(matched[i]->hazard, false);
+    entry["action"] = capability_action(matched[i]->capability);
+    entry["synced"] = !waiting->objects.count(matched[i]->hazard.id) && waiting->ever_synced;
     out.push_back(entry);
   }
-  return json_response(200, {{"items", out}, {"total", out.size()}});
+  return json_response(200, {{"items", out}, {"total", matched.size()}, {"counts", counts},
+                             {"page", page->number}, {"page_size", page->size}});
 }
 
 HttpResponse WebApi::hazard_list(Session&, const HttpRequest& request) {
@@ -507,15 +566,8 @@ HttpResponse WebApi::hazard_list(Session&, const HttpRequest& request) {
   bool overdue = get("overdue") == "1" || get("overdue") == "true";
   if (!scope.empty())
     if (Status s = check_scope(scope); !s) return error_response(422, "invalid", "scope: " + s.message(), "scope");
-  std::size_t page = 0, page_size = limits::web_page_size_default;
-  try {
-    if (!get("page").empty()) page = std::stoul(get("page"));
-    if (!get("page_size").empty()) page_size = std::stoul(get("page_size"));
-  } catch (const std::exception&) {
-    return error_response(422, "invalid", "page and page_size must be whole numbers", "page");
-  }
-  if (page_size == 0 || page_size > limits::web_page_size_max)
-    return error_response(422, "invalid", "page_size must be 1 to " + std::to_string(limits::web_page_size_max), "page_size");
+  auto page = page_of(request);
+  if (!page) return *page.refusal;
   std::lock_guard<std::mutex> lock(store_mutex_);
   auto ids = store_.hazards();
   if (!ids) return status_response(ids.status());
@@ -536,12 +588,12 @@ HttpResponse WebApi::hazard_list(Session&, const HttpRequest& request) {
     return std::tie(b.reported_hlc, b.id) < std::tie(a.reported_hlc, a.id);
   });
   json items = json::array();
-  for (std::size_t i = page * page_size; i < matched.size() && i < (page + 1) * page_size; ++i) {
+  for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = hazard_json(matched[i], false);
     entry["synced"] = !waiting->objects.count(matched[i].id) && waiting->ever_synced;
     items.push_back(entry);
   }
-  return json_response(200, {{"items", items}, {"total", matched.size()}, {"page", page}, {"page_size", page_size}});
+  return json_response(200, {{"items", items}, {"total", matched.size()}, {"page", page->number}, {"page_size", page->size}});
 }
 
 HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {

@@ -57,7 +57,7 @@ class WebApi final : public HttpHandler {
   HttpResponse node_info();
   HttpResponse sign_in(const HttpRequest& request);
   HttpResponse me(Session& session);
-  HttpResponse inbox(Session& session);
+  HttpResponse inbox(Session& session, const HttpRequest& request);
   HttpResponse hazard_list(Session& session, const HttpRequest& request);
   HttpResponse hazard_show(Session& session, const std::string& id);
   HttpResponse hazard_report(Session& session, const HttpRequest& request);

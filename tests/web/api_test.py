@@ -96,6 +96,28 @@ def run(node):
     status, photo, r = head.request("GET", "/api/v1/blobs/" + blob["hash"])
     check(status == 200 and photo == TINY_JPEG and r.getheader("Content-Type") == "image/jpeg", "GET blobs/HASH gives the photo back")
 
+    # The inbox a page at a time, the newest first, with every step's count.
+    made = []
+    for i in range(3):
+        status, c, _ = member.request("POST", "/api/v1/hazards", dict(report, photos=[], text="第 %d 处" % (i + 1)))
+        made.append(c["id"])
+    status, first, _ = head.request("GET", "/api/v1/inbox?action=escalate&page=0&page_size=2")
+    status2, second, _ = head.request("GET", "/api/v1/inbox?action=escalate&page=1&page_size=2")
+    status3, whole, _ = head.request("GET", "/api/v1/inbox")
+    counts = {"escalate": 3, "handled": 1}  # and the first hazard's notice waits to be handled
+    check(status == 200 and first["total"] == 3 and first["counts"] == counts and whole["total"] == 4 and
+          [i["id"] for i in first["items"]] == made[::-1][:2] and [i["id"] for i in second["items"]] == made[:1],
+          "GET inbox pages the 3 waiting hazards newest first, with the count of each step")
+    status, only, _ = head.request("GET", "/api/v1/inbox?action=verify")
+    check(status == 200 and only["total"] == 0 and only["counts"] == counts, "GET inbox?action=verify: none, the counts still whole")
+    # 双签: a head who signed a major hazard off waits for the other signer; it leaves the head's inbox.
+    status, major, _ = member.request("POST", "/api/v1/hazards", dict(report, photos=[], severity="major", text="边坡裂缝"))
+    status, before, _ = head.request("GET", "/api/v1/inbox?action=signoff")
+    status, _, _ = head.request("POST", "/api/v1/hazards/%s/signoff" % major["id"], {"text": "属实"})
+    status2, after, _ = head.request("GET", "/api/v1/inbox?action=signoff")
+    check(before["total"] == 1 and status == 201 and after["total"] == 0 and "signoff" not in after["counts"],
+          "a major hazard waits for the head's 双签, and not after the head has signed it")
+
     print("hostile and careless inputs (each refused, the node up, nothing written):")
     ops = node.ops()
     n = [0]
@@ -181,6 +203,12 @@ def run(node):
     refused("a 20 KiB header", s, b, 431, "head_too_large")
     s, b, _ = head.request("GET", "/api/v1/hazards?page_size=100000")
     refused("page_size 100000", s, b, 422, "invalid")
+    s, b, _ = head.request("GET", "/api/v1/hazards?page=-1")
+    refused("page -1", s, b, 422, "invalid")
+    s, b, _ = head.request("GET", "/api/v1/inbox?page=99999999999999999999")
+    refused("an inbox page of 20 digits", s, b, 422, "invalid")
+    s, b, _ = head.request("GET", "/api/v1/inbox?action=delete")
+    refused("an inbox step that does not exist", s, b, 422, "invalid")
 
     # Too many connections from one address: the 13th is closed at once; the node serves again
     # when they go.

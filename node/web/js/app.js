@@ -181,22 +181,23 @@ async function flushOutbox(all) {
   }
 }
 
-async function loadRegions() {
+// The region names by code, or null when they cannot be had (codes stand in for names).
+async function fetchRegions() {
   try {
     const answer = await call('GET', 'regions', null, { quiet401: true });
     const map = {};
     for (const r of answer.items || []) map[r.code] = r.name;
-    ctx.regions = map;
+    return map;
   } catch (e) {
-    // Names are a nicety: codes stand in for them.
+    return null;
   }
 }
 
-async function afterSignIn(me) {
+async function afterSignIn(me, regions) {
   ctx.me = me;
   localStorage.setItem(SIGNED_IN, '1');
   setCsrf(me.csrf);
-  await loadRegions();
+  ctx.regions = regions || (await fetchRegions()) || ctx.regions;
   updateHeader();
   refreshSync();
   flushOutbox(false);
@@ -297,23 +298,26 @@ async function start() {
       }, 0);
     }
   });
-  try {
-    ctx.node = await call('GET', 'node');
-  } catch (e) {
-    clear(shell.main).appendChild(h('div.screen', null, message(e instanceof NetworkError ? t('app.offline_start') : errorText(e), 'error'),
+  // Who this node is, and (when this browser signed in before) who is signed in and the region
+  // names, asked at once: on a slow phone each round trip waits for the last one's script.
+  const signedInBefore = !!localStorage.getItem(SIGNED_IN);
+  const [node, me, regions] = await Promise.all([
+    call('GET', 'node').catch((e) => e),
+    signedInBefore ? call('GET', 'me', null, { quiet401: true }).catch((e) => e) : null,
+    signedInBefore ? fetchRegions() : null,
+  ]);
+  if (node instanceof Error) {
+    clear(shell.main).appendChild(h('div.screen', null, message(node instanceof NetworkError ? t('app.offline_start') : errorText(node), 'error'),
       h('button.btn', { type: 'button', text: t('app.retry'), onclick: () => location.reload() })));
     return;
   }
+  ctx.node = node;
   // Asked only when this browser signed in before: a page opened signed out goes straight to
   // sign-in, without a 401 in the console.
-  if (localStorage.getItem(SIGNED_IN)) {
-    try {
-      const me = await call('GET', 'me', null, { quiet401: true });
-      await afterSignIn(me);
-    } catch (e) {
-      ctx.me = null;
-      if (!(e instanceof NetworkError)) localStorage.removeItem(SIGNED_IN);
-    }
+  if (me && !(me instanceof Error)) await afterSignIn(me, regions);
+  else if (me instanceof Error) {
+    ctx.me = null;
+    if (!(me instanceof NetworkError)) localStorage.removeItem(SIGNED_IN);
   }
   updateHeader();
   window.addEventListener('hashchange', route);

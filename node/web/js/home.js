@@ -2,7 +2,7 @@
 // red, this phone's drafts, and the way to report a hazard.
 import { call, errorText } from './api.js';
 import { t } from './i18n.js';
-import { h, clear, hazardRow, section, message, hasFlag } from './ui.js';
+import { h, clear, hazardRow, section, message } from './ui.js';
 import * as outbox from './outbox.js';
 
 const PAGE = 50;
@@ -11,6 +11,11 @@ const ACTIONS = ['signoff', 'escalate', 'receive', 'assign', 'handled', 'verify'
 export async function render(view, params, ctx) {
   document.title = t('app.name') + ' · ' + t('home.title');
   const me = ctx.me;
+  // Asked first: the node answers while this browser opens its own store of drafts.
+  const asked = Promise.all([
+    call('GET', 'inbox?page=0&page_size=' + PAGE).catch((e) => e),
+    call('GET', 'hazards?overdue=1&page=0&page_size=' + PAGE).catch((e) => e),
+  ]);
   const drafts = (await outbox.list()).filter((d) => d.key === me.key);
   const columns = h('div.columns');
   if (drafts.length)
@@ -24,60 +29,78 @@ export async function render(view, params, ctx) {
   if (me.can && me.can['hazard.report'])
     view.appendChild(h('div.actionbar', null, h('a.btn.btn-main', { href: '#/report', text: t('home.report') })));
 
-  const [inbox, overdue] = await Promise.all([
-    call('GET', 'inbox').catch((e) => e),
-    call('GET', 'hazards?overdue=1&page=0&page_size=' + PAGE).catch((e) => e),
-  ]);
+  const [inbox, overdue] = await asked;
   fillInbox(inboxCard, inbox, ctx);
   fillOverdue(overdueCard, overdue, ctx);
 }
 
-function fillInbox(card, inbox, ctx) {
+// The node sends one page at a time, the overdue first and then the newest, with the count of each
+// step: a head with a thousand hazards waiting gets fifty rows and the chips at once.
+function fillInbox(card, first, ctx) {
   const body = h('div');
   card.replaceChild(body, card.lastChild);
-  if (inbox instanceof Error) {
-    body.appendChild(message(errorText(inbox), 'error'));
+  if (first instanceof Error) {
+    body.appendChild(message(errorText(first), 'error'));
     return;
   }
-  const items = (inbox.items || []).slice().sort((a, b) => {
-    const late = (hz) => (hasFlag(hz, 'overdue') ? 1 : 0);
-    return late(b) - late(a) || (a.reported_at < b.reported_at ? 1 : a.reported_at > b.reported_at ? -1 : 0);
-  });
-  if (items.length) card.querySelector('h2').appendChild(h('span.h-count.h-count-blue', { text: String(items.length) }));
-  if (!items.length) {
+  const counts = first.counts || {};
+  let all = 0;
+  for (const k of Object.keys(counts)) all += counts[k];
+  if (all) card.querySelector('h2').appendChild(h('span.h-count.h-count-blue', { text: String(all) }));
+  if (!all) {
     body.appendChild(message(t('home.inbox_none')));
     return;
   }
-  const counts = {};
-  for (const it of items) counts[it.action] = (counts[it.action] || 0) + 1;
   let filter = '';
-  let shown = PAGE;
+  let pages = first;  // what the list shows: {items, total} of the current filter
+  let loading = false;
   const chips = h('div.chips');
   const list = h('div.rows');
+  const failed = h('div');
+  const fetchPage = (page) => call('GET', 'inbox?page=' + page + '&page_size=' + PAGE + (filter ? '&action=' + filter : ''));
   const draw = () => {
     clear(chips);
     for (const a of ACTIONS.concat(Object.keys(counts).filter((k) => ACTIONS.indexOf(k) < 0))) {
       if (!counts[a]) continue;
       chips.appendChild(h('button.chip', { type: 'button', 'aria-pressed': filter === a ? 'true' : 'false', class: filter === a ? 'on' : '',
-        onclick: () => {
+        onclick: async () => {
+          if (loading) return;
+          loading = true;
           filter = filter === a ? '' : a;
-          shown = PAGE;
+          try {
+            pages = await fetchPage(0);
+            clear(failed);
+          } catch (e) {
+            clear(failed).appendChild(message(errorText(e), 'error'));
+          }
+          loading = false;
           draw();
         } }, t('wait.' + a), h('span.chip-n', { text: String(counts[a]) })));
     }
     clear(list);
-    const matching = items.filter((it) => !filter || it.action === filter);
-    for (const it of matching.slice(0, shown)) list.appendChild(hazardRow(it, ctx, h('span.tag.tag-wait', { text: t('wait.' + it.action) })));
-    if (matching.length > shown)
-      list.appendChild(h('button.btn.btn-quiet.more', { type: 'button', text: t('home.more', { n: matching.length - shown }),
-        onclick: () => {
-          shown += PAGE;
+    for (const it of pages.items) list.appendChild(hazardRow(it, ctx, h('span.tag.tag-wait', { text: t('wait.' + it.action) })));
+    if (pages.total > pages.items.length)
+      list.appendChild(h('button.btn.btn-quiet.more', { type: 'button', text: t('home.more', { n: pages.total - pages.items.length }),
+        onclick: async () => {
+          if (loading) return;
+          loading = true;
+          try {
+            const next = await fetchPage(Math.floor(pages.items.length / PAGE));
+            // A hazard that moved between two pages (a step taken meanwhile) is shown once.
+            const shown = new Set(pages.items.map((it) => it.id));
+            pages = { items: pages.items.concat(next.items.filter((it) => !shown.has(it.id))), total: next.total };
+            clear(failed);
+          } catch (e) {
+            clear(failed).appendChild(message(errorText(e), 'error'));
+          }
+          loading = false;
           draw();
         } }));
   };
   draw();
   body.appendChild(chips);
   body.appendChild(list);
+  body.appendChild(failed);
 }
 
 function fillOverdue(card, answer, ctx) {
