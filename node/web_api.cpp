@@ -614,7 +614,29 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
     return it == names.end() ? std::string() : it->second;
   };
   for (const Op& op : *ops) by_id[op.id] = &op;
-  for (json& step : out["history"]) {
+  // The office each effective step was signed in: the role and scope of the grant its verdict
+  // used (the county's root key signs as its root).
+  std::map<Hash32, json> offices;
+  auto office_of = [&](const Verdict& verdict) -> Result<json> {
+    if (!verdict.effective || verdict.chain.empty()) return json(nullptr);
+    const Hash32& grant = verdict.chain.front();
+    if (auto it = offices.find(grant); it != offices.end()) return it->second;
+    auto op = store_.get(grant);
+    if (!op) return op.status();
+    json office = nullptr;
+    if (*op) {
+      if (const auto* d = std::get_if<DelegationPayload>(&(*op)->fields.payload))
+        office = {{"role", d->role}, {"scope", (*op)->fields.scope}, {"categories", d->categories}};
+      else if (const auto* g = std::get_if<GenesisPayload>(&(*op)->fields.payload))
+        office = {{"role", "root"}, {"scope", g->county_code}, {"categories", json::array()}};
+    }
+    return offices[grant] = office;
+  };
+  for (std::size_t i = 0; i < out["history"].size() && i < s->history.size(); ++i) {
+    json& step = out["history"][i];
+    auto office = office_of(s->history[i].verdict);
+    if (!office) return status_response(office.status());
+    step["office"] = *office;
     auto op_id = Hash32::from_hex(step["op"].get<std::string>());
     if (!op_id || !by_id.count(*op_id)) continue;
     const Op& op = *by_id[*op_id];
@@ -622,6 +644,17 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
     if (const auto* h = std::get_if<HazardPayload>(&op.fields.payload)) {
       step["text"] = h->text;
       step["photos"] = attachments_to_json(h->photos);
+      // What the step decided, for the timeline to say in words.
+      if (h->action == "verify") step["pass"] = h->pass;
+      if (!h->department.empty()) step["department"] = h->department;
+      if (!h->to_level.empty()) step["to_level"] = h->to_level;
+      if (h->deadline_ms != 0) step["deadline"] = hlc_display(hlc_from_ms(h->deadline_ms), TimeShown::kDate);
+      if (!h->responsible.empty()) step["responsible"] = h->responsible;
+      if (!h->measures.empty()) step["measures"] = h->measures;
+      if (h->action == "reclassify") {
+        if (!h->category.empty()) step["category"] = h->category;
+        if (!h->severity.empty()) step["severity"] = h->severity;
+      }
     }
   }
   out["reporter_name"] = name_of(s->reporter);

@@ -87,6 +87,11 @@ def run(node):
     check(status == 201, "the head issues a rectification notice 整改通知书")
     status, shown, _ = head.request("GET", "/api/v1/hazards/" + hazard)
     check(shown["state"] == "noticed" and shown["responsible"] == "张三" and shown.get("deadline_ms", 0) > 0, "state noticed, with deadline and 责任人")
+    notice = shown["history"][-1]
+    check(notice["action"] == "notice" and notice["responsible"] == "张三" and notice["measures"] == "清理通道" and
+          notice["deadline"] == shown["deadline"] and notice["office"]["role"] == "village_head" and
+          notice["office"]["scope"] == "150430100201", "the timeline's notice step says its deadline, 责任人, measures and the signer's office")
+    check(shown["history"][0]["office"]["role"] == "grid_member", "    …and the report step its reporter's office (网格员)")
     status, regions, _ = head.request("GET", "/api/v1/regions")
     check(status == 200 and {"code": "150430100201", "name": "一村", "level": "village", "parent": "150430100"} in regions["items"], "GET regions")
     status, units, _ = head.request("GET", "/api/v1/units")

@@ -36,6 +36,19 @@ function personName(hex, ctx, named) {
   return named || ctx.keyName(hex) || shortKey(hex);
 }
 
+// What a step decided, in words: 复查通过 or 驳回, to whom it was assigned, the notice's deadline.
+function decided(step) {
+  const out = [];
+  if (step.action === 'verify' && 'pass' in step) out.push(t(step.pass ? 'tl.pass' : 'tl.fail'));
+  if (step.department) out.push(t('tl.assign', { dept: t('hz.assignee_dept', { cat: label('cat', step.department) }) }));
+  if (step.action === 'escalate' && step.to_level) out.push(t('tl.escalate', { level: label('level', step.to_level) }));
+  if (step.deadline) out.push(t('tl.notice', { date: step.deadline, who: step.responsible || '—' }));
+  if (step.measures) out.push(t('tl.measures', { what: step.measures }));
+  if (step.action === 'reclassify' && (step.category || step.severity))
+    out.push(t('tl.reclassify', { what: [step.category ? label('cat', step.category) : '', step.severity ? label('sev', step.severity) : ''].filter(Boolean).join(' · ') }));
+  return out;
+}
+
 function draw(view, hz, ctx) {
   const cd = countdown(hz);
   const badges = h('div.badges', null,
@@ -117,7 +130,9 @@ function draw(view, hz, ctx) {
         ok ? h('span.tag.tag-ok', { text: t('hz.effective') }) : h('span.tag.tag-void', { text: t('hz.void') }), flags),
       h('div.tl-meta', null,
         h('span.tl-who', { text: personName(step.author, ctx, step.author_name) }),
+        step.office ? h('span.tl-office', { text: label('role', step.office.role) + ' · ' + ctx.scopeName(step.office.scope) }) : null,
         h('span.tl-when', { text: showTime(step.time) })),
+      decided(step).map((line) => h('p.tl-decided', { text: line })),
       step.text ? h('p.tl-note', { text: step.text }) : null,
       !ok && step.reason ? h('p.tl-reason', { text: t('hz.void_reason', { why: step.reason }) }) : null,
       step.overridden_by ? h('p.tl-reason', { text: t('hz.overridden') }) : null,

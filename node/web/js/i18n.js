@@ -64,6 +64,7 @@ const M = {
   'level.township': ['乡镇级', 'Township'],
   'level.county': ['县级', 'County'],
 
+  'role.root': ['县级根密钥', 'County root key'],
   'role.county_admin': ['县安委办管理员', 'County office admin'],
   'role.auditor': ['考核审计员', 'Auditor'],
   'role.department': ['行业主管部门', 'Department'],
@@ -217,6 +218,13 @@ const M = {
   'hz.no_actions': ['此隐患目前没有需要您办理的事项。', 'Nothing here waits for you.'],
   'hz.not_found': ['本节点没有这条隐患。', 'This node holds no such hazard.'],
   'hz.back': ['返回', 'Back'],
+  'tl.pass': ['复查通过，销号', 'Passed: archived'],
+  'tl.fail': ['复查不通过，驳回', 'Failed: sent back'],
+  'tl.assign': ['交办给{dept}', 'Assigned to {dept}'],
+  'tl.escalate': ['上报至{level}', 'Escalated to {level}'],
+  'tl.notice': ['整改期限 {date}，责任人 {who}', 'Deadline {date}, responsible: {who}'],
+  'tl.measures': ['整改措施：{what}', 'Measures: {what}'],
+  'tl.reclassify': ['改为 {what}', 'Changed to {what}'],
 
   'form.text': ['说明', 'Note'],
   'form.text_opt': ['说明（可不填）', 'Note (optional)'],
