@@ -894,8 +894,23 @@ HttpResponse WebApi::sync_panel() {
       peers[hex][counter == "last_contact_ms" ? "last_contact" : "last_sync"] = hlc_display(hlc_from_ms(value), TimeShown::kSeconds);
     peers[hex][counter] = value;
   }
+  // Each neighbour named by the place its node serves (its enrolment), as people know it.
+  auto authority = store_.authority();
+  if (!authority) return status_response(authority.status());
+  auto names = region_names(store_);
+  if (!names) return status_response(names.status());
   json neighbours = json::array();
-  for (auto& [hex, peer] : peers) neighbours.push_back(peer);
+  for (auto& [hex, peer] : peers) {
+    if (auto key = PublicKey::from_hex(hex)) {
+      auto scopes = (*authority)->node_scopes(*key);
+      if (!scopes.empty()) {
+        peer["scope"] = scopes.front();
+        auto name = names->find(scopes.front());
+        peer["scope_name"] = name == names->end() ? std::string() : name->second;
+      }
+    }
+    neighbours.push_back(peer);
+  }
   json configured = json::array();
   for (const auto& n : home_.config().neighbours) configured.push_back({{"address", n.address}, {"key", n.key ? n.key->hex() : ""}});
   auto waiting = outbox();

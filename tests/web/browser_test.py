@@ -204,7 +204,7 @@ def loop(village, township, outdir, photo):
     # 3. The village node syncs with the township by itself; the station receives and assigns.
     t0 = time.time()
     wait_until("the hazard to reach the township", lambda: (hazard(township, hid) or {}).get("state") == "escalated", timeout=30)
-    print("  the escalated hazard reached the township %.1f s after the step" % (time.time() - t0))
+    print("  the escalated hazard was at the township %.1f s after the village showed the step" % (time.time() - t0))
     check(len(hazard(township, hid)["photos"]) == 1, "with its photo")
     station = Browser(township.web_url, *PC, outdir, "3-station", KEY_NAMES)
     try:
@@ -248,7 +248,7 @@ def loop(village, township, outdir, photo):
     # 5. Back at the village: the reporter re-inspects with an after-photo and archives it.
     t0 = time.time()
     wait_until("已办理 to reach the village", lambda: hazard(village, hid)["state"] == "handled", timeout=30)
-    print("  已办理 reached the village %.1f s after the step" % (time.time() - t0))
+    print("  已办理 was at the village %.1f s after the township showed the step" % (time.time() - t0))
     member = Browser(village.web_url, *PHONE, outdir, "5-member", KEY_NAMES)
     try:
         sign_in(member, "member")
@@ -314,6 +314,8 @@ def outbox(village, township, outdir, photo):
         member.wait_for(".peer, .card .msg")
         member.settle()
         member.shot("sent")
+        peers = [e.text for e in member.driver.find_elements(By.CSS_SELECTOR, ".peer-name")]
+        check(any("新惠镇" in p for p in peers), "the sync panel names the neighbour by the place it serves (新惠镇) %s" % peers)
         after = hazards(village)
         for text in texts:
             found = [h for h in after if text in h["description"]]

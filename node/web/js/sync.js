@@ -55,7 +55,7 @@ export async function render(view, params, ctx) {
   if (!peers.length) body.appendChild(message(t('syncp.no_peers')));
   for (const p of peers)
     body.appendChild(h('div.peer', null,
-      h('div.peer-name', null, h('code', { text: shortKey(p.node) })),
+      h('div.peer-name', null, p.scope ? h('strong', { text: (p.scope_name || ctx.scopeName(p.scope)) + ' ' }) : null, h('code', { text: shortKey(p.node) })),
       h('dl.facts', null,
         h('div.fact', null, h('dt', { text: t('syncp.last_contact') }), h('dd', { text: when(p.last_contact_ms) })),
         h('div.fact', null, h('dt', { text: t('syncp.last_sync') }), h('dd', { text: when(p.last_sync_ms) })),
