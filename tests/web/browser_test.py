@@ -210,6 +210,8 @@ def loop(village, township, outdir, photo):
     try:
         sign_in(station, "station")
         open_from_inbox(station, text, "待签收")
+        hint = station.driver.find_element(By.CSS_SELECTOR, ".sync-hint").text
+        check(hint.startswith("与下级"), "the township's header says when it last synced with a village below it (%s)" % hint)
         station.shot("to-receive")
         step(station, "签收")
         wait_until("the receipt", lambda: hazard(township, hid)["state"] == "received")

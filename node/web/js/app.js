@@ -136,10 +136,12 @@ function updateSyncHint() {
     shell.hint.textContent = '';
     return;
   }
-  let latest = 0;
-  for (const p of info.peers || []) latest = Math.max(latest, p.last_sync_ms || 0);
-  const county = ctx.node && ctx.node.scope && ctx.node.scope.length === 6;
-  shell.hint.textContent = latest ? t(county ? 'sync.hint_down' : 'sync.hint_up', { ago: ago(latest) }) : t('sync.hint_never');
+  // The neighbour synced last, above this node (its township, its county) or below (a village).
+  let latest = null;
+  for (const p of info.peers || []) if (p.last_sync_ms && (!latest || p.last_sync_ms > latest.last_sync_ms)) latest = p;
+  const mine = (ctx.node && ctx.node.scope) || '';
+  const below = latest && latest.scope && mine && latest.scope !== mine && latest.scope.indexOf(mine) === 0;
+  shell.hint.textContent = latest ? t(below ? 'sync.hint_down' : 'sync.hint_up', { ago: ago(latest.last_sync_ms) }) : t('sync.hint_never');
 }
 
 async function updateDraftCount() {
