@@ -209,7 +209,7 @@ void run_list(Context& ctx, const ListArgs& args) {
     }
     std::cout << s->id.short_hex() << "  " << s->scope << "  " << s->state << " " << hazard_state_zh(s->state) << "  "
               << s->severity << "  " << s->category << "  " << level_id(s->level) << "  "
-              << (s->description.size() > 40 ? s->description.substr(0, 40) + "…" : s->description);
+              << clip_to_columns(s->description, 40);
     for (const auto& flag : s->flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
   }

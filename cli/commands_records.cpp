@@ -166,7 +166,7 @@ void run_list(Context& ctx, const std::string& kind, const std::string& scope) {
     }
     std::cout << r.id.short_hex() << "  " << r.scope << "  " << hlc_display(r.created_hlc, TimeShown::kMinutes);
     for (const char* name : {"name", "title", "text", "status", "outcome"})
-      if (!r.field(name).empty()) std::cout << "  " << name << "=" << r.field(name).substr(0, 40);
+      if (!r.field(name).empty()) std::cout << "  " << name << "=" << clip_to_columns(r.field(name), 40);
     for (const std::string& flag : r.flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
   }

@@ -259,4 +259,24 @@ void Context::fail_usage(const std::string& message) {
 
 void Context::print(const nlohmann::json& value) const { std::cout << value.dump(2) << "\n"; }
 
+std::string clip_to_columns(std::string_view text, std::size_t columns) {
+  std::size_t used = 0, i = 0, fits = 0;  // fits: bytes that fit with room left for "…"
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+    if (i + length > text.size()) length = text.size() - i;  // a character cut short: kept as its bytes
+    std::uint32_t code = lead;
+    if (length > 1) {
+      code = lead & (0x7F >> length);
+      for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    }
+    const std::size_t width = code >= 0x1100 && (code <= 0x115F || code >= 0x2E80) ? 2 : 1;
+    if (used + width > columns) return std::string(text.substr(0, fits)) + "…";
+    used += width;
+    i += length;
+    if (used + 1 <= columns) fits = i;
+  }
+  return std::string(text);
+}
+
 }  // namespace anwang::cli

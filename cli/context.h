@@ -104,6 +104,10 @@ nlohmann::json refusals_json(const std::vector<node::IngestOutcome>& refusals);
 // the final summary is printed.
 bool progress_to_terminal();
 
+// `text` cut to at most `columns` terminal columns, whole UTF-8 characters only, with "…" when
+// cut. A Chinese character takes two columns.
+std::string clip_to_columns(std::string_view text, std::size_t columns);
+
 // Stores each file (a photo, a scanned form) as a blob and returns the attachments to cite.
 Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vector<std::string>& files);
 

@@ -1566,3 +1566,25 @@ TEST_CASE("a passphrase file protects keys for key new and key protect, and unlo
   ok(home, {"key", "export", "li", move, "--passphrase-file", pass});
   CHECK(std::filesystem::exists(move));
 }
+
+TEST_CASE("hazard list cuts a long Chinese description at whole characters", "[cli][hazard]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  const std::string text = "砖厂取土边坡出现裂缝雨后有滑坡迹象下方有民房三户需要尽快撤离并设置警示标志";
+  ok(home, {"--as", "member", "hazard", "report", "--grid", "150430100201-03", "--category", "geological",
+            "--severity", "general", "--text", text});
+  std::string out = ok(home, {"hazard", "list"}).out;
+  // Valid UTF-8 throughout: every lead byte followed by exactly its continuation bytes.
+  for (std::size_t i = 0; i < out.size();) {
+    auto lead = static_cast<unsigned char>(out[i]);
+    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+    INFO("byte " << i << " of: " << out);
+    REQUIRE(length != 0);
+    REQUIRE(i + length <= out.size());
+    for (std::size_t k = 1; k < length; ++k) REQUIRE((static_cast<unsigned char>(out[i + k]) & 0xC0) == 0x80);
+    i += length;
+  }
+  // 40 columns: 19 Chinese characters (two columns each) and the ellipsis.
+  CHECK(out.find(text.substr(0, 19 * 3) + "…") != std::string::npos);
+  CHECK(out.find(text.substr(0, 20 * 3)) == std::string::npos);
+}
