@@ -381,6 +381,15 @@ Result<KeyFile> read_key_file(const fs::path& path) {
       "'moved-to' and 'moved-at', and no others");
 }
 
+// The key file of the keyring entry `name` at `path`: the name checked, and one sentence when the
+// keyring holds no such key.
+Result<KeyFile> read_named_key_file(const std::string& name, const fs::path& path) {
+  if (Status s = check_key_name(name); !s) return s;
+  if (!fs::exists(path))
+    return Status::not_found("no key named '" + name + "' in this node's keyring (see 'anwang key list')");
+  return read_key_file(path);
+}
+
 std::string bound_key_text(const KeyPair& key, const PublicKey& node) {
   SecretText seed;
   seed.text = seed_hex_of(key);
@@ -728,23 +737,15 @@ Result<std::vector<KeyInfo>> NodeHome::list_keys() const {
 }
 
 Result<KeyInfo> NodeHome::key_info(const std::string& name) const {
-  if (Status s = check_key_name(name); !s) return s;
-  fs::path path = key_path(name);
-  if (!fs::exists(path))
-    return Status::not_found("no key named '" + name +
-                             "' in this node's keyring (see 'anwang key list')");
-  auto file = read_key_file(path);
+  auto file = read_named_key_file(name, key_path(name));
   if (!file) return file.status();
   return info_of(name, *file, node_key_);
 }
 
 Result<KeyPair> NodeHome::load_key(const std::string& name,
                                    std::optional<std::string_view> passphrase) const {
-  if (Status s = check_key_name(name); !s) return s;
   fs::path path = key_path(name);
-  if (!fs::exists(path))
-    return Status::not_found("no key named '" + name + "' in this node's keyring (see 'anwang key list')");
-  auto file = read_key_file(path);
+  auto file = read_named_key_file(name, path);
   if (!file) return file.status();
   KeyInfo info = info_of(name, *file, node_key_);
   if (auto refused = not_signing_here(name, info, node_key_)) return *refused;
@@ -775,9 +776,7 @@ Result<KeyInfo> NodeHome::protect_key(const std::string& name, std::string_view 
   if (Status s = check_key_name(name); !s) return s;
   if (Status s = check_new_passphrase(passphrase); !s) return s;
   fs::path path = key_path(name);
-  if (!fs::exists(path))
-    return Status::not_found("no key named '" + name + "' in this node's keyring (see 'anwang key list')");
-  auto file = read_key_file(path);
+  auto file = read_named_key_file(name, path);
   if (!file) return file.status();
   KeyInfo info = info_of(name, *file, node_key_);
   if (auto refused = not_signing_here(name, info, node_key_)) return *refused;
