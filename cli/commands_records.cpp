@@ -9,12 +9,15 @@
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
 #include "node/op_json.h"
+#include "node/record_steps.h"
 
 namespace anwang::cli {
 
 namespace {
 
 using Fields = std::map<std::string, std::string>;
+using node::load_records;
+using node::record_json;
 
 // A record id of `kind`: 64 hex digits or a unique prefix of at least 8.
 Result<Hash32> resolve_record(const node::Store& store, const std::string& kind, const std::string& text) {
@@ -41,59 +44,25 @@ struct Step {
 void write_step(Context& ctx, Step step) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
-  RecordPayload payload{step.kind, step.action, {}, {}, step.refs};
-  for (const auto& [name, value] : step.fields)
-    if (!value.empty()) payload.fields.emplace_back(name, value);
   auto photos = attach_files(*opened->store, step.photos);
   if (!photos) return ctx.fail(photos.status());
-  payload.photos = *photos;
-  node::OpDraft draft{step.scope, Hash32{}, payload, {},
-                      step.target.empty() ? node::DraftTarget::kNewRecord : node::DraftTarget::kExisting};
+  node::RecordStepInput input{step.kind, step.action, step.scope, std::nullopt, step.fields, *photos, step.refs};
   if (!step.target.empty()) {
     auto id = resolve_record(*opened->store, step.kind, step.target);
     if (!id) return ctx.fail(id.status());
-    auto record = opened->store->record(*id);
-    if (!record) return ctx.fail(record.status());
-    draft.object = *id;
-    draft.scope = record->scope;
-  } else if (Status s = check_scope(step.scope); !s) {
-    return ctx.fail(Status::invalid("--grid: " + s.message()));
+    input.target = *id;
   }
+  auto draft = node::record_step_draft(*opened->store, input, [](const char* field) {
+    const std::string name = field;
+    return name == "items" ? std::string("--item") : name == "unit" ? std::string("UNIT") : "--" + name;
+  });
+  if (!draft) return ctx.fail(draft.status());
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  auto op = author_op(ctx, *opened, *key, draft);
+  auto op = author_op(ctx, *opened, *key, *draft);
   if (!op) return ctx.fail(op.status());
   if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
   std::cout << op->fields.object.hex() << "\n";
-}
-
-nlohmann::json record_json(const RecordState& r, bool with_history) {
-  nlohmann::json fields = nlohmann::json::object();
-  for (const auto& [name, reg] : r.fields) fields[name] = {{"value", reg.value}, {"conflicts", reg.conflicts}};
-  nlohmann::json refs = nlohmann::json::array();
-  for (const Hash32& ref : r.refs) refs.push_back(ref.hex());
-  nlohmann::json out = {{"id", r.id.hex()},           {"kind", r.kind},
-                        {"scope", r.scope},           {"creator", r.creator.hex()},
-                        {"created", hlc_display(r.created_hlc)},
-                        {"updated", hlc_display(r.updated_hlc)},
-                        {"fields", fields},           {"flags", r.flags},
-                        {"photos", node::attachments_to_json(r.photos)},
-                        {"refs", refs}};
-  if (r.kind == "unit") {
-    out["confirmed_by_unit"] = r.confirmed_by_unit;
-    out["confirmed_by_grid_leader"] = r.confirmed_by_grid_leader;
-    out["status"] = r.field("status").empty() ? "active" : r.field("status");
-  }
-  if (r.kind == "notice") out["acknowledged"] = r.acknowledged;
-  if (with_history) {
-    nlohmann::json history = nlohmann::json::array();
-    for (const RecordStep& step : r.history)
-      history.push_back({{"op", step.id.hex()}, {"action", step.action}, {"author", step.author.hex()},
-                         {"time", hlc_display(step.hlc)}, {"effective", step.verdict.effective},
-                         {"reason", step.verdict.reason}});
-    out["history"] = history;
-  }
-  return out;
 }
 
 void print_record(const RecordState& r) {
@@ -116,18 +85,6 @@ void print_record(const RecordState& r) {
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     std::cout << "\n";
   }
-}
-
-Result<std::vector<RecordState>> load_records(const node::Store& store, const std::string& kind) {
-  auto ids = store.records(kind);
-  if (!ids) return ids.status();
-  std::vector<RecordState> out;
-  for (const Hash32& id : *ids) {
-    auto record = store.record(id);
-    if (!record) return record.status();
-    if (record->exists) out.push_back(std::move(*record));
-  }
-  return out;
 }
 
 // What an empty list of `kind` says.
@@ -308,10 +265,7 @@ void add_record_commands(CLI::App& app, Context& ctx) {
     step.refs = {*unit_id};
     std::string items;
     for (const std::string& item : *inspect_items) {
-      auto colon = item.find(':');
-      std::string result = colon == std::string::npos ? "" : item.substr(colon + 1, item.find(':', colon + 1) - colon - 1);
-      if (result != "pass" && result != "fail" && result != "na")
-        return ctx.fail(Status::invalid("--item '" + item + "' must be ITEM:pass, ITEM:fail or ITEM:na, with an optional :note"));
+      if (std::string why = node::checklist_item_error(item); !why.empty()) return ctx.fail(Status::invalid("--item: " + why));
       items += (items.empty() ? "" : "\n") + item;
     }
     step.fields["items"] = items;

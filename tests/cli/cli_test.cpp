@@ -1588,3 +1588,44 @@ TEST_CASE("hazard list cuts a long Chinese description at whole characters", "[c
   CHECK(out.find(text.substr(0, 19 * 3) + "…") != std::string::npos);
   CHECK(out.find(text.substr(0, 20 * 3)) == std::string::npos);
 }
+
+TEST_CASE("the ledger, a patrol, a tip, an incident and a notice through the command line", "[cli][records]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  auto as = [&](const char* who, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--as", who});
+    return ok(home, args);
+  };
+  auto id_of = [](const Run& run) { return json::parse(run.out)["id"].get<std::string>(); };
+  std::string unit = id_of(as("head", {"unit", "add", "--grid", "150430100201-03", "--name", "红砖厂", "--key", "true", "--json"}));
+  as("head", {"unit", "edit", unit, "--address", "东井村北沟"});
+  json shown = json::parse(ok(home, {"unit", "show", unit, "--json"}).out);
+  CHECK(shown["fields"]["address"]["value"] == "东井村北沟");
+  CHECK(shown["scope"] == "150430100201-03");
+
+  // A patrol takes its unit's place; a malformed checklist line is refused with nothing written.
+  std::uint64_t before = op_count(home);
+  Run bad = anwang_cli(home, {"--as", "member", "inspect", unit, "--item", "灭火器:maybe"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("--item") != std::string::npos);
+  CHECK(op_count(home) == before);
+  std::string patrol = id_of(as("member", {"inspect", unit, "--item", "灭火器:pass", "--item", "疏散通道:fail:堆放杂物", "--json"}));
+  json patrolled = json::parse(ok(home, {"patrol", "due", "--json"}).out);
+  CHECK(std::none_of(patrolled.begin(), patrolled.end(), [&](const json& d) { return d["unit"] == unit && d["overdue"].get<bool>(); }));
+
+  std::string tip = id_of(as("head", {"tip", "enter", "--grid", "150430100201", "--text", "有人反映砖厂夜间生产", "--json"}));
+  CHECK(anwang_cli(home, {"--as", "head", "tip", "verify", tip}).exit_code != 0);  // neither --hazard nor --dismiss
+  as("head", {"tip", "verify", tip, "--dismiss", "现场核实：夜间未生产"});
+  CHECK(json::parse(ok(home, {"tip", "show", tip, "--json"}).out)["fields"]["outcome"]["value"] == "dismissed");
+
+  std::string incident = id_of(as("head", {"incident", "report", "--grid", "150430100201", "--text", "砖厂一名工人摔伤", "--injuries", "1", "--json"}));
+  as("head", {"incident", "update", incident, "--status", "controlled"});
+  CHECK(json::parse(ok(home, {"incident", "show", incident, "--json"}).out)["fields"]["status"]["value"] == "controlled");
+
+  std::string notice = id_of(as("town", {"notice", "send", "--scope", "150430100", "--title", "关于开展汛前检查的通知", "--to",
+                                         "150430100201", "--json"}));
+  as("head", {"notice", "ack", notice, "--as-recipient", "150430100201"});
+  json received = json::parse(ok(home, {"notice", "show", notice, "--json"}).out);
+  CHECK(received["acknowledged"] == json::array({"150430100201"}));
+  (void)patrol;
+}
