@@ -77,6 +77,25 @@ Result<OpDraft> record_step_draft(const Store& store, const RecordStepInput& inp
   if (!record) return record.status();
   if (!record->exists || record->kind != input.kind)
     return Status::not_found("no " + input.kind + " " + input.target->short_hex() + " on this node");
+  if (input.kind == "notice") {
+    // Signed for (签收) by a place the notice went to: said here in words, before the store finds
+    // that such a receipt would reach where the notice never went.
+    auto recipient = input.fields.find("recipient");
+    if (recipient == input.fields.end() || recipient->second.empty())
+      return Status::invalid(field("recipient") + ": name the place that signs for the notice");
+    std::string recipients = record->field("recipients");
+    bool sent = false;
+    for (std::size_t at = 0; at <= recipients.size() && !sent;) {
+      std::size_t end = recipients.find(',', at);
+      std::string place = recipients.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      sent = !place.empty() && scope_contains(place, recipient->second);
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    if (!sent)
+      return Status::invalid(field("recipient") + ": this notice was not sent to " + recipient->second + " (it went to " +
+                             recipients + ")");
+  }
   draft.object = *input.target;
   draft.scope = record->scope;
   draft.target = DraftTarget::kExisting;

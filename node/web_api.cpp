@@ -13,6 +13,7 @@
 #include "crdt/scope.h"
 #include "node/hazard_steps.h"
 #include "node/op_json.h"
+#include "node/record_steps.h"
 #include "node/web_assets.h"
 
 namespace anwang::node {
@@ -252,6 +253,62 @@ PageOrRefusal page_of(const HttpRequest& request) {
   return out;
 }
 
+// An Idempotency-Key names a submission (a phone's draft, sent again after a cut) so that the
+// node answers it once: empty (none) or up to 100 letters, digits, - and _.
+bool idempotency_key_ok(const std::string& key) {
+  return key.size() <= 100 &&
+         key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == std::string::npos;
+}
+
+std::string idempotency_slot(const PublicKey& author, const std::string& key) {
+  return "web/idem/" + author.hex() + "/" + key;
+}
+
+// The first answer to a submission made before with the same key, marked repeated; none when
+// there was none (or no key).
+Result<std::optional<HttpResponse>> repeated_answer(const Store& store, const PublicKey& author, const std::string& key) {
+  if (key.empty()) return std::optional<HttpResponse>();
+  auto earlier = store.local_value(idempotency_slot(author, key));
+  if (!earlier) return earlier.status();
+  if (!*earlier) return std::optional<HttpResponse>();
+  json answer = json::parse(**earlier, nullptr, false);
+  if (answer.is_discarded()) return std::optional<HttpResponse>();
+  answer["repeated"] = true;
+  return std::optional<HttpResponse>(json_response(200, answer));
+}
+
+void remember_answer(Store& store, const PublicKey& author, const std::string& key, const json& answer) {
+  if (key.empty()) return;
+  if (Status s = store.set_local_value(idempotency_slot(author, key), answer.dump()); !s)
+    spdlog::warn("web: remembering a submitted draft: {}", s.message());
+}
+
+// The office each effective step was signed in: the role and scope of the grant its verdict used
+// (the county's root key signs as its root), read once per grant.
+class OfficeNames {
+ public:
+  explicit OfficeNames(const Store& store) : store_(store) {}
+  Result<json> of(const Verdict& verdict) {
+    if (!verdict.effective || verdict.chain.empty()) return json(nullptr);
+    const Hash32& grant = verdict.chain.front();
+    if (auto it = offices_.find(grant); it != offices_.end()) return it->second;
+    auto op = store_.get(grant);
+    if (!op) return op.status();
+    json office = nullptr;
+    if (*op) {
+      if (const auto* d = std::get_if<DelegationPayload>(&(*op)->fields.payload))
+        office = {{"role", d->role}, {"scope", (*op)->fields.scope}, {"categories", d->categories}};
+      else if (const auto* g = std::get_if<GenesisPayload>(&(*op)->fields.payload))
+        office = {{"role", "root"}, {"scope", g->county_code}, {"categories", json::array()}};
+    }
+    return offices_[grant] = office;
+  }
+
+ private:
+  const Store& store_;
+  std::map<Hash32, json> offices_;
+};
+
 }  // namespace
 
 WebApi::WebApi(Store& store, std::mutex& store_mutex, const NodeHome& home, const PhysicalClock& clock,
@@ -373,6 +430,14 @@ HttpResponse WebApi::api(const HttpRequest& request) {
   }
   if (what == "regions" && parts.size() == 3 && method == "GET") return regions();
   if (what == "units" && parts.size() == 3 && method == "GET") return units(request);
+  if (what == "records") {
+    if (parts.size() == 3 && method == "GET") return record_list(request);
+    if (parts.size() == 3 && method == "POST") return record_write(*session, "", "", request);
+    if (parts.size() == 4 && method == "GET") return record_show(*session, parts[3]);
+    if (parts.size() == 5 && method == "POST") return record_write(*session, parts[3], parts[4], request);
+  }
+  if (what == "patrols" && parts.size() == 4 && parts[3] == "due" && method == "GET") return patrols_due_list(request);
+  if (what == "people" && parts.size() == 3 && method == "GET") return people(request);
   if (what == "sync" && parts.size() == 3 && method == "GET") return sync_panel();
   return error_response(404, "not_found", "no endpoint " + method + " " + path);
 }
@@ -614,27 +679,10 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
     return it == names.end() ? std::string() : it->second;
   };
   for (const Op& op : *ops) by_id[op.id] = &op;
-  // The office each effective step was signed in: the role and scope of the grant its verdict
-  // used (the county's root key signs as its root).
-  std::map<Hash32, json> offices;
-  auto office_of = [&](const Verdict& verdict) -> Result<json> {
-    if (!verdict.effective || verdict.chain.empty()) return json(nullptr);
-    const Hash32& grant = verdict.chain.front();
-    if (auto it = offices.find(grant); it != offices.end()) return it->second;
-    auto op = store_.get(grant);
-    if (!op) return op.status();
-    json office = nullptr;
-    if (*op) {
-      if (const auto* d = std::get_if<DelegationPayload>(&(*op)->fields.payload))
-        office = {{"role", d->role}, {"scope", (*op)->fields.scope}, {"categories", d->categories}};
-      else if (const auto* g = std::get_if<GenesisPayload>(&(*op)->fields.payload))
-        office = {{"role", "root"}, {"scope", g->county_code}, {"categories", json::array()}};
-    }
-    return offices[grant] = office;
-  };
+  OfficeNames offices(store_);
   for (std::size_t i = 0; i < out["history"].size() && i < s->history.size(); ++i) {
     json& step = out["history"][i];
-    auto office = office_of(s->history[i].verdict);
+    auto office = offices.of(s->history[i].verdict);
     if (!office) return status_response(office.status());
     step["office"] = *office;
     auto op_id = Hash32::from_hex(step["op"].get<std::string>());
@@ -692,21 +740,13 @@ HttpResponse WebApi::hazard_report(Session& session, const HttpRequest& request)
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return error_response(400, "invalid_json", "the body must be a JSON object");
   const std::string idempotency = request.header("idempotency-key");
-  if (idempotency.size() > 100 || idempotency.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != std::string::npos)
+  if (!idempotency_key_ok(idempotency))
     return error_response(422, "invalid", "Idempotency-Key must be up to 100 letters, digits, - or _", "idempotency_key");
   std::lock_guard<std::mutex> lock(store_mutex_);
-  const std::string remembered = "web/idem/" + session.key.public_key().hex() + "/" + idempotency;
-  if (!idempotency.empty()) {
-    auto earlier = store_.local_value(remembered);
-    if (!earlier) return status_response(earlier.status());
-    if (*earlier) {  // submitted before (the phone retried after a cut): the same answer, nothing new
-      json answer = json::parse(**earlier, nullptr, false);
-      if (!answer.is_discarded()) {
-        answer["repeated"] = true;
-        return json_response(200, answer);
-      }
-    }
-  }
+  // Submitted before (the phone retried after a cut): the same answer, nothing new.
+  auto repeated = repeated_answer(store_, session.key.public_key(), idempotency);
+  if (!repeated) return status_response(repeated.status());
+  if (*repeated) return std::move(**repeated);
   Fields fields(body);
   HazardReportInput input;
   input.grid = fields.string("grid", true, 64);
@@ -763,9 +803,7 @@ HttpResponse WebApi::hazard_report(Session& session, const HttpRequest& request)
     if (fixed) answer["fix_op"] = fixed->id.hex();
     else answer["fix_error"] = fixed.status().message();
   }
-  if (!idempotency.empty())
-    if (Status s = store_.set_local_value(remembered, answer.dump()); !s)
-      spdlog::warn("web: remembering a submitted draft: {}", s.message());
+  remember_answer(store_, session.key.public_key(), idempotency, answer);
   return json_response(201, answer);
 }
 
@@ -924,6 +962,278 @@ HttpResponse WebApi::sync_panel() {
                              {"waiting", {{"hazards", waiting->hazards}, {"records", waiting->records},
                                           {"photos", waiting->photos}, {"other_ops", waiting->other_ops},
                                           {"ever_synced", waiting->ever_synced}}}});
+}
+
+namespace {
+
+// The fields a person may give for each kind of record (crdt/RECORDS.md), so that a careless or
+// hostile client cannot write names the UI never shows.
+const std::set<std::string>& record_field_names(const std::string& kind) {
+  static const std::map<std::string, std::set<std::string>> names = [] {
+    std::map<std::string, std::set<std::string>> out;
+    for (const std::string& name : unit_field_names()) out["unit"].insert(name);
+    out["unit"].insert({"by", "status"});
+    out["inspection"] = {"items", "text"};
+    out["tip"] = {"text", "source", "outcome", "reason"};
+    out["incident"] = {"text", "deaths", "injuries", "status"};
+    out["notice"] = {"title", "text", "recipients", "recipient"};
+    return out;
+  }();
+  static const std::set<std::string> none;
+  auto it = names.find(kind);
+  return it == names.end() ? none : it->second;
+}
+
+// A query's scope filter: empty, or a code; else the 422 answer.
+std::optional<HttpResponse> bad_scope_filter(const HttpRequest& request, std::string& scope) {
+  auto it = request.query.find("scope");
+  scope = it == request.query.end() ? "" : it->second;
+  if (scope.empty()) return std::nullopt;
+  if (Status s = check_scope(scope); !s) return error_response(422, "invalid", "scope: " + s.message(), "scope");
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpResponse WebApi::record_list(const HttpRequest& request) {
+  auto kind_it = request.query.find("kind");
+  const std::string kind = kind_it == request.query.end() ? "" : kind_it->second;
+  if (!record_actions().count(kind))
+    return error_response(422, "invalid", "kind must be unit, inspection, tip, incident or notice", "kind");
+  std::string scope;
+  if (auto bad = bad_scope_filter(request, scope)) return *bad;
+  auto page = page_of(request);
+  if (!page) return *page.refusal;
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto records = load_records(store_, kind);
+  if (!records) return status_response(records.status());
+  auto waiting = outbox();
+  if (!waiting) return status_response(waiting.status());
+  std::vector<const RecordState*> matched;
+  for (const RecordState& r : *records)
+    if (scope.empty() || scope_contains(scope, r.scope)) matched.push_back(&r);
+  std::sort(matched.begin(), matched.end(), [](const RecordState* a, const RecordState* b) {
+    return std::tie(b->created_hlc, b->id) < std::tie(a->created_hlc, a->id);
+  });
+  const auto names = key_names();
+  json items = json::array();
+  for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
+    json entry = record_json(*matched[i], false);
+    auto name = names.find(matched[i]->creator);
+    entry["creator_name"] = name == names.end() ? "" : name->second;
+    entry["synced"] = !waiting->objects.count(matched[i]->id) && waiting->ever_synced;
+    items.push_back(entry);
+  }
+  return json_response(200, {{"items", items}, {"total", matched.size()}, {"page", page->number}, {"page_size", page->size}});
+}
+
+HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
+  auto id = Hash32::from_hex(id_text);
+  if (!id) return error_response(404, "not_found", "a record id is 64 hex digits");
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto r = store_.record(*id);
+  if (!r) return status_response(r.status());
+  if (!r->exists) return error_response(404, "not_found", "no record " + id->short_hex() + " on this node");
+  json out = record_json(*r, true);
+  const auto names = key_names();
+  auto name_of = [&names](const PublicKey& key) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string() : it->second;
+  };
+  OfficeNames offices(store_);
+  for (std::size_t i = 0; i < out["history"].size() && i < r->history.size(); ++i) {
+    json& step = out["history"][i];
+    step["author_name"] = name_of(r->history[i].author);
+    auto office = offices.of(r->history[i].verdict);
+    if (!office) return status_response(office.status());
+    step["office"] = *office;
+  }
+  auto ops = store_.ops_of_object(*id);
+  if (!ops) return status_response(ops.status());
+  std::map<Hash32, const Op*> by_id;
+  for (const Op& op : *ops) by_id[op.id] = &op;
+  for (json& step : out["history"]) {
+    auto op_id = Hash32::from_hex(step["op"].get<std::string>());
+    if (!op_id || !by_id.count(*op_id)) continue;
+    if (const auto* payload = std::get_if<RecordPayload>(&by_id[*op_id]->fields.payload)) {
+      json fields = json::object();
+      for (const auto& [name, value] : payload->fields) fields[name] = value;
+      step["fields"] = fields;
+      step["photos"] = attachments_to_json(payload->photos);
+    }
+  }
+  out["creator_name"] = name_of(r->creator);
+  auto waiting = outbox();
+  if (!waiting) return status_response(waiting.status());
+  out["synced"] = !waiting->objects.count(*id) && waiting->ever_synced;
+  // The steps this person may take on it, judged as Store::author would judge them. A notice is
+  // signed for (签收) per recipient place: "acknowledge_for" lists the places this person may sign
+  // for that have not signed yet.
+  auto judged = [&](RecordStepInput input) {
+    input.target = *id;
+    auto draft = record_step_draft(store_, input, [](const char* f) { return std::string(f); });
+    if (!draft) return false;
+    auto verdict = store_.judge_draft(session.key.public_key(), *draft, clock_);
+    return verdict && verdict->effective;
+  };
+  json actions = json::array();
+  json acknowledge_for = json::array();
+  if (r->kind == "unit") {
+    if (judged({"unit", "edit", "", {}, {{"name", r->field("name")}}, {}, {}})) actions.push_back("edit");
+    if (judged({"unit", "confirm", "", {}, {{"by", "grid_leader"}}, {}, {}})) actions.push_back("confirm");
+    if (judged({"unit", "close", "", {}, {{"status", "closed"}}, {}, {}})) actions.push_back("close");
+  } else if (r->kind == "tip") {
+    if (r->field("outcome").empty() && judged({"tip", "verify", "", {}, {{"outcome", "dismissed"}, {"reason", "-"}}, {}, {}}))
+      actions.push_back("verify");
+  } else if (r->kind == "incident") {
+    if (judged({"incident", "update", "", {}, {{"text", "-"}}, {}, {}})) actions.push_back("update");
+  } else if (r->kind == "notice") {
+    std::string recipients = r->field("recipients");
+    std::size_t at = 0;
+    while (at < recipients.size()) {
+      std::size_t end = recipients.find(',', at);
+      std::string place = recipients.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at = end == std::string::npos ? recipients.size() : end + 1;
+      if (place.empty() || r->acknowledged.count(place)) continue;
+      if (judged({"notice", "acknowledge", "", {}, {{"recipient", place}}, {}, {}})) acknowledge_for.push_back(place);
+    }
+    if (!acknowledge_for.empty()) actions.push_back("acknowledge");
+  }
+  out["actions"] = actions;
+  out["acknowledge_for"] = acknowledge_for;
+  return json_response(200, out);
+}
+
+HttpResponse WebApi::record_write(Session& session, const std::string& id_text, const std::string& action,
+                                  const HttpRequest& request) {
+  json body = request.body.empty() ? json::object() : json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return error_response(400, "invalid_json", "the body must be a JSON object");
+  const std::string idempotency = request.header("idempotency-key");
+  if (!idempotency_key_ok(idempotency))
+    return error_response(422, "invalid", "Idempotency-Key must be up to 100 letters, digits, - or _", "idempotency_key");
+  std::optional<Hash32> target;
+  if (!id_text.empty()) {
+    target = Hash32::from_hex(id_text);
+    if (!target) return error_response(404, "not_found", "a record id is 64 hex digits");
+  }
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto repeated = repeated_answer(store_, session.key.public_key(), idempotency);
+  if (!repeated) return status_response(repeated.status());
+  if (*repeated) return std::move(**repeated);
+
+  Fields fields(body);
+  RecordStepInput input;
+  if (target) {
+    auto r = store_.record(*target);
+    if (!r) return status_response(r.status());
+    if (!r->exists) return error_response(404, "not_found", "no record " + target->short_hex() + " on this node");
+    input.kind = r->kind;
+    input.action = action;
+    input.target = target;
+    const auto& actions = record_actions().at(r->kind);
+    if (std::find(actions.begin(), actions.end(), action) == actions.end() || record_action_creates(r->kind, action))
+      return error_response(404, "not_found", "a " + r->kind + " has no step '" + action + "'");
+  } else {
+    input.kind = fields.string("kind", true, 32);
+    if (!fields.ok()) return fields.error();
+    if (!record_actions().count(input.kind))
+      return error_response(422, "invalid", "kind must be unit, inspection, tip, incident or notice", "kind");
+    input.action = record_actions().at(input.kind).front();
+    input.scope = fields.string("scope", input.kind != "inspection", 64);
+  }
+  // Field values: text; a patrol's checklist may come as a list of ITEM:pass|fail|na[:note] lines.
+  if (body.contains("fields") && !body["fields"].is_null()) {
+    if (!body["fields"].is_object()) return error_response(422, "invalid", "fields must be an object of texts", "fields");
+    const auto& allowed = record_field_names(input.kind);
+    for (const auto& [name, value] : body["fields"].items()) {
+      if (!allowed.count(name)) return error_response(422, "invalid", "a " + input.kind + " has no field '" + name + "'", name);
+      std::string text;
+      if (value.is_string()) {
+        text = value.get<std::string>();
+      } else if (name == "items" && value.is_array()) {
+        for (const auto& line : value) {
+          if (!line.is_string()) return error_response(422, "invalid", "items must be texts", "items");
+          text += (text.empty() ? "" : "\n") + line.get<std::string>();
+        }
+      } else {
+        return error_response(422, "invalid", name + " must be text", name);
+      }
+      if (text.size() > limits::note_bytes_max)
+        return error_response(422, "invalid", name + " is longer than " + std::to_string(limits::note_bytes_max) + " bytes", name);
+      input.fields[name] = text;
+    }
+  }
+  // References: a patrol's unit and the hazards it found; the hazard a tip became.
+  auto cite = [&](const char* name, bool many) {
+    if (!body.contains(name) || body[name].is_null()) return;
+    json list = many ? body[name] : json::array({body[name]});
+    if (!list.is_array() || list.size() > 64) return fields.fail(name, std::string(name) + " must be ids (64 hex digits)");
+    for (const auto& item : list) {
+      auto ref = item.is_string() ? Hash32::from_hex(item.get<std::string>()) : std::nullopt;
+      if (!ref) return fields.fail(name, std::string(name) + " must be ids (64 hex digits)");
+      input.refs.push_back(*ref);
+    }
+  };
+  cite("unit", false);
+  cite("hazard", false);
+  cite("hazards", true);
+  auto photos = cited_photos(store_, body, fields);
+  if (!photos) return status_response(photos.status());
+  input.photos = *photos;
+  if (!fields.ok()) return fields.error();
+  std::string field_named;
+  auto draft = record_step_draft(store_, input, [&field_named](const char* f) {
+    if (field_named.empty()) field_named = f;
+    return std::string(f);
+  });
+  if (!draft) return error_response(422, "invalid", draft.status().message(), field_named);
+  auto op = store_.author(session.key, *draft, clock_);
+  if (!op) return status_response(op.status());
+  json answer = {{"id", op->fields.object.hex()}, {"op", op->id.hex()}};
+  remember_answer(store_, session.key.public_key(), idempotency, answer);
+  return json_response(201, answer);
+}
+
+HttpResponse WebApi::patrols_due_list(const HttpRequest& request) {
+  std::string scope;
+  if (auto bad = bad_scope_filter(request, scope)) return *bad;
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto units = load_records(store_, "unit");
+  if (!units) return status_response(units.status());
+  auto inspections = load_records(store_, "inspection");
+  if (!inspections) return status_response(inspections.status());
+  auto authority = store_.authority();
+  if (!authority) return status_response(authority.status());
+  auto now = store_.deadline_now_hlc();
+  if (!now) return status_response(now.status());
+  json items = json::array();
+  for (const PatrolDue& d : patrols_due(*units, *inspections, (*authority)->constitution(), hlc_ms(*now))) {
+    if (!scope.empty() && !scope_contains(scope, d.scope)) continue;
+    items.push_back({{"unit", d.unit.hex()}, {"name", d.name}, {"scope", d.scope}, {"key_supervision", d.key_unit},
+                     {"last", d.last_ms ? json(hlc_display(hlc_from_ms(d.last_ms))) : json(nullptr)},
+                     {"due", hlc_display(hlc_from_ms(d.due_ms), TimeShown::kDate)}, {"overdue", d.overdue}});
+  }
+  return json_response(200, {{"items", items}});
+}
+
+HttpResponse WebApi::people(const HttpRequest& request) {
+  std::string scope;
+  if (auto bad = bad_scope_filter(request, scope)) return *bad;
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto authority = store_.authority();
+  if (!authority) return status_response(authority.status());
+  auto regions = region_names(store_);
+  if (!regions) return status_response(regions.status());
+  const auto names = key_names();
+  json items = json::array();
+  for (const EffectiveRole& role : (*authority)->who(scope)) {
+    auto name = names.find(role.key);
+    auto place = regions->find(role.scope);
+    items.push_back({{"key", role.key.hex()}, {"name", name == names.end() ? "" : name->second}, {"role", role.role},
+                     {"scope", role.scope}, {"scope_name", place == regions->end() ? "" : place->second},
+                     {"categories", role.categories}, {"root", role.root}});
+  }
+  return json_response(200, {{"items", items}});
 }
 
 }  // namespace anwang::node

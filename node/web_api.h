@@ -66,6 +66,11 @@ class WebApi final : public HttpHandler {
   HttpResponse blob_get(Session& session, const std::string& hash);
   HttpResponse regions();
   HttpResponse units(const HttpRequest& request);
+  HttpResponse record_list(const HttpRequest& request);
+  HttpResponse record_show(Session& session, const std::string& id);
+  HttpResponse record_write(Session& session, const std::string& id, const std::string& action, const HttpRequest& request);
+  HttpResponse patrols_due_list(const HttpRequest& request);
+  HttpResponse people(const HttpRequest& request);
   HttpResponse sync_panel();
 
   Session* session_of(const HttpRequest& request);

@@ -123,6 +123,47 @@ def run(node):
     check(before["total"] == 1 and status == 201 and after["total"] == 0 and "signoff" not in after["counts"],
           "a major hazard waits for the head's 双签, and not after the head has signed it")
 
+    print("records: the ledger, a patrol, a tip, an incident, a notice; who is who:")
+    status, unit, _ = head.request("POST", "/api/v1/records", {"kind": "unit", "scope": "150430100201-03",
+                                                                "fields": {"name": "红砖厂", "key_supervision": "true"}})
+    check(status == 201, "the head adds a unit to the ledger")
+    status, due, _ = member.request("GET", "/api/v1/patrols/due?scope=150430100201")
+    check(status == 200 and [d["unit"] for d in due["items"]] == [unit["id"]] and due["items"][0]["last"] is None,
+          "GET patrols/due: the new unit is due, never patrolled")
+    patrol = {"kind": "inspection", "unit": unit["id"], "fields": {"items": ["灭火器:pass", "疏散通道:fail:堆放杂物"], "text": "例行巡查"},
+              "hazards": [hazard]}
+    status, inspected, _ = member.request("POST", "/api/v1/records", patrol, {"Idempotency-Key": "patrol-1"})
+    check(status == 201, "the grid member records a patrol with a checklist")
+    status, again, _ = member.request("POST", "/api/v1/records", patrol, {"Idempotency-Key": "patrol-1"})
+    check(status == 200 and again.get("repeated") and again["id"] == inspected["id"], "    …sent again with its key: the first answer, nothing new")
+    status, shown, _ = member.request("GET", "/api/v1/records/" + inspected["id"])
+    check(status == 200 and shown["scope"] == "150430100201-03" and shown["fields"]["items"]["value"] == "灭火器:pass\n疏散通道:fail:堆放杂物" and
+          shown["refs"] == [unit["id"], hazard] and shown["history"][0]["office"]["role"] == "grid_member",
+          "GET records/ID: the patrol at its unit's place, its checklist, unit and hazard, the patrolling office")
+    status, tip, _ = head.request("POST", "/api/v1/records", {"kind": "tip", "scope": "150430100201", "fields": {"text": "有人反映砖厂夜间生产", "source": "电话"}})
+    status2, shown, _ = head.request("GET", "/api/v1/records/" + tip["id"])
+    check(status == 201 and shown["actions"] == ["verify"], "a tip entered by the head, who may verify it")
+    status, _, _ = head.request("POST", "/api/v1/records/%s/verify" % tip["id"], {"fields": {"outcome": "dismissed", "reason": "现场核实：夜间未生产"}})
+    status2, shown, _ = head.request("GET", "/api/v1/records/" + tip["id"])
+    check(status == 201 and shown["fields"]["outcome"]["value"] == "dismissed" and shown["actions"] == [], "    …dismissed with a reason, and not offered again")
+    status, incident, _ = head.request("POST", "/api/v1/records", {"kind": "incident", "scope": "150430100201", "fields": {"text": "砖厂一名工人摔伤", "injuries": "1"}})
+    status2, _, _ = head.request("POST", "/api/v1/records/%s/update" % incident["id"], {"fields": {"status": "controlled"}})
+    status3, listed, _ = head.request("GET", "/api/v1/records?kind=incident")
+    check(status == 201 and status2 == 201 and listed["total"] == 1 and listed["items"][0]["fields"]["status"]["value"] == "controlled",
+          "an incident reported and updated; GET records?kind=incident lists it")
+    root = Client(node)
+    root.sign_in("root")
+    status, notice, _ = root.request("POST", "/api/v1/records", {"kind": "notice", "scope": "150430", "fields": {"title": "关于开展汛前检查的通知", "recipients": "150430100201"}})
+    status2, shown, _ = head.request("GET", "/api/v1/records/" + notice["id"])
+    check(status == 201 and shown["actions"] == ["acknowledge"] and shown["acknowledge_for"] == ["150430100201"],
+          "the county sends a notice; the village head is asked to sign for the village (签收)")
+    status, _, _ = head.request("POST", "/api/v1/records/%s/acknowledge" % notice["id"], {"fields": {"recipient": "150430100201"}})
+    status2, shown, _ = head.request("GET", "/api/v1/records/" + notice["id"])
+    check(status == 201 and shown["acknowledged"] == ["150430100201"] and shown["actions"] == [], "    …signed for, and not asked again")
+    status, folks, _ = head.request("GET", "/api/v1/people?scope=150430100201")
+    roles = {(p["name"], p["role"]) for p in folks["items"]}
+    check(status == 200 and ("head", "village_head") in roles and ("member", "grid_member") in roles, "GET people: who is who in the village")
+
     print("hostile and careless inputs (each refused, the node up, nothing written):")
     ops = node.ops()
     n = [0]
@@ -214,6 +255,31 @@ def run(node):
     refused("an inbox page of 20 digits", s, b, 422, "invalid")
     s, b, _ = head.request("GET", "/api/v1/inbox?action=delete")
     refused("an inbox step that does not exist", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "vault", "scope": "150430100201"})
+    refused("a record of a kind that does not exist", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "tip", "scope": "150430100201", "fields": {"text": "x", "owner": "me"}})
+    refused("a tip with a field tips do not have", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records", dict(patrol, fields={"items": ["灭火器:maybe"]}))
+    refused("a patrol checklist line that is not pass, fail or na", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "inspection", "fields": {"items": ["灭火器:pass"]}})
+    refused("a patrol naming no unit", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records", dict(patrol, unit=hazard))
+    refused("a patrol of a hazard id instead of a unit", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/delete" % tip["id"], {})
+    refused("a step tips do not have", s, b, 404, "not_found")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/enter" % tip["id"], {"fields": {"text": "again"}})
+    refused("creating a tip as a step on an existing one", s, b, 404, "not_found")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/verify" % ("ab" * 32), {"fields": {"outcome": "dismissed", "reason": "x"}})
+    refused("a step on a record that does not exist", s, b, 404, "not_found")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/acknowledge" % notice["id"], {"fields": {"recipient": "150430100202"}})
+    refused("signing for a notice for a village it was not sent to", s, b, 422, "invalid")
+    check(b["error"]["field"] == "recipient" and "not sent to 150430100202" in b["error"]["message"], "    …saying so, naming the field recipient")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "notice", "scope": "150430", "fields": {"title": "假通知", "recipients": "150430100201"}})
+    refused("a grid member sends a county notice", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "tip", "scope": "150430100201", "fields": {"text": 5}})
+    refused("a field that is a number, not text", s, b, 422, "invalid")
+    s, b, _ = head.request("GET", "/api/v1/records?kind=../../etc")
+    refused("a list of a kind that is a path", s, b, 422, "invalid")
 
     # Too many connections from one address: the 13th is closed at once; the node serves again
     # when they go.
