@@ -348,6 +348,13 @@ inline constexpr std::uint64_t web_session_ms_max = 12ull * 60 * 60 * 1000;
 inline constexpr int web_signin_failures_per_key_max = 5;
 inline constexpr int web_signin_failures_per_address_max = 20;
 inline constexpr std::uint64_t web_signin_window_ms = 15ull * 60 * 1000;
+// Resumable photo uploads (PUT blobs/HASH in pieces): a phone whose Wi-Fi drops mid-photo goes on
+// from the bytes the node holds. Pieces are kept in the node's memory until the photo is whole:
+// at most this many photos at once, this many bytes in all (an office's phones each sending one
+// or two photos, with room), and each is dropped after this long without a new piece.
+inline constexpr std::size_t web_uploads_max = 32;
+inline constexpr std::uint64_t web_upload_bytes_total_max = 64ull * 1024 * 1024;
+inline constexpr std::uint64_t web_upload_idle_ms_max = 60ull * 60 * 1000;
 // A list page: the UI shows 50 at a time; an API client may ask for up to this many.
 inline constexpr std::size_t web_page_size_default = 50;
 inline constexpr std::size_t web_page_size_max = 500;

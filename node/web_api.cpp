@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
 #include "node/hazard_steps.h"
@@ -338,7 +339,8 @@ HttpHandler::BodyLimit WebApi::body_limit(const HttpRequest& head) {
     limit.refuse = error_response(405, "method_not_allowed", head.method + " is not used by this API");
     return limit;
   }
-  limit.bytes = head.path == "/api/v1/blobs" ? limits::web_photo_bytes_max : limits::web_json_body_bytes_max;
+  const bool photo = head.path == "/api/v1/blobs" || (head.method == "PUT" && head.path.rfind("/api/v1/uploads/", 0) == 0);
+  limit.bytes = photo ? limits::web_photo_bytes_max : limits::web_json_body_bytes_max;
   return limit;
 }
 
@@ -427,6 +429,11 @@ HttpResponse WebApi::api(const HttpRequest& request) {
   if (what == "blobs") {
     if (parts.size() == 3 && method == "POST") return blob_put(*session, request);
     if (parts.size() == 4 && method == "GET") return blob_get(*session, parts[3]);
+  }
+  if (what == "uploads") {
+    if (parts.size() == 3 && method == "POST") return upload_open(*session, request);
+    if (parts.size() == 4 && method == "PUT") return upload_piece(*session, parts[3], request);
+    if (parts.size() == 4 && method == "GET") return upload_state(*session, parts[3]);
   }
   if (what == "regions" && parts.size() == 3 && method == "GET") return regions();
   if (what == "units" && parts.size() == 3 && method == "GET") return units(request);
@@ -868,6 +875,95 @@ HttpResponse WebApi::blob_put(Session&, const HttpRequest& request) {
   auto attachment = store_.put_blob(ByteView(reinterpret_cast<const std::uint8_t*>(request.body.data()), request.body.size()), type);
   if (!attachment) return status_response(attachment.status());
   return json_response(201, {{"hash", attachment->hash.hex()}, {"size", attachment->size}, {"media_type", attachment->media_type}});
+}
+
+namespace {
+
+bool photo_type(const std::string& type) {
+  return type == "image/jpeg" || type == "image/png" || type == "image/webp" || type == "application/pdf";
+}
+
+// A whole number from the query (digits only, at most 15 of them), or none.
+std::optional<std::uint64_t> query_number(const HttpRequest& request, const char* name) {
+  auto it = request.query.find(name);
+  if (it == request.query.end() || it->second.empty() || it->second.size() > 15 ||
+      it->second.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoull(it->second);
+}
+
+}  // namespace
+
+// A photo in pieces, for a phone whose Wi-Fi drops mid-photo: POST uploads {size, media_type}
+// opens one (its id is random, and only the person who opened it may add to it); PUT uploads/ID
+// ?offset=N adds the bytes from N; GET uploads/ID says how many the node holds. The pieces wait in
+// the node's memory until the photo is whole, then it is stored as POST blobs stores it. A piece
+// that does not start where the node's bytes end is refused (409) with the offset to go on from.
+HttpResponse WebApi::upload_open(Session& session, const HttpRequest& request) {
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return error_response(400, "invalid_json", "the body must be a JSON object");
+  Fields fields(body);
+  std::string type = fields.string("media_type", true, 64);
+  if (!fields.ok()) return fields.error();
+  if (!photo_type(type))
+    return error_response(415, "invalid", "a photo must be image/jpeg, image/png, image/webp or application/pdf", "media_type");
+  if (!body.contains("size") || !body["size"].is_number_unsigned() || body["size"].get<std::uint64_t>() == 0 ||
+      body["size"].get<std::uint64_t>() > limits::web_photo_bytes_max)
+    return error_response(422, "invalid", "size must be the photo's whole size, 1 to " + std::to_string(limits::web_photo_bytes_max) + " bytes", "size");
+  const std::uint64_t size = body["size"].get<std::uint64_t>();
+  const std::uint64_t now = steady_ms();
+  for (auto it = uploads_.begin(); it != uploads_.end();) {  // forget the abandoned ones
+    if (now - it->second.touched_ms > limits::web_upload_idle_ms_max) {
+      upload_bytes_reserved_ -= it->second.size;
+      it = uploads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (uploads_.size() >= limits::web_uploads_max || upload_bytes_reserved_ + size > limits::web_upload_bytes_total_max)
+    return error_response(503, "unavailable", "the node is taking in too many photos at once; try again in a minute");
+  std::string id = random_hex(16);
+  uploads_.emplace(id, Upload{session.key.public_key(), std::string(), size, type, now});
+  upload_bytes_reserved_ += size;
+  return json_response(201, {{"upload", id}, {"offset", 0}, {"size", size}});
+}
+
+HttpResponse WebApi::upload_piece(Session& session, const std::string& id, const HttpRequest& request) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end() || !(it->second.owner == session.key.public_key()))
+    return error_response(404, "not_found", "no upload " + id.substr(0, 12) + " here (it may have been dropped after an hour, or at a restart): open a new one");
+  Upload& upload = it->second;
+  auto offset = query_number(request, "offset");
+  if (!offset) return error_response(422, "invalid", "offset must be a whole number of bytes", "offset");
+  if (*offset != upload.bytes.size()) {
+    json body = {{"error", {{"code", "offset"},
+                            {"message", "this node holds the photo's first " + std::to_string(upload.bytes.size()) + " bytes: send from there"},
+                            {"message_zh", "照片已部分上传，请从断点继续。"},
+                            {"field", "offset"}}},
+                 {"offset", upload.bytes.size()}};
+    return json_response(409, body);
+  }
+  if (upload.bytes.size() + request.body.size() > upload.size)
+    return error_response(422, "invalid", "the pieces are longer than the size given when the upload was opened", "size");
+  upload.bytes += request.body;
+  upload.touched_ms = steady_ms();
+  if (upload.bytes.size() < upload.size)
+    return json_response(200, {{"upload", id}, {"offset", upload.bytes.size()}, {"size", upload.size}, {"complete", false}});
+  std::string bytes = std::move(upload.bytes);
+  std::string type = upload.media_type;
+  upload_bytes_reserved_ -= upload.size;
+  uploads_.erase(it);
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  auto attachment = store_.put_blob(ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), type);
+  if (!attachment) return status_response(attachment.status());
+  return json_response(201, {{"hash", attachment->hash.hex()}, {"size", attachment->size}, {"media_type", type}, {"complete", true}});
+}
+
+HttpResponse WebApi::upload_state(Session& session, const std::string& id) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end() || !(it->second.owner == session.key.public_key()))
+    return error_response(404, "not_found", "no upload " + id.substr(0, 12) + " here (it may have been dropped after an hour, or at a restart): open a new one");
+  return json_response(200, {{"upload", id}, {"offset", it->second.bytes.size()}, {"size", it->second.size}, {"complete", false}});
 }
 
 HttpResponse WebApi::blob_get(Session&, const std::string& hash_text) {

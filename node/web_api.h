@@ -64,6 +64,9 @@ class WebApi final : public HttpHandler {
   HttpResponse hazard_step(Session& session, const std::string& id, const std::string& action, const HttpRequest& request);
   HttpResponse blob_put(Session& session, const HttpRequest& request);
   HttpResponse blob_get(Session& session, const std::string& hash);
+  HttpResponse upload_open(Session& session, const HttpRequest& request);
+  HttpResponse upload_piece(Session& session, const std::string& id, const HttpRequest& request);
+  HttpResponse upload_state(Session& session, const std::string& id);
   HttpResponse regions();
   HttpResponse units(const HttpRequest& request);
   HttpResponse record_list(const HttpRequest& request);
@@ -92,6 +95,18 @@ class WebApi final : public HttpHandler {
   WebApiOptions options_;
   std::map<std::string, std::unique_ptr<Session>> sessions_;  // by the cookie's token
   std::map<std::string, std::deque<std::uint64_t>> failures_by_key_, failures_by_address_;
+  // Photos arriving in pieces (PUT uploads/ID), by their random id; bounded by
+  // limits::web_uploads_max and limits::web_upload_bytes_total_max (each counts its whole declared
+  // size from the start).
+  struct Upload {
+    PublicKey owner;  // only the person who opened it adds to it
+    std::string bytes;
+    std::uint64_t size = 0;
+    std::string media_type;
+    std::uint64_t touched_ms = 0;
+  };
+  std::map<std::string, Upload> uploads_;
+  std::uint64_t upload_bytes_reserved_ = 0;
 };
 
 }  // namespace anwang::node

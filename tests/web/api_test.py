@@ -5,6 +5,7 @@ Every endpoint on the happy path, then the hostile and careless inputs listed in
 is refused with the stated status and error code, the node stays up, and nothing is written (the
 store's op count, read with the CLI, is unchanged). Usage: api_test.py BUILD_DIR
 """
+import hashlib
 import os
 import socket
 import sys
@@ -122,6 +123,27 @@ def run(node):
     status2, after, _ = head.request("GET", "/api/v1/inbox?action=signoff")
     check(before["total"] == 1 and status == 201 and after["total"] == 0 and "signoff" not in after["counts"],
           "a major hazard waits for the head's 双签, and not after the head has signed it")
+
+    print("a photo in pieces, resumed after a cut:")
+    big = bytes(range(256)) * 1200  # 307,200 bytes
+    status, opened, _ = member.request("POST", "/api/v1/uploads", {"size": len(big), "media_type": "image/jpeg"})
+    up = opened.get("upload", "")
+    check(status == 201 and opened["offset"] == 0, "POST uploads opens one")
+    status, piece, _ = member.request("PUT", "/api/v1/uploads/%s?offset=0" % up, big[:100000], {"Content-Type": "application/octet-stream"}, raw=True)
+    check(status == 200 and piece["offset"] == 100000 and not piece["complete"], "the first 100,000 bytes, then the link drops")
+    status, state, _ = member.request("GET", "/api/v1/uploads/" + up)
+    check(status == 200 and state["offset"] == 100000, "GET uploads/ID: the node holds 100,000 bytes")
+    status, wrong, _ = member.request("PUT", "/api/v1/uploads/%s?offset=50000" % up, big[50000:], {"Content-Type": "application/octet-stream"}, raw=True)
+    check(status == 409 and wrong["offset"] == 100000, "a piece from the wrong place is refused with the offset to go on from")
+    status, other, _ = head.request("PUT", "/api/v1/uploads/%s?offset=100000" % up, big[100000:], {"Content-Type": "application/octet-stream"}, raw=True)
+    check(status == 404, "another person cannot add to it")
+    status, done, _ = member.request("PUT", "/api/v1/uploads/%s?offset=100000" % up, big[100000:], {"Content-Type": "application/octet-stream"}, raw=True)
+    check(status == 201 and done["complete"] and done["hash"] == hashlib.blake2b(big, digest_size=32).hexdigest() and done["size"] == len(big),
+          "the rest: the photo whole, stored under its hash")
+    status, back, _ = member.request("GET", "/api/v1/blobs/" + done["hash"])
+    check(status == 200 and back == big, "    …and read back byte for byte")
+    status, gone, _ = member.request("GET", "/api/v1/uploads/" + up)
+    check(status == 404, "    …and the upload is closed")
 
     print("records: the ledger, a patrol, a tip, an incident, a notice; who is who:")
     status, unit, _ = head.request("POST", "/api/v1/records", {"kind": "unit", "scope": "150430100201-03",
@@ -280,6 +302,21 @@ def run(node):
     refused("a field that is a number, not text", s, b, 422, "invalid")
     s, b, _ = head.request("GET", "/api/v1/records?kind=../../etc")
     refused("a list of a kind that is a path", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/uploads", {"size": 9 * 1024 * 1024, "media_type": "image/jpeg"})
+    refused("an upload of 9 MiB", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/uploads", {"size": 1000, "media_type": "text/html"})
+    refused("an upload that is not a photo", s, b, 415, "invalid")
+    s, opened, _ = member.request("POST", "/api/v1/uploads", {"size": 10, "media_type": "image/png"})
+    s, b, _ = member.request("PUT", "/api/v1/uploads/%s?offset=0" % opened["upload"], b"x" * 11, {"Content-Type": "application/octet-stream"}, raw=True)
+    refused("pieces longer than the size given", s, b, 422, "invalid")
+    s, b, _ = member.request("PUT", "/api/v1/uploads/%s?offset=-1" % opened["upload"], b"x", {"Content-Type": "application/octet-stream"}, raw=True)
+    refused("a piece at offset -1", s, b, 422, "invalid")
+    s, b, _ = member.request("PUT", "/api/v1/uploads/%s?offset=0" % ("0" * 32), b"x", {"Content-Type": "application/octet-stream"}, raw=True)
+    refused("a piece of an upload never opened", s, b, 404, "not_found")
+    many = [member.request("POST", "/api/v1/uploads", {"size": 8 * 1024 * 1024, "media_type": "image/jpeg"})[0] for _ in range(9)]
+    n[0] += 1
+    check(many.count(201) == 7 and many[-1] == 503 and node.alive(),
+          "%2d. opening uploads past 64 MiB in all: refused (503) once the memory they may hold is spoken for (%s)" % (n[0], many))
 
     # Too many connections from one address: the 13th is closed at once; the node serves again
     # when they go.

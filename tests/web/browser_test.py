@@ -341,6 +341,72 @@ def outbox(village, township, outdir, photo):
         member.quit()
 
 
+def noisy_png(path, w=1600, h=1200):
+    """A photo that stays large as a JPEG (noise): several 128 KiB pieces."""
+    import random
+    import struct
+    import zlib
+    rng = random.Random(7)
+    rows = b"".join(b"\0" + rng.randbytes(w * 3) for _ in range(h))
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
+
+
+# In the page: every upload request noted, and the first piece after the first cut as if the
+# Wi-Fi dropped (fetch fails, as it does when the link goes).
+CUT_SECOND_PIECE = """
+window.__uploads = [];
+const realFetch = window.fetch;
+let cut = false;
+window.fetch = function (url, init) {
+  if (/uploads/.test(url)) window.__uploads.push((init && init.method || 'GET') + ' ' + url);
+  if (!cut && /uploads\/[0-9a-f]+\?offset=[1-9]/.test(url)) {
+    cut = true;
+    return Promise.reject(new TypeError('Failed to fetch'));
+  }
+  return realFetch.apply(this, arguments);
+};
+"""
+
+
+def cut_photo(village, outdir, tmp):
+    """A photo cut mid-way: the report is kept, then goes on from the node's bytes, sent once."""
+    print("a photo cut mid-way, resumed from where the node's bytes end:")
+    photo = os.path.join(tmp, "noisy.png")
+    noisy_png(photo)
+    member = Browser(village.web_url, *PHONE, outdir, "7-cut", KEY_NAMES)
+    try:
+        sign_in(member, "member")
+        before = len(hazards(village))
+        member.driver.execute_script(CUT_SECOND_PIECE)
+        text = "加油站罩棚下堆放废旧轮胎"
+        report_on_phone(member, text, photo)
+        wait_until("the report to be sent after the cut", lambda: any(text in h["description"] for h in hazards(village)), timeout=60)
+        calls = member.driver.execute_script("return window.__uploads")
+        firsts = [c for c in calls if c.startswith("PUT") and c.endswith("offset=0")]
+        resumed = [c for c in calls if c.startswith("GET")]
+        check(len(firsts) == 1 and len(resumed) >= 1,
+              "the photo's first piece went once; after the cut the page asked the node how far it got (%d PUT, %d GET)"
+              % (sum(1 for c in calls if c.startswith("PUT")), len(resumed)))
+        found = [h for h in hazards(village) if text in h["description"]]
+        check(len(found) == 1 and len(hazards(village)) == before + 1, "the report arrived once")
+        if found:
+            full = hazard(village, found[0]["id"])
+            check(len(full["photos"]) == 1 and full["photos"][0]["size"] > 128 * 1024,
+                  "    with its photo whole (%d bytes, more than one piece)" % (full["photos"][0]["size"] if full["photos"] else 0))
+        member.go("#/sync")
+        member.wait_for(".peer, .card .msg")
+        member.settle()
+        check(not member.driver.find_elements(By.CSS_SELECTOR, ".card-drafts .row-draft"), "no draft is left on the phone")
+    finally:
+        member.quit()
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
     outdir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(build, "web-screenshots", "loop")
@@ -353,6 +419,7 @@ def main():
     try:
         loop(village, township, outdir, photo)
         outbox(village, township, outdir, photo)
+        cut_photo(village, outdir, tmp)
     finally:
         village.stop()
         township.stop()

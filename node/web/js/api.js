@@ -11,13 +11,15 @@ let onUnauthorized = null;
 let onReach = null;
 
 export class ApiError extends Error {
-  constructor(status, error) {
+  constructor(status, error, answer) {
     super(error.message || error.code || 'error');
     this.status = status;
     this.code = error.code || '';
     this.field = error.field || '';
     this.message_en = error.message || '';
     this.message_zh = error.message_zh || '';
+    // A photo piece sent from the wrong place: where the node's bytes end (409).
+    this.offset = answer && typeof answer.offset === 'number' ? answer.offset : null;
   }
 }
 
@@ -84,7 +86,7 @@ export async function call(method, path, body, options) {
   }
   if (response.ok && data) return data;
   const error = data && data.error ? data.error : { code: 'http_' + response.status, message: 'HTTP ' + response.status };
-  const err = new ApiError(response.status, error);
+  const err = new ApiError(response.status, error, data);
   if (response.status === 401 && err.code !== 'wrong_passphrase' && !opts.quiet401 && onUnauthorized) onUnauthorized(err);
   throw err;
 }

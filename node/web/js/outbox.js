@@ -81,6 +81,50 @@ export async function available() {
   }
 }
 
+const PIECE = 128 * 1024;
+
+// Sends one photo in pieces of 128 KiB (POST uploads, then PUT uploads/ID?offset=N), going on
+// from where the node's bytes end after a cut. `state` ({upload, hash}) is kept by the caller and
+// `persist()` saves it; a photo sent whole is not sent again. → {hash, media_type}.
+export async function sendPhoto(blob, state, persist, quiet) {
+  const type = blob.type || 'image/jpeg';
+  if (state.hash) return { hash: state.hash, media_type: type };
+  const opts = { quiet401: quiet };
+  let offset = 0;
+  if (state.upload) {
+    try {
+      offset = (await call('GET', 'uploads/' + state.upload, null, opts)).offset;
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      state.upload = null;  // dropped (an hour idle, a restart): start again
+    }
+  }
+  if (!state.upload) {
+    state.upload = (await call('POST', 'uploads', { size: blob.size, media_type: type }, opts)).upload;
+    offset = 0;
+    await persist();
+  }
+  for (;;) {
+    let answer;
+    try {
+      answer = await call('PUT', 'uploads/' + state.upload + '?offset=' + offset, blob.slice(offset, offset + PIECE, type), opts);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409 && e.offset !== null) {
+        offset = e.offset;
+        continue;
+      }
+      throw e;
+    }
+    if (answer.complete) {
+      state.hash = answer.hash;
+      state.upload = null;
+      await persist();
+      return { hash: answer.hash, media_type: type };
+    }
+    offset = answer.offset;
+  }
+}
+
 // Drafts being submitted in this page now: one submission per draft at a time.
 const busy = new Set();
 export function isBusy(id) {
@@ -95,12 +139,16 @@ export async function send(draft, progress) {
   busy.add(draft.id);
   changed();
   try {
+    // Each photo's upload is kept on the draft, so a cut mid-photo goes on from the node's bytes.
+    draft.sent = draft.sent || {};
+    const persist = () => (draft.stored ? save(stripRuntime(draft)).catch(() => {}) : Promise.resolve());
     const upload = async (blobs, offset, total) => {
       const out = [];
       for (let i = 0; i < blobs.length; i++) {
         if (progress) progress(offset + i + 1, total);
-        const answer = await call('POST', 'blobs', blobs[i], { quiet401: draft.background });
-        out.push({ hash: answer.hash, media_type: answer.media_type });
+        const slot = 'p' + (offset + i);
+        draft.sent[slot] = draft.sent[slot] || {};
+        out.push(await sendPhoto(blobs[i], draft.sent[slot], persist, draft.background));
       }
       return out;
     };

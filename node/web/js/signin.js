@@ -1,6 +1,6 @@
 // signin.js — 登录: pick your name from the keys held on this node, enter your passphrase. The
 // node unlocks the key for this session only (POST /api/v1/session).
-import { call, errorText, ApiError } from './api.js';
+import { call, errorText, ApiError, setCsrf } from './api.js';
 import { t } from './i18n.js';
 import { h, message } from './ui.js';
 import * as outbox from './outbox.js';
@@ -51,6 +51,10 @@ export async function render(view, params, ctx) {
     }
     button.disabled = true;
     button.textContent = t('signin.busy');
+    // Whoever was signed in before is not, from here: nothing (the outbox) may send with their
+    // token while the new session is being made.
+    ctx.me = null;
+    setCsrf('');
     try {
       const me = await call('POST', 'session', { key: chosen, passphrase: pass.value });
       pass.value = '';
