@@ -14,6 +14,7 @@
 #include "crdt/scope.h"
 #include "node/hazard_steps.h"
 #include "node/op_json.h"
+#include "node/reasons_zh.h"
 #include "node/record_steps.h"
 #include "node/web_assets.h"
 
@@ -82,7 +83,11 @@ HttpResponse json_response(int status, const json& body) {
 HttpResponse error_response(int status, const std::string& code, const std::string& message, const std::string& field = "") {
   const auto& zh = messages_zh();
   auto it = zh.find(code);
-  json error = {{"code", code}, {"message", message}, {"message_zh", it != zh.end() ? it->second : "出错了。"}};
+  std::string message_zh = it != zh.end() ? it->second : "出错了。";
+  // A rule's refusal says which rule, in Chinese where the table knows the sentence.
+  if (code == "refused" || code == "invalid")
+    if (std::string reason = reason_zh(message); !reason.empty()) message_zh = reason + "未做任何更改。";
+  json error = {{"code", code}, {"message", message}, {"message_zh", message_zh}};
   if (!field.empty()) error["field"] = field;
   return json_response(status, {{"error", error}});
 }
@@ -689,6 +694,7 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
   OfficeNames offices(store_);
   for (std::size_t i = 0; i < out["history"].size() && i < s->history.size(); ++i) {
     json& step = out["history"][i];
+    if (!s->history[i].verdict.reason.empty()) step["reason_zh"] = reason_zh(s->history[i].verdict.reason);
     auto office = offices.of(s->history[i].verdict);
     if (!office) return status_response(office.status());
     step["office"] = *office;
@@ -1140,6 +1146,7 @@ HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
   for (std::size_t i = 0; i < out["history"].size() && i < r->history.size(); ++i) {
     json& step = out["history"][i];
     step["author_name"] = name_of(r->history[i].author);
+    if (!r->history[i].verdict.reason.empty()) step["reason_zh"] = reason_zh(r->history[i].verdict.reason);
     auto office = offices.of(r->history[i].verdict);
     if (!office) return status_response(office.status());
     step["office"] = *office;

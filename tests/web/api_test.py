@@ -218,6 +218,8 @@ def run(node):
     refused("an Idempotency-Key with a slash", s, b, 422, "invalid")
     s, b, _ = member.request("POST", "/api/v1/hazards/%s/escalate" % hazard, {})
     refused("a grid member escalates (the head's step)", s, b, 403, "refused")
+    check("网格员" in b["error"]["message_zh"] and "上报上级" in b["error"]["message_zh"],
+          "    …saying in Chinese which rule: %s" % b["error"]["message_zh"])
     s, b, _ = member.request("POST", "/api/v1/hazards/%s/close" % hazard, {"text": "不管了"})
     refused("a grid member closes the hazard", s, b, 403, "refused")
     s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, grid="150430100202"))

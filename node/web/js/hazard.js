@@ -134,7 +134,7 @@ function draw(view, hz, ctx) {
         h('span.tl-when', { text: showTime(step.time) })),
       decided(step).map((line) => h('p.tl-decided', { text: line })),
       step.text ? h('p.tl-note', { text: step.text }) : null,
-      !ok && step.reason ? h('p.tl-reason', { text: t('hz.void_reason', { why: step.reason }) }) : null,
+      !ok && step.reason ? h('p.tl-reason', { text: t('hz.void_reason', { why: (lang() === 'zh' && step.reason_zh) || step.reason }) }) : null,
       step.overridden_by ? h('p.tl-reason', { text: t('hz.overridden') }) : null,
       step.photos && step.photos.length ? thumbnails(step.photos, label('act', step.action)) : null));
   }
