@@ -353,6 +353,9 @@ inline constexpr std::uint64_t web_signin_window_ms = 15ull * 60 * 1000;
 // at most this many photos at once, this many bytes in all (an office's phones each sending one
 // or two photos, with room), and each is dropped after this long without a new piece.
 inline constexpr std::size_t web_uploads_max = 32;
+// …and per person: a phone sends its photos one after another, so a person opening a third drops
+// their own oldest (one careless or hostile account cannot hold the memory every phone shares).
+inline constexpr std::size_t web_uploads_per_person_max = 2;
 inline constexpr std::uint64_t web_upload_bytes_total_max = 64ull * 1024 * 1024;
 inline constexpr std::uint64_t web_upload_idle_ms_max = 60ull * 60 * 1000;
 // A list page: the UI shows 50 at a time; an API client may ask for up to this many.

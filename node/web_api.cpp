@@ -926,10 +926,21 @@ HttpResponse WebApi::upload_open(Session& session, const HttpRequest& request) {
       ++it;
     }
   }
+  // A person's third upload drops their own oldest.
+  std::vector<std::map<std::string, Upload>::iterator> mine;
+  for (auto it = uploads_.begin(); it != uploads_.end(); ++it)
+    if (it->second.owner == session.key.public_key()) mine.push_back(it);
+  std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->second.touched_ms, a->second.opened) < std::tie(b->second.touched_ms, b->second.opened);
+  });
+  for (std::size_t i = 0; i + limits::web_uploads_per_person_max <= mine.size(); ++i) {
+    upload_bytes_reserved_ -= mine[i]->second.size;
+    uploads_.erase(mine[i]);
+  }
   if (uploads_.size() >= limits::web_uploads_max || upload_bytes_reserved_ + size > limits::web_upload_bytes_total_max)
     return error_response(503, "unavailable", "the node is taking in too many photos at once; try again in a minute");
   std::string id = random_hex(16);
-  uploads_.emplace(id, Upload{session.key.public_key(), std::string(), size, type, now});
+  uploads_.emplace(id, Upload{session.key.public_key(), std::string(), size, type, now, ++uploads_opened_});
   upload_bytes_reserved_ += size;
   return json_response(201, {{"upload", id}, {"offset", 0}, {"size", size}});
 }

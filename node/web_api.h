@@ -104,8 +104,10 @@ class WebApi final : public HttpHandler {
     std::uint64_t size = 0;
     std::string media_type;
     std::uint64_t touched_ms = 0;
+    std::uint64_t opened = 0;  // the order uploads were opened in: of two touched in one ms, the older goes first
   };
   std::map<std::string, Upload> uploads_;
+  std::uint64_t uploads_opened_ = 0;
   std::uint64_t upload_bytes_reserved_ = 0;
 };
 
