@@ -209,6 +209,10 @@ void normalize_equivocations(std::vector<Equivocation>& equivocations) {
   equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
 }
 
+bool revocation_reaches_forward(const RevocationPayload& revocation) {
+  return revocation.frontier_seq > 0 || revocation.reason == "compromised";
+}
+
 ActionClass capability_class(const std::string& capability) {
   static const char* const kSafetyPositive[] = {capability::kNote, "hazard.report", "hazard.escalate",
                                                 "hazard.comment",    "incident.report", "tip.enter"};
@@ -430,6 +434,7 @@ std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t gr
   for (std::size_t r : at->second) {
     if (!std::binary_search(effective_revocations_.begin(), effective_revocations_.end(), r)) continue;
     const auto& payload = std::get<RevocationPayload>(graph_->op(r).fields.payload);
+    if (!revocation_reaches_forward(payload)) continue;
     if (action.author_seq > payload.frontier_seq && may_revoke(r, grant, revokers_prev_)) return r;
   }
   return std::nullopt;

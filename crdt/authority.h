@@ -7,7 +7,8 @@
 // AuthorityState judges ops. An op is judged against the authority ops in its own causal past
 // (its "view"), never against timestamps or arrival order, plus one set-wide rule: a revoked
 // key's privileged ops after the revoker's frontier are void even when concurrent with the
-// revocation, and its safety-positive ops stand but are flagged. The result is a pure function of
+// revocation, and its safety-positive ops stand but are flagged (a `left` revocation that names no
+// frontier has no such reach: revocation_reaches_forward). The result is a pure function of
 // the set of ops: every permutation of delivery gives the same verdicts. See crdt/AUTHORITY.md.
 //
 // Pure; not thread-safe for mutation; an AuthorityState is immutable once built.
@@ -110,6 +111,13 @@ struct Verdict {
   std::vector<std::string> flags;   // "after_revocation", "compromised_key", "equivocated_author"
   std::vector<Hash32> chain;        // grants that authorise it, nearest first, ending at the genesis
 };
+
+// Whether a revocation applies the forward rule (crdt/AUTHORITY.md, "Revocation"): it voids the
+// key's privileged ops numbered after its frontier even where they do not know of it. A revocation
+// that names a frontier does, and so does a `compromised` one without a frontier (every act of a
+// stolen key is suspect); a `left` revocation without a frontier does not: it cannot say which of
+// the key's acts came after it, and voiding them all would void the person's whole past.
+bool revocation_reaches_forward(const RevocationPayload& revocation);
 
 // Privileged actions can be voided by a revocation; safety-positive ones stand, flagged.
 enum class ActionClass { kPrivileged, kSafetyPositive };

@@ -214,15 +214,84 @@ TEST_CASE("a revoked key's offline safety-positive action stands, flagged", "[au
   County county;
   People p;
   county.delegate(county.root(), p.town, "township_station", kTownship);
-  Op head = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op seen = county.note(p.head_a, kVillageA, "巡查: 正常", county.heads());
+  county.ingest(seen);
   std::vector<Hash32> before_revocation = county.heads();
-  county.revoke(p.town, p.head_a, "left", std::nullopt);
+  county.revoke(p.town, p.head_a, "left", seen);
+  // Offline, after the frontier and unaware of the revocation, the head reports a hazard.
   Op report = county.note(p.head_a, kVillageA, "发现隐患: 液化气瓶露天存放", before_revocation);
   county.ingest(report);
   Verdict verdict = county.verdict(report);
   CHECK(verdict.effective);
   CHECK(has_flag(verdict, "after_revocation"));
-  (void)head;
+  CHECK_FALSE(has_flag(verdict, "compromised_key"));
+  CHECK_FALSE(has_flag(county.verdict(seen), "after_revocation"));  // inside the frontier
+}
+
+// Issue 20, finding 10: a `left` revocation with no frontier (by hand, or by `--frontier auto` on
+// a node that holds no op of the key) applied the forward rule from op 0 and voided every
+// privileged act the key ever signed: one office could void years of a person's work.
+TEST_CASE("a village head who left, revoked with no frontier, keeps every act the revocation did not know of",
+          "[authority][issue20]") {
+  for (const std::string reason : {"left", "compromised"}) {
+    CAPTURE(reason);
+    County county;
+    People p;
+    county.delegate(county.root(), p.town, "township_station", kTownship);
+    county.delegate(p.town, p.head_a, "village_head", kVillageA);
+    std::vector<Hash32> township_view = county.heads();
+    // The village's node, which the township has not synced with for months: the head appoints a
+    // grid member, who patrols, and notes a hazard herself.
+    Op appointed = county.delegate(p.head_a, p.member, "grid_member", kGridA);
+    Op patrol = county.note(p.member, kGridA, "巡查: 正常", county.heads());
+    county.ingest(patrol);
+    Op hazard = county.note(p.head_a, kVillageA, "发现隐患", county.heads());
+    county.ingest(hazard);
+    std::vector<Hash32> village_view = county.heads();
+    // The township, holding none of her ops, revokes her with no frontier.
+    Op revocation = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                                 RevocationPayload{p.head_a.public_key(), reason, 0, std::nullopt}, township_view);
+    county.ingest(revocation);
+    CHECK(county.effective(revocation));
+    // Offline still, unaware of the revocation, she appoints another member.
+    Op unaware = county.delegation(p.head_a, p.member2, "grid_member", kGridA, village_view);
+    county.ingest(unaware);
+    // Once she knows of it, her office is gone: an appointment with the revocation in view is void.
+    Op aware = county.delegation(p.head_a, p.member2, "grid_member", "150430100201-04", county.heads());
+    county.ingest(aware);
+    CHECK_FALSE(county.effective(aware));
+    CHECK_THAT(county.verdict(aware).reason, Catch::Contains("lost role 'village_head'"));
+    if (reason == "left") {
+      // What the revocation did not know of stands, unflagged: her appointments and their acts.
+      for (const Op& op : {appointed, patrol, hazard, unaware}) {
+        Verdict verdict = county.verdict(op);
+        CHECK(verdict.effective);
+        CHECK(verdict.flags.empty());
+      }
+    } else {
+      // A stolen key: every privileged act is void, and what rests on it; its reports stand, flagged.
+      for (const Op& op : {appointed, patrol, unaware}) CHECK_FALSE(county.effective(op));
+      CHECK_THAT(county.verdict(appointed).reason, Catch::Contains("void"));
+      Verdict report = county.verdict(hazard);
+      CHECK(report.effective);
+      CHECK(has_flag(report, "after_revocation"));
+      CHECK(has_flag(report, "compromised_key"));
+    }
+    // The same verdicts from a store that receives the ops in the reverse order.
+    std::vector<Bytes> all;
+    REQUIRE(county.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+    std::reverse(all.begin(), all.end());
+    TempDir dir;
+    auto fresh = test::open_store(dir.path());
+    test::ingest_all(*fresh, all, 3);
+    auto a = county.store().authority();
+    auto b = fresh->authority();
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    CHECK((*a)->digest() == (*b)->digest());
+    CHECK(*county.store().effective_digest() == *fresh->effective_digest());
+  }
 }
 
 TEST_CASE("a compromised township key's appointments after its frontier are void, earlier ones survive",
@@ -485,14 +554,18 @@ TEST_CASE("a node's clock 30 days ahead or a year behind changes no verdict", "[
     People p;
     county.delegate(county.root(), p.town, "township_station", kTownship);
     county.delegate(p.town, p.head_a, "village_head", kVillageA);
+    Op first = county.note(p.head_a, kVillageA, "巡查", county.heads());
+    county.ingest(first);
     std::vector<Hash32> before = county.heads();
-    // The revoker's clock is off; its revocation must still be later than its parents.
+    // The revoker's clock is off; its revocation must still be later than its parents. Its
+    // frontier is the head's first op.
     std::vector<Hash32> seen = county.heads();
     std::uint64_t floor = 0;
     for (const Hash32& id : seen) floor = std::max(floor, county.store().get(id)->value().fields.hlc);
     std::uint64_t stamp = revoker_behind ? floor + 1 : floor + revoker_skew;
-    Op revocation = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-                                 RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt}, seen, stamp);
+    Op revocation =
+        county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                     RevocationPayload{p.head_a.public_key(), "left", first.fields.author_seq, first.id}, seen, stamp);
     county.ingest(revocation);
     // The revoked head's offline op, stamped 30 days ahead of everything.
     Op late = county.delegation(p.head_a, p.member, "grid_member", kGridA, before);
@@ -608,7 +681,7 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
 
 TEST_CASE("a state extended by new authority ops equals one computed from scratch", "[authority][property]") {
   std::mt19937_64 rng(4711);
-  std::size_t extended = 0, recomputed = 0;
+  std::size_t extended = 0, recomputed = 0, left_without_frontier = 0, with_frontier = 0;
   for (int round = 0; round < 4; ++round) {
     County county;
     std::vector<KeyPair> keys;
@@ -617,19 +690,34 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
         {"township_station", kTownship}, {"village_head", kVillageA}, {"grid_member", kGridA},
         {"village_safety_officer", kVillageA}, {"county_admin", test::kCounty}};
     std::vector<std::vector<Hash32>> views{county.heads()};
+    std::vector<Op> taken;  // ops by the keys (not the root) taken so far
     for (int step = 0; step < 50; ++step) {
       const std::vector<Hash32>& seen = views[rng() % views.size()];
       const KeyPair& by = rng() % 3 == 0 ? county.root() : keys[rng() % keys.size()];
       const KeyPair& to = keys[rng() % keys.size()];
       Op op;
       if (rng() % 5 == 0) {
-        op = county.build(by, test::kCounty, key_object_id(to.public_key()),
-                          RevocationPayload{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt}, seen);
+        // Half name no frontier, `left` (no forward rule) or `compromised` (voids from op 0); half
+        // name one of a key's ops as the frontier, seen or not.
+        RevocationPayload revocation{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt};
+        if (!taken.empty() && rng() % 2 == 0) {
+          const Op& frontier = taken[rng() % taken.size()];
+          revocation.key = frontier.fields.author;
+          revocation.frontier_seq = frontier.fields.author_seq;
+          revocation.frontier = frontier.id;
+        }
+        op = county.build(by, test::kCounty, key_object_id(revocation.key), revocation, seen);
       } else {
         const auto& [role, scope] = kGrants[rng() % kGrants.size()];
         op = county.delegation(by, to, role, scope, seen);
       }
-      county.offer(op, by, seen);
+      if (county.offer(op, by, seen)) {
+        if (&by != &county.root()) taken.push_back(op);
+        if (const auto* r = std::get_if<RevocationPayload>(&op.fields.payload)) {
+          left_without_frontier += r->reason == "left" && !r->frontier;
+          with_frontier += r->frontier.has_value();
+        }
+      }
       views.push_back(county.heads());
       // The store extends its last state when it can; the result must be the full computation's.
       auto state = county.store().authority();
@@ -649,10 +737,13 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
       CHECK((*state)->digest() == fresh.digest());
     }
   }
-  // Both paths ran: delegations extend the state, revocations force a full computation.
-  CAPTURE(extended, recomputed);
+  // Both paths ran: delegations extend the state, revocations force a full computation; and the
+  // revocations took every form, `left` ones without a frontier among them (issue 20).
+  CAPTURE(extended, recomputed, left_without_frontier, with_frontier);
   CHECK(extended > 20);
   CHECK(recomputed > 20);
+  CHECK(left_without_frontier > 5);
+  CHECK(with_frontier > 5);
 }
 
 TEST_CASE("a graph cut back after a failed write is the graph that never had those ops", "[authority]") {
@@ -777,10 +868,10 @@ TEST_CASE("the authority a store keeps after authoring equals one computed afres
   read = county.store().hazard(report.fields.object);
   REQUIRE(read.is_ok());
   CHECK(read->exists);
-  // The township revokes the village head from before any of her ops: her appointment of the
-  // grid member, and so the member's report, are void.
+  // The township revokes the village head's key as compromised, from before any of her ops: her
+  // appointment of the grid member, and so the member's report, are void.
   author(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-         RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt});
+         RevocationPayload{p.head_a.public_key(), "compromised", 0, std::nullopt});
   CHECK_FALSE(county.effective(member));
   read = county.store().hazard(report.fields.object);
   REQUIRE(read.is_ok());
