@@ -87,10 +87,14 @@ void run_revoke(Context& ctx, const RevokeArgs& args) {
       revocation.frontier_seq = (*head)->seq;
       revocation.frontier = (*head)->id;
     } else if (args.reason == "left") {
-      // No frontier: every privileged act of the key is void, also those other nodes hold.
+      // No frontier: a `left` revocation then has no forward rule (crdt/AUTHORITY.md,
+      // "Revocation"): the key's roles end for what is written knowing of it, and whatever the key
+      // signs without knowing of it stands, however late.
       std::cerr << "anwang: warning: this node holds no op of key " << key->short_hex()
-                << ", so the revocation names no frontier and voids every privileged act the key signed "
-                   "anywhere; if it has worked elsewhere, sync with that node first and revoke then\n";
+                << ", so the revocation names no frontier: the key's roles end for everything written "
+                   "after it, but nothing the key signs without knowing of it is void, however late; "
+                   "if it has worked elsewhere, sync with that node first and revoke then "
+                   "(a key that may be misused: --reason compromised)\n";
     }
   } else if (args.frontier != "none") {
     return ctx.fail(Status::invalid("--frontier must be 'auto' (the key's latest op this node holds) or 'none'"));
@@ -372,7 +376,9 @@ void add_authority_commands(CLI::App& app, Context& ctx) {
   revoke->add_option("--reason", revoke_args->reason, "left (离任) or compromised (密钥泄露)")->required();
   revoke->add_option("--scope", revoke_args->scope, "Revoke the roles held within this scope (default: the county)");
   revoke->add_option("--frontier", revoke_args->frontier,
-                     "auto: the key's latest op this node holds stays valid, later privileged ops are void; "
+                     "auto: the key's latest op this node holds stays valid, later privileged ops are void "
+                     "(when this node holds none, a 'left' revocation names no frontier and voids nothing the "
+                     "key signs without knowing of it); "
                      "none (only with --reason compromised): every privileged op of the key is void")
       ->default_val("auto");
   revoke->callback([&ctx, revoke_args] { run_revoke(ctx, *revoke_args); });

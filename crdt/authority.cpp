@@ -4,6 +4,8 @@
 #include <cassert>
 #include <functional>
 #include <limits>
+#include <map>
+#include <unordered_set>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"
@@ -51,10 +53,16 @@ void AuthoritySet::merge(const AuthoritySet& other) {
 
 // ---- AuthorityGraph ----
 
-void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
+void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents, std::optional<HeldFrontier> held_frontier) {
   assert(is_authority_payload(op.fields.payload));
   assert(!contains(op.id));
+  assert((!held_frontier || std::holds_alternative<RevocationPayload>(op.fields.payload)) &&
+         "only a revocation names a frontier op");
   std::size_t index = ops_.size();
+  std::vector<Hash32> record_parents;
+  for (const Hash32& parent : op.fields.parents)
+    if (!contains(parent)) record_parents.push_back(parent);
+  if (!record_parents.empty()) with_record_parents_.push_back(index);
   AuthoritySet past(index + 1);
   past.add(index);
   for (const Hash32& parent : auth_parents) {
@@ -70,6 +78,8 @@ void AuthorityGraph::add(Op op, const std::vector<Hash32>& auth_parents) {
   if (std::holds_alternative<AmendmentPayload>(op.fields.payload)) amendments_.push_back(index);
   ops_.push_back(std::make_shared<const Op>(std::move(op)));
   parents_.push_back(auth_parents);
+  record_parents_.push_back(std::move(record_parents));
+  held_frontiers_.push_back(std::move(held_frontier));
   past_.push_back(std::move(past));
   has_child_.push_back(false);
   names_.push_back(naming(*ops_.back(), index));
@@ -129,6 +139,9 @@ void AuthorityGraph::truncate(std::size_t count) {
   }
   ops_.resize(count);
   parents_.resize(count);
+  record_parents_.resize(count);
+  held_frontiers_.resize(count);
+  while (!with_record_parents_.empty() && with_record_parents_.back() >= count) with_record_parents_.pop_back();
   past_.resize(count);
   names_.resize(count);
   while (!amendments_.empty() && amendments_.back() >= count) amendments_.pop_back();
@@ -154,6 +167,45 @@ bool AuthorityGraph::names_in_view(const PublicKey& key, const std::vector<Hash3
         return true;
   }
   return false;
+}
+
+std::vector<Hash32> AuthorityGraph::record_parents_in(const AuthoritySet& view) const {
+  std::vector<Hash32> out;
+  for (std::size_t i : with_record_parents_)
+    if (view.has(i)) out.insert(out.end(), record_parents_[i].begin(), record_parents_[i].end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+PastSearch find_in_past(std::vector<Hash32> starts, const Hash32& target, std::uint64_t target_hlc,
+                        const std::function<std::optional<PastStep>(const Hash32&)>& step, std::size_t reads_max) {
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  if (std::binary_search(starts.begin(), starts.end(), target)) return PastSearch::kFound;
+  // Ops read and later than the target, to walk back through, latest last, with their parents.
+  std::map<std::pair<std::uint64_t, Hash32>, std::vector<Hash32>> waiting;
+  std::unordered_set<Hash32> read;
+  // Reads `ids` (those not read yet) in id order; false once `reads_max` ops have been read.
+  auto read_all = [&](const std::vector<Hash32>& ids) {
+    for (const Hash32& id : ids) {
+      if (read.count(id) != 0) continue;
+      if (read.size() >= reads_max) return false;
+      read.insert(id);
+      if (auto op = step(id); op && op->hlc > target_hlc) waiting.emplace(std::make_pair(op->hlc, id), std::move(op->parents));
+    }
+    return true;
+  };
+  if (!read_all(starts)) return PastSearch::kTooDeep;
+  while (!waiting.empty()) {
+    auto latest = std::prev(waiting.end());
+    std::vector<Hash32> parents = std::move(latest->second);
+    waiting.erase(latest);
+    std::sort(parents.begin(), parents.end());
+    if (std::binary_search(parents.begin(), parents.end(), target)) return PastSearch::kFound;
+    if (!read_all(parents)) return PastSearch::kTooDeep;
+  }
+  return PastSearch::kAbsent;
 }
 
 std::optional<std::size_t> AuthorityGraph::index_of(const Hash32& id) const {
@@ -207,6 +259,10 @@ void normalize_equivocations(std::vector<Equivocation>& equivocations) {
     return std::tie(a.key, a.seq) < std::tie(b.key, b.seq);
   });
   equivocations.erase(std::unique(equivocations.begin(), equivocations.end()), equivocations.end());
+}
+
+bool revocation_reaches_forward(const RevocationPayload& revocation) {
+  return revocation.frontier_seq > 0 || revocation.reason == "compromised";
 }
 
 ActionClass capability_class(const std::string& capability) {
@@ -430,6 +486,7 @@ std::optional<std::size_t> AuthorityState::revoked_after_frontier(std::size_t gr
   for (std::size_t r : at->second) {
     if (!std::binary_search(effective_revocations_.begin(), effective_revocations_.end(), r)) continue;
     const auto& payload = std::get<RevocationPayload>(graph_->op(r).fields.payload);
+    if (!revocation_reaches_forward(payload)) continue;
     if (action.author_seq > payload.frontier_seq && may_revoke(r, grant, revokers_prev_)) return r;
   }
   return std::nullopt;
@@ -610,17 +667,21 @@ Verdict AuthorityState::judge_delegation(const Op& op, const DelegationPayload& 
 }
 
 Verdict AuthorityState::judge_over_key(const Op& op, const PublicKey& key, const AuthoritySet& view,
-                                       std::optional<std::size_t>) const {
+                                       std::optional<std::size_t> self) const {
   if (constitution_in(view) == nullptr) return refused("its causal past holds no genesis of this network");
   if (auto suspended = suspension(op.fields.author, op.fields.author_seq, view, reach_of(op))) return refused(*suspended);
-  // A frontier op in the revocation's view must be the revoked key's op of that number.
-  if (const auto* revocation = std::get_if<RevocationPayload>(&op.fields.payload); revocation && revocation->frontier)
-    if (auto f = graph_->index_of(*revocation->frontier); f && view.has(*f)) {
-      const Op& frontier = graph_->op(*f);
-      if (frontier.fields.author != key || frontier.fields.author_seq != revocation->frontier_seq)
-        return refused("its frontier op " + frontier.id.short_hex() + " is not key " + key_name(key) + "'s op number " +
-                       std::to_string(revocation->frontier_seq));
-    }
+  // A frontier op in the revocation's causal past must be the revoked key's op of that number: an
+  // authority op in its view, or another op the store found in its past (HeldFrontier).
+  if (const auto* revocation = std::get_if<RevocationPayload>(&op.fields.payload); revocation && revocation->frontier) {
+    std::optional<HeldFrontier> held;
+    if (auto f = graph_->index_of(*revocation->frontier); f && view.has(*f))
+      held = HeldFrontier{graph_->op(*f).fields.author, graph_->op(*f).fields.author_seq};
+    else if (self)
+      held = graph_->held_frontier(*self);
+    if (held && (held->author != key || held->seq != revocation->frontier_seq))
+      return refused("its frontier op " + revocation->frontier->short_hex() + " is not key " + key_name(key) +
+                     "'s op number " + std::to_string(revocation->frontier_seq));
+  }
   auto authorities = revoke_authorities(op.fields.author, view, op.fields.author_seq);
   if (authorities.empty()) {
     // The true reason when the author held an office that may revoke, and lost it: a revocation

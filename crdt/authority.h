@@ -7,13 +7,15 @@
 // AuthorityState judges ops. An op is judged against the authority ops in its own causal past
 // (its "view"), never against timestamps or arrival order, plus one set-wide rule: a revoked
 // key's privileged ops after the revoker's frontier are void even when concurrent with the
-// revocation, and its safety-positive ops stand but are flagged. The result is a pure function of
+// revocation, and its safety-positive ops stand but are flagged (a `left` revocation that names no
+// frontier has no such reach: revocation_reaches_forward). The result is a pure function of
 // the set of ops: every permutation of delivery gives the same verdicts. See crdt/AUTHORITY.md.
 //
 // Pure; not thread-safe for mutation; an AuthorityState is immutable once built.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,10 +39,23 @@ class AuthoritySet {
   std::vector<std::uint64_t> words_;
 };
 
+// A revocation's frontier op that lies in the revocation's causal past and is not an authority op
+// (a hazard step, a patrol): its author and number. The store finds it (find_in_past) and the
+// graph keeps it with the revocation, for the authority rules to check like a frontier op in the
+// view (crdt/AUTHORITY.md, "Revocation"). Every node that holds the revocation holds its whole
+// causal past, so every node finds the same.
+struct HeldFrontier {
+  PublicKey author;
+  std::uint64_t seq = 0;
+  bool operator==(const HeldFrontier&) const = default;
+};
+
 class AuthorityGraph {
  public:
-  // REQUIRES: op is an authority op not yet added; every id in auth_parents was added.
-  void add(Op op, const std::vector<Hash32>& auth_parents);
+  // REQUIRES: op is an authority op not yet added; every id in auth_parents was added; every
+  // causal parent of op is held (the parents not added are the ones that are not authority ops).
+  // `held_frontier`: for a revocation, what the store found of its frontier op (HeldFrontier).
+  void add(Op op, const std::vector<Hash32>& auth_parents, std::optional<HeldFrontier> held_frontier = std::nullopt);
   // Drops every op added after the first `count`, as if they had never been added (a write
   // transaction that added them failed). REQUIRES: count <= size().
   void truncate(std::size_t count);
@@ -57,6 +72,13 @@ class AuthorityGraph {
   // Authority ops no other authority op has in its past.
   std::vector<Hash32> heads() const;
   const std::vector<Hash32>& auth_parents(std::size_t i) const { return parents_[i]; }
+  // The causal parents of op `i` that are not authority ops: none, but for ops written by hand and
+  // revocations of releases that made their frontier op a parent.
+  const std::vector<Hash32>& record_parents(std::size_t i) const { return record_parents_[i]; }
+  // The record parents of every op in `view`, sorted, without repeats: where ops that are not
+  // authority ops enter a causal past whose authority ops are `view`.
+  std::vector<Hash32> record_parents_in(const AuthoritySet& view) const;
+  const std::optional<HeldFrontier>& held_frontier(std::size_t i) const { return held_frontiers_[i]; }
   std::optional<std::size_t> genesis() const { return genesis_; }
   // Whether `key` is a root key of the genesis, or the node of an enrolment or the grantee of a
   // naming delegation in the past of any of `frontier` (inclusive; unknown ids are ignored). A
@@ -73,6 +95,9 @@ class AuthorityGraph {
   // it) copies pointers, not ops.
   std::vector<std::shared_ptr<const Op>> ops_;
   std::vector<std::vector<Hash32>> parents_;
+  std::vector<std::vector<Hash32>> record_parents_;
+  std::vector<std::size_t> with_record_parents_;  // the ops whose record_parents_ are not empty, in order
+  std::vector<std::optional<HeldFrontier>> held_frontiers_;
   std::vector<AuthoritySet> past_;  // inclusive
   std::unordered_map<Hash32, std::size_t> index_;
   std::vector<bool> has_child_;
@@ -110,6 +135,13 @@ struct Verdict {
   std::vector<std::string> flags;   // "after_revocation", "compromised_key", "equivocated_author"
   std::vector<Hash32> chain;        // grants that authorise it, nearest first, ending at the genesis
 };
+
+// Whether a revocation applies the forward rule (crdt/AUTHORITY.md, "Revocation"): it voids the
+// key's privileged ops numbered after its frontier even where they do not know of it. A revocation
+// that names a frontier does, and so does a `compromised` one without a frontier (every act of a
+// stolen key is suspect); a `left` revocation without a frontier does not: it cannot say which of
+// the key's acts came after it, and voiding them all would void the person's whole past.
+bool revocation_reaches_forward(const RevocationPayload& revocation);
 
 // Privileged actions can be voided by a revocation; safety-positive ones stand, flagged.
 enum class ActionClass { kPrivileged, kSafetyPositive };
@@ -306,6 +338,21 @@ bool visible_to(const Reach& reach, const std::string& node_scope);
 bool reach_covers(const Reach& outer, const Reach& inner);
 // `reach` narrowed to where a parent of reach `parent` goes too (unchanged when `parent` covers it).
 void narrow_reach(Reach& reach, const Reach& parent);
+
+// What find_in_past reads of an op it walks back through: its timestamp and causal parents.
+struct PastStep {
+  std::uint64_t hlc = 0;
+  std::vector<Hash32> parents;
+};
+enum class PastSearch { kFound, kAbsent, kTooDeep };
+// Whether `target`, an op stamped `target_hlc`, is one of `starts` or in their causal past, as far
+// as `step` describes ops (nullopt: an op not walked through, whose past the caller covers with
+// other starts). Only ops later than `target_hlc` are walked through (an op is later than all of its
+// past). Ops are read in descending (hlc, id) order, so the ops read, and where the search gives up
+// after reading `reads_max` of them (kTooDeep), depend only on the ops: the same on every node that
+// holds them.
+PastSearch find_in_past(std::vector<Hash32> starts, const Hash32& target, std::uint64_t target_hlc,
+                        const std::function<std::optional<PastStep>(const Hash32&)>& step, std::size_t reads_max);
 
 // Sorts equivocations by (key, number) and drops repeats.
 void normalize_equivocations(std::vector<Equivocation>& equivocations);

@@ -50,6 +50,18 @@ inline constexpr std::size_t identifier_bytes_max = 64;  // role, category, capa
 // the depth of the office tree (county → township → village → grid: 4); 32 is a wide margin.
 inline constexpr std::size_t authority_rounds_max = 32;
 
+// A revocation's frontier op that is not an authority op is checked when it lies in the
+// revocation's causal past (crdt/AUTHORITY.md, "Revocation"). To find out, the store walks back
+// from where records enter that past (the parents of authority ops that are not authority ops:
+// only ops written by hand or by releases that made the frontier a parent have them) through ops
+// later than the frontier op, reading each. An honest revocation has no such entry and costs no
+// read; a revocation of an earlier release names its frontier op as a parent and is settled at
+// the first. The bound keeps a hand-made revocation over a long chain of records from costing
+// more than a few milliseconds, at ingest and whenever the graph is loaded: past it the frontier
+// is not checked. The walk visits ops in one order fixed by the ops themselves, so every node
+// that holds the revocation stops at the same op and decides alike.
+inline constexpr std::size_t revocation_frontier_walk_ops_max = 1024;
+
 // Attachments: photos and scanned forms travel as blobs. A phone photo is 2–5 MiB; 32 MiB
 // bounds a scanned multi-page form. Ten photos per step is more than any form asks for.
 inline constexpr std::uint64_t blob_bytes_max = 32ull << 20;

@@ -61,7 +61,7 @@ struct RevocationPayload {
   PublicKey key;
   std::string reason;  // "left" or "compromised"
   std::uint64_t frontier_seq = 0;
-  std::optional<Hash32> frontier;  // present exactly when frontier_seq > 0; one of the op's parents
+  std::optional<Hash32> frontier;  // present exactly when frontier_seq > 0; named, not a parent (crdt/AUTHORITY.md)
   bool operator==(const RevocationPayload&) const = default;
 };
 

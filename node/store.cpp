@@ -607,7 +607,9 @@ class Store::IngestTxn {
     if (Status s = txn_.put(tables_.auth_past, op.id.view(), past); !s) return s;
     if (is_authority_payload(op.fields.payload)) {
       if (Status s = txn_.put(tables_.authority, concat({u64_be(op.fields.hlc), op.id.view()}), {}); !s) return s;
-      graph_.add(op, *frontier);
+      auto held_frontier = store_.held_frontier_in(txn_, graph_, op, *frontier);
+      if (!held_frontier) return held_frontier.status();
+      graph_.add(op, *frontier, *held_frontier);
     }
     return Status::ok();
   }
@@ -1607,10 +1609,46 @@ Status Store::ensure_graph(const Txn& txn) const {
       for (std::size_t at = 0; at + 32 <= (*past)->size(); at += 32) frontier.push_back(*Hash32::from_view((*past)->subspan(at, 32)));
     for (const Hash32& parent : frontier)
       if (!graph->contains(parent)) return Status::corruption("authority op " + id.hex() + " precedes its own past");
-    graph->add(**op, frontier);
+    auto held_frontier = held_frontier_in(txn, *graph, **op, frontier);
+    if (!held_frontier) return held_frontier.status();
+    graph->add(**op, frontier, *held_frontier);
   }
   graph_ = std::move(graph);
   return Status::ok();
+}
+
+Result<std::optional<HeldFrontier>> Store::held_frontier_in(const Txn& txn, const AuthorityGraph& graph, const Op& op,
+                                                            const std::vector<Hash32>& auth_frontier) const {
+  const auto* revocation = std::get_if<RevocationPayload>(&op.fields.payload);
+  // An authority op named as the frontier is judged from the view (crdt/authority.cpp).
+  if (revocation == nullptr || !revocation->frontier || graph.contains(*revocation->frontier))
+    return std::optional<HeldFrontier>();
+  auto where = txn.get(tables_.ids, revocation->frontier->view());
+  if (!where) return where.status();
+  if (!*where) return std::optional<HeldFrontier>();  // not held, so not in the past of an op held
+  auto frontier = op_at(txn, *revocation->frontier, concat({**where, revocation->frontier->view()}));
+  if (!frontier) return frontier.status();
+  // Records enter the revocation's past through its own parents that are not authority ops, and
+  // through those of the authority ops in its past (their own pasts are walked from there).
+  std::vector<Hash32> starts = graph.record_parents_in(graph.closure(auth_frontier));
+  for (const Hash32& parent : required_parents(op.fields))
+    if (!graph.contains(parent)) starts.push_back(parent);
+  if (starts.empty()) return std::optional<HeldFrontier>();
+  Status failed = Status::ok();
+  auto step = [&](const Hash32& id) -> std::optional<PastStep> {
+    if (graph.contains(id) || !failed) return std::nullopt;
+    auto held = held_op(txn, id);
+    if (!held) {
+      failed = held.status();
+      return std::nullopt;
+    }
+    return PastStep{(*held)->fields.hlc, required_parents((*held)->fields)};
+  };
+  PastSearch found = find_in_past(std::move(starts), *revocation->frontier, (*frontier)->fields.hlc, step,
+                                  limits::revocation_frontier_walk_ops_max);
+  if (!failed) return failed;
+  if (found != PastSearch::kFound) return std::optional<HeldFrontier>();
+  return std::optional<HeldFrontier>(HeldFrontier{(*frontier)->fields.author, (*frontier)->fields.author_seq});
 }
 
 Result<AuthorityGraph*> Store::graph_for_write(const Txn& txn) {

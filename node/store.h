@@ -346,6 +346,12 @@ class Store {
   // (another writer, perhaps another process, added some). Copied before mutation while an
   // AuthorityState shares it.
   Status ensure_graph(const Txn& txn) const;
+  // For a revocation about to join `graph` with the authority past `auth_frontier`: its frontier op
+  // when that op is not an authority op and lies in the revocation's causal past, found by walking
+  // back from where records enter that past (find_in_past, limits::revocation_frontier_walk_ops_max);
+  // nothing otherwise. A function of the revocation and its causal past (crdt/AUTHORITY.md).
+  Result<std::optional<HeldFrontier>> held_frontier_in(const Txn& txn, const AuthorityGraph& graph, const Op& op,
+                                                      const std::vector<Hash32>& auth_frontier) const;
   Result<AuthorityGraph*> graph_for_write(const Txn& txn);
   // After a failed write: the in-memory graph back to the `count` ops the store holds.
   void rollback_graph(std::size_t count) const;

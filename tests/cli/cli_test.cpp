@@ -304,9 +304,19 @@ TEST_CASE("revoke --frontier none needs --reason compromised; a key that left ke
   // A node that holds no op of the key names no frontier and says what that does.
   auto unseen = dir.path() / "unseen";
   fs::copy(home, unseen, fs::copy_options::recursive);
-  Run warned = anwang_cli(unseen, {"--as", "town", "revoke", "--key", "head", "--reason", "left"});
+  Run warned = anwang_cli(unseen, {"--as", "town", "revoke", "--key", "head", "--reason", "left", "--json"});
   CHECK(warned.exit_code == 0);
-  CHECK_THAT(warned.err, Catch::Contains("holds no op of key") && Catch::Contains("sync with that node first"));
+  CHECK_THAT(warned.err, Catch::Contains("holds no op of key") && Catch::Contains("sync with that node first") &&
+                             Catch::Contains("nothing the key signs without knowing of it is void"));
+  std::string unseen_revocation = json::parse(warned.out)["id"].get<std::string>();
+  json unseen_payload = json::parse(ok(unseen, {"show", unseen_revocation, "--json"}).out)["payload"];
+  CHECK(unseen_payload["frontier"].is_null());
+  // Both appointments the head made without knowing of it arrive: a 'left' revocation with no
+  // frontier voids neither (issue 20: earlier releases voided every act of the key from op 0).
+  ok(unseen, {"op", "import", (dir.path() / "both.ops").string()});
+  CHECK(anwang_cli(unseen, {"can", "member", "note", "150430100201-03"}).exit_code == 0);
+  CHECK(anwang_cli(unseen, {"can", "member2", "note", "150430100201-04"}).exit_code == 0);
+  CHECK(anwang_cli(unseen, {"can", "head", "delegate", "150430100201"}).exit_code == 1);  // her office ended
 
   // The same node, revoking two ways (each on its own copy), after the first appointment arrived.
   ok(home, {"op", "import", (dir.path() / "first.ops").string()});

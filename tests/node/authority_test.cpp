@@ -7,8 +7,10 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 
 #include "crdt/hash.h"
+#include "crdt/limits.h"
 #include "node/constitution.h"
 #include "node/store.h"
 #include "support/fixtures.h"
@@ -214,15 +216,266 @@ TEST_CASE("a revoked key's offline safety-positive action stands, flagged", "[au
   County county;
   People p;
   county.delegate(county.root(), p.town, "township_station", kTownship);
-  Op head = county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  Op seen = county.note(p.head_a, kVillageA, "巡查: 正常", county.heads());
+  county.ingest(seen);
   std::vector<Hash32> before_revocation = county.heads();
-  county.revoke(p.town, p.head_a, "left", std::nullopt);
+  county.revoke(p.town, p.head_a, "left", seen);
+  // Offline, after the frontier and unaware of the revocation, the head reports a hazard.
   Op report = county.note(p.head_a, kVillageA, "发现隐患: 液化气瓶露天存放", before_revocation);
   county.ingest(report);
   Verdict verdict = county.verdict(report);
   CHECK(verdict.effective);
   CHECK(has_flag(verdict, "after_revocation"));
-  (void)head;
+  CHECK_FALSE(has_flag(verdict, "compromised_key"));
+  CHECK_FALSE(has_flag(county.verdict(seen), "after_revocation"));  // inside the frontier
+}
+
+// Issue 20, finding 10: a `left` revocation with no frontier (by hand, or by `--frontier auto` on
+// a node that holds no op of the key) applied the forward rule from op 0 and voided every
+// privileged act the key ever signed: one office could void years of a person's work.
+TEST_CASE("a village head who left, revoked with no frontier, keeps every act the revocation did not know of",
+          "[authority][issue20]") {
+  for (const std::string reason : {"left", "compromised"}) {
+    CAPTURE(reason);
+    County county;
+    People p;
+    county.delegate(county.root(), p.town, "township_station", kTownship);
+    county.delegate(p.town, p.head_a, "village_head", kVillageA);
+    std::vector<Hash32> township_view = county.heads();
+    // The village's node, which the township has not synced with for months: the head appoints a
+    // grid member, who patrols, and notes a hazard herself.
+    Op appointed = county.delegate(p.head_a, p.member, "grid_member", kGridA);
+    Op patrol = county.note(p.member, kGridA, "巡查: 正常", county.heads());
+    county.ingest(patrol);
+    Op hazard = county.note(p.head_a, kVillageA, "发现隐患", county.heads());
+    county.ingest(hazard);
+    std::vector<Hash32> village_view = county.heads();
+    // The township, holding none of her ops, revokes her with no frontier.
+    Op revocation = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                                 RevocationPayload{p.head_a.public_key(), reason, 0, std::nullopt}, township_view);
+    county.ingest(revocation);
+    CHECK(county.effective(revocation));
+    // Offline still, unaware of the revocation, she appoints another member.
+    Op unaware = county.delegation(p.head_a, p.member2, "grid_member", kGridA, village_view);
+    county.ingest(unaware);
+    // Once she knows of it, her office is gone: an appointment with the revocation in view is void.
+    Op aware = county.delegation(p.head_a, p.member2, "grid_member", "150430100201-04", county.heads());
+    county.ingest(aware);
+    CHECK_FALSE(county.effective(aware));
+    CHECK_THAT(county.verdict(aware).reason, Catch::Contains("lost role 'village_head'"));
+    if (reason == "left") {
+      // What the revocation did not know of stands, unflagged: her appointments and their acts.
+      for (const Op& op : {appointed, patrol, hazard, unaware}) {
+        Verdict verdict = county.verdict(op);
+        CHECK(verdict.effective);
+        CHECK(verdict.flags.empty());
+      }
+    } else {
+      // A stolen key: every privileged act is void, and what rests on it; its reports stand, flagged.
+      for (const Op& op : {appointed, patrol, unaware}) CHECK_FALSE(county.effective(op));
+      CHECK_THAT(county.verdict(appointed).reason, Catch::Contains("void"));
+      Verdict report = county.verdict(hazard);
+      CHECK(report.effective);
+      CHECK(has_flag(report, "after_revocation"));
+      CHECK(has_flag(report, "compromised_key"));
+    }
+    // The same verdicts from a store that receives the ops in the reverse order.
+    std::vector<Bytes> all;
+    REQUIRE(county.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+    std::reverse(all.begin(), all.end());
+    TempDir dir;
+    auto fresh = test::open_store(dir.path());
+    test::ingest_all(*fresh, all, 3);
+    auto a = county.store().authority();
+    auto b = fresh->authority();
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    CHECK((*a)->digest() == (*b)->digest());
+    CHECK(*county.store().effective_digest() == *fresh->effective_digest());
+  }
+}
+
+// Issue 20, finding 10: "the frontier id is never checked". A frontier op in the revocation's
+// view was checked, but a frontier op that is a record (a patrol, a hazard step) in the
+// revocation's causal past was not, though every node holding the revocation holds it.
+TEST_CASE("a frontier op in the revocation's causal past must be the revoked key's op of that number",
+          "[authority][issue20]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  Op first = county.note(p.head_a, kVillageA, "巡查 1", county.heads());
+  county.ingest(first);
+  Op second = county.note(p.head_a, kVillageA, "巡查 2", county.heads());
+  county.ingest(second);
+  Op members = county.note(p.member, kGridA, "巡查", county.heads());
+  county.ingest(members);
+  // A record of the member's on the head's second patrol (an op written by hand may name any
+  // parent): the head's patrol is in the past of whatever names this one.
+  Op on_top = county.build(p.member, kGridA, second.fields.object, NotePayload{"复查"}, {second.id});
+  county.ingest(on_top);
+  // An appointment by the township that names the head's first patrol as a parent, as an op
+  // written by hand may: that patrol is in the past of every later authority op.
+  std::vector<Hash32> with_first = county.heads();
+  with_first.push_back(first.id);
+  Op appointment_by_hand = county.build(p.town, kVillageB, County::grant_object(p.head_b, "village_head", kVillageB),
+                                        DelegationPayload{p.head_b.public_key(), "village_head", {}}, with_first);
+  std::vector<Hash32> seen = county.heads();  // every revocation below is concurrent with the others
+  auto revocation = [&](const Op& frontier, std::uint64_t seq, std::vector<Hash32> parents) {
+    Op op = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                         RevocationPayload{p.head_a.public_key(), "left", seq, frontier.id}, std::move(parents));
+    county.ingest(op);
+    return op;
+  };
+  auto with = [&](std::vector<Hash32> ids) {
+    ids.insert(ids.begin(), seen.begin(), seen.end());
+    return ids;
+  };
+  // The frontier op a parent, as releases before issue 19 wrote it: the right number stands.
+  Op right = revocation(second, second.fields.author_seq, with({second.id}));
+  CHECK(county.effective(right));
+  // A parent, with another number: void. So is another key's op.
+  Op lower = revocation(second, first.fields.author_seq, with({second.id}));
+  CHECK_FALSE(county.effective(lower));
+  CHECK_THAT(county.verdict(lower).reason,
+             Catch::Contains("is not key " + p.head_a.public_key().short_hex() + "'s op number " +
+                             std::to_string(first.fields.author_seq)));
+  Op other_key = revocation(members, members.fields.author_seq, with({members.id}));
+  CHECK_FALSE(county.effective(other_key));
+  // Deeper in the past: behind another record, or behind an authority op that names it.
+  Op behind_record = revocation(second, first.fields.author_seq, with({on_top.id}));
+  CHECK_FALSE(county.effective(behind_record));
+  county.ingest(appointment_by_hand);
+  Op behind_authority = revocation(first, second.fields.author_seq, {appointment_by_hand.id});
+  CHECK_FALSE(county.effective(behind_authority));
+  Op behind_authority_right = revocation(first, first.fields.author_seq, {appointment_by_hand.id});
+  CHECK(county.effective(behind_authority_right));
+  // Named and not in its past, the frontier op is not checked: a node that does not hold it (a
+  // node of another village) must judge the revocation as this one does.
+  Op named_only = revocation(second, first.fields.author_seq, seen);
+  CHECK(county.effective(named_only));
+
+  // The same verdicts from a store that receives the ops in another order, and once more when it
+  // loads its authority graph from its tables.
+  std::vector<Bytes> all;
+  REQUIRE(county.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+  std::reverse(all.begin(), all.end());
+  TempDir dir;
+  Hash32 before_reopen;
+  {
+    auto fresh = test::open_store(dir.path());
+    test::ingest_all(*fresh, all, 5);
+    auto state = fresh->authority();
+    REQUIRE(state.is_ok());
+    before_reopen = (*state)->digest();
+    for (const Op* op : {&right, &lower, &other_key, &behind_record, &behind_authority, &behind_authority_right, &named_only})
+      CHECK(fresh->verdict(*op)->effective == county.effective(*op));
+  }
+  auto reopened = test::open_store(dir.path());
+  auto state = reopened->authority();
+  auto here = county.store().authority();
+  REQUIRE(state.is_ok());
+  REQUIRE(here.is_ok());
+  CHECK((*state)->digest() == before_reopen);
+  CHECK((*state)->digest() == (*here)->digest());
+}
+
+TEST_CASE("a frontier op deeper than the walk's bound is not checked, alike in every order of arrival",
+          "[authority][issue20]") {
+  County county;
+  People p;
+  county.delegate(county.root(), p.town, "township_station", kTownship);
+  county.delegate(p.town, p.head_a, "village_head", kVillageA);
+  county.delegate(p.head_a, p.member, "grid_member", kGridA);
+  Op patrol = county.note(p.head_a, kVillageA, "巡查", county.heads());
+  county.ingest(patrol);
+  // A chain of records written by hand on top of the head's patrol, longer than the bound.
+  std::vector<Op> chain;
+  std::vector<Bytes> bytes;
+  for (std::size_t i = 0; i < limits::revocation_frontier_walk_ops_max + 50; ++i) {
+    chain.push_back(county.build(p.member, kGridA, patrol.fields.object, NotePayload{"复查 " + std::to_string(i)},
+                                 {i == 0 ? patrol.id : chain.back().id}));
+    bytes.push_back(chain.back().bytes);
+  }
+  test::ingest_all(county.store(), bytes, 256);
+  std::vector<Hash32> seen = county.heads();
+  auto revocation_on = [&](const Op& top) {
+    std::vector<Hash32> parents = seen;
+    parents.push_back(top.id);
+    Op op = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                         RevocationPayload{p.head_a.public_key(), "left", patrol.fields.author_seq + 1, patrol.id}, parents);
+    county.ingest(op);
+    return op;
+  };
+  // Within the bound, the wrong number is found; past it, the walk gives up and the frontier is
+  // not checked.
+  Op within = revocation_on(chain[limits::revocation_frontier_walk_ops_max - 24]);
+  Op beyond = revocation_on(chain.back());
+  CHECK_FALSE(county.effective(within));
+  CHECK(county.effective(beyond));
+  std::vector<Bytes> all;
+  REQUIRE(county.store().for_each_op([&](const Op& op) { all.push_back(op.bytes); }).is_ok());
+  std::shuffle(all.begin(), all.end(), std::mt19937_64(20));
+  TempDir dir;
+  {
+    auto fresh = test::open_store(dir.path());
+    test::ingest_all(*fresh, all, 100);
+    CHECK_FALSE(fresh->verdict(within)->effective);
+    CHECK(fresh->verdict(beyond)->effective);
+  }
+  auto reopened = test::open_store(dir.path());
+  CHECK_FALSE(reopened->verdict(within)->effective);
+  CHECK(reopened->verdict(beyond)->effective);
+}
+
+TEST_CASE("find_in_past reads the same ops whatever the order of its starts, and stops at its bound",
+          "[authority][issue20]") {
+  // A little history: ops 1..40, each naming one or two earlier ones; op k stamped k.
+  std::map<Hash32, PastStep> ops;
+  std::vector<Hash32> id(41);
+  std::mt19937_64 rng(9);
+  for (std::size_t k = 1; k <= 40; ++k) {
+    id[k] = blake2b_256(as_bytes("op " + std::to_string(k)));
+    PastStep op{k, {}};
+    if (k > 1) op.parents.push_back(id[1 + rng() % (k - 1)]);
+    if (k > 2) op.parents.push_back(id[1 + rng() % (k - 1)]);
+    ops[id[k]] = op;
+  }
+  auto search = [&](std::vector<Hash32> starts, std::size_t target, std::size_t reads_max, std::vector<Hash32>* read) {
+    return find_in_past(std::move(starts), id[target], target, [&](const Hash32& at) -> std::optional<PastStep> {
+      read->push_back(at);
+      return ops.at(at);
+    }, reads_max);
+  };
+  // The truth, from the parents: what lies in the past of ops 38, 39 and 40.
+  std::set<std::size_t> past;
+  std::vector<std::size_t> todo{38, 39, 40};
+  while (!todo.empty()) {
+    std::size_t k = todo.back();
+    todo.pop_back();
+    if (!past.insert(k).second) continue;
+    for (const Hash32& parent : ops[id[k]].parents)
+      todo.push_back(static_cast<std::size_t>(std::find(id.begin(), id.end(), parent) - id.begin()));
+  }
+  for (std::size_t target = 1; target <= 37; ++target) {
+    CAPTURE(target);
+    std::vector<Hash32> read_one, read_other;
+    PastSearch one = search({id[38], id[39], id[40]}, target, 1000, &read_one);
+    PastSearch other = search({id[40], id[38], id[39], id[40]}, target, 1000, &read_other);
+    CHECK(one == (past.count(target) ? PastSearch::kFound : PastSearch::kAbsent));
+    CHECK(other == one);
+    CHECK(read_one == read_other);
+    // With a bound, the search stops at the same op either way.
+    std::vector<Hash32> bounded_one, bounded_other;
+    PastSearch b1 = search({id[38], id[39], id[40]}, target, 5, &bounded_one);
+    PastSearch b2 = search({id[39], id[40], id[38]}, target, 5, &bounded_other);
+    CHECK(b1 == b2);
+    CHECK(bounded_one == bounded_other);
+    CHECK(bounded_one.size() <= 5);
+    if (read_one.size() > 5) CHECK((b1 == PastSearch::kTooDeep || b1 == PastSearch::kFound));
+  }
 }
 
 TEST_CASE("a compromised township key's appointments after its frontier are void, earlier ones survive",
@@ -485,14 +738,18 @@ TEST_CASE("a node's clock 30 days ahead or a year behind changes no verdict", "[
     People p;
     county.delegate(county.root(), p.town, "township_station", kTownship);
     county.delegate(p.town, p.head_a, "village_head", kVillageA);
+    Op first = county.note(p.head_a, kVillageA, "巡查", county.heads());
+    county.ingest(first);
     std::vector<Hash32> before = county.heads();
-    // The revoker's clock is off; its revocation must still be later than its parents.
+    // The revoker's clock is off; its revocation must still be later than its parents. Its
+    // frontier is the head's first op.
     std::vector<Hash32> seen = county.heads();
     std::uint64_t floor = 0;
     for (const Hash32& id : seen) floor = std::max(floor, county.store().get(id)->value().fields.hlc);
     std::uint64_t stamp = revoker_behind ? floor + 1 : floor + revoker_skew;
-    Op revocation = county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-                                 RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt}, seen, stamp);
+    Op revocation =
+        county.build(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
+                     RevocationPayload{p.head_a.public_key(), "left", first.fields.author_seq, first.id}, seen, stamp);
     county.ingest(revocation);
     // The revoked head's offline op, stamped 30 days ahead of everything.
     Op late = county.delegation(p.head_a, p.member, "grid_member", kGridA, before);
@@ -608,7 +865,7 @@ TEST_CASE("every delivery order of delegations, revocations and actions gives on
 
 TEST_CASE("a state extended by new authority ops equals one computed from scratch", "[authority][property]") {
   std::mt19937_64 rng(4711);
-  std::size_t extended = 0, recomputed = 0;
+  std::size_t extended = 0, recomputed = 0, left_without_frontier = 0, with_frontier = 0;
   for (int round = 0; round < 4; ++round) {
     County county;
     std::vector<KeyPair> keys;
@@ -617,19 +874,34 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
         {"township_station", kTownship}, {"village_head", kVillageA}, {"grid_member", kGridA},
         {"village_safety_officer", kVillageA}, {"county_admin", test::kCounty}};
     std::vector<std::vector<Hash32>> views{county.heads()};
+    std::vector<Op> taken;  // ops by the keys (not the root) taken so far
     for (int step = 0; step < 50; ++step) {
       const std::vector<Hash32>& seen = views[rng() % views.size()];
       const KeyPair& by = rng() % 3 == 0 ? county.root() : keys[rng() % keys.size()];
       const KeyPair& to = keys[rng() % keys.size()];
       Op op;
       if (rng() % 5 == 0) {
-        op = county.build(by, test::kCounty, key_object_id(to.public_key()),
-                          RevocationPayload{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt}, seen);
+        // Half name no frontier, `left` (no forward rule) or `compromised` (voids from op 0); half
+        // name one of a key's ops as the frontier, seen or not.
+        RevocationPayload revocation{to.public_key(), rng() % 2 ? "left" : "compromised", 0, std::nullopt};
+        if (!taken.empty() && rng() % 2 == 0) {
+          const Op& frontier = taken[rng() % taken.size()];
+          revocation.key = frontier.fields.author;
+          revocation.frontier_seq = frontier.fields.author_seq;
+          revocation.frontier = frontier.id;
+        }
+        op = county.build(by, test::kCounty, key_object_id(revocation.key), revocation, seen);
       } else {
         const auto& [role, scope] = kGrants[rng() % kGrants.size()];
         op = county.delegation(by, to, role, scope, seen);
       }
-      county.offer(op, by, seen);
+      if (county.offer(op, by, seen)) {
+        if (&by != &county.root()) taken.push_back(op);
+        if (const auto* r = std::get_if<RevocationPayload>(&op.fields.payload)) {
+          left_without_frontier += r->reason == "left" && !r->frontier;
+          with_frontier += r->frontier.has_value();
+        }
+      }
       views.push_back(county.heads());
       // The store extends its last state when it can; the result must be the full computation's.
       auto state = county.store().authority();
@@ -649,10 +921,13 @@ TEST_CASE("a state extended by new authority ops equals one computed from scratc
       CHECK((*state)->digest() == fresh.digest());
     }
   }
-  // Both paths ran: delegations extend the state, revocations force a full computation.
-  CAPTURE(extended, recomputed);
+  // Both paths ran: delegations extend the state, revocations force a full computation; and the
+  // revocations took every form, `left` ones without a frontier among them (issue 20).
+  CAPTURE(extended, recomputed, left_without_frontier, with_frontier);
   CHECK(extended > 20);
   CHECK(recomputed > 20);
+  CHECK(left_without_frontier > 5);
+  CHECK(with_frontier > 5);
 }
 
 TEST_CASE("a graph cut back after a failed write is the graph that never had those ops", "[authority]") {
@@ -661,31 +936,40 @@ TEST_CASE("a graph cut back after a failed write is the graph that never had tho
   county.delegate(county.root(), p.town, "township_station", kTownship);
   county.delegate(p.town, p.head_a, "village_head", kVillageA);
   county.delegate(p.town, p.head_b, "village_head", kVillageB);
-  county.revoke(county.root(), p.head_b, "left", std::nullopt);
+  // A revocation whose frontier op (a record) is also a parent, as earlier releases wrote it.
+  Op patrol = county.note(p.head_b, kVillageB, "巡查", county.heads());
+  county.ingest(patrol);
+  county.revoke(county.root(), p.head_b, "left", patrol);
   county.delegate(p.head_a, p.member, "grid_member", kGridA);
   auto state = county.store().authority();
   REQUIRE(state.is_ok());
   const AuthorityGraph& full = (*state)->graph();
   REQUIRE(full.size() == 6);
+  REQUIRE(full.held_frontier(4) == HeldFrontier{p.head_b.public_key(), patrol.fields.author_seq});
+  REQUIRE(full.record_parents(4) == std::vector<Hash32>{patrol.id});
   for (std::size_t keep = 0; keep <= full.size(); ++keep) {
     CAPTURE(keep);
     AuthorityGraph prefix;
-    for (std::size_t i = 0; i < keep; ++i) prefix.add(full.op(i), full.auth_parents(i));
+    for (std::size_t i = 0; i < keep; ++i) prefix.add(full.op(i), full.auth_parents(i), full.held_frontier(i));
     AuthorityGraph cut = full;
     cut.truncate(keep);
     CHECK(cut.size() == keep);
     CHECK(cut.heads() == prefix.heads());
     CHECK(cut.genesis() == prefix.genesis());
     for (std::size_t i = 0; i < full.size(); ++i) CHECK(cut.contains(full.op(i).id) == (i < keep));
-    for (std::size_t a = 0; a < keep; ++a)
+    for (std::size_t a = 0; a < keep; ++a) {
+      CHECK(cut.record_parents(a) == prefix.record_parents(a));
+      CHECK(cut.held_frontier(a) == prefix.held_frontier(a));
       for (std::size_t b = 0; b < keep; ++b) CHECK(cut.precedes_or_equal(a, b) == prefix.precedes_or_equal(a, b));
+    }
+    CHECK(cut.record_parents_in(cut.closure(cut.heads())) == prefix.record_parents_in(prefix.closure(prefix.heads())));
     if (keep > 0) {
       AuthorityState from_cut(std::make_shared<AuthorityGraph>(cut), {});
       AuthorityState from_prefix(std::make_shared<AuthorityGraph>(prefix), {});
       CHECK(from_cut.digest() == from_prefix.digest());
     }
     // Adding the rest again gives the whole graph back.
-    for (std::size_t i = keep; i < full.size(); ++i) cut.add(full.op(i), full.auth_parents(i));
+    for (std::size_t i = keep; i < full.size(); ++i) cut.add(full.op(i), full.auth_parents(i), full.held_frontier(i));
     CHECK(cut.heads() == full.heads());
     AuthorityState again(std::make_shared<AuthorityGraph>(cut), {});
     CHECK(again.digest() == (*state)->digest());
@@ -777,10 +1061,10 @@ TEST_CASE("the authority a store keeps after authoring equals one computed afres
   read = county.store().hazard(report.fields.object);
   REQUIRE(read.is_ok());
   CHECK(read->exists);
-  // The township revokes the village head from before any of her ops: her appointment of the
-  // grid member, and so the member's report, are void.
+  // The township revokes the village head's key as compromised, from before any of her ops: her
+  // appointment of the grid member, and so the member's report, are void.
   author(p.town, test::kCounty, key_object_id(p.head_a.public_key()),
-         RevocationPayload{p.head_a.public_key(), "left", 0, std::nullopt});
+         RevocationPayload{p.head_a.public_key(), "compromised", 0, std::nullopt});
   CHECK_FALSE(county.effective(member));
   read = county.store().hazard(report.fields.object);
   REQUIRE(read.is_ok());

@@ -261,9 +261,10 @@ TEST_CASE("a signer revoked concurrently with the sign-off puts the hazard back 
   loop.ingest(r);
   Hash32 id = r.fields.object;
   std::vector<Hash32> before_revocation = loop.authority_heads();
-  // The township revokes the safety officer (frontier: nothing of theirs seen).
+  // The township revokes the safety officer's key as compromised (frontier: nothing of theirs
+  // seen; only a compromised key is voided back to no frontier, crdt/AUTHORITY.md).
   Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
-                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
+                                      RevocationPayload{loop.officer.public_key(), "compromised", 0, std::nullopt},
                                       before_revocation);
   Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
   Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});
@@ -420,9 +421,10 @@ TEST_CASE("hazard reads between arrivals of authority ops agree with a store tha
   std::vector<Bytes> setup = ops_held(loop.store());
   Op r = loop.report(loop.member, "major", "chemicals");
   Hash32 id = r.fields.object;
-  // The township revokes the safety officer, concurrently with the officer's sign-off.
+  // The township revokes the safety officer's key as compromised, concurrently with the
+  // officer's sign-off.
   Op revocation = loop.factory().make(loop.town, test::kCounty, key_object_id(loop.officer.public_key()),
-                                      RevocationPayload{loop.officer.public_key(), "left", 0, std::nullopt},
+                                      RevocationPayload{loop.officer.public_key(), "compromised", 0, std::nullopt},
                                       loop.authority_heads());
   Op one = loop.step(loop.head, id, Loop::action("signoff"), {r.id});
   Op two = loop.step(loop.officer, id, Loop::action("signoff"), {r.id});

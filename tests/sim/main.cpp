@@ -32,11 +32,23 @@ std::string loop_counts(const anwang::sim::SimStats& st) {
   return out + "; " + std::to_string(st.hazards_archived) + " hazards archived";
 }
 
+// A compromised enrolled node's sessions (issue 20, findings 6 and 7), each refused or bounded.
+std::string compromised_counts(const anwang::sim::SimStats& st) {
+  std::uint64_t all = 0;
+  std::string out;
+  for (const auto& [attack, count] : st.compromised_sessions) {
+    all += count;
+    out += (out.empty() ? "" : ", ") + attack + " " + std::to_string(count);
+  }
+  return std::to_string(all) + " sessions of a stolen node key held off (" + (out.empty() ? "none" : out) + ")";
+}
+
 // Hostile and careless actors (issue 19), and how many honest steps the liveness check judged.
 std::string hostile_counts(const anwang::sim::SimStats& st) {
   return std::to_string(st.notes_anywhere) + " notes by anyone on any object, " + std::to_string(st.cross_scope_ops) +
          " ops by hand with a parent in another scope, " + std::to_string(st.junk_ops_refused) +
-         " ops by keys no office named refused (some dated at the ceiling), " + std::to_string(st.restores) +
+         " ops by keys no office named refused (some dated at the ceiling), " + compromised_counts(st) + ", " +
+         std::to_string(st.restores) +
          " nodes restored from a backup, " +
          std::to_string(st.borrowed_key_ops) + " ops with a key borrowed on a second node, " +
          std::to_string(st.reaffirmations) + " reaffirmations, " + std::to_string(st.orphaned_by_restore) +

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,11 +22,14 @@
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
+#include "net/frame.h"
+#include "net/handshake.h"
 #include "node/bundle.h"
 #include "node/constitution.h"
 #include "node/store.h"
 #include "node/sync.h"
 #include "sim/fiber.h"
+#include "support/hostile_lister.h"
 
 namespace anwang::sim {
 
@@ -228,6 +232,111 @@ class SimTransport final : public node::Transport {
 };
 
 std::string short_id(const Hash32& id) { return id.hex().substr(0, 10); }
+
+// Message types of the sealed channel (net/PROTOCOL.md, node/sync.cpp).
+constexpr std::uint8_t kMsgReconcile = 1, kMsgOps = 2, kMsgNeed = 3, kMsgReconciled = 4, kMsgReconcilePart = 6,
+                       kMsgCommitted = 7, kMsgNotOps = 11, kMsgHello = 12, kMsgRefused = 14;
+
+// The compromised node's end of a session, spoken by hand (net/PROTOCOL.md) over a simulated stream
+// with a stolen node key: the handshake in the latest version, the channel, then whatever the
+// attack sends. Its reads yield to the other fiber, as SimTransport's do.
+class HandPeer {
+ public:
+  HandPeer(node::Transport& transport, const KeyPair& key, const Hash32& network, const std::array<std::uint8_t, 32>& seed)
+      : transport_(transport), key_(key), network_(network), seed_(seed) {}
+
+  // As initiator: the handshake, both channel headers and the responder's hello. False when the
+  // responder refused.
+  bool connect() {
+    net::Handshake handshake(net::Handshake::Role::kInitiator, key_, network_, seed_,
+                             [](const PublicKey&) { return Status::ok(); });
+    if (!send_frame(handshake.start())) return false;
+    while (!handshake.done()) {
+      auto frame = receive_frame();
+      if (!frame) return false;
+      auto reply = handshake.on_message(*frame);
+      if (!reply) return false;
+      if (!reply->empty() && !send_frame(*reply)) return false;
+    }
+    if (!send_frame(sender_.start(handshake.keys().send))) return false;
+    auto header = receive_frame();
+    if (!header || !receiver_.start(handshake.keys().receive, *header)) return false;
+    auto hello = receive();
+    return hello && !hello->empty() && (*hello)[0] == kMsgHello;
+  }
+  // As responder: answers the handshake. Whether the initiator went on to send anything after it
+  // (its channel header).
+  bool answer() {
+    net::Handshake handshake(net::Handshake::Role::kResponder, key_, network_, seed_,
+                             [](const PublicKey&) { return Status::ok(); });
+    while (!handshake.done()) {
+      auto frame = receive_frame();
+      if (!frame) return false;
+      auto reply = handshake.on_message(*frame);
+      if (!reply) return false;
+      if (!reply->empty() && !send_frame(*reply)) return false;
+    }
+    (void)send_frame(sender_.start(handshake.keys().send));
+    return receive_frame().has_value();
+  }
+  // Version 3's hello: a time, no keys asked about, then (from an initiator) a reconciliation message.
+  bool send_hello(std::uint64_t time_ms, ByteView reconcile = {}) {
+    Bytes body;
+    append_u64_be(body, time_ms);
+    body.push_back(0);
+    body.insert(body.end(), reconcile.begin(), reconcile.end());
+    return send(kMsgHello, body);
+  }
+  bool send(std::uint8_t type, ByteView body) {
+    Bytes plain{type};
+    plain.insert(plain.end(), body.begin(), body.end());
+    return send_frame(sender_.seal(plain));
+  }
+  // A reconciliation message, in parts when it is larger than a frame.
+  bool send_reconcile(ByteView body) {
+    constexpr std::size_t kPart = limits::op_bytes_max - 64;
+    for (; body.size() > kPart; body = body.subspan(kPart))
+      if (!send(kMsgReconcilePart, body.first(kPart))) return false;
+    return send(kMsgReconcile, body);
+  }
+  // The next message (type first), its reconciliation parts gathered; nothing once the stream ends.
+  std::optional<Bytes> receive() {
+    Bytes parts;
+    while (auto frame = receive_frame()) {
+      auto plain = receiver_.open(*frame);
+      if (!plain || plain->empty()) return std::nullopt;
+      if ((*plain)[0] != kMsgReconcilePart) {
+        if ((*plain)[0] == kMsgReconcile && !parts.empty()) (*plain).insert(plain->begin() + 1, parts.begin(), parts.end());
+        return std::move(*plain);
+      }
+      parts.insert(parts.end(), plain->begin() + 1, plain->end());
+    }
+    return std::nullopt;
+  }
+
+ private:
+  bool send_frame(ByteView body) {
+    Bytes frame;
+    net::append_frame(frame, body);
+    return transport_.write(frame).is_ok();
+  }
+  std::optional<Bytes> receive_frame() {
+    while (true) {
+      if (auto frame = decoder_.next()) return frame;
+      if (decoder_.failed()) return std::nullopt;
+      auto bytes = transport_.read_some();
+      if (!bytes || !decoder_.feed(*bytes)) return std::nullopt;
+    }
+  }
+
+  node::Transport& transport_;
+  const KeyPair& key_;
+  Hash32 network_;
+  std::array<std::uint8_t, 32> seed_;
+  net::FrameDecoder decoder_;
+  net::ChannelSender sender_;
+  net::ChannelReceiver receiver_;
+};
 
 class Simulation {
  public:
@@ -699,6 +808,47 @@ class Simulation {
 
   // ---- sessions ---------------------------------------------------------------------------------
 
+  // Runs the two ends of a connection over `wire` as fibers, end A writing direction 0, until both
+  // return, in an order drawn from wire_rng_. When both wait to read and nothing moves, the wire is
+  // reset to unwind them, as the real transport's deadline would (`timed_out`); without a flipped
+  // byte to blame, that is a protocol deadlock (`deadlock`).
+  struct Ran {
+    bool deadlock = false;
+    bool timed_out = false;
+  };
+  Ran run_ends(Wire& wire, const std::function<void(node::Transport&)>& end_a,
+               const std::function<void(node::Transport&)>& end_b) {
+    SimTransport ta(wire, 0, wire_rng_), tb(wire, 1, wire_rng_);
+    Fiber fa([&] {
+      end_a(ta);
+      wire.dir[0].closed = true;
+    });
+    Fiber fb([&] {
+      end_b(tb);
+      wire.dir[1].closed = true;
+    });
+    Ran ran;
+    while (!fa.done() || !fb.done()) {
+      std::uint64_t before = wire.moved;
+      bool a_first = wire_rng_.chance(0.5);
+      Fiber& first = a_first ? fa : fb;
+      Fiber& second = a_first ? fb : fa;
+      int done_before = fa.done() + fb.done();
+      if (!first.done()) first.resume();
+      if (!second.done()) second.resume();
+      if (wire.moved == before && fa.done() + fb.done() == done_before && !wire.reset) {
+        // Both ends wait to read. After a flipped bit that is expected (a damaged length field
+        // makes one end wait for bytes that never come) and the real transport's deadline ends
+        // it; without one it is a protocol deadlock.
+        bool flipped = wire.dir[0].flip_at < wire.dir[0].written || wire.dir[1].flip_at < wire.dir[1].written;
+        if (!flipped) ran.deadlock = true;
+        ran.timed_out = true;
+        wire.reset = true;  // unwind both ends, as the deadline would
+      }
+    }
+    return ran;
+  }
+
   // One sync session over link `index`; with faults when `faulty`. Returns the ops and blobs
   // that moved (both ways), or nothing when the session could not run.
   std::uint64_t session(int index, bool faulty) {
@@ -718,7 +868,6 @@ class Simulation {
         if (rng_.chance(flip_)) s.flip_at = rng_.below(1ull << rng_.between(6, 18));
       }
     }
-    SimTransport ta(wire, 0, wire_rng_), tb(wire, 1, wire_rng_);
     std::array<std::uint8_t, 32> seed_a{}, seed_b{};
     randombytes_buf(seed_a.data(), seed_a.size());
     randombytes_buf(seed_b.data(), seed_b.size());
@@ -732,33 +881,12 @@ class Simulation {
     options_a.blob_budget_bytes = options_b.blob_budget_bytes = budget;
     options_a.clock = a.clock.get();
     options_b.clock = b.clock.get();
-    Fiber fa([&] {
-      ra = node::run_sync(*a.store, a.key, ta, node::SyncRole::kInitiator, seed_a, options_a);
-      wire.dir[0].closed = true;
-    });
-    Fiber fb([&] {
-      rb = node::run_sync(*b.store, b.key, tb, node::SyncRole::kResponder, seed_b, options_b);
-      wire.dir[1].closed = true;
-    });
-    bool deadlock = false, timed_out = false;
-    while (!fa.done() || !fb.done()) {
-      std::uint64_t before = wire.moved;
-      bool a_first = wire_rng_.chance(0.5);
-      Fiber& first = a_first ? fa : fb;
-      Fiber& second = a_first ? fb : fa;
-      int done_before = fa.done() + fb.done();
-      if (!first.done()) first.resume();
-      if (!second.done()) second.resume();
-      if (wire.moved == before && fa.done() + fb.done() == done_before && !wire.reset) {
-        // Both ends wait to read. After a flipped bit that is expected (a damaged length field
-        // makes one end wait for bytes that never come) and the real transport's deadline ends
-        // it; without one it is a protocol deadlock.
-        bool flipped = wire.dir[0].flip_at < wire.dir[0].written || wire.dir[1].flip_at < wire.dir[1].written;
-        if (!flipped) deadlock = true;
-        timed_out = true;
-        wire.reset = true;  // unwind both ends, as the deadline would
-      }
-    }
+    // Neighbours are pinned by key ([[neighbour]] key): a node answering in b's place is refused
+    // (compromised_session tries it).
+    options_a.expected_peer = b.key.public_key();
+    auto [deadlock, timed_out] = run_ends(
+        wire, [&](node::Transport& ta) { ra = node::run_sync(*a.store, a.key, ta, node::SyncRole::kInitiator, seed_a, options_a); },
+        [&](node::Transport& tb) { rb = node::run_sync(*b.store, b.key, tb, node::SyncRole::kResponder, seed_b, options_b); });
     ++stats_.sessions;
     std::uint64_t bytes = wire.dir[0].written + wire.dir[1].written;
     stats_.bytes_on_wire += bytes;
@@ -1123,8 +1251,10 @@ class Simulation {
 
   void careless() {
     std::uint64_t r = rng_.below(100);
-    if (r < 45) {
+    if (r < 37) {
       note_anywhere();
+    } else if (r < 45) {
+      compromised_session();
     } else if (r < 55) {
       cross_scope_op();
     } else if (r < 62) {
@@ -1211,7 +1341,8 @@ class Simulation {
     trace_line("op " + short_id(op->id) + " by hand at " + n.name + " scope " + f.scope + " parent " + short_id(parent.id));
   }
 
-  // A compromised enrolled node (issue 20): a throwaway key appoints itself county administrator,
+  // A compromised enrolled node (issue 20, findings 1 and 2; 6 and 7 are compromised_session's): a
+  // throwaway key appoints itself county administrator,
   // naming the node's authority heads, dated now or just below the ceiling of every timestamp
   // (once, one such op at 2^64-1 stopped every write in the county). Every node refuses it at
   // ingest as no_office: it is never stored or relayed, and no later op is stamped after it (the
@@ -1252,6 +1383,272 @@ class Simulation {
       return failure("a junk op at " + n.name + " was " + node::outcome_name(outcome.kind) + ": " + outcome.detail);
     ++stats_.junk_ops_refused;
     trace_line("junk op " + short_id(op->id) + " refused at " + n.name);
+  }
+
+  // A compromised enrolled node in sessions (issue 20, findings 6 and 7): a village node's key is
+  // stolen (a laptop, a copy of its store). The thief, speaking the protocol by hand (HandPeer):
+  // - reflects a node's own dial back to it, and connects to the village's node with its own key
+  //   (finding 6, reflection): both refused as "reached itself", nothing exchanged;
+  // - answers a node's dial in place of the neighbour it meant (finding 6, an unpinned neighbour):
+  //   the dialling node, which pins its neighbours' keys, refuses it before anything is exchanged;
+  // - floods reconciliation with full id lists (tests/support/hostile_lister.h), asks for one op a
+  //   thousand times in one need and then sends an oversized need, and holds a session open with
+  //   `committed` (finding 7): each victim fetches at most its budget of ids within its round limit,
+  //   sends the op once, ends the session at the oversized need and at its hour.
+  // Each attack must leave the victim's ops as they were; honest sessions go on converging (a clean
+  // session right after, and the final checks).
+  void compromised_session() {
+    std::vector<int> villages, up;
+    for (const SimNode& n : nodes_) {
+      if (!is_up(n)) continue;
+      up.push_back(n.index);
+      if (scope_level(n.scope) == ScopeLevel::kVillage) villages.push_back(n.index);
+    }
+    if (villages.empty() || up.size() < 2) return;
+    const SimNode& stolen = nodes_[static_cast<std::size_t>(rng_.pick(villages))];
+    std::vector<int> others;
+    for (int i : up)
+      if (i != stolen.index) others.push_back(i);
+    SimNode& victim = nodes_[static_cast<std::size_t>(rng_.pick(others))];
+    auto stats = victim.store->stats();
+    if (!ok(stats, "stats") || !stats->network_id) return;
+    const std::uint64_t ops_before = stats->ops, pending_before = stats->pending;
+    std::string what;
+    switch (rng_.below(6)) {
+      case 0: what = reflect(victim); break;
+      case 1: what = own_key_at(nodes_[static_cast<std::size_t>(stolen.index)], *stats->network_id); break;
+      case 2: what = impersonate(victim, stolen, *stats->network_id); break;
+      case 3: what = flood_reconciliation(victim, stolen, *stats->network_id); break;
+      case 4: what = flood_need(victim, stolen, *stats->network_id); break;
+      default: what = keep_open(victim, stolen, *stats->network_id); break;
+    }
+    if (what.empty() || !fail_.empty()) return;
+    ++stats_.compromised_sessions[what];
+    // Safety: nothing the thief sent was stored, and nothing waits for it.
+    SimNode& hit = what == "own key" ? nodes_[static_cast<std::size_t>(stolen.index)] : victim;
+    auto after = hit.store->stats();
+    if (!ok(after, "stats")) return;
+    if (&hit == &victim &&
+        !check(after->ops == ops_before && after->pending == pending_before,
+               what + " at " + hit.name + " changed its store: " + std::to_string(ops_before) + " → " +
+                   std::to_string(after->ops) + " ops, " + std::to_string(pending_before) + " → " +
+                   std::to_string(after->pending) + " pending"))
+      return;
+    // Liveness: the victim's next clean session with a neighbour still runs to its end.
+    std::vector<int> links;
+    for (std::size_t i = 0; i < links_.size(); ++i)
+      if ((links_[i].a == hit.index || links_[i].b == hit.index) && (links_[i].up[0] || links_[i].up[1]))
+        links.push_back(static_cast<int>(i));
+    if (!links.empty()) session(rng_.pick(links), false);
+  }
+
+  std::array<std::uint8_t, 32> fresh_seed() {
+    std::array<std::uint8_t, 32> seed{};
+    randombytes_buf(seed.data(), seed.size());
+    return seed;
+  }
+  node::SyncOptions victim_options(const SimNode& n) {
+    node::SyncOptions options;
+    options.clock = n.clock.get();
+    return options;
+  }
+  // The trace line and the deadlock check every hostile session gets.
+  void hostile_trace(const std::string& what, const SimNode& victim, const Wire& wire, const Ran& ran,
+                     const Result<node::SyncReport>& outcome) {
+    stats_.bytes_on_wire += wire.dir[0].written + wire.dir[1].written;
+    trace_line("thief: " + what + " at " + victim.name + " " + std::to_string(wire.dir[0].written) + "/" +
+               std::to_string(wire.dir[1].written) + " B: " +
+               (outcome ? std::string("ok") : outcome.status().message()));
+    if (ran.deadlock) failure("a hostile session (" + what + ") at " + victim.name + " deadlocked");
+  }
+
+  // Finding 6: a node's dial, reflected back to its own listener.
+  std::string reflect(SimNode& n) {
+    Wire wire;
+    std::array<std::uint8_t, 32> seed_a = fresh_seed(), seed_b = fresh_seed();
+    Result<node::SyncReport> ra = Status::error(Status::Code::kUnavailable, "not run"), rb = ra;
+    node::SyncOptions options_a = victim_options(n), options_b = victim_options(n);
+    Ran ran = run_ends(
+        wire, [&](node::Transport& t) { ra = node::run_sync(*n.store, n.key, t, node::SyncRole::kInitiator, seed_a, options_a); },
+        [&](node::Transport& t) { rb = node::run_sync(*n.store, n.key, t, node::SyncRole::kResponder, seed_b, options_b); });
+    hostile_trace("reflection", n, wire, ran, ra);
+    if (!check(!ra && !rb, "a session of " + n.name + " with itself was not refused")) return "";
+    if (!check(ra.status().message().find("reached itself") != std::string::npos &&
+                   rb.status().message().find("reached itself") != std::string::npos,
+               "a session of " + n.name + " with itself failed otherwise: " + ra.status().message() + " / " +
+                   rb.status().message()))
+      return "";
+    return "reflection";
+  }
+
+  // Finding 6: the thief connects to the village's own node with the village's key.
+  std::string own_key_at(SimNode& owner, const Hash32& network) {
+    Wire wire;
+    std::array<std::uint8_t, 32> seed_a = fresh_seed(), seed_b = fresh_seed();
+    bool connected = false;
+    Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
+    node::SyncOptions options = victim_options(owner);
+    std::uint64_t ops_before = owner.store->stats()->ops;
+    Ran ran = run_ends(
+        wire, [&](node::Transport& t) { connected = HandPeer(t, owner.key, network, seed_a).connect(); },
+        [&](node::Transport& t) { rb = node::run_sync(*owner.store, owner.key, t, node::SyncRole::kResponder, seed_b, options); });
+    hostile_trace("own key", owner, wire, ran, rb);
+    if (!check(!connected && !rb && rb.status().message().find("reached itself") != std::string::npos,
+               owner.name + " took a session with its own key: " + (rb ? "ok" : rb.status().message())))
+      return "";
+    if (!check(owner.store->stats()->ops == ops_before, owner.name + " stored ops from a session with its own key"))
+      return "";
+    return "own key";
+  }
+
+  // Finding 6: the victim dials a neighbour, pinned by key; the thief answers in its place.
+  std::string impersonate(SimNode& victim, const SimNode& stolen, const Hash32& network) {
+    std::vector<int> neighbours;
+    for (const Link& l : links_) {
+      int other = l.a == victim.index ? l.b : l.b == victim.index ? l.a : -1;
+      if (other >= 0 && other != stolen.index) neighbours.push_back(other);
+    }
+    if (neighbours.empty()) return "";
+    const SimNode& meant = nodes_[static_cast<std::size_t>(rng_.pick(neighbours))];
+    Wire wire;
+    std::array<std::uint8_t, 32> seed_a = fresh_seed(), seed_b = fresh_seed();
+    bool went_on = false;
+    Result<node::SyncReport> ra = Status::error(Status::Code::kUnavailable, "not run");
+    node::SyncOptions options = victim_options(victim);
+    options.expected_peer = meant.key.public_key();
+    Ran ran = run_ends(
+        wire, [&](node::Transport& t) { ra = node::run_sync(*victim.store, victim.key, t, node::SyncRole::kInitiator, seed_a, options); },
+        [&](node::Transport& t) { went_on = HandPeer(t, stolen.key, network, seed_b).answer(); });
+    hostile_trace("impersonation of " + meant.name, victim, wire, ran, ra);
+    if (!check(!ra && ra.status().message().find("not the expected node") != std::string::npos,
+               victim.name + " took " + stolen.name + "'s key in place of " + meant.name + ": " +
+                   (ra ? "ok" : ra.status().message())))
+      return "";
+    if (!check(!went_on, victim.name + " went on past the handshake with a node it did not expect")) return "";
+    return "impersonation";
+  }
+
+  // Runs the thief as initiator against `victim`'s responder: `attack` gets the opened peer, and
+  // whether the victim's session has ended.
+  Result<node::SyncReport> thief_session(SimNode& victim, const SimNode& stolen, const Hash32& network,
+                                         const std::string& what,
+                                         const std::function<void(HandPeer&, const bool& victim_done)>& attack,
+                                         node::SyncOptions options) {
+    Wire wire;
+    std::array<std::uint8_t, 32> seed_a = fresh_seed(), seed_b = fresh_seed();
+    Result<node::SyncReport> rb = Status::error(Status::Code::kUnavailable, "not run");
+    bool connected = false, victim_done = false;
+    Ran ran = run_ends(
+        wire,
+        [&](node::Transport& t) {
+          HandPeer peer(t, stolen.key, network, seed_a);
+          connected = peer.connect();
+          if (connected) attack(peer, victim_done);
+        },
+        [&](node::Transport& t) {
+          rb = node::run_sync(*victim.store, victim.key, t, node::SyncRole::kResponder, seed_b, options);
+          victim_done = true;
+        });
+    hostile_trace(what, victim, wire, ran, rb);
+    if (!connected) failure(victim.name + " refused the enrolled node " + stolen.name + "'s key: " + (rb ? "ok" : rb.status().message()));
+    return rb;
+  }
+
+  // Finding 7: full id lists, 4,096 a range and 512 KiB a message, for as long as the victim answers.
+  std::string flood_reconciliation(SimNode& victim, const SimNode& stolen, const Hash32& network) {
+    std::uint64_t needed = 0, victim_messages = 0;
+    std::size_t largest_need = 0;
+    test::HostileLister lister(rng_.next());
+    lister.merge_lists();  // a village's store is small: the victim lists its ranges
+    auto outcome = thief_session(victim, stolen, network, "reconciliation flood", [&](HandPeer& peer, const bool&) {
+      if (!peer.send_hello(now_, lister.first(1'000'000))) return;
+      for (std::size_t round = 0; round < 2 * limits::reconcile_rounds_max; ++round) {
+        auto message = peer.receive();
+        if (!message || message->empty() || (*message)[0] == kMsgRefused) return;
+        if ((*message)[0] == kMsgNeed) {
+          needed += (message->size() - 1) / 8;
+          largest_need = std::max(largest_need, (message->size() - 1) / 8);
+        }
+        if ((*message)[0] != kMsgReconcile) continue;
+        ++victim_messages;
+        if (message->size() == 1) {  // the victim has settled every range: its needs came before
+          peer.send(kMsgReconciled, {});
+          return;  // and the thief never sends what it listed
+        }
+        auto answer = lister.answer(ByteView(*message).subspan(1));
+        if (!answer || !peer.send_reconcile(*answer)) return;
+      }
+    }, victim_options(victim));
+    trace_line("thief: " + victim.name + " asked for " + std::to_string(needed) + " listed ids in " +
+               std::to_string(victim_messages) + " reconciliation messages");
+    if (!check(needed <= limits::reconcile_fetch_ids_max && largest_need <= limits::ingest_batch_ops_max,
+               victim.name + " asked the thief for " + std::to_string(needed) + " ids (largest need " +
+                   std::to_string(largest_need) + "), over its fetch budget"))
+      return "";
+    if (!check(victim_messages <= limits::reconcile_rounds_max,
+               victim.name + " sent " + std::to_string(victim_messages) + " reconciliation messages to the thief"))
+      return "";
+    (void)outcome;  // it ends when the thief hangs up: an error, or done
+    // A victim that shares more than one listed range with the thief reaches its fetch budget.
+    return needed == limits::reconcile_fetch_ids_max ? "reconciliation flood to the fetch budget" : "reconciliation flood";
+  }
+
+  // Finding 7: one op asked for a thousand times in one need, then a need over the list limit.
+  std::string flood_need(SimNode& victim, const SimNode& stolen, const Hash32& network) {
+    std::uint64_t ops = 0, not_held = 0;
+    auto outcome = thief_session(victim, stolen, network, "need flood", [&](HandPeer& peer, const bool&) {
+      if (!peer.send_hello(now_)) return;
+      Bytes need;
+      for (int i = 0; i < 1000; ++i) need.insert(need.end(), network.bytes.begin(), network.bytes.begin() + 8);  // the genesis
+      if (!peer.send(kMsgNeed, need)) return;
+      while (auto message = peer.receive()) {
+        if (message->empty()) return;
+        if ((*message)[0] == kMsgOps && message->size() >= 5) ops += read_u32_le(message->data() + 1) & 0x7fff'ffffu;
+        if ((*message)[0] == kMsgNotOps) {
+          not_held += (message->size() - 1) / 33;
+          break;
+        }
+      }
+      Bytes oversized;
+      for (std::size_t i = 0; i <= limits::ingest_batch_ops_max; ++i) {
+        std::uint64_t prefix = rng_.next();
+        for (int b = 0; b < 8; ++b) oversized.push_back(static_cast<std::uint8_t>(prefix >> (8 * b)));
+      }
+      if (!peer.send(kMsgNeed, oversized)) return;
+      while (auto message = peer.receive())
+        if (message->empty() || (*message)[0] == kMsgRefused) return;
+    }, victim_options(victim));
+    if (!check(ops == 1 && not_held == 999, victim.name + " answered one op asked 1,000 times with " + std::to_string(ops) +
+                                                " ops and " + std::to_string(not_held) + " not held"))
+      return "";
+    if (!check(!outcome && outcome.status().message().find("ops in one need list") != std::string::npos,
+               victim.name + " did not end the session at an oversized need: " +
+                   (outcome ? "ok" : outcome.status().message())))
+      return "";
+    return "need flood";
+  }
+
+  // Finding 7: `committed` every 59 s, to hold the session open past the receive timeout.
+  std::string keep_open(SimNode& victim, const SimNode& stolen, const Hash32& network) {
+    const std::uint64_t started = now_;
+    std::uint64_t sent = 0;
+    auto outcome = thief_session(victim, stolen, network, "keep-alive", [&](HandPeer& peer, const bool& victim_done) {
+      if (!peer.send_hello(now_)) return;
+      while (!victim_done && sent < 2 * limits::sync_session_ms_max / 59'000) {
+        now_ += 59'000;
+        if (!peer.send(kMsgCommitted, {})) return;
+        ++sent;
+        Fiber::yield();  // the victim reads it at this time
+      }
+    }, victim_options(victim));
+    if (!check(!outcome && outcome.status().message().find("minutes") != std::string::npos,
+               victim.name + " kept a session of `committed` open: " + (outcome ? "ok" : outcome.status().message())))
+      return "";
+    if (!check(sent <= limits::sync_session_ms_max / 59'000 + 2,
+               victim.name + " took " + std::to_string(sent) + " keep-alives over " +
+                   std::to_string((now_ - started) / 60'000) + " minutes"))
+      return "";
+    return "keep-alive";
   }
 
   // A careless officer's key used on a second node: a report at the township's node by a grid

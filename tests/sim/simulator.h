@@ -16,7 +16,9 @@
 // wherever nodes act on partial views, plus hostile and careless actors: forged steps by keys that
 // hold no role for them, notes by anyone on any object, ops written by hand whose parents lie in
 // another scope, a node restored from an old copy, a key used on two nodes, clocks at 1970 and a
-// year ahead.
+// year ahead; and a compromised enrolled node (issue 20): junk authority ops at the timestamp
+// ceiling, and sessions with a stolen node key — reflection, impersonation of a pinned neighbour,
+// reconciliation and need floods, a session held open — each refused or held within its budget.
 // Invariants are checked as the run goes; after healing, the run checks that every node holds
 // exactly the ops its scope may hold, no acknowledged op is lost, nodes agree on every verdict and
 // every hazard's state, no forged step is effective anywhere, and every store verifies; and two
@@ -65,6 +67,8 @@ struct SimStats {
   std::uint64_t notes_anywhere = 0;       // notes by anyone (outsiders, other villages) on any known object
   std::uint64_t cross_scope_ops = 0;      // ops written by hand at one scope naming a parent of another
   std::uint64_t junk_ops_refused = 0;     // ops by keys no office named, some dated at the ceiling (issue 20)
+  // Sessions of a compromised enrolled node (issue 20, findings 6 and 7) whose victim held, by attack.
+  std::map<std::string, std::uint64_t> compromised_sessions;
   std::uint64_t restores = 0;             // nodes restored from an old copy of their store
   std::uint64_t borrowed_key_ops = 0;     // ops by a person's key on a second node
   std::uint64_t reaffirmations = 0;       // suspensions lifted by an office above
@@ -92,6 +96,7 @@ struct SimStats {
     notes_anywhere += other.notes_anywhere;
     cross_scope_ops += other.cross_scope_ops;
     junk_ops_refused += other.junk_ops_refused;
+    for (const auto& [attack, count] : other.compromised_sessions) compromised_sessions[attack] += count;
     restores += other.restores;
     borrowed_key_ops += other.borrowed_key_ops;
     reaffirmations += other.reaffirmations;

@@ -9,6 +9,12 @@
 // carry within a message (limits::reconcile_message_bytes_max), and claims the rest, so every round
 // names about 16,000 new ids until the victim's ranges are small. `choice`, when given, picks per
 // range between a list, a claim and settling (the fuzz target feeds it input bytes).
+//
+// A victim with few items lists them all rather than send fingerprints, and a range it listed
+// would be left settled. With merge_lists(), the lister answers such a range with a merge into a
+// list of its own prefixes (or, past the message's share of lists, a false fingerprint claiming
+// more items, which keeps the range open), so a small victim is flooded too (the simulator's
+// compromised node).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +35,12 @@ class HostileLister {
 
   explicit HostileLister(std::uint64_t seed, std::function<std::uint8_t()> choice = {})
       : rng_(seed), choice_(std::move(choice)) {}
+
+  // Also answers the ranges the victim listed (see above).
+  HostileLister& merge_lists() {
+    merge_lists_ = true;
+    return *this;
+  }
 
   // The initiator's first message: a false fingerprint over the whole key space claiming `claimed`
   // items, so the victim splits its items into ranges.
@@ -66,9 +78,17 @@ class HostileLister {
         put_varint(out, kChildren);
         if (lists < lists_max && pick % 4 != 2) {
           ++lists;
-          put_varint(out, (std::uint64_t{kListIds} << 2) | kPrefixList);
-          out.push_back(kPrefixBytes);
-          for (std::size_t i = 0; i < kListIds * kPrefixBytes; ++i) out.push_back(static_cast<std::uint8_t>(rng_()));
+          put_prefix_list(out);
+        } else {
+          fingerprint(out, entry.count * 2 + 8);
+        }
+      } else if (entry.kind == kPrefixList && merge_lists_ && out.size() + 64 * 1024 < limits::reconcile_message_bytes_max) {
+        // A merge of one entry: the victim's listed range becomes one range, answered anew.
+        flush_skips();
+        put_varint(out, kMerge);
+        if (lists < lists_max) {
+          ++lists;
+          put_prefix_list(out);
         } else {
           fingerprint(out, entry.count * 2 + 8);
         }
@@ -87,6 +107,12 @@ class HostileLister {
     std::uint64_t kind;
     std::uint64_t count;
   };
+
+  void put_prefix_list(Bytes& out) {
+    put_varint(out, (std::uint64_t{kListIds} << 2) | kPrefixList);
+    out.push_back(kPrefixBytes);
+    for (std::size_t i = 0; i < kListIds * kPrefixBytes; ++i) out.push_back(static_cast<std::uint8_t>(rng_()));
+  }
 
   void fingerprint(Bytes& out, std::uint64_t count) {
     put_varint(out, (count << 2) | kFingerprint);
@@ -169,6 +195,7 @@ class HostileLister {
 
   std::mt19937_64 rng_;
   std::function<std::uint8_t()> choice_;
+  bool merge_lists_ = false;
 };
 
 }  // namespace anwang::test
