@@ -7,6 +7,9 @@
 #   fire    消防 department of the county        root    the county's root key
 # Three units in the ledger, and hazards in most states: overdue under a notice, reported,
 # fixed on site, awaiting sign-off (one of two), escalated, assigned, handled, rejected, archived.
+# The other records: a patrol with a checklist (ten days ago: its unit is overdue again), a tip
+# waiting to be verified and one dismissed, an incident reported and updated, and two notices from
+# the township to 东井村 and 西井村 (one signed for by 东井村).
 # The village syncs once with a township node (DIR/township), so the sync panel has a neighbour
 # and some hazards show 已同步 while later ones show 待同步.
 # Run from the repository root after building (BUILD_DIR, default build). Then:
@@ -75,6 +78,7 @@ before --as root genesis --county 150430 --name 敖汉旗 --root root >/dev/null
 before --as root region add 150430100 --name 新惠镇 >/dev/null
 before --as root region add 150430100201 --name 东井村 >/dev/null
 before --as root region add 150430100201-03 --name 东井村三组 >/dev/null
+before --as root region add 150430100202 --name 西井村 >/dev/null
 before --as root delegate --to station --role township_station --scope 150430100 >/dev/null
 before --as root delegate --to fire --role department --scope 150430 --category fire >/dev/null
 before --as station delegate --to head --role village_head --scope 150430100201 >/dev/null
@@ -87,6 +91,19 @@ unit() { before --as head unit add --grid 150430100201-03 "$@" | grep -oE '[0-9a
 station_id=$(unit --name 中石化东井加油站 --address "东井村村东 303 省道旁" --industry 成品油零售 --key true)
 unit --name 东井村红砖厂 --address "东井村北沟" --industry 建材 --key true >/dev/null
 unit --name 幸福超市 --address "东井村中心街 12 号" --industry 零售 --three-small true >/dev/null
+before --as member unit confirm "$station_id" --by unit >/dev/null
+before --as head unit confirm "$station_id" --by grid_leader >/dev/null
+
+# A patrol ten days ago with its checklist; a key unit is patrolled weekly, so it is due again.
+before --as member inspect "$station_id" --item "消防器材:pass" --item "安全出口/疏散通道:fail:后门堆放空油桶" \
+  --item "用电线路:pass" --item "危化品存放:pass:油罐区有警示标志" --item "安全制度/台账:na" \
+  --text "例行巡查，已要求站长当天清理后门" --photo "$dir/photos/cylinder.png" >/dev/null
+# Notices from the township (文件送达), one already signed for (签收) by the village.
+before --as station notice send --scope 150430100 --title "关于开展冬季防火安全检查的通知" \
+  --text "各村于本月底前完成辖区内加油站、超市、砖厂的防火检查，并报送检查记录。" --to 150430100201,150430100202 >/dev/null
+notice1=$(before --as station notice send --scope 150430100 --title "关于报送十一月隐患排查清单的通知" \
+  --text "请于 5 日前报送上月隐患排查治理清单。" --to 150430100201 | grep -oE '[0-9a-f]{64}' | head -1)
+before --as head notice ack "$notice1" --as-recipient 150430100201 >/dev/null
 
 report() { "$@" | grep -oE '[0-9a-f]{64}' | head -1; }
 
@@ -152,6 +169,16 @@ an --as station hazard receive "$gas" >/dev/null
 an --as station hazard assign "$gas" --department fire >/dev/null
 an --as fire hazard handled "$gas" --text "已要求更换软管" >/dev/null
 an --as member hazard verify "$gas" --fail --text "复查时软管仍未更换" >/dev/null
+
+# A tip from the public waiting to be verified (核查), and one dismissed after a visit.
+an --as member tip enter --grid 150430100201-03 --text "有村民反映红砖厂夜间偷偷生产，没有照明" --source "电话，村民李某" >/dev/null
+old_tip=$(report an --as member tip enter --grid 150430100201-03 --text "村西废弃厂房有人存放烟花爆竹" --source "来访")
+an --as head tip verify "$old_tip" --dismiss "现场核查，厂房内只有废旧农机，没有烟花爆竹" >/dev/null
+
+# An incident (事故), reported at once and then updated.
+accident=$(report an --as head incident report --grid 150430100201 --text "红砖厂一名工人搬运时被倒塌砖垛砸伤左腿" \
+  --deaths 0 --injuries 1 --status rescuing)
+an --as head incident update "$accident" --status controlled --text "伤者已送旗医院，无生命危险；砖厂停工整顿" >/dev/null
 
 an hazard list
 echo "demo node ready: $home (passphrase file $pass)"

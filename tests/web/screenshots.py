@@ -3,7 +3,10 @@
 (1280×800) sizes, with checks a person would make: no sideways scrolling, no error in the browser
 console, no message key or English word leaking into the Chinese pages, photos shrunk to at most
 1,600 px, and a report made offline kept as a draft (待提交) and submitted once when the node is
-back.
+back. Then the other records, by clicking, each checked through the API: a patrol against the
+checklist from home's 本周应巡查, a tip dismissed on the phone and one that became a hazard on
+the PC, an incident reported and updated, a notice signed for (签收) and one sent, a unit
+confirmed; and every screen of them at both sizes.
 
 Usage: tests/web/screenshots.py OUTDIR [--build BUILD_DIR] [--url URL]
 Without --url it makes a demo node (tests/web/make_demo_node.sh) in a temporary directory and starts
@@ -63,6 +66,116 @@ class Demo:
 def hazard_in(b, state):
     items = b.api("hazards?page_size=100")["items"]
     return [h["id"] for h in items if h["state"] == state][0]
+
+
+def shoot(b, hash_, name, wait=".card"):
+    b.go(hash_)
+    b.wait_for(wait)
+    b.settle()
+    b.shot(name)
+
+
+def tap(b, text, css=".btn, .choice"):
+    """The visible button (or link, or choice) that reads TEXT."""
+    found = [e for e in b.driver.find_elements(By.CSS_SELECTOR, css) if e.text.strip() == text and e.is_displayed()]
+    check(bool(found), "the page offers %s" % text.replace("\n", " "))
+    b.click(found[0])
+
+
+def field(record, name):
+    return record["fields"].get(name, {}).get("value", "")
+
+
+def here(b):
+    """The record or hazard id of the page shown."""
+    return b.driver.current_url.split("?")[0].rsplit("/", 1)[1]
+
+
+def wait_api(b, what, predicate):
+    try:
+        WebDriverWait(b.driver, 10).until(lambda d: predicate())
+    except Exception:
+        pass
+    check(predicate(), what)
+
+
+def records_phone(b, photo):
+    d = b.driver
+    # A patrol (巡查) of an overdue unit, opened from home's 本周应巡查, against the checklist.
+    b.go("#/")
+    rows = b.wait_for(".columns .card a.row[href^='#/patrol/']")
+    check("逾期" in rows[0].text, "home lists a unit overdue for patrol first, marked 逾期: %s" % rows[0].text.split("\n")[:2])
+    unit = rows[0].get_attribute("href").rsplit("/", 1)[1]
+    before = b.api("records?kind=inspection&page_size=1")["total"]
+    b.click(rows[0])
+    b.wait_for("fieldset.check")
+    b.settle()
+    b.shot("patrol")
+    for i, box in enumerate(d.find_elements(By.CSS_SELECTOR, "fieldset.check")):
+        b.click(box.find_elements(By.CSS_SELECTOR, ".choice")[{1: 1, 3: 2}.get(i, 0)])
+    d.find_elements(By.CSS_SELECTOR, "fieldset.check")[1].find_element(By.CSS_SELECTOR, "input").send_keys("砖垛堆在疏散通道上")
+    d.find_element(By.ID, "i-text").send_keys("砖厂停工整顿中，现场巡查")
+    d.find_element(By.CSS_SELECTOR, ".picker input[type=file]:not([capture])").send_keys(photo)
+    b.wait_for(".thumbs .thumb img")
+    b.shot("patrol-filled")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".checks li", 30)
+    b.settle()
+    b.shot("inspection")
+    done = b.api("records/" + here(b))
+    check(done["kind"] == "inspection" and done["refs"][0] == unit and len(done["photos"]) == 1 and
+          field(done, "items").split("\n") == ["消防器材:pass", "安全出口/疏散通道:fail:砖垛堆在疏散通道上", "用电线路:pass",
+                                                "危化品存放:na", "安全制度/台账:pass"],
+          "a patrol with its checklist (one item failed, with its note) and a photo: %s" % field(done, "items").split("\n"))
+    check(b.api("records?kind=inspection&page_size=1")["total"] == before + 1, "the patrol was written once")
+    due = [u for u in b.api("patrols/due")["items"] if u["unit"] == unit]
+    check(due and not due[0]["overdue"] and due[0]["last"], "the unit is no longer overdue for patrol")
+    # The failed item, reported as a hazard: the form opens with the unit and the item's words.
+    tap(b, "上报隐患")
+    b.wait_for(".cats .cat")
+    b.settle()
+    name = [u["name"] for u in b.api("units")["items"] if u["id"] == unit][0]
+    check("疏散通道" in d.find_element(By.ID, "f-text").get_attribute("value") and
+          name in d.find_element(By.CSS_SELECTOR, ".unit-chosen").text,
+          "a failed item opens the report form with its unit and its words")
+    b.shot("report-from-patrol")
+
+    # A tip (群众举报) verified on site and dismissed with a reason.
+    shoot(b, "#/more", "more")
+    shoot(b, "#/tips", "tips", ".rows a.row")
+    b.click([r for r in d.find_elements(By.CSS_SELECTOR, ".rows a.row") if "待核查" in r.text][0])
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("tip")
+    tip = here(b)
+    tap(b, "核查", ".action-buttons .btn")
+    b.wait_for(".action-form")
+    d.find_element(By.ID, "i-reason").send_keys("夜间到现场查看，砖厂已停工，无人生产")
+    b.shot("tip-verify")
+    b.click(d.find_element(By.CSS_SELECTOR, ".action-form .btn-main"))
+    wait_api(b, "a tip dismissed on the phone: 已排除, with the reason",
+             lambda: field(b.api("records/" + tip), "outcome") == "dismissed" and "已停工" in field(b.api("records/" + tip), "reason"))
+    b.wait_for(".badge.st-archived")
+    b.settle()
+    b.shot("tip-dismissed")
+
+    shoot(b, "#/incidents", "incidents", ".rows a.row")
+    b.click(d.find_element(By.CSS_SELECTOR, ".rows a.row"))
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("incident")
+    shoot(b, "#/notices", "notices", ".rows a.row")
+    b.click(d.find_element(By.CSS_SELECTOR, ".rows a.row"))
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("notice")
+    shoot(b, "#/inspections", "inspections", ".rows a.row")
+    shoot(b, "#/people", "people", ".rows .row")
+    b.go("#/units")
+    b.click(b.wait_for(".rows a.row")[0])
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("unit")
 
 
 def run_phone(url, outdir, photo):
@@ -175,11 +288,131 @@ def run_phone(url, outdir, photo):
         b.wait_for(".rows .row")
         b.settle()
         b.shot("units")
+        records_phone(b, photo)
         errors = b.console_errors()
         # Expected: the requests refused while offline, and the wrong passphrase's 401.
         expected = ("ERR_INTERNET_DISCONNECTED", "/api/v1/session - Failed to load resource: the server responded with a status of 401")
         unexpected = [e for e in errors if not any(x in e for x in expected)]
         check(not unexpected, "no unexpected errors in the browser console %s" % unexpected[:5])
+        return b.shots
+    finally:
+        b.quit()
+
+
+def records_pc(b):
+    d = b.driver
+    from selenium.webdriver.support.ui import Select
+    shoot(b, "#/more", "more")
+    # A tip entered at the committee PC, found true: the hazard reported from it, then linked.
+    shoot(b, "#/tips", "tips", ".rows a.row")
+    tap(b, "登记举报")
+    b.wait_for("#i-text")
+    d.find_element(By.ID, "i-text").send_keys("有村民反映幸福超市门口私拉电线给电动车充电")
+    d.find_element(By.ID, "i-source").send_keys("来访，村民王某")
+    b.settle()
+    b.shot("tip-new")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".timeline li")
+    tip = here(b)
+    check(field(b.api("records/" + tip), "source") == "来访，村民王某", "a tip entered on the PC, with its source")
+    tap(b, "核查", ".action-buttons .btn")
+    b.wait_for(".action-form")
+    tap(b, "属实，已上报隐患", ".action-form .choice")
+    b.shot("tip-verify")
+    tap(b, "先上报隐患", ".action-form .btn")
+    b.wait_for(".cats .cat")
+    check("私拉电线" in d.find_element(By.ID, "f-text").get_attribute("value"), "the report form opens with the tip's words")
+    b.click([c for c in d.find_elements(By.CSS_SELECTOR, ".cats .cat") if c.text.strip() == "用电"][0])
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".action-form select option", 30)
+    hazard = d.current_url.split("hazard=")[1]
+    WebDriverWait(d, 10).until(lambda x: Select(x.find_element(By.ID, "i-hazard")).first_selected_option.get_attribute("value") == hazard)
+    b.settle()
+    b.shot("tip-verify-hazard")
+    b.click(d.find_element(By.CSS_SELECTOR, ".action-form .btn-main"))
+    wait_api(b, "the tip became that hazard (已转为隐患, linked to it)",
+             lambda: field(b.api("records/" + tip), "outcome") == "hazard" and b.api("records/" + tip)["refs"] == [hazard])
+    b.wait_for(".badge.st-handled")
+    b.settle()
+    b.shot("tip")
+
+    # An incident reported, then updated (续报).
+    shoot(b, "#/incidents", "incidents", ".rows a.row")
+    tap(b, "报告事故")
+    b.wait_for("#i-text")
+    d.find_element(By.ID, "i-text").send_keys("村道上农用三轮车侧翻，驾驶员受伤")
+    d.find_element(By.ID, "i-deaths").send_keys("0")
+    d.find_element(By.ID, "i-injuries").send_keys("1")
+    b.settle()
+    b.shot("incident-new")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".timeline li")
+    incident = here(b)
+    tap(b, "续报", ".action-buttons .btn")
+    b.wait_for(".action-form")
+    Select(d.find_element(By.ID, "i-status")).select_by_visible_text("已控制")
+    d.find_element(By.ID, "i-text").send_keys("伤者已送医，车辆已拖离")
+    b.shot("incident-update")
+    b.click(d.find_element(By.CSS_SELECTOR, ".action-form .btn-main"))
+    wait_api(b, "an incident reported and updated: 已控制, one injured",
+             lambda: field(b.api("records/" + incident), "status") == "controlled" and field(b.api("records/" + incident), "injuries") == "1")
+    b.wait_for(".timeline li + li")
+    b.settle()
+    b.shot("incident")
+
+    # A notice signed for (签收) on behalf of the village; not for the other village.
+    shoot(b, "#/notices", "notices", ".rows a.row")
+    b.click([r for r in d.find_elements(By.CSS_SELECTOR, ".rows a.row") if "冬季防火" in r.text][0])
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("notice")
+    notice = here(b)
+    check(not [e for e in d.find_elements(By.CSS_SELECTOR, ".btn") if "西井村" in e.text], "no 签收 button for a place the head does not serve")
+    tap(b, "签收：东井村", ".action-buttons .btn")
+    wait_api(b, "the notice is signed for by 东井村, and only by it",
+             lambda: b.api("records/" + notice)["acknowledged"] == ["150430100201"])
+    b.wait_for(".timeline li + li")
+    b.settle()
+    b.shot("notice-signed")
+
+    # A unit's page: reviewed by the grid leader (网格长审核).
+    b.go("#/units")
+    b.click([r for r in b.wait_for(".rows a.row") if "幸福超市" in r.text][0])
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("unit")
+    unit = here(b)
+    tap(b, "网格长审核", ".action-buttons .btn")
+    wait_api(b, "a unit reviewed by the grid leader from its page", lambda: b.api("records/" + unit)["confirmed_by_grid_leader"])
+    b.go("#/inspections")
+    b.click(b.wait_for(".rows a.row")[0])
+    b.wait_for(".checks li")
+    b.settle()
+    b.shot("inspection")
+    shoot(b, "#/people", "people", ".rows .row")
+
+
+def run_station(url, outdir):
+    print("PC, 1280×800, the township station sends a notice:")
+    b = Browser(url, 1280, 800, outdir, "pc")
+    try:
+        b.sign_in("station")
+        d = b.driver
+        b.go("#/new/notice")
+        b.wait_for("#i-title")
+        d.find_element(By.ID, "i-title").send_keys("关于做好春节期间安全防范工作的通知")
+        d.find_element(By.ID, "i-text").send_keys("各村于节前完成一次全面巡查。")
+        tap(b, "东井村\n150430100201", ".choice")
+        tap(b, "西井村\n150430100202", ".choice")
+        b.settle()
+        b.shot("notice-new")
+        b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+        b.wait_for(".timeline li")
+        sent = b.api("records/" + here(b))
+        check(sent["scope"] == "150430100" and field(sent, "recipients") == "150430100201,150430100202",
+              "a notice sent from the township to two villages")
+        errors = b.console_errors()
+        check(not errors, "no errors in the browser console %s" % errors[:5])
         return b.shots
     finally:
         b.quit()
@@ -248,6 +481,8 @@ def run_pc(url, outdir):
         b.settle()
         b.shot("home-english")
         b.driver.find_element(By.XPATH, "//button[text()='中文']").click()
+        b.wait_for(".tabs .tab")
+        records_pc(b)
         errors = b.console_errors()
         check(not errors, "no errors in the browser console %s" % errors[:5])
         return b.shots
@@ -273,6 +508,7 @@ def main():
     try:
         shots += run_phone(url, args.outdir, photo)
         shots += run_pc(url, args.outdir)
+        shots += run_station(url, args.outdir)
     finally:
         if demo:
             demo.stop()

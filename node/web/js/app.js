@@ -1,6 +1,7 @@
 // app.js — the page's frame: who this node is, the signed-in person, the header (node · scope,
 // the sync hint, language, sign-out), the tabs, and hash routing to one module per screen
-// (#/, #/report, #/hazards, #/hazard/ID, #/units, #/sync, #/signin). Every screen module is
+// (#/, #/report, #/hazards, #/hazard/ID, #/units, #/record/ID, #/patrol/UNIT, #/sync, #/more and
+// the lists behind it, #/signin). Every screen module is
 // imported here at load, so a phone that walks out of Wi-Fi range can still open the report form
 // and keep a draft.
 import { call, setCsrf, setUnauthorizedHandler, setReachHandler, errorText, NetworkError } from './api.js';
@@ -14,6 +15,7 @@ import * as hazard from './hazard.js';
 import * as hazards from './hazards.js';
 import * as units from './units.js';
 import * as sync from './sync.js';
+import * as records from './records.js';
 
 const routes = [
   { re: /^\/$/, screen: home, tab: 'home' },
@@ -23,6 +25,12 @@ const routes = [
   { re: /^\/hazard\/([0-9a-f]{64})$/, screen: hazard, tab: 'hazards' },
   { re: /^\/units$/, screen: units, tab: 'units' },
   { re: /^\/sync$/, screen: sync, tab: 'sync' },
+  { re: /^\/record\/([0-9a-f]{64})$/, screen: { render: records.show }, tab: 'more' },
+  { re: /^\/patrol\/([0-9a-f]{64})$/, screen: { render: records.patrol }, tab: 'units' },
+  { re: /^\/(inspection|tip|incident|notice)s$/, screen: { render: records.list }, tab: 'more' },
+  { re: /^\/new\/(tip|incident|notice)$/, screen: { render: records.create }, tab: 'more' },
+  { re: /^\/more$/, screen: { render: records.menu }, tab: 'more' },
+  { re: /^\/people$/, screen: { render: records.people }, tab: 'more' },
 ];
 
 const ctx = {
@@ -50,6 +58,10 @@ const ctx = {
   },
   rerender() {
     route();
+  },
+  tab(id) {
+    shell.active = id;
+    updateHeader(id);
   },
   signedIn(me) {
     return afterSignIn(me);
@@ -109,7 +121,7 @@ function updateHeader(activeTab) {
   clear(shell.tabs);
   if (!me) return;
   const tabs = [['home', '#/', 'nav.home'], ['hazards', '#/hazards', 'nav.hazards'], ['report', '#/report', 'nav.report'],
-    ['units', '#/units', 'nav.units'], ['sync', '#/sync', 'nav.sync']];
+    ['units', '#/units', 'nav.units'], ['sync', '#/sync', 'nav.sync'], ['more', '#/more', 'nav.more']];
   for (const [id, href, key] of tabs) {
     if (id === 'report' && me.can && !me.can['hazard.report']) continue;
     const active = id === (activeTab || shell.active);
@@ -280,6 +292,7 @@ function route() {
   }
   document.title = t('app.name');
   Promise.resolve(found.screen.render(view, { match: match, query: query }, ctx)).catch((e) => {
+    console.error(e);  // a screen's bug: the tests read the console
     view.appendChild(message(errorText(e), 'error'));
   });
 }

@@ -4,7 +4,7 @@
 // this person may take now (`actions`), each with the inputs it needs.
 import { call, errorText, ApiError } from './api.js';
 import { t, label, lang, CATEGORIES } from './i18n.js';
-import { h, clear, message, section, stateBadge, syncBadge, countdown, hasFlag, showTime, shortKey, toast } from './ui.js';
+import { h, clear, message, section, stateBadge, syncBadge, countdown, hasFlag, showTime, shortKey, toast, fact, backLink, stepsArea } from './ui.js';
 import { photoPicker, thumbnails } from './photos.js';
 
 const ORDER = ['verify', 'handled', 'assign', 'receive', 'signoff', 'escalate', 'notice', 'fix'];
@@ -25,11 +25,6 @@ export async function render(view, params, ctx) {
   }
   clear(view);
   draw(view, hz, ctx);
-}
-
-function fact(name, value, cls) {
-  if (value === null || value === undefined || value === '') return null;
-  return h('div.fact', { class: cls || '' }, h('dt', { text: t(name) }), h('dd', null, value));
 }
 
 function personName(hex, ctx, named) {
@@ -83,12 +78,7 @@ function draw(view, hz, ctx) {
   const deadline = hz.deadline_ms ? h('span', null, hz.deadline || '', cd ? [' ', h('strong.nowrap', { class: cd.overdue ? 'warn' : 'soon', text: cd.text })] : null) : null;
 
   const summary = h('section.card.summary', null,
-    h('a.back', { href: '#/hazards', text: '‹ ' + t('hz.back'), onclick: (e) => {
-      if (history.length > 1) {
-        e.preventDefault();
-        history.back();
-      }
-    } }),
+    backLink('#/hazards'),
     badges,
     h('h1.hz-text', { text: hz.description || '—' }),
     h('dl.facts', null,
@@ -142,45 +132,8 @@ function draw(view, hz, ctx) {
 
   // The step this hazard waits for comes first, as the main button.
   const actions = (hz.actions || []).slice().sort((a, b) => rank(a) - rank(b));
-  const panel = h('div.action-panel');
-  const buttons = h('div.actionbar.action-buttons');
-  const actionCard = section(t('hz.actions'), actions.length ? null : message(t('hz.no_actions')), panel);
-  const pc = window.matchMedia('(min-width: 900px)').matches;
-  // On a phone the bar at the bottom keeps the main step; the others wait behind "更多".
-  const folded = !pc && actions.length > 2;
-  for (const a of actions)
-    buttons.appendChild(h('button.btn', { type: 'button', class: (a === actions[0] ? 'btn-main' : 'btn-second') + (folded && a !== actions[0] ? ' hidden' : ''),
-      text: label('act', a),
-      onclick: () => {
-        const phone = !pc;
-        clear(panel).appendChild(actionForm(a, hz, ctx, () => {
-          clear(panel);
-          buttons.hidden = false;
-          if (phone) actionCard.hidden = true;
-        }));
-        buttons.hidden = true;
-        actionCard.hidden = false;
-        panel.scrollIntoView({ block: 'start' });
-      } }));
-
-  if (folded)
-    buttons.appendChild(h('button.btn.btn-quiet', { type: 'button', 'aria-expanded': 'false', text: t('hz.more', { n: actions.length - 1 }),
-      onclick: (e) => {
-        for (const b of buttons.querySelectorAll('.btn-second')) b.classList.remove('hidden');
-        e.currentTarget.parentNode.removeChild(e.currentTarget);
-      } }));
-  view.appendChild(h('div.detail', null,
-    h('div.detail-main', null, summary, photoCard, actionCard),
-    h('div.detail-side', null, historyCard)));
-  // On a phone the buttons stay at the bottom of the screen (their card shows only with a form
-  // open); on a PC they sit in their card.
-  if (actions.length) {
-    if (pc) actionCard.appendChild(buttons);
-    else {
-      view.appendChild(buttons);
-      actionCard.hidden = true;
-    }
-  }
+  stepsArea(view, h('div.detail', null, h('div.detail-main', null, summary, photoCard), h('div.detail-side', null, historyCard)),
+    actions.map((a) => ({ text: label('act', a), form: (close) => actionForm(a, hz, ctx, close) })), t('hz.no_actions'));
 }
 
 // The inputs one step needs, and its submission.

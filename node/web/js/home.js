@@ -1,8 +1,9 @@
 // home.js — 首页: what waits for me (待我办理) with a count per kind, the overdue hazards (逾期) in
-// red, this phone's drafts, and the way to report a hazard.
+// red, the units due for patrol this week (本周应巡查, the overdue in red; asked only after the
+// inbox is answered, so it never delays it), this phone's drafts, and the way to report a hazard.
 import { call, errorText } from './api.js';
 import { t } from './i18n.js';
-import { h, clear, hazardRow, section, message } from './ui.js';
+import { h, clear, hazardRow, section, message, fmtDate, nowMs, showTime } from './ui.js';
 import * as outbox from './outbox.js';
 
 const PAGE = 50;
@@ -26,10 +27,17 @@ export async function render(view, params, ctx) {
   overdueCard.classList.add('card-overdue');
   columns.appendChild(inboxCard);
   columns.appendChild(overdueCard);
+  const dueCard = me.can && me.can.inspect ? section(t('home.due'), message(t('app.loading'))) : null;
+  if (dueCard) columns.appendChild(dueCard);
   if (me.can && me.can['hazard.report'])
     view.appendChild(h('div.actionbar', null, h('a.btn.btn-main', { href: '#/report', text: t('home.report') })));
 
   const [inbox, overdue] = await asked;
+  // A person of one place sees that place's units; one of several, every unit this node holds.
+  const scopes = [...new Set((me.roles || []).map((r) => r.scope))];
+  if (dueCard)
+    call('GET', 'patrols/due' + (scopes.length === 1 ? '?scope=' + encodeURIComponent(scopes[0]) : ''))
+      .catch((e) => e).then((a) => fillDue(dueCard, a, ctx));
   fillInbox(inboxCard, inbox, ctx);
   fillOverdue(overdueCard, overdue, ctx);
 }
@@ -121,4 +129,21 @@ function fillOverdue(card, answer, ctx) {
   if (answer.total > items.length)
     body.appendChild(h('a.btn.btn-quiet.more', { href: '#/hazards?overdue=1', text: t('home.more', { n: answer.total - items.length }) }));
   card.querySelector('h2').appendChild(h('span.h-count', { text: String(answer.total) }));
+}
+
+// Units whose patrol falls due within seven days, the overdue first; a tap opens the patrol form.
+function fillDue(card, answer, ctx) {
+  const body = h('div');
+  card.replaceChild(body, card.lastChild);
+  if (answer instanceof Error) return body.appendChild(message(errorText(answer), 'error'));
+  const week = fmtDate(nowMs() + 7 * 86400000);
+  const items = (answer.items || []).filter((d) => d.due <= week);
+  const late = items.filter((d) => d.overdue).length;
+  if (late) card.querySelector('h2').appendChild(h('span.h-count', { text: String(late) }));
+  if (!items.length) return body.appendChild(message(t('home.due_none')));
+  body.appendChild(h('div.rows', null, items.map((d) => h('a.row', { href: '#/patrol/' + d.unit, class: d.overdue ? 'row-overdue' : '' },
+    h('div.row-top', null, d.overdue ? h('span.badge.st-overdue', { text: t('badge.overdue') }) : null, h('strong.unit-name', { text: d.name }),
+      d.key_supervision ? h('span.tag.tag-major', { text: t('units.key') }) : null),
+    h('div.row-meta', null, h('span', { class: d.overdue ? 'warn' : '', text: t('due.date', { d: d.due }) }),
+      h('span', { text: d.last ? t('due.last', { d: showTime(d.last).slice(0, 10) }) : t('due.never') }), h('span', { text: ctx.scopeName(d.scope) }))))));
 }

@@ -1,7 +1,8 @@
 // report.js — 上报隐患: grid (the person's own by default), unit from the ledger, category as large
 // buttons, severity, text, photos shrunk on the phone; then 上报 (send up) or 现场整改 (fixed on
 // the spot, with an after-photo). When the node cannot be reached the report is kept on the phone
-// as a draft (待提交, outbox.js) and goes by itself later, exactly once.
+// as a draft (待提交, outbox.js) and goes by itself later, exactly once. A failed patrol item or a
+// tip found true opens it prefilled (#/report?unit=&grid=&text=, and tip= to verify the tip after).
 import { call, errorText, ApiError } from './api.js';
 import { t, label, CATEGORIES } from './i18n.js';
 import { h, clear, message, fmtDateTime, toast } from './ui.js';
@@ -17,7 +18,7 @@ function contains(outer, inner) {
 
 // The grids and villages this person may report in: their roles' scopes, and the registered
 // villages and grids inside them. The deepest role scope comes first (the default).
-function gridOptions(ctx) {
+export function gridOptions(ctx) {
   const roleScopes = [];
   for (const r of ctx.me.roles || []) if (roleScopes.indexOf(r.scope) < 0) roleScopes.push(r.scope);
   roleScopes.sort((a, b) => b.length - a.length);
@@ -34,9 +35,10 @@ export async function render(view, params, ctx) {
     view.appendChild(message(t('report.cannot'), 'error'));
     return;
   }
+  const q = params.query;
   const f = { id: outbox.newId(), grid: '', unit: null, category: '', severity: 'general', fix: false };
   const grids = gridOptions(ctx);
-  f.grid = grids[0] || ctx.node.scope || '';
+  f.grid = grids.indexOf(q.grid) >= 0 ? q.grid : grids[0] || ctx.node.scope || '';
 
   // Grid.
   const gridSelect = h('select.input', { id: 'f-grid', 'data-field': 'grid', onchange: (e) => {
@@ -81,14 +83,19 @@ export async function render(view, params, ctx) {
       } }, h('span.choice-main', { text: u.name }), h('span.choice-note', { text: [u.address, ctx.scopeName(u.scope)].filter(Boolean).join(' · ') })));
   };
   unitFilter.addEventListener('input', drawResults);
+  const prefill = () => {
+    f.unit = (ctx.unitsCache || []).filter((u) => u.id === q.unit)[0] || f.unit;
+    drawUnit();
+  };
   unitBox.appendChild(unitChosen);
   unitBox.appendChild(unitFilter);
   unitBox.appendChild(unitResults);
-  drawUnit();
+  prefill();
   if (!ctx.unitsCache)
     call('GET', 'units').then((a) => {
       ctx.unitsCache = a.items || [];
       drawResults();
+      prefill();
     }).catch(() => {});
 
   // Category: large buttons with icons.
@@ -124,7 +131,7 @@ export async function render(view, params, ctx) {
     sevNote.className = f.severity === 'major' ? 'note' : 'note hidden';
   };
 
-  const text = h('textarea.input', { id: 'f-text', rows: 3, 'data-field': 'text', placeholder: t('report.text_ph'), maxlength: 4000 });
+  const text = h('textarea.input', { id: 'f-text', rows: 3, 'data-field': 'text', placeholder: t('report.text_ph'), maxlength: 4000, value: q.text });
   const photos = photoPicker(t('report.photos'));
   photos.el.setAttribute('data-field', 'photos');
 
@@ -211,7 +218,7 @@ export async function render(view, params, ctx) {
     if (result.ok) {
       const answer = result.answer;
       toast(answer.fix_error ? t('report.fix_failed', { why: answer.fix_error }) : t('report.done'), answer.fix_error ? 'error' : 'ok');
-      ctx.go('#/hazard/' + answer.id);
+      ctx.go(q.tip ? '#/record/' + q.tip + '?hazard=' + answer.id : '#/hazard/' + answer.id);
       return;
     }
     const expired = result.error instanceof ApiError && result.error.status === 401;

@@ -1,6 +1,6 @@
 // ui.js — small helpers every screen uses: h() builds elements (text is always set as text, never
 // parsed as HTML), dates and countdowns in the forms UI.md asks for, the state and sync badges,
-// one hazard as a row in a list, and a toast.
+// one hazard as a row in a list, a detail page's facts, back link and steps, and a toast.
 import { t, label, lang } from './i18n.js';
 
 export function h(tag, attrs, ...children) {
@@ -143,6 +143,59 @@ export function hazardRow(hz, ctx, extra) {
 
 export function section(title, ...children) {
   return h('section.card', null, title ? h('h2', { text: title }) : null, children);
+}
+
+// One fact of a detail page (dt: the message `name`), or nothing without a value.
+export function fact(name, value, cls) {
+  if (value === null || value === undefined || value === '') return null;
+  return h('div.fact', { class: cls || '' }, h('dt', { text: t(name) }), h('dd', null, value));
+}
+
+export function backLink(href) {
+  return h('a.back', { href: href, text: '‹ ' + t('hz.back'), onclick: (e) => {
+    if (history.length > 1) {
+      e.preventDefault();
+      history.back();
+    }
+  } });
+}
+
+// A detail page's steps [{text, href | run(event) | form(close)}]: in a card on a PC; on a phone
+// in a bar at the bottom (the first as the main button, more than two behind 更多), the card
+// showing only a form. Appends `detail` (.detail, the card to its first column) and the bar.
+export function stepsArea(view, detail, steps, none) {
+  const panel = h('div.action-panel');
+  const bar = h('div.actionbar.action-buttons');
+  const card = section(t('hz.actions'), steps.length || !none ? null : message(none), panel);
+  const pc = window.matchMedia('(min-width: 900px)').matches;
+  const folded = !pc && steps.length > 2;
+  const close = () => {
+    clear(panel);
+    bar.hidden = false;
+    card.hidden = !pc;
+  };
+  const open = (form) => {
+    clear(panel).appendChild(form(close));
+    bar.hidden = true;
+    card.hidden = false;
+    panel.scrollIntoView({ block: 'start' });
+  };
+  steps.forEach((s, i) => bar.appendChild(h(s.href ? 'a.btn' : 'button.btn', { href: s.href, type: s.href ? null : 'button',
+    class: (i ? 'btn-second' : 'btn-main') + (folded && i ? ' hidden' : ''), text: s.text, onclick: s.form ? () => open(s.form) : s.run })));
+  if (folded)
+    bar.appendChild(h('button.btn.btn-quiet', { type: 'button', 'aria-expanded': 'false', text: t('hz.more', { n: steps.length - 1 }),
+      onclick: (e) => {
+        for (const b of bar.querySelectorAll('.btn-second')) b.classList.remove('hidden');
+        e.currentTarget.remove();
+      } }));
+  detail.firstChild.appendChild(card);
+  view.appendChild(detail);
+  if (steps.length && pc) card.appendChild(bar);
+  else if (steps.length) {
+    view.appendChild(bar);
+    card.hidden = true;
+  } else card.hidden = !none;
+  return open;
 }
 
 export function message(text, kind) {

@@ -1,7 +1,8 @@
-// units.js — 台账: the business units of the ledger, by grid, with their key-supervision flag and
-// status, found by name or address. Read-only here; units are added with `anwang unit`.
+// units.js — 台账: the business units of the ledger, by grid, with their key-supervision flag,
+// status and open hazards, found by name or address; each opens its page (records.js: fields,
+// confirmations, history, patrols, 巡查). Units are added with `anwang unit`.
 import { call, errorText } from './api.js';
-import { t } from './i18n.js';
+import { t, label } from './i18n.js';
 import { h, clear, message } from './ui.js';
 
 const PAGE = 50;
@@ -42,12 +43,12 @@ export async function render(view, params, ctx) {
         scope = u.scope;
         list.appendChild(h('h3.group', { text: ctx.scopeName(scope) }));
       }
-      const status = u.status === 'moved_out' || u.status === 'closed' ? t('units.status_' + u.status) : '';
-      list.appendChild(h('div.row.unit' + (status ? '.unit-gone' : ''), null,
+      const status = u.status === 'moved_out' || u.status === 'closed' ? label('status', u.status) : '';
+      list.appendChild(h('a.row.unit' + (status ? '.unit-gone' : ''), { href: '#/record/' + u.id },
         h('div.row-top', null, h('strong.unit-name', { text: u.name || '—' }),
           u.key_supervision ? h('span.tag.tag-major', { text: t('units.key') }) : null,
           status ? h('span.tag', { text: status }) : null,
-          open[u.id] ? h('a.tag.tag-open', { href: '#/hazards', text: t('units.open', { n: open[u.id] }) }) : null),
+          open[u.id] ? h('span.tag.tag-open', { text: t('units.open', { n: open[u.id] }) }) : null),
         u.address ? h('div.row-meta', null, h('span', { text: t('units.address') + u.address })) : null,
         u.industry ? h('div.row-meta', null, h('span', { text: t('units.industry') + u.industry })) : null));
     }
