@@ -51,6 +51,15 @@ def run(node):
     check(status == 200 and b"<html" in page.lower() and "default-src 'self'" in r.getheader("Content-Security-Policy"),
           "GET / serves the UI with a strict Content-Security-Policy")
 
+    # What a phone downloads: the style sheet and every script of node/web/js/, as served.
+    web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "node", "web")
+    served = 0
+    for path in ["app.css"] + ["js/" + f for f in sorted(os.listdir(os.path.join(web, "js"))) if f.endswith(".js")]:
+        s2, body, _ = anon.request("GET", "/" + path)
+        served += len(body) if s2 == 200 else 10 ** 9
+    print("    JS and CSS served: %d bytes" % served)
+    check(0 < served <= 150 * 1024, "the page's JS and CSS as served total at most 150 KiB (%d bytes)" % served)
+
     member = Client(node)
     status, me = member.sign_in("member")
     check(status == 200 and me["key"] == "member" and member.cookie, "a grid member signs in with the passphrase")
