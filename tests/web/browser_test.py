@@ -94,6 +94,7 @@ def make_county(build, tmp):
     v("--as", "root", "delegate", "--to", fire, "--role", "department", "--scope", "150430", "--category", "fire")
     v("--as", "root", "delegate", "--to", "head", "--role", "village_head", "--scope", "150430100201")
     v("--as", "head", "delegate", "--to", "member", "--role", "grid_member", "--scope", "150430100201-03")
+    v("--as", "head", "unit", "add", "--grid", "150430100201-03", "--name", "中石化东井加油站", "--key", "true")
     v("--as", "root", "node", "enroll", village.node_key(), "--scope", "150430100201")
     v("--as", "root", "node", "enroll", township.node_key(), "--scope", "150430100")
     # The township joins from a bundle the village writes for it, as a USB stick would carry it.
@@ -290,11 +291,26 @@ def outbox(village, township, outdir, photo):
     member = Browser(village.web_url, *PHONE, outdir, "6-outbox", KEY_NAMES)
     try:
         sign_in(member, "member")
+        unit = member.api("units")["items"][0]["id"]
+        member.go("#/patrol/" + unit)  # the ledger read once while the node is up, as a person would have
+        member.wait_for("fieldset.check")
         member.go("#/report")
         member.wait_for(".cats .cat")
         before_v = len(hazards(village))
         port = village.port
         village.stop()
+        # A patrol in the field, out of range: kept on the phone as 待提交.
+        member.go("#/patrol/" + unit)
+        member.wait_for("fieldset.check")
+        for i, check_set in enumerate(member.driver.find_elements(By.CSS_SELECTOR, "fieldset.check")):
+            member.click(check_set.find_elements(By.CSS_SELECTOR, "button.choice")[1 if i == 1 else 0])
+        member.driver.find_elements(By.CSS_SELECTOR, "fieldset.check input")[1].send_keys("油罐区通道堆放杂物")
+        member.click(member.driver.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+        member.wait_for(".card-drafts .row-draft", 30)
+        check("巡查" in member.driver.find_element(By.CSS_SELECTOR, ".card-drafts .row-draft").text,
+              "a patrol made while the node is down is kept on the phone as 待提交")
+        member.go("#/report")
+        member.wait_for(".cats .cat")
         texts = ["村东桥头护栏断裂，夜间无照明", "超市后门堆放纸箱，堵住安全出口"]
         for i, text in enumerate(texts):
             report_on_phone(member, text, photo, "交通" if i == 0 else "消防", another=i > 0)
@@ -305,7 +321,7 @@ def outbox(village, township, outdir, photo):
         member.wait_for(".row-draft")
         time.sleep(0.3)
         member.shot("drafts")
-        check(len(member.driver.find_elements(By.CSS_SELECTOR, ".card-drafts .row-draft")) == 2, "two drafts wait on the phone")
+        check(len(member.driver.find_elements(By.CSS_SELECTOR, ".card-drafts .row-draft")) == 3, "three drafts wait on the phone (a patrol, two hazards)")
         # The node comes back on the same address (its sessions are gone with the restart).
         village.start(web_listen="127.0.0.1:%d" % port)
         sign_in(member, "member")
@@ -327,6 +343,10 @@ def outbox(village, township, outdir, photo):
                 check(len(full["photos"]) == 1 and "手机记录于" in full["description"],
                       "    with its photo and the phone's capture time")
         check(len(after) == before_v + 2, "nothing else was written (%d → %d)" % (before_v, len(after)))
+        patrols = member.api("records?kind=inspection")["items"]
+        check(len(patrols) == 1 and "疏散通道:fail:油罐区通道堆放杂物" in patrols[0]["fields"]["items"]["value"].replace("安全出口/", "")
+              and "手机记录于" in patrols[0]["fields"]["text"]["value"],
+              "the patrol arrived once, with its checklist and the phone's time (%d)" % len(patrols))
         # Pressing 提交 again sends nothing.
         member.driver.execute_script("const b = document.querySelector('.card-drafts .actionbar button'); if (b) b.click();")
         time.sleep(1)

@@ -391,7 +391,7 @@ const M = {
 
   'drafts.title': ['本机待提交', 'Drafts on this device'],
   'drafts.none': ['本机没有待提交的隐患。', 'No drafts on this device.'],
-  'drafts.note': ['这些隐患保存在本机的浏览器里，还没有提交到节点。连上节点后会自动提交。', 'These hazards are kept in this device\'s browser and have not reached the node yet. They go by themselves once the node is reachable.'],
+  'drafts.note': ['这些上报和巡查记录保存在本机的浏览器里，还没有提交到节点。连上节点后会自动提交。', 'These reports and patrols are kept in this device\'s browser and have not reached the node yet. They go by themselves once the node is reachable.'],
   'drafts.submit': ['立即提交', 'Submit now'],
   'drafts.busy': ['正在提交…', 'Submitting…'],
   'drafts.delete': ['删除', 'Delete'],

@@ -153,11 +153,13 @@ export async function send(draft, progress) {
       return out;
     };
     const total = draft.photos.length + draft.fix_photos.length;
-    const body = Object.assign({}, draft.fields);
+    const body = JSON.parse(JSON.stringify(draft.fields));
     body.photos = await upload(draft.photos, 0, total);
     if (body.fixed_on_site) body.fix_photos = await upload(draft.fix_photos, draft.photos.length, total);
-    if (draft.captured_at) body.captured_at = draft.captured_at;
-    const answer = await call('POST', 'hazards', body, { headers: { 'Idempotency-Key': draft.id }, quiet401: draft.background });
+    // A patrol (draft.record) says the phone's time in its text; a hazard report has a field for it.
+    if (draft.captured_at && draft.record) body.fields.text = (body.fields.text + '（手机记录于 ' + draft.captured_at + '）').trim();
+    else if (draft.captured_at) body.captured_at = draft.captured_at;
+    const answer = await call('POST', draft.record ? 'records' : 'hazards', body, { headers: { 'Idempotency-Key': draft.id }, quiet401: draft.background });
     if (draft.stored) await remove(draft.id).catch(() => {});
     return { ok: true, answer: answer };
   } catch (e) {

@@ -5,9 +5,9 @@
 // checklist, each sent once under an Idempotency-Key; 人员.
 import { call, errorText, ApiError } from './api.js';
 import { t, label, zh } from './i18n.js';
-import { h, clear, message, section, syncBadge, showTime, shortKey, toast, fact, backLink, stepsArea } from './ui.js';
+import { h, clear, message, section, syncBadge, showTime, shortKey, toast, fact, backLink, stepsArea, fmtDateTime } from './ui.js';
 import { photoPicker, thumbnails } from './photos.js';
-import { newId } from './outbox.js';
+import * as outbox from './outbox.js';
 import { gridOptions } from './report.js';
 
 const CAN = { tip: 'tip.enter', incident: 'incident.report', notice: 'notice.send' };
@@ -168,7 +168,7 @@ const NEW = { tip: [['text', 'area'], ['source']], incident: [['text', 'area'], 
 export function create(view, params, ctx) {
   const kind = params.match[1];
   document.title = t('app.name') + ' · ' + t('new.' + kind);
-  const key = newId();
+  const key = outbox.newId();
   const notice = kind === 'notice';
   const need = notice ? 'title' : 'text';
   const scope = h('select.input', null, (notice ? [...new Set(ctx.me.roles.map((r) => r.scope))] : gridOptions(ctx))
@@ -394,7 +394,7 @@ export async function patrol(view, params, ctx) {
   const u = (await units(ctx)).filter((x) => x.id === id)[0];
   if (!u) return view.appendChild(message(t('rec.not_found'), 'error'));
   document.title = t('app.name') + ' · ' + t('pt.title', { name: u.name });
-  const key = newId();
+  const key = outbox.newId();
   const results = {};
   const notes = {};
   const list = ITEMS.map((k) => {
@@ -422,10 +422,21 @@ export async function patrol(view, params, ctx) {
     if (missing.length) throw [t('ck.need'), missing[0]];
     // In Chinese whatever the page's language: the township reads it too.
     const items = ITEMS.map((k) => zh(k) + ':' + results[k] + (notes[k].value.trim() ? ':' + notes[k].value.trim() : ''));
-    const body = { kind: 'inspection', unit: id, fields: { items: items, text: text.value.trim() }, photos: await upload(photos) };
-    const a = await call('POST', 'records', body, { headers: { 'Idempotency-Key': key } });
-    toast(t('rec.done'), 'ok');
-    ctx.go('#/record/' + a.id);
+    // Sent as a draft of the outbox: out of Wi-Fi range in the field it is kept (待提交) and sent
+    // once when the node is back, as a hazard report is.
+    const draft = { id: key, key: ctx.me.key, public_key: ctx.me.public_key, created_ms: Date.now(), record: true,
+      label: u.name, scope: u.scope, fields: { kind: 'inspection', unit: id, fields: { items: items, text: text.value.trim() } },
+      photos: photos.blobs(), fix_photos: [] };
+    const r = await outbox.send(draft);
+    if (r.ok) {
+      toast(t('rec.done'), 'ok');
+      return ctx.go('#/record/' + r.answer.id);
+    }
+    if (!r.offline && !(r.error instanceof ApiError && r.error.status === 401)) throw r.error;
+    draft.captured_at = fmtDateTime(draft.created_ms);
+    await outbox.keep(draft);
+    toast(t('report.saved_title'), 'ok');
+    ctx.go('#/sync');
   }));
 }
 

@@ -93,12 +93,12 @@ async function drawDrafts(card, ctx) {
     });
     const busy = outbox.isBusy(d.id);
     list.appendChild(h('div.row.row-draft', null,
-      h('div.row-top', null, draftBadge(), h('span.row-cat', { text: label('cat', d.fields.category) }),
+      h('div.row-top', null, draftBadge(), h('span.row-cat', { text: d.record ? t('k.inspection') : label('cat', d.fields.category) }),
         d.fields.fixed_on_site ? h('span.tag', { text: t('report.how_fix') }) : null,
         d.fields.severity === 'major' ? h('span.tag.tag-major', { text: t('badge.major') }) : null),
-      h('div.row-text', { text: d.fields.text }),
+      h('div.row-text', { text: d.record ? d.label : d.fields.text }),
       h('div.row-meta', null,
-        h('span', { text: ctx.scopeName(d.fields.grid) }),
+        h('span', { text: ctx.scopeName(d.record ? d.scope : d.fields.grid) }),
         h('span', { text: t('drafts.captured', { t: d.captured_at || '' }) }),
         h('span', { text: t('drafts.n_photos', { n: (d.photos || []).length + (d.fix_photos || []).length }) })),
       thumbs.length ? h('div.thumbs', null, thumbs) : null,
