@@ -180,7 +180,15 @@ struct Wire {
 
 class SimTransport final : public node::Transport {
  public:
-  SimTransport(Wire& wire, int out, Rng& rng) : wire_(wire), out_(out), rng_(rng) {}
+  // `now`: the simulation's time, which serves as the steady clock of the real transport's
+  // deadline (node/tcp.cpp): it holds even when a node's wall clock is stuck (a Pi at 1970 set
+  // back further reads 0), as anwangd's does.
+  SimTransport(Wire& wire, int out, Rng& rng, const std::uint64_t& now) : wire_(wire), out_(out), rng_(rng), now_(now) {}
+
+  void set_deadline_ms(int timeout_ms) override {
+    deadline_ms_ = timeout_ms;
+    deadline_at_ = now_ + static_cast<std::uint64_t>(timeout_ms > 0 ? timeout_ms : 0);
+  }
 
   Status write(ByteView data) override {
     Stream& s = wire_.dir[out_];
@@ -206,6 +214,8 @@ class SimTransport final : public node::Transport {
   Result<Bytes> read_some() override {
     Stream& s = wire_.dir[1 - out_];
     for (;;) {
+      if (deadline_ms_ > 0 && now_ >= deadline_at_)
+        return Status::error(Status::Code::kUnavailable, "the peer did not finish within " + std::to_string(deadline_ms_) + " ms");
       if (s.available() > 0) {
         std::size_t n = s.available();
         std::size_t take = rng_.chance(0.5) ? n : static_cast<std::size_t>(rng_.between(1, n));
@@ -229,6 +239,9 @@ class SimTransport final : public node::Transport {
   Wire& wire_;
   int out_;
   Rng& rng_;
+  const std::uint64_t& now_;
+  int deadline_ms_ = 0;
+  std::uint64_t deadline_at_ = 0;
 };
 
 std::string short_id(const Hash32& id) { return id.hex().substr(0, 10); }
@@ -818,7 +831,7 @@ class Simulation {
   };
   Ran run_ends(Wire& wire, const std::function<void(node::Transport&)>& end_a,
                const std::function<void(node::Transport&)>& end_b) {
-    SimTransport ta(wire, 0, wire_rng_), tb(wire, 1, wire_rng_);
+    SimTransport ta(wire, 0, wire_rng_, now_), tb(wire, 1, wire_rng_, now_);
     Fiber fa([&] {
       end_a(ta);
       wire.dir[0].closed = true;
@@ -1641,7 +1654,10 @@ class Simulation {
         Fiber::yield();  // the victim reads it at this time
       }
     }, victim_options(victim));
-    if (!check(!outcome && outcome.status().message().find("minutes") != std::string::npos,
+    // Cut by the session's wall-clock budget, or (a wall clock stuck at 1970 cannot measure it) by
+    // the transport's deadline on the steady clock.
+    if (!check(!outcome && (outcome.status().message().find("minutes") != std::string::npos ||
+                            outcome.status().message().find("did not finish within") != std::string::npos),
                victim.name + " kept a session of `committed` open: " + (outcome ? "ok" : outcome.status().message())))
       return "";
     if (!check(sent <= limits::sync_session_ms_max / 59'000 + 2,
