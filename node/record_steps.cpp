@@ -5,6 +5,7 @@
 
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
+#include "crdt/text.h"
 #include "node/op_json.h"
 
 namespace anwang::node {
@@ -83,16 +84,9 @@ Result<OpDraft> record_step_draft(const Store& store, const RecordStepInput& inp
     auto recipient = input.fields.find("recipient");
     if (recipient == input.fields.end() || recipient->second.empty())
       return Status::invalid(field("recipient") + ": name the place that signs for the notice");
-    std::string recipients = record->field("recipients");
-    bool sent = false;
-    for (std::size_t at = 0; at <= recipients.size() && !sent;) {
-      std::size_t end = recipients.find(',', at);
-      std::string place = recipients.substr(at, end == std::string::npos ? std::string::npos : end - at);
-      sent = !place.empty() && scope_contains(place, recipient->second);
-      if (end == std::string::npos) break;
-      at = end + 1;
-    }
-    if (!sent)
+    const std::string recipients = record->field("recipients");
+    const auto places = split_commas(recipients);
+    if (std::none_of(places.begin(), places.end(), [&](const std::string& place) { return scope_contains(place, recipient->second); }))
       return Status::invalid(field("recipient") + ": this notice was not sent to " + recipient->second + " (it went to " +
                              recipients + ")");
   }

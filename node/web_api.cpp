@@ -12,6 +12,7 @@
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
+#include "crdt/text.h"
 #include "node/hazard_steps.h"
 #include "node/op_json.h"
 #include "node/reasons_zh.h"
@@ -462,7 +463,7 @@ HttpResponse WebApi::node_info() {
   auto scopes = (*authority)->node_scopes(home_.node_key());
   std::string scope = scopes.empty() ? "" : scopes.front();
   out["scope"] = scope;
-  auto names = region_names(store_);
+  auto names = current_region_names();
   if (!names) return status_response(names.status());
   out["scope_name"] = names->count(scope) ? (*names)[scope] : "";
   // The people who may sign in here: the keys of this node's keyring that sign here.
@@ -1000,9 +1001,21 @@ HttpResponse WebApi::blob_get(Session&, const std::string& hash_text) {
   return r;
 }
 
+Result<std::map<std::string, std::string>> WebApi::current_region_names() {
+  auto arrival = store_.last_arrival();
+  if (!arrival) return arrival.status();
+  if (region_names_arrival_ != *arrival) {
+    auto names = region_names(store_);
+    if (!names) return names.status();
+    region_names_ = std::move(*names);
+    region_names_arrival_ = *arrival;
+  }
+  return region_names_;
+}
+
 HttpResponse WebApi::regions() {
   std::lock_guard<std::mutex> lock(store_mutex_);
-  auto names = region_names(store_);
+  auto names = current_region_names();
   if (!names) return status_response(names.status());
   json out = json::array();
   for (const auto& [code, name] : *names)
@@ -1048,7 +1061,7 @@ HttpResponse WebApi::sync_panel() {
   // Each neighbour named by the place its node serves (its enrolment), as people know it.
   auto authority = store_.authority();
   if (!authority) return status_response(authority.status());
-  auto names = region_names(store_);
+  auto names = current_region_names();
   if (!names) return status_response(names.status());
   json neighbours = json::array();
   for (auto& [hex, peer] : peers) {
@@ -1202,13 +1215,8 @@ HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
   } else if (r->kind == "incident") {
     if (judged({"incident", "update", "", {}, {{"text", "-"}}, {}, {}})) actions.push_back("update");
   } else if (r->kind == "notice") {
-    std::string recipients = r->field("recipients");
-    std::size_t at = 0;
-    while (at < recipients.size()) {
-      std::size_t end = recipients.find(',', at);
-      std::string place = recipients.substr(at, end == std::string::npos ? std::string::npos : end - at);
-      at = end == std::string::npos ? recipients.size() : end + 1;
-      if (place.empty() || r->acknowledged.count(place)) continue;
+    for (const std::string& place : split_commas(r->field("recipients"))) {
+      if (r->acknowledged.count(place)) continue;
       if (judged({"notice", "acknowledge", "", {}, {{"recipient", place}}, {}, {}})) acknowledge_for.push_back(place);
     }
     if (!acknowledge_for.empty()) actions.push_back("acknowledge");
@@ -1336,7 +1344,7 @@ HttpResponse WebApi::people(const HttpRequest& request) {
   std::lock_guard<std::mutex> lock(store_mutex_);
   auto authority = store_.authority();
   if (!authority) return status_response(authority.status());
-  auto regions = region_names(store_);
+  auto regions = current_region_names();
   if (!regions) return status_response(regions.status());
   const auto names = key_names();
   json items = json::array();

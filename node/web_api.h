@@ -20,6 +20,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -87,6 +88,9 @@ class WebApi final : public HttpHandler {
   Result<Outbox> outbox();
   // The keyring's names by public key.
   std::map<PublicKey, std::string> key_names();
+  // The region names by code (region_names), walked again only when ops have arrived since the
+  // last walk: every page asks for them, and the walk reads every op. REQUIRES: store_mutex_ held.
+  Result<std::map<std::string, std::string>> current_region_names();
 
   Store& store_;
   std::mutex& store_mutex_;
@@ -107,6 +111,8 @@ class WebApi final : public HttpHandler {
     std::uint64_t opened = 0;  // the order uploads were opened in: of two touched in one ms, the older goes first
   };
   std::map<std::string, Upload> uploads_;
+  std::map<std::string, std::string> region_names_;
+  std::optional<std::uint64_t> region_names_arrival_;  // the last arrival when they were walked
   std::uint64_t uploads_opened_ = 0;
   std::uint64_t upload_bytes_reserved_ = 0;
 };

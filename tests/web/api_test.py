@@ -104,6 +104,10 @@ def run(node):
     check(shown["history"][0]["office"]["role"] == "grid_member", "    …and the report step its reporter's office (网格员)")
     status, regions, _ = head.request("GET", "/api/v1/regions")
     check(status == 200 and {"code": "150430100201", "name": "一村", "level": "village", "parent": "150430100"} in regions["items"], "GET regions")
+    node.cli("--as", "root", "region", "add", "150430100202", "--name", "二村")  # written beside the running node
+    status, regions, _ = head.request("GET", "/api/v1/regions")
+    check(any(r["code"] == "150430100202" and r["name"] == "二村" for r in regions["items"]),
+          "    …and a region added since is named at once (the names are walked again when ops arrive)")
     status, units, _ = head.request("GET", "/api/v1/units")
     check(status == 200 and units["items"] == [], "GET units (none yet)")
     status, panel, _ = head.request("GET", "/api/v1/sync")
