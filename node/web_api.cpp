@@ -583,8 +583,12 @@ HttpResponse WebApi::me(Session& session) {
       allowed = allowed || (*authority)->can(Action{key, 0, capability, scope, "", capability_class(capability), std::nullopt}).effective;
     can[capability] = allowed;
   }
+  auto people = current_people();
+  if (!people) return status_response(people.status());
+  const Profile* profile = (*people)->of_key(key);
   return json_response(200, {{"key", session.key_name}, {"public_key", key.hex()}, {"csrf", session.csrf},
-                             {"roles", roles}, {"can", can}});
+                             {"roles", roles}, {"can", can}, {"name", profile ? profile->name : ""},
+                             {"person", profile ? json(profile->id.hex()) : json(nullptr)}});
 }
 
 Result<WebApi::Outbox> WebApi::outbox() {

@@ -9,7 +9,8 @@
 # fixed on site, awaiting sign-off (one of two), escalated, assigned, handled, rejected, archived.
 # The other records: a patrol with a checklist (ten days ago: its unit is overdue again), a tip
 # waiting to be verified and one dismissed, an incident reported and updated, and two notices from
-# the township to 东井村 and 西井村 (one signed for by 东井村).
+# the township to 东井村 and 西井村 (one signed for by 东井村). Profiles (人员信息) name the keys'
+# people, with phones; a training, a meeting and a notebook entry.
 # The village syncs once with a township node (DIR/township), so the sync panel has a neighbour
 # and some hazards show 已同步 while later ones show 待同步.
 # Run from the repository root after building (BUILD_DIR, default build). Then:
@@ -179,6 +180,22 @@ an --as head tip verify "$old_tip" --dismiss "现场核查，厂房内只有废�
 accident=$(report an --as head incident report --grid 150430100201 --text "红砖厂一名工人搬运时被倒塌砖垛砸伤左腿" \
   --deaths 0 --injuries 1 --status rescuing)
 an --as head incident update "$accident" --status controlled --text "伤者已送旗医院，无生命危险；砖厂停工整顿" >/dev/null
+
+# Who is who (人员信息): profiles bound to the demo's keys, and a group liaison with no key yet.
+profile() { before --as "$1" person add --scope "$2" --name "$3" --office "$4" --phone "$5" ${6:+--key "$(key_of "$6")"} ${7:+--grid "$7"} >/dev/null; }
+profile head 150430100201 张晓梅 网格员 13947100301 member 150430100201-03
+profile station 150430100201 王建国 网格长 13947100302 head
+profile root 150430100201 李秀兰 村安全员 13947100303 officer
+profile root 150430100 赵志强 乡镇安监站站长 04767700100 station
+profile root 150430 刘军 消防救援大队 04767700119 fire
+profile head 150430100201 孙大山 组级安全联络员 13947100305 "" 150430100201-03
+# A training (培训) and a weekly meeting (例会) with their attendees, and a notebook entry (工作记录).
+before --as head training record --scope 150430100201 --date "$(date -u -d @$((past_ms / 1000)) +%F)" --topic "冬季防火与燃气安全" \
+  --hours 2 --attendees "张晓梅,李秀兰,孙大山,村民代表 周某" --text "乡镇安监站赵站长授课，现场演示灭火器使用" 2>/dev/null >/dev/null
+before --as officer meeting record --scope 150430100201 --date "$(date -u -d @$((past_ms / 1000)) +%F)" --topic "网格员周例会" \
+  --attendees "张晓梅,孙大山,王建国" --minutes "通报本周巡查情况；砖厂脚手架限期三天整改；下周重点检查加油站和超市。" 2>/dev/null >/dev/null
+an --as member notebook record --scope 150430100201-03 --date "$(date -u +%F)" \
+  --text "上午巡查三组：加油站消防通道被堵，已上报；幸福超市冷柜过期酸奶当场下架。" >/dev/null
 
 an hazard list
 echo "demo node ready: $home (passphrase file $pass)"

@@ -170,12 +170,101 @@ def records_phone(b, photo):
     b.settle()
     b.shot("notice")
     shoot(b, "#/inspections", "inspections", ".rows a.row")
-    shoot(b, "#/people", "people", ".rows .row")
+    people_phone(b)
     b.go("#/units")
     b.click(b.wait_for(".rows a.row")[0])
     b.wait_for(".timeline li")
     b.settle()
     b.shot("unit")
+
+
+def people_phone(b):
+    """The grid member: who is who, their own profile, their phone number changed, a notebook entry."""
+    d = b.driver
+    shoot(b, "#/people", "people", ".rows .row")
+    text = d.find_element(By.CSS_SELECTOR, ".rows").text
+    check("张晓梅" in text and "王建国" in text and "赵志强" in text and "13947100302" in text,
+          "人员 names the people of the village and the township with their phones")
+    check("孙大山" in text and "未绑定账号" in text, "a profile with no key yet is listed and marked 未绑定账号")
+    b.click([r for r in d.find_elements(By.CSS_SELECTOR, ".rows a.row") if "张晓梅" in r.text][0])
+    b.wait_for(".timeline li")
+    b.settle()
+    b.shot("person")
+    me = here(b)
+    tap(b, "修改", ".action-buttons .btn")
+    b.wait_for(".action-form #i-phone")
+    check(not d.find_elements(By.CSS_SELECTOR, ".action-form #i-office"), "the person may change their name and phone, not their office")
+    phone = d.find_element(By.ID, "i-phone")
+    phone.clear()
+    phone.send_keys("13947100999")
+    b.shot("person-edit")
+    b.click(d.find_element(By.CSS_SELECTOR, ".action-form .btn-main"))
+    wait_api(b, "the grid member changed their own phone number", lambda: field(b.api("records/" + me), "phone") == "13947100999")
+    # The hazard's history names the reporter by the profile, not a key.
+    hz = b.api("hazards/" + hazard_in(b, "reported"))
+    check(hz["history"][0]["author_name"] == "张晓梅", "a hazard's history names its reporter: %s" % hz["history"][0]["author_name"])
+    # A work-notebook entry (工作记录).
+    shoot(b, "#/notebooks", "notebooks", ".rows a.row")
+    before = b.api("records?kind=notebook")["total"]
+    tap(b, "写工作记录")
+    b.wait_for("#i-text")
+    d.find_element(By.ID, "i-text").send_keys("下午回访幸福超市，电动车已移至室外充电棚。")
+    b.settle()
+    b.shot("notebook-new")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".timeline li")
+    entry = b.api("records/" + here(b))
+    check(entry["kind"] == "notebook" and "幸福超市" in field(entry, "text") and len(field(entry, "date")) == 10 and
+          b.api("records?kind=notebook")["total"] == before + 1, "a notebook entry written once, dated today")
+    b.settle()
+    b.shot("notebook")
+
+
+def people_pc(b):
+    """The village head: the people with their phones, a person added, a training and a meeting."""
+    d = b.driver
+    shoot(b, "#/people", "people", ".rows .row")
+    tap(b, "添加人员")
+    b.wait_for("#i-name")
+    d.find_element(By.ID, "i-name").send_keys("周红")
+    d.find_element(By.ID, "i-phone").send_keys("13947100306")
+    d.find_element(By.ID, "i-office").send_keys("组级安全联络员")
+    b.settle()
+    b.shot("person-new")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".timeline li")
+    added = b.api("records/" + here(b))
+    check(added["kind"] == "person" and field(added, "name") == "周红" and field(added, "phone") == "13947100306",
+          "the head added a person's profile")
+    b.settle()
+    b.shot("person")
+    # A training (培训): the attendees tapped from the village's people, and one more by name.
+    shoot(b, "#/trainings", "trainings", ".rows a.row")
+    tap(b, "登记培训")
+    b.wait_for("#i-topic")
+    d.find_element(By.ID, "i-topic").send_keys("安全生产法与隐患排查")
+    d.find_element(By.ID, "i-hours").send_keys("1.5")
+    b.wait_for(".choices .choice")
+    for name in ("张晓梅", "周红"):
+        b.click([c for c in d.find_elements(By.CSS_SELECTOR, ".choices .choice") if c.text.split("\n")[0] == name][0])
+    d.find_element(By.ID, "i-others").send_keys("加油站站长 陈某")
+    b.settle()
+    b.shot("training-new")
+    b.click(d.find_element(By.CSS_SELECTOR, "form.report .actionbar button[type=submit]"))
+    b.wait_for(".timeline li")
+    training = b.api("records/" + here(b))
+    names = {p["id"]: p["name"] for p in b.api("people")["profiles"]}
+    attendees = [names.get(a, a) for a in field(training, "attendees").split(",")]
+    check(field(training, "hours") == "1.5" and attendees == ["张晓梅", "周红", "加油站站长", "陈某"],
+          "a training with its hours and attendees (two tapped, by profile; two by name): %s" % attendees)
+    b.settle()
+    b.shot("training")
+    shoot(b, "#/meetings", "meetings", ".rows a.row")
+    b.click(d.find_element(By.CSS_SELECTOR, ".rows a.row"))
+    b.wait_for(".timeline li")
+    check("张晓梅" in d.find_element(By.CSS_SELECTOR, ".facts").text, "a meeting's page names its attendees")
+    b.settle()
+    b.shot("meeting")
 
 
 def run_phone(url, outdir, photo):
@@ -389,7 +478,7 @@ def records_pc(b):
     b.wait_for(".checks li")
     b.settle()
     b.shot("inspection")
-    shoot(b, "#/people", "people", ".rows .row")
+    people_pc(b)
 
 
 def run_station(url, outdir):

@@ -115,7 +115,7 @@ function updateHeader(activeTab) {
   shell.signout.hidden = !me;
   if (me) {
     const role = (me.roles || [])[0];
-    shell.who.textContent = me.key + (role ? ' · ' + label('role', role.role) + ' · ' + ctx.scopeName(role.scope) : '');
+    shell.who.textContent = (me.name || me.key) + (role ? ' · ' + label('role', role.role) + ' · ' + ctx.scopeName(role.scope) : '');
   } else shell.who.textContent = '';
   updateSyncHint();
   clear(shell.tabs);

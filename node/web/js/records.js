@@ -37,8 +37,8 @@ async function units(ctx) {
   return ctx.unitsCache || [];
 }
 // Who is who (GET people), asked once per page that needs names; attendees are profile ids or names.
-async function folk(ctx) {
-  if (!ctx.folk) ctx.folk = await call('GET', 'people').catch(() => ({ items: [], profiles: [] }));
+async function folk(ctx, fresh) {
+  if (!ctx.folk || fresh) ctx.folk = await call('GET', 'people').catch(() => ({ items: [], profiles: [] }));
   return ctx.folk;
 }
 const who = (id, ctx) => ((ctx.folk && ctx.folk.profiles) || []).filter((p) => p.id === id).map((p) => p.name)[0] || (id.length === 64 ? shortKey(id) : id);
@@ -199,7 +199,7 @@ export function create(view, params, ctx) {
   const [parts, values] = inputs(NEW[kind]);
   const gathering = kind === 'training' || kind === 'meeting';
   const others = h('input.input', { type: 'text', maxlength: 500, placeholder: t('tr.others_hint') });
-  const key = kind === 'person' ? h('select.input', null, h('option', { value: '', text: t('p.no_key') })) : null;
+  const bind = kind === 'person' ? h('select.input', null, h('option', { value: '', text: t('p.no_key') })) : null;
   const photos = photoPicker(t('form.photos'));
   const to = new Set();
   const box = h('div.choices.choices-2', { 'data-field': 'recipients' });
@@ -233,14 +233,14 @@ export function create(view, params, ctx) {
     drawTo();
   });
   drawTo();
-  if (gathering || key) folk(ctx).then((a) => {
+  if (gathering || bind) folk(ctx, true).then((a) => {
     drawTo();
     // Keys that hold an office here and have no profile yet: the person this profile is for.
-    if (key) for (const p of a.items.filter((x) => !x.person)) key.appendChild(h('option', { value: p.key, text: shortKey(p.key) + ' · ' + label('role', p.role) + ' · ' + ctx.scopeName(p.scope) }));
+    if (bind) for (const p of a.items.filter((x) => !x.person)) bind.appendChild(h('option', { value: p.key, text: shortKey(p.key) + ' · ' + label('role', p.role) + ' · ' + ctx.scopeName(p.scope) }));
   });
   view.appendChild(form(t('new.' + kind), [field('scope', notice ? 'rec.sender' : 'rec.scope_new', scope), parts,
     notice || gathering ? [h('p.label', { text: t('f.' + (notice ? 'recipients' : 'attendees')) }), box] : null,
-    gathering ? field('others', 'tr.others', others) : null, key ? field('holder', 'f.holder', key) : null,
+    gathering ? field('others', 'tr.others', others) : null, bind ? field('holder', 'f.holder', bind) : null,
     kind === 'person' || kind === 'notebook' ? null : [h('p.label', { text: t('form.photos') }), photos.el]], t('rec.submit'), async () => {
     const f = values();
     if (!f[need]) throw [t('rec.need', { what: t('f.' + need) }), need];
@@ -248,7 +248,7 @@ export function create(view, params, ctx) {
     if (notice) f.recipients = [...to].join(',');
     if (gathering) f.attendees = [...to].concat(others.value.split(/[,，、\s]+/).filter(Boolean)).join(',');
     if (gathering && !f.attendees) throw [t('rec.need', { what: t('f.attendees') }), 'recipients'];
-    if (key && key.value) f.holder = key.value;
+    if (bind && bind.value) f.holder = bind.value;
     const a = await call('POST', 'records', { kind: kind, scope: scope.value, fields: f, photos: await upload(photos) }, { headers: { 'Idempotency-Key': key } });
     toast(t('rec.done'), 'ok');
     ctx.go('#/record/' + a.id);
