@@ -6,6 +6,7 @@ is refused with the stated status and error code, the node stays up, and nothing
 store's op count, read with the CLI, is unchanged). Usage: api_test.py BUILD_DIR
 """
 import hashlib
+import json
 import os
 import socket
 import sys
@@ -29,6 +30,12 @@ def check(condition, what):
 def main(build):
     tmp = tempfile.mkdtemp(prefix="anwang-web-api-")
     node = one_village_node(os.path.abspath(build), tmp)
+    # People (人员信息): the grid member's profile with a phone, and a member of a sibling grid.
+    node.new_key("sib")
+    node.cli("--as", "head", "delegate", "--to", "sib", "--role", "grid_member", "--scope", "150430100201-04")
+    member_key = [k["public_key"] for k in node.cli_json("key", "list") if k["name"] == "member"][0]
+    node.cli("--as", "head", "person", "add", "--scope", "150430100201-03", "--name", "张三", "--phone", "13800000001",
+             "--office", "网格员", "--key", member_key)
     node.start()
     try:
         run(node)
@@ -79,8 +86,8 @@ def run(node):
     hazard = created["id"]
     status, shown, _ = member.request("GET", "/api/v1/hazards/" + hazard)
     check(status == 200 and shown["state"] == "reported" and shown["synced"] is False, "GET hazards/ID: reported, 待同步")
-    check(shown["history"][0]["author_name"] == "member" and "手机记录于 2026-12-07 09:30" in shown["history"][0]["text"],
-          "the timeline names the author and keeps the phone's capture time")
+    check(shown["history"][0]["author_name"] == "张三" and "手机记录于 2026-12-07 09:30" in shown["history"][0]["text"],
+          "the timeline names the author by their profile (张三) and keeps the phone's capture time")
     check("escalate" not in shown["actions"], "a grid member is offered no escalate (the village head's step)")
     status, listed, _ = member.request("GET", "/api/v1/hazards?state=reported")
     check(status == 200 and listed["total"] == 1 and listed["items"][0]["id"] == hazard, "GET hazards filters by state")
@@ -197,7 +204,30 @@ def run(node):
     check(status == 201 and shown["acknowledged"] == ["150430100201"] and shown["actions"] == [], "    …signed for, and not asked again")
     status, folks, _ = head.request("GET", "/api/v1/people?scope=150430100201")
     roles = {(p["name"], p["role"]) for p in folks["items"]}
-    check(status == 200 and ("head", "village_head") in roles and ("member", "grid_member") in roles, "GET people: who is who in the village")
+    check(status == 200 and ("head", "village_head") in roles and ("张三", "grid_member") in roles,
+          "GET people: who is who in the village, the member named by their profile")
+    zhang = [p for p in folks["profiles"] if p["name"] == "张三"][0]
+    check(zhang["phone"] == "13800000001" and folks["may_edit"], "    …the head sees the member's phone and may add people")
+    status, me_now = member.request("GET", "/api/v1/me")[:2]
+    check(me_now["name"] == "张三" and me_now["person"] == zhang["id"], "GET me names the member by their profile")
+    sib = Client(node)
+    sib.sign_in("sib")
+    _, theirs, _ = sib.request("GET", "/api/v1/people")
+    seen = [p for p in theirs["profiles"] if p["name"] == "张三"]
+    check(not seen or (seen[0]["phone"] is None and seen[0]["phone_hidden"]) and not theirs["may_edit"],
+          "a member of a sibling grid does not see the phone (GET people)")
+    _, listed, _ = sib.request("GET", "/api/v1/records?kind=person")
+    _, one, _ = sib.request("GET", "/api/v1/records/" + zhang["id"])
+    check(all(r["fields"]["phone"]["value"] is None for r in listed["items"]) and one["fields"]["phone"]["value"] is None and
+          all((st.get("fields") or {}).get("phone") is None for st in one["history"]) and "13800000001" not in json.dumps(one),
+          "    …nor through GET records?kind=person or GET records/ID (field and history)")
+    status, _, _ = member.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"phone": "13900000002"}})
+    _, mine, _ = member.request("GET", "/api/v1/records/" + zhang["id"])
+    check(status == 201 and mine["fields"]["phone"]["value"] == "13900000002" and mine["actions"] == ["edit_self"],
+          "the member changes their own phone (edit_self)")
+    status, training, _ = head.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201", "fields": {
+        "date": "2026-12-01", "topic": "冬季防火", "hours": "2", "attendees": zhang["id"] + ",李四"}})
+    check(status == 201, "the head records a training with its attendees")
 
     print("hostile and careless inputs (each refused, the node up, nothing written):")
     ops = node.ops()
@@ -220,6 +250,24 @@ def run(node):
     refused("a 9 MiB photo", s, b, 413, "body_too_large")
     s, b, _ = member.request("POST", "/api/v1/blobs", b"<script>alert(1)</script>", {"Content-Type": "text/html"}, raw=True)
     refused("an upload that is not a photo (text/html)", s, b, 415, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"office": "村长"}})
+    refused("a grid member makes themselves 村长 on their profile", s, b, 403, "refused")
+    s, b, _ = sib.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"phone": "110"}})
+    refused("a member of another grid changes someone's phone", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201-03", "fields": {"name": "假人"}})
+    refused("a grid member adds a profile", s, b, 403, "refused")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201", "fields": {"name": "王五", "phone": "call me"}})
+    refused("a phone number that is not digits", s, b, 403, "refused")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201", "fields": {"name": "王五", "holder": "zz"}})
+    refused("a profile bound to something that is not a key", s, b, 422, "invalid")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201", "fields": {
+        "date": "2026-02-30", "topic": "t", "hours": "2", "attendees": "张三"}})
+    refused("a training on 2026-02-30", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201-03", "fields": {
+        "date": "2026-12-01", "topic": "t", "hours": "2", "attendees": "张三"}})
+    refused("a grid member records a training", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "notebook", "scope": "150430100201-03", "fields": {"date": "2026-12-01", "mood": "good"}})
+    refused("a notebook entry with a field it has not", s, b, 422, "invalid")
     s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, severity="huge"))
     refused("severity 'huge'", s, b, 422, "invalid")
     check(b["error"].get("field") == "severity" and b["error"]["message_zh"], "    …naming the field severity, with a Chinese sentence")
