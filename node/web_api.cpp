@@ -648,9 +648,12 @@ HttpResponse WebApi::inbox(Session& session, const HttpRequest& request) {
     return std::make_tuple(overdue(b), b->hazard.reported_hlc, b->hazard.id) <
            std::make_tuple(overdue(a), a->hazard.reported_hlc, a->hazard.id);
   });
+  auto names = key_names();
+  if (!names) return status_response(names.status());
   json out = json::array();
   for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = hazard_json(matched[i]->hazard, false);
+    entry["reporter_name"] = (*names)(matched[i]->hazard.reporter);
     entry["action"] = capability_action(matched[i]->capability);
     entry["synced"] = !waiting->objects.count(matched[i]->hazard.id) && waiting->ever_synced;
     out.push_back(entry);
@@ -689,9 +692,12 @@ HttpResponse WebApi::hazard_list(Session&, const HttpRequest& request) {
   std::sort(matched.begin(), matched.end(), [](const HazardState& a, const HazardState& b) {
     return std::tie(b.reported_hlc, b.id) < std::tie(a.reported_hlc, a.id);
   });
+  auto names = key_names();
+  if (!names) return status_response(names.status());
   json items = json::array();
   for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = hazard_json(matched[i], false);
+    entry["reporter_name"] = (*names)(matched[i].reporter);
     entry["synced"] = !waiting->objects.count(matched[i].id) && waiting->ever_synced;
     items.push_back(entry);
   }
