@@ -11,13 +11,19 @@ foreach(f ${files})
     continue()  # documentation beside the files is not served
   endif()
   set(source ${WEB_DIR}/${f})
-  if(f MATCHES "\\.js$")
-    # Shipped without its whole-line // comments (they stay in the repository for the people who
+  if(f MATCHES "\\.(js|css)$")
+    # Shipped without each line's leading indentation, a script without its whole-line // comments
+    # and the style sheet without its /* */ comments (all stay in the repository for the people who
     # read it; a phone need not download them). Safe because no script here has a template literal
-    # with a line that starts with //.
+    # (a string that spans lines) or a line ending in a backslash, and no CSS value holds "/*".
     file(READ ${source} text)
-    string(REGEX REPLACE "^([ \t]*//[^\n]*\n)+" "" text "${text}")
-    string(REGEX REPLACE "\n[ \t]*//[^\n]*" "" text "${text}")
+    if(f MATCHES "\\.js$")
+      string(REGEX REPLACE "^([ \t]*//[^\n]*\n)+" "" text "${text}")
+      string(REGEX REPLACE "\n[ \t]*//[^\n]*" "" text "${text}")
+    else()
+      string(REGEX REPLACE "/\\*[^*]*\\*+([^/*][^*]*\\*+)*/" "" text "${text}")
+    endif()
+    string(REGEX REPLACE "\n[ \t]+" "\n" text "${text}")
     set(source ${OUT}.script.tmp)
     file(WRITE ${source} "${text}")
   endif()

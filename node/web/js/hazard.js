@@ -87,6 +87,7 @@ function draw(view, hz, ctx) {
       fact('hz.level', label('level', hz.level)),
       fact('hz.scope', ctx.scopeName(hz.scope)),
       fact('hz.unit', unitValue),
+      hz.location ? fact('f.location', h('a', { href: '#/map?at=' + hz.location, text: t('map.see') })) : null,
       fact('hz.deadline', deadline, cd && cd.overdue ? 'overdue' : ''),
       fact('hz.responsible', hz.responsible),
       fact('hz.measures', hz.measures),
