@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "crdt/hash.h"
 #include "crdt/location.h"
@@ -50,10 +51,24 @@ HazardPayload report_payload() {
   return h;
 }
 
+// An op's bytes are one canonical segment, without a segment table.
+struct OpReader {
+  explicit OpReader(const Op& op)
+      : words(op.bytes.size() / 8), segments{kj::ArrayPtr<const capnp::word>(copy(words, op), words.size())},
+        reader(kj::arrayPtr(segments, 1)) {}
+  static const capnp::word* copy(std::vector<capnp::word>& words, const Op& op) {
+    std::memcpy(words.data(), op.bytes.data(), op.bytes.size());
+    return words.data();
+  }
+  std::vector<capnp::word> words;
+  kj::ArrayPtr<const capnp::word> segments[1];
+  capnp::SegmentArrayMessageReader reader;
+};
+
 // The hazard struct of op bytes, read with today's schema.
 Bytes canonical_hazard(const Op& op) {
-  kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(op.bytes.data()), op.bytes.size() / 8);
-  capnp::FlatArrayMessageReader reader(words);
+  OpReader read(op);
+  auto& reader = read.reader;
   auto hazard = reader.getRoot<schema::SignedOp>().getBody().getPayload().getHazard();
   auto canonical = capnp::canonicalize(hazard);
   auto bytes = canonical.asBytes();
@@ -87,8 +102,11 @@ TEST_CASE("a hazard step without a location has the bytes the release before loc
     (old.*set)("");
   old.setPass(false);
   old.setDeadlineDays(0);
-  auto before = capnp::canonicalize(old.asReader()).asBytes();
-  CHECK(canonical_hazard(op) == Bytes(before.begin(), before.end()));
+  auto before = capnp::canonicalize(old.asReader());
+  Bytes then(before.asBytes().begin(), before.asBytes().end());
+  Bytes now = canonical_hazard(op);
+  CAPTURE(to_hex(now), to_hex(then));
+  CHECK(now == then);
 
   // With a location the step reads back with it, and the earlier schema reads every other field.
   h.location = "119.9355,42.2430";
@@ -96,9 +114,8 @@ TEST_CASE("a hazard step without a location has the bytes the release before loc
   auto decoded = decode_op(located.bytes);
   REQUIRE(std::holds_alternative<Op>(decoded));
   CHECK(std::get<HazardPayload>(std::get<Op>(decoded).fields.payload).location == "119.9355,42.2430");
-  kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(located.bytes.data()), located.bytes.size() / 8);
-  capnp::FlatArrayMessageReader reader(words);
-  auto earlier = reader.getRoot<future::SignedOp>().getBody().getPayload().getHazard().getAs<before_location::HazardAction>();
+  OpReader read(located);
+  auto earlier = read.reader.getRoot<future::SignedOp>().getBody().getPayload().getHazard().getAs<before_location::HazardAction>();
   CHECK(std::string(earlier.getText().cStr()) == h.text);
   CHECK(std::string(earlier.getCategory().cStr()) == "fire");
   CHECK(earlier.getPhotos().size() == 1);

@@ -129,15 +129,15 @@ def run_phone(url, outdir):
         b.wait_for(".mp path.rg")
         time.sleep(0.3)
         svg = b.driver.find_element(By.CSS_SELECTOR, ".mp")
-        whole = svg.get_attribute("viewBox")
+        whole = svg.get_dom_attribute("viewBox")
         b.click(b.driver.find_element(By.CSS_SELECTOR, ".map-ctl .btn"))
-        zoomed = svg.get_attribute("viewBox")
+        zoomed = svg.get_dom_attribute("viewBox")
         ActionChains(b.driver).move_to_element(svg).click_and_hold().move_by_offset(60, 40).release().perform()
-        panned = svg.get_attribute("viewBox")
+        panned = svg.get_dom_attribute("viewBox")
         check(float(zoomed.split()[2]) < float(whole.split()[2]) and panned.split()[:2] != zoomed.split()[:2],
               "+ zooms in and a drag pans (%s → %s → %s)" % (whole, zoomed, panned))
         b.click(b.driver.find_elements(By.CSS_SELECTOR, ".map-ctl .btn")[2])
-        check(svg.get_attribute("viewBox") == whole, "⌂ shows the whole again")
+        check(svg.get_dom_attribute("viewBox") == whole, "⌂ shows the whole again")
 
         # The report form: 用手机定位 says why not over plain http; a point picked on the map.
         b.go("#/report")
@@ -199,14 +199,18 @@ def run_pc(url, outdir, name="pc"):
         b.click([e for e in b.wait_for(".action-form .btn") if e.text == "在地图上选点"][0])
         b.wait_for(".map-pick .mp path.rg")
         time.sleep(0.4)
-        tap_at(b, b.driver.find_element(By.CSS_SELECTOR, ".map-pick .mp"))
+        # The picker opens at the unit's place; a tap 80 px to the left and 60 px up moves it.
+        ActionChains(b.driver).move_to_element_with_offset(b.driver.find_element(By.CSS_SELECTOR, ".map-pick .mp"), -80, -60).click().perform()
         b.click([e for e in b.driver.find_elements(By.CSS_SELECTOR, ".map-pick .btn") if e.text == "确定"][0])
+        b.shot("pc-unit-located")
         b.click(b.driver.find_element(By.CSS_SELECTOR, ".action-form .btn-main"))
         deadline = time.time() + 10
         while time.time() < deadline and b.api("records/" + unit["id"])["fields"]["location"]["value"] == unit["location"]:
             time.sleep(0.2)
         moved = b.api("records/" + unit["id"])["fields"]["location"]["value"]
-        check(moved != unit["location"] and re.match(r"^1\d\d\.\d{6},4\d\.\d{6}$", moved), "a unit's location set on the map from the PC: %s" % moved)
+        (x0, y0), (x1, y1) = [[float(v) for v in p.split(",")] for p in (unit["location"], moved)]
+        check(re.match(r"^1\d\d\.\d{6},4\d\.\d{6}$", moved) and x1 < x0 and y1 > y0,
+              "a unit's location set on the map from the PC, west and north of where it was: %s → %s" % (unit["location"], moved))
         errors = b.console_errors()
         check(not errors, "no errors in the browser console %s" % errors[:5])
         return b.shots

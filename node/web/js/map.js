@@ -167,6 +167,9 @@ function draw(data, opts) {
     const d = (w) => Math.hypot(w.q[0] - q[0], w.q[1] - q[1]);
     const near = pts.filter((w) => d(w) <= TAP * upp()).sort((i, j) => d(i) - d(j)).slice(0, 6);
     clear(tip).classList.toggle('hidden', !near.length);
+    // Over the half of the map away from the finger.
+    const r = svg.getBoundingClientRect();
+    tip.classList.toggle('map-tip-top', y > r.top + r.height / 2);
     for (const w of near)
       tip.appendChild(w.z
         ? h('a.map-item', { href: '#/hazard/' + w.z.id }, h('span.badge.st-' + w.z.state, { text: label('state', w.z.state) }),
