@@ -16,28 +16,17 @@ import math
 import os
 import re
 import sqlite3
-import struct
-import sys
 import time
-import zlib
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser import check, failures
+from browser import check, finish, png
 from screenshots import ROOT, Browser, Demo
 
 # The village's outline in the sample (docs/map/sample-regions.geojson), for the picked point.
 VILLAGE_BOX = (119.917, 42.236, 119.986, 42.325)
-
-
-def png(w, h, rows):
-    def chunk(kind, data):
-        c = kind + data
-        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(b"".join(b"\0" + r for r in rows), 6)) + chunk(b"IEND", b""))
 
 
 def tile_png(z, x, y):
@@ -267,11 +256,7 @@ def main():
         shots += run_basemap(demo.url, args.outdir)
     finally:
         demo.stop()
-    print("screenshots:\n  " + "\n  ".join(shots))
-    if failures:
-        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
-        sys.exit(1)
-    print("all checks passed")
+    finish(shots)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser import Browser as BaseBrowser, big_png, check, failures
+from browser import Browser as BaseBrowser, big_png, check, finish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -520,11 +519,7 @@ def main():
     finally:
         if demo:
             demo.stop()
-    print("screenshots:\n  " + "\n  ".join(shots))
-    if failures:
-        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
-        sys.exit(1)
-    print("all checks passed")
+    finish(shots)
 
 
 if __name__ == "__main__":

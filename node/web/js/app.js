@@ -32,7 +32,8 @@ const routes = [
   { re: /^\/new\/(tip|incident|notice)$/, screen: { render: records.create }, tab: 'more' },
   { re: /^\/more$/, screen: { render: records.menu }, tab: 'more' },
   { re: /^\/people$/, screen: { render: records.people }, tab: 'more' },
-  { re: /^\/map$/, screen: mapScreen, tab: 'map' },
+  // The map has a tab on a PC; on a phone it is under 更多.
+  { re: /^\/map$/, screen: mapScreen, get tab() { return innerWidth < 900 ? 'more' : 'map'; } },
 ];
 
 const ctx = {
@@ -127,7 +128,6 @@ function updateHeader(activeTab) {
   for (const [id, href, key] of tabs) {
     if (id === 'report' && me.can && !me.can['hazard.report']) continue;
     const active = id === (activeTab || shell.active);
-    // The map has a tab on a PC; on a phone it is in 更多.
     shell.tabs.appendChild(h('a.tab', { href: href, 'aria-current': active ? 'page' : null, class: (active ? 'active' : '') + (id === 'map' ? ' tab-pc' : '') },
       t(key), id === 'sync' ? h('span.count.hidden', { id: 'draft-count' }) : null));
   }

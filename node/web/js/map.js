@@ -59,7 +59,7 @@ function draw(data, opts) {
     }
     const top = parents.has(r.code);
     layers[1].appendChild(sv('path', { d: d, class: 'rg rg-' + r.level }));
-    layers[2].appendChild(sv('text', { x: (best[0] + best[2]) / 2, y: top ? best[1] : (best[1] + best[3]) / 2, class: 'nm nm-' + r.level + (top ? ' nm-top' : '') }, r.name));
+    layers[2].appendChild(sv('text', { x: (best[0] + best[2]) / 2, y: top ? best[1] : (best[1] + best[3]) / 2, dy: top ? '1.4em' : '.35em', class: 'nm nm-' + r.level }, r.name));
   }
   for (const x of pts) {
     x.q = pr(x.p);
