@@ -715,6 +715,7 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
       if (h->deadline_ms != 0) step["deadline"] = hlc_display(hlc_from_ms(h->deadline_ms), TimeShown::kDate);
       if (!h->responsible.empty()) step["responsible"] = h->responsible;
       if (!h->measures.empty()) step["measures"] = h->measures;
+      if (!h->location.empty()) step["location"] = h->location;
       if (h->action == "reclassify") {
         if (!h->category.empty()) step["category"] = h->category;
         if (!h->severity.empty()) step["severity"] = h->severity;

@@ -254,6 +254,10 @@ def run(node):
     check(status == 404, "a vector tile, which the map cannot draw: 404")
     status, _, _ = Client(node).request("GET", "/api/v1/tiles/1/1/0")
     check(status == 401, "tiles need a session, as the rest of the API")
+    status, _, _ = member.request("POST", "/api/v1/hazards/%s/comment" % located["id"], {"location": "119.9670,42.2445", "text": "位置更正"})
+    status2, shown, _ = member.request("GET", "/api/v1/hazards/" + located["id"])
+    check(status == 201 and shown["location"] == "119.9670,42.2445" and shown["history"][-1]["location"] == "119.9670,42.2445" and
+          shown["state"] == "reported", "a comment corrects the location; its step says so, and the state is as it was")
 
     print("hostile and careless inputs (each refused, the node up, nothing written):")
     ops = node.ops()

@@ -39,6 +39,7 @@ function decided(step) {
   if (step.action === 'escalate' && step.to_level) out.push(t('tl.escalate', { level: label('level', step.to_level) }));
   if (step.deadline) out.push(t('tl.notice', { date: step.deadline, who: step.responsible || '—' }));
   if (step.measures) out.push(t('tl.measures', { what: step.measures }));
+  if (step.location) out.push(t('f.location') + '：' + step.location.replace(',', ', '));
   if (step.action === 'reclassify' && (step.category || step.severity))
     out.push(t('tl.reclassify', { what: [step.category ? label('cat', step.category) : '', step.severity ? label('sev', step.severity) : ''].filter(Boolean).join(' · ') }));
   return out;
