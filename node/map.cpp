@@ -2,7 +2,6 @@
 #include "node/map.h"
 
 #include <algorithm>
-#include <set>
 
 #include "crdt/hash.h"
 #include "crdt/limits.h"

@@ -452,7 +452,7 @@ HttpResponse WebApi::api(const HttpRequest& request) {
   if (what == "patrols" && parts.size() == 4 && parts[3] == "due" && method == "GET") return patrols_due_list(request);
   if (what == "people" && parts.size() == 3 && method == "GET") return people(request);
   if (what == "sync" && parts.size() == 3 && method == "GET") return sync_panel();
-  if (what == "map" && parts.size() == 3 && method == "GET") return map(request);
+  if (what == "map" && parts.size() == 3 && method == "GET") return map_view(request);
   if (what == "tiles" && parts.size() == 6 && method == "GET") return tile(parts[3], parts[4], parts[5]);
   return error_response(404, "not_found", "no endpoint " + method + " " + path);
 }
@@ -1371,11 +1371,7 @@ HttpResponse WebApi::people(const HttpRequest& request) {
   return json_response(200, {{"items", items}});
 }
 
-}  // namespace anwang::node
-
-namespace anwang::node {
-
-HttpResponse WebApi::map(const HttpRequest& request) {
+HttpResponse WebApi::map_view(const HttpRequest& request) {
   std::string scope;
   if (auto bad = bad_scope_filter(request, scope)) return *bad;
   std::lock_guard<std::mutex> lock(store_mutex_);

@@ -77,7 +77,7 @@ class WebApi final : public HttpHandler {
   HttpResponse record_write(Session& session, const std::string& id, const std::string& action, const HttpRequest& request);
   HttpResponse patrols_due_list(const HttpRequest& request);
   HttpResponse people(const HttpRequest& request);
-  HttpResponse map(const HttpRequest& request);
+  HttpResponse map_view(const HttpRequest& request);
   HttpResponse tile(const std::string& z, const std::string& x, const std::string& y);
   HttpResponse sync_panel();
 

@@ -1751,7 +1751,7 @@ TEST_CASE("region import refuses regions outside the signer's authority, and wri
   CHECK(op_count(home) == before);
 }
 
-TEST_CASE("a hazard and a unit carry a location from the command line; a malformed one writes nothing", "[cli][map]") {
+TEST_CASE("a hazard and a unit carry a location from the command line, and a malformed one writes nothing", "[cli][map]") {
   TempDir dir;
   auto home = loop_county(dir);
   std::uint64_t before = op_count(home);

@@ -957,7 +957,7 @@ TEST_CASE("two sign-offs count only from two persons, neither appointed by the o
   CHECK(loop.verdict(up).effective);
 }
 
-TEST_CASE("a hazard's location: the report's, corrected by a later comment; concurrent ones by time", "[hazard][map]") {
+TEST_CASE("a hazard's location: the report's, corrected by a later comment, concurrent ones by time", "[hazard][map]") {
   Loop loop;
   HazardPayload h = Loop::action("report");
   h.text = "变压器围栏倒塌";
