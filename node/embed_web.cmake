@@ -12,18 +12,22 @@ foreach(f ${files})
   endif()
   set(source ${WEB_DIR}/${f})
   if(f MATCHES "\\.(js|css)$")
-    # Shipped without each line's leading indentation, a script without its whole-line // comments
-    # and the style sheet without its /* */ comments (all stay in the repository for the people who
-    # read it; a phone need not download them). Safe because no script here has a template literal
-    # (a string that spans lines) or a line ending in a backslash, and no CSS value holds "/*".
+    # Shipped without each line's leading indentation and the blank lines, a script without its //
+    # comments (whole lines, and those after code set off by two spaces, "x = 1;  // why") and the
+    # style sheet without its /* */ comments (all stay in the repository for the people who read it;
+    # a phone need not download them). Safe because no script here has a template literal (a string
+    # that spans lines), a line ending in a backslash or a string holding "  // ", and no CSS value
+    # holds "/*".
     file(READ ${source} text)
     if(f MATCHES "\\.js$")
       string(REGEX REPLACE "^([ \t]*//[^\n]*\n)+" "" text "${text}")
       string(REGEX REPLACE "\n[ \t]*//[^\n]*" "" text "${text}")
+      string(REGEX REPLACE "  // [^\n]*" "" text "${text}")
     else()
       string(REGEX REPLACE "/\\*[^*]*\\*+([^/*][^*]*\\*+)*/" "" text "${text}")
     endif()
     string(REGEX REPLACE "\n[ \t]+" "\n" text "${text}")
+    string(REGEX REPLACE "\n\n+" "\n" text "${text}")
     set(source ${OUT}.script.tmp)
     file(WRITE ${source} "${text}")
   endif()
