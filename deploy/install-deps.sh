@@ -10,6 +10,7 @@ packages=(
   python3  # deploy/demo.sh reads the JSON the CLI prints
   libboost1.81-dev libssl-dev  # the web UI's HTTP server: Boost.Beast, and OpenSSL for optional HTTPS
   esbuild  # the web UI's scripts and style sheet are compiled in minified (node/embed_web.cmake)
+  libsqlite3-dev  # the map's optional basemap: tiles read from a county's MBTiles file
   chromium chromium-driver python3-selenium  # the web UI's browser tests (tests/web), headless
   fonts-noto-cjk  # Chinese text in the browser tests' screenshots (without it the pages draw boxes)
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # deploy/fuzz.sh: libFuzzer with ASan+UBSan (a CTest)

@@ -177,6 +177,11 @@ class Store {
   // the actions they may take. A draft that is no hazard or record step is judged effective here;
   // the authority rules judge it when it is signed. Errors as for `author`.
   Result<Verdict> judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock);
+  // author() for several drafts by one key in one write transaction: each is signed after the ones
+  // before it (its sequence number, parents and time follow theirs), and either every one is
+  // written or none is (the first refusal is returned). For `anwang region import`.
+  // REQUIRES: 1 to limits::ingest_batch_ops_max drafts.
+  Result<std::vector<Op>> author_all(const KeyPair& key, std::span<const OpDraft> drafts, const PhysicalClock& clock);
 
   // Clocks (crdt/trusted_time.h). The trusted time of a node whose clock is `clock`, with its
   // peers' offsets as recorded.
@@ -307,8 +312,9 @@ class Store {
   // references, and the blobs it references that this node lacks.
   // `reach`: the op's effective reach (its row is written when the scope alone does not say it).
   // author (signer set) and judge_draft (judged set): one path, so the two never disagree.
-  Result<Op> author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
-                             const PhysicalClock& clock, std::optional<Verdict>* judged);
+  Result<std::vector<Op>> author_or_judge(const PublicKey& author_key, const KeyPair* signer,
+                                          std::span<const OpDraft> drafts, const PhysicalClock& clock,
+                                          std::optional<Verdict>* judged);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
@@ -381,6 +387,11 @@ class Store {
   // The verdict a hazard or record step with `fields` would get if stored in `txn`, before it is
   // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
   Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
+  // One draft of author_or_judge's batch, in its transaction: signed and ingested (or judged only).
+  // On failure the caller abandons the transaction and undoes the graph.
+  Result<Op> author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, const PublicKey& author_key,
+                       const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
+                       std::optional<Verdict>* judged);
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads, const PhysicalClock* clock)
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads), clock_(clock) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).

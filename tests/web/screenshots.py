@@ -19,14 +19,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser import Browser as BaseBrowser, big_png, check, failures
+from browser import Browser as BaseBrowser, big_png, check, finish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -41,26 +40,34 @@ def Browser(url, width, height, outdir, prefix):
 class Demo:
     def __init__(self, build):
         self.tmp = tempfile.mkdtemp(prefix="anwang-web-shots-")
+        self.started = 0
         subprocess.run([os.path.join(HERE, "make_demo_node.sh"), self.tmp], check=True, cwd=ROOT,
                        env=dict(os.environ, BUILD_DIR=build), stdout=subprocess.DEVNULL)
+        self.anwangd = os.path.join(build, "node", "anwangd")
+        self.start()
+
+    def start(self):
+        """anwangd on the demo's village home, serving the web UI on a loopback port."""
         self.log_path = os.path.join(self.tmp, "anwangd.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(build, "node", "anwangd"), "--home", os.path.join(self.tmp, "village"),
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([self.anwangd, "--home", os.path.join(self.tmp, "village"),
                                       "--web-listen", "127.0.0.1:0"], stderr=self.log)
         deadline = time.time() + 20
         self.url = None
         while time.time() < deadline and not self.url:
-            m = re.search(r"web UI 网页 at (http://127\.0\.0\.1:\d+/)", open(self.log_path).read())
-            if m:
-                self.url = m.group(1)
+            found = re.findall(r"web UI 网页 at (http://127\.0\.0\.1:\d+/)", open(self.log_path).read())
+            if len(found) > self.started:  # the log is appended to: this start's line
+                self.url = found[-1]
             time.sleep(0.05)
+        self.started += 1
         if not self.url:
             raise RuntimeError("anwangd did not start: " + open(self.log_path).read())
 
-    def stop(self):
+    def stop(self, keep=False):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def hazard_in(b, state):
@@ -358,7 +365,7 @@ def run_phone(url, outdir, photo):
         b.wait_for(".cats .cat")
         b.click(b.driver.find_elements(By.CSS_SELECTOR, ".cats .cat")[4])
         b.driver.find_element(By.ID, "f-text").send_keys("小卖部插线板串接使用")
-        b.click(b.driver.find_elements(By.CSS_SELECTOR, "form.report .field")[6].find_elements(By.CSS_SELECTOR, ".choice")[1])
+        b.click(b.driver.find_element(By.ID, "l-how").find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".choice")[1])
         b.driver.find_element(By.CSS_SELECTOR, ".fixbox input[type=file]:not([capture])").send_keys(photo)
         b.wait_for(".fixbox .thumbs .thumb img")
         b.driver.find_element(By.ID, "f-fix-text").send_keys("已拆除串接插线板")
@@ -601,11 +608,7 @@ def main():
     finally:
         if demo:
             demo.stop()
-    print("screenshots:\n  " + "\n  ".join(shots))
-    if failures:
-        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
-        sys.exit(1)
-    print("all checks passed")
+    finish(shots)
 
 
 if __name__ == "__main__":

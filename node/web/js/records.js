@@ -9,6 +9,7 @@ import { h, clear, message, section, syncBadge, showTime, shortKey, toast, fact,
 import { photoPicker, thumbnails } from './photos.js';
 import * as outbox from './outbox.js';
 import { gridOptions } from './report.js';
+import { locationField } from './map.js';
 
 const CAN = { tip: 'tip.enter', incident: 'incident.report', notice: 'notice.send', training: 'training.record', meeting: 'meeting.record', notebook: 'notebook.write' };
 // Kinds entered at an office's own scope (a village, a township) rather than at a grid.
@@ -286,6 +287,7 @@ function draw(view, r, query, ctx) {
     (k === 'notice' || k === 'inspection') && val(r, 'text') ? h('p.tl-note', { text: val(r, 'text') }) : null,
     h('dl.facts', null,
       (FACTS[k] || []).map((n) => fact('f.' + n, shown(k, n, val(r, n), ctx))),
+      val(r, 'location') ? fact('f.location', link('#/map?at=' + val(r, 'location'), t('map.see'))) : null,
       k === 'inspection' ? fact('hz.unit', link('#/record/' + r.refs[0], unitName(r.refs[0], ctx))) : null,
       (k === 'inspection' || k === 'tip' ? r.refs.slice(k === 'tip' ? 0 : 1) : []).map((id) => fact('f.hazard', link('#/hazard/' + id, t('rec.open_hazard')))),
       k === 'unit' ? fact('unit.confirmed', [['unit', r.confirmed_by_unit], ['grid_leader', r.confirmed_by_grid_leader]].map(([by, yes]) =>
@@ -360,6 +362,13 @@ function draw(view, r, query, ctx) {
     if (me.can && me.can.inspect) steps.push({ text: label('ra', 'record'), href: '#/patrol/' + r.id });
     if (may('edit') && !r.confirmed_by_unit) steps.push(now(label('by', 'unit'), 'confirm', { by: 'unit' }));
     if (may('confirm') && !r.confirmed_by_grid_leader) steps.push(now(label('by', 'grid_leader'), 'confirm', { by: 'grid_leader' }));
+    if (may('edit')) steps.push({ text: t('unit.locate'), form: (c) => {
+      const w = locationField(val(r, 'location'));
+      return form(t('unit.locate'), [h('p.label', { text: t('f.location') }), w.el], t('form.ok'), () => {
+        if (!w.value()) throw [t('loc.none'), 'location'];
+        return post('edit', { fields: { location: w.value() } });
+      }, c);
+    } });
     if (may('close')) steps.push({ text: label('ra', 'close'), form: (c) => closeForm(post, c) });
   }
   const verify = (c) => verifyForm(r, post, c, query.hazard);
@@ -449,7 +458,7 @@ function updateForm(r, post, close) {
 export function menu(view) {
   document.title = t('app.name') + ' · ' + t('nav.more');
   view.appendChild(h('section.card', null, h('h1', { text: t('nav.more') }), h('div.rows', null,
-    ['inspection', 'tip', 'incident', 'notice', 'training', 'meeting', 'notebook', 'people'].map((k) => h('a.row.menu', { href: '#/' + k + (k === 'people' ? '' : 's') },
+    ['inspection', 'tip', 'incident', 'notice', 'training', 'meeting', 'notebook', 'people', 'map'].map((k) => h('a.row.menu', { href: '#/' + k + (k === 'people' || k === 'map' ? '' : 's') },
       h('strong.unit-name', { text: t('k.' + k) }))))));
 }
 
