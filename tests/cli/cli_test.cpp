@@ -1781,3 +1781,67 @@ TEST_CASE("a hazard and a unit carry a location from the command line, and a mal
   CHECK_THAT(bad_unit.err, Catch::Contains("--location"));
   CHECK(op_count(home) == before);
 }
+
+TEST_CASE("profiles name people in the history and the inbox; phones by scope; trainings and the notebook", "[cli][people]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  auto as = [&](const char* who, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--as", who});
+    return ok(home, args);
+  };
+  auto key_of = [&](const char* name) {
+    for (const json& k : json::parse(ok(home, {"key", "list", "--json"}).out))
+      if (k["name"] == name) return k["public_key"].get<std::string>();
+    FAIL("no key " << name);
+    return std::string();
+  };
+  ok(home, {"key", "new", "sib", "--no-passphrase"});
+  as("head", {"delegate", "--to", "sib", "--role", "grid_member", "--scope", "150430100201-04"});
+  std::string profile = json::parse(as("head", {"person", "add", "--scope", "150430100201-03", "--name", "张晓梅", "--phone",
+                                                "13947100301", "--office", "网格员", "--key", key_of("member"), "--json"})
+                                        .out)["id"];
+  // The history and the inbox name the reporter; the key's fingerprint is gone.
+  std::string hazard = json::parse(as("member", {"hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                                 "--severity", "general", "--text", "灭火器过期", "--json"})
+                                       .out)["id"];
+  std::string shown = as("head", {"hazard", "show", hazard}).out;
+  CHECK(shown.find("report  by 张晓梅") != std::string::npos);
+  CHECK(json::parse(as("head", {"hazard", "show", hazard, "--json"}).out)["history"][0]["author_name"] == "张晓梅");
+  CHECK(as("head", {"inbox"}).out.find("张晓梅") != std::string::npos);
+  CHECK(as("head", {"who"}).out.find("张晓梅") != std::string::npos);
+  // The village head sees the phone; a member of the sibling grid does not.
+  json head_view = json::parse(as("head", {"person", "list", "--json"}).out);
+  json sib_view = json::parse(as("sib", {"person", "list", "--json"}).out);
+  REQUIRE(head_view.size() == 1);
+  CHECK(head_view[0]["phone"] == "13947100301");
+  REQUIRE(sib_view.size() == 1);
+  CHECK(sib_view[0]["phone"].is_null());
+  CHECK(sib_view[0]["phone_hidden"] == true);
+  CHECK(as("sib", {"person", "show", profile}).out.find("13947100301") == std::string::npos);
+  // The person changes their own phone, not their office; nothing is written for the refusal.
+  as("member", {"person", "edit", profile, "--phone", "13900000000"});
+  std::uint64_t before = op_count(home);
+  CHECK(anwang_cli(home, {"--as", "member", "person", "edit", profile, "--office", "村长"}).exit_code == 3);
+  CHECK(op_count(home) == before);
+  CHECK(json::parse(as("head", {"person", "show", key_of("member"), "--json"}).out)["phone"] == "13900000000");
+  // A training names its attendees by profile where one matches, and keeps other names as written.
+  std::string training = json::parse(as("head", {"training", "record", "--scope", "150430100201", "--date", "2026-12-01",
+                                                 "--topic", "冬季防火", "--hours", "1.5", "--attendees", "张晓梅, 周某",
+                                                 "--json"})
+                                         .out)["id"];
+  json trained = json::parse(ok(home, {"training", "show", training, "--json"}).out);
+  CHECK(trained["fields"]["attendees"]["value"] == profile + ",周某");
+  CHECK(anwang_cli(home, {"--as", "head", "training", "record", "--scope", "150430100201", "--date", "2026-13-01",
+                          "--topic", "t", "--hours", "1", "--attendees", "张晓梅"})
+            .exit_code == 3);
+  CHECK(anwang_cli(home, {"--as", "member", "training", "record", "--scope", "150430100201-03", "--date", "2026-12-01",
+                          "--topic", "t", "--hours", "1", "--attendees", "张晓梅"})
+            .exit_code == 3);
+  as("member", {"notebook", "record", "--scope", "150430100201-03", "--date", "2026-12-02", "--text", "巡查三组"});
+  as("officer", {"meeting", "record", "--scope", "150430100201", "--date", "2026-12-03", "--minutes", "布置冬防",
+                 "--attendees", "张晓梅"});
+  CHECK(json::parse(ok(home, {"notebook", "list", "--json"}).out).size() == 1);
+  CHECK(json::parse(ok(home, {"meeting", "list", "--json"}).out).size() == 1);
+  // The patrol quota names the person.
+  CHECK(as("head", {"patrol", "quota"}).out.find("张晓梅") != std::string::npos);
+}
