@@ -39,6 +39,7 @@ void print_profile(const node::Profile& p, bool show_phone, const KeyLabels& who
   for (const std::string& role : p.roles) std::cout << "  " << role;
   if (p.conflict) std::cout << "  [conflict 冲突]";
   if (p.shadowed) std::cout << "  [superseded 已被另一份信息取代]";
+  if (p.out_of_scope) std::cout << "  [out of scope 绑定了辖区外的人，未采用]";
   (void)who;
   std::cout << "\n";
 }

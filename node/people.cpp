@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crdt/hlc.h"
+#include "crdt/scope.h"
 #include "node/record_steps.h"
 
 namespace anwang::node {
@@ -48,6 +49,14 @@ Result<People> People::load(const Store& store) {
   for (std::size_t i = 0; i < people.profiles_.size(); ++i) {
     Profile& p = people.profiles_[i];
     if (!p.holder) continue;
+    // A binding names a person only where its author may appoint: when the person holds an
+    // office, one of them lies at or under the profile's place. So a village head cannot rename
+    // the county officer (or anyone of another village) for every node above the village.
+    const auto& held = people.scopes_by_holder_[*p.holder];
+    if (!held.empty() && std::none_of(held.begin(), held.end(), [&](const std::string& at) { return scope_contains(p.scope, at); })) {
+      p.out_of_scope = true;
+      continue;
+    }
     if (people.by_holder_.count(*p.holder)) p.shadowed = true;
     else people.by_holder_[*p.holder] = i;
   }
@@ -96,7 +105,8 @@ nlohmann::json profile_json(const Profile& p, bool show_phone) {
   nlohmann::json out = {{"id", p.id.hex()},       {"scope", p.scope},   {"name", p.name},
                         {"office", p.office},     {"grid", p.grid},     {"keys", keys},
                         {"roles", p.roles},       {"updated", hlc_display(p.updated_hlc)},
-                        {"conflict", p.conflict}, {"shadowed", p.shadowed}};
+                        {"conflict", p.conflict}, {"shadowed", p.shadowed},
+                        {"out_of_scope", p.out_of_scope}};
   out["holder"] = p.holder ? nlohmann::json(p.holder->hex()) : nlohmann::json(nullptr);
   // Hidden and said so, rather than absent: the page can tell "not visible to you" from "none".
   out["phone"] = show_phone ? nlohmann::json(p.phone) : nlohmann::json(nullptr);

@@ -31,6 +31,8 @@ struct Profile {
   std::vector<std::string> roles;   // their effective roles, "role@scope"
   bool conflict = false;            // a field holds concurrent values
   bool shadowed = false;            // another profile binds the same holder and was written later
+  bool out_of_scope = false;        // binds a person none of whose offices lies at or under its place:
+                                    // it names nobody (only an office over the person may name them)
 };
 
 class People {

@@ -319,3 +319,22 @@ TEST_CASE("trainings, meetings and notebook entries need their fields and the of
   CHECK_FALSE(is_calendar_date("2027-02-29"));
   CHECK_FALSE(is_calendar_date("2027-13-01"));
 }
+
+TEST_CASE("a village head cannot rename the township officer by binding a profile to their key", "[record][people]") {
+  Grid grid;
+  Op own = grid.create(grid.root, "150430100", person_step("add", {{"name", "赵站长"}, {"holder", grid.town.public_key().hex()}}));
+  // Later, and effective (the head may write profiles in the village), but it binds someone whose
+  // office is above the village: it names nobody.
+  Op spoof = grid.create(grid.head, kVillage, person_step("add", {{"name", "冒名"}, {"holder", grid.town.public_key().hex()}}),
+                         own.fields.hlc + (1 << 16));
+  REQUIRE(grid.record(spoof).history[0].verdict.effective);
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(grid.town.public_key()) == "赵站长");
+  CHECK(people->by_id(spoof.fields.object)->out_of_scope);
+  // The head names the people of the village: its grid member.
+  grid.create(grid.head, kVillage, person_step("add", {{"name", "张三"}, {"holder", grid.member.public_key().hex()}}));
+  auto again = node::People::load(grid.store());
+  REQUIRE(again.is_ok());
+  CHECK(again->name_of(grid.member.public_key()) == "张三");
+}

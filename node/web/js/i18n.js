@@ -292,6 +292,7 @@ const M = {
   'p.unbound': ['未绑定账号', 'No account yet'],
   'p.no_key': ['暂不绑定', 'None yet'],
   'p.no_role': ['无职务', 'No office'],
+  'p.out_of_scope': ['绑定了辖区外的人，未采用', 'Binds someone outside its place: not used'],
   'p.no_profile': ['未填写人员信息', 'No profile yet'],
   'p.roles': ['职务与辖区', 'Offices'],
   'tr.hours': ['{n} 学时', '{n} h'],

@@ -530,7 +530,8 @@ export async function people(view, params, ctx) {
   const rows = [];
   for (const p of a.profiles.filter((x) => !x.shadowed))
     rows.push([p.scope, h('a.row.unit', { href: '#/record/' + p.id }, h('div.row-top', null, h('strong.unit-name', { text: p.name }),
-      p.office ? h('span.tag', { text: p.office }) : null, p.holder ? null : h('span.tag.tag-wait', { text: t('p.unbound') })),
+      p.office ? h('span.tag', { text: p.office }) : null, p.holder ? null : h('span.tag.tag-wait', { text: t('p.unbound') }),
+      p.out_of_scope ? h('span.tag.tag-major', { text: t('p.out_of_scope') }) : null),
     h('div.row-meta', null, p.roles.map((x) => h('span', { text: label('role', x.split('@')[0]) })),
       p.phone ? h('span.phone', { text: p.phone }) : p.phone_hidden ? h('span.muted', { text: t('f.phone') + ' ' + t('p.hidden') }) : null))]);
   for (const p of a.items.filter((x) => !x.person))
