@@ -10,6 +10,8 @@ packages=(
   python3  # deploy/demo.sh reads the JSON the CLI prints
   libboost1.81-dev libssl-dev  # the web UI's HTTP server: Boost.Beast, and OpenSSL for optional HTTPS
   chromium chromium-driver python3-selenium  # the web UI's browser tests (tests/web), headless
+  libcsv-dev libzip-dev libexpat1-dev  # anwang import: CSV (libcsv) and XLSX (a zip of XML) files
+  python3-openpyxl  # tests/import: writes the XLSX files the import tests read
   fonts-noto-cjk  # Chinese text in the browser tests' screenshots (without it the pages draw boxes)
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # deploy/fuzz.sh: libFuzzer with ASan+UBSan (a CTest)
 )

@@ -922,13 +922,66 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   // with it goes first, so that it does not hold the graph (rollback_graph cuts a graph back
   // only when nothing else holds it).
   written_state_.reset();
-  auto fail = [this, graph_size = (*graph)->size()](Status status) {
-    written_state_.reset();
-    rollback_graph(graph_size);
-    return status;
-  };
+  const std::size_t graph_size = (*graph)->size();
   IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
   if (Status s = ingest.load_network(); !s) return s;
+  bool wrote = false;
+  auto op = author_in(*txn, ingest, **graph, author_key, signer, draft, clock, judged, wrote);
+  if (op)
+    if (Status s = txn->commit(); !s) op = s;
+  if (!op) {
+    written_state_.reset();
+    rollback_graph(graph_size);
+    return op.status();
+  }
+  adopt_written_state();
+  return op;
+}
+
+Result<std::vector<Result<Op>>> Store::author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
+                                                    const PhysicalClock& clock) {
+  assert(drafts.size() <= limits::ingest_batch_ops_max);
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto graph = graph_for_write(*txn);
+  if (!graph) return graph.status();
+  written_state_.reset();
+  const std::size_t batch_graph_size = (*graph)->size();
+  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
+  if (Status s = ingest.load_network(); !s) return s;
+  std::vector<Result<Op>> out;
+  out.reserve(drafts.size());
+  for (const OpDraft& draft : drafts) {
+    const std::size_t graph_size = (*graph)->size();
+    bool wrote = false;
+    auto op = author_in(*txn, ingest, **graph, key.public_key(), &key, draft, clock, nullptr, wrote);
+    if (!op && wrote) {
+      // Its op is in the transaction already and cannot be taken out alone: nothing of the batch.
+      written_state_.reset();
+      rollback_graph(batch_graph_size);
+      return Status::error(op.status().code(), "a draft of the batch was refused after it was written (" +
+                                                   op.status().message() + "); nothing of the batch was kept");
+    }
+    if (!op) {
+      // Refused before its op was written: only the timestamp it drew stays, and a later one
+      // follows it. The others go on.
+      written_state_.reset();
+      rollback_graph(graph_size);
+    }
+    out.push_back(std::move(op));
+  }
+  if (Status s = txn->commit(); !s) {
+    written_state_.reset();
+    rollback_graph(batch_graph_size);
+    return s;
+  }
+  adopt_written_state();
+  return out;
+}
+
+Result<Op> Store::author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
+                            const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
+                            std::optional<Verdict>* judged, bool& wrote) {
   OpFields fields;
   fields.author = author_key;
   fields.scope = draft.scope;
@@ -945,7 +998,7 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   }
   // The author's latest op: the last key with the author's prefix in the authors table.
   {
-    auto cursor = Cursor::open(*txn, tables_.authors);
+    auto cursor = Cursor::open(txn, tables_.authors);
     if (!cursor) return cursor.status();
     Bytes after = concat({author_key.view(), u64_be(~0ull)});
     bool positioned = cursor->seek(after) ? cursor->prev() : cursor->last();
@@ -957,7 +1010,7 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   // A key that other nodes have seen sign further than this store holds (a node restored from an
   // old copy, a key used on two nodes) would sign numbers the network has seen: refused until the
   // store holds that op, or has adopted it as the key's head (which it then follows).
-  auto standing = key_standing_in(*txn, author_key);
+  auto standing = key_standing_in(txn, author_key);
   if (!standing) return standing.status();
   if (!standing->behind.empty()) return Status::error(Status::Code::kUnavailable, standing->behind);
   // Ops dated after the trusted time and its leeway, which this store would not take now
@@ -965,7 +1018,7 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   // last timestamp a floor for it): a wrong clock or a forged date never drags the new op's time
   // along. Without a trusted time (a Pi at 1970 that no peer has corrected), or in a store that
   // keeps no clock (StoreOptions::clock: the simulator's), only the ceiling bounds them.
-  const TrustedTime trusted_now = trusted_time_in(*txn, clock.now_ms());
+  const TrustedTime trusted_now = trusted_time_in(txn, clock.now_ms());
   const bool bounded = clock_ != nullptr && trusted_now.known;
   const std::uint64_t dated_before =
       bounded ? std::min(kHlcCeiling, hlc_from_ms(trusted_now.trusted_ms + limits::clock_skew_ms_max)) : kHlcCeiling;
@@ -982,12 +1035,12 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   // goes (a node that holds the op must be able to hold its parents: crdt/OP_FORMAT.md).
   const Reach own = reach_of(fields);
   if (draft.target == DraftTarget::kExisting) {
-    auto heads = covering_heads(*txn, fields.object, own, dated_before);
+    auto heads = covering_heads(txn, fields.object, own, dated_before);
     if (!heads) return heads.status();
     fields.parents = std::move(*heads);
   }
   for (const Hash32& extra : draft.extra_parents) {
-    auto reach = stored_reach(*txn, tables_.ids, tables_.reach, extra);
+    auto reach = stored_reach(txn, tables_.ids, tables_.reach, extra);
     if (!reach) return reach.status();
     if (!reach_covers(*reach, own))
       return Status::invalid("parent op " + extra.short_hex() + " does not go everywhere this op goes (scope " + own.scope + ")");
@@ -995,16 +1048,16 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   }
   // The authority heads, so the grants that authorise this op are in its causal past. If there
   // are more than the parent bound allows, the newest are kept.
-  auto state_now = state_in(*txn);
+  auto state_now = state_in(txn);
   if (!state_now) return state_now.status();
-  auto covering_authority = covering_authority_heads(*txn, **graph, **state_now, own, dated_before);
+  auto covering_authority = covering_authority_heads(txn, graph, **state_now, own, dated_before);
   if (!covering_authority) return covering_authority.status();
   std::vector<Hash32> authority_heads = std::move(*covering_authority);
   std::size_t room = limits::op_parents_max > fields.parents.size() ? limits::op_parents_max - fields.parents.size() : 0;
   if (authority_heads.size() > room) {
     std::sort(authority_heads.begin(), authority_heads.end(), [&](const Hash32& a, const Hash32& b) {
-      const Op& x = (*graph)->op(*(*graph)->index_of(a));
-      const Op& y = (*graph)->op(*(*graph)->index_of(b));
+      const Op& x = graph.op(*graph.index_of(a));
+      const Op& y = graph.op(*graph.index_of(b));
       return std::tie(y.fields.hlc, y.id) < std::tie(x.fields.hlc, x.id);
     });
     authority_heads.resize(room);
@@ -1023,7 +1076,7 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
     if (!hlc) return hlc.status();
     if (*hlc && **hlc < dated_before) floor = std::max(floor, **hlc);
   }
-  auto last = txn->get(tables_.local, as_bytes(kLocalHlcLast));
+  auto last = txn.get(tables_.local, as_bytes(kLocalHlcLast));
   if (!last) return last.status();
   std::uint64_t last_hlc = *last && (*last)->size() == 8 ? read_u64_be((*last)->data()) : 0;
   // This node's own last timestamp, when it was ahead (its clock was wrong, and its peers have
@@ -1038,7 +1091,7 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
     return Status::invalid("this op cannot be stamped: a parent or this node's clock is at " + hlc_display(kHlcCeiling) +
                            ", the ceiling of every timestamp; check the machine's clock");
   fields.hlc = *stamped;
-  if (Status s = txn->put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
+  if (Status s = txn.put(tables_.local, as_bytes(kLocalHlcLast), u64_be(fields.hlc)); !s) return s;
   // A deadline in days counts from the notice's own timestamp, never from the signer's wall clock.
   if (auto* hazard = std::get_if<HazardPayload>(&fields.payload); hazard && hazard->deadline_days != 0)
     hazard->deadline_ms = hlc_ms(fields.hlc) + hazard->deadline_days * kDeadlineDayMs;
@@ -1050,31 +1103,30 @@ Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* si
   // and no writes. The judgment made again once the op is stored (below) is the one that counts.
   if (draft.admit == DraftAdmit::kEffectiveOnly || judged != nullptr) {
     normalize_parents(fields);  // as sign_op will
-    if (Status s = check_op_fields(fields); !s) return fail(s);
-    auto verdict = draft_verdict_in(*txn, ingest, fields);
-    if (!verdict) return fail(verdict.status());
+    if (Status s = check_op_fields(fields); !s) return s;
+    auto verdict = draft_verdict_in(txn, ingest, fields);
+    if (!verdict) return verdict.status();
     // Judged only (judge_draft): the verdict, nothing signed, the transaction abandoned. A draft
     // that is no hazard or record step is judged by the authority rules alone when it is stored.
     if (judged != nullptr) {
       *judged = *verdict ? **verdict : Verdict{true, {}, {}, {}};
-      return fail(Status::error(Status::Code::kUnavailable, "judged only, nothing signed"));
+      return Status::error(Status::Code::kUnavailable, "judged only, nothing signed");
     }
-    if (*verdict && !(*verdict)->effective) return fail(Status::invalid("refused, nothing written: " + (*verdict)->reason));
+    if (*verdict && !(*verdict)->effective) return Status::invalid("refused, nothing written: " + (*verdict)->reason);
   }
-  if (signer == nullptr) return fail(Status::invalid("no key to sign with"));
+  if (signer == nullptr) return Status::invalid("no key to sign with");
   auto op = sign_op(std::move(fields), *signer);
-  if (!op) return fail(op.status());
+  if (!op) return op.status();
+  wrote = true;  // from here on the transaction may hold some of the op
   auto outcome = ingest.ingest_signed(*op);
-  if (!outcome) return fail(outcome.status());
+  if (!outcome) return outcome.status();
   if (outcome->kind != IngestOutcome::Kind::kAccepted)
-    return fail(Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail));
+    return Status::invalid(std::string("the new op was ") + outcome_name(outcome->kind) + ": " + outcome->detail);
   if (draft.admit == DraftAdmit::kEffectiveOnly) {
-    auto verdict = verdict_in(*txn, *op);
-    if (!verdict) return fail(verdict.status());
-    if (!verdict->effective) return fail(Status::invalid("refused, nothing written: " + verdict->reason));
+    auto verdict = verdict_in(txn, *op);
+    if (!verdict) return verdict.status();
+    if (!verdict->effective) return Status::invalid("refused, nothing written: " + verdict->reason);
   }
-  if (Status s = txn->commit(); !s) return fail(s);
-  adopt_written_state();
   return std::move(*op);
 }
 

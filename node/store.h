@@ -172,6 +172,16 @@ class Store {
   // with numbers the network has seen), store full. A notice drafted with deadline_days gets
   // deadline_ms = its own time + those days.
   Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
+  // Creates, signs and ingests each of `drafts` by `key` as author() would, all in one write
+  // transaction (one commit, one flush to disk): for importing thousands of records
+  // (node/import.h), where a transaction per op would spend most of the time flushing. Each
+  // draft's slot holds its op, or why it was refused before its op was written (the rules'
+  // verdict, a bad field); the others go on. REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
+  // An error Status means nothing of the batch was kept: the store or disk failed, or a draft was
+  // refused after its op was written into the transaction (it cannot be taken out alone), in
+  // which case the caller may author the drafts one by one.
+  Result<std::vector<Result<Op>>> author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
+                                               const PhysicalClock& clock);
   // What the rules would say if `author` signed `draft` now, exactly as `author` would judge it
   // (the same parents, time and state), with nothing signed or written: for showing a person only
   // the actions they may take. A draft that is no hazard or record step is judged effective here;
@@ -309,6 +319,13 @@ class Store {
   // author (signer set) and judge_draft (judged set): one path, so the two never disagree.
   Result<Op> author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
                              const PhysicalClock& clock, std::optional<Verdict>* judged);
+  class IngestTxn;
+  // One draft authored (or judged) inside the write transaction `txn`, which the caller commits:
+  // author_or_judge and author_batch. `wrote` becomes true once the op may be in `txn` (a failure
+  // after that leaves the transaction unusable for anything but abort).
+  Result<Op> author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
+                       const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
+                       std::optional<Verdict>* judged, bool& wrote);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
@@ -377,7 +394,6 @@ class Store {
   Status list_item(ByteView key, const ByteView* row) const;
   Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
-  class IngestTxn;
   // The verdict a hazard or record step with `fields` would get if stored in `txn`, before it is
   // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
   Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
