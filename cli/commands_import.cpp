@@ -89,6 +89,11 @@ void run_import(Context& ctx, const ImportCommand& command) {
   std::vector<node::ImportRefusal> refused = plan->refused;
   refused.insert(refused.end(), written.refused.begin(), written.refused.end());
   std::stable_sort(refused.begin(), refused.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+  // The rules name a key by its short hex; people know it by its keyring name.
+  if (auto keys = opened->home.list_keys())
+    for (const node::KeyInfo& info : *keys)
+      if (info.public_key == key->public_key())
+        for (node::ImportRefusal& r : refused) r.reason = node::with_key_name(r.reason, info.public_key, info.name);
 
   if (ctx.json) {
     nlohmann::json columns = nlohmann::json::array();

@@ -150,6 +150,7 @@ struct CsvCollector {
   std::vector<std::string> cells;
   std::size_t line = 0;         // the physical line being fed
   std::size_t breaks_before = 0;  // line breaks inside quoted cells of the rows already ended
+  std::size_t last_end_line = 0;  // the physical line the last row ended on
   Status failure = Status::ok();
 
   static void on_cell(void* data, std::size_t length, void* self_pointer) {
@@ -170,6 +171,7 @@ struct CsvCollector {
     std::size_t first_line = self->line - breaks;
     self->rows.push_back({first_line - self->breaks_before, std::move(self->cells)});
     self->breaks_before += breaks;
+    self->last_end_line = self->line;
     self->cells.clear();
     if (self->rows.size() > limits::import_rows_max + 16)  // the header and a few blank rows spare
       self->failure = Status::invalid("the file has more than " + with_commas(limits::import_rows_max) +
@@ -282,7 +284,10 @@ Result<Table> read_csv(std::string_view bytes) {
   }
   if (!collector.failure) return collector.failure;
   if (csv_fini(&csv.parser, CsvCollector::on_cell, CsvCollector::on_row_end, &collector) != 0)
-    return csv_error(collector.line, "ends inside a quoted cell (a double quote opened and never closed)");
+    return Status::invalid("the CSV ends inside a quoted cell: a double quote in the row from line " +
+                           std::to_string(collector.last_end_line + 1) +
+                           " on is never closed (a cell that holds a double quote must be quoted as a whole, with "
+                           "each quote inside doubled); nothing was imported");
   if (!collector.failure) return collector.failure;
   for (const RawRow& row : collector.rows)
     for (std::size_t c = 0; c < row.cells.size(); ++c)

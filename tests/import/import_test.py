@@ -304,6 +304,25 @@ def case_map_and_edit(build, tmp):
           "the head of 1村 importing a 2村 row: line 4 refused as out of scope (%s)" % reasons)
 
 
+def claim_size(path, name, size):
+    """Rewrites the zip's headers of entry `name` to claim `size` bytes uncompressed."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    claim = size.to_bytes(4, "little")
+    at = 0
+    while (at := data.find(b"PK\x03\x04", at)) >= 0:  # local headers: size at 22, name at 30
+        if data[at + 30:at + 30 + len(name)] == name:
+            data[at + 22:at + 26] = claim
+        at += 4
+    at = 0
+    while (at := data.find(b"PK\x01\x02", at)) >= 0:  # central directory: size at 24, name at 46
+        if data[at + 46:at + 46 + len(name)] == name:
+            data[at + 24:at + 28] = claim
+        at += 4
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def case_hostile(build, tmp):
     """Careless and hostile files: each refused with one clear sentence, exit 3, nothing written."""
     node = make_county(build, tmp, villages=1, grids=1)
@@ -311,14 +330,15 @@ def case_hostile(build, tmp):
     header = "单位名称,地址,网格\r\n"
     grid = ledger.grid(1, 1)
     cases = [
-        ("empty.csv", b"", "empty"),
-        ("header-only.csv", header.encode("gbk"), "no rows"),
-        ("quotes.csv", (header + '红砖厂,"北沟,%s\r\n超市,村口,%s\r\n' % (grid, grid)).encode("gbk"), "quot"),
-        ("wide.csv", (header + "红砖厂,北沟,%s,多出来的\r\n" % grid).encode("gbk"), "past the header"),
-        ("nul.csv", (header + "红砖厂,北\x00沟,%s\r\n" % grid).encode("gbk"), "NUL"),
-        ("formula.csv", (header + "红砖厂,=HYPERLINK(\"x\"),%s\r\n" % grid).encode("gbk"), "formula"),
-        ("utf16.csv", (header + "红砖厂,北沟,%s\r\n" % grid).encode("utf-16"), "UTF-16"),
-        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, ".xls"),
+        ("f1.csv", b"", "is empty"),
+        ("f2.csv", header.encode("gbk"), "no rows"),
+        ("f3.csv", (header + '红砖厂,"北沟,%s\r\n超市,村口,%s\r\n' % (grid, grid)).encode("gbk"), "never closed"),
+        ("f4.csv", (header + "红砖厂,北沟,%s,多出来的\r\n" % grid).encode("gbk"), "past the header"),
+        ("f5.csv", (header + "红砖厂,北\x00沟,%s\r\n" % grid).encode("gbk"), "NUL"),
+        ("f6.csv", (header + "红砖厂,=SUM(A1:A3),%s\r\n" % grid).encode("gbk"), "holds a formula"),
+        ("f7.csv", (header + "红砖厂,北沟,%s\r\n" % grid).encode("utf-16"), "UTF-16"),
+        ("f8.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, ".xls"),
+        ("f9.csv", (header + '红砖厂,北"沟,%s\r\n' % grid).encode("gbk"), "quoting rules"),
     ]
     for name, data, word in cases:
         path = node.file(name)
@@ -326,21 +346,31 @@ def case_hostile(build, tmp):
             f.write(data)
         code, out, err = node.import_json("units", path)
         check(code == 3 and word in err and err.count("\n") == 1,
-              "%s: refused, exit 3, one sentence naming '%s' (%d: %s)" % (name, word, code, err.strip()[:200]))
-    # A zip bomb: an entry claiming 2 GiB once uncompressed (zeros compress ~1000:1, so the file
-    # holds a real 300 MiB entry in about 300 KiB; the claim alone refuses it unread).
-    bomb = node.file("bomb.xlsx")
+              "%s: refused, exit 3, one sentence saying '%s' (%d: %s)" % (name, word, code, err.strip()[:200]))
+    # Zip bombs: an entry whose header claims 2 GiB once uncompressed (refused unread), and one that
+    # truly inflates to 300 MiB from about 300 KiB (zeros compress 1,000:1).
+    bomb = node.file("claim.xlsx")
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="a" r:id="rId1"/></sheets></workbook>')
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData/></worksheet>")
+    claim_size(bomb, b"xl/worksheets/sheet1.xml", 2 ** 31)
+    code, out, err = node.import_json("units", bomb)
+    check(code == 3 and "claims 2,147,483,648 bytes" in err, "an entry claiming 2 GiB is refused unread, exit 3 (%s)" % err.strip()[:200])
+    bomb = node.file("inflates.xlsx")
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="a" r:id="rId1"/></sheets></workbook>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as f:
             chunk = b"<!-- " + b"0" * (1 << 20) + b" -->"
             f.write(b"<worksheet><sheetData>")
             for _ in range(300):
                 f.write(chunk)
             f.write(b"</sheetData></worksheet>")
-    code, out, err = node.import_json("units", bomb)
-    check(code == 3 and "bytes" in err and "refused" in err, "a zip bomb (300 MiB in %d KiB) is refused unread, exit 3 (%s)" % (
-        os.path.getsize(bomb) // 1024, err.strip()[:200]))
+    for claimed, word in ((None, "more than an import reads"), (1000, "refused")):
+        if claimed:
+            claim_size(bomb, b"xl/worksheets/sheet1.xml", claimed)
+        code, out, err = node.import_json("units", bomb)
+        check(code == 3 and word in err, "300 MiB inflated from %d KiB, its entry claiming %s, is refused, exit 3 (%s)" % (
+            os.path.getsize(bomb) // 1024, claimed or "so", err.strip()[:250]))
     # Too many rows: past the cap of 200,000.
     many = node.file("many.csv")
     with open(many, "wb") as f:
