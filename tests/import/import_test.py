@@ -23,6 +23,11 @@ import ledger  # noqa: E402
 
 failures = []
 passed = [0]
+skipped = []
+
+
+class Skip(Exception):
+    """A case this build cannot run (CTest reports it as skipped: exit 77)."""
 
 
 def check(condition, what):
@@ -395,6 +400,8 @@ def case_people(build, tmp):
     ledger.write_csv(path, header, rows, "gbk")
     ops = node.ops()
     code, out, err = node.import_json("people", path)
+    if code == 3 and "has no 'person' records yet" in err:
+        raise Skip("this build has no person records yet (the record kind comes from main): " + err.strip())
     reasons = refused_lines(out)
     check(code == 1 and set(reasons) == {6, 7} and "duplicate" in reasons.get(6, "") and "missing name" in reasons.get(7, ""),
           "people: the repeated 张伟 (line 6) and the nameless row (line 7) refused (%s %s)" % (reasons, err.strip()[:300]))
@@ -410,8 +417,32 @@ def case_people(build, tmp):
           "people: a changed office is one edit, the others unchanged (%s)" % {k: out.get(k) for k in ("added", "changed", "unchanged")})
 
 
+def case_samples(build, tmp):
+    """docs/import's samples import as the README says: every row, nothing refused."""
+    node = Node(build, tmp)
+    node.ok("init")
+    for name in ("root", "town"):
+        node.ok("key", "new", name, "--no-passphrase")
+    node.ok("genesis", "--county", "150430", "--name", "敖汉旗", "--root", "root", who="root")
+    node.ok("region", "add", "150430100", "--name", "新惠镇", who="root")
+    node.ok("delegate", "--to", "town", "--role", "township_station", "--scope", "150430100", who="root")
+    for code, village in (("150430100201", "东井村"), ("150430100202", "西井村")):
+        node.ok("region", "add", code, "--name", village, who="town")
+        node.ok("region", "add", code + "-01", "--name", "第一网格", who="town")
+        node.ok("region", "add", code + "-02", "--name", "第二网格", who="town")
+    docs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "import")
+    code, out, err = node.import_json("units", os.path.join(docs, "units-sample.csv"))
+    check(code == 0 and out.get("added") == 10 and out.get("encoding") == "GBK/GB18030",
+          "units-sample.csv (GBK): ten units added, none refused (%s)" % err.strip()[:300])
+    code, out, err = node.import_json("people", os.path.join(docs, "people-sample.csv"))
+    if code == 3 and "has no 'person' records yet" in err:
+        raise Skip("people-sample.csv: this build has no person records yet: " + err.strip())
+    check(code == 0 and out.get("added") == 6, "people-sample.csv (GBK): six people added, none refused (%s)" % err.strip()[:300])
+
+
 CASES = {"big": case_big, "encodings": case_encodings, "xlsx": case_xlsx, "map_and_edit": case_map_and_edit,
-         "hostile": case_hostile, "people": case_people}
+         "hostile": case_hostile, "people": case_people,
+         "samples": case_samples}
 
 
 def main():
@@ -423,12 +454,15 @@ def main():
         tmp = tempfile.mkdtemp(prefix="anwang-import-%s-" % name)
         try:
             case(build, tmp)
+        except Skip as e:
+            print("  SKIP " + str(e))
+            skipped.append(name)
         except Exception as e:  # a failed command: reported as a failure, with what it said
             check(False, "%s raised %s" % (name, e))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed[0], len(failures)))
-    sys.exit(1 if failures else 0)
+    print("%d passed, %d failed, %d skipped" % (passed[0], len(failures), len(skipped)))
+    sys.exit(1 if failures else 77 if skipped else 0)
 
 
 if __name__ == "__main__":
