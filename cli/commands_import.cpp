@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "crdt/text.h"
 #include "node/import.h"
 
 namespace anwang::cli {
@@ -17,15 +18,6 @@ struct ImportCommand {
   node::ImportOptions options;
   bool dry_run = false;
 };
-
-std::string with_commas(std::uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string field_label(node::ImportKind kind, const std::string& field) {
   if (field == "village") return "village 村/社区 (the row's place)";

@@ -21,6 +21,16 @@ inline std::vector<std::string> split_commas(std::string_view text) {
   return out;
 }
 
+// 50000 → "50,000": counts as people read them in messages.
+inline std::string with_commas(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 // Whether `text` is UTF-8 as the op format takes it: every lead byte followed by its
 // continuation bytes (op fields are checked with it, and `anwang import` tells UTF-8 files from
 // GBK ones by it).

@@ -106,15 +106,6 @@ bool is_date_header(const std::string& header) {
          (header.size() >= 6 && header.compare(header.size() - 6, 6, "时间") == 0);
 }
 
-std::string with_commas(std::uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 // ---- values ----
 
 std::optional<bool> parse_boolean(const std::string& value, const std::string& field) {
@@ -388,7 +379,12 @@ std::string join_key(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-// Records held, by identity.
+// The village a village or grid code lies in (a grid's code is its village's and a suffix).
+std::string village_of(const std::string& scope) { return scope.substr(0, scope.find('-')); }
+
+// Records held, by identity within their village: a unit entered at a village and listed later
+// with its grid (or the other way round) is the same unit. A record keeps the scope it was made
+// at; an import finds it there and edits it.
 struct Held {
   std::vector<RecordState> records;
   std::multimap<std::string, std::size_t> by_licence, by_name;  // units
@@ -403,10 +399,10 @@ Result<Held> load_held(const Store& store, ImportKind kind) {
   for (std::size_t i = 0; i < held.records.size(); ++i) {
     const RecordState& r = held.records[i];
     if (kind == ImportKind::kUnits) {
-      if (!r.field("licence").empty()) held.by_licence.emplace(join_key({r.scope, r.field("licence")}), i);
-      held.by_name.emplace(join_key({r.scope, r.field("name")}), i);
+      if (!r.field("licence").empty()) held.by_licence.emplace(join_key({village_of(r.scope), r.field("licence")}), i);
+      held.by_name.emplace(join_key({village_of(r.scope), r.field("name")}), i);
     } else {
-      held.by_person.emplace(join_key({r.scope, r.field("name"), r.field("phone")}), i);
+      held.by_person.emplace(join_key({village_of(r.scope), r.field("name"), r.field("phone")}), i);
     }
   }
   return held;
@@ -416,6 +412,15 @@ std::vector<std::size_t> all_of(const std::multimap<std::string, std::size_t>& m
   std::vector<std::size_t> out;
   for (auto [at, end] = map.equal_range(key); at != end; ++at) out.push_back(at->second);
   return out;
+}
+
+// Of the records held that match a row in its village, those at the row's own place when there
+// are any, else all of them.
+std::vector<std::size_t> nearest(const Held& held, std::vector<std::size_t> matches, const std::string& scope) {
+  std::vector<std::size_t> here;
+  for (std::size_t i : matches)
+    if (held.records[i].scope == scope) here.push_back(i);
+  return here.empty() ? matches : here;
 }
 
 // Identities already seen in the file, with their lines.
@@ -537,18 +542,20 @@ class Planner {
                ", which has no 统一社会信用代码";
       seen_.by_licence[key] = line;
       seen_.by_name.emplace(name_key, std::pair{line, false});
-      Found by_licence = held_match(all_of(held_.by_licence, key), "统一社会信用代码 " + licence + " at " + scope);
+      Found by_licence = held_match(nearest(held_, all_of(held_.by_licence, join_key({village_of(scope), licence})), scope),
+                                    "统一社会信用代码 " + licence + " in " + village_of(scope));
       if (!std::holds_alternative<std::optional<std::size_t>>(by_licence) || std::get<0>(by_licence)) return by_licence;
       // Not held with this licence: a unit entered by name alone (without a licence) is this one.
       std::vector<std::size_t> unlicensed;
-      for (std::size_t i : all_of(held_.by_name, name_key))
+      for (std::size_t i : all_of(held_.by_name, join_key({village_of(scope), name})))
         if (held_.records[i].field("licence").empty()) unlicensed.push_back(i);
-      return held_match(unlicensed, "单位名称 " + name + " at " + scope + " and no 统一社会信用代码");
+      return held_match(nearest(held_, unlicensed, scope), "单位名称 " + name + " in " + village_of(scope) + " and no 统一社会信用代码");
     }
     if (auto seen = seen_.by_name.find(name_key); seen != seen_.by_name.end())
       return "duplicate: the same 单位名称 " + name + " at " + scope + " as line " + std::to_string(seen->second.first);
     seen_.by_name.emplace(name_key, std::pair{line, true});
-    return held_match(all_of(held_.by_name, name_key), "单位名称 " + name + " at " + scope);
+    return held_match(nearest(held_, all_of(held_.by_name, join_key({village_of(scope), name})), scope),
+                      "单位名称 " + name + " in " + village_of(scope));
   }
 
   Found find_person(const std::string& scope, const RowValues& values, std::size_t line) {
@@ -559,7 +566,8 @@ class Planner {
     if (auto seen = seen_.by_person.find(key); seen != seen_.by_person.end())
       return "duplicate: the same 姓名 " + name + " and 电话 " + phone + " at " + scope + " as line " + std::to_string(seen->second);
     seen_.by_person[key] = line;
-    return held_match(all_of(held_.by_person, key), "姓名 " + name + " and 电话 " + phone + " at " + scope);
+    return held_match(nearest(held_, all_of(held_.by_person, join_key({village_of(scope), name, phone})), scope),
+                      "姓名 " + name + " and 电话 " + phone + " in " + village_of(scope));
   }
 
   // Whether the rules let the acting key take `action` at the draft's place: empty when they do,

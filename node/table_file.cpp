@@ -23,15 +23,6 @@ namespace anwang::node {
 
 namespace {
 
-std::string with_commas(std::uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 // Spaces Excel users leave around a cell: ASCII blanks, the full-width space U+3000, the

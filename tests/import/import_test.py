@@ -307,6 +307,17 @@ def case_map_and_edit(build, tmp):
     reasons = refused_lines(out)
     check(code == 1 and list(reasons) == [4] and "out of scope" in reasons[4],
           "the head of 1村 importing a 2村 row: line 4 refused as out of scope (%s)" % reasons)
+    # A unit entered at its village, listed later with its grid: the same unit, given its grid.
+    path = node.file("village.csv")
+    ledger.write_csv(path, ["单位名称", "村"], [["石桥小卖部", "1村"]], "gbk")
+    code, out, err = node.import_json("units", path)
+    check(code == 0 and out.get("added") == 1, "a unit entered at its village 1村 (%s)" % err.strip()[:200])
+    ledger.write_csv(path, ["单位名称", "村", "网格"], [["石桥小卖部", "1村", "第1网格"]], "gbk")
+    code, out, err = node.import_json("units", path)
+    shop = [u for u in node.units() if u["fields"]["name"]["value"] == "石桥小卖部"]
+    check(code == 0 and out.get("changed") == 1 and out.get("added") == 0 and len(shop) == 1 and
+          shop[0]["fields"].get("grid", {}).get("value") == ledger.grid(1, 1) and shop[0]["scope"] == ledger.village(1),
+          "listed again with its grid: one edit giving it the grid, no second unit (%s)" % {k: out.get(k) for k in ("added", "changed")})
 
 
 def claim_size(path, name, size):
