@@ -23,11 +23,15 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-// Names of keys in the local keyring, for readable output.
-std::map<PublicKey, std::string> keyring_names(const node::NodeHome& home) {
+// Names of keys for readable output: the person's profile name, else the local keyring's name.
+std::map<PublicKey, std::string> keyring_names(const Opened& opened) {
   std::map<PublicKey, std::string> names;
-  if (auto keys = home.list_keys())
+  if (auto keys = opened.home.list_keys())
     for (const auto& key : *keys) names[key.public_key] = key.name;
+  if (auto people = node::People::load(*opened.store))
+    if (auto state = opened.store->authority())
+      for (const EffectiveRole& role : (*state)->who(""))
+        if (std::string name = people->name_of(role.key); !name.empty()) names[role.key] = name;
   return names;
 }
 
@@ -156,7 +160,7 @@ void run_audit_reviews(Context& ctx) {
   auto state = opened->store->authority();
   if (!state) return ctx.fail(state.status());
   auto reviews = (*state)->compromise_reviews();
-  auto names = keyring_names(opened->home);
+  auto names = keyring_names(*opened);
   if (ctx.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const CompromiseReview& review : reviews) out.push_back(review_json(review));
@@ -173,7 +177,7 @@ void run_who(Context& ctx, const std::string& scope) {
     if (Status s = check_scope(scope); !s) return ctx.fail(Status::invalid("--scope: " + s.message()));
   auto state = opened->store->authority();
   if (!state) return ctx.fail(state.status());
-  auto names = keyring_names(opened->home);
+  auto names = keyring_names(*opened);
   const Constitution& constitution = (*state)->constitution();
   auto roles = (*state)->who(scope);
   std::vector<CompromiseReview> reviews;

@@ -142,11 +142,15 @@ void run_show(Context& ctx, const std::string& id_text) {
   if (!id) return ctx.fail(id.status());
   auto s = opened->store->hazard(*id);
   if (!s) return ctx.fail(s.status());
-  if (ctx.json) return ctx.print(node::hazard_json(*s, true));
-  std::map<PublicKey, std::string> names;
-  if (auto keys = opened->home.list_keys())
-    for (const auto& key : *keys) names[key.public_key] = key.name;
-  auto who = [&names](const PublicKey& key) { return names.count(key) ? names[key] : key.short_hex(); };
+  auto who = KeyLabels::load(*opened);
+  if (!who) return ctx.fail(who.status());
+  if (ctx.json) {
+    nlohmann::json out = node::hazard_json(*s, true);
+    for (std::size_t i = 0; i < out["history"].size() && i < s->history.size(); ++i)
+      out["history"][i]["author_name"] = who->name(s->history[i].author);
+    out["reporter_name"] = who->name(s->reporter);
+    return ctx.print(out);
+  }
   std::cout << "Hazard 隐患 " << s->id.hex() << "\n"
             << "  state 状态:     " << s->state << " " << hazard_state_zh(s->state) << "\n"
             << "  severity 等级:  " << s->severity << (s->severity == "major" ? " 重大" : " 一般") << "\n"
@@ -156,7 +160,7 @@ void run_show(Context& ctx, const std::string& id_text) {
             << "  text 描述:      " << s->description << "\n"
             << "  returns 驳回:   " << s->returns << "\n";
   for (const HazardAssignee& a : s->assignees)
-    std::cout << "  assignee 承办:  " << (a.department.empty() ? who(*a.key) : "department " + a.department)
+    std::cout << "  assignee 承办:  " << (a.department.empty() ? (*who)(*a.key) : "department " + a.department)
               << (a.primary ? " (primary 主办)" : "")
               << (a.superseded ? " (superseded: reclassified since 已改类, see the next)" : "") << "\n";
   if (s->deadline_ms != 0)
@@ -170,7 +174,7 @@ void run_show(Context& ctx, const std::string& id_text) {
   if (!s->awaiting.empty()) std::cout << "  awaiting 待办:  " << s->awaiting << "\n";
   std::cout << "History 记录:\n";
   for (const HazardStep& step : s->history) {
-    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << who(step.author)
+    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << (*who)(step.author)
               << "  " << step.id.short_hex();
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     for (const auto& flag : step.verdict.flags) std::cout << "  [" << flag << "]";
@@ -228,6 +232,8 @@ void run_inbox(Context& ctx) {
   if (!authority) return ctx.fail(authority.status());
   auto items = node::hazard_inbox(*opened->store, key->public_key());
   if (!items) return ctx.fail(items.status());
+  auto who = KeyLabels::load(*opened);
+  if (!who) return ctx.fail(who.status());
   nlohmann::json out = nlohmann::json::array();
   std::size_t count = items->size();
   for (const node::InboxItem& item : *items) {
@@ -235,11 +241,12 @@ void run_inbox(Context& ctx) {
     if (ctx.json) {
       nlohmann::json entry = node::hazard_json(*s, false);
       entry["action"] = item.capability;
+      entry["reporter_name"] = who->name(s->reporter);
       out.push_back(entry);
       continue;
     }
     std::cout << s->id.short_hex() << "  " << s->state << " " << hazard_state_zh(s->state) << "  " << s->scope << "  "
-              << s->category << "  → " << item.capability << ": " << s->awaiting << "\n";
+              << s->category << "  " << (*who)(s->reporter) << "  → " << item.capability << ": " << s->awaiting << "\n";
   }
   // Compromise reports about keys this identity may revoke, voided because their author was
   // revoked first: the reported key keeps working until an office above decides.
@@ -253,8 +260,8 @@ void run_inbox(Context& ctx) {
                      {"awaiting", "an office above: revoke the key, or reaffirm it to keep it"}});
       continue;
     }
-    std::cout << review.report.short_hex() << "  review 待复核  " << review.scope << "  key " << review.key.short_hex()
-              << " reported compromised by " << review.reporter.short_hex()
+    std::cout << review.report.short_hex() << "  review 待复核  " << review.scope << "  key " << (*who)(review.key)
+              << " reported compromised by " << (*who)(review.reporter)
               << "; the report is void (" << review.reason << ") → anwang revoke --key " << review.key.hex()
               << " --reason compromised, or anwang reaffirm --key " << review.key.hex() << "\n";
   }

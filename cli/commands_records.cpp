@@ -3,8 +3,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
+#include <tuple>
 
-#include "cli/context.h"
+#include "cli/records.h"
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/scope.h"
@@ -19,53 +21,7 @@ using Fields = std::map<std::string, std::string>;
 using node::load_records;
 using node::record_json;
 
-// A record id of `kind`: 64 hex digits or a unique prefix of at least 8.
-Result<Hash32> resolve_record(const node::Store& store, const std::string& kind, const std::string& text) {
-  if (auto full = Hash32::from_hex(text)) return *full;
-  if (text.size() < 8) return Status::invalid(kind + " id '" + text + "' must be at least 8 hex digits");
-  auto all = store.records(kind);
-  if (!all) return all.status();
-  std::vector<Hash32> matches;
-  for (const Hash32& id : *all)
-    if (id.hex().rfind(text, 0) == 0) matches.push_back(id);
-  if (matches.empty()) return Status::not_found("no " + kind + " with id " + text + " on this node");
-  if (matches.size() > 1) return Status::invalid(kind + " id prefix " + text + " matches several; give more digits");
-  return matches[0];
-}
-
-struct Step {
-  std::string kind, action, scope, target;  // target: existing record id (empty to create)
-  Fields fields;
-  std::vector<std::string> photos;
-  std::vector<Hash32> refs;
-};
-
-// Writes one record step by the acting key and prints the record's id.
-void write_step(Context& ctx, Step step) {
-  auto opened = open_all(ctx);
-  if (!opened) return ctx.fail(opened.status());
-  auto photos = attach_files(*opened->store, step.photos);
-  if (!photos) return ctx.fail(photos.status());
-  node::RecordStepInput input{step.kind, step.action, step.scope, std::nullopt, step.fields, *photos, step.refs};
-  if (!step.target.empty()) {
-    auto id = resolve_record(*opened->store, step.kind, step.target);
-    if (!id) return ctx.fail(id.status());
-    input.target = *id;
-  }
-  auto draft = node::record_step_draft(*opened->store, input, [](const char* field) {
-    const std::string name = field;
-    return name == "items" ? std::string("--item") : name == "unit" ? std::string("UNIT") : "--" + name;
-  });
-  if (!draft) return ctx.fail(draft.status());
-  auto key = ctx.acting_key(opened->home);
-  if (!key) return ctx.fail(key.status());
-  auto op = author_op(ctx, *opened, *key, *draft);
-  if (!op) return ctx.fail(op.status());
-  if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
-  std::cout << op->fields.object.hex() << "\n";
-}
-
-void print_record(const RecordState& r) {
+void print_record(const RecordState& r, const KeyLabels& who) {
   std::cout << r.kind << " " << r.id.hex() << "  (" << r.scope << ")\n";
   for (const auto& [name, reg] : r.fields) {
     std::cout << "  " << name << ": " << reg.value;
@@ -81,7 +37,7 @@ void print_record(const RecordState& r) {
     std::cout << "\n";
   }
   for (const RecordStep& step : r.history) {
-    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << step.author.short_hex();
+    std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << who(step.author);
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";
     std::cout << "\n";
   }
@@ -104,7 +60,9 @@ void run_show(Context& ctx, const std::string& kind, const std::string& id_text)
   auto record = opened->store->record(*id);
   if (!record) return ctx.fail(record.status());
   if (ctx.json) return ctx.print(record_json(*record, true));
-  print_record(*record);
+  auto who = KeyLabels::load(*opened);
+  if (!who) return ctx.fail(who.status());
+  print_record(*record, *who);
 }
 
 void run_list(Context& ctx, const std::string& kind, const std::string& scope) {
@@ -122,7 +80,7 @@ void run_list(Context& ctx, const std::string& kind, const std::string& scope) {
       continue;
     }
     std::cout << r.id.short_hex() << "  " << r.scope << "  " << hlc_display(r.created_hlc, TimeShown::kMinutes);
-    for (const char* name : {"name", "title", "text", "status", "outcome"})
+    for (const char* name : {"date", "name", "title", "topic", "text", "status", "outcome"})
       if (!r.field(name).empty()) std::cout << "  " << name << "=" << clip_to_columns(r.field(name), 40);
     for (const std::string& flag : r.flags) std::cout << "  [" << flag << "]";
     std::cout << "\n";
@@ -168,21 +126,27 @@ void run_patrol_quota(Context& ctx, const std::string& scope) {
   auto now = opened->store->deadline_now_hlc();
   if (!inspections || !authority || !now)
     return ctx.fail(!inspections ? inspections.status() : !authority ? authority.status() : now.status());
-  auto counts = inspections_in_month(*inspections, hlc_ms(*now));
+  auto counts = inspections_in_month(*inspections, hlc_ms(*now), **authority);
   const Constitution& constitution = (*authority)->constitution();
   nlohmann::json out = nlohmann::json::array();
   std::size_t shown = 0;
+  auto who = KeyLabels::load(*opened);
+  if (!who) return ctx.fail(who.status());
+  std::set<std::tuple<PublicKey, std::string, std::string>> seen;  // a person's phone and PC: one line
   for (const EffectiveRole& role : (*authority)->who(scope)) {
     std::int64_t quota = constitution.setting("patrol_quota_per_month_" + role.role, 0);
     if (quota == 0) continue;
+    const PublicKey person = (*authority)->holder_of(role.key);
+    if (!seen.insert({person, role.role, role.scope}).second) continue;
     ++shown;
-    std::int64_t done = counts.count(role.key) ? counts[role.key] : 0;
+    std::int64_t done = counts.count(person) ? counts[person] : 0;
     if (ctx.json) {
-      out.push_back({{"key", role.key.hex()}, {"role", role.role}, {"scope", role.scope}, {"inspections", done},
+      out.push_back({{"key", role.key.hex()}, {"person", person.hex()}, {"name", who->name(role.key)},
+                     {"role", role.role}, {"scope", role.scope}, {"inspections", done},
                      {"quota", quota}, {"met", done >= quota}});
       continue;
     }
-    std::cout << role.scope << "  " << role.role << "  " << role.key.short_hex() << "  " << done << " / " << quota
+    std::cout << role.scope << "  " << role.role << "  " << (*who)(role.key) << "  " << done << " / " << quota
               << (done >= quota ? "  ok 达标" : "  short 未达标") << "\n";
   }
   if (ctx.json) return ctx.print(out);
@@ -365,17 +329,57 @@ void add_record_commands(CLI::App& app, Context& ctx) {
 
   // list and show for every kind
   for (auto [parent, kind] : {std::pair{unit, "unit"}, std::pair{tip, "tip"}, std::pair{incident, "incident"},
-                              std::pair{notice, "notice"}}) {
-    std::string kind_text = kind;
-    auto scope = std::make_shared<std::string>();
-    auto* list = parent->add_subcommand("list", "List them");
-    list->add_option("--scope", *scope, "Only at or under this code");
-    list->callback([&ctx, kind_text, scope] { run_list(ctx, kind_text, *scope); });
-    auto id = std::make_shared<std::string>();
-    auto* show = parent->add_subcommand("show", "One of them, with every field and its history");
-    show->add_option("ID", *id, "Id")->required();
-    show->callback([&ctx, kind_text, id] { run_show(ctx, kind_text, *id); });
+                              std::pair{notice, "notice"}})
+    add_list_and_show(parent, ctx, kind);
+}
+
+Result<Hash32> resolve_record(const node::Store& store, const std::string& kind, const std::string& text) {
+  if (auto full = Hash32::from_hex(text)) return *full;
+  if (text.size() < 8) return Status::invalid(kind + " id '" + text + "' must be at least 8 hex digits");
+  auto all = store.records(kind);
+  if (!all) return all.status();
+  std::vector<Hash32> matches;
+  for (const Hash32& id : *all)
+    if (id.hex().rfind(text, 0) == 0) matches.push_back(id);
+  if (matches.empty()) return Status::not_found("no " + kind + " with id " + text + " on this node");
+  if (matches.size() > 1) return Status::invalid(kind + " id prefix " + text + " matches several; give more digits");
+  return matches[0];
+}
+
+// Writes one record step by the acting key and prints the record's id.
+void write_step(Context& ctx, Step step) {
+  auto opened = open_all(ctx);
+  if (!opened) return ctx.fail(opened.status());
+  auto photos = attach_files(*opened->store, step.photos);
+  if (!photos) return ctx.fail(photos.status());
+  node::RecordStepInput input{step.kind, step.action, step.scope, std::nullopt, step.fields, *photos, step.refs};
+  if (!step.target.empty()) {
+    auto id = resolve_record(*opened->store, step.kind, step.target);
+    if (!id) return ctx.fail(id.status());
+    input.target = *id;
   }
+  auto draft = node::record_step_draft(*opened->store, input, [](const char* field) {
+    const std::string name = field;
+    return name == "items" ? std::string("--item") : name == "unit" ? std::string("UNIT") : "--" + name;
+  });
+  if (!draft) return ctx.fail(draft.status());
+  auto key = ctx.acting_key(opened->home);
+  if (!key) return ctx.fail(key.status());
+  auto op = author_op(ctx, *opened, *key, *draft);
+  if (!op) return ctx.fail(op.status());
+  if (ctx.json) return ctx.print({{"id", op->fields.object.hex()}, {"op", op->id.hex()}});
+  std::cout << op->fields.object.hex() << "\n";
+}
+
+void add_list_and_show(CLI::App* parent, Context& ctx, const std::string& kind) {
+  auto scope = std::make_shared<std::string>();
+  auto* list = parent->add_subcommand("list", "List them");
+  list->add_option("--scope", *scope, "Only at or under this code");
+  list->callback([&ctx, kind, scope] { run_list(ctx, kind, *scope); });
+  auto id = std::make_shared<std::string>();
+  auto* show = parent->add_subcommand("show", "One of them, with every field and its history");
+  show->add_option("ID", *id, "Id")->required();
+  show->callback([&ctx, kind, id] { run_show(ctx, kind, *id); });
 }
 
 }  // namespace anwang::cli

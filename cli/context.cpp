@@ -280,3 +280,34 @@ std::string clip_to_columns(std::string_view text, std::size_t columns) {
 }
 
 }  // namespace anwang::cli
+
+namespace anwang::cli {
+
+Result<KeyLabels> KeyLabels::load(const Opened& opened) {
+  auto people = node::People::load(*opened.store);
+  if (!people) return people.status();
+  KeyLabels labels;
+  labels.people_ = std::move(*people);
+  if (auto keys = opened.home.list_keys())
+    for (const node::KeyInfo& key : *keys) labels.keyring_[key.public_key] = key.name;
+  return labels;
+}
+
+std::string KeyLabels::name(const PublicKey& key) const { return people_.name_of(key); }
+
+std::string KeyLabels::operator()(const PublicKey& key) const {
+  std::string name = people_.name_of(key);
+  if (!name.empty()) return name;
+  auto local = keyring_.find(key);
+  return local == keyring_.end() ? key.short_hex() : local->second;
+}
+
+std::optional<PublicKey> viewer_key(const Context& ctx, const node::NodeHome& home) {
+  auto keys = home.list_keys();
+  if (!keys) return std::nullopt;
+  for (const node::KeyInfo& key : *keys)
+    if (key.name == ctx.acting_key_name || (ctx.acting_key_name.empty() && keys->size() == 1)) return key.public_key;
+  return std::nullopt;
+}
+
+}  // namespace anwang::cli

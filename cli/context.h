@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "node/home.h"
+#include "node/people.h"
 #include "node/standing.h"
 
 namespace anwang::cli {
@@ -111,12 +112,32 @@ std::string clip_to_columns(std::string_view text, std::size_t columns);
 // Stores each file (a photo, a scanned form) as a blob and returns the attachments to cite.
 Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vector<std::string>& files);
 
+// Who a key is, as people say it: the name on its person's profile (node/people.h), else the
+// name this keyring gives the key, else its fingerprint.
+class KeyLabels {
+ public:
+  static Result<KeyLabels> load(const Opened& opened);
+  std::string operator()(const PublicKey& key) const;
+  // The profile name alone ("" when none), for --json.
+  std::string name(const PublicKey& key) const;
+  const node::People& people() const { return people_; }
+
+ private:
+  node::People people_;
+  std::map<PublicKey, std::string> keyring_;
+};
+
+// The key the CLI acts with (--as, or the keyring's only key), without unlocking it: whose view
+// decides which phone numbers are shown. None when no key is chosen.
+std::optional<PublicKey> viewer_key(const Context& ctx, const node::NodeHome& home);
+
 void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
 void add_authority_commands(CLI::App& app, Context& ctx);
 void add_region_list(CLI::App& region, Context& ctx);
 void add_hazard_commands(CLI::App& app, Context& ctx);
 void add_record_commands(CLI::App& app, Context& ctx);
+void add_people_commands(CLI::App& app, Context& ctx);
 void add_bundle_commands(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);
 void add_state_commands(CLI::App& app, Context& ctx);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   anwang::cli::add_authority_commands(app, ctx);
   anwang::cli::add_hazard_commands(app, ctx);
   anwang::cli::add_record_commands(app, ctx);
+  anwang::cli::add_people_commands(app, ctx);
   anwang::cli::add_bundle_commands(app, ctx);
   anwang::cli::add_sync_commands(app, ctx);
   anwang::cli::add_state_commands(app, ctx);

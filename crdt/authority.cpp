@@ -875,6 +875,14 @@ std::vector<std::string> AuthorityState::node_scopes(const PublicKey& node_key) 
 Reach reach_of(const OpFields& fields) {
   Reach reach{fields.scope, is_authority_payload(fields.payload), false, {}, {}};
   const auto* record = std::get_if<RecordPayload>(&fields.payload);
+  if (!reach.everywhere && record != nullptr && record->kind == "person") {
+    // A profile goes along its scope's whole line, above and below, as a notice to its own
+    // scope would: a village node names the township officer who received its hazard
+    // (crdt/RECORDS.md, "Profiles").
+    reach.notice = true;
+    reach.recipients = {fields.scope};
+    return reach;
+  }
   if (reach.everywhere || record == nullptr || record->kind != "notice") return reach;
   reach.notice = true;
   for (const char* name : {"recipients", "recipient"})

@@ -325,7 +325,8 @@ class AuthorityState {
 };
 
 // What a node serving `node_scope` may hold (分级管理与授权准入): every authority op, every record
-// whose scope lies in its subtree, and notices sent from above to a scope in its subtree.
+// whose scope lies in its subtree, notices sent from above to a scope in its subtree, and person
+// profiles (人员信息) along their scope's line, above and below.
 bool visible_to(const Op& op, const std::string& node_scope);
 
 // The op's own reach (`within` empty): a function of its scope and payload.

@@ -166,7 +166,9 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h, const Hash32
 Status check_record(const OpFields& fields, const RecordPayload& r, const Hash32* created_id) {
   static const std::set<std::string> kActions = {"unit/add", "unit/edit", "unit/confirm", "unit/close",
                                                  "inspection/record", "tip/enter", "tip/verify", "incident/report",
-                                                 "incident/update", "notice/send", "notice/acknowledge"};
+                                                 "incident/update", "notice/send", "notice/acknowledge",
+                                                 "person/add", "person/edit", "training/record",
+                                                 "meeting/record", "notebook/record"};
   if (kActions.count(r.kind + "/" + r.action) == 0)
     return Status::invalid("record step '" + r.kind + " " + r.action + "' is not known (see crdt/RECORDS.md)");
   if (r.fields.size() > limits::record_fields_max || r.refs.size() > limits::record_fields_max)

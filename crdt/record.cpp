@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "crdt/causal.h"
+#include "crdt/limits.h"
 #include "crdt/text.h"
 #include "crdt/hlc.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace anwang {
@@ -80,6 +82,76 @@ RecordState derive(const std::vector<RecordOp>& ops, const CausalOrder& order, c
   return s;
 }
 
+Status check_fields(const RecordPayload& r, const std::vector<std::string>& known, const char* what) {
+  for (const auto& [name, value] : r.fields)
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      return Status::invalid(std::string("a ") + what + " has no field '" + name + "'");
+  return Status::ok();
+}
+
+// A training (培训), a meeting (例会) or a work-notebook entry (工作记录): see crdt/RECORDS.md.
+Status check_gathering(const RecordPayload& r) {
+  static const std::vector<std::string> kTraining = {"date", "topic", "hours", "attendees", "text"};
+  static const std::vector<std::string> kMeeting = {"date", "topic", "attendees", "minutes"};
+  static const std::vector<std::string> kNotebook = {"date", "text"};
+  const bool training = r.kind == "training", meeting = r.kind == "meeting";
+  if (Status s = check_fields(r, training ? kTraining : meeting ? kMeeting : kNotebook, r.kind.c_str()); !s) return s;
+  const std::string* date = r.field("date");
+  if (date == nullptr || !is_calendar_date(*date)) return Status::invalid("a " + r.kind + " needs its date as YYYY-MM-DD");
+  if (training) {
+    const std::string* topic = r.field("topic");
+    if (topic == nullptr || topic->empty()) return Status::invalid("a training needs its topic");
+    const std::string* hours = r.field("hours");
+    double h = 0;
+    char tail = 0;
+    if (hours == nullptr || std::sscanf(hours->c_str(), "%lf%c", &h, &tail) != 1 || !(h > 0 && h <= 200) ||
+        hours->find_first_not_of("0123456789.") != std::string::npos)
+      return Status::invalid("a training's hours are a number above 0 and at most 200, such as 2 or 1.5");
+  }
+  if (training || meeting) {
+    if (split_commas(r.field("attendees") ? *r.field("attendees") : "").empty())
+      return Status::invalid("a " + r.kind + " names its attendees");
+  }
+  if (meeting && (r.field("minutes") == nullptr || r.field("minutes")->empty()))
+    return Status::invalid("a meeting needs its minutes");
+  if (r.kind == "notebook" && (r.field("text") == nullptr || r.field("text")->empty()))
+    return Status::invalid("a notebook entry needs its text");
+  return Status::ok();
+}
+
+// A person's profile (人员信息): see crdt/RECORDS.md, "Profiles". Written by an office that may
+// appoint at its scope (`delegate`); the person may change their own name and phone.
+template <typename Need>
+Verdict judge_person(const Op& op, const RecordPayload& r, const RecordState& prior, const AuthorityState& authority,
+                     Need& need) {
+  static const std::vector<std::string> kFields = {"name", "phone", "office", "grid", "holder"};
+  if (Status s = check_fields(r, kFields, "person"); !s) return refused(s.message());
+  if (r.action == "add" && (r.field("name") == nullptr || r.field("name")->empty()))
+    return refused("a person's profile needs a name");
+  if (const std::string* name = r.field("name"); name != nullptr && (name->empty() || name->size() > limits::name_bytes_max))
+    return refused("a person's name is 1 to 256 bytes");
+  if (const std::string* phone = r.field("phone"))
+    if (!phone->empty() && (phone->size() > 32 || phone->find_first_not_of("0123456789+- ") != std::string::npos))
+      return refused("a phone number is digits, spaces, '+' and '-', at most 32 of them");
+  if (const std::string* office = r.field("office"); office != nullptr && office->size() > limits::name_bytes_max)
+    return refused("an office is at most 256 bytes");
+  if (const std::string* grid = r.field("grid"))
+    if (!grid->empty() && (!check_scope(*grid).is_ok() || !scope_contains(op.fields.scope, *grid)))
+      return refused("a person's grid '" + *grid + "' is not a jurisdiction within " + op.fields.scope);
+  if (const std::string* holder = r.field("holder"))
+    if (!holder->empty() && !PublicKey::from_hex(*holder))
+      return refused("a person's holder is a key: 64 hexadecimal digits");
+  const std::string bound = prior.field("holder");
+  bool own = r.action == "edit" && !bound.empty() && authority.holder_of(op.fields.author).hex() == bound &&
+             std::all_of(r.fields.begin(), r.fields.end(),
+                         [](const auto& field) { return field.first == "name" || field.first == "phone"; });
+  if (own) {
+    std::string grid = prior.field("grid");
+    return need(capability::kNote, grid.empty() ? op.fields.scope : grid);
+  }
+  return need(capability::kDelegate, op.fields.scope);
+}
+
 // Which capability a step needs and at which scope; nullopt with a reason when it breaks a rule.
 Verdict judge_step(const RecordOp& step, const RecordState& prior, const AuthorityState& authority) {
   const Op& op = step.op;
@@ -140,6 +212,11 @@ Verdict judge_step(const RecordOp& step, const RecordState& prior, const Authori
     if (r.action == "report" && r.field("text") == nullptr) return refused("an incident report needs its text");
     return need("incident.report", scope);
   }
+  if (r.kind == "person") return judge_person(op, r, prior, authority, need);
+  if (r.kind == "training" || r.kind == "meeting" || r.kind == "notebook") {
+    if (Status s = check_gathering(r); !s) return refused(s.message());
+    return need(r.kind == "training" ? "training.record" : r.kind == "meeting" ? "meeting.record" : "notebook.write", scope);
+  }
   // notice
   if (r.action == "send") {
     const std::string* recipients = r.field("recipients");
@@ -159,6 +236,26 @@ Verdict judge_step(const RecordOp& step, const RecordState& prior, const Authori
 }
 
 }  // namespace
+
+bool is_calendar_date(const std::string& text) {
+  int y = 0, m = 0, d = 0;
+  char tail = 0;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-' ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+    return false;
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 && d <= (m == 2 && !leap ? 28 : kDays[m - 1]);
+}
+
+bool phone_visible_to(const std::optional<PublicKey>& viewer, const std::vector<std::string>& viewer_scopes,
+                      const PublicKey* person, const std::string& person_scope) {
+  if (!viewer) return false;
+  if (person != nullptr && *person == *viewer) return true;
+  return std::any_of(viewer_scopes.begin(), viewer_scopes.end(), [&](const std::string& scope) {
+    return scope_contains(scope, person_scope) || scope_contains(person_scope, scope);
+  });
+}
 
 std::string RecordState::field(const std::string& name) const {
   auto at = fields.find(name);
@@ -200,7 +297,7 @@ std::vector<PatrolDue> patrols_due(const std::vector<RecordState>& units, const 
 }
 
 std::map<PublicKey, std::int64_t> inspections_in_month(const std::vector<RecordState>& inspections,
-                                                       std::uint64_t month_ms) {
+                                                       std::uint64_t month_ms, const AuthorityState& authority) {
   auto month_of = [](std::uint64_t ms) {
     std::time_t seconds = static_cast<std::time_t>(ms / 1000);
     std::tm utc{};
@@ -209,7 +306,8 @@ std::map<PublicKey, std::int64_t> inspections_in_month(const std::vector<RecordS
   };
   std::map<PublicKey, std::int64_t> out;
   for (const RecordState& inspection : inspections)
-    if (inspection.exists && month_of(hlc_ms(inspection.created_hlc)) == month_of(month_ms)) ++out[inspection.creator];
+    if (inspection.exists && month_of(hlc_ms(inspection.created_hlc)) == month_of(month_ms))
+      ++out[authority.holder_of(inspection.creator)];
   return out;
 }
 

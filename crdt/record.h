@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -78,8 +79,19 @@ struct PatrolDue {
 std::vector<PatrolDue> patrols_due(const std::vector<RecordState>& units, const std::vector<RecordState>& inspections,
                                    const Constitution& constitution, std::uint64_t now_ms);
 
-// Effective inspections per author in the calendar month (UTC) that contains `month_ms`.
+// Effective inspections per person (the holder of the inspecting key: a phone and a PC of one
+// person count together) in the calendar month (UTC) that contains `month_ms`.
 std::map<PublicKey, std::int64_t> inspections_in_month(const std::vector<RecordState>& inspections,
-                                                       std::uint64_t month_ms);
+                                                       std::uint64_t month_ms, const AuthorityState& authority);
+
+// Whether `text` is a calendar date written YYYY-MM-DD (training, meeting and notebook dates).
+bool is_calendar_date(const std::string& text);
+
+// Who may read a person's phone number (分级授权准入): the person themselves, and offices on the
+// line of the person's jurisdiction — above it, at it or below it — not a sibling grid or another
+// village. `viewer_scopes`: the scopes of the viewer's effective offices; `viewer` the viewer's
+// holder (none: nobody signed in, who sees no phone).
+bool phone_visible_to(const std::optional<PublicKey>& viewer, const std::vector<std::string>& viewer_scopes,
+                      const PublicKey* person, const std::string& person_scope);
 
 }  // namespace anwang

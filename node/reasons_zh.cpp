@@ -25,6 +25,7 @@ const std::map<std::string, std::string>& words() {
       {"tip.verify", "核实举报"}, {"incident.report", "报告事故"}, {"notice.send", "发送文件"},
       {"notice.acknowledge", "签收文件"}, {"unit.edit", "登记台账"}, {"unit.confirm", "审核台账"},
       {"node.enroll", "登记节点"}, {"region.define", "划定区域"}, {"delegate", "任命"}, {"revoke", "撤销"},
+      {"training.record", "登记培训"}, {"meeting.record", "登记例会"}, {"notebook.write", "写工作记录"},
       // hazard categories
       {"fire", "消防"}, {"traffic", "交通"}, {"construction", "建筑施工"}, {"chemicals", "危化品"},
       {"electrical", "用电"}, {"food", "食品"}, {"geological", "地质灾害"}, {"special_equipment", "特种设备"},
@@ -32,6 +33,7 @@ const std::map<std::string, std::string>& words() {
       // levels and kinds
       {"grid", "网格"}, {"village", "村级"}, {"township", "乡镇级"}, {"county", "县级"},
       {"unit", "生产经营单位"}, {"inspection", "巡查记录"}, {"tip", "群众举报"}, {"incident", "事故"}, {"notice", "文件"},
+      {"person", "人员信息"}, {"training", "培训"}, {"meeting", "例会"}, {"notebook", "工作记录"},
       // hazard states
       {"reported", "已上报"}, {"awaiting_signoff", "待双签"}, {"fixed_on_site", "现场整改"}, {"noticed", "限期整改"},
       {"escalated", "已上报上级"}, {"received", "已签收"}, {"assigned", "已交办"}, {"handled", "已办理"},
@@ -109,6 +111,19 @@ const std::vector<Pattern>& patterns() {
         {R"(a notice needs a title and recipients)", "文件须有标题和接收单位。"},
         {R"(notice recipient '(.*)' is not a jurisdiction within (\S+))", "接收单位 {1} 不在 {2} 辖区内。"},
         {R"(this notice was not sent to (\S+).*)", "此文件没有发给 {1}。"},
+        {R"(a (\S+) has no field '(.*)')", "{w1}没有“{2}”这一项。"},
+        {R"(a (\S+) needs its date as YYYY-MM-DD)", "{w1}须填写日期（如 2026-12-07）。"},
+        {R"(a training needs its topic)", "培训须写明主题。"},
+        {R"(a training's hours are .*)", "培训学时须为大于 0、不超过 200 的数字，如 2 或 1.5。"},
+        {R"(a (\S+) names its attendees)", "{w1}须写明参加人员。"},
+        {R"(a meeting needs its minutes)", "例会须有会议记录。"},
+        {R"(a notebook entry needs its text)", "工作记录须有内容。"},
+        {R"(a person's profile needs a name)", "人员信息须有姓名。"},
+        {R"(a person's name is 1 to 256 bytes)", "姓名须为 1 至 256 字节。"},
+        {R"(a phone number is digits.*)", "电话号码只能由数字、空格、“+”和“-”组成，最多 32 个。"},
+        {R"(an office is at most 256 bytes)", "职务最多 256 字节。"},
+        {R"(a person's grid '(.*)' is not a jurisdiction within (\S+))", "网格 {1} 不在 {2} 辖区内。"},
+        {R"(a person's holder is a key.*)", "绑定的密钥须为 64 位十六进制数字。"},
     };
     std::vector<Pattern> out;
     for (const auto& [re, zh] : raw) out.push_back({std::regex(re), zh});

@@ -17,6 +17,10 @@ const std::map<std::string, std::vector<std::string>>& record_actions() {
       {"tip", {"enter", "verify"}},
       {"incident", {"report", "update"}},
       {"notice", {"send", "acknowledge"}},
+      {"person", {"add", "edit"}},
+      {"training", {"record"}},
+      {"meeting", {"record"}},
+      {"notebook", {"record"}},
   };
   return actions;
 }
@@ -40,12 +44,23 @@ std::string checklist_item_error(const std::string& item) {
 Result<OpDraft> record_step_draft(const Store& store, const RecordStepInput& input, const FieldName& field) {
   auto kind = record_actions().find(input.kind);
   if (kind == record_actions().end())
-    return Status::invalid(field("kind") + " must be unit, inspection, tip, incident or notice");
+    return Status::invalid(field("kind") + " must be unit, inspection, tip, incident, notice, person, training, meeting or notebook");
   if (std::find(kind->second.begin(), kind->second.end(), input.action) == kind->second.end())
     return Status::invalid("a " + input.kind + " has no step '" + input.action + "'");
   RecordPayload payload{input.kind, input.action, {}, input.photos, input.refs};
   for (const auto& [name, value] : input.fields)  // a std::map: names ascending, as the format wants
     if (!value.empty()) payload.fields.emplace_back(name, value);
+  if (input.kind == "person") {
+    // A profile is bound to the person (their first key), whichever of their keys is given.
+    for (auto& [name, value] : payload.fields) {
+      if (name != "holder") continue;
+      auto key = PublicKey::from_hex(value);
+      if (!key) return Status::invalid(field("holder") + ": a key is 64 hexadecimal digits");
+      auto authority = store.authority();
+      if (!authority) return authority.status();
+      value = (*authority)->holder_of(*key).hex();
+    }
+  }
   OpDraft draft{input.scope, Hash32{}, payload, {}, DraftTarget::kNewRecord};
   if (input.kind == "inspection") {
     // A patrol is of a unit in the ledger, at the unit's place.

@@ -18,9 +18,10 @@ namespace anwang::node {
 
 // One record step as a person gives it.
 struct RecordStepInput {
-  std::string kind;    // unit, inspection, tip, incident, notice
+  std::string kind;    // unit, inspection, tip, incident, notice, person, training, meeting, notebook
   std::string action;  // unit: add, edit, confirm, close; inspection: record; tip: enter, verify;
-                       // incident: report, update; notice: send, acknowledge
+                       // incident: report, update; notice: send, acknowledge; person: add, edit;
+                       // training, meeting, notebook: record
   std::string scope;   // a new record's village or grid (a notice: the sending office); else unused
   std::optional<Hash32> target;  // the existing record a step is on; none to create one
   std::map<std::string, std::string> fields;  // empty values are left out

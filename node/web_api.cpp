@@ -444,13 +444,13 @@ HttpResponse WebApi::api(const HttpRequest& request) {
   if (what == "regions" && parts.size() == 3 && method == "GET") return regions();
   if (what == "units" && parts.size() == 3 && method == "GET") return units(request);
   if (what == "records") {
-    if (parts.size() == 3 && method == "GET") return record_list(request);
+    if (parts.size() == 3 && method == "GET") return record_list(*session, request);
     if (parts.size() == 3 && method == "POST") return record_write(*session, "", "", request);
     if (parts.size() == 4 && method == "GET") return record_show(*session, parts[3]);
     if (parts.size() == 5 && method == "POST") return record_write(*session, parts[3], parts[4], request);
   }
   if (what == "patrols" && parts.size() == 4 && parts[3] == "due" && method == "GET") return patrols_due_list(request);
-  if (what == "people" && parts.size() == 3 && method == "GET") return people(request);
+  if (what == "people" && parts.size() == 3 && method == "GET") return people(*session, request);
   if (what == "sync" && parts.size() == 3 && method == "GET") return sync_panel();
   return error_response(404, "not_found", "no endpoint " + method + " " + path);
 }
@@ -535,11 +535,30 @@ HttpResponse WebApi::sign_in(const HttpRequest& request) {
   return r;
 }
 
-std::map<PublicKey, std::string> WebApi::key_names() {
-  std::map<PublicKey, std::string> names;
+Result<std::shared_ptr<const People>> WebApi::current_people() {
+  auto arrival = store_.last_arrival();
+  if (!arrival) return arrival.status();
+  if (!people_ || people_arrival_ != *arrival) {
+    auto people = People::load(store_);
+    if (!people) return people.status();
+    people_ = std::make_shared<const People>(std::move(*people));
+    people_arrival_ = *arrival;
+  }
+  return people_;
+}
+
+Result<WebApi::KeyNamer> WebApi::key_names() {
+  auto people = current_people();
+  if (!people) return people.status();
+  std::map<PublicKey, std::string> keyring;
   if (auto keys = home_.list_keys())
-    for (const KeyInfo& info : *keys) names[info.public_key] = info.name;
-  return names;
+    for (const KeyInfo& info : *keys) keyring[info.public_key] = info.name;
+  return KeyNamer([people = *people, keyring = std::move(keyring)](const PublicKey& key) {
+    std::string name = people->name_of(key);
+    if (!name.empty()) return name;
+    auto it = keyring.find(key);
+    return it == keyring.end() ? std::string() : it->second;
+  });
 }
 
 HttpResponse WebApi::me(Session& session) {
@@ -557,7 +576,8 @@ HttpResponse WebApi::me(Session& session) {
   // What this person may start anywhere in their scopes (the UI shows only those screens); a step on
   // one hazard is judged on that hazard (GET /api/v1/hazards/ID gives "actions").
   json can = json::object();
-  for (const char* capability : {"hazard.report", "unit.edit", "inspect", "tip.enter", "incident.report", "notice.send"}) {
+  for (const char* capability : {"hazard.report", "unit.edit", "inspect", "tip.enter", "incident.report", "notice.send",
+                                 "delegate", "training.record", "meeting.record", "notebook.write"}) {
     bool allowed = false;
     for (const std::string& scope : scopes)
       allowed = allowed || (*authority)->can(Action{key, 0, capability, scope, "", capability_class(capability), std::nullopt}).effective;
@@ -686,11 +706,9 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
   auto ops = store_.ops_of_object(*id);
   if (!ops) return status_response(ops.status());
   std::map<Hash32, const Op*> by_id;
-  const auto names = key_names();  // the keyring read once, not once per step
-  auto name_of = [&names](const PublicKey& key) {
-    auto it = names.find(key);
-    return it == names.end() ? std::string() : it->second;
-  };
+  auto names = key_names();  // the keyring and the profiles read once, not once per step
+  if (!names) return status_response(names.status());
+  const KeyNamer& name_of = *names;
   for (const Op& op : *ops) by_id[op.id] = &op;
   OfficeNames offices(store_);
   for (std::size_t i = 0; i < out["history"].size() && i < s->history.size(); ++i) {
@@ -1103,6 +1121,10 @@ const std::set<std::string>& record_field_names(const std::string& kind) {
     out["tip"] = {"text", "source", "outcome", "reason"};
     out["incident"] = {"text", "deaths", "injuries", "status"};
     out["notice"] = {"title", "text", "recipients", "recipient"};
+    out["person"] = {"name", "phone", "office", "grid", "holder"};
+    out["training"] = {"date", "topic", "hours", "attendees", "text"};
+    out["meeting"] = {"date", "topic", "attendees", "minutes"};
+    out["notebook"] = {"date", "text"};
     return out;
   }();
   static const std::set<std::string> none;
@@ -1121,11 +1143,23 @@ std::optional<HttpResponse> bad_scope_filter(const HttpRequest& request, std::st
 
 }  // namespace
 
-HttpResponse WebApi::record_list(const HttpRequest& request) {
+Result<bool> WebApi::hide_phone_unless_visible(json& out, const RecordState& r, Session& session) {
+  auto people = current_people();
+  if (!people) return people.status();
+  const Profile* p = (*people)->by_id(r.id);
+  if (p != nullptr && (*people)->phone_visible(*p, session.key.public_key())) return true;
+  if (out.contains("fields") && out["fields"].contains("phone")) out["fields"]["phone"] = {{"value", nullptr}, {"hidden", true}};
+  if (out.contains("history"))
+    for (json& step : out["history"])
+      if (step.contains("fields") && step["fields"].contains("phone")) step["fields"]["phone"] = nullptr;
+  return false;
+}
+
+HttpResponse WebApi::record_list(Session& session, const HttpRequest& request) {
   auto kind_it = request.query.find("kind");
   const std::string kind = kind_it == request.query.end() ? "" : kind_it->second;
   if (!record_actions().count(kind))
-    return error_response(422, "invalid", "kind must be unit, inspection, tip, incident or notice", "kind");
+    return error_response(422, "invalid", "kind must be unit, inspection, tip, incident, notice, person, training, meeting or notebook", "kind");
   std::string scope;
   if (auto bad = bad_scope_filter(request, scope)) return *bad;
   auto page = page_of(request);
@@ -1141,12 +1175,16 @@ HttpResponse WebApi::record_list(const HttpRequest& request) {
   std::sort(matched.begin(), matched.end(), [](const RecordState* a, const RecordState* b) {
     return std::tie(b->created_hlc, b->id) < std::tie(a->created_hlc, a->id);
   });
-  const auto names = key_names();
+  auto names = key_names();
+  if (!names) return status_response(names.status());
   json items = json::array();
   for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = record_json(*matched[i], false);
-    auto name = names.find(matched[i]->creator);
-    entry["creator_name"] = name == names.end() ? "" : name->second;
+    if (kind == "person") {
+      auto shown = hide_phone_unless_visible(entry, *matched[i], session);
+      if (!shown) return status_response(shown.status());
+    }
+    entry["creator_name"] = (*names)(matched[i]->creator);
     entry["synced"] = !waiting->objects.count(matched[i]->id) && waiting->ever_synced;
     items.push_back(entry);
   }
@@ -1161,11 +1199,9 @@ HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
   if (!r) return status_response(r.status());
   if (!r->exists) return error_response(404, "not_found", "no record " + id->short_hex() + " on this node");
   json out = record_json(*r, true);
-  const auto names = key_names();
-  auto name_of = [&names](const PublicKey& key) {
-    auto it = names.find(key);
-    return it == names.end() ? std::string() : it->second;
-  };
+  auto names = key_names();
+  if (!names) return status_response(names.status());
+  const KeyNamer& name_of = *names;
   OfficeNames offices(store_);
   for (std::size_t i = 0; i < out["history"].size() && i < r->history.size(); ++i) {
     json& step = out["history"][i];
@@ -1190,6 +1226,10 @@ HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
     }
   }
   out["creator_name"] = name_of(r->creator);
+  if (r->kind == "person") {
+    auto shown = hide_phone_unless_visible(out, *r, session);
+    if (!shown) return status_response(shown.status());
+  }
   auto waiting = outbox();
   if (!waiting) return status_response(waiting.status());
   out["synced"] = !waiting->objects.count(*id) && waiting->ever_synced;
@@ -1214,6 +1254,14 @@ HttpResponse WebApi::record_show(Session& session, const std::string& id_text) {
       actions.push_back("verify");
   } else if (r->kind == "incident") {
     if (judged({"incident", "update", "", {}, {{"text", "-"}}, {}, {}})) actions.push_back("update");
+  } else if (r->kind == "person") {
+    // An office edits any field; the person themselves only their name and phone.
+    if (judged({"person", "edit", "", {}, {{"office", r->field("office") + " "}}, {}, {}})) actions.push_back("edit");
+    else if (judged({"person", "edit", "", {}, {{"phone", "0"}}, {}, {}})) actions.push_back("edit_self");
+    auto people = current_people();
+    if (!people) return status_response(people.status());
+    if (const Profile* p = (*people)->by_id(r->id))
+      out["profile"] = profile_json(*p, (*people)->phone_visible(*p, session.key.public_key()));
   } else if (r->kind == "notice") {
     for (const std::string& place : split_commas(r->field("recipients"))) {
       if (r->acknowledged.count(place)) continue;
@@ -1259,7 +1307,7 @@ HttpResponse WebApi::record_write(Session& session, const std::string& id_text, 
     input.kind = fields.string("kind", true, 32);
     if (!fields.ok()) return fields.error();
     if (!record_actions().count(input.kind))
-      return error_response(422, "invalid", "kind must be unit, inspection, tip, incident or notice", "kind");
+      return error_response(422, "invalid", "kind must be unit, inspection, tip, incident, notice, person, training, meeting or notebook", "kind");
     input.action = record_actions().at(input.kind).front();
     input.scope = fields.string("scope", input.kind != "inspection", 64);
   }
@@ -1338,7 +1386,7 @@ HttpResponse WebApi::patrols_due_list(const HttpRequest& request) {
   return json_response(200, {{"items", items}});
 }
 
-HttpResponse WebApi::people(const HttpRequest& request) {
+HttpResponse WebApi::people(Session& session, const HttpRequest& request) {
   std::string scope;
   if (auto bad = bad_scope_filter(request, scope)) return *bad;
   std::lock_guard<std::mutex> lock(store_mutex_);
@@ -1346,16 +1394,46 @@ HttpResponse WebApi::people(const HttpRequest& request) {
   if (!authority) return status_response(authority.status());
   auto regions = current_region_names();
   if (!regions) return status_response(regions.status());
-  const auto names = key_names();
+  auto people = current_people();
+  if (!people) return status_response(people.status());
+  auto names = key_names();
+  if (!names) return status_response(names.status());
+  const PublicKey viewer = session.key.public_key();
+  auto place_of = [&](const std::string& code) {
+    auto place = regions->find(code);
+    return place == regions->end() ? std::string() : place->second;
+  };
+  // Every office held here, each with its person's profile where one is bound (the phone only
+  // where the rules let this person see it: crdt/RECORDS.md, "Profiles").
   json items = json::array();
   for (const EffectiveRole& role : (*authority)->who(scope)) {
-    auto name = names.find(role.key);
-    auto place = regions->find(role.scope);
-    items.push_back({{"key", role.key.hex()}, {"name", name == names.end() ? "" : name->second}, {"role", role.role},
-                     {"scope", role.scope}, {"scope_name", place == regions->end() ? "" : place->second},
-                     {"categories", role.categories}, {"root", role.root}});
+    json entry = {{"key", role.key.hex()},  {"name", (*names)(role.key)}, {"role", role.role},
+                  {"scope", role.scope},    {"scope_name", place_of(role.scope)},
+                  {"categories", role.categories}, {"root", role.root}};
+    const Profile* p = (*people)->of_key(role.key);
+    entry["person"] = p == nullptr ? json(nullptr) : json(p->id.hex());
+    entry["office"] = p == nullptr ? "" : p->office;
+    bool phone = p != nullptr && (*people)->phone_visible(*p, viewer);
+    entry["phone"] = phone ? json(p->phone) : json(nullptr);
+    items.push_back(entry);
   }
-  return json_response(200, {{"items", items}});
+  // The profiles at or under the scope, bound or not yet bound to a key.
+  json profiles = json::array();
+  for (const Profile& p : (*people)->profiles()) {
+    if (!scope.empty() && !scope_contains(scope, p.scope) && !scope_contains(p.scope, scope)) continue;
+    json entry = profile_json(p, (*people)->phone_visible(p, viewer));
+    entry["scope_name"] = place_of(p.scope);
+    profiles.push_back(entry);
+  }
+  // May this person add and edit profiles somewhere (the page offers the form only then)?
+  bool may_edit = false;
+  for (const EffectiveRole& role : (*authority)->who(""))
+    if ((*people)->holder_of(role.key) == (*people)->holder_of(viewer))
+      may_edit = may_edit || (*authority)->can(Action{viewer, 0, capability::kDelegate, role.scope, "",
+                                                      ActionClass::kPrivileged, std::nullopt}).effective;
+  const Profile* me = (*people)->of_key(viewer);
+  return json_response(200, {{"items", items}, {"profiles", profiles}, {"may_edit", may_edit},
+                             {"me", me == nullptr ? json(nullptr) : json(me->id.hex())}});
 }
 
 }  // namespace anwang::node

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 
 #include "crdt/limits.h"
 #include "node/home.h"
+#include "node/people.h"
 #include "node/store.h"
 #include "node/web_server.h"
 
@@ -70,11 +72,13 @@ class WebApi final : public HttpHandler {
   HttpResponse upload_state(Session& session, const std::string& id);
   HttpResponse regions();
   HttpResponse units(const HttpRequest& request);
-  HttpResponse record_list(const HttpRequest& request);
+  HttpResponse record_list(Session& session, const HttpRequest& request);
   HttpResponse record_show(Session& session, const std::string& id);
   HttpResponse record_write(Session& session, const std::string& id, const std::string& action, const HttpRequest& request);
   HttpResponse patrols_due_list(const HttpRequest& request);
-  HttpResponse people(const HttpRequest& request);
+  HttpResponse people(Session& session, const HttpRequest& request);
+  // A person record as JSON (`out`), its phone blanked unless this person may see it (false then).
+  Result<bool> hide_phone_unless_visible(nlohmann::json& out, const RecordState& r, Session& session);
   HttpResponse sync_panel();
 
   Session* session_of(const HttpRequest& request);
@@ -86,8 +90,13 @@ class WebApi final : public HttpHandler {
   // Ops that arrived after every neighbour's synced mark: not yet passed on (待同步).
   struct Outbox;
   Result<Outbox> outbox();
-  // The keyring's names by public key.
-  std::map<PublicKey, std::string> key_names();
+  // Who a key is: the name on its person's profile, else the keyring's name for it, else "".
+  // REQUIRES: store_mutex_ held.
+  using KeyNamer = std::function<std::string(const PublicKey&)>;
+  Result<KeyNamer> key_names();
+  // The profiles (node/people.h), loaded again only when ops have arrived since. REQUIRES:
+  // store_mutex_ held.
+  Result<std::shared_ptr<const People>> current_people();
   // The region names by code (region_names), walked again only when ops have arrived since the
   // last walk: every page asks for them, and the walk reads every op. REQUIRES: store_mutex_ held.
   Result<std::map<std::string, std::string>> current_region_names();
@@ -113,6 +122,8 @@ class WebApi final : public HttpHandler {
   std::map<std::string, Upload> uploads_;
   std::map<std::string, std::string> region_names_;
   std::optional<std::uint64_t> region_names_arrival_;  // the last arrival when they were walked
+  std::shared_ptr<const People> people_;
+  std::optional<std::uint64_t> people_arrival_;
   std::uint64_t uploads_opened_ = 0;
   std::uint64_t upload_bytes_reserved_ = 0;
 };

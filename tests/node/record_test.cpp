@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "crdt/hash.h"
+#include "node/people.h"
 #include "node/store.h"
 #include "support/fixtures.h"
 
@@ -46,6 +47,14 @@ class Grid {
     ingest(op);
     return op;
   }
+  // Grants `role` to `to`; `holder`: the person's first key, when `to` is their second device.
+  void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope,
+               std::optional<PublicKey> holder = std::nullopt) {
+    Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex()),
+                          DelegationPayload{to.public_key(), role, {}, holder}, heads_);
+    ingest(op);
+    heads_ = {op.id};
+  }
   RecordState record(const Op& created) {
     auto r = store_->record(created.fields.object);
     REQUIRE(r.is_ok());
@@ -53,13 +62,6 @@ class Grid {
   }
 
  private:
-  void appoint(const KeyPair& by, const KeyPair& to, const std::string& role, const std::string& scope) {
-    Op op = factory_.make(by, scope, named_object_id("grant", to.public_key().hex()),
-                          DelegationPayload{to.public_key(), role, {}}, heads_);
-    ingest(op);
-    heads_ = {op.id};
-  }
-
   TempDir dir_;
   std::unique_ptr<node::Store> store_;
   OpFactory factory_;
@@ -143,7 +145,7 @@ TEST_CASE("patrols are due weekly for key units, every 15 days otherwise, and qu
   CHECK(plain_due->last_ms == 0);
   CHECK(plain_due->due_ms == t0 + 1 + 15 * kDay);
   CHECK_FALSE(plain_due->overdue);
-  auto counts = inspections_in_month(inspections, t0 + 3 * kDay);
+  auto counts = inspections_in_month(inspections, t0 + 3 * kDay, **authority);
   CHECK(counts[grid.member.public_key()] == 1);
   CHECK(counts[grid.member2.public_key()] == 0);
 }
@@ -170,4 +172,150 @@ TEST_CASE("tips are verified into hazards or dismissed with a reason; notices co
   CHECK(grid.record(incident).field("status") == "controlled");
   (void)no_reason;
   (void)wrong;
+}
+
+namespace {
+
+RecordPayload person_step(const std::string& action, std::vector<std::pair<std::string, std::string>> fields) {
+  std::sort(fields.begin(), fields.end());
+  return RecordPayload{"person", action, fields, {}, {}};
+}
+
+RecordPayload gathering(const std::string& kind, std::vector<std::pair<std::string, std::string>> fields) {
+  std::sort(fields.begin(), fields.end());
+  return RecordPayload{kind, "record", fields, {}, {}};
+}
+
+bool last_effective(const RecordState& r) { return !r.history.empty() && r.history.back().verdict.effective; }
+
+}  // namespace
+
+TEST_CASE("a profile is written by an office that appoints there; the person changes only their name and phone",
+          "[record][people]") {
+  Grid grid;
+  const std::string member = grid.member.public_key().hex();
+  Op added = grid.create(grid.head, kVillage,
+                         person_step("add", {{"name", "张三"}, {"phone", "138 0000 0001"}, {"office", "网格员"},
+                                             {"grid", kGrid}, {"holder", member}}));
+  REQUIRE(grid.record(added).history[0].verdict.effective);
+  // The person, from their own key: the phone goes through, the office does not.
+  grid.step(grid.member, added, person_step("edit", {{"phone", "13911112222"}}), {added.id});
+  CHECK(grid.record(added).field("phone") == "13911112222");
+  Op office = grid.step(grid.member, added, person_step("edit", {{"office", "村长"}}), {added.id});
+  CHECK_FALSE(last_effective(grid.record(added)));
+  CHECK(grid.record(added).field("office") == "网格员");
+  // Someone else of the same grid may not touch it; nor may they bind it to themselves.
+  grid.step(grid.member2, added, person_step("edit", {{"phone", "110"}}), {office.id});
+  CHECK_FALSE(last_effective(grid.record(added)));
+  grid.step(grid.member2, added, person_step("edit", {{"holder", grid.member2.public_key().hex()}}), {office.id});
+  CHECK_FALSE(last_effective(grid.record(added)));
+  CHECK(grid.record(added).field("holder") == member);
+  // A grid member may not add profiles (no `delegate`); careless values are refused.
+  Op by_member = grid.create(grid.member, kGrid, person_step("add", {{"name", "李四"}}));
+  CHECK_FALSE(grid.record(by_member).history[0].verdict.effective);
+  for (auto bad : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"name", "王五"}, {"phone", "call me"}},
+           {{"name", "王五"}, {"grid", "150430100202-01"}},
+           {{"name", "王五"}, {"holder", "not-a-key"}},
+           {{"name", "王五"}, {"age", "40"}},
+           {{"phone", "123"}}}) {
+    Op op = grid.create(grid.head, kVillage, person_step("add", bad));
+    CHECK_FALSE(grid.record(op).history[0].verdict.effective);
+  }
+}
+
+TEST_CASE("a person's phone and PC are one person: one name, one patroller", "[record][people]") {
+  Grid grid;
+  KeyPair phone = test_key(32);
+  grid.appoint(grid.head, phone, "grid_member", kGrid, grid.member.public_key());
+  Op profile = grid.create(grid.head, kVillage,
+                           person_step("add", {{"name", "张三"}, {"grid", kGrid}, {"holder", grid.member.public_key().hex()}}));
+  Op unit = grid.create(grid.head, kGrid, unit_step("add", {{"name", "加油站"}}));
+  RecordPayload patrol{"inspection", "record", {{"items", "消防通道:pass"}}, {}, {unit.fields.object}};
+  Op by_pc = grid.create(grid.member, kGrid, patrol);
+  Op by_phone = grid.create(phone, kGrid, patrol);
+  auto authority = grid.store().authority();
+  REQUIRE(authority.is_ok());
+  std::vector<RecordState> inspections{grid.record(by_pc), grid.record(by_phone)};
+  auto counts = inspections_in_month(inspections, hlc_ms(by_phone.fields.hlc), **authority);
+  CHECK(counts.size() == 1);
+  CHECK(counts[grid.member.public_key()] == 2);
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(phone.public_key()) == "张三");
+  CHECK(people->name_of(grid.member.public_key()) == "张三");
+  CHECK(people->label(grid.member2.public_key()) == grid.member2.public_key().short_hex());
+  REQUIRE(people->of_key(phone.public_key()) != nullptr);
+  CHECK(people->of_key(phone.public_key())->keys.size() == 2);
+  // The person edits their own phone from the phone key: the holder is the same person.
+  grid.step(phone, profile, person_step("edit", {{"phone", "13800000000"}}), {profile.id});
+  CHECK(last_effective(grid.record(profile)));
+}
+
+TEST_CASE("of two profiles bound to one person, the later is in force and the other shown superseded", "[record][people]") {
+  Grid grid;
+  const std::string member = grid.member.public_key().hex();
+  Op first = grid.create(grid.head, kVillage, person_step("add", {{"name", "张三"}, {"holder", member}}));
+  Op second = grid.create(grid.town, kVillage, person_step("add", {{"name", "张叁"}, {"holder", member}}),
+                          first.fields.hlc + (1 << 16));
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(grid.member.public_key()) == "张叁");
+  REQUIRE(people->by_id(first.fields.object) != nullptr);
+  CHECK(people->by_id(first.fields.object)->shadowed);
+  CHECK_FALSE(people->by_id(second.fields.object)->shadowed);
+}
+
+TEST_CASE("phone numbers are seen along the line of the person's place, not by a sibling", "[record][people]") {
+  const PublicKey me = test_key(1).public_key(), other = test_key(2).public_key();
+  const std::string place = "150430100201-03";
+  CHECK(phone_visible_to(me, {}, &me, place));                          // the person
+  CHECK(phone_visible_to(other, {"150430100"}, &me, place));            // the township above
+  CHECK(phone_visible_to(other, {"150430100201"}, &me, place));         // the village
+  CHECK(phone_visible_to(other, {"150430100201-03"}, &me, place));      // the same grid
+  CHECK_FALSE(phone_visible_to(other, {"150430100201-04"}, &me, place));  // a sibling grid
+  CHECK_FALSE(phone_visible_to(other, {"150430100202"}, &me, place));     // another village
+  CHECK_FALSE(phone_visible_to(std::nullopt, {"150430"}, &me, place));    // nobody signed in
+  // A profile travels the same line: a village node holds its township officer's, not its neighbour's.
+  OpFields township{};
+  township.scope = "150430100";
+  township.payload = RecordPayload{"person", "add", {{"name", "站长"}}, {}, {}};
+  CHECK(visible_to(reach_of(township), "150430100201"));
+  CHECK(visible_to(reach_of(township), "150430"));
+  OpFields grid = township;
+  grid.scope = place;
+  CHECK(visible_to(reach_of(grid), "150430100201"));
+  CHECK_FALSE(visible_to(reach_of(grid), "150430100202"));
+  CHECK_FALSE(visible_to(reach_of(grid), "150430100201-04"));
+}
+
+TEST_CASE("trainings, meetings and notebook entries need their fields and the office's capability", "[record][people]") {
+  Grid grid;
+  auto effective = [&](const KeyPair& by, const std::string& scope, RecordPayload r) {
+    Op op = grid.create(by, scope, std::move(r));
+    return grid.record(op).history[0].verdict.effective;
+  };
+  const std::string attendees = "张三,李四";
+  CHECK(effective(grid.head, kVillage,
+                  gathering("training", {{"date", "2026-12-01"}, {"topic", "冬季防火"}, {"hours", "1.5"}, {"attendees", attendees}})));
+  CHECK(effective(grid.town, "150430100",
+                  gathering("meeting", {{"date", "2026-12-02"}, {"minutes", "布置冬防"}, {"attendees", attendees}})));
+  CHECK(effective(grid.member, kGrid, gathering("notebook", {{"date", "2026-12-03"}, {"text", "巡查三组"}})));
+  // A grid member keeps a notebook but records no training.
+  CHECK_FALSE(effective(grid.member, kGrid,
+                        gathering("training", {{"date", "2026-12-01"}, {"topic", "t"}, {"hours", "2"}, {"attendees", attendees}})));
+  for (auto bad : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"date", "2026-02-30"}, {"topic", "t"}, {"hours", "2"}, {"attendees", attendees}},
+           {{"date", "2026-12-01"}, {"topic", "t"}, {"hours", "0"}, {"attendees", attendees}},
+           {{"date", "2026-12-01"}, {"topic", "t"}, {"hours", "1e3"}, {"attendees", attendees}},
+           {{"date", "2026-12-01"}, {"topic", "t"}, {"hours", "2"}, {"attendees", ",,"}},
+           {{"date", "2026-12-01"}, {"hours", "2"}, {"attendees", attendees}},
+           {{"date", "12/01/2026"}, {"topic", "t"}, {"hours", "2"}, {"attendees", attendees}},
+           {{"date", "2026-12-01"}, {"topic", "t"}, {"hours", "2"}, {"attendees", attendees}, {"phone", "1"}}})
+    CHECK_FALSE(effective(grid.head, kVillage, gathering("training", bad)));
+  CHECK_FALSE(effective(grid.head, kVillage, gathering("meeting", {{"date", "2026-12-02"}, {"attendees", attendees}})));
+  CHECK_FALSE(effective(grid.member, kGrid, gathering("notebook", {{"date", "2026-12-03"}})));
+  CHECK(is_calendar_date("2028-02-29"));
+  CHECK_FALSE(is_calendar_date("2027-02-29"));
+  CHECK_FALSE(is_calendar_date("2027-13-01"));
 }

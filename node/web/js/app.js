@@ -27,8 +27,8 @@ const routes = [
   { re: /^\/sync$/, screen: sync, tab: 'sync' },
   { re: /^\/record\/([0-9a-f]{64})$/, screen: { render: records.show }, tab: 'more' },
   { re: /^\/patrol\/([0-9a-f]{64})$/, screen: { render: records.patrol }, tab: 'units' },
-  { re: /^\/(inspection|tip|incident|notice)s$/, screen: { render: records.list }, tab: 'more' },
-  { re: /^\/new\/(tip|incident|notice)$/, screen: { render: records.create }, tab: 'more' },
+  { re: /^\/(inspection|tip|incident|notice|training|meeting|notebook)s$/, screen: { render: records.list }, tab: 'more' },
+  { re: /^\/new\/(tip|incident|notice|person|training|meeting|notebook)$/, screen: { render: records.create }, tab: 'more' },
   { re: /^\/more$/, screen: { render: records.menu }, tab: 'more' },
   { re: /^\/people$/, screen: { render: records.people }, tab: 'more' },
 ];

@@ -10,16 +10,24 @@ import { photoPicker, thumbnails } from './photos.js';
 import * as outbox from './outbox.js';
 import { gridOptions } from './report.js';
 
-const CAN = { tip: 'tip.enter', incident: 'incident.report', notice: 'notice.send' };
+const CAN = { tip: 'tip.enter', incident: 'incident.report', notice: 'notice.send', training: 'training.record', meeting: 'meeting.record', notebook: 'notebook.write' };
+// Kinds entered at an office's own scope (a village, a township) rather than at a grid.
+const AT_OFFICE = { notice: 1, training: 1, meeting: 1 };
+// The field a new record cannot go without.
+const NEED = { notice: 'title', training: 'topic', meeting: 'minutes', person: 'name' };
 // The fields shown as facts; name, title or text is the heading.
 const FACTS = {
   unit: ['address', 'industry', 'scale', 'licence', 'contacts', 'departments', 'three_small'],
   tip: ['source', 'outcome', 'reason'],
   incident: ['status', 'deaths', 'injuries'],
+  person: ['office', 'phone', 'grid'],
+  training: ['date', 'hours', 'attendees'],
+  meeting: ['date', 'attendees'],
+  notebook: ['date'],
 };
 const INC = ['rescuing', 'controlled', 'closed'];
 
-const val = (r, name) => (r.fields && r.fields[name] ? r.fields[name].value : '');
+const val = (r, name) => (r.fields && r.fields[name] ? (r.fields[name].hidden ? t('p.hidden') : r.fields[name].value) : '');
 const enc = encodeURIComponent;
 const places = (r) => val(r, 'recipients').split(',').filter(Boolean);
 
@@ -28,6 +36,12 @@ async function units(ctx) {
   if (!ctx.unitsCache) ctx.unitsCache = (await call('GET', 'units').catch(() => ({}))).items || null;
   return ctx.unitsCache || [];
 }
+// Who is who (GET people), asked once per page that needs names; attendees are profile ids or names.
+async function folk(ctx) {
+  if (!ctx.folk) ctx.folk = await call('GET', 'people').catch(() => ({ items: [], profiles: [] }));
+  return ctx.folk;
+}
+const who = (id, ctx) => ((ctx.folk && ctx.folk.profiles) || []).filter((p) => p.id === id).map((p) => p.name)[0] || (id.length === 64 ? shortKey(id) : id);
 const unitName = (id, ctx) => ((ctx.unitsCache || []).filter((u) => u.id === id)[0] || { name: shortKey(id) }).name;
 
 // A patrol's checklist: lines ITEM:pass|fail|na[:note].
@@ -46,6 +60,8 @@ function shown(kind, name, v, ctx) {
   if (name === 'outcome' || name === 'by') return label(name, v);
   if (name === 'recipient' || name === 'grid') return ctx.scopeName(v);
   if (name === 'recipients') return v.split(',').map((c) => ctx.scopeName(c)).join('、');
+  if (name === 'attendees') return v.split(',').map((a) => who(a, ctx)).join('、');
+  if (name === 'hours') return t('tr.hours', { n: v });
   return v;
 }
 
@@ -65,6 +81,8 @@ function state(r) {
     const signed = places(r).filter((p) => (r.acknowledged || []).indexOf(p) >= 0).length;
     return [t('n.count', { k: signed, n: n }), signed >= n ? 'archived' : 'handled'];
   }
+  if (k === 'person') return [r.profile && r.profile.holder ? t('p.bound') : t('p.unbound'), r.profile && r.profile.holder ? 'archived' : 'handled'];
+  if (val(r, 'date')) return [val(r, 'date'), 'archived'];
   if (k === 'inspection') {
     const fails = checks(r).filter((c) => c.result === 'fail').length;
     return [fails ? t('ck.fails', { n: fails }) : t('ck.all_pass'), fails ? 'rejected' : 'archived'];
@@ -73,7 +91,9 @@ function state(r) {
 }
 
 function title(r, ctx) {
-  return (r.kind === 'inspection' ? t('pt.title', { name: unitName(r.refs[0], ctx) }) : val(r, r.kind === 'unit' ? 'name' : r.kind === 'notice' ? 'title' : 'text')) || '—';
+  const k = r.kind;
+  return (k === 'inspection' ? t('pt.title', { name: unitName(r.refs[0], ctx) })
+    : val(r, k === 'unit' || k === 'person' ? 'name' : k === 'notice' ? 'title' : k === 'training' ? 'topic' : k === 'meeting' ? (val(r, 'topic') ? 'topic' : 'minutes') : 'text')) || '—';
 }
 
 function recordRow(r, ctx) {
@@ -154,15 +174,18 @@ export async function list(view, params, ctx) {
 // Inputs for fields [name, 'area' | 'num' | 'line' | a <select>], each labelled; and their values.
 function inputs(spec) {
   const els = {};
-  const parts = spec.map(([n, kind]) => field(n, 'f.' + n, (els[n] = kind instanceof Node ? kind : kind === 'area'
-    ? h('textarea.input', { rows: 3, maxlength: 4000 }) : h('input.input', { type: kind === 'num' ? 'number' : 'text', min: 0, maxlength: 200 }))));
+  const parts = spec.map(([n, kind, key]) => field(n, key || 'f.' + n, (els[n] = kind instanceof Node ? kind : kind === 'area'
+    ? h('textarea.input', { rows: 3, maxlength: 4000 }) : h('input.input', { type: kind === 'num' ? 'number' : kind || 'text', min: 0, maxlength: 200, step: 'any' }))));
+  if (els.date) els.date.value = fmtDateTime(Date.now()).slice(0, 10);
   return [parts, () => {
     const f = {};
     for (const n in els) if (els[n].value.trim()) f[n] = els[n].value.trim();
     return f;
   }];
 }
-const NEW = { tip: [['text', 'area'], ['source']], incident: [['text', 'area'], ['deaths', 'num'], ['injuries', 'num']], notice: [['title'], ['text', 'area']] };
+const NEW = { tip: [['text', 'area'], ['source']], incident: [['text', 'area'], ['deaths', 'num'], ['injuries', 'num']], notice: [['title'], ['text', 'area']],
+  person: [['name', '', 'p.name'], ['phone', 'tel'], ['office']], training: [['date', 'date'], ['topic'], ['hours', 'num'], ['text', 'area']],
+  meeting: [['date', 'date'], ['topic'], ['minutes', 'area']], notebook: [['date', 'date'], ['text', 'area']] };
 
 // #/new/tip, #/new/incident, #/new/notice; a notice goes to places under its office, tapped on.
 export function create(view, params, ctx) {
@@ -170,14 +193,18 @@ export function create(view, params, ctx) {
   document.title = t('app.name') + ' · ' + t('new.' + kind);
   const key = outbox.newId();
   const notice = kind === 'notice';
-  const need = notice ? 'title' : 'text';
-  const scope = h('select.input', null, (notice ? [...new Set(ctx.me.roles.map((r) => r.scope))] : gridOptions(ctx))
+  const need = NEED[kind] || 'text';
+  const scope = h('select.input', null, (AT_OFFICE[kind] ? [...new Set(ctx.me.roles.map((r) => r.scope))] : gridOptions(ctx))
     .map((c) => h('option', { value: c, text: ctx.scopeName(c) })));
   const [parts, values] = inputs(NEW[kind]);
+  const gathering = kind === 'training' || kind === 'meeting';
+  const others = h('input.input', { type: 'text', maxlength: 500, placeholder: t('tr.others_hint') });
+  const key = kind === 'person' ? h('select.input', null, h('option', { value: '', text: t('p.no_key') })) : null;
   const photos = photoPicker(t('form.photos'));
   const to = new Set();
   const box = h('div.choices.choices-2', { 'data-field': 'recipients' });
   const drawTo = () => {
+    if (gathering) return drawFolk();
     const codes = Object.keys(ctx.regions).filter((c) => c !== scope.value && !c.indexOf(scope.value) && c.indexOf('-') < 0).sort();
     clear(box);
     if (!codes.length) box.appendChild(message(t('n.no_places')));
@@ -188,17 +215,40 @@ export function create(view, params, ctx) {
           drawTo();
         } }, h('span.choice-main', { text: ctx.scopeName(c) }), h('span.choice-note', { text: c })));
   };
+  // Attendees: the profiles on the line of the place, tapped on; anyone else by name.
+  const drawFolk = () => {
+    const s = scope.value;
+    const on = (p) => !p.shadowed && (!p.scope.indexOf(s) || !s.indexOf(p.scope));
+    clear(box);
+    for (const p of ((ctx.folk && ctx.folk.profiles) || []).filter(on))
+      box.appendChild(h('button.choice', { type: 'button', 'aria-pressed': String(to.has(p.id)), class: to.has(p.id) ? 'on' : '',
+        onclick: () => {
+          if (!to.delete(p.id)) to.add(p.id);
+          drawFolk();
+        } }, h('span.choice-main', { text: p.name }), h('span.choice-note', { text: p.office || ctx.scopeName(p.scope) })));
+    if (!box.firstChild) box.appendChild(message(t('tr.no_people')));
+  };
   scope.addEventListener('change', () => {
     to.clear();
     drawTo();
   });
   drawTo();
+  if (gathering || key) folk(ctx).then((a) => {
+    drawTo();
+    // Keys that hold an office here and have no profile yet: the person this profile is for.
+    if (key) for (const p of a.items.filter((x) => !x.person)) key.appendChild(h('option', { value: p.key, text: shortKey(p.key) + ' · ' + label('role', p.role) + ' · ' + ctx.scopeName(p.scope) }));
+  });
   view.appendChild(form(t('new.' + kind), [field('scope', notice ? 'rec.sender' : 'rec.scope_new', scope), parts,
-    notice ? [h('p.label', { text: t('f.recipients') }), box] : null, h('p.label', { text: t('form.photos') }), photos.el], t('rec.submit'), async () => {
+    notice || gathering ? [h('p.label', { text: t('f.' + (notice ? 'recipients' : 'attendees')) }), box] : null,
+    gathering ? field('others', 'tr.others', others) : null, key ? field('holder', 'f.holder', key) : null,
+    kind === 'person' || kind === 'notebook' ? null : [h('p.label', { text: t('form.photos') }), photos.el]], t('rec.submit'), async () => {
     const f = values();
     if (!f[need]) throw [t('rec.need', { what: t('f.' + need) }), need];
     if (notice && !to.size) throw [t('n.need_to'), 'recipients'];
     if (notice) f.recipients = [...to].join(',');
+    if (gathering) f.attendees = [...to].concat(others.value.split(/[,，、\s]+/).filter(Boolean)).join(',');
+    if (gathering && !f.attendees) throw [t('rec.need', { what: t('f.attendees') }), 'recipients'];
+    if (key && key.value) f.holder = key.value;
     const a = await call('POST', 'records', { kind: kind, scope: scope.value, fields: f, photos: await upload(photos) }, { headers: { 'Idempotency-Key': key } });
     toast(t('rec.done'), 'ok');
     ctx.go('#/record/' + a.id);
@@ -212,6 +262,7 @@ export async function show(view, params, ctx) {
   try {
     r = await call('GET', 'records/' + params.match[1]);
     if (r.kind === 'inspection') await units(ctx);
+    if (r.kind === 'training' || r.kind === 'meeting') await folk(ctx);
   } catch (e) {
     clear(view).appendChild(message(e instanceof ApiError && e.code === 'not_found' ? t('rec.not_found') : errorText(e), 'error'));
     return;
@@ -228,7 +279,7 @@ function draw(view, r, query, ctx) {
   const me = ctx.me;
   const link = (href, text) => h('a', { href: href, text: text });
   const main = h('div.detail-main', null, h('section.card.summary', null,
-    backLink(k === 'unit' ? '#/units' : '#/' + k + 's'),
+    backLink(k === 'unit' ? '#/units' : k === 'person' ? '#/people' : '#/' + k + 's'),
     h('div.badges', null, h('span.badge.st-' + st[1], { text: st[0] }),
       val(r, 'key_supervision') === 'true' ? h('span.tag.tag-major', { text: t('units.key') }) : null, syncBadge(r.synced)),
     h('h1.hz-text', { text: title(r, ctx) }),
@@ -239,6 +290,8 @@ function draw(view, r, query, ctx) {
       (k === 'inspection' || k === 'tip' ? r.refs.slice(k === 'tip' ? 0 : 1) : []).map((id) => fact('f.hazard', link('#/hazard/' + id, t('rec.open_hazard')))),
       k === 'unit' ? fact('unit.confirmed', [['unit', r.confirmed_by_unit], ['grid_leader', r.confirmed_by_grid_leader]].map(([by, yes]) =>
         h('span.tag', { class: yes ? 'tag-ok' : 'tag-major', text: (yes ? '✓ ' : '✗ ') + label('by', by) }))) : null,
+      k === 'person' && r.profile ? fact('p.roles', r.profile.roles.map((x) => label('role', x.split('@')[0]) + ' · ' + ctx.scopeName(x.split('@')[1])).join('；') || t('p.no_role')) : null,
+      k === 'person' && r.profile ? fact('f.holder', r.profile.keys.map(shortKey).join('、') || t('p.no_key')) : null,
       fact(k === 'notice' ? 'rec.sender' : 'hz.scope', ctx.scopeName(r.scope)),
       fact('rec.creator', r.creator_name || shortKey(r.creator)),
       fact('rec.created', showTime(r.created)))));
@@ -280,12 +333,12 @@ function draw(view, r, query, ctx) {
   }
 
   side.appendChild(section(t('hz.history'), h('ol.timeline', null, (r.history || []).map((s, i) => h('li', { class: s.effective ? 'ok' : 'void' },
-    h('div.tl-head', null, h('strong.tl-what', { text: s.action === 'confirm' && s.fields ? label('by', s.fields.by) : label('ra', s.action) }),
+    h('div.tl-head', null, h('strong.tl-what', { text: s.action === 'confirm' && s.fields ? label('by', s.fields.by) : s.action === 'record' && k !== 'inspection' ? t('k.' + k) : label('ra', k === 'person' && s.action === 'add' ? 'enter' : s.action) }),
       h('span.tag', { class: s.effective ? 'tag-ok' : 'tag-void', text: t(s.effective ? 'hz.effective' : 'hz.void') })),
     h('div.tl-meta', null, h('span.tl-who', { text: s.author_name || shortKey(s.author) }),
       s.office ? h('span.tl-office', { text: label('role', s.office.role) + ' · ' + ctx.scopeName(s.office.scope) }) : null,
       h('span.tl-when', { text: showTime(s.time) })),
-    Object.keys(s.fields || {}).filter((n) => n !== 'by' && n !== 'items' && (i || s.fields[n] !== val(r, n))).map((n) => h('p.tl-decided', { text: label('f', n) + '：' + (shown(k, n, s.fields[n], ctx) || s.fields[n]) })),
+    Object.keys(s.fields || {}).filter((n) => n !== 'by' && n !== 'items' && n !== 'holder' && (i || s.fields[n] !== val(r, n))).map((n) => h('p.tl-decided', { text: label('f', n) + '：' + (shown(k, n, s.fields[n], ctx) || s.fields[n]) })),
     !s.effective && s.reason ? h('p.tl-reason', { text: t('hz.void_reason', { why: s.reason }) }) : null)))));
 
   // The steps: a page to open, a form to fill, or one tap (签收, a confirmation).
@@ -312,6 +365,7 @@ function draw(view, r, query, ctx) {
   const verify = (c) => verifyForm(r, post, c, query.hazard);
   if (may('verify')) steps.push({ text: label('ra', 'verify'), form: verify });
   if (may('update')) steps.push({ text: label('ra', 'update'), form: (c) => updateForm(r, post, c) });
+  if (k === 'person' && (may('edit') || may('edit_self'))) steps.push({ text: label('ra', 'edit'), form: (c) => personForm(r, may('edit'), post, c) });
   for (const p of r.acknowledge_for || []) steps.push(now(t('n.sign', { place: ctx.scopeName(p) }), 'acknowledge', { recipient: p }));
   const open = stepsArea(view, h('div.detail', null, main, side), steps, '');
   // Back from reporting the hazard a tip became: its verification, with that hazard chosen.
@@ -369,6 +423,18 @@ function verifyForm(r, post, close, hazard) {
   }, close);
 }
 
+// A profile's change: an office changes any field; the person their own name and phone.
+function personForm(r, office, post, close) {
+  const [parts, values] = inputs([['name', '', 'p.name'], ['phone', 'tel']].concat(office ? [['office']] : []));
+  parts.forEach(([, input]) => (input.value = val(r, input.getAttribute('data-field'))));
+  return form(label('ra', 'edit'), parts, t('form.confirm', { act: label('ra', 'edit') }), () => {
+    const f = values();
+    for (const n in f) if (f[n] === val(r, n)) delete f[n];
+    if (!Object.keys(f).length) throw [t('inc.update_none'), 'name'];
+    return post('edit', { fields: f });
+  }, close);
+}
+
 // 续报: the status, what happened since, the casualties now; only what is filled in.
 function updateForm(r, post, close) {
   const [parts, values] = inputs([['status', h('select.input', null, ['', ...INC].map((s) => h('option', { value: s, text: s ? label('inc', s) : t('inc.keep') })))],
@@ -383,7 +449,7 @@ function updateForm(r, post, close) {
 export function menu(view) {
   document.title = t('app.name') + ' · ' + t('nav.more');
   view.appendChild(h('section.card', null, h('h1', { text: t('nav.more') }), h('div.rows', null,
-    ['inspection', 'tip', 'incident', 'notice', 'people'].map((k) => h('a.row.menu', { href: '#/' + k + (k < 'p' ? 's' : '') },
+    ['inspection', 'tip', 'incident', 'notice', 'training', 'meeting', 'notebook', 'people'].map((k) => h('a.row.menu', { href: '#/' + k + (k === 'people' ? '' : 's') },
       h('strong.unit-name', { text: t('k.' + k) }))))));
 }
 
@@ -440,21 +506,34 @@ export async function patrol(view, params, ctx) {
   }));
 }
 
-// #/people: the offices above this node's place, at it and under it (GET people), by place.
+// #/people: who is who on this node's line (GET people): each person's profile — name, office,
+// phone where this person may see it — by place, and the offices held by keys with no profile yet.
 export async function people(view, params, ctx) {
   document.title = t('app.name') + ' · ' + t('k.people');
   const body = h('div', null, message(t('app.loading')));
   view.appendChild(h('section.card', null, h('h1', { text: t('k.people') }), body));
   let a;
   try {
-    a = await call('GET', 'people?scope=' + enc(ctx.node.scope || ''));
+    a = ctx.folk = await call('GET', 'people?scope=' + enc(ctx.node.scope || ''));
   } catch (e) {
     return clear(body).appendChild(message(errorText(e), 'error'));
   }
-  const list = clear(body).appendChild(h('div.rows'));
-  for (const p of a.items.sort((x, y) => x.scope.localeCompare(y.scope)))
-    list.append(list.lastChild && list.lastChild.dataset.at === p.scope ? '' : h('h3.group', { text: p.scope_name || ctx.scopeName(p.scope) }),
-      h('div.row.unit', { 'data-at': p.scope }, h('div.row-top', null, h('strong.unit-name', { text: p.name || shortKey(p.key) }),
+  const rows = [];
+  for (const p of a.profiles.filter((x) => !x.shadowed))
+    rows.push([p.scope, h('a.row.unit', { href: '#/record/' + p.id }, h('div.row-top', null, h('strong.unit-name', { text: p.name }),
+      p.office ? h('span.tag', { text: p.office }) : null, p.holder ? null : h('span.tag.tag-wait', { text: t('p.unbound') })),
+    h('div.row-meta', null, p.roles.map((x) => h('span', { text: label('role', x.split('@')[0]) })),
+      p.phone ? h('span.phone', { text: p.phone }) : p.phone_hidden ? h('span.muted', { text: t('f.phone') + ' ' + t('p.hidden') }) : null))]);
+  for (const p of a.items.filter((x) => !x.person))
+    rows.push([p.scope, h('div.row.unit', null, h('div.row-top', null, h('strong.unit-name', { text: p.name || shortKey(p.key) }),
       h('span.tag', { text: label('role', p.role) }), p.root ? h('span.tag.tag-flag', { text: t('role.root') }) : null),
-      p.categories.length ? h('div.row-meta', { text: p.categories.map((c) => label('cat', c)).join('、') }) : null));
+    h('div.row-meta', null, h('span.muted', { text: t('p.no_profile') }), p.categories.length ? h('span', { text: p.categories.map((c) => label('cat', c)).join('、') }) : null))]);
+  const list = clear(body).appendChild(h('div.rows'));
+  let at = null;
+  for (const [scope, row] of rows.sort((x, y) => x[0].localeCompare(y[0]))) {
+    if (scope !== at) list.appendChild(h('h3.group', { text: ctx.scopeName(scope) }));
+    at = scope;
+    list.appendChild(row);
+  }
+  if (a.may_edit) body.appendChild(h('div.actionbar', null, h('a.btn.btn-main', { href: '#/new/person', text: t('new.person') })));
 }
