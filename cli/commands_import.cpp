@@ -59,7 +59,9 @@ void run_import(Context& ctx, const ImportCommand& command) {
   if (!opened) return ctx.fail(opened.status());
   auto key = ctx.acting_key(opened->home);
   if (!key) return ctx.fail(key.status());
-  auto plan = node::plan_import(*opened->store, *table, command.options, key->public_key(), ctx.clock);
+  node::ImportOptions options = command.options;
+  options.judge_every_row = command.dry_run;
+  auto plan = node::plan_import(*opened->store, *table, options, key->public_key(), ctx.clock);
   if (!plan) return ctx.fail(plan.status());
   std::size_t would_add = 0, would_change = 0;
   for (const node::ImportStep& step : plan->steps) ++(step.edit ? would_change : would_add);

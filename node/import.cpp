@@ -197,6 +197,13 @@ bool store_failure(const Status& status) {
          status.code() == Status::Code::kCorruption;
 }
 
+// A refusal by Store::author as an import lists it.
+std::string rules_refusal(const std::string& message) {
+  constexpr std::string_view kPrefix = "refused, nothing written: ";
+  if (message.rfind(kPrefix, 0) == 0) return "refused by the rules: " + message.substr(kPrefix.size());
+  return message;
+}
+
 // ---- places ----
 
 // The jurisdictions this node knows (genesis and region ops), by code and by name.
@@ -445,6 +452,12 @@ class Planner {
     auto found = units ? find_unit(scope, values, row.line) : find_person(scope, values, row.line);
     if (std::holds_alternative<std::string>(found)) return refuse(plan, row.line, {std::get<std::string>(found)});
     const std::optional<std::size_t> existing = std::get<std::optional<std::size_t>>(found);
+    if (auto holder = values.fields.find("holder"); holder != values.fields.end()) {
+      // A profile names the person (their first key), whichever of their keys the sheet gives.
+      auto state = store_.authority();
+      if (!state) return state.status();
+      holder->second = (*state)->holder_of(*PublicKey::from_hex(holder->second)).hex();
+    }
     RecordStepInput input{kind_name(options_.kind), "add", scope, std::nullopt, values.fields, {}, {}};
     if (existing) {
       const RecordState& record = held_.records[*existing];
@@ -593,6 +606,27 @@ class Planner {
   std::map<std::string, std::string> verdicts_;
 };
 
+// Judges each planned step as signing it would; those the rules refuse move to the refusals.
+Status judge_every_step(Store& store, const PublicKey& author, const PhysicalClock& clock, ImportPlan& plan) {
+  std::vector<ImportStep> allowed;
+  for (std::size_t at = 0; at < plan.steps.size(); at += limits::import_batch_ops_max) {
+    const std::size_t end = std::min(plan.steps.size(), at + limits::import_batch_ops_max);
+    std::vector<OpDraft> drafts;
+    for (std::size_t i = at; i < end; ++i) drafts.push_back(plan.steps[i].draft);
+    auto verdicts = store.judge_batch(author, drafts, clock);
+    if (!verdicts) return verdicts.status();
+    for (std::size_t i = at; i < end; ++i) {
+      const Result<Verdict>& verdict = (*verdicts)[i - at];
+      if (!verdict && store_failure(verdict.status())) return verdict.status();
+      if (verdict && verdict->effective) allowed.push_back(std::move(plan.steps[i]));
+      else plan.refused.push_back({plan.steps[i].line, "refused by the rules: " + (verdict ? verdict->reason : verdict.status().message())});
+    }
+  }
+  plan.steps = std::move(allowed);
+  std::stable_sort(plan.refused.begin(), plan.refused.end(), [](const ImportRefusal& a, const ImportRefusal& b) { return a.line < b.line; });
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> import_fields(ImportKind kind) {
@@ -626,6 +660,8 @@ Result<ImportPlan> plan_import(Store& store, const Table& table, const ImportOpt
   Planner planner(store, options, author, clock, *places, *held);
   for (const TableRow& row : table.rows)
     if (Status s = planner.plan_row(row, *columns, plan); !s) return s;
+  if (options.judge_every_row)
+    if (Status s = judge_every_step(store, author, clock, plan); !s) return s;
   return plan;
 }
 
@@ -636,7 +672,7 @@ ImportWritten write_import(Store& store, const KeyPair& key, const ImportPlan& p
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
   auto count = [&](const ImportStep& step, const Result<Op>& op) {
     if (op) ++(step.edit ? out.changed : out.added);
-    else out.refused.push_back({step.line, op.status().message()});
+    else out.refused.push_back({step.line, rules_refusal(op.status().message())});
   };
   for (std::size_t at = 0; at < plan.steps.size(); at += limits::import_batch_ops_max) {
     const std::size_t end = std::min(plan.steps.size(), at + limits::import_batch_ops_max);

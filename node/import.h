@@ -41,6 +41,11 @@ struct ImportOptions {
   std::string default_scope;
   // --map, as given: "列名=field", the column's header as in the file and a field of the kind.
   std::vector<std::string> mappings;
+  // Judge every row's step by the rules now, as signing it would (Store::judge_batch), so that a
+  // dry run lists every row the rules would refuse for its fields too (a person's phone that is no
+  // phone number). Otherwise the rules are asked once per place and action before writing, and
+  // judge every op as it is signed.
+  bool judge_every_row = false;
 };
 
 // One column of the sheet and what became of it.

@@ -979,6 +979,33 @@ Result<std::vector<Result<Op>>> Store::author_batch(const KeyPair& key, std::spa
   return out;
 }
 
+Result<std::vector<Result<Verdict>>> Store::judge_batch(const PublicKey& author, std::span<const OpDraft> drafts,
+                                                        const PhysicalClock& clock) {
+  assert(drafts.size() <= limits::ingest_batch_ops_max);
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto graph = graph_for_write(*txn);
+  if (!graph) return graph.status();
+  written_state_.reset();
+  const std::size_t graph_size = (*graph)->size();
+  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
+  if (Status s = ingest.load_network(); !s) return s;
+  std::vector<Result<Verdict>> out;
+  out.reserve(drafts.size());
+  for (const OpDraft& draft : drafts) {
+    std::optional<Verdict> verdict;
+    bool wrote = false;
+    auto judged = author_in(*txn, ingest, **graph, author, nullptr, draft, clock, &verdict, wrote);
+    assert(!wrote && "judging signs and writes nothing");
+    if (verdict) out.emplace_back(std::move(*verdict));
+    else out.emplace_back(judged ? Status::corruption("a judged draft was signed") : judged.status());
+  }
+  // The transaction is abandoned: nothing of it is kept.
+  written_state_.reset();
+  rollback_graph(graph_size);
+  return out;
+}
+
 Result<Op> Store::author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
                             const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
                             std::optional<Verdict>* judged, bool& wrote) {

@@ -182,6 +182,12 @@ class Store {
   // which case the caller may author the drafts one by one.
   Result<std::vector<Result<Op>>> author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
                                                const PhysicalClock& clock);
+  // What the rules would say of each of `drafts` if `author` signed them now, as judge_draft does,
+  // all in one write transaction that is never committed (nothing is written): for a dry run of
+  // an import, which judges every row. A draft that cannot be judged (a bad field) has its error
+  // in its slot. REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
+  Result<std::vector<Result<Verdict>>> judge_batch(const PublicKey& author, std::span<const OpDraft> drafts,
+                                                   const PhysicalClock& clock);
   // What the rules would say if `author` signed `draft` now, exactly as `author` would judge it
   // (the same parents, time and state), with nothing signed or written: for showing a person only
   // the actions they may take. A draft that is no hazard or record step is judged effective here;

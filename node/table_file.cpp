@@ -252,8 +252,8 @@ Result<DecodedText> decode_csv_bytes(std::string_view bytes) {
 Result<Table> read_csv(std::string_view bytes) {
   if (bytes.empty()) return Status::invalid("the file is empty: nothing to import");
   if (bytes.substr(0, 4) == std::string_view("\xD0\xCF\x11\xE0", 4))
-    return Status::invalid("this is an old Excel .xls file, which anwang does not read: open it in Excel and save it "
-                           "as .xlsx or as CSV");
+    return Status::invalid("this is an old Excel .xls file or a password-protected workbook, which anwang does not "
+                           "read: open it in Excel, remove any password, and save it as .xlsx or as CSV");
   auto decoded = decode_csv_bytes(bytes);
   if (!decoded) return decoded.status();
   const std::string& text = decoded->text;

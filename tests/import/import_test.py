@@ -417,9 +417,22 @@ def case_people(build, tmp):
     check(code == 1 and set(reasons) == {6, 7} and "duplicate" in reasons.get(6, "") and "missing name" in reasons.get(7, ""),
           "people: the repeated 张伟 (line 6) and the nameless row (line 7) refused (%s %s)" % (reasons, err.strip()[:300]))
     check(out.get("added") == 4 and node.ops() == ops + 4, "people: four people added (%s)" % out.get("added"))
-    people = {p["fields"]["name"]["value"]: p for p in node.json("person", "list")} if out.get("added") else {}
+    people = {p["name"]: p for p in node.json("person", "list")} if out.get("added") else {}
     check(people.get("张伟", {}).get("scope") == ledger.grid(1, 1) and people.get("王强", {}).get("scope") == ledger.village(1),
           "people: each at their grid, or their village when no grid is given")
+    check(people.get("李娜", {}).get("grid") == ledger.grid(1, 2) and people.get("李娜", {}).get("office") == "网格员",
+          "people: a profile carries its grid and office (%s)" % people.get("李娜"))
+    # The rules' own checks of a profile, judged for every row by a dry run: a phone that is no number.
+    odd = node.file("odd.csv")
+    ledger.write_csv(odd, header, [["赵敏", "13900000009（微信同号）", "网格员", "第2网格", "1村"]], "gbk")
+    code, out, err = node.import_json("people", odd, "--dry-run")
+    reasons = refused_lines(out)
+    check(code == 1 and "refused by the rules" in reasons.get(2, "") and "phone" in reasons.get(2, ""),
+          "people: a dry run lists a phone the rules refuse, with their reason (%s)" % reasons)
+    ops = node.ops()
+    code, out, err = node.import_json("people", odd)
+    check(code == 1 and "refused by the rules" in refused_lines(out).get(2, "") and node.ops() == ops,
+          "people: the import refuses it too, writing nothing (%s)" % refused_lines(out))
     rows[1][2] = "网格长"
     ledger.write_csv(path, header, rows[:4], "gbk")
     ops = node.ops()
