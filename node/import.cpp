@@ -475,7 +475,7 @@ class Planner {
       if (store_failure(draft.status())) return draft.status();
       return refuse(plan, row.line, {draft.status().message()});
     }
-    auto allowed = judged(*draft, input.action);
+    auto allowed = judged(input, draft->scope);
     if (!allowed) {
       if (store_failure(allowed.status())) return allowed.status();
       return refuse(plan, row.line, {allowed.status().message()});
@@ -583,17 +583,29 @@ class Planner {
                       "姓名 " + name + " and 电话 " + phone + " in " + village_of(scope));
   }
 
-  // Whether the rules let the acting key take `action` at the draft's place: empty when they do,
-  // else why not. Asked of the store once per place and action.
-  Result<std::string> judged(const OpDraft& draft, const std::string& action) {
-    const std::string key = draft.scope + "/" + action;
+  // Whether the rules let the acting key take the step's action at `scope` at all: empty when
+  // they do, else why not. Asked of the store once per place and action, with a step that carries
+  // only a name (a row's other fields are judged with its own step: by Store::judge_batch in a dry
+  // run, and as it is signed).
+  Result<std::string> judged(const RecordStepInput& step, const std::string& scope) {
+    const std::string key = scope + "/" + step.action;
     if (auto it = verdicts_.find(key); it != verdicts_.end()) return it->second;
-    auto verdict = store_.judge_draft(author_, draft, clock_);
+    RecordStepInput minimal = step;
+    minimal.fields = {{"name", step.target ? held_name(*step.target) : std::string("名称")}};
+    auto draft = record_step_draft(store_, minimal, [](const char* field) { return std::string(field); });
+    if (!draft) return draft.status();
+    auto verdict = store_.judge_draft(author_, *draft, clock_);
     if (!verdict) return verdict.status();
     std::string why = verdict->effective ? "" : "out of scope: the rules refuse this key a " + std::string(kind_name(options_.kind)) +
-                                                     " " + action + " at " + draft.scope + " (" + verdict->reason + ")";
+                                                     " " + step.action + " at " + scope + " (" + verdict->reason + ")";
     verdicts_[key] = why;
     return why;
+  }
+
+  std::string held_name(const Hash32& id) const {
+    for (const RecordState& r : held_.records)
+      if (r.id == id) return r.field("name");
+    return "名称";
   }
 
   Store& store_;
