@@ -10,9 +10,11 @@
 // empty, a place (village or grid) is unknown or ambiguous, it repeats an earlier row or matches
 // several records already held, a date, yes/no or key does not parse, a field is too long, or the
 // authority rules would not let the acting key write at its place. Nothing here decides authority:
-// the rules are asked through Store::judge_draft, once per place and action (their verdict on a
-// unit or person step depends on the acting key, the action and the place alone), and judge again
-// every op that is written.
+// the rules are asked through Store::judge_draft once per place and action, with a step carrying
+// only a name ("out of scope" for every row of a place the key's office does not reach); a dry run
+// (ImportOptions::judge_every_row) also has every row's own step judged (Store::judge_batch), so
+// the rules' checks of its fields (a person's phone) are listed too; and the rules judge again
+// every op as it is signed.
 //
 // write_import signs and ingests the planned steps through Store::author_batch, import_batch_ops_max
 // per write transaction, and reports how each fared. A re-import of the same file plans nothing.
