@@ -4,8 +4,8 @@
 // plan_import maps a sheet's columns to record fields (the names ledger templates and the seeds
 // use, and explicit `--map "列名=field"` mappings; other columns are ignored and said so), checks
 // every row and works out its step: a new record (`add`), an `edit` carrying only the fields that
-// changed for a record the store already holds (a unit: same place and 统一社会信用代码 licence when
-// the row has one, else same place and name; a person: same place, name and phone), or nothing
+// changed for a record the store already holds (a unit: same place and 统一社会信用代码 licence
+// when the row has one, else same place and name; a person: same place, name and phone), or nothing
 // (unchanged). A row is refused, with its line and one sentence per fault, when a required field is
 // empty, a place (village or grid) is unknown or ambiguous, it repeats an earlier row or matches
 // several records already held, a date, yes/no or key does not parse, a field is too long, or the
@@ -16,8 +16,9 @@
 // the rules' checks of its fields (a person's phone) are listed too; and the rules judge again
 // every op as it is signed.
 //
-// write_import signs and ingests the planned steps through Store::author_batch, import_batch_ops_max
-// per write transaction, and reports how each fared. A re-import of the same file plans nothing.
+// write_import signs and ingests the planned steps through Store::author_batch,
+// import_batch_ops_max per write transaction, and reports how each fared. A re-import of the same
+// file plans nothing.
 //
 // Not thread-safe: one Store, one thread, as everything that writes to a Store.
 #pragma once
@@ -53,7 +54,7 @@ struct ImportOptions {
 // One column of the sheet and what became of it.
 struct ImportColumn {
   std::string header;
-  std::string field;  // the record field it fills ("village": the row's place); empty: ignored
+  std::string field;    // the record field it fills ("village": the row's place); empty: ignored
   bool mapped = false;  // by --map (else recognised by its header, or ignored)
   bool date = false;    // read as a date (its header names one: 日期, 时间)
 };
@@ -84,8 +85,8 @@ std::vector<std::pair<std::string, std::string>> import_fields(ImportKind kind);
 // Errors (nothing planned): a --map that is malformed, names a column the file lacks or a field
 // the kind lacks; no column for the required name; a --scope that is no known village or grid; the
 // store (no network yet, I/O).
-Result<ImportPlan> plan_import(Store& store, const Table& table, const ImportOptions& options, const PublicKey& author,
-                               const PhysicalClock& clock);
+Result<ImportPlan> plan_import(Store& store, const Table& table, const ImportOptions& options,
+                               const PublicKey& author, const PhysicalClock& clock);
 
 struct ImportProgress {
   std::size_t done = 0;   // steps written or refused so far
@@ -98,12 +99,14 @@ struct ImportWritten {
   std::size_t changed = 0;
   std::vector<ImportRefusal> refused;  // steps the rules refused as they were signed
   double seconds = 0;
-  Status status = Status::ok();  // a store or disk failure that stopped the import (what came before it is kept)
+  Status status = Status::ok();  // a store or disk failure that stopped the import (what came
+                                 // before it is kept)
 };
 
 // Writes the plan's steps signed by `key`, in batches, calling `progress` after each batch.
 // A store or disk failure stops it: the batches before it are kept (ImportWritten::status).
-ImportWritten write_import(Store& store, const KeyPair& key, const ImportPlan& plan, const PhysicalClock& clock,
+ImportWritten write_import(Store& store, const KeyPair& key, const ImportPlan& plan,
+                           const PhysicalClock& clock,
                            const std::function<void(const ImportProgress&)>& progress);
 
 }  // namespace anwang::node

@@ -29,9 +29,10 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // no-break space U+00A0 and a stray byte-order mark.
 std::string trimmed(std::string_view text) {
   auto strip_front = [&]() {
-    for (std::string_view blank : {std::string_view(" "), std::string_view("\t"), std::string_view("\r"),
-                                   std::string_view("\n"), std::string_view("\xE3\x80\x80"),
-                                   std::string_view("\xC2\xA0"), kUtf8Bom})
+    for (std::string_view blank :
+         {std::string_view(" "), std::string_view("\t"), std::string_view("\r"),
+          std::string_view("\n"), std::string_view("\xE3\x80\x80"), std::string_view("\xC2\xA0"),
+          kUtf8Bom})
       if (text.substr(0, blank.size()) == blank) {
         text.remove_prefix(blank.size());
         return true;
@@ -39,9 +40,9 @@ std::string trimmed(std::string_view text) {
     return false;
   };
   auto strip_back = [&]() {
-    for (std::string_view blank : {std::string_view(" "), std::string_view("\t"), std::string_view("\r"),
-                                   std::string_view("\n"), std::string_view("\xE3\x80\x80"),
-                                   std::string_view("\xC2\xA0")})
+    for (std::string_view blank :
+         {std::string_view(" "), std::string_view("\t"), std::string_view("\r"),
+          std::string_view("\n"), std::string_view("\xE3\x80\x80"), std::string_view("\xC2\xA0")})
       if (text.size() >= blank.size() && text.substr(text.size() - blank.size()) == blank) {
         text.remove_suffix(blank.size());
         return true;
@@ -58,7 +59,8 @@ std::string trimmed(std::string_view text) {
 // Excel's name of the column at `index` (0: A, 26: AA).
 std::string column_letters(std::size_t index) {
   std::string out;
-  for (std::size_t n = index + 1; n > 0; n = (n - 1) / 26) out.insert(out.begin(), static_cast<char>('A' + (n - 1) % 26));
+  for (std::size_t n = index + 1; n > 0; n = (n - 1) / 26)
+    out.insert(out.begin(), static_cast<char>('A' + (n - 1) % 26));
   return out;
 }
 
@@ -90,7 +92,8 @@ Result<Table> tabulate(std::vector<RawRow> raw, std::string format, std::string 
     if (filled_count(raw[i]) >= 2) header_at = i;
   for (std::size_t i = 0; i < raw.size() && !header_at; ++i)
     if (filled(raw[i])) header_at = i;
-  if (!header_at) return Status::invalid("the file holds no rows at all (it is empty, or every cell is blank)");
+  if (!header_at)
+    return Status::invalid("the file holds no rows at all (it is empty, or every cell is blank)");
   Table table;
   table.format = std::move(format);
   table.encoding = std::move(encoding);
@@ -103,11 +106,12 @@ Result<Table> tabulate(std::vector<RawRow> raw, std::string format, std::string 
     if (!filled(row)) continue;
     for (std::size_t c = width; c < row.cells.size(); ++c)
       if (!row.cells[c].empty())
-        return Status::invalid("line " + std::to_string(row.line) + " has a value in column " + column_letters(c) +
-                               " ('" + row.cells[c].substr(0, 40) + "'), past the header's last column " +
-                               column_letters(width - 1) + " (" + table.header.back() +
-                               "): a value holding a comma must be in double quotes, or the header lacks a "
-                               "column; nothing was imported");
+        return Status::invalid(
+            "line " + std::to_string(row.line) + " has a value in column " + column_letters(c) +
+            " ('" + row.cells[c].substr(0, 40) + "'), past the header's last column " +
+            column_letters(width - 1) + " (" + table.header.back() +
+            "): a value holding a comma must be in double quotes, or the header lacks a "
+            "column; nothing was imported");
     row.cells.resize(width);
     table.rows.push_back({row.line, std::move(row.cells)});
   }
@@ -122,8 +126,9 @@ Result<std::string> read_capped(const std::filesystem::path& file) {
   auto size = std::filesystem::file_size(file, error);
   if (error) return Status::not_found("cannot read " + file.string() + ": " + error.message());
   if (size > limits::import_file_bytes_max)
-    return Status::invalid(file.string() + " is " + with_commas(size) + " bytes, more than an import reads (" +
-                           with_commas(limits::import_file_bytes_max) + "): split it into several files");
+    return Status::invalid(
+        file.string() + " is " + with_commas(size) + " bytes, more than an import reads (" +
+        with_commas(limits::import_file_bytes_max) + "): split it into several files");
   std::ifstream in(file, std::ios::binary);
   if (!in) return Status::not_found("cannot read " + file.string() + ": " + std::strerror(errno));
   std::string bytes(size, '\0');
@@ -139,7 +144,7 @@ Result<std::string> read_capped(const std::filesystem::path& file) {
 struct CsvCollector {
   std::vector<RawRow> rows;
   std::vector<std::string> cells;
-  std::size_t line = 0;         // the physical line being fed
+  std::size_t line = 0;           // the physical line being fed
   std::size_t breaks_before = 0;  // line breaks inside quoted cells of the rows already ended
   std::size_t last_end_line = 0;  // the physical line the last row ended on
   Status failure = Status::ok();
@@ -148,8 +153,9 @@ struct CsvCollector {
     auto* self = static_cast<CsvCollector*>(self_pointer);
     if (!self->failure) return;
     if (self->cells.size() >= limits::import_columns_max) {
-      self->failure = Status::invalid("line " + std::to_string(self->line) + " has more than " +
-                                      std::to_string(limits::import_columns_max) + " cells: this is no ledger");
+      self->failure =
+          Status::invalid("line " + std::to_string(self->line) + " has more than " +
+                          std::to_string(limits::import_columns_max) + " cells: this is no ledger");
       return;
     }
     self->cells.emplace_back(static_cast<const char*>(data), length);
@@ -158,15 +164,17 @@ struct CsvCollector {
     auto* self = static_cast<CsvCollector*>(self_pointer);
     if (!self->failure) return;
     std::size_t breaks = 0;
-    for (const std::string& cell : self->cells) breaks += static_cast<std::size_t>(std::count(cell.begin(), cell.end(), '\n'));
+    for (const std::string& cell : self->cells)
+      breaks += static_cast<std::size_t>(std::count(cell.begin(), cell.end(), '\n'));
     std::size_t first_line = self->line - breaks;
     self->rows.push_back({first_line - self->breaks_before, std::move(self->cells)});
     self->breaks_before += breaks;
     self->last_end_line = self->line;
     self->cells.clear();
     if (self->rows.size() > limits::import_rows_max + 16)  // the header and a few blank rows spare
-      self->failure = Status::invalid("the file has more than " + with_commas(limits::import_rows_max) +
-                                      " rows, more than one import takes: split it into several files");
+      self->failure =
+          Status::invalid("the file has more than " + with_commas(limits::import_rows_max) +
+                          " rows, more than one import takes: split it into several files");
   }
 };
 
@@ -180,9 +188,10 @@ struct CsvParser {
 
 // Where a CSV breaks the quoting rules, in words.
 Status csv_error(std::size_t line, const std::string& what) {
-  return Status::invalid("line " + std::to_string(line) + " of the CSV " + what +
-                         ": a cell that holds a double quote must be quoted as a whole, with each quote inside "
-                         "doubled (\"\"); nothing was imported");
+  return Status::invalid(
+      "line " + std::to_string(line) + " of the CSV " + what +
+      ": a cell that holds a double quote must be quoted as a whole, with each quote inside "
+      "doubled (\"\"); nothing was imported");
 }
 
 }  // namespace
@@ -191,12 +200,17 @@ std::string excel_serial_date(double serial, bool date1904) {
   if (!std::isfinite(serial) || serial < 1 || serial >= 2958466) return "";
   auto day = static_cast<std::int64_t>(std::floor(serial));
   // Days since 1970-01-01. In the 1900 system Excel counts a 29 February 1900 that never was
-  // (serial 60), so serials from 61 on are days since 1899-12-30, and those before since 1899-12-31.
+  // (serial 60), so serials from 61 on are days since 1899-12-30, and those before since
+  // 1899-12-31.
   std::int64_t days;
-  if (date1904) days = day - 24107;  // 1904-01-01 is day 24107 before 1970
-  else if (day >= 61) days = day - 25569;
-  else if (day == 60) return "1900-02-29";
-  else days = day - 25568;
+  if (date1904)
+    days = day - 24107;  // 1904-01-01 is day 24107 before 1970
+  else if (day >= 61)
+    days = day - 25569;
+  else if (day == 60)
+    return "1900-02-29";
+  else
+    days = day - 25568;
   // Civil date from days (Howard Hinnant's algorithm).
   days += 719468;
   const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
@@ -208,25 +222,30 @@ std::string excel_serial_date(double serial, bool date1904) {
   const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   char out[48];
-  std::snprintf(out, sizeof out, "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m), static_cast<int>(d));
+  std::snprintf(out, sizeof out, "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m),
+                static_cast<int>(d));
   return out;
 }
 
 Result<DecodedText> decode_csv_bytes(std::string_view bytes) {
-  if (bytes.size() >= 2 && ((bytes[0] == '\xFF' && bytes[1] == '\xFE') || (bytes[0] == '\xFE' && bytes[1] == '\xFF')))
-    return Status::invalid("the file is UTF-16 (Excel's \"Unicode text\"): save it from Excel as \"CSV UTF-8\" or "
-                           "\"CSV (逗号分隔)\" and import that");
+  if (bytes.size() >= 2 &&
+      ((bytes[0] == '\xFF' && bytes[1] == '\xFE') || (bytes[0] == '\xFE' && bytes[1] == '\xFF')))
+    return Status::invalid(
+        "the file is UTF-16 (Excel's \"Unicode text\"): save it from Excel as \"CSV UTF-8\" or "
+        "\"CSV (逗号分隔)\" and import that");
   if (bytes.substr(0, kUtf8Bom.size()) == kUtf8Bom) {
     bytes.remove_prefix(kUtf8Bom.size());
     if (!is_valid_utf8(bytes))
-      return Status::invalid("the file begins as UTF-8 (with a byte-order mark) but is not UTF-8 further on: save it "
-                             "again from Excel as \"CSV UTF-8\"");
+      return Status::invalid(
+          "the file begins as UTF-8 (with a byte-order mark) but is not UTF-8 further on: save it "
+          "again from Excel as \"CSV UTF-8\"");
     return DecodedText{std::string(bytes), "UTF-8 with BOM"};
   }
   if (is_valid_utf8(bytes)) return DecodedText{std::string(bytes), "UTF-8"};
   iconv_t converter = iconv_open("UTF-8", "GB18030");
   if (converter == reinterpret_cast<iconv_t>(-1))
-    return Status::io_error(std::string("this system cannot convert GBK text (iconv: ") + std::strerror(errno) + ")");
+    return Status::io_error(std::string("this system cannot convert GBK text (iconv: ") +
+                            std::strerror(errno) + ")");
   std::string out(bytes.size() * 2 + 16, '\0');  // a GBK character of 2 bytes is 3 in UTF-8
   char* in_at = const_cast<char*>(bytes.data());
   std::size_t in_left = bytes.size();
@@ -237,13 +256,18 @@ Result<DecodedText> decode_csv_bytes(std::string_view bytes) {
   iconv_close(converter);
   if (result == static_cast<std::size_t>(-1) || in_left != 0) {
     const std::size_t offset = bytes.size() - in_left;
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+    const std::size_t line =
+        1 + static_cast<std::size_t>(std::count(
+                bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
     char shown[8];
-    std::snprintf(shown, sizeof shown, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(bytes[offset < bytes.size() ? offset : 0])));
+    std::snprintf(shown, sizeof shown, "0x%02X",
+                  static_cast<unsigned>(
+                      static_cast<unsigned char>(bytes[offset < bytes.size() ? offset : 0])));
     (void)error;
-    return Status::invalid("the file is neither UTF-8 nor GBK/GB18030 text (line " + std::to_string(line) + ", byte " +
-                           with_commas(offset) + " is " + shown +
-                           "): save it from Excel as \"CSV UTF-8\" or \"CSV (逗号分隔)\", or as .xlsx");
+    return Status::invalid(
+        "the file is neither UTF-8 nor GBK/GB18030 text (line " + std::to_string(line) + ", byte " +
+        with_commas(offset) + " is " + shown +
+        "): save it from Excel as \"CSV UTF-8\" or \"CSV (逗号分隔)\", or as .xlsx");
   }
   out.resize(out.size() - out_left);
   return DecodedText{std::move(out), "GBK/GB18030"};
@@ -252,15 +276,19 @@ Result<DecodedText> decode_csv_bytes(std::string_view bytes) {
 Result<Table> read_csv(std::string_view bytes) {
   if (bytes.empty()) return Status::invalid("the file is empty: nothing to import");
   if (bytes.substr(0, 4) == std::string_view("\xD0\xCF\x11\xE0", 4))
-    return Status::invalid("this is an old Excel .xls file or a password-protected workbook, which anwang does not "
-                           "read: open it in Excel, remove any password, and save it as .xlsx or as CSV");
+    return Status::invalid(
+        "this is an old Excel .xls file or a password-protected workbook, which anwang does not "
+        "read: open it in Excel, remove any password, and save it as .xlsx or as CSV");
   auto decoded = decode_csv_bytes(bytes);
   if (!decoded) return decoded.status();
   const std::string& text = decoded->text;
   if (auto nul = text.find('\0'); nul != std::string::npos)
-    return Status::invalid("line " + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n')) +
-                           " holds a NUL byte: this is not a text CSV (a spreadsheet saved under a .csv name?); "
-                           "save it from Excel as CSV");
+    return Status::invalid(
+        "line " +
+        std::to_string(
+            1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n')) +
+        " holds a NUL byte: this is not a text CSV (a spreadsheet saved under a .csv name?); "
+        "save it from Excel as CSV");
   CsvParser csv;
   CsvCollector collector;
   std::size_t at = 0;
@@ -268,24 +296,27 @@ Result<Table> read_csv(std::string_view bytes) {
     std::size_t end = text.find('\n', at);
     end = end == std::string::npos ? text.size() : end + 1;
     ++collector.line;
-    if (csv_parse(&csv.parser, text.data() + at, end - at, CsvCollector::on_cell, CsvCollector::on_row_end,
-                  &collector) != end - at)
-      return csv_error(collector.line, "breaks the quoting rules (" + std::string(csv_strerror(csv_error(&csv.parser))) + ")");
+    if (csv_parse(&csv.parser, text.data() + at, end - at, CsvCollector::on_cell,
+                  CsvCollector::on_row_end, &collector) != end - at)
+      return csv_error(collector.line, "breaks the quoting rules (" +
+                                           std::string(csv_strerror(csv_error(&csv.parser))) + ")");
     at = end;
   }
   if (!collector.failure) return collector.failure;
   if (csv_fini(&csv.parser, CsvCollector::on_cell, CsvCollector::on_row_end, &collector) != 0)
-    return Status::invalid("the CSV ends inside a quoted cell: a double quote in the row from line " +
-                           std::to_string(collector.last_end_line + 1) +
-                           " on is never closed (a cell that holds a double quote must be quoted as a whole, with "
-                           "each quote inside doubled); nothing was imported");
+    return Status::invalid(
+        "the CSV ends inside a quoted cell: a double quote in the row from line " +
+        std::to_string(collector.last_end_line + 1) +
+        " on is never closed (a cell that holds a double quote must be quoted as a whole, with "
+        "each quote inside doubled); nothing was imported");
   if (!collector.failure) return collector.failure;
   for (const RawRow& row : collector.rows)
     for (std::size_t c = 0; c < row.cells.size(); ++c)
       if (trimmed(row.cells[c]).rfind('=', 0) == 0 && trimmed(row.cells[c]).size() > 1)
-        return Status::invalid("line " + std::to_string(row.line) + ", column " + column_letters(c) + " holds a formula ('" +
-                               trimmed(row.cells[c]).substr(0, 40) +
-                               "'): the file is to hold values only; remove it or put the value in its place");
+        return Status::invalid(
+            "line " + std::to_string(row.line) + ", column " + column_letters(c) +
+            " holds a formula ('" + trimmed(row.cells[c]).substr(0, 40) +
+            "'): the file is to hold values only; remove it or put the value in its place");
   return tabulate(std::move(collector.rows), "CSV", decoded->encoding);
 }
 
@@ -345,7 +376,8 @@ Part* part_of(void* user) {
 }
 
 extern "C" void refuse_doctype(void* user, const XML_Char*, const XML_Char*, const XML_Char*, int) {
-  part_of<XmlPart>(user)->fail(Status::invalid("the .xlsx holds a DTD, which Excel never writes: refused"));
+  part_of<XmlPart>(user)->fail(
+      Status::invalid("the .xlsx holds a DTD, which Excel never writes: refused"));
 }
 
 class Xlsx {
@@ -360,46 +392,59 @@ class Xlsx {
       zip_error_init_with_code(&zip_error, error);
       std::string why = zip_error_strerror(&zip_error);
       zip_error_fini(&zip_error);
-      return Status::invalid(file_ + " is not a readable .xlsx file (" + why + "): save it again from Excel");
+      return Status::invalid(file_ + " is not a readable .xlsx file (" + why +
+                             "): save it again from Excel");
     }
     return Status::ok();
   }
 
-  bool has(const std::string& name) const { return zip_name_locate(zip_.archive, name.c_str(), 0) >= 0; }
+  bool has(const std::string& name) const {
+    return zip_name_locate(zip_.archive, name.c_str(), 0) >= 0;
+  }
 
   // Feeds the entry `name` to `parser` chunk by chunk, counting the bytes against the budget
   // whatever the entry's header claims.
   Status parse(const std::string& name, XML_Parser parser, XmlPart& part) {
     zip_int64_t index = zip_name_locate(zip_.archive, name.c_str(), 0);
-    if (index < 0) return Status::invalid("the .xlsx lacks its part " + name + ": save it again from Excel");
+    if (index < 0)
+      return Status::invalid("the .xlsx lacks its part " + name + ": save it again from Excel");
     zip_stat_t stat;
     zip_stat_init(&stat);
     if (zip_stat_index(zip_.archive, static_cast<zip_uint64_t>(index), 0, &stat) != 0)
-      return Status::invalid("the .xlsx part " + name + " cannot be read: save it again from Excel");
+      return Status::invalid("the .xlsx part " + name +
+                             " cannot be read: save it again from Excel");
     if ((stat.valid & ZIP_STAT_SIZE) != 0 && stat.size > budget_left())
       return Status::invalid("the .xlsx part " + name + " claims " + with_commas(stat.size) +
                              " bytes once uncompressed, more than an import reads (" +
-                             with_commas(limits::import_file_bytes_max) + " in all): refused unread");
+                             with_commas(limits::import_file_bytes_max) +
+                             " in all): refused unread");
     ZipEntry entry;
     entry.file = zip_fopen_index(zip_.archive, static_cast<zip_uint64_t>(index), 0);
-    if (entry.file == nullptr) return Status::invalid("the .xlsx part " + name + " cannot be opened (" + zip_strerror(zip_.archive) + ")");
+    if (entry.file == nullptr)
+      return Status::invalid("the .xlsx part " + name + " cannot be opened (" +
+                             zip_strerror(zip_.archive) + ")");
     part.parser = parser;
     XML_SetUserData(parser, &part);
     XML_SetStartDoctypeDeclHandler(parser, refuse_doctype);
     std::vector<char> chunk(64 * 1024);
     while (true) {
       zip_int64_t got = zip_fread(entry.file, chunk.data(), chunk.size());
-      if (got < 0) return Status::invalid("the .xlsx part " + name + " is damaged (" + zip_file_strerror(entry.file) + ")");
+      if (got < 0)
+        return Status::invalid("the .xlsx part " + name + " is damaged (" +
+                               zip_file_strerror(entry.file) + ")");
       read_ += static_cast<std::uint64_t>(got);
       if (read_ > limits::import_file_bytes_max)
-        return Status::invalid("the .xlsx holds more than " + with_commas(limits::import_file_bytes_max) +
-                               " bytes once uncompressed (its part " + name + " grew past that while read): refused");
+        return Status::invalid(
+            "the .xlsx holds more than " + with_commas(limits::import_file_bytes_max) +
+            " bytes once uncompressed (its part " + name + " grew past that while read): refused");
       const bool last = got == 0;
-      if (XML_Parse(parser, chunk.data(), static_cast<int>(got), last ? XML_TRUE : XML_FALSE) == XML_STATUS_ERROR) {
+      if (XML_Parse(parser, chunk.data(), static_cast<int>(got), last ? XML_TRUE : XML_FALSE) ==
+          XML_STATUS_ERROR) {
         if (!part.status) return part.status;
         return Status::invalid("the .xlsx part " + name + " is not well-formed XML (line " +
                                std::to_string(XML_GetCurrentLineNumber(parser)) + ": " +
-                               XML_ErrorString(XML_GetErrorCode(parser)) + "): save it again from Excel");
+                               XML_ErrorString(XML_GetErrorCode(parser)) +
+                               "): save it again from Excel");
       }
       if (!part.status) return part.status;
       if (last) return Status::ok();
@@ -422,7 +467,8 @@ struct WorkbookPart : XmlPart {
   static void start(void* user, const XML_Char* name, const XML_Char** attributes) {
     auto* self = part_of<WorkbookPart>(user);
     std::string_view element = local_name(name);
-    if (element == "sheet" && self->first_sheet_rid.empty()) self->first_sheet_rid = attribute(attributes, "id");
+    if (element == "sheet" && self->first_sheet_rid.empty())
+      self->first_sheet_rid = attribute(attributes, "id");
     if (element == "workbookPr") {
       std::string value = attribute(attributes, "date1904");
       self->date1904 = value == "1" || value == "true";
@@ -435,7 +481,8 @@ struct RelationsPart : XmlPart {
   std::map<std::string, std::string> targets;
   static void start(void* user, const XML_Char* name, const XML_Char** attributes) {
     auto* self = part_of<RelationsPart>(user);
-    if (local_name(name) == "Relationship") self->targets[attribute(attributes, "Id")] = attribute(attributes, "Target");
+    if (local_name(name) == "Relationship")
+      self->targets[attribute(attributes, "Id")] = attribute(attributes, "Target");
   }
 };
 
@@ -474,23 +521,33 @@ struct SharedStringsPart : XmlPart {
     self->text.end(element);
     if (element == "si") self->strings.push_back(std::move(self->text.text));
   }
-  static void data(void* user, const XML_Char* s, int length) { part_of<SharedStringsPart>(user)->text.data(s, length); }
+  static void data(void* user, const XML_Char* s, int length) {
+    part_of<SharedStringsPart>(user)->text.data(s, length);
+  }
 };
 
 // Whether a number format shows a date: Excel's built-in date formats (14–17, 22, and 27–36 and
 // 50–58 in Chinese, Japanese and Korean locales), or a custom format with a year or day in it
 // outside quoted text and [brackets].
 bool is_date_format(int id, const std::string& code) {
-  if ((id >= 14 && id <= 17) || id == 22 || (id >= 27 && id <= 36) || (id >= 50 && id <= 58)) return true;
+  if ((id >= 14 && id <= 17) || id == 22 || (id >= 27 && id <= 36) || (id >= 50 && id <= 58))
+    return true;
   if (id < 164) return false;
   bool quoted = false, bracket = false;
   for (std::size_t i = 0; i < code.size(); ++i) {
     char c = code[i];
-    if (c == '\\') { ++i; continue; }
-    if (c == '"') quoted = !quoted;
-    else if (!quoted && c == '[') bracket = true;
-    else if (!quoted && c == ']') bracket = false;
-    else if (!quoted && !bracket && (c == 'y' || c == 'Y' || c == 'd' || c == 'D')) return true;
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '"')
+      quoted = !quoted;
+    else if (!quoted && c == '[')
+      bracket = true;
+    else if (!quoted && c == ']')
+      bracket = false;
+    else if (!quoted && !bracket && (c == 'y' || c == 'Y' || c == 'd' || c == 'D'))
+      return true;
   }
   return false;
 }
@@ -503,9 +560,12 @@ struct StylesPart : XmlPart {
   static void start(void* user, const XML_Char* name, const XML_Char** attributes) {
     auto* self = part_of<StylesPart>(user);
     std::string_view element = local_name(name);
-    if (element == "numFmt") self->custom_formats[std::atoi(attribute(attributes, "numFmtId").c_str())] = attribute(attributes, "formatCode");
+    if (element == "numFmt")
+      self->custom_formats[std::atoi(attribute(attributes, "numFmtId").c_str())] =
+          attribute(attributes, "formatCode");
     if (element == "cellXfs") ++self->in_cell_xfs;
-    if (element == "xf" && self->in_cell_xfs > 0) self->cell_format_ids.push_back(std::atoi(attribute(attributes, "numFmtId").c_str()));
+    if (element == "xf" && self->in_cell_xfs > 0)
+      self->cell_format_ids.push_back(std::atoi(attribute(attributes, "numFmtId").c_str()));
   }
   static void end(void* user, const XML_Char* name) {
     if (local_name(name) == "cellXfs") --part_of<StylesPart>(user)->in_cell_xfs;
@@ -563,10 +623,12 @@ struct SheetPart : XmlPart {
     std::string_view element = local_name(name);
     if (element == "row") {
       std::string r = attribute(attributes, "r");
-      std::size_t line = r.empty() ? (self->rows.empty() ? 1 : self->rows.back().line + 1) : std::strtoull(r.c_str(), nullptr, 10);
+      std::size_t line = r.empty() ? (self->rows.empty() ? 1 : self->rows.back().line + 1)
+                                   : std::strtoull(r.c_str(), nullptr, 10);
       if (self->rows.size() >= limits::import_rows_max + 16)
-        return self->fail(Status::invalid("the sheet has more than " + with_commas(limits::import_rows_max) +
-                                                  " rows, more than one import takes: split it into several files"));
+        return self->fail(
+            Status::invalid("the sheet has more than " + with_commas(limits::import_rows_max) +
+                            " rows, more than one import takes: split it into several files"));
       self->rows.push_back({line, {}});
       return;
     }
@@ -583,7 +645,8 @@ struct SheetPart : XmlPart {
       auto column = self->ref.empty() ? std::optional<std::size_t>(next) : column_of(self->ref);
       if (!column || *column >= limits::import_columns_max)
         return self->fail(Status::invalid("the sheet has a cell at " + self->ref + ", past " +
-                                                  std::to_string(limits::import_columns_max) + " columns: this is no ledger"));
+                                          std::to_string(limits::import_columns_max) +
+                                          " columns: this is no ledger"));
       self->column = *column;
       return;
     }
@@ -611,32 +674,43 @@ struct SheetPart : XmlPart {
 
   static void data(void* user, const XML_Char* s, int length) {
     auto* self = part_of<SheetPart>(user);
-    if (self->in_value) self->value.append(s, static_cast<std::size_t>(length));
-    else if (self->in_cell) self->inline_text.data(s, length);
+    if (self->in_value)
+      self->value.append(s, static_cast<std::size_t>(length));
+    else if (self->in_cell)
+      self->inline_text.data(s, length);
   }
 
   std::string cell_name() const { return ref.empty() ? "a cell" : "cell " + ref; }
 
   Result<std::string> cell_text() const {
     if (has_formula)
-      return Status::invalid(cell_name() + " holds a formula: copy the sheet and paste it as values (选择性粘贴 → 数值), "
-                             "save, and import again; nothing was imported");
+      return Status::invalid(
+          cell_name() +
+          " holds a formula: copy the sheet and paste it as values (选择性粘贴 → 数值), "
+          "save, and import again; nothing was imported");
     if (type == "s") {
       std::size_t index = std::strtoull(value.c_str(), nullptr, 10);
       if (shared == nullptr || value.empty() || index >= shared->size())
-        return Status::invalid(cell_name() + " names a shared string the file does not hold: save it again from Excel");
+        return Status::invalid(
+            cell_name() +
+            " names a shared string the file does not hold: save it again from Excel");
       return (*shared)[index];
     }
     if (type == "inlineStr") return inline_text.text;
     if (type == "str") return value;
     if (type == "b") return std::string(value == "1" ? "true" : "false");
-    if (type == "e") return Status::invalid(cell_name() + " holds an Excel error (" + value + "): correct it and import again");
+    if (type == "e")
+      return Status::invalid(cell_name() + " holds an Excel error (" + value +
+                             "): correct it and import again");
     if (type == "d") return value.substr(0, 10);  // ISO 8601: the date part
     if (value.empty()) return std::string();
-    if (style >= 0 && static_cast<std::size_t>(style) < date_styles.size() && date_styles[static_cast<std::size_t>(style)]) {
+    if (style >= 0 && static_cast<std::size_t>(style) < date_styles.size() &&
+        date_styles[static_cast<std::size_t>(style)]) {
       double serial = std::strtod(value.c_str(), nullptr);
       std::string date = excel_serial_date(serial, date1904);
-      if (date.empty()) return Status::invalid(cell_name() + " is formatted as a date but holds " + value + ", which is no date");
+      if (date.empty())
+        return Status::invalid(cell_name() + " is formatted as a date but holds " + value +
+                               ", which is no date");
       return date;
     }
     return number_text(value);
@@ -653,7 +727,8 @@ Status parse_part(Xlsx& xlsx, const std::string& name, Part& part, XML_StartElem
   return xlsx.parse(name, xml.parser, part);
 }
 
-// Where a relationship's target lies in the zip ("worksheets/sheet1.xml" → "xl/worksheets/sheet1.xml").
+// Where a relationship's target lies in the zip ("worksheets/sheet1.xml" →
+// "xl/worksheets/sheet1.xml").
 std::string part_path(const std::string& target) {
   if (!target.empty() && target[0] == '/') return target.substr(1);
   return "xl/" + target;
@@ -665,29 +740,41 @@ Result<Table> read_xlsx(const std::filesystem::path& file) {
   Xlsx xlsx(file.string());
   if (Status s = xlsx.open(); !s) return s;
   WorkbookPart workbook;
-  if (Status s = parse_part(xlsx, "xl/workbook.xml", workbook, WorkbookPart::start, nullptr, nullptr); !s) return s;
+  if (Status s =
+          parse_part(xlsx, "xl/workbook.xml", workbook, WorkbookPart::start, nullptr, nullptr);
+      !s)
+    return s;
   std::string sheet = "xl/worksheets/sheet1.xml";
   if (!workbook.first_sheet_rid.empty() && xlsx.has("xl/_rels/workbook.xml.rels")) {
     RelationsPart relations;
-    if (Status s = parse_part(xlsx, "xl/_rels/workbook.xml.rels", relations, RelationsPart::start, nullptr, nullptr); !s)
+    if (Status s = parse_part(xlsx, "xl/_rels/workbook.xml.rels", relations, RelationsPart::start,
+                              nullptr, nullptr);
+        !s)
       return s;
-    if (auto it = relations.targets.find(workbook.first_sheet_rid); it != relations.targets.end()) sheet = part_path(it->second);
+    if (auto it = relations.targets.find(workbook.first_sheet_rid); it != relations.targets.end())
+      sheet = part_path(it->second);
   }
   SharedStringsPart shared;
   if (xlsx.has("xl/sharedStrings.xml"))
-    if (Status s = parse_part(xlsx, "xl/sharedStrings.xml", shared, SharedStringsPart::start, SharedStringsPart::end,
-                              SharedStringsPart::data);
+    if (Status s = parse_part(xlsx, "xl/sharedStrings.xml", shared, SharedStringsPart::start,
+                              SharedStringsPart::end, SharedStringsPart::data);
         !s)
       return s;
   StylesPart styles;
   if (xlsx.has("xl/styles.xml"))
-    if (Status s = parse_part(xlsx, "xl/styles.xml", styles, StylesPart::start, StylesPart::end, nullptr); !s) return s;
+    if (Status s =
+            parse_part(xlsx, "xl/styles.xml", styles, StylesPart::start, StylesPart::end, nullptr);
+        !s)
+      return s;
   SheetPart part;
   part.shared = &shared.strings;
   part.date_styles = styles.date_styles();
   part.date1904 = workbook.date1904;
-  if (Status s = parse_part(xlsx, sheet, part, SheetPart::start, SheetPart::end, SheetPart::data); !s) return s;
-  if (part.rows.empty()) return Status::invalid("the workbook's first sheet is empty: nothing to import");
+  if (Status s = parse_part(xlsx, sheet, part, SheetPart::start, SheetPart::end, SheetPart::data);
+      !s)
+    return s;
+  if (part.rows.empty())
+    return Status::invalid("the workbook's first sheet is empty: nothing to import");
   return tabulate(std::move(part.rows), "XLSX", "UTF-8");
 }
 

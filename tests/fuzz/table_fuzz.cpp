@@ -28,8 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!table.status().message().empty(), "a refusal says why");
     return 0;
   }
-  require(!table->header.empty() && table->header.size() <= anwang::limits::import_columns_max, "a header of 1 to 1,024 columns");
-  require(!table->rows.empty() && table->rows.size() <= anwang::limits::import_rows_max + 16, "rows within the bound");
+  require(!table->header.empty() && table->header.size() <= anwang::limits::import_columns_max,
+          "a header of 1 to 1,024 columns");
+  require(!table->rows.empty() && table->rows.size() <= anwang::limits::import_rows_max + 16,
+          "rows within the bound");
   std::size_t last = table->header_line;
   for (const auto& row : table->rows) {
     require(row.cells.size() == table->header.size(), "every row as wide as the header");

@@ -1,13 +1,15 @@
 // Reading a sheet from CSV bytes as Excel writes them (node/table_file.h). The XLSX reader and
 // whole files are tested through `anwang import` in tests/import.
-#include <catch2/catch.hpp>
-
 #include "node/table_file.h"
+
+#include <catch2/catch.hpp>
 
 using namespace anwang;
 using namespace anwang::node;
 
-TEST_CASE("a CSV row's line is the row Excel shows, however many line breaks quoted cells hold before it", "[import]") {
+TEST_CASE(
+    "a CSV row's line is the row Excel shows, however many line breaks quoted cells hold before it",
+    "[import]") {
   auto table = read_csv("单位名称,地址\r\n红砖厂,\"北沟\r\n二号院\"\r\n\r\n超市,村口\r\n");
   REQUIRE(table);
   CHECK(table->header == std::vector<std::string>{"单位名称", "地址"});
@@ -18,8 +20,10 @@ TEST_CASE("a CSV row's line is the row Excel shows, however many line breaks quo
   CHECK(table->encoding == "UTF-8");
 }
 
-TEST_CASE("GBK bytes are read as GB18030, UTF-8 ones as UTF-8, with or without a byte-order mark", "[import]") {
-  const std::string gbk = "\xB5\xA5\xCE\xBB\xC3\xFB\xB3\xC6,x\r\n\xBA\xEC\xD7\xA9\xB3\xA7,y\r\n";  // 单位名称 / 红砖厂
+TEST_CASE("GBK bytes are read as GB18030, UTF-8 ones as UTF-8, with or without a byte-order mark",
+          "[import]") {
+  const std::string gbk =
+      "\xB5\xA5\xCE\xBB\xC3\xFB\xB3\xC6,x\r\n\xBA\xEC\xD7\xA9\xB3\xA7,y\r\n";  // 单位名称 / 红砖厂
   auto table = read_csv(gbk);
   REQUIRE(table);
   CHECK(table->encoding == "GBK/GB18030");
@@ -34,7 +38,8 @@ TEST_CASE("GBK bytes are read as GB18030, UTF-8 ones as UTF-8, with or without a
   CHECK_THAT(neither.status().message(), Catch::Contains("neither UTF-8 nor GBK"));
 }
 
-TEST_CASE("a title row above the header is passed over, and blank trailing columns are dropped", "[import]") {
+TEST_CASE("a title row above the header is passed over, and blank trailing columns are dropped",
+          "[import]") {
   auto table = read_csv("东井村生产经营单位台账,,,\n单位名称,地址,,\n红砖厂,北沟,,\n,,,\n");
   REQUIRE(table);
   CHECK(table->header_line == 2);
