@@ -332,6 +332,14 @@ class Store {
   Result<Op> author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
                        const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
                        std::optional<Verdict>* judged, bool& wrote);
+  // author_batch (signer set: committed) and judge_batch (signer null: each draft judged only, the
+  // transaction abandoned): the drafts one after another in one write transaction.
+  struct DraftOutcome {
+    Result<Op> op;
+    std::optional<Verdict> verdict;  // judged only
+  };
+  Result<std::vector<DraftOutcome>> draft_batch(const PublicKey& author_key, const KeyPair* signer,
+                                                std::span<const OpDraft> drafts, const PhysicalClock& clock);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
