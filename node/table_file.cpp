@@ -178,6 +178,23 @@ struct CsvCollector {
   }
 };
 
+// Line breaks as "\n" alone: Windows writes "\r\n", old Macs "\r", and libcsv ends a row at
+// either, so a lone "\r" would end a row in the middle of what reads as one line. Inside a
+// quoted cell the break stays a break.
+std::string one_line_break(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      out += text[i];
+      continue;
+    }
+    out += '\n';
+    if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+  }
+  return out;
+}
+
 struct CsvParser {
   csv_parser parser{};
   CsvParser() { csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI); }
@@ -281,7 +298,7 @@ Result<Table> read_csv(std::string_view bytes) {
         "read: open it in Excel, remove any password, and save it as .xlsx or as CSV");
   auto decoded = decode_csv_bytes(bytes);
   if (!decoded) return decoded.status();
-  const std::string& text = decoded->text;
+  const std::string text = one_line_break(decoded->text);
   if (auto nul = text.find('\0'); nul != std::string::npos)
     return Status::invalid(
         "line " +

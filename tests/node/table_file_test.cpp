@@ -15,9 +15,21 @@ TEST_CASE(
   CHECK(table->header == std::vector<std::string>{"单位名称", "地址"});
   REQUIRE(table->rows.size() == 2);
   CHECK(table->rows[0].line == 2);
-  CHECK(table->rows[0].cells[1] == "北沟\r\n二号院");
+  CHECK(table->rows[0].cells[1] == "北沟\n二号院");  // one kind of line break, whatever the file used
   CHECK(table->rows[1].line == 4);  // the blank row is row 3 in Excel
   CHECK(table->encoding == "UTF-8");
+}
+
+TEST_CASE("a lone carriage return ends a line as a line feed does (the fuzzer's find)", "[import]") {
+  auto table = read_csv("单位名称,地址\rH\n\"红砖厂\",\"北沟\r二号\"\r\n超市,村口\r");
+  REQUIRE(table);
+  CHECK(table->header_line == 1);
+  REQUIRE(table->rows.size() == 3);
+  CHECK(table->rows[0].line == 2);
+  CHECK(table->rows[0].cells[0] == "H");
+  CHECK(table->rows[1].line == 3);
+  CHECK(table->rows[1].cells[1] == "北沟\n二号");
+  CHECK(table->rows[2].line == 4);
 }
 
 TEST_CASE("GBK bytes are read as GB18030, UTF-8 ones as UTF-8, with or without a byte-order mark",
