@@ -36,7 +36,7 @@ Result<Hash32> resolve_hazard(const node::Store& store, const std::string& text)
 
 struct StepArgs {
   std::string id, text, category, severity, to, department, assignee, responsible, acceptor, measures, deadline, grid,
-      unit, form;
+      unit, form, location;
   std::vector<std::string> photos;
   bool pass = false, fail = false;
   int days = 0;
@@ -67,6 +67,7 @@ void run_report(Context& ctx, const StepArgs& args) {
   input.category = args.category;
   input.severity = args.severity;
   input.text = args.text;
+  input.location = args.location;
   if (!args.unit.empty()) {
     auto unit = Hash32::from_hex(args.unit);
     if (!unit) return ctx.fail(Status::invalid("--unit must be a 64-digit hex unit id"));
@@ -117,6 +118,7 @@ void run_step(Context& ctx, const std::string& action, const StepArgs& args) {
   input.days = args.days;
   input.responsible = args.responsible;
   input.measures = args.measures;
+  input.location = args.location;
   if (!args.acceptor.empty()) {
     auto key = opened->home.resolve_public_key(args.acceptor);
     if (!key) return ctx.fail(key.status());
@@ -309,6 +311,8 @@ void add_hazard_commands(CLI::App& app, Context& ctx) {
   report_cmd->add_option("--text", report->text, "What was found")->required();
   report_cmd->add_option("--photo", report->photos, "Photo; repeat for several");
   report_cmd->add_option("--form", report->form, "Major-hazard report form (text file), for --severity major");
+  report_cmd->add_option("--location", report->location,
+                         "Where it is: LNG,LAT in decimal degrees (WGS84), e.g. 119.9236,42.2779 (shown on the map 地图)");
   report_cmd->callback([&ctx, report] { run_report(ctx, *report); });
 
   struct Step {
@@ -357,6 +361,8 @@ void add_hazard_commands(CLI::App& app, Context& ctx) {
       command->add_option("--acceptor", args->acceptor, "Acceptor's key (验收人)");
       command->add_option("--measures", args->measures, "Rectification measures (整改措施)");
     }
+    if (action == "comment")
+      command->add_option("--location", args->location, "Correct where it is: LNG,LAT in decimal degrees (WGS84)");
     command->callback([&ctx, action, args] { run_step(ctx, action, *args); });
   }
 

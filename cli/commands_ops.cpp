@@ -423,6 +423,7 @@ void add_op_commands(CLI::App& app, Context& ctx) {
     run_region_add(ctx, *region_code, *region_name, *region_boundary);
   });
   add_region_list(*region, ctx);
+  add_region_import(*region, ctx);
 
   auto* note = app.add_subcommand("note", "Free-text notes (备注) on a record or a jurisdiction");
   note->require_subcommand(1);

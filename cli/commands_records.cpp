@@ -186,6 +186,8 @@ void add_record_commands(CLI::App& app, Context& ctx) {
     command->add_option("--key", step->fields["key_supervision"], "true: key-supervision unit (重点监管)");
     command->add_option("--three-small", step->fields["three_small"], "true: a 三小场所");
     command->add_option("--departments", step->fields["departments"], "Responsible departments, comma-separated");
+    command->add_option("--location", step->fields["location"],
+                        "Where it is: LNG,LAT in decimal degrees (WGS84), e.g. 119.9236,42.2779 (shown on the map 地图)");
     command->add_option("--photo", step->photos, "Photo or licence scan");
     command->callback([&ctx, step] { write_step(ctx, *step); });
   }

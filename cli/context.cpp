@@ -190,23 +190,42 @@ Result<std::vector<Attachment>> attach_files(node::Store& store, const std::vect
   return out;
 }
 
-Result<Op> author_op(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft) {
-  if (!ctx.clock_warned) {
-    auto state = opened.store->clock_state(ctx.clock);
-    if (state)
-      if (std::string warning = node::clock_warning(*state); !warning.empty()) {
-        std::cerr << "anwang: warning: " << warning << "\n";
-        ctx.clock_warned = true;
-      }
-  }
-  auto op = opened.store->author(key, draft, ctx.clock);
-  if (op) return op;
-  // The store names a key by its short hex; people know it by its keyring name.
-  std::string message = op.status().message();
+namespace {
+
+// The first command to sign in a run says when this node's clock is off.
+void warn_clock_once(Context& ctx, Opened& opened) {
+  if (ctx.clock_warned) return;
+  auto state = opened.store->clock_state(ctx.clock);
+  if (state)
+    if (std::string warning = node::clock_warning(*state); !warning.empty()) {
+      std::cerr << "anwang: warning: " << warning << "\n";
+      ctx.clock_warned = true;
+    }
+}
+
+// The store names a key by its short hex; people know it by its keyring name.
+Status with_keyring_name(const Opened& opened, const KeyPair& key, const Status& status) {
+  std::string message = status.message();
   if (auto keys = opened.home.list_keys())
     for (const node::KeyInfo& info : *keys)
       if (info.public_key == key.public_key()) message = node::with_key_name(message, info.public_key, info.name);
-  return Status::error(op.status().code(), message);
+  return Status::error(status.code(), message);
+}
+
+}  // namespace
+
+Result<Op> author_op(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft) {
+  warn_clock_once(ctx, opened);
+  auto op = opened.store->author(key, draft, ctx.clock);
+  if (op) return op;
+  return with_keyring_name(opened, key, op.status());
+}
+
+Result<std::vector<Op>> author_ops(Context& ctx, Opened& opened, const KeyPair& key, std::span<const node::OpDraft> drafts) {
+  warn_clock_once(ctx, opened);
+  auto ops = opened.store->author_all(key, drafts, ctx.clock);
+  if (ops) return ops;
+  return with_keyring_name(opened, key, ops.status());
 }
 
 std::string refused_label(const node::IngestOutcome& refused) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -93,6 +94,9 @@ Result<Opened> open_all(const Context& ctx);
 // node's clock is off, prints one warning line on stderr (once per command) saying what it read
 // and what was used instead; a refusal names the key by its keyring name.
 Result<Op> author_op(Context& ctx, Opened& opened, const KeyPair& key, const node::OpDraft& draft);
+// The same for several drafts, written together or not at all (Store::author_all).
+// REQUIRES: 1 to limits::ingest_batch_ops_max drafts.
+Result<std::vector<Op>> author_ops(Context& ctx, Opened& opened, const KeyPair& key, std::span<const node::OpDraft> drafts);
 
 // Refused ops, as import commands print them: each named by its id (the hash of its bytes), with
 // "(undecodable)" beside it only when the bytes are not an op at all; as JSON, {id, reason,
@@ -135,6 +139,7 @@ void add_key_commands(CLI::App& app, Context& ctx);
 void add_op_commands(CLI::App& app, Context& ctx);
 void add_authority_commands(CLI::App& app, Context& ctx);
 void add_region_list(CLI::App& region, Context& ctx);
+void add_region_import(CLI::App& region, Context& ctx);
 void add_hazard_commands(CLI::App& app, Context& ctx);
 void add_record_commands(CLI::App& app, Context& ctx);
 void add_people_commands(CLI::App& app, Context& ctx);

@@ -121,6 +121,14 @@ HazardState derive(const Graph& g, const std::vector<std::size_t>& in, const std
   s.category = h(winner).category;
   for (std::size_t i : category_writes)
     if (h(i).category != s.category) s.category_conflicts.push_back(h(i).category);
+  // Location: the latest write, as the category (a comment corrects the report's).
+  auto location_writes = maximal(g, in, [&](std::size_t i) { return !h(i).location.empty(); });
+  if (!location_writes.empty()) {
+    std::size_t place = location_writes.front();
+    for (std::size_t i : location_writes)
+      if (later(op(i), op(place))) place = i;
+    s.location = h(place).location;
+  }
   std::optional<std::size_t> latest_notice;
   for (std::size_t i : in) {
     const HazardPayload& p = h(i);

@@ -59,6 +59,9 @@ struct HazardState {
   std::optional<Hash32> unit;
   PublicKey reporter;
   std::string description;
+  // Where it is, "LNG,LAT" (crdt/location.h): a register over the report and the comments that
+  // give one (the causally latest wins; concurrent ones by (timestamp, id)); empty: not given.
+  std::string location;
   std::string state = "none";       // stable ids: reported, awaiting_signoff, fixed_on_site, noticed,
                                     // escalated, received, assigned, handled, rejected, archived
   std::string category;

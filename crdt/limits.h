@@ -39,6 +39,10 @@ inline constexpr std::size_t scope_bytes_max = 32;
 inline constexpr std::size_t name_bytes_max = 256;            // region, county, key names
 inline constexpr std::size_t note_bytes_max = 16 * 1024;      // free text in one op
 inline constexpr std::size_t boundary_bytes_max = 32 * 1024;  // a GeoJSON polygon
+// A point "LNG,LAT" (crdt/location.h): 7 decimals are 1 cm, finer than any phone's fix; the longest
+// is "-180.0000000,-90.0000000", 24 bytes.
+inline constexpr std::size_t location_decimals_max = 7;
+inline constexpr std::size_t location_bytes_max = 2 * (1 + 3 + 1 + location_decimals_max) + 1;
 
 // Constitution: roles, categories, settings and the lists inside a role. A county has about
 // ten roles and ten categories; 64 leaves room without letting one op grow without bound.
@@ -317,6 +321,7 @@ static_assert(op_traversal_words_max >= op_decode_traversals * (op_bytes_max / 8
 static_assert(op_traversal_words_max <= 8 * (op_bytes_max / 8), "the limit stays a bound: a few readings of the largest op");
 static_assert(note_bytes_max < op_bytes_max);
 static_assert(boundary_bytes_max < op_bytes_max);
+static_assert(location_bytes_max < identifier_bytes_max, "a location is a short field");
 static_assert(frame_bytes_max > op_bytes_max, "a frame must carry the largest op");
 static_assert(handshake_frame_bytes_max < frame_bytes_max);
 static_assert(handshake_first_message_ms_max * 3 <= handshake_ms_max, "the first message's deadline is much shorter");
@@ -392,6 +397,24 @@ inline constexpr std::uint64_t web_upload_idle_ms_max = 60ull * 60 * 1000;
 // A list page: the UI shows 50 at a time; an API client may ask for up to this many.
 inline constexpr std::size_t web_page_size_default = 50;
 inline constexpr std::size_t web_page_size_max = 500;
+// The map (GET map): at most this many located hazards and units, the open hazards first (a few
+// hundred dots is what a village or township screen can show; 1,000 is about 250 KB of JSON), and
+// boundaries up to this many bytes in all (64 boundaries at the 32 KiB op bound, or hundreds of
+// simplified ones), the coarsest first; the answer says when either is cut.
+inline constexpr std::size_t web_map_points_max = 1000;
+inline constexpr std::size_t web_map_boundary_bytes_max = 2 * 1024 * 1024;
+// A hazard's description as the map's label carries it: a line, not the whole report.
+inline constexpr std::size_t web_map_label_bytes_max = 120;
+// Basemap tiles (GET tiles/Z/X/Y from an MBTiles file): zoom levels 0 to 22 (a street at zoom 18,
+// a yard at 22), and a tile of at most 1 MiB (a 256 px raster tile is 10 to 100 KiB).
+inline constexpr int web_tile_zoom_max = 22;
+inline constexpr std::size_t web_tile_bytes_max = 1024 * 1024;
+
+// `anwang region import FILE.geojson`: one batch of region ops (ingest_batch_ops_max features), so
+// the file holds at most that many boundaries of boundary_bytes_max, with room for its framing.
+inline constexpr std::size_t region_import_features_max = ingest_batch_ops_max;
+inline constexpr std::uint64_t region_import_file_bytes_max = 64ull * 1024 * 1024;
+static_assert(region_import_file_bytes_max >= region_import_features_max * boundary_bytes_max * 3 / 2);
 
 static_assert(sync_session_ops_max <= sync_session_need_ids_max);
 static_assert(sync_session_op_bytes_sent_max + frame_bytes_max < sync_session_bytes_max,

@@ -135,7 +135,7 @@ struct Attachment {
 
 # One step of a hazard (隐患) through the closed loop. The hazard is the op's object: the id
 # authored_object_id(reporter, seq) of its report. `action` says which fields apply:
-#   report            category, severity, text, unit, photos, majorForm (severity "major")
+#   report            category, severity, text, unit, photos, majorForm (severity "major"), location
 #   fix               text, photos (after-photos; general hazards only)          现场整改
 #   notice            deadlineMs (or deadlineDays), responsible, acceptor, measures, text   整改通知书
 #   escalate          toLevel ("township" | "county"), text                      上报
@@ -144,7 +144,7 @@ struct Attachment {
 #   handled           text, photos                                               已办理
 #   verify            pass, text, photos                       复查: 销号 or 驳回
 #   reclassify        category and/or severity, text
-#   comment           text, photos (photos make it new evidence)
+#   comment           text, photos (photos make it new evidence), location (corrects it)
 #   signoff           text                                     重大隐患双签
 #   list_supervision  text                                     挂牌督办
 #   stop_work         text                                     停产整改
@@ -168,6 +168,8 @@ struct HazardAction {
   deadlineDays @15 :UInt16;   # a notice's deadline counted from the notice's own timestamp: then
                               # deadlineMs = hlc_ms(hlc) + deadlineDays days (crdt/OP_FORMAT.md);
                               # 0: deadlineMs alone gives the deadline (ops of earlier releases)
+  location @16 :Text;         # where the hazard is: "LNG,LAT" in decimal degrees (crdt/location.h), on a
+                              # report or a comment that corrects it; absent: not given (issue 22)
 }
 
 # A step on a grid record other than a hazard. `kind` and `action` (see crdt/RECORDS.md):

@@ -12,6 +12,7 @@
 #include "crdt/hash.h"
 #include "crdt/hlc.h"
 #include "crdt/limits.h"
+#include "crdt/location.h"
 #include "crdt/op.capnp.h"
 #include "crdt/scope.h"
 #include "crdt/text.h"
@@ -154,6 +155,11 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h, const Hash32
     if (h.deadline_ms != hlc_ms(fields.hlc) + h.deadline_days * kDeadlineDayMs)
       return Status::invalid("a notice's deadlineMs must be its own time plus its deadlineDays days");
   }
+  if (!h.location.empty()) {
+    if (h.action != "report" && h.action != "comment")
+      return Status::invalid("only a hazard report or a comment (correcting it) carries a location");
+    if (Status s = check_location(h.location, "hazard location"); !s) return s;
+  }
   if (h.action == "escalate" && h.to_level != "township" && h.to_level != "county")
     return Status::invalid("an escalation goes to 'township' or 'county'");
   if (h.action == "assign" && h.department.empty() == !h.assignee)
@@ -179,6 +185,9 @@ Status check_record(const OpFields& fields, const RecordPayload& r, const Hash32
       return Status::invalid("record field names are 1 to 64 bytes");
     if (i > 0 && !(r.fields[i - 1].first < name)) return Status::invalid("record fields must be distinct and sorted by name");
     if (Status s = check_text("field '" + name + "'", value, limits::note_bytes_max, false); !s) return s;
+    // A unit's location reads as a hazard's does (crdt/location.h); empty clears it.
+    if (r.kind == "unit" && name == "location" && !value.empty())
+      if (Status s = check_location(value, "unit location"); !s) return s;
   }
   for (const Attachment& photo : r.photos)
     if (photo.media_type.empty() || photo.media_type.size() > limits::identifier_bytes_max || photo.size > limits::blob_bytes_max)
@@ -307,6 +316,9 @@ void fill_payload(schema::OpBody::Payload::Builder payload, const Payload& value
     out.setPass(hazard->pass);
     out.setMajorForm(text_of(hazard->major_form));
     out.setDeadlineDays(hazard->deadline_days);
+    // Set only when given: an absent pointer is dropped from the canonical form, so an op without
+    // a location keeps the bytes (and the id and signature) earlier releases gave it.
+    if (!hazard->location.empty()) out.setLocation(text_of(hazard->location));
   } else if (auto* record = std::get_if<RecordPayload>(&value)) {
     auto out = payload.initRecord();
     out.setKind(text_of(record->kind));
@@ -530,6 +542,7 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       hazard.pass = in.getPass();
       hazard.major_form = text_field(in.getMajorForm());
       hazard.deadline_days = in.getDeadlineDays();
+      hazard.location = text_field(in.getLocation());
       return Payload(std::move(hazard));
     }
     case schema::OpBody::Payload::RECORD: {

@@ -116,6 +116,8 @@ struct HazardPayload {
   // A notice drafted with days: its deadline counts from its own timestamp. Store::author fills
   // deadline_ms = hlc_ms(hlc) + deadline_days days once it has chosen the timestamp.
   std::uint16_t deadline_days = 0;
+  // Where the hazard is, "LNG,LAT" (crdt/location.h), on a report or a comment; empty: not given.
+  std::string location;
   bool operator==(const HazardPayload&) const = default;
 };
 

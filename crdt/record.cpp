@@ -265,7 +265,7 @@ std::string RecordState::field(const std::string& name) const {
 const std::vector<std::string>& unit_field_names() {
   static const std::vector<std::string> kNames = {"name",     "address",        "industry",    "scale",
                                                   "licence",  "contacts",       "key_supervision",
-                                                  "three_small", "departments", "grid"};
+                                                  "three_small", "departments", "grid", "location"};
   return kNames;
 }
 

@@ -9,6 +9,8 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   python3  # deploy/demo.sh reads the JSON the CLI prints
   libboost1.81-dev libssl-dev  # the web UI's HTTP server: Boost.Beast, and OpenSSL for optional HTTPS
+  esbuild  # the web UI's scripts and style sheet are compiled in minified (node/embed_web.cmake)
+  libsqlite3-dev  # the map's optional basemap: tiles read from a county's MBTiles file
   chromium chromium-driver python3-selenium  # the web UI's browser tests (tests/web), headless
   libcsv-dev libzip-dev libexpat1-dev  # anwang import: CSV (libcsv) and XLSX (a zip of XML) files
   python3-openpyxl  # tests/import: writes the XLSX files the import tests read

@@ -5,11 +5,12 @@
 #include <ctime>
 #include <iomanip>
 #include <sstream>
-#include <tuple>
 
 #include "crdt/hlc.h"
 #include "crdt/limits.h"
+#include "crdt/location.h"
 #include "crdt/scope.h"
+#include "node/map.h"
 #include "node/op_json.h"
 
 namespace anwang::node {
@@ -35,6 +36,7 @@ Result<OpDraft> hazard_report_draft(const HazardReportInput& input, const FieldN
     return Status::invalid(field("severity") + " must be 'general' (一般) or 'major' (重大)");
   if (input.category.empty()) return Status::invalid(field("category") + " must be given");
   if (input.text.empty()) return Status::invalid(field("text") + " must say what was found");
+  if (!input.location.empty() && !parse_location(input.location)) return check_location(input.location, field("location"));
   HazardPayload h;
   h.action = "report";
   h.text = input.text;
@@ -43,6 +45,7 @@ Result<OpDraft> hazard_report_draft(const HazardReportInput& input, const FieldN
   h.unit = input.unit;
   h.major_form = input.major_form;
   h.photos = input.photos;
+  h.location = input.location;
   return OpDraft{input.grid, Hash32{}, h, {}, DraftTarget::kNewRecord};
 }
 
@@ -56,6 +59,11 @@ Result<OpDraft> hazard_step_draft(const HazardState& state, const HazardStepInpu
   h.text = input.text;
   h.photos = input.photos;
   const std::string& action = input.action;
+  if (!input.location.empty()) {
+    if (action != "comment") return Status::invalid(field("location") + " is corrected with a comment, not with " + action);
+    if (!parse_location(input.location)) return check_location(input.location, field("location"));
+    h.location = input.location;
+  }
   if (action == "escalate") {
     h.to_level = input.to_level;
     if (h.to_level.empty()) h.to_level = state.level == ScopeLevel::kVillage ? "township" : "county";
@@ -174,6 +182,7 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
                         {"reported_at", hlc_display(s.reported_hlc)},
                         {"time_in_state_ms", s.time_in_state_ms},
                         {"photos", attachments_to_json(s.photos)}};
+  if (!s.location.empty()) out["location"] = s.location;
   if (s.deadline_ms != 0) {
     out["deadline"] = hlc_display(hlc_from_ms(s.deadline_ms), TimeShown::kDate);
     out["deadline_ms"] = s.deadline_ms;
@@ -194,23 +203,10 @@ nlohmann::json hazard_json(const HazardState& s, bool with_history) {
 }
 
 Result<std::map<std::string, std::string>> region_names(const Store& store) {
-  // Genesis and region ops are authority ops: the authority graph holds every one of them, so
-  // this reads no other op (a store of 50,000 ledger units has a few hundred of these).
-  auto state = store.authority();
-  if (!state) return state.status();
-  const AuthorityGraph& graph = (*state)->graph();
-  std::map<std::string, std::pair<const Op*, std::string>> latest;  // code → (op, name); latest by (hlc, id)
-  auto later = [](const Op* a, const Op* b) { return b == nullptr || std::tie(a->fields.hlc, a->id) > std::tie(b->fields.hlc, b->id); };
-  for (std::size_t i = 0; i < graph.size(); ++i) {
-    if (!(*state)->verdict_of(i).effective) continue;
-    const Op& op = graph.op(i);
-    if (const auto* genesis = std::get_if<GenesisPayload>(&op.fields.payload))
-      if (auto& current = latest[genesis->county_code]; later(&op, current.first)) current = {&op, genesis->county_name};
-    if (const auto* region = std::get_if<RegionPayload>(&op.fields.payload))
-      if (auto& current = latest[region->code]; later(&op, current.first)) current = {&op, region->name};
-  }
+  auto infos = region_infos(store);
+  if (!infos) return infos.status();
   std::map<std::string, std::string> names;
-  for (auto& [code, entry] : latest) names[code] = std::move(entry.second);
+  for (auto& [code, info] : *infos) names[code] = std::move(info.name);
   return names;
 }
 

@@ -34,6 +34,7 @@ struct HazardStepInput {
   int days = 0;                       //   days from the notice's own time
   std::string responsible, measures;  // notice
   std::optional<PublicKey> acceptor;  // notice
+  std::string location;               // comment: "LNG,LAT" correcting where the hazard is
 };
 
 // The actions of the loop, as HazardStepInput::action names them.
@@ -51,6 +52,7 @@ Result<OpDraft> hazard_step_draft(const HazardState& state, const HazardStepInpu
 // A new hazard's report (发现上报).
 struct HazardReportInput {
   std::string grid, category, severity, text, major_form;
+  std::string location;  // "LNG,LAT" (crdt/location.h), or empty
   std::optional<Hash32> unit;
   std::vector<Attachment> photos;
 };

@@ -83,6 +83,10 @@ interval_s = 60
 # HTTPS: a certificate and its key (PEM files), both or neither.
 # tls_certificate = "/etc/anwang/web.crt"
 # tls_key = "/etc/anwang/web.key"
+# The map's basemap (地图底图): an MBTiles file of raster tiles (PNG, JPEG or WebP) of the county,
+# exported once by a GIS tool. Without one the map draws the boundaries alone, and nothing is
+# fetched from the internet either way.
+# mbtiles = "/var/lib/anwang/county.mbtiles"
 )";
 
 // Writes `text` to a new file readable only by its owner, durably (node/atomic_file.h). Refused
@@ -639,7 +643,8 @@ Result<Config> load_config(const fs::path& home) {
     if (!web.is_string()) return Status::invalid(path.string() + ": [web] listen must be a string \"HOST:PORT\", or \"\" for no web UI");
     config.web_listen = *web.value<std::string>();
   }
-  for (auto [name, target] : {std::pair{"tls_certificate", &config.web_tls_certificate}, std::pair{"tls_key", &config.web_tls_key}})
+  for (auto [name, target] : {std::pair{"tls_certificate", &config.web_tls_certificate}, std::pair{"tls_key", &config.web_tls_key},
+                              std::pair{"mbtiles", &config.web_mbtiles}})
     if (auto file = table["web"][name]; file) {
       if (!file.is_string()) return Status::invalid(path.string() + ": [web] " + name + " must be a file name");
       *target = *file.value<std::string>();

@@ -86,6 +86,8 @@ struct Config {
   std::optional<std::string> web_listen;
   std::string web_tls_certificate;  // PEM files: both, or neither (plain HTTP)
   std::string web_tls_key;
+  // An MBTiles file of raster basemap tiles for the map (node/mbtiles.h); empty: no basemap.
+  std::string web_mbtiles;
 };
 
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.

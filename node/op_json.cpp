@@ -59,6 +59,7 @@ struct PayloadJson {
     if (h.assignee) out["assignee"] = h.assignee->hex();
     if (h.action == "verify") out["pass"] = h.pass;
     if (!h.major_form.empty()) out["major_form"] = h.major_form;
+    if (!h.location.empty()) out["location"] = h.location;
     return out;
   }
   nlohmann::json operator()(const RecordPayload& r) const {
@@ -108,6 +109,7 @@ struct PayloadSummary {
     if (!h.to_level.empty()) out += " to " + h.to_level;
     if (!h.department.empty()) out += " to department " + h.department;
     if (h.action == "verify") out += h.pass ? " pass" : " fail";
+    if (!h.location.empty()) out += " at " + h.location;
     if (!h.text.empty()) out += ": " + (h.text.size() > 50 ? h.text.substr(0, 50) + "…" : h.text);
     return out;
   }

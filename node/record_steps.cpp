@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crdt/hlc.h"
+#include "crdt/location.h"
 #include "crdt/scope.h"
 #include "crdt/text.h"
 #include "node/op_json.h"
@@ -62,6 +63,10 @@ Result<OpDraft> record_step_draft(const Store& store, const RecordStepInput& inp
     }
   }
   OpDraft draft{input.scope, Hash32{}, payload, {}, DraftTarget::kNewRecord};
+  // A unit's location in the one spelling ops carry (crdt/location.h), named as the edge names it.
+  if (auto at = input.fields.find("location"); input.kind == "unit" && at != input.fields.end() && !at->second.empty() &&
+                                              !parse_location(at->second))
+    return check_location(at->second, field("location"));
   if (input.kind == "inspection") {
     // A patrol is of a unit in the ledger, at the unit's place.
     if (input.refs.empty()) return Status::invalid(field("unit") + ": a patrol names the unit it patrolled");

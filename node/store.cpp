@@ -901,41 +901,53 @@ Result<std::size_t> Store::drop_pending(std::span<const Hash32> ids) {
 }
 
 Result<Op> Store::author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock) {
-  return author_or_judge(key.public_key(), &key, draft, clock, nullptr);
+  auto ops = author_or_judge(key.public_key(), &key, std::span<const OpDraft>(&draft, 1), clock, nullptr);
+  if (!ops) return ops.status();
+  return std::move(ops->front());
+}
+
+Result<std::vector<Op>> Store::author_all(const KeyPair& key, std::span<const OpDraft> drafts, const PhysicalClock& clock) {
+  assert(!drafts.empty() && drafts.size() <= limits::ingest_batch_ops_max);
+  return author_or_judge(key.public_key(), &key, drafts, clock, nullptr);
 }
 
 Result<Verdict> Store::judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock) {
   std::optional<Verdict> verdict;
-  auto judged = author_or_judge(author, nullptr, draft, clock, &verdict);
+  auto judged = author_or_judge(author, nullptr, std::span<const OpDraft>(&draft, 1), clock, &verdict);
   if (verdict) return *verdict;  // the path stopped after judging, on purpose
   if (judged) return Status::error(Status::Code::kCorruption, "a judged draft was signed");  // unreachable
   return judged.status();
 }
 
-Result<Op> Store::author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
-                                  const PhysicalClock& clock, std::optional<Verdict>* judged) {
+Result<std::vector<Op>> Store::author_or_judge(const PublicKey& author_key, const KeyPair* signer,
+                                               std::span<const OpDraft> drafts, const PhysicalClock& clock,
+                                               std::optional<Verdict>* judged) {
   auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
   if (!txn) return txn.status();
   auto graph = graph_for_write(*txn);
   if (!graph) return graph.status();
-  // A refused draft may have added itself to the in-memory graph: undo that. The state judged
-  // with it goes first, so that it does not hold the graph (rollback_graph cuts a graph back
-  // only when nothing else holds it).
+  // A refused draft may have added itself (or the batch's earlier drafts) to the in-memory graph:
+  // undo that. The state judged with it goes first, so that it does not hold the graph
+  // (rollback_graph cuts a graph back only when nothing else holds it).
   written_state_.reset();
-  const std::size_t graph_size = (*graph)->size();
-  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
-  if (Status s = ingest.load_network(); !s) return s;
-  bool wrote = false;
-  auto op = author_in(*txn, ingest, **graph, author_key, signer, draft, clock, judged, wrote);
-  if (op)
-    if (Status s = txn->commit(); !s) op = s;
-  if (!op) {
+  auto fail = [this, graph_size = (*graph)->size()](Status status) {
     written_state_.reset();
     rollback_graph(graph_size);
-    return op.status();
+    return status;
+  };
+  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
+  if (Status s = ingest.load_network(); !s) return s;
+  // Each draft in turn in the one transaction, each seeing the ones before it (the author's
+  // sequence, the heads, the authority graph): all are written, or none.
+  std::vector<Op> ops;
+  for (const OpDraft& draft : drafts) {
+    auto op = author_in(*txn, **graph, ingest, author_key, signer, draft, clock, judged);
+    if (!op) return fail(op.status());
+    ops.push_back(std::move(*op));
   }
+  if (Status s = txn->commit(); !s) return fail(s);
   adopt_written_state();
-  return op;
+  return ops;
 }
 
 Result<std::vector<Result<Op>>> Store::author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
@@ -981,7 +993,7 @@ Result<std::vector<Store::DraftOutcome>> Store::draft_batch(const PublicKey& aut
     const std::size_t graph_size = (*graph)->size();
     std::optional<Verdict> verdict;
     bool wrote = false;
-    auto op = author_in(*txn, ingest, **graph, author_key, signer, draft, clock, signer ? nullptr : &verdict, wrote);
+    auto op = author_in(*txn, **graph, ingest, author_key, signer, draft, clock, signer ? nullptr : &verdict, &wrote);
     if (!op && wrote)  // its op is in the transaction already and cannot be taken out alone
       return abandon(Status::error(op.status().code(), "a draft of the batch was refused after it was written (" +
                                                            op.status().message() + "); nothing of the batch was kept"));
@@ -1002,9 +1014,9 @@ Result<std::vector<Store::DraftOutcome>> Store::draft_batch(const PublicKey& aut
   return out;
 }
 
-Result<Op> Store::author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
+Result<Op> Store::author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, const PublicKey& author_key,
                             const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
-                            std::optional<Verdict>* judged, bool& wrote) {
+                            std::optional<Verdict>* judged, bool* wrote) {
   OpFields fields;
   fields.author = author_key;
   fields.scope = draft.scope;
@@ -1140,7 +1152,7 @@ Result<Op> Store::author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, 
   if (signer == nullptr) return Status::invalid("no key to sign with");
   auto op = sign_op(std::move(fields), *signer);
   if (!op) return op.status();
-  wrote = true;  // from here on the transaction may hold some of the op
+  if (wrote != nullptr) *wrote = true;  // from here on the transaction may hold some of the op
   auto outcome = ingest.ingest_signed(*op);
   if (!outcome) return outcome.status();
   if (outcome->kind != IngestOutcome::Kind::kAccepted)

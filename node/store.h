@@ -172,14 +172,24 @@ class Store {
   // with numbers the network has seen), store full. A notice drafted with deadline_days gets
   // deadline_ms = its own time + those days.
   Result<Op> author(const KeyPair& key, const OpDraft& draft, const PhysicalClock& clock);
-  // Creates, signs and ingests each of `drafts` by `key` as author() would, all in one write
-  // transaction (one commit, one flush to disk): for importing thousands of records
-  // (node/import.h), where a transaction per op would spend most of the time flushing. Each
-  // draft's slot holds its op, or why it was refused before its op was written (the rules'
-  // verdict, a bad field); the others go on. REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
-  // An error Status means nothing of the batch was kept: the store or disk failed, or a draft was
-  // refused after its op was written into the transaction (it cannot be taken out alone), in
-  // which case the caller may author the drafts one by one.
+  // What the rules would say if `author` signed `draft` now, exactly as `author` would judge it
+  // (the same parents, time and state), with nothing signed or written: for showing a person only
+  // the actions they may take. A draft that is no hazard or record step is judged effective here;
+  // the authority rules judge it when it is signed. Errors as for `author`.
+  Result<Verdict> judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock);
+  // author() for several drafts by one key in one write transaction: each is signed after the ones
+  // before it (its sequence number, parents and time follow theirs), and either every one is
+  // written or none is (the first refusal is returned). For `anwang region import`.
+  // REQUIRES: 1 to limits::ingest_batch_ops_max drafts.
+  Result<std::vector<Op>> author_all(const KeyPair& key, std::span<const OpDraft> drafts, const PhysicalClock& clock);
+  // author() for several drafts by one key in one write transaction, where a refusal of one does
+  // not stop the others: each draft's slot holds its op, or why it was refused before its op was
+  // written (the rules' verdict, a bad field). For `anwang import` (node/import.h), where a county's
+  // ledger is 50,000 rows, some of them wrong, and a transaction per op would spend most of its
+  // time flushing to disk. An error Status means nothing of the batch was kept: the store or disk
+  // failed, or a draft was refused after its op was written into the transaction (it cannot be
+  // taken out alone), in which case the caller may author the drafts one by one.
+  // REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
   Result<std::vector<Result<Op>>> author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
                                                const PhysicalClock& clock);
   // What the rules would say of each of `drafts` if `author` signed them now, as judge_draft does,
@@ -188,11 +198,6 @@ class Store {
   // in its slot. REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
   Result<std::vector<Result<Verdict>>> judge_batch(const PublicKey& author, std::span<const OpDraft> drafts,
                                                    const PhysicalClock& clock);
-  // What the rules would say if `author` signed `draft` now, exactly as `author` would judge it
-  // (the same parents, time and state), with nothing signed or written: for showing a person only
-  // the actions they may take. A draft that is no hazard or record step is judged effective here;
-  // the authority rules judge it when it is signed. Errors as for `author`.
-  Result<Verdict> judge_draft(const PublicKey& author, const OpDraft& draft, const PhysicalClock& clock);
 
   // Clocks (crdt/trusted_time.h). The trusted time of a node whose clock is `clock`, with its
   // peers' offsets as recorded.
@@ -323,23 +328,9 @@ class Store {
   // references, and the blobs it references that this node lacks.
   // `reach`: the op's effective reach (its row is written when the scope alone does not say it).
   // author (signer set) and judge_draft (judged set): one path, so the two never disagree.
-  Result<Op> author_or_judge(const PublicKey& author_key, const KeyPair* signer, const OpDraft& draft,
-                             const PhysicalClock& clock, std::optional<Verdict>* judged);
-  class IngestTxn;
-  // One draft authored (or judged) inside the write transaction `txn`, which the caller commits:
-  // author_or_judge and author_batch. `wrote` becomes true once the op may be in `txn` (a failure
-  // after that leaves the transaction unusable for anything but abort).
-  Result<Op> author_in(Txn& txn, IngestTxn& ingest, AuthorityGraph& graph, const PublicKey& author_key,
-                       const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
-                       std::optional<Verdict>* judged, bool& wrote);
-  // author_batch (signer set: committed) and judge_batch (signer null: each draft judged only, the
-  // transaction abandoned): the drafts one after another in one write transaction.
-  struct DraftOutcome {
-    Result<Op> op;
-    std::optional<Verdict> verdict;  // judged only
-  };
-  Result<std::vector<DraftOutcome>> draft_batch(const PublicKey& author_key, const KeyPair* signer,
-                                                std::span<const OpDraft> drafts, const PhysicalClock& clock);
+  Result<std::vector<Op>> author_or_judge(const PublicKey& author_key, const KeyPair* signer,
+                                          std::span<const OpDraft> drafts, const PhysicalClock& clock,
+                                          std::optional<Verdict>* judged);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
@@ -408,9 +399,26 @@ class Store {
   Status list_item(ByteView key, const ByteView* row) const;
   Status for_each_op_in(const Txn& txn, const std::function<void(const Op&)>& visit) const;
   Result<Verdict> verdict_in(const Txn& txn, const Op& op) const;
+  class IngestTxn;
   // The verdict a hazard or record step with `fields` would get if stored in `txn`, before it is
   // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
   Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
+  // One draft of author_or_judge's batch, in its transaction: signed and ingested (or judged only).
+  // On failure the caller abandons the transaction and undoes the graph. `wrote`, when given,
+  // becomes true once the op may be in `txn` (before that, a failure left only the timestamp it
+  // drew, and draft_batch goes on with the next draft).
+  Result<Op> author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, const PublicKey& author_key,
+                       const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
+                       std::optional<Verdict>* judged, bool* wrote = nullptr);
+  // author_batch (signer set: committed) and judge_batch (signer null: each draft judged only, the
+  // transaction abandoned): the drafts one after another in one write transaction, a draft refused
+  // before it was written leaving the others to go on.
+  struct DraftOutcome {
+    Result<Op> op;
+    std::optional<Verdict> verdict;  // judged only
+  };
+  Result<std::vector<DraftOutcome>> draft_batch(const PublicKey& author_key, const KeyPair* signer,
+                                                std::span<const OpDraft> drafts, const PhysicalClock& clock);
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads, const PhysicalClock* clock)
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads), clock_(clock) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).

@@ -452,6 +452,8 @@ HttpResponse WebApi::api(const HttpRequest& request) {
   if (what == "patrols" && parts.size() == 4 && parts[3] == "due" && method == "GET") return patrols_due_list(request);
   if (what == "people" && parts.size() == 3 && method == "GET") return people(*session, request);
   if (what == "sync" && parts.size() == 3 && method == "GET") return sync_panel();
+  if (what == "map" && parts.size() == 3 && method == "GET") return map_view(request);
+  if (what == "tiles" && parts.size() == 6 && method == "GET") return tile(parts[3], parts[4], parts[5]);
   return error_response(404, "not_found", "no endpoint " + method + " " + path);
 }
 
@@ -583,8 +585,12 @@ HttpResponse WebApi::me(Session& session) {
       allowed = allowed || (*authority)->can(Action{key, 0, capability, scope, "", capability_class(capability), std::nullopt}).effective;
     can[capability] = allowed;
   }
+  auto people = current_people();
+  if (!people) return status_response(people.status());
+  const Profile* profile = (*people)->of_key(key);
   return json_response(200, {{"key", session.key_name}, {"public_key", key.hex()}, {"csrf", session.csrf},
-                             {"roles", roles}, {"can", can}});
+                             {"roles", roles}, {"can", can}, {"name", profile ? profile->name : ""},
+                             {"person", profile ? json(profile->id.hex()) : json(nullptr)}});
 }
 
 Result<WebApi::Outbox> WebApi::outbox() {
@@ -644,9 +650,12 @@ HttpResponse WebApi::inbox(Session& session, const HttpRequest& request) {
     return std::make_tuple(overdue(b), b->hazard.reported_hlc, b->hazard.id) <
            std::make_tuple(overdue(a), a->hazard.reported_hlc, a->hazard.id);
   });
+  auto names = key_names();
+  if (!names) return status_response(names.status());
   json out = json::array();
   for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = hazard_json(matched[i]->hazard, false);
+    entry["reporter_name"] = (*names)(matched[i]->hazard.reporter);
     entry["action"] = capability_action(matched[i]->capability);
     entry["synced"] = !waiting->objects.count(matched[i]->hazard.id) && waiting->ever_synced;
     out.push_back(entry);
@@ -685,9 +694,12 @@ HttpResponse WebApi::hazard_list(Session&, const HttpRequest& request) {
   std::sort(matched.begin(), matched.end(), [](const HazardState& a, const HazardState& b) {
     return std::tie(b.reported_hlc, b.id) < std::tie(a.reported_hlc, a.id);
   });
+  auto names = key_names();
+  if (!names) return status_response(names.status());
   json items = json::array();
   for (std::size_t i = page->first; i < matched.size() && i < page->first + page->size; ++i) {
     json entry = hazard_json(matched[i], false);
+    entry["reporter_name"] = (*names)(matched[i].reporter);
     entry["synced"] = !waiting->objects.count(matched[i].id) && waiting->ever_synced;
     items.push_back(entry);
   }
@@ -731,6 +743,7 @@ HttpResponse WebApi::hazard_show(Session& session, const std::string& id_text) {
       if (h->deadline_ms != 0) step["deadline"] = hlc_display(hlc_from_ms(h->deadline_ms), TimeShown::kDate);
       if (!h->responsible.empty()) step["responsible"] = h->responsible;
       if (!h->measures.empty()) step["measures"] = h->measures;
+      if (!h->location.empty()) step["location"] = h->location;
       if (h->action == "reclassify") {
         if (!h->category.empty()) step["category"] = h->category;
         if (!h->severity.empty()) step["severity"] = h->severity;
@@ -785,6 +798,7 @@ HttpResponse WebApi::hazard_report(Session& session, const HttpRequest& request)
   input.category = fields.string("category", true, 64);
   input.severity = fields.string("severity", true, 16);
   input.text = fields.string("text", true, limits::note_bytes_max);
+  input.location = fields.string("location", false, limits::location_bytes_max);  // checked by hazard_report_draft
   std::string unit = fields.string("unit", false, 64);
   std::string captured_at = fields.string("captured_at", false, 32);  // the phone's time of capture, shown in the text
   auto fix = fields.boolean("fixed_on_site");
@@ -865,6 +879,7 @@ HttpResponse WebApi::hazard_step(Session& session, const std::string& id_text, c
   input.days = fields.integer("days", 0, static_cast<int>(limits::notice_deadline_days_max));
   input.responsible = fields.string("responsible", false, 256);
   input.measures = fields.string("measures", false, limits::note_bytes_max);
+  input.location = fields.string("location", false, limits::location_bytes_max);
   for (auto [name, target] : {std::pair{"assignee", &input.assignee}, std::pair{"acceptor", &input.acceptor}}) {
     std::string text = fields.string(name, false, 128);
     if (text.empty()) continue;
@@ -1019,15 +1034,23 @@ HttpResponse WebApi::blob_get(Session&, const std::string& hash_text) {
   return r;
 }
 
-Result<std::map<std::string, std::string>> WebApi::current_region_names() {
+Result<const std::map<std::string, RegionInfo>*> WebApi::current_regions() {
   auto arrival = store_.last_arrival();
   if (!arrival) return arrival.status();
   if (region_names_arrival_ != *arrival) {
-    auto names = region_names(store_);
-    if (!names) return names.status();
-    region_names_ = std::move(*names);
+    auto infos = region_infos(store_);
+    if (!infos) return infos.status();
+    regions_ = std::move(*infos);
+    region_names_.clear();
+    for (const auto& [code, info] : regions_) region_names_[code] = info.name;
     region_names_arrival_ = *arrival;
   }
+  return &regions_;
+}
+
+Result<std::map<std::string, std::string>> WebApi::current_region_names() {
+  auto regions = current_regions();
+  if (!regions) return regions.status();
   return region_names_;
 }
 
@@ -1056,7 +1079,7 @@ HttpResponse WebApi::units(const HttpRequest& request) {
     if (!r->exists || (!grid.empty() && !scope_contains(grid, r->scope))) continue;
     out.push_back({{"id", id.hex()}, {"scope", r->scope}, {"name", r->field("name")}, {"address", r->field("address")},
                    {"industry", r->field("industry")}, {"key_supervision", r->field("key_supervision") == "true"},
-                   {"status", r->field("status")}});
+                   {"status", r->field("status")}, {"location", r->field("location")}});
   }
   return json_response(200, {{"items", out}});
 }
@@ -1434,6 +1457,75 @@ HttpResponse WebApi::people(Session& session, const HttpRequest& request) {
   const Profile* me = (*people)->of_key(viewer);
   return json_response(200, {{"items", items}, {"profiles", profiles}, {"may_edit", may_edit},
                              {"me", me == nullptr ? json(nullptr) : json(me->id.hex())}});
+}
+
+HttpResponse WebApi::map_view(const HttpRequest& request) {
+  std::string scope;
+  if (auto bad = bad_scope_filter(request, scope)) return *bad;
+  std::lock_guard<std::mutex> lock(store_mutex_);
+  // The node's own scope unless another is asked for: what this node holds is what it serves.
+  if (scope.empty()) {
+    auto authority = store_.authority();
+    if (!authority) return status_response(authority.status());
+    auto scopes = (*authority)->node_scopes(home_.node_key());
+    auto stats = store_.stats();
+    if (!stats) return status_response(stats.status());
+    scope = scopes.empty() ? stats->county_code : scopes.front();
+    if (scope.empty()) return error_response(404, "not_found", "this node belongs to no network yet");
+  }
+  auto regions = current_regions();
+  if (!regions) return status_response(regions.status());
+  auto data = map_data(store_, **regions, scope);
+  if (!data) return status_response(data.status());
+  json out = map_json(*data);
+  MbTiles* tiles = basemap();
+  out["basemap"] = tiles == nullptr ? json(nullptr)
+                                    : json{{"name", tiles->name()}, {"format", tiles->format()}, {"bounds", tiles->bounds()},
+                                           {"minzoom", tiles->min_zoom()}, {"maxzoom", tiles->max_zoom()}};
+  return json_response(200, out);
+}
+
+MbTiles* WebApi::basemap() {
+  if (!tiles_opened_) {
+    tiles_opened_ = true;
+    const std::string& path = home_.config().web_mbtiles;
+    if (!path.empty()) {
+      auto opened = MbTiles::open(path);
+      if (opened) tiles_ = std::move(*opened);
+      else spdlog::warn("web: no basemap: {}", opened.status().message());
+    }
+  }
+  return tiles_.get();
+}
+
+HttpResponse WebApi::tile(const std::string& z_text, const std::string& x_text, const std::string& y_text) {
+  // Whole numbers of at most 8 digits (2^22 has 7), so nothing overflows before the bounds are checked.
+  auto number = [](const std::string& text) -> long long {
+    if (text.empty() || text.size() > 8 || text.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(text);
+  };
+  const long long z = number(z_text), x = number(x_text), y = number(y_text);
+  if (z < 0 || x < 0 || y < 0)
+    return error_response(422, "invalid", "a tile is tiles/Z/X/Y in whole numbers", z < 0 ? "z" : x < 0 ? "x" : "y");
+  if (z > limits::web_tile_zoom_max)
+    return error_response(422, "invalid", "zoom is 0 to " + std::to_string(limits::web_tile_zoom_max), "z");
+  if (x >= (1LL << z) || y >= (1LL << z))
+    return error_response(422, "invalid", "at zoom " + std::to_string(z) + " a tile's x and y are 0 to " + std::to_string((1LL << z) - 1),
+                          x >= (1LL << z) ? "x" : "y");
+  std::lock_guard<std::mutex> lock(store_mutex_);  // the web server's one thread, and the tiles file with it
+  MbTiles* tiles = basemap();
+  if (tiles == nullptr) return error_response(404, "not_found", "this node has no basemap ([web] mbtiles in anwang.toml)");
+  auto found = tiles->tile(static_cast<int>(z), x, y);
+  // A tile that is there but cannot be drawn (a vector tile, one over the size bound) is none to the map.
+  if (!found && found.status().code() == Status::Code::kInvalidArgument)
+    return error_response(404, "not_found", found.status().message());
+  if (!found) return status_response(found.status());
+  if (!*found) return error_response(404, "not_found", "the basemap has no tile " + z_text + "/" + x_text + "/" + y_text);
+  HttpResponse r;
+  r.content_type = (*found)->media_type;
+  r.body = std::move((*found)->bytes);
+  r.headers.emplace_back("Cache-Control", "private, max-age=86400");
+  return r;
 }
 
 }  // namespace anwang::node

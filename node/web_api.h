@@ -28,6 +28,8 @@
 #include "crdt/limits.h"
 #include "node/home.h"
 #include "node/people.h"
+#include "node/map.h"
+#include "node/mbtiles.h"
 #include "node/store.h"
 #include "node/web_server.h"
 
@@ -79,6 +81,8 @@ class WebApi final : public HttpHandler {
   HttpResponse people(Session& session, const HttpRequest& request);
   // A person record as JSON (`out`), its phone blanked unless this person may see it (false then).
   Result<bool> hide_phone_unless_visible(nlohmann::json& out, const RecordState& r, Session& session);
+  HttpResponse map_view(const HttpRequest& request);
+  HttpResponse tile(const std::string& z, const std::string& x, const std::string& y);
   HttpResponse sync_panel();
 
   Session* session_of(const HttpRequest& request);
@@ -100,6 +104,10 @@ class WebApi final : public HttpHandler {
   // The region names by code (region_names), walked again only when ops have arrived since the
   // last walk: every page asks for them, and the walk reads every op. REQUIRES: store_mutex_ held.
   Result<std::map<std::string, std::string>> current_region_names();
+  // The regions with their boundaries (region_infos), from the same walk. REQUIRES: store_mutex_ held.
+  Result<const std::map<std::string, RegionInfo>*> current_regions();
+  // The basemap's tiles ([web] mbtiles in anwang.toml), opened at the first use; nullptr: none.
+  MbTiles* basemap();
 
   Store& store_;
   std::mutex& store_mutex_;
@@ -121,9 +129,12 @@ class WebApi final : public HttpHandler {
   };
   std::map<std::string, Upload> uploads_;
   std::map<std::string, std::string> region_names_;
+  std::map<std::string, RegionInfo> regions_;
   std::optional<std::uint64_t> region_names_arrival_;  // the last arrival when they were walked
   std::shared_ptr<const People> people_;
   std::optional<std::uint64_t> people_arrival_;
+  std::unique_ptr<MbTiles> tiles_;
+  bool tiles_opened_ = false;  // tried once; a file that fails to open is logged and not tried again
   std::uint64_t uploads_opened_ = 0;
   std::uint64_t upload_bytes_reserved_ = 0;
 };

@@ -1639,3 +1639,145 @@ TEST_CASE("the ledger, a patrol, a tip, an incident and a notice through the com
   CHECK(received["acknowledged"] == json::array({"150430100201"}));
   (void)patrol;
 }
+
+namespace {
+
+// A GeoJSON Feature: code and name under the given keys, a square ring around (lng, lat).
+json square_feature(const json& properties, double lng, double lat, double side = 0.01) {
+  json ring = json::array({{lng, lat}, {lng + side, lat}, {lng + side, lat + side}, {lng, lat + side}, {lng, lat}});
+  return {{"type", "Feature"}, {"properties", properties}, {"geometry", {{"type", "Polygon"}, {"coordinates", {ring}}}}};
+}
+
+void write_json(const std::filesystem::path& file, const json& value) { std::ofstream(file) << value.dump(1); }
+
+}  // namespace
+
+TEST_CASE("region import writes every feature's boundary in one batch, and again writes nothing", "[cli][map]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  const std::string sample = std::string(ANWANG_SOURCE_DIR) + "/docs/map/sample-regions.geojson";
+  std::uint64_t before = op_count(home);
+  Run dry = ok(home, {"--as", "root", "region", "import", sample, "--dry-run", "--json"});
+  CHECK(json::parse(dry.out)["to_write"].size() == 6);
+  CHECK(op_count(home) == before);
+  json imported = json::parse(ok(home, {"--as", "root", "region", "import", sample, "--json"}).out);
+  REQUIRE(imported["written"].size() == 6);
+  CHECK(imported["refused"].empty());
+  CHECK(op_count(home) == before + 6);
+  json regions = json::parse(ok(home, {"region", "list", "--json"}).out);
+  CHECK(std::any_of(regions.begin(), regions.end(), [](const json& r) { return r["code"] == "150430100201-03" && r["name"] == "东井村三组"; }));
+  json log = json::parse(ok(home, {"log", "--json"}).out);
+  std::size_t with_boundary = 0;
+  for (const json& op : log)
+    if (op["kind"] == "region" && !op["payload"]["boundary"].get<std::string>().empty()) {
+      json boundary = json::parse(op["payload"]["boundary"].get<std::string>());
+      CHECK(boundary["type"] == "Polygon");
+      ++with_boundary;
+    }
+  CHECK(with_boundary == 6);
+  // The six ops are one author's consecutive ops, each after the one before it.
+  for (std::size_t i = log.size() - 5; i < log.size(); ++i) CHECK(log[i]["author_seq"] == log[i - 1]["author_seq"].get<int>() + 1);
+
+  // Again: nothing to write. A rename without a boundary keeps the boundary.
+  Run again = ok(home, {"--as", "root", "region", "import", sample});
+  CHECK_THAT(again.out, Catch::Contains("Nothing to write"));
+  CHECK(op_count(home) == before + 6);
+  ok(home, {"--as", "root", "region", "add", "150430100202", "--name", "西井新村"});
+  json renamed = json::parse(ok(home, {"--as", "root", "region", "import", sample, "--json"}).out);
+  CHECK(renamed["written"].size() == 1);
+  CHECK(renamed["written"][0]["code"] == "150430100202");
+  CHECK(renamed["unchanged"].size() == 5);
+  ok(home, {"verify"});
+}
+
+TEST_CASE("region import refuses a file with a bad feature, naming each, and writes nothing", "[cli][map]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  json big_ring = json::array();
+  for (int i = 0; i < 2000; ++i) big_ring.push_back({119.9 + i * 1e-6, 42.2 + (i % 7) * 1e-5});
+  big_ring.push_back(big_ring[0]);
+  json point = square_feature({{"code", "150430100203"}, {"name", "点"}}, 119.9, 42.2);
+  point["geometry"] = {{"type", "Point"}, {"coordinates", {119.9, 42.2}}};
+  json huge = square_feature({{"code", "150430100204"}, {"name", "太大的村"}}, 119.9, 42.2);
+  huge["geometry"]["coordinates"] = json::array({big_ring});
+  json features = json::array({
+      square_feature({{"adcode", 150430100}, {"名称", "新惠镇"}}, 119.9, 42.2),        // 1: good (a number, 名称)
+      square_feature({{"code", "15043010"}, {"name", "八位"}}, 119.9, 42.2),           // 2: not a code
+      square_feature({{"code", "150430"}, {"name", "敖汉旗"}}, 119.9, 42.2),           // 3: the county
+      point,                                                                          // 4: a Point
+      square_feature({{"CODE", "150430100205"}, {"NAME", "经纬颠倒"}}, 42.2, 119.9),   // 5: latitude 119.9
+      huge,                                                                           // 6: over 32 KiB
+      square_feature({{"code", "150430100206"}}, 119.9, 42.2),                         // 7: no name
+      square_feature({{"区划代码", "150430100"}, {"name", "又一个"}}, 119.9, 42.2),     // 8: code given twice
+  });
+  write_json(dir.path() / "bad.geojson", {{"type", "FeatureCollection"}, {"features", features}});
+  std::uint64_t before = op_count(home);
+  Run bad = anwang_cli(home, {"--as", "root", "region", "import", (dir.path() / "bad.geojson").string()});
+  CHECK(bad.exit_code == 3);
+  CHECK(op_count(home) == before);
+  CHECK_THAT(bad.out, Catch::Contains("nothing written"));
+  for (const char* words : {"feature 2 (15043010)", "feature 3 (150430): code 150430 is a county", "feature 4 (150430100203): its geometry is a Point",
+                            "feature 5 (150430100205): position", "out of range", "feature 6 (150430100204): its boundary is",
+                            "simplify it with a GIS tool", "feature 7 (150430100206): its properties give no name",
+                            "feature 8 (150430100): code 150430100 was given already by feature 1"}) {
+    CAPTURE(words);
+    CHECK_THAT(bad.out, Catch::Contains(words));
+  }
+  CHECK(bad.out.find("feature 1 ") == std::string::npos);
+  // The one good feature alone goes in.
+  write_json(dir.path() / "good.geojson", {{"type", "FeatureCollection"}, {"features", json::array({features[0]})}});
+  ok(home, {"--as", "root", "region", "import", (dir.path() / "good.geojson").string()});
+  CHECK(op_count(home) == before + 1);
+  // Not GeoJSON at all.
+  std::ofstream(dir.path() / "not.geojson") << "{\"type\": \"Topology\"}";
+  Run topology = anwang_cli(home, {"--as", "root", "region", "import", (dir.path() / "not.geojson").string()});
+  CHECK(topology.exit_code == 3);
+  CHECK_THAT(topology.err, Catch::Contains("FeatureCollection"));
+}
+
+TEST_CASE("region import refuses regions outside the signer's authority, and writes none of the file", "[cli][map]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  const std::string sample = std::string(ANWANG_SOURCE_DIR) + "/docs/map/sample-regions.geojson";
+  std::uint64_t before = op_count(home);
+  // The village head may define the village and its grids, not the township or the other village.
+  Run head = anwang_cli(home, {"--as", "head", "region", "import", sample, "--json"});
+  CHECK(head.exit_code == 3);
+  json out = json::parse(head.out);
+  std::set<std::string> refused;
+  for (const json& f : out["refused"]) refused.insert(f["code"].get<std::string>());
+  CHECK(refused == std::set<std::string>{"150430100", "150430100202"});
+  CHECK_THAT(out["refused"][0]["error"].get<std::string>(), Catch::Contains("may not define region"));
+  CHECK(op_count(home) == before);
+}
+
+TEST_CASE("a hazard and a unit carry a location from the command line, and a malformed one writes nothing", "[cli][map]") {
+  TempDir dir;
+  auto home = loop_county(dir);
+  std::uint64_t before = op_count(home);
+  for (const char* bad : {"119.9", "42.2779,119.9236", "119.9236, 42.2779", "abc,def"}) {
+    CAPTURE(bad);
+    Run refused = anwang_cli(home, {"--as", "member", "hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                    "--severity", "general", "--text", "x", "--location", bad});
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err, Catch::Contains("--location"));
+  }
+  CHECK(op_count(home) == before);
+  std::string id = json::parse(ok(home, {"--as", "member", "hazard", "report", "--grid", "150430100201-03", "--category", "fire",
+                                         "--severity", "general", "--text", "加油站消防通道堵塞", "--location", "119.9665,42.2441", "--json"})
+                                   .out)["id"];
+  CHECK(json::parse(ok(home, {"hazard", "show", id, "--json"}).out)["location"] == "119.9665,42.2441");
+  // A comment corrects it; another step may not carry one.
+  CHECK(anwang_cli(home, {"--as", "head", "hazard", "escalate", id}).exit_code == 0);
+  ok(home, {"--as", "member", "hazard", "comment", id, "--location", "119.9670,42.2445", "--text", "位置更正"});
+  CHECK(json::parse(ok(home, {"hazard", "show", id, "--json"}).out)["location"] == "119.9670,42.2445");
+  std::string unit = json::parse(ok(home, {"--as", "head", "unit", "add", "--grid", "150430100201-03", "--name", "加油站",
+                                           "--location", "119.9668,42.2443", "--json"})
+                                     .out)["id"];
+  CHECK(json::parse(ok(home, {"unit", "show", unit, "--json"}).out)["fields"]["location"]["value"] == "119.9668,42.2443");
+  before = op_count(home);
+  Run bad_unit = anwang_cli(home, {"--as", "head", "unit", "edit", unit, "--location", "119.9668,91"});
+  CHECK(bad_unit.exit_code == 3);
+  CHECK_THAT(bad_unit.err, Catch::Contains("--location"));
+  CHECK(op_count(home) == before);
+}

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "crdt/hash.h"
+#include "crdt/limits.h"
+#include "node/map.h"
 #include "node/store.h"
 #include "support/fixtures.h"
 
@@ -953,4 +955,83 @@ TEST_CASE("two sign-offs count only from two persons, neither appointed by the o
   Op up = loop.step(loop.head, id, Loop::action("escalate"), {head.id, again.id, phone.id, deputy.id, early.id, officer.id});
   loop.ingest(up);
   CHECK(loop.verdict(up).effective);
+}
+
+TEST_CASE("a hazard's location: the report's, corrected by a later comment, concurrent ones by time", "[hazard][map]") {
+  Loop loop;
+  HazardPayload h = Loop::action("report");
+  h.text = "变压器围栏倒塌";
+  h.category = "electrical";
+  h.severity = "general";
+  h.location = "119.9665,42.2441";
+  Op r = loop.step(loop.member, authored_object_id(loop.member.public_key(), loop.factory().next_seq(loop.member)), h, {});
+  loop.ingest(r);
+  Hash32 id = r.fields.object;
+  CHECK(loop.state(id).location == "119.9665,42.2441");
+  auto comment = [](const char* location) {
+    HazardPayload c = Loop::action("comment");
+    c.location = location;
+    return c;
+  };
+  // Two comments that do not see each other: the later by (time, id) stands, whoever signed it.
+  Op a = loop.step(loop.member, id, comment("119.9670,42.2445"), {r.id});
+  Op b = loop.step(loop.head, id, comment("119.9600,42.2400"), {r.id});
+  loop.ingest(a);
+  loop.ingest(b);
+  const Op& later = std::tie(a.fields.hlc, a.id) > std::tie(b.fields.hlc, b.id) ? a : b;
+  CHECK(loop.state(id).location == std::get<HazardPayload>(later.fields.payload).location);
+  // A step that has seen both and gives none keeps it; a comment after them corrects it; the state
+  // is untouched by either (a comment without photos is no new evidence).
+  Op escalated = loop.step(loop.head, id, Loop::action("escalate"), {a.id, b.id});
+  loop.ingest(escalated);
+  CHECK(loop.state(id).location == std::get<HazardPayload>(later.fields.payload).location);
+  Op fixed = loop.step(loop.member, id, comment("119.9666,42.2442"), {escalated.id});
+  loop.ingest(fixed);
+  CHECK(loop.state(id).location == "119.9666,42.2442");
+  CHECK(loop.state(id).state == "escalated");
+}
+
+TEST_CASE("the map lists the located hazards and units within its scope, at most web_map_points_max, and says so", "[map]") {
+  Loop loop;
+  std::vector<Hash32> hazards;
+  for (const char* where : {"119.93,42.24", ""}) {
+    HazardPayload h = Loop::action("report");
+    h.text = "x";
+    h.category = "fire";
+    h.severity = "general";
+    h.location = where;
+    Op r = loop.step(loop.member, authored_object_id(loop.member.public_key(), loop.factory().next_seq(loop.member)), h, {});
+    loop.ingest(r);
+    hazards.push_back(r.fields.object);
+  }
+  // More located units than the map shows, and one in another village.
+  std::vector<Bytes> batch;
+  const std::size_t units = limits::web_map_points_max + 5;
+  for (std::size_t i = 0; i <= units; ++i) {
+    const char* scope = i == units ? "150430100202" : kGrid;
+    RecordPayload unit{"unit", "add", {{"location", "119.94,42.25"}, {"name", "单位" + std::to_string(i)}}, {}, {}};
+    Op op = loop.factory().make(loop.root, scope, authored_object_id(loop.root.public_key(), loop.factory().next_seq(loop.root)),
+                                unit, loop.authority_heads());
+    batch.push_back(op.bytes);
+    if (batch.size() == limits::ingest_batch_ops_max || i == units) {
+      REQUIRE(loop.store().ingest(batch).is_ok());
+      batch.clear();
+    }
+  }
+  auto regions = node::region_infos(loop.store());
+  REQUIRE(regions.is_ok());
+  auto data = node::map_data(loop.store(), *regions, kVillage);
+  REQUIRE(data.is_ok());
+  CHECK(data->hazards.size() == 1);
+  CHECK(data->hazards[0].id == hazards[0]);
+  CHECK(data->points_total == 1 + units);
+  CHECK(data->hazards.size() + data->units.size() == limits::web_map_points_max);
+  CHECK(data->points_capped);
+  nlohmann::json out = node::map_json(*data);
+  CHECK(out["points_capped"] == true);
+  CHECK(out["hazards"][0]["location"] == "119.93,42.24");
+  auto township = node::map_data(loop.store(), *regions, "150430100202");
+  REQUIRE(township.is_ok());
+  CHECK(township->units.size() == 1);
+  CHECK_FALSE(township->points_capped);
 }

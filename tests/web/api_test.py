@@ -6,8 +6,10 @@ is refused with the stated status and error code, the node stays up, and nothing
 store's op count, read with the CLI, is unchanged). Usage: api_test.py BUILD_DIR
 """
 import hashlib
+import json
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -26,9 +28,37 @@ def check(condition, what):
         failures.append(what)
 
 
+SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "map",
+                      "sample-regions.geojson")
+TINY_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478da63f8cfc000"
+                         "0003010100c9fe92ef0000000049454e44ae426082")
+
+
+def make_mbtiles(path):
+    """A tiny basemap: a PNG at zoom 1 column 1 XYZ row 0 (TMS row 1), a JPEG at XYZ row 1, and a
+    vector tile (gzip bytes) the map cannot draw at zoom 2."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+    db.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "test"), ("format", "png"), ("minzoom", "0"), ("maxzoom", "2")])
+    db.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)",
+                   [(1, 1, 1, TINY_PNG), (1, 1, 0, TINY_JPEG), (2, 0, 3, b"\x1f\x8b\x08\x00 vector tile")])
+    db.commit()
+    db.close()
+
+
 def main(build):
     tmp = tempfile.mkdtemp(prefix="anwang-web-api-")
     node = one_village_node(os.path.abspath(build), tmp)
+    # People (人员信息): the grid member's profile with a phone, and a member of a sibling grid.
+    node.new_key("sib")
+    node.cli("--as", "head", "delegate", "--to", "sib", "--role", "grid_member", "--scope", "150430100201-04")
+    member_key = [k["public_key"] for k in node.cli_json("key", "list") if k["name"] == "member"][0]
+    node.cli("--as", "head", "person", "add", "--scope", "150430100201-03", "--name", "张三", "--phone", "13800000001",
+             "--office", "网格员", "--key", member_key)
+    make_mbtiles(os.path.join(tmp, "county.mbtiles"))
+    with open(os.path.join(node.home, "anwang.toml"), "a") as f:  # [web] is the file's last section
+        f.write('\nmbtiles = "%s"\n' % os.path.join(tmp, "county.mbtiles"))
     node.start()
     try:
         run(node)
@@ -79,8 +109,8 @@ def run(node):
     hazard = created["id"]
     status, shown, _ = member.request("GET", "/api/v1/hazards/" + hazard)
     check(status == 200 and shown["state"] == "reported" and shown["synced"] is False, "GET hazards/ID: reported, 待同步")
-    check(shown["history"][0]["author_name"] == "member" and "手机记录于 2026-12-07 09:30" in shown["history"][0]["text"],
-          "the timeline names the author and keeps the phone's capture time")
+    check(shown["history"][0]["author_name"] == "张三" and "手机记录于 2026-12-07 09:30" in shown["history"][0]["text"],
+          "the timeline names the author by their profile (张三) and keeps the phone's capture time")
     check("escalate" not in shown["actions"], "a grid member is offered no escalate (the village head's step)")
     status, listed, _ = member.request("GET", "/api/v1/hazards?state=reported")
     check(status == 200 and listed["total"] == 1 and listed["items"][0]["id"] == hazard, "GET hazards filters by state")
@@ -197,7 +227,67 @@ def run(node):
     check(status == 201 and shown["acknowledged"] == ["150430100201"] and shown["actions"] == [], "    …signed for, and not asked again")
     status, folks, _ = head.request("GET", "/api/v1/people?scope=150430100201")
     roles = {(p["name"], p["role"]) for p in folks["items"]}
-    check(status == 200 and ("head", "village_head") in roles and ("member", "grid_member") in roles, "GET people: who is who in the village")
+    check(status == 200 and ("head", "village_head") in roles and ("张三", "grid_member") in roles,
+          "GET people: who is who in the village, the member named by their profile")
+    zhang = [p for p in folks["profiles"] if p["name"] == "张三"][0]
+    check(zhang["phone"] == "13800000001" and folks["may_edit"], "    …the head sees the member's phone and may add people")
+    status, me_now = member.request("GET", "/api/v1/me")[:2]
+    check(me_now["name"] == "张三" and me_now["person"] == zhang["id"], "GET me names the member by their profile")
+    sib = Client(node)
+    sib.sign_in("sib")
+    _, theirs, _ = sib.request("GET", "/api/v1/people")
+    seen = [p for p in theirs["profiles"] if p["name"] == "张三"]
+    check(not seen or (seen[0]["phone"] is None and seen[0]["phone_hidden"]) and not theirs["may_edit"],
+          "a member of a sibling grid does not see the phone (GET people)")
+    _, listed, _ = sib.request("GET", "/api/v1/records?kind=person")
+    _, one, _ = sib.request("GET", "/api/v1/records/" + zhang["id"])
+    check(all(r["fields"]["phone"]["value"] is None for r in listed["items"]) and one["fields"]["phone"]["value"] is None and
+          all((st.get("fields") or {}).get("phone") is None for st in one["history"]) and "13800000001" not in json.dumps(one),
+          "    …nor through GET records?kind=person or GET records/ID (field and history)")
+    status, _, _ = member.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"phone": "13900000002"}})
+    _, mine, _ = member.request("GET", "/api/v1/records/" + zhang["id"])
+    check(status == 201 and mine["fields"]["phone"]["value"] == "13900000002" and mine["actions"] == ["edit_self"],
+          "the member changes their own phone (edit_self)")
+    status, training, _ = head.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201", "fields": {
+        "date": "2026-12-01", "topic": "冬季防火", "hours": "2", "attendees": zhang["id"] + ",李四"}})
+    check(status == 201, "the head records a training with its attendees")
+
+    print("the map: located hazards and units, boundaries, the basemap's tiles:")
+    status, located, _ = member.request("POST", "/api/v1/hazards", dict(report, photos=[], text="变压器围栏倒塌", location="119.9665,42.2441"))
+    check(status == 201, "a hazard reported with a location")
+    status, shown, _ = member.request("GET", "/api/v1/hazards/" + located["id"])
+    check(shown.get("location") == "119.9665,42.2441", "    …which it carries")
+    status, _, _ = head.request("POST", "/api/v1/records/%s/edit" % unit["id"], {"fields": {"location": "119.9338,42.2452"}})
+    check(status == 201, "the head locates the unit in the ledger")
+    status, m, _ = member.request("GET", "/api/v1/map")
+    check(status == 200 and m["scope"] == "150430100201" and [h["id"] for h in m["hazards"]] == [located["id"]] and
+          m["hazards"][0]["location"] == "119.9665,42.2441" and m["hazards"][0]["state_zh"] == "已上报" and
+          [u["name"] for u in m["units"]] == ["红砖厂"] and m["points_total"] == 2 and not m["points_capped"] and
+          m["points_max"] == 1000, "GET map: the node's village, its located hazard and unit, nothing cut")
+    check(all(r["boundary"] is None for r in m["regions"]), "    …and its regions, without boundaries yet")
+    node.cli("--as", "root", "region", "import", SAMPLE)  # written beside the running node
+    status, m, _ = member.request("GET", "/api/v1/map")
+    check(sorted(r["code"] for r in m["regions"] if r["boundary"] and r["boundary"]["type"] == "Polygon") ==
+          ["150430100201", "150430100201-01", "150430100201-02", "150430100201-03"] and not m["regions_capped"],
+          "after region import: the village and its three grids with their boundaries")
+    status, m, _ = member.request("GET", "/api/v1/map?scope=150430100")
+    check(status == 200 and len([r for r in m["regions"] if r["boundary"]]) == 6 and m["regions"][0]["code"] == "150430100",
+          "GET map?scope= the township: six outlines, the township's first")
+    check(m["basemap"] and m["basemap"]["maxzoom"] == 2, "GET map names the basemap ([web] mbtiles)")
+    status, tile, r = member.request("GET", "/api/v1/tiles/1/1/0")
+    check(status == 200 and tile == TINY_PNG and r.getheader("Content-Type") == "image/png", "GET tiles/1/1/0: the PNG at TMS row 1")
+    status, tile, r = member.request("GET", "/api/v1/tiles/1/1/1")
+    check(status == 200 and tile == TINY_JPEG and r.getheader("Content-Type") == "image/jpeg", "GET tiles/1/1/1: the JPEG at TMS row 0")
+    status, _, _ = member.request("GET", "/api/v1/tiles/1/0/0")
+    check(status == 404, "a tile the file does not have: 404")
+    status, _, _ = member.request("GET", "/api/v1/tiles/2/0/0")
+    check(status == 404, "a vector tile, which the map cannot draw: 404")
+    status, _, _ = Client(node).request("GET", "/api/v1/tiles/1/1/0")
+    check(status == 401, "tiles need a session, as the rest of the API")
+    status, _, _ = member.request("POST", "/api/v1/hazards/%s/comment" % located["id"], {"location": "119.9670,42.2445", "text": "位置更正"})
+    status2, shown, _ = member.request("GET", "/api/v1/hazards/" + located["id"])
+    check(status == 201 and shown["location"] == "119.9670,42.2445" and shown["history"][-1]["location"] == "119.9670,42.2445" and
+          shown["state"] == "reported", "a comment corrects the location; its step says so, and the state is as it was")
 
     print("hostile and careless inputs (each refused, the node up, nothing written):")
     ops = node.ops()
@@ -220,6 +310,41 @@ def run(node):
     refused("a 9 MiB photo", s, b, 413, "body_too_large")
     s, b, _ = member.request("POST", "/api/v1/blobs", b"<script>alert(1)</script>", {"Content-Type": "text/html"}, raw=True)
     refused("an upload that is not a photo (text/html)", s, b, 415, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"office": "村长"}})
+    refused("a grid member makes themselves 村长 on their profile", s, b, 403, "refused")
+    s, b, _ = sib.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"phone": "110"}})
+    refused("a member of another grid changes someone's phone", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201-03", "fields": {"name": "假人"}})
+    refused("a grid member adds a profile", s, b, 403, "refused")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201", "fields": {"name": "王五", "phone": "call me"}})
+    refused("a phone number that is not digits", s, b, 403, "refused")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201", "fields": {"name": "王五", "holder": "zz"}})
+    refused("a profile bound to something that is not a key", s, b, 422, "invalid")
+    s, b, _ = head.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201", "fields": {
+        "date": "2026-02-30", "topic": "t", "hours": "2", "attendees": "张三"}})
+    refused("a training on 2026-02-30", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "training", "scope": "150430100201-03", "fields": {
+        "date": "2026-12-01", "topic": "t", "hours": "2", "attendees": "张三"}})
+    refused("a grid member records a training", s, b, 403, "refused")
+    s, b, _ = member.request("POST", "/api/v1/records", {"kind": "notebook", "scope": "150430100201-03", "fields": {"date": "2026-12-01", "mood": "good"}})
+    refused("a notebook entry with a field it has not", s, b, 422, "invalid")
+    for bad in ("119.9", "200,42", "119.9665, 42.2441", "119.9665,42.2441\n", "1" * 40, "一一九,四二"):
+        s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, location=bad))
+        refused("a hazard location %r" % bad, s, b, 422, "invalid")
+        check(b["error"].get("field") == "location", "    …naming the field location")
+    s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, location=119.9))
+    refused("a hazard location that is a number", s, b, 422, "invalid")
+    s, b, _ = member.request("POST", "/api/v1/hazards/%s/comment" % hazard, {"location": "119.9,-91"})
+    refused("a comment correcting the location to latitude -91", s, b, 422, "invalid")
+    s, b, _ = head.request("POST", "/api/v1/hazards/%s/escalate" % hazard, {"location": "119.9,42.2"})
+    refused("a location on an escalation (only a report or a comment carries one)", s, b, 422, "invalid")
+    s, b, _ = head.request("POST", "/api/v1/records/%s/edit" % unit["id"], {"fields": {"location": "东井村"}})
+    refused("a unit location that is a name", s, b, 422, "invalid")
+    for path in ("23/0/0", "3/8/0", "3/0/8", "-1/0/0", "a/0/0", "1/99999999999/0", "1/1/0.png", "1/1/0/9"):
+        s, b, _ = member.request("GET", "/api/v1/tiles/" + path)
+        refused("a tile at %s" % path, s, b, 404 if path.count("/") != 2 else 422, None)
+    s, b, _ = member.request("GET", "/api/v1/map?scope=../../etc")
+    refused("a map of a scope that is a path", s, b, 422, "invalid")
     s, b, _ = member.request("POST", "/api/v1/hazards", dict(report, severity="huge"))
     refused("severity 'huge'", s, b, 422, "invalid")
     check(b["error"].get("field") == "severity" and b["error"]["message_zh"], "    …naming the field severity, with a Chinese sentence")

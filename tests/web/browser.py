@@ -9,6 +9,7 @@ import base64
 import os
 import re
 import struct
+import sys
 import time
 import zlib
 
@@ -28,19 +29,29 @@ def check(ok, what):
         failures.append(what)
 
 
-def big_png(path, w=2400, h=1800):
-    """A photo larger than the 1,600 px the browser shrinks to."""
-    rows = []
-    for y in range(h):
-        band = bytes((200, 60 + y % 120, 40)) * (w // 2) + bytes((40, 90, 160)) * (w - w // 2)
-        rows.append(b"\0" + band)
+def finish(shots):
+    """The screenshots saved, then every failed check; exits 1 when one failed."""
+    print("screenshots:\n  " + "\n  ".join(shots))
+    if failures:
+        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+        sys.exit(1)
+    print("all checks passed")
 
+
+def png(w, h, rows):
+    """PNG bytes of RGB rows (w × 3 bytes each), drawn without any image library."""
     def chunk(kind, data):
         c = kind + data
         return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"".join(b"\0" + r for r in rows), 6)) + chunk(b"IEND", b""))
+
+
+def big_png(path, w=2400, h=1800):
+    """A photo larger than the 1,600 px the browser shrinks to."""
+    rows = [bytes((200, 60 + y % 120, 40)) * (w // 2) + bytes((40, 90, 160)) * (w - w // 2) for y in range(h)]
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-                chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + chunk(b"IEND", b""))
+        f.write(png(w, h, rows))
 
 
 class Browser:

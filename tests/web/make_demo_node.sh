@@ -5,11 +5,14 @@
 #   member  网格员 at grid 150430100201-03      head    网格长 of the village (appointed by station)
 #   officer 村安全员 (appointed by the county)   station 乡镇安监站 新惠镇
 #   fire    消防 department of the county        root    the county's root key
+# The sample boundaries (docs/map/sample-regions.geojson: 新惠镇, its two villages and 东井村's three
+# grids) imported for the map, every hazard and unit below with its location in grid 三组.
 # Three units in the ledger, and hazards in most states: overdue under a notice, reported,
 # fixed on site, awaiting sign-off (one of two), escalated, assigned, handled, rejected, archived.
 # The other records: a patrol with a checklist (ten days ago: its unit is overdue again), a tip
 # waiting to be verified and one dismissed, an incident reported and updated, and two notices from
-# the township to 东井村 and 西井村 (one signed for by 东井村).
+# the township to 东井村 and 西井村 (one signed for by 东井村). Profiles (人员信息) name the keys'
+# people, with phones; a training, a meeting and a notebook entry.
 # The village syncs once with a township node (DIR/township), so the sync panel has a neighbour
 # and some hazards show 已同步 while later ones show 待同步.
 # Run from the repository root after building (BUILD_DIR, default build). Then:
@@ -18,6 +21,7 @@ set -euo pipefail
 
 dir=${1:?usage: make_demo_node.sh DIR}
 build=$(cd "${BUILD_DIR:-build}" && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 anwang="$build/cli/anwang"
 anwangd="$build/node/anwangd"
 mkdir -p "$dir"
@@ -79,6 +83,7 @@ before --as root region add 150430100 --name 新惠镇 >/dev/null
 before --as root region add 150430100201 --name 东井村 >/dev/null
 before --as root region add 150430100201-03 --name 东井村三组 >/dev/null
 before --as root region add 150430100202 --name 西井村 >/dev/null
+before --as root region import "$repo/docs/map/sample-regions.geojson" >/dev/null
 before --as root delegate --to station --role township_station --scope 150430100 >/dev/null
 before --as root delegate --to fire --role department --scope 150430 --category fire >/dev/null
 before --as station delegate --to head --role village_head --scope 150430100201 >/dev/null
@@ -88,9 +93,9 @@ before --as root node enroll "$(node_key "$home")" --scope 150430100201 >/dev/nu
 before --as root node enroll "$(node_key "$township")" --scope 150430100 >/dev/null
 
 unit() { before --as head unit add --grid 150430100201-03 "$@" | grep -oE '[0-9a-f]{64}' | head -1; }
-station_id=$(unit --name 中石化东井加油站 --address "东井村村东 303 省道旁" --industry 成品油零售 --key true)
-unit --name 东井村红砖厂 --address "东井村北沟" --industry 建材 --key true >/dev/null
-unit --name 幸福超市 --address "东井村中心街 12 号" --industry 零售 --three-small true >/dev/null
+station_id=$(unit --name 中石化东井加油站 --address "东井村村东 303 省道旁" --industry 成品油零售 --key true --location 119.9668,42.2443)
+unit --name 东井村红砖厂 --address "东井村北沟" --industry 建材 --key true --location 119.9338,42.2452 >/dev/null
+unit --name 幸福超市 --address "东井村中心街 12 号" --industry 零售 --three-small true --location 119.9455,42.2462 >/dev/null
 before --as member unit confirm "$station_id" --by unit >/dev/null
 before --as head unit confirm "$station_id" --by grid_leader >/dev/null
 
@@ -109,16 +114,16 @@ report() { "$@" | grep -oE '[0-9a-f]{64}' | head -1; }
 
 # Noticed ten days ago with three days to act: overdue now.
 scaffold=$(report before --as member hazard report --grid 150430100201-03 --category construction --severity general \
-  --text "砖厂烟囱外脚手架松动，底部无防护网" --photo "$dir/photos/scaffold.png")
+  --text "砖厂烟囱外脚手架松动，底部无防护网" --photo "$dir/photos/scaffold.png" --location 119.9318,42.2468)
 before --as head hazard notice "$scaffold" --days 3 --responsible "红砖厂 王厂长" --measures "加固脚手架，底部挂设防护网" >/dev/null
 
 # Archived: fixed on the spot, re-inspected (销号).
-food=$(report an --as member hazard report --grid 150430100201-03 --category food --severity general --text "幸福超市冷柜内有过期酸奶")
+food=$(report an --as member hazard report --grid 150430100201-03 --category food --severity general --text "幸福超市冷柜内有过期酸奶" --location 119.9452,42.2455)
 an --as member hazard fix "$food" --text "已下架销毁" --photo "$dir/photos/box-fixed.png" >/dev/null
 an --as member hazard verify "$food" --pass >/dev/null
 
 # Escalated to the township, awaiting receipt (签收).
-chem=$(report an --as member hazard report --grid 150430100201-03 --category chemicals --severity general --text "农资店农药与食品混放")
+chem=$(report an --as member hazard report --grid 150430100201-03 --category chemicals --severity general --text "农资店农药与食品混放" --location 119.9581,42.2475)
 an --as head hazard escalate "$chem" --text "村级无法处理，请乡镇督办" >/dev/null
 
 # The village syncs once with the township: what came before is 已同步.
@@ -136,26 +141,26 @@ wait "$daemon" 2>/dev/null || true
 
 # Reported, waiting for the village to escalate or act.
 fire1=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general --unit "$station_id" \
-  --text "加油站消防通道被货车堵塞，两具灭火器过期" --photo "$dir/photos/extinguisher.png")
+  --text "加油站消防通道被货车堵塞，两具灭火器过期" --photo "$dir/photos/extinguisher.png" --location 119.9662,42.2438)
 
 # Fixed on site by the grid member: awaits re-inspection.
 box=$(report an --as member hazard report --grid 150430100201-03 --category electrical --severity general \
-  --text "村委会配电箱门锁损坏，线路裸露" --photo "$dir/photos/box.png")
+  --text "村委会配电箱门锁损坏，线路裸露" --photo "$dir/photos/box.png" --location 119.9402,42.2494)
 an --as member hazard fix "$box" --text "已更换门锁并包扎线头" --photo "$dir/photos/box-fixed.png" >/dev/null
 
 # Major: awaiting the second sign-off (双签).
 slope=$(report an --as member hazard report --grid 150430100201-03 --category geological --severity major \
-  --text "砖厂取土边坡出现裂缝，雨后有滑坡迹象" --photo "$dir/photos/slope.png")
+  --text "砖厂取土边坡出现裂缝，雨后有滑坡迹象" --photo "$dir/photos/slope.png" --location 119.9282,42.2425)
 an --as head hazard signoff "$slope" --text "已到现场查看，情况属实" >/dev/null
 
 # Assigned to a department that has no key here yet.
-road=$(report an --as member hazard report --grid 150430100201-03 --category traffic --severity general --text "村口急弯处缺少警示标志和减速带")
+road=$(report an --as member hazard report --grid 150430100201-03 --category traffic --severity general --text "村口急弯处缺少警示标志和减速带" --location 119.9525,42.2410)
 an --as head hazard escalate "$road" >/dev/null
 an --as station hazard receive "$road" >/dev/null
 an --as station hazard assign "$road" --department traffic >/dev/null
 
 # Handled by the fire department: the reporter re-inspects.
-bikes=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general --text "幸福超市店内给电动车充电")
+bikes=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general --text "幸福超市店内给电动车充电" --location 119.9468,42.2478)
 an --as head hazard escalate "$bikes" >/dev/null
 an --as station hazard receive "$bikes" >/dev/null
 an --as station hazard assign "$bikes" --department fire >/dev/null
@@ -163,7 +168,7 @@ an --as fire hazard handled "$bikes" --text "已督促店主将电动车移至�
 
 # Rejected at re-inspection (驳回), back to the department.
 gas=$(report an --as member hazard report --grid 150430100201-03 --category fire --severity general \
-  --text "饭店后厨液化气瓶未固定，软管老化" --photo "$dir/photos/cylinder.png")
+  --text "饭店后厨液化气瓶未固定，软管老化" --photo "$dir/photos/cylinder.png" --location 119.9612,42.2508)
 an --as head hazard escalate "$gas" >/dev/null
 an --as station hazard receive "$gas" >/dev/null
 an --as station hazard assign "$gas" --department fire >/dev/null
@@ -179,6 +184,22 @@ an --as head tip verify "$old_tip" --dismiss "现场核查，厂房内只有废�
 accident=$(report an --as head incident report --grid 150430100201 --text "红砖厂一名工人搬运时被倒塌砖垛砸伤左腿" \
   --deaths 0 --injuries 1 --status rescuing)
 an --as head incident update "$accident" --status controlled --text "伤者已送旗医院，无生命危险；砖厂停工整顿" >/dev/null
+
+# Who is who (人员信息): profiles bound to the demo's keys, and a group liaison with no key yet.
+profile() { before --as "$1" person add --scope "$2" --name "$3" --office "$4" --phone "$5" ${6:+--key "$(key_of "$6")"} ${7:+--grid "$7"} >/dev/null; }
+profile head 150430100201 张晓梅 网格员 13947100301 member 150430100201-03
+profile station 150430100201 王建国 网格长 13947100302 head
+profile root 150430100201 李秀兰 村安全员 13947100303 officer
+profile root 150430100 赵志强 乡镇安监站站长 04767700100 station
+profile root 150430 刘军 消防救援大队 04767700119 fire
+profile head 150430100201 孙大山 组级安全联络员 13947100305 "" 150430100201-03
+# A training (培训) and a weekly meeting (例会) with their attendees, and a notebook entry (工作记录).
+before --as head training record --scope 150430100201 --date "$(date -u -d @$((past_ms / 1000)) +%F)" --topic "冬季防火与燃气安全" \
+  --hours 2 --attendees "张晓梅,李秀兰,孙大山,村民代表 周某" --text "乡镇安监站赵站长授课，现场演示灭火器使用" 2>/dev/null >/dev/null
+before --as officer meeting record --scope 150430100201 --date "$(date -u -d @$((past_ms / 1000)) +%F)" --topic "网格员周例会" \
+  --attendees "张晓梅,孙大山,王建国" --minutes "通报本周巡查情况；砖厂脚手架限期三天整改；下周重点检查加油站和超市。" 2>/dev/null >/dev/null
+an --as member notebook record --scope 150430100201-03 --date "$(date -u +%F)" \
+  --text "上午巡查三组：加油站消防通道被堵，已上报；幸福超市冷柜过期酸奶当场下架。" >/dev/null
 
 an hazard list
 echo "demo node ready: $home (passphrase file $pass)"

@@ -1,7 +1,7 @@
 // app.js — the page's frame: who this node is, the signed-in person, the header (node · scope,
 // the sync hint, language, sign-out), the tabs, and hash routing to one module per screen
-// (#/, #/report, #/hazards, #/hazard/ID, #/units, #/record/ID, #/patrol/UNIT, #/sync, #/more and
-// the lists behind it, #/signin). Every screen module is
+// (#/, #/report, #/hazards, #/hazard/ID, #/units, #/record/ID, #/patrol/UNIT, #/sync, #/map, #/more
+// and the lists behind it, #/signin). Every screen module is
 // imported here at load, so a phone that walks out of Wi-Fi range can still open the report form
 // and keep a draft.
 import { call, setCsrf, setUnauthorizedHandler, setReachHandler, errorText, NetworkError } from './api.js';
@@ -16,6 +16,7 @@ import * as hazards from './hazards.js';
 import * as units from './units.js';
 import * as sync from './sync.js';
 import * as records from './records.js';
+import * as mapScreen from './map.js';
 
 const routes = [
   { re: /^\/$/, screen: home, tab: 'home' },
@@ -31,6 +32,8 @@ const routes = [
   { re: /^\/new\/(tip|incident|notice|person|training|meeting|notebook)$/, screen: { render: records.create }, tab: 'more' },
   { re: /^\/more$/, screen: { render: records.menu }, tab: 'more' },
   { re: /^\/people$/, screen: { render: records.people }, tab: 'more' },
+  // The map has a tab on a PC; on a phone it is under 更多.
+  { re: /^\/map$/, screen: mapScreen, get tab() { return innerWidth < 900 ? 'more' : 'map'; } },
 ];
 
 const ctx = {
@@ -115,17 +118,17 @@ function updateHeader(activeTab) {
   shell.signout.hidden = !me;
   if (me) {
     const role = (me.roles || [])[0];
-    shell.who.textContent = me.key + (role ? ' · ' + label('role', role.role) + ' · ' + ctx.scopeName(role.scope) : '');
+    shell.who.textContent = (me.name || me.key) + (role ? ' · ' + label('role', role.role) + ' · ' + ctx.scopeName(role.scope) : '');
   } else shell.who.textContent = '';
   updateSyncHint();
   clear(shell.tabs);
   if (!me) return;
   const tabs = [['home', '#/', 'nav.home'], ['hazards', '#/hazards', 'nav.hazards'], ['report', '#/report', 'nav.report'],
-    ['units', '#/units', 'nav.units'], ['sync', '#/sync', 'nav.sync'], ['more', '#/more', 'nav.more']];
+    ['units', '#/units', 'nav.units'], ['map', '#/map', 'k.map'], ['sync', '#/sync', 'nav.sync'], ['more', '#/more', 'nav.more']];
   for (const [id, href, key] of tabs) {
     if (id === 'report' && me.can && !me.can['hazard.report']) continue;
     const active = id === (activeTab || shell.active);
-    shell.tabs.appendChild(h('a.tab', { href: href, 'aria-current': active ? 'page' : null, class: active ? 'active' : '' },
+    shell.tabs.appendChild(h('a.tab', { href: href, 'aria-current': active ? 'page' : null, class: (active ? 'active' : '') + (id === 'map' ? ' tab-pc' : '') },
       t(key), id === 'sync' ? h('span.count.hidden', { id: 'draft-count' }) : null));
   }
   updateDraftCount();

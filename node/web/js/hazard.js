@@ -39,6 +39,7 @@ function decided(step) {
   if (step.action === 'escalate' && step.to_level) out.push(t('tl.escalate', { level: label('level', step.to_level) }));
   if (step.deadline) out.push(t('tl.notice', { date: step.deadline, who: step.responsible || '—' }));
   if (step.measures) out.push(t('tl.measures', { what: step.measures }));
+  if (step.location) out.push(t('f.location') + '：' + step.location.replace(',', ', '));
   if (step.action === 'reclassify' && (step.category || step.severity))
     out.push(t('tl.reclassify', { what: [step.category ? label('cat', step.category) : '', step.severity ? label('sev', step.severity) : ''].filter(Boolean).join(' · ') }));
   return out;
@@ -87,6 +88,7 @@ function draw(view, hz, ctx) {
       fact('hz.level', label('level', hz.level)),
       fact('hz.scope', ctx.scopeName(hz.scope)),
       fact('hz.unit', unitValue),
+      hz.location ? fact('f.location', h('a', { href: '#/map?at=' + hz.location, text: t('map.see') })) : null,
       fact('hz.deadline', deadline, cd && cd.overdue ? 'overdue' : ''),
       fact('hz.responsible', hz.responsible),
       fact('hz.measures', hz.measures),

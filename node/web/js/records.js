@@ -9,6 +9,7 @@ import { h, clear, message, section, syncBadge, showTime, shortKey, toast, fact,
 import { photoPicker, thumbnails } from './photos.js';
 import * as outbox from './outbox.js';
 import { gridOptions } from './report.js';
+import { locationField } from './map.js';
 
 const CAN = { tip: 'tip.enter', incident: 'incident.report', notice: 'notice.send', training: 'training.record', meeting: 'meeting.record', notebook: 'notebook.write' };
 // Kinds entered at an office's own scope (a village, a township) rather than at a grid.
@@ -37,8 +38,8 @@ async function units(ctx) {
   return ctx.unitsCache || [];
 }
 // Who is who (GET people), asked once per page that needs names; attendees are profile ids or names.
-async function folk(ctx) {
-  if (!ctx.folk) ctx.folk = await call('GET', 'people').catch(() => ({ items: [], profiles: [] }));
+async function folk(ctx, fresh) {
+  if (!ctx.folk || fresh) ctx.folk = await call('GET', 'people').catch(() => ({ items: [], profiles: [] }));
   return ctx.folk;
 }
 const who = (id, ctx) => ((ctx.folk && ctx.folk.profiles) || []).filter((p) => p.id === id).map((p) => p.name)[0] || (id.length === 64 ? shortKey(id) : id);
@@ -199,7 +200,7 @@ export function create(view, params, ctx) {
   const [parts, values] = inputs(NEW[kind]);
   const gathering = kind === 'training' || kind === 'meeting';
   const others = h('input.input', { type: 'text', maxlength: 500, placeholder: t('tr.others_hint') });
-  const key = kind === 'person' ? h('select.input', null, h('option', { value: '', text: t('p.no_key') })) : null;
+  const bind = kind === 'person' ? h('select.input', null, h('option', { value: '', text: t('p.no_key') })) : null;
   const photos = photoPicker(t('form.photos'));
   const to = new Set();
   const box = h('div.choices.choices-2', { 'data-field': 'recipients' });
@@ -233,14 +234,14 @@ export function create(view, params, ctx) {
     drawTo();
   });
   drawTo();
-  if (gathering || key) folk(ctx).then((a) => {
+  if (gathering || bind) folk(ctx, true).then((a) => {
     drawTo();
     // Keys that hold an office here and have no profile yet: the person this profile is for.
-    if (key) for (const p of a.items.filter((x) => !x.person)) key.appendChild(h('option', { value: p.key, text: shortKey(p.key) + ' · ' + label('role', p.role) + ' · ' + ctx.scopeName(p.scope) }));
+    if (bind) for (const p of a.items.filter((x) => !x.person)) bind.appendChild(h('option', { value: p.key, text: shortKey(p.key) + ' · ' + label('role', p.role) + ' · ' + ctx.scopeName(p.scope) }));
   });
   view.appendChild(form(t('new.' + kind), [field('scope', notice ? 'rec.sender' : 'rec.scope_new', scope), parts,
     notice || gathering ? [h('p.label', { text: t('f.' + (notice ? 'recipients' : 'attendees')) }), box] : null,
-    gathering ? field('others', 'tr.others', others) : null, key ? field('holder', 'f.holder', key) : null,
+    gathering ? field('others', 'tr.others', others) : null, bind ? field('holder', 'f.holder', bind) : null,
     kind === 'person' || kind === 'notebook' ? null : [h('p.label', { text: t('form.photos') }), photos.el]], t('rec.submit'), async () => {
     const f = values();
     if (!f[need]) throw [t('rec.need', { what: t('f.' + need) }), need];
@@ -248,7 +249,7 @@ export function create(view, params, ctx) {
     if (notice) f.recipients = [...to].join(',');
     if (gathering) f.attendees = [...to].concat(others.value.split(/[,，、\s]+/).filter(Boolean)).join(',');
     if (gathering && !f.attendees) throw [t('rec.need', { what: t('f.attendees') }), 'recipients'];
-    if (key && key.value) f.holder = key.value;
+    if (bind && bind.value) f.holder = bind.value;
     const a = await call('POST', 'records', { kind: kind, scope: scope.value, fields: f, photos: await upload(photos) }, { headers: { 'Idempotency-Key': key } });
     toast(t('rec.done'), 'ok');
     ctx.go('#/record/' + a.id);
@@ -286,6 +287,7 @@ function draw(view, r, query, ctx) {
     (k === 'notice' || k === 'inspection') && val(r, 'text') ? h('p.tl-note', { text: val(r, 'text') }) : null,
     h('dl.facts', null,
       (FACTS[k] || []).map((n) => fact('f.' + n, shown(k, n, val(r, n), ctx))),
+      val(r, 'location') ? fact('f.location', link('#/map?at=' + val(r, 'location'), t('map.see'))) : null,
       k === 'inspection' ? fact('hz.unit', link('#/record/' + r.refs[0], unitName(r.refs[0], ctx))) : null,
       (k === 'inspection' || k === 'tip' ? r.refs.slice(k === 'tip' ? 0 : 1) : []).map((id) => fact('f.hazard', link('#/hazard/' + id, t('rec.open_hazard')))),
       k === 'unit' ? fact('unit.confirmed', [['unit', r.confirmed_by_unit], ['grid_leader', r.confirmed_by_grid_leader]].map(([by, yes]) =>
@@ -360,6 +362,13 @@ function draw(view, r, query, ctx) {
     if (me.can && me.can.inspect) steps.push({ text: label('ra', 'record'), href: '#/patrol/' + r.id });
     if (may('edit') && !r.confirmed_by_unit) steps.push(now(label('by', 'unit'), 'confirm', { by: 'unit' }));
     if (may('confirm') && !r.confirmed_by_grid_leader) steps.push(now(label('by', 'grid_leader'), 'confirm', { by: 'grid_leader' }));
+    if (may('edit')) steps.push({ text: t('unit.locate'), form: (c) => {
+      const w = locationField(val(r, 'location'));
+      return form(t('unit.locate'), [h('p.label', { text: t('f.location') }), w.el], t('form.ok'), () => {
+        if (!w.value()) throw [t('loc.none'), 'location'];
+        return post('edit', { fields: { location: w.value() } });
+      }, c);
+    } });
     if (may('close')) steps.push({ text: label('ra', 'close'), form: (c) => closeForm(post, c) });
   }
   const verify = (c) => verifyForm(r, post, c, query.hazard);
@@ -449,7 +458,7 @@ function updateForm(r, post, close) {
 export function menu(view) {
   document.title = t('app.name') + ' · ' + t('nav.more');
   view.appendChild(h('section.card', null, h('h1', { text: t('nav.more') }), h('div.rows', null,
-    ['inspection', 'tip', 'incident', 'notice', 'training', 'meeting', 'notebook', 'people'].map((k) => h('a.row.menu', { href: '#/' + k + (k === 'people' ? '' : 's') },
+    ['inspection', 'tip', 'incident', 'notice', 'training', 'meeting', 'notebook', 'people', 'map'].map((k) => h('a.row.menu', { href: '#/' + k + (k === 'people' || k === 'map' ? '' : 's') },
       h('strong.unit-name', { text: t('k.' + k) }))))));
 }
 

@@ -2,12 +2,14 @@
 // buttons, severity, text, photos shrunk on the phone; then 上报 (send up) or 现场整改 (fixed on
 // the spot, with an after-photo). When the node cannot be reached the report is kept on the phone
 // as a draft (待提交, outbox.js) and goes by itself later, exactly once. A failed patrol item or a
-// tip found true opens it prefilled (#/report?unit=&grid=&text=, and tip= to verify the tip after).
+// tip found true opens it prefilled (#/report?unit=&grid=&text=&at=, and tip= to verify the tip
+// after). 位置: the phone's position or a point picked on the map (map.js).
 import { call, errorText, ApiError } from './api.js';
 import { t, label, CATEGORIES } from './i18n.js';
 import { h, clear, message, fmtDateTime, toast } from './ui.js';
 import { photoPicker } from './photos.js';
 import * as outbox from './outbox.js';
+import { locationField } from './map.js';
 
 function contains(outer, inner) {
   if (outer === inner) return true;
@@ -131,6 +133,7 @@ export async function render(view, params, ctx) {
     sevNote.className = f.severity === 'major' ? 'note' : 'note hidden';
   };
 
+  const where = locationField(q.at);
   const text = h('textarea.input', { id: 'f-text', rows: 3, 'data-field': 'text', placeholder: t('report.text_ph'), maxlength: 4000, value: q.text });
   const photos = photoPicker(t('report.photos'));
   photos.el.setAttribute('data-field', 'photos');
@@ -168,6 +171,7 @@ export async function render(view, params, ctx) {
   const form = h('form.card.report', { novalidate: true }, h('h1', { text: t('report.title') }),
     field('grid', 'report.grid', gridSelect),
     field('unit', 'report.unit', unitBox),
+    field('location', 'f.location', where.el),
     field('category', 'report.category', cats),
     field('severity', 'report.severity', sev, sevNote),
     field('text', 'report.text', text),
@@ -202,7 +206,7 @@ export async function render(view, params, ctx) {
       created_ms: Date.now(),
       fields: {
         grid: f.grid, category: f.category, severity: f.severity, text: text.value.trim(), unit: f.unit ? f.unit.id : null,
-        fixed_on_site: f.fix, fix_text: f.fix ? fixText.value.trim() : '',
+        fixed_on_site: f.fix, fix_text: f.fix ? fixText.value.trim() : '', location: where.value() || null,
       },
       photos: photos.blobs(),
       fix_photos: f.fix ? fixPhotos.blobs() : [],

@@ -14,7 +14,7 @@ function waitingLine(w) {
   const parts = [];
   if (w.hazards) parts.push(t('syncp.w_hazards', { n: w.hazards }));
   for (const kind of Object.keys(w.records || {}))
-    if (w.records[kind]) parts.push(t(['unit', 'inspection', 'tip', 'incident', 'notice'].indexOf(kind) >= 0 ? 'rec.' + kind : 'rec.other', { n: w.records[kind], kind: kind }));
+    if (w.records[kind]) parts.push(t(['unit', 'inspection', 'tip', 'incident', 'notice'].indexOf(kind) >= 0 ? 'rec.' + kind : 'rec.other', { n: w.records[kind], kind: t('k.' + kind) }));
   if (w.photos) parts.push(t('syncp.w_photos', { n: w.photos }));
   if (w.other_ops) parts.push(t('syncp.w_other', { n: w.other_ops }));
   return parts.length ? parts.join(' · ') + ' ' + t('syncp.w_suffix') : '';

@@ -137,6 +137,7 @@ export function hazardRow(hz, ctx, extra) {
     h('div.row-meta', null,
       h('span', { text: ctx.scopeName(hz.scope) }),
       h('span', { text: showTime(hz.reported_at) }),
+      hz.reporter_name ? h('span', { text: hz.reporter_name }) : null,
       cd ? h('span', { class: cd.overdue ? 'warn' : '', text: cd.text }) : null,
       syncBadge(hz.synced)));
 }
