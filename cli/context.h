@@ -146,5 +146,6 @@ void add_people_commands(CLI::App& app, Context& ctx);
 void add_bundle_commands(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);
 void add_state_commands(CLI::App& app, Context& ctx);
+void add_import_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

@@ -101,6 +101,25 @@ inline constexpr std::size_t verify_parallel_ops_min = 64;
 // bytes: on a slow link a dropped connection loses at most this much transfer.
 inline constexpr std::size_t sync_commit_bytes_max = 512 * 1024;
 
+// Importing a ledger or a list of people from an Excel file (`anwang import`, node/import.h).
+// A county's ledger is about 50,000 units; 200,000 rows is four of them, and bounds what one
+// file can make the import hold in memory (about 1 KiB a row).
+inline constexpr std::size_t import_rows_max = 200'000;
+// Columns of one sheet: a ledger template (台账) has 10 to 30; past 1,024 a file is no ledger.
+inline constexpr std::size_t import_columns_max = 1024;
+// A CSV file, and all the parts read from one XLSX file once uncompressed. A 50,000-row ledger
+// is about 10 MiB as CSV and 30 MiB of XML inside its XLSX; a zip entry that claims more (a zip
+// bomb claims gigabytes) is refused before it is read, and the bytes actually read are counted
+// against this whatever the entry claims.
+inline constexpr std::uint64_t import_file_bytes_max = 256ull << 20;
+// One row's fields together: they become one op, which must stay under op_bytes_max with its
+// envelope (author, parents, signature). Each field alone is at most note_bytes_max.
+inline constexpr std::size_t import_row_field_bytes_max = op_bytes_max / 2;
+static_assert(import_row_field_bytes_max >= note_bytes_max, "one field of the longest length fits a row");
+// Ops an import signs and ingests in one write transaction: as many as one ingest batch, so a
+// 50,000-row import commits (and flushes to disk) about 50 times rather than 50,000.
+inline constexpr std::size_t import_batch_ops_max = ingest_batch_ops_max;
+
 // Ops waiting for their parents. Bounded so a peer cannot fill the disk with orphans.
 inline constexpr std::size_t pending_ops_max = 100'000;
 // One sync session's share of the pending area. An honest peer sends parents before children

@@ -15,30 +15,13 @@
 #include "crdt/location.h"
 #include "crdt/op.capnp.h"
 #include "crdt/scope.h"
+#include "crdt/text.h"
 
 namespace anwang {
 
 namespace {
 
 constexpr std::string_view kSignatureContext("anwang/op/v1\0", 13);
-
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<std::uint8_t>(text[i]);
-    std::size_t extra = 0;
-    if (byte < 0x80) extra = 0;
-    else if ((byte >> 5) == 0x6) extra = 1;
-    else if ((byte >> 4) == 0xe) extra = 2;
-    else if ((byte >> 3) == 0x1e) extra = 3;
-    else return false;
-    if (text.size() - i - 1 < extra) return false;
-    for (std::size_t k = 1; k <= extra; ++k)
-      if ((static_cast<std::uint8_t>(text[i + k]) >> 6) != 2) return false;
-    i += extra + 1;
-  }
-  return true;
-}
 
 Status check_text(std::string_view field, std::string_view text, std::size_t max_bytes, bool required) {
   if (required && text.empty()) return Status::invalid(std::string(field) + " must not be empty");

@@ -15,7 +15,7 @@ set -euo pipefail
 seconds=${1:-60}
 cd "$(dirname "$0")/.."
 build=${ANWANG_FUZZ_BUILD_DIR:-build-fuzz}
-targets=(op_decode_fuzz wire_fuzz ingest_fuzz bundle_fuzz)
+targets=(op_decode_fuzz wire_fuzz ingest_fuzz bundle_fuzz table_fuzz)
 
 if ! command -v clang++-14 >/dev/null || ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo

@@ -12,6 +12,8 @@ packages=(
   esbuild  # the web UI's scripts and style sheet are compiled in minified (node/embed_web.cmake)
   libsqlite3-dev  # the map's optional basemap: tiles read from a county's MBTiles file
   chromium chromium-driver python3-selenium  # the web UI's browser tests (tests/web), headless
+  libcsv-dev libzip-dev libexpat1-dev  # anwang import: CSV (libcsv) and XLSX (a zip of XML) files
+  python3-openpyxl  # tests/import: writes the XLSX files the import tests read
   fonts-noto-cjk  # Chinese text in the browser tests' screenshots (without it the pages draw boxes)
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # deploy/fuzz.sh: libFuzzer with ASan+UBSan (a CTest)
 )

@@ -950,9 +950,73 @@ Result<std::vector<Op>> Store::author_or_judge(const PublicKey& author_key, cons
   return ops;
 }
 
+Result<std::vector<Result<Op>>> Store::author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
+                                                    const PhysicalClock& clock) {
+  auto outcomes = draft_batch(key.public_key(), &key, drafts, clock);
+  if (!outcomes) return outcomes.status();
+  std::vector<Result<Op>> out;
+  for (DraftOutcome& outcome : *outcomes) out.push_back(std::move(outcome.op));
+  return out;
+}
+
+Result<std::vector<Result<Verdict>>> Store::judge_batch(const PublicKey& author, std::span<const OpDraft> drafts,
+                                                        const PhysicalClock& clock) {
+  auto outcomes = draft_batch(author, nullptr, drafts, clock);
+  if (!outcomes) return outcomes.status();
+  std::vector<Result<Verdict>> out;
+  for (DraftOutcome& outcome : *outcomes) {
+    if (outcome.verdict) out.emplace_back(std::move(*outcome.verdict));  // the path stopped after judging
+    else out.emplace_back(outcome.op ? Status::corruption("a judged draft was signed") : outcome.op.status());
+  }
+  return out;
+}
+
+Result<std::vector<Store::DraftOutcome>> Store::draft_batch(const PublicKey& author_key, const KeyPair* signer,
+                                                            std::span<const OpDraft> drafts, const PhysicalClock& clock) {
+  assert(drafts.size() <= limits::ingest_batch_ops_max);
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto graph = graph_for_write(*txn);
+  if (!graph) return graph.status();
+  written_state_.reset();
+  const std::size_t batch_graph_size = (*graph)->size();
+  auto abandon = [this, batch_graph_size](Status status) {
+    written_state_.reset();
+    rollback_graph(batch_graph_size);
+    return status;
+  };
+  IngestTxn ingest(*this, *txn, tables_, **graph, [](const Hash32&, const IngestOutcome&) {});
+  if (Status s = ingest.load_network(); !s) return s;
+  std::vector<DraftOutcome> out;
+  out.reserve(drafts.size());
+  for (const OpDraft& draft : drafts) {
+    const std::size_t graph_size = (*graph)->size();
+    std::optional<Verdict> verdict;
+    bool wrote = false;
+    auto op = author_in(*txn, **graph, ingest, author_key, signer, draft, clock, signer ? nullptr : &verdict, &wrote);
+    if (!op && wrote)  // its op is in the transaction already and cannot be taken out alone
+      return abandon(Status::error(op.status().code(), "a draft of the batch was refused after it was written (" +
+                                                           op.status().message() + "); nothing of the batch was kept"));
+    if (!op) {
+      // Refused (or only judged) before its op was written: only the timestamp it drew stays, and
+      // a later one follows it. The others go on.
+      written_state_.reset();
+      rollback_graph(graph_size);
+    }
+    out.push_back({std::move(op), std::move(verdict)});
+  }
+  if (signer == nullptr) {
+    abandon(Status::ok());  // judged only: the transaction is abandoned, nothing of it kept
+    return out;
+  }
+  if (Status s = txn->commit(); !s) return abandon(s);
+  adopt_written_state();
+  return out;
+}
+
 Result<Op> Store::author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, const PublicKey& author_key,
                             const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
-                            std::optional<Verdict>* judged) {
+                            std::optional<Verdict>* judged, bool* wrote) {
   OpFields fields;
   fields.author = author_key;
   fields.scope = draft.scope;
@@ -1088,6 +1152,7 @@ Result<Op> Store::author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, 
   if (signer == nullptr) return Status::invalid("no key to sign with");
   auto op = sign_op(std::move(fields), *signer);
   if (!op) return op.status();
+  if (wrote != nullptr) *wrote = true;  // from here on the transaction may hold some of the op
   auto outcome = ingest.ingest_signed(*op);
   if (!outcome) return outcome.status();
   if (outcome->kind != IngestOutcome::Kind::kAccepted)

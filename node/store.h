@@ -182,6 +182,22 @@ class Store {
   // written or none is (the first refusal is returned). For `anwang region import`.
   // REQUIRES: 1 to limits::ingest_batch_ops_max drafts.
   Result<std::vector<Op>> author_all(const KeyPair& key, std::span<const OpDraft> drafts, const PhysicalClock& clock);
+  // author() for several drafts by one key in one write transaction, where a refusal of one does
+  // not stop the others: each draft's slot holds its op, or why it was refused before its op was
+  // written (the rules' verdict, a bad field). For `anwang import` (node/import.h), where a county's
+  // ledger is 50,000 rows, some of them wrong, and a transaction per op would spend most of its
+  // time flushing to disk. An error Status means nothing of the batch was kept: the store or disk
+  // failed, or a draft was refused after its op was written into the transaction (it cannot be
+  // taken out alone), in which case the caller may author the drafts one by one.
+  // REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
+  Result<std::vector<Result<Op>>> author_batch(const KeyPair& key, std::span<const OpDraft> drafts,
+                                               const PhysicalClock& clock);
+  // What the rules would say of each of `drafts` if `author` signed them now, as judge_draft does,
+  // all in one write transaction that is never committed (nothing is written): for a dry run of
+  // an import, which judges every row. A draft that cannot be judged (a bad field) has its error
+  // in its slot. REQUIRES: drafts.size() <= limits::ingest_batch_ops_max.
+  Result<std::vector<Result<Verdict>>> judge_batch(const PublicKey& author, std::span<const OpDraft> drafts,
+                                                   const PhysicalClock& clock);
 
   // Clocks (crdt/trusted_time.h). The trusted time of a node whose clock is `clock`, with its
   // peers' offsets as recorded.
@@ -388,10 +404,21 @@ class Store {
   // signed; nothing for other payloads. REQUIRES: `fields` are a draft authored in `txn`.
   Result<std::optional<Verdict>> draft_verdict_in(const Txn& txn, const IngestTxn& ingest, const OpFields& fields) const;
   // One draft of author_or_judge's batch, in its transaction: signed and ingested (or judged only).
-  // On failure the caller abandons the transaction and undoes the graph.
+  // On failure the caller abandons the transaction and undoes the graph. `wrote`, when given,
+  // becomes true once the op may be in `txn` (before that, a failure left only the timestamp it
+  // drew, and draft_batch goes on with the next draft).
   Result<Op> author_in(Txn& txn, AuthorityGraph& graph, IngestTxn& ingest, const PublicKey& author_key,
                        const KeyPair* signer, const OpDraft& draft, const PhysicalClock& clock,
-                       std::optional<Verdict>* judged);
+                       std::optional<Verdict>* judged, bool* wrote = nullptr);
+  // author_batch (signer set: committed) and judge_batch (signer null: each draft judged only, the
+  // transaction abandoned): the drafts one after another in one write transaction, a draft refused
+  // before it was written leaving the others to go on.
+  struct DraftOutcome {
+    Result<Op> op;
+    std::optional<Verdict> verdict;  // judged only
+  };
+  Result<std::vector<DraftOutcome>> draft_batch(const PublicKey& author_key, const KeyPair* signer,
+                                                std::span<const OpDraft> drafts, const PhysicalClock& clock);
   Store(std::unique_ptr<LmdbEnv> env, Tables tables, unsigned verify_threads, const PhysicalClock* clock)
       : env_(std::move(env)), tables_(tables), verify_threads_(verify_threads), clock_(clock) {}
   // Indexes of the ops of `batch` this store neither holds nor has waiting (a read transaction).
