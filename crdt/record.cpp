@@ -240,6 +240,9 @@ Verdict judge_step(const RecordOp& step, const RecordState& prior, const Authori
 bool is_calendar_date(const std::string& text) {
   int y = 0, m = 0, d = 0;
   char tail = 0;
+  // Digits where digits go: sscanf alone would take "2026- 1-+1" (it skips spaces and reads signs).
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) return false;
   if (text.size() != 10 || text[4] != '-' || text[7] != '-' ||
       std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
     return false;

@@ -25,6 +25,21 @@ Result<People> People::load(const Store& store) {
     roles[holder].push_back(role.role + "@" + role.scope);
     people.scopes_by_holder_[holder].push_back(role.scope);
   }
+  // Every office each person has held, revoked ones too: a profile names a person only when all
+  // of them lie at or under its place (below), so neither an appointment the author may make in
+  // its own place (of anyone's key, unasked) nor a revocation lets a lower office name them.
+  std::map<PublicKey, std::vector<std::string>> offices_ever = people.scopes_by_holder_;
+  const AuthorityGraph& graph = (*authority)->graph();
+  for (std::size_t i = 0; i < graph.size(); ++i) {
+    if (!(*authority)->verdict_of(i).effective) continue;
+    const OpFields& f = graph.op(i).fields;
+    if (const auto* d = std::get_if<DelegationPayload>(&f.payload))
+      offices_ever[(*authority)->holder_of(d->grantee)].push_back(f.scope);
+    else if (const auto* e = std::get_if<EnrolmentPayload>(&f.payload))
+      offices_ever[(*authority)->holder_of(e->node_key)].push_back(f.scope);
+  }
+  if (const GenesisPayload* genesis = (*authority)->genesis())
+    for (const PublicKey& root : genesis->root_keys) offices_ever[(*authority)->holder_of(root)].push_back(genesis->county_code);
   for (const RecordState& r : *records) {
     Profile p;
     p.id = r.id;
@@ -49,11 +64,12 @@ Result<People> People::load(const Store& store) {
   for (std::size_t i = 0; i < people.profiles_.size(); ++i) {
     Profile& p = people.profiles_[i];
     if (!p.holder) continue;
-    // A binding names a person only where its author may appoint: when the person holds an
-    // office, one of them lies at or under the profile's place. So a village head cannot rename
-    // the county officer (or anyone of another village) for every node above the village.
-    const auto& held = people.scopes_by_holder_[*p.holder];
-    if (!held.empty() && std::none_of(held.begin(), held.end(), [&](const std::string& at) { return scope_contains(p.scope, at); })) {
+    // A binding names a person only where its author may appoint: when the person holds or held
+    // offices, every one of them lies at or under the profile's place. So a village head cannot
+    // rename the county officer (or anyone of another village) for every node above the village,
+    // not even after appointing the officer's key in the village.
+    const auto& held = offices_ever[*p.holder];
+    if (!held.empty() && !std::all_of(held.begin(), held.end(), [&](const std::string& at) { return scope_contains(p.scope, at); })) {
       p.out_of_scope = true;
       continue;
     }
@@ -96,7 +112,10 @@ bool People::phone_visible(const Profile& profile, const std::optional<PublicKey
     scopes = it == scopes_by_holder_.end() ? &kNone : &it->second;
   }
   const PublicKey* bound = profile.holder ? &*profile.holder : nullptr;
-  return phone_visible_to(person, scopes ? *scopes : kNone, bound, profile.scope);
+  // The person's place: their grid when the profile names one (a profile kept at the village for
+  // a grid's member), so that a sibling grid is off the line.
+  const std::string& place = !profile.grid.empty() && scope_contains(profile.scope, profile.grid) ? profile.grid : profile.scope;
+  return phone_visible_to(person, scopes ? *scopes : kNone, bound, place);
 }
 
 nlohmann::json profile_json(const Profile& p, bool show_phone) {

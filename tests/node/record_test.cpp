@@ -55,6 +55,13 @@ class Grid {
     ingest(op);
     heads_ = {op.id};
   }
+  // Revokes `key` ("left": the person left the office), at `scope`.
+  void revoke(const KeyPair& by, const KeyPair& key, const std::string& scope) {
+    Op op = factory_.make(by, scope, key_object_id(key.public_key()),
+                          RevocationPayload{key.public_key(), "left", 0, std::nullopt}, heads_);
+    ingest(op);
+    heads_ = {op.id};
+  }
   RecordState record(const Op& created) {
     auto r = store_->record(created.fields.object);
     REQUIRE(r.is_ok());
@@ -337,4 +344,90 @@ TEST_CASE("a village head cannot rename the township officer by binding a profil
   auto again = node::People::load(grid.store());
   REQUIRE(again.is_ok());
   CHECK(again->name_of(grid.member.public_key()) == "张三");
+}
+
+TEST_CASE("a village head cannot rename the township officer by first appointing them in the village", "[record][people]") {
+  Grid grid;
+  Op own = grid.create(grid.root, "150430100", person_step("add", {{"name", "赵站长"}, {"holder", grid.town.public_key().hex()}}));
+  // The head may appoint any key in the village, the township officer's too (no consent is asked):
+  // the officer then holds an office under the village, but not only there.
+  grid.appoint(grid.head, grid.town, "grid_member", kGrid);
+  Op spoof = grid.create(grid.head, kVillage, person_step("add", {{"name", "冒名"}, {"holder", grid.town.public_key().hex()}}),
+                         own.fields.hlc + (1 << 16));
+  REQUIRE(grid.record(spoof).history[0].verdict.effective);
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(grid.town.public_key()) == "赵站长");
+  CHECK(people->by_id(spoof.fields.object)->out_of_scope);
+}
+
+TEST_CASE("a profile at the village for a grid's member hides the phone from a sibling grid", "[record][people]") {
+  Grid grid;
+  KeyPair sibling = test_key(33);
+  grid.appoint(grid.head, sibling, "grid_member", "150430100201-04");
+  Op profile = grid.create(grid.head, kVillage,
+                           person_step("add", {{"name", "张三"}, {"phone", "13800000001"}, {"grid", kGrid},
+                                               {"holder", grid.member.public_key().hex()}}));
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  const node::Profile* p = people->by_id(profile.fields.object);
+  REQUIRE(p != nullptr);
+  CHECK(people->phone_visible(*p, grid.member.public_key()));   // the person
+  CHECK(people->phone_visible(*p, grid.member2.public_key()));  // the same grid
+  CHECK(people->phone_visible(*p, grid.head.public_key()));     // the village
+  CHECK(people->phone_visible(*p, grid.town.public_key()));     // the township
+  CHECK_FALSE(people->phone_visible(*p, sibling.public_key()));  // a sibling grid: not on the grid's line
+}
+
+TEST_CASE("a date is four, two and two digits: no signs or spaces", "[record][people]") {
+  CHECK(is_calendar_date("2026-01-01"));
+  CHECK_FALSE(is_calendar_date("2026- 1- 1"));
+  CHECK_FALSE(is_calendar_date("2026-+1-01"));
+  CHECK_FALSE(is_calendar_date("2026-01-+1"));
+  CHECK_FALSE(is_calendar_date(" 2026-1-01"));
+}
+
+// Open (review of 2026-12-07): a grant's `holder` is taken on the granter's word, so a village head
+// who appoints the township officer's key in the village, naming another person as its holder,
+// makes every node show the officer under that person's profile. Marked to fail until a holder
+// claim is bounded (crdt/AUTHORITY.md, "Holders").
+TEST_CASE("a village head cannot make the township officer show as someone else through a holder claim",
+          "[record][people][!shouldfail]") {
+  Grid grid;
+  KeyPair deputy = test_key(11);
+  grid.appoint(grid.root, deputy, "township_station", "150430100");
+  grid.create(grid.root, "150430100", person_step("add", {{"name", "赵站长"}, {"holder", grid.town.public_key().hex()}}));
+  grid.create(grid.root, "150430100", person_step("add", {{"name", "钱副站长"}, {"holder", deputy.public_key().hex()}}));
+  grid.appoint(grid.head, grid.town, "grid_member", kGrid, deputy.public_key());
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(grid.town.public_key()) == "赵站长");
+}
+
+// Open (review of 2026-12-07): judge_person asks holder_of() in the full view, so a grant outside
+// a self-edit's causal past, written later, turns the person's own edit inert after the fact.
+TEST_CASE("a person's own edit stays effective whatever grants come after it", "[record][people][!shouldfail]") {
+  Grid grid;
+  Op profile = grid.create(grid.head, kVillage,
+                           person_step("add", {{"name", "张三"}, {"grid", kGrid}, {"holder", grid.member.public_key().hex()}}));
+  Op own = grid.step(grid.member, profile, person_step("edit", {{"phone", "13911112222"}}), {profile.id});
+  REQUIRE(last_effective(grid.record(profile)));
+  grid.appoint(grid.head, grid.member, "grid_member", "150430100201-04", grid.member2.public_key());
+  CHECK(grid.record(profile).field("phone") == "13911112222");
+  (void)own;
+}
+
+TEST_CASE("a village head cannot rename a township officer who has left", "[record][people]") {
+  Grid grid;
+  Op own = grid.create(grid.root, "150430100", person_step("add", {{"name", "赵站长"}, {"holder", grid.town.public_key().hex()}}));
+  grid.revoke(grid.root, grid.town, "150430");
+  // The officer holds no office now, but their acts stay in every history: the head, whose
+  // profile travels to the township and the county, may not name them.
+  Op spoof = grid.create(grid.head, kVillage, person_step("add", {{"name", "冒名"}, {"holder", grid.town.public_key().hex()}}),
+                         own.fields.hlc + (1 << 16));
+  REQUIRE(grid.record(spoof).history[0].verdict.effective);
+  auto people = node::People::load(grid.store());
+  REQUIRE(people.is_ok());
+  CHECK(people->name_of(grid.town.public_key()) == "赵站长");
+  CHECK(people->by_id(spoof.fields.object)->out_of_scope);
 }

@@ -244,6 +244,12 @@ def run(node):
     check(all(r["fields"]["phone"]["value"] is None for r in listed["items"]) and one["fields"]["phone"]["value"] is None and
           all((st.get("fields") or {}).get("phone") is None for st in one["history"]) and "13800000001" not in json.dumps(one),
           "    …nor through GET records?kind=person or GET records/ID (field and history)")
+    status, kept, _ = head.request("POST", "/api/v1/records", {"kind": "person", "scope": "150430100201", "fields": {
+        "name": "钱七", "phone": "13800000007", "grid": "150430100201-03", "office": "网格员"}})
+    _, at_village, _ = sib.request("GET", "/api/v1/records/" + kept.get("id", ""))
+    _, folks_now, _ = sib.request("GET", "/api/v1/people")
+    check(status == 201 and "13800000007" not in json.dumps(at_village) and "13800000007" not in json.dumps(folks_now),
+          "    …nor the phone of a grid member whose profile is kept at the village (its grid is the place)")
     status, _, _ = member.request("POST", "/api/v1/records/%s/edit" % zhang["id"], {"fields": {"phone": "13900000002"}})
     _, mine, _ = member.request("GET", "/api/v1/records/" + zhang["id"])
     check(status == 201 and mine["fields"]["phone"]["value"] == "13900000002" and mine["actions"] == ["edit_self"],
