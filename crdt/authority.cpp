@@ -982,13 +982,40 @@ std::string AuthorityState::office_scope(const Verdict& verdict) const {
   return op.fields.scope;
 }
 
+bool AuthorityState::over_every_office(const std::string& scope, const PublicKey& key) const {
+  const GenesisPayload* g = genesis();
+  if (g != nullptr && std::binary_search(g->root_keys.begin(), g->root_keys.end(), key) && !scope_contains(scope, g->county_code))
+    return false;
+  auto at = grants_by_grantee_.find(key);
+  if (at == grants_by_grantee_.end()) return true;
+  return std::all_of(at->second.begin(), at->second.end(), [&](std::size_t grant) {
+    return !verdicts_[grant].effective || scope_contains(scope, graph_->op(grant).fields.scope);
+  });
+}
+
 PublicKey AuthorityState::holder_of(const PublicKey& key) const {
   auto at = grants_by_grantee_.find(key);
   if (at == grants_by_grantee_.end()) return key;
-  for (std::size_t grant : at->second)  // in op id order
-    if (verdicts_[grant].effective)
-      if (const auto& holder = delegation_of(graph_->op(grant)).holder) return *holder;
+  for (std::size_t grant : at->second) {  // in op id order
+    if (!verdicts_[grant].effective) continue;
+    const auto& holder = delegation_of(graph_->op(grant)).holder;
+    if (!holder) continue;
+    // A grant's word on whose key it is counts only from an office over every office of both the
+    // key and the person it names: a village head cannot make the township officer's key another
+    // person's, nor a key of their own the county officer's (crdt/AUTHORITY.md, "Holders").
+    const std::string author_office = office_scope(verdicts_[grant]);
+    if (!author_office.empty() && over_every_office(author_office, key) && over_every_office(author_office, *holder))
+      return *holder;
+  }
   return key;
+}
+
+PublicKey AuthorityState::holder_by_grant(const Verdict& verdict, const PublicKey& author) const {
+  if (verdict.chain.empty()) return author;
+  auto index = graph_->index_of(verdict.chain.front());
+  if (!index) return author;
+  const auto* d = std::get_if<DelegationPayload>(&graph_->op(*index).fields.payload);
+  return d != nullptr && d->holder ? *d->holder : author;
 }
 
 Office AuthorityState::office_of(const Verdict& verdict, const PublicKey& author) const {

@@ -244,6 +244,10 @@ class AuthorityState {
   std::string office_scope(const Verdict& verdict) const;
   // The office behind `author`'s step with this verdict (see Office).
   Office office_of(const Verdict& verdict, const PublicKey& author) const;
+  // The person the verdict's own grant says `author` is: the grant's holder when it names one, else
+  // the author's key. Unlike holder_of(), a function of the verdict alone (its grant lies in the
+  // judged op's causal past), so every node judging the op agrees.
+  PublicKey holder_by_grant(const Verdict& verdict, const PublicKey& author) const;
   // The person a key belongs to: the holder an effective grant to the key names (the first by op
   // id), else the key itself.
   PublicKey holder_of(const PublicKey& key) const;
@@ -289,6 +293,8 @@ class AuthorityState {
   std::optional<std::string> suspension(const PublicKey& key, std::uint64_t seq, const AuthoritySet& view,
                                         const Reach& judged) const;
   bool revoked_in_view(std::size_t grant, const AuthoritySet& view) const;
+  // Whether every effective office of `key` (a root key's: the county) lies at or under `scope`.
+  bool over_every_office(const std::string& scope, const PublicKey& key) const;
   std::optional<std::size_t> revoked_after_frontier(std::size_t grant, const Action& action) const;
   bool may_revoke(std::size_t revocation, std::size_t grant, const std::vector<RevokerInfo>& revokers) const;
   // Whether the effective revocation `revocation` ends the enrolment `enrolment`: it names the

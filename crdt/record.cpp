@@ -141,13 +141,16 @@ Verdict judge_person(const Op& op, const RecordPayload& r, const RecordState& pr
   if (const std::string* holder = r.field("holder"))
     if (!holder->empty() && !PublicKey::from_hex(*holder))
       return refused("a person's holder is a key: 64 hexadecimal digits");
+  // The person's own edit: judged by the grant the author acts under (its holder, else the key),
+  // which lies in the op's causal past, not by every grant this node happens to hold.
   const std::string bound = prior.field("holder");
-  bool own = r.action == "edit" && !bound.empty() && authority.holder_of(op.fields.author).hex() == bound &&
+  bool own = r.action == "edit" && !bound.empty() &&
              std::all_of(r.fields.begin(), r.fields.end(),
                          [](const auto& field) { return field.first == "name" || field.first == "phone"; });
   if (own) {
     std::string grid = prior.field("grid");
-    return need(capability::kNote, grid.empty() ? op.fields.scope : grid);
+    Verdict verdict = need(capability::kNote, grid.empty() ? op.fields.scope : grid);
+    if (verdict.effective && authority.holder_by_grant(verdict, op.fields.author).hex() == bound) return verdict;
   }
   return need(capability::kDelegate, op.fields.scope);
 }

@@ -387,12 +387,12 @@ TEST_CASE("a date is four, two and two digits: no signs or spaces", "[record][pe
   CHECK_FALSE(is_calendar_date(" 2026-1-01"));
 }
 
-// Open (review of 2026-12-07): a grant's `holder` is taken on the granter's word, so a village head
-// who appoints the township officer's key in the village, naming another person as its holder,
-// makes every node show the officer under that person's profile. Marked to fail until a holder
-// claim is bounded (crdt/AUTHORITY.md, "Holders").
+// Review of 2026-12-07: a grant's `holder` was taken on the granter's word, so a village head who
+// appointed the township officer's key in the village, naming another person as its holder, made
+// every node show the officer under that person's profile. A holder claim now counts only from an
+// office over both (crdt/AUTHORITY.md, "Holders").
 TEST_CASE("a village head cannot make the township officer show as someone else through a holder claim",
-          "[record][people][!shouldfail]") {
+          "[record][people]") {
   Grid grid;
   KeyPair deputy = test_key(11);
   grid.appoint(grid.root, deputy, "township_station", "150430100");
@@ -404,9 +404,10 @@ TEST_CASE("a village head cannot make the township officer show as someone else 
   CHECK(people->name_of(grid.town.public_key()) == "赵站长");
 }
 
-// Open (review of 2026-12-07): judge_person asks holder_of() in the full view, so a grant outside
-// a self-edit's causal past, written later, turns the person's own edit inert after the fact.
-TEST_CASE("a person's own edit stays effective whatever grants come after it", "[record][people][!shouldfail]") {
+// Review of 2026-12-07: judge_person asked holder_of() in the full view, so a grant outside a
+// self-edit's causal past, written later, turned the person's own edit inert after the fact. It
+// now asks the grant the edit was made under (AuthorityState::holder_by_grant).
+TEST_CASE("a person's own edit stays effective whatever grants come after it", "[record][people]") {
   Grid grid;
   Op profile = grid.create(grid.head, kVillage,
                            person_step("add", {{"name", "张三"}, {"grid", kGrid}, {"holder", grid.member.public_key().hex()}}));
