@@ -28,7 +28,7 @@ Result<const node::Profile*> find_profile(const node::People& people, const std:
   return found;
 }
 
-void print_profile(const node::Profile& p, bool show_phone, const KeyLabels& who) {
+void print_profile(const node::Profile& p, bool show_phone) {
   std::cout << p.id.short_hex() << "  " << p.scope << "  " << p.name;
   if (!p.office.empty()) std::cout << "  " << p.office;
   if (!p.grid.empty()) std::cout << "  grid 网格 " << p.grid;
@@ -40,7 +40,6 @@ void print_profile(const node::Profile& p, bool show_phone, const KeyLabels& who
   if (p.conflict) std::cout << "  [conflict 冲突]";
   if (p.shadowed) std::cout << "  [superseded 已被另一份信息取代]";
   if (p.out_of_scope) std::cout << "  [out of scope 绑定了辖区外的人，未采用]";
-  (void)who;
   std::cout << "\n";
 }
 
@@ -59,7 +58,7 @@ void run_person_list(Context& ctx, const std::string& scope) {
     ++shown;
     bool phone = who->people().phone_visible(p, viewer);
     if (ctx.json) out.push_back(node::profile_json(p, phone));
-    else print_profile(p, phone, *who);
+    else print_profile(p, phone);
   }
   if (ctx.json) return ctx.print(out);
   if (shown == 0) std::cout << "No person profiles 无人员信息. Add one with 'anwang person add' or 'anwang import people'.\n";
@@ -85,7 +84,7 @@ void run_person_show(Context& ctx, const std::string& text) {
     out["history"] = history;
     return ctx.print(out);
   }
-  print_profile(**p, phone, *who);
+  print_profile(**p, phone);
   for (const RecordStep& step : record->history) {
     std::cout << "  " << hlc_display(step.hlc, TimeShown::kSeconds) << "  " << step.action << "  by " << (*who)(step.author);
     if (!step.verdict.effective) std::cout << "  [INERT 无效: " << step.verdict.reason << "]";

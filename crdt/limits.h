@@ -76,6 +76,11 @@ inline constexpr std::size_t attachments_per_op_max = 10;
 inline constexpr std::size_t blobs_arriving_max = 64;
 // Fields and references of one record step: a ledger entry has about ten fields.
 inline constexpr std::size_t record_fields_max = 32;
+// A profile's phone number (人员信息): a mobile is 11 digits, a landline with area code and
+// extension about 20; 32 leaves room for "+86", spaces and dashes.
+inline constexpr std::size_t phone_bytes_max = 32;
+// A training's hours (培训学时): a course of several weeks; beyond it a typing slip ("1500").
+inline constexpr double training_hours_max = 200;
 
 // County root: k-of-n keys. A county office has a few officials; 16 is generous.
 inline constexpr std::size_t root_keys_max = 16;

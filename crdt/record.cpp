@@ -104,7 +104,7 @@ Status check_gathering(const RecordPayload& r) {
     const std::string* hours = r.field("hours");
     double h = 0;
     char tail = 0;
-    if (hours == nullptr || std::sscanf(hours->c_str(), "%lf%c", &h, &tail) != 1 || !(h > 0 && h <= 200) ||
+    if (hours == nullptr || std::sscanf(hours->c_str(), "%lf%c", &h, &tail) != 1 || !(h > 0 && h <= limits::training_hours_max) ||
         hours->find_first_not_of("0123456789.") != std::string::npos)
       return Status::invalid("a training's hours are a number above 0 and at most 200, such as 2 or 1.5");
   }
@@ -131,7 +131,7 @@ Verdict judge_person(const Op& op, const RecordPayload& r, const RecordState& pr
   if (const std::string* name = r.field("name"); name != nullptr && (name->empty() || name->size() > limits::name_bytes_max))
     return refused("a person's name is 1 to 256 bytes");
   if (const std::string* phone = r.field("phone"))
-    if (!phone->empty() && (phone->size() > 32 || phone->find_first_not_of("0123456789+- ") != std::string::npos))
+    if (!phone->empty() && (phone->size() > limits::phone_bytes_max || phone->find_first_not_of("0123456789+- ") != std::string::npos))
       return refused("a phone number is digits, spaces, '+' and '-', at most 32 of them");
   if (const std::string* office = r.field("office"); office != nullptr && office->size() > limits::name_bytes_max)
     return refused("an office is at most 256 bytes");
