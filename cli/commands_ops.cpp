@@ -273,6 +273,26 @@ std::string named(const std::string& message, const node::KeyInfo& info) {
   return node::with_key_name(message, info.public_key, info.name);
 }
 
+// Ops this node keeps and passes on without knowing their kind (crdt/OP_FORMAT.md, "Compatibility").
+nlohmann::json deferred_json(const std::vector<node::DeferredOp>& deferred) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const node::DeferredOp& d : deferred)
+    out.push_back({{"id", d.id.hex()}, {"scope", d.scope}, {"what", d.what}, {"void", d.void_here}});
+  return out;
+}
+
+void print_deferred(const std::vector<node::DeferredOp>& deferred, std::uint64_t count) {
+  if (count == 0) return;
+  std::cout << "Newer release 需新版本: " << count
+            << " op(s) kept and passed on but not judged here; those of a kind this release does not know are read "
+               "once anwang is upgraded (升级后可读)\n";
+  for (const node::DeferredOp& d : deferred)
+    std::cout << "  " << d.id.short_hex() << "  " << d.scope << "  "
+              << (d.void_here ? "void under this release 本版本判定无效: " : "needs a newer release 需新版本: ") << d.what
+              << "\n";
+  if (deferred.size() < count) std::cout << "  (" << count - deferred.size() << " more)\n";
+}
+
 void run_status(Context& ctx) {
   auto opened = open_all(ctx);
   if (!opened) return ctx.fail(opened.status());
@@ -280,6 +300,8 @@ void run_status(Context& ctx) {
   if (!stats) return ctx.fail(stats.status());
   auto clock = opened->store->clock_state(ctx.clock);
   if (!clock) return ctx.fail(clock.status());
+  auto deferred = opened->store->deferred_ops();
+  if (!deferred) return ctx.fail(deferred.status());
   std::vector<KeyReport> keys = key_reports(*opened);
   std::string network = stats->network_id ? stats->network_id->hex() : "";
   // The web UI's address: where the running anwangd serves it (it writes HOME/web-url at start and
@@ -313,6 +335,7 @@ void run_status(Context& ctx) {
                {"county", stats->county_code},
                {"ops", stats->ops},
                {"pending", stats->pending},
+               {"needs_newer_release", deferred_json(*deferred)},
                {"store_bytes", stats->file_bytes},
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
@@ -340,6 +363,7 @@ void run_status(Context& ctx) {
             << "Pending 待补父操作:   " << stats->pending << "\n"
             << "Store 存储:           " << stats->file_bytes / 1024 << " KiB of " << (stats->map_bytes >> 20)
             << " MiB map\n";
+  print_deferred(*deferred, stats->deferred);
   print_clock(*clock);
   for (const KeyReport& k : keys) {
     if (!k.standing.behind.empty())

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     std::cerr << "anwang: libsodium failed to initialise\n";
     return anwang::cli::kExitStore;
   }
+  anwang::node::pretend_earlier_release_from_environment();
   anwang::cli::Context ctx;
   CLI::App app{"anwang (安网): a node of the grid-based work-safety supervision network "
                "(安全生产网格化管理). Works on the local node home whether or not anwangd runs."};

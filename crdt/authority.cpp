@@ -825,6 +825,8 @@ Verdict AuthorityState::judge_in_view(const Op& op, const AuthoritySet& view, st
     return refused("a second genesis has no effect");
   }
   if (const auto* enrolment = std::get_if<EnrolmentPayload>(&payload)) return judge_enrolment(op, *enrolment, view, self);
+  if (const auto* deferred = std::get_if<DeferredPayload>(&payload))
+    return refused("needs a newer release of anwang (" + deferred->what + "): kept and passed on, judged once this node is upgraded");
   if (auto action = action_of(op)) return require(*action, view, self);
   if (const auto* delegation = std::get_if<DelegationPayload>(&payload))
     return judge_delegation(op, *delegation, view, self);

@@ -160,6 +160,9 @@ inline constexpr std::size_t store_hazards_cached_max = 4096;
 // 64 KiB and its decoded fields repeat its text: at most 4 MiB of op bytes, so at most about
 // 3 × 4 MiB with the decoded copies.
 inline constexpr std::size_t store_ops_cached_max = 8192;
+// Ops of unknown kinds `anwang status` lists by id (all are counted): enough to find them, not a
+// listing of a flood.
+inline constexpr std::size_t deferred_listed_max = 100;
 inline constexpr std::size_t store_ops_cached_bytes_max = 4 * 1024 * 1024;
 // Ops up to which a Store keeps the list a sync session starts from (Store::for_each_item) in
 // memory, 48 bytes each (about 12 MB at most, plus one Reach per distinct scope and notice

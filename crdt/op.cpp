@@ -21,6 +21,18 @@ namespace anwang {
 
 namespace {
 
+// What this process pretends not to know (pretend_earlier_release_for_testing); by default,
+// nothing. Set once at start, before any thread decodes an op, and only read after.
+struct EarlierRelease {
+  std::uint16_t payload_variants = 0xffff;  // variants from this one on are deferred
+  std::vector<std::string> record_kinds;    // when not empty: the record kinds known
+};
+EarlierRelease& earlier_release() {
+  static EarlierRelease release;
+  return release;
+}
+
+
 constexpr std::string_view kSignatureContext("anwang/op/v1\0", 13);
 
 Status check_text(std::string_view field, std::string_view text, std::size_t max_bytes, bool required) {
@@ -170,12 +182,7 @@ Status check_hazard(const OpFields& fields, const HazardPayload& h, const Hash32
 }
 
 Status check_record(const OpFields& fields, const RecordPayload& r, const Hash32* created_id) {
-  static const std::set<std::string> kActions = {"unit/add", "unit/edit", "unit/confirm", "unit/close",
-                                                 "inspection/record", "tip/enter", "tip/verify", "incident/report",
-                                                 "incident/update", "notice/send", "notice/acknowledge",
-                                                 "person/add", "person/edit", "training/record",
-                                                 "meeting/record", "notebook/record"};
-  if (kActions.count(r.kind + "/" + r.action) == 0)
+  if (!record_step_known(r.kind, r.action))
     return Status::invalid("record step '" + r.kind + " " + r.action + "' is not known (see crdt/RECORDS.md)");
   if (r.fields.size() > limits::record_fields_max || r.refs.size() > limits::record_fields_max)
     return Status::invalid("a record step may carry at most " + std::to_string(limits::record_fields_max) + " fields and refs");
@@ -435,6 +442,8 @@ std::variant<std::vector<Attachment>, RefusedOp> read_attachments(capnp::List<sc
 }
 
 std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader payload) {
+  if (static_cast<unsigned>(payload.which()) >= earlier_release().payload_variants)
+    return Payload(DeferredPayload{"payload variant " + std::to_string(static_cast<unsigned>(payload.which()))});
   switch (payload.which()) {
     case schema::OpBody::Payload::GENESIS: {
       auto in = payload.getGenesis();
@@ -550,6 +559,10 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       RecordPayload record;
       record.kind = text_field(in.getKind());
       record.action = text_field(in.getAction());
+      // A step a later release added: kept as it is, its fields unread (their rules are that
+      // release's).
+      if (!record_step_known(record.kind, record.action))
+        return Payload(DeferredPayload{"record step '" + record.kind + " " + record.action + "'"});
       auto field_list = in.getFields();
       auto refs = in.getRefs();
       if (field_list.size() > limits::record_fields_max || refs.size() > limits::record_fields_max)
@@ -566,8 +579,7 @@ std::variant<Payload, RefusedOp> read_payload(schema::OpBody::Payload::Reader pa
       return Payload(std::move(record));
     }
     default:
-      return RefusedOp{Refusal::kUnknownPayload, "payload variant " + std::to_string(static_cast<unsigned>(payload.which())) +
-                                                     " is not known to this node; upgrade it to accept this op"};
+      return Payload(DeferredPayload{"payload variant " + std::to_string(static_cast<unsigned>(payload.which()))});
   }
 }
 
@@ -754,13 +766,31 @@ const char* payload_kind(const Payload& payload) {
     case 7: return "amendment";
     case 8: return "hazard";
     case 9: return "record";
+    case 10: return "deferred";
   }
   return "unknown";
 }
 
 bool is_authority_payload(const Payload& payload) {
+  // A deferred op is never one: a payload kind added later changes no authority (crdt/OP_FORMAT.md,
+  // "Compatibility").
   return !std::holds_alternative<NotePayload>(payload) && !std::holds_alternative<HazardPayload>(payload) &&
-         !std::holds_alternative<RecordPayload>(payload);
+         !std::holds_alternative<RecordPayload>(payload) && !std::holds_alternative<DeferredPayload>(payload);
+}
+
+bool record_step_known(const std::string& kind, const std::string& action) {
+  static const std::set<std::string> kActions = {"unit/add", "unit/edit", "unit/confirm", "unit/close",
+                                                 "inspection/record", "tip/enter", "tip/verify", "incident/report",
+                                                 "incident/update", "notice/send", "notice/acknowledge",
+                                                 "person/add", "person/edit", "training/record",
+                                                 "meeting/record", "notebook/record"};
+  const std::vector<std::string>& kinds = earlier_release().record_kinds;
+  if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) return false;
+  return kActions.count(kind + "/" + action) != 0;
+}
+
+void pretend_earlier_release_for_testing(std::uint16_t count, std::vector<std::string> kinds) {
+  earlier_release() = EarlierRelease{count, std::move(kinds)};
 }
 
 const std::vector<Attachment>* attachments_of(const Payload& payload) {
@@ -880,6 +910,8 @@ void normalize_parents(OpFields& fields) {
 Result<Op> sign_op(OpFields fields, const KeyPair& key) {
   assert(key.public_key() == fields.author);
   normalize_parents(fields);
+  if (std::holds_alternative<DeferredPayload>(fields.payload))
+    return Status::invalid("an op of a kind this release does not know cannot be signed by it");
   if (Status s = check_op_fields(fields); !s) return s;
   capnp::MallocMessageBuilder builder;
   auto signed_op = builder.initRoot<schema::SignedOp>();

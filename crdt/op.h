@@ -132,8 +132,27 @@ struct RecordPayload {
   const std::string* field(const std::string& name) const;
 };
 
+// An op of a payload variant this release does not know, or a record step it does not know
+// (crdt/OP_FORMAT.md, "Compatibility"): signed by an author who holds an office, kept and passed on
+// within its scope, judged by nothing here and shown as needing a newer release. Never signed by
+// this release (sign_op refuses it). `what` names it: "payload variant 10", "record step 'x y'".
+struct DeferredPayload {
+  std::string what;
+  bool operator==(const DeferredPayload&) const = default;
+};
+
 using Payload = std::variant<GenesisPayload, RegionPayload, NotePayload, DelegationPayload, RevocationPayload,
-                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload, HazardPayload, RecordPayload>;
+                             ReaffirmationPayload, EnrolmentPayload, AmendmentPayload, HazardPayload, RecordPayload,
+                             DeferredPayload>;
+
+// Whether this release knows the record step kind/action (crdt/RECORDS.md).
+bool record_step_known(const std::string& kind, const std::string& action);
+
+// For tests of mixed releases alone: this process reads payload variants from `count` on, and
+// record kinds not in `kinds` (when not empty), as a release that does not know them yet would:
+// as deferred. Called once, at start, before any op is decoded (anwang and anwangd read
+// ANWANG_TEST_PAYLOAD_VARIANTS and ANWANG_TEST_RECORD_KINDS). Not for production use.
+void pretend_earlier_release_for_testing(std::uint16_t count, std::vector<std::string> kinds);
 
 // True for the payloads that make up the authority graph (public county-wide).
 bool is_authority_payload(const Payload& payload);

@@ -517,6 +517,7 @@ class Daemon {
 }  // namespace
 
 int main(int argc, char** argv) {
+  anwang::node::pretend_earlier_release_from_environment();
   CLI::App app{"anwangd: the anwang (安网) node daemon"};
   std::string home_dir;
   std::string listen;

@@ -955,4 +955,20 @@ Result<std::unique_ptr<Store>> NodeHome::open_store(const PhysicalClock* clock) 
   return Store::open(options);
 }
 
+void pretend_earlier_release_from_environment() {
+  const char* variants = std::getenv("ANWANG_TEST_PAYLOAD_VARIANTS");
+  const char* kinds = std::getenv("ANWANG_TEST_RECORD_KINDS");
+  if (variants == nullptr && kinds == nullptr) return;
+  std::uint16_t count = 0xffff;
+  if (variants != nullptr && *variants != '\0') count = static_cast<std::uint16_t>(std::strtoul(variants, nullptr, 10));
+  std::vector<std::string> known;
+  if (kinds != nullptr)
+    for (std::string_view rest = kinds; !rest.empty();) {
+      std::size_t comma = rest.find(',');
+      if (comma != 0) known.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  pretend_earlier_release_for_testing(count, std::move(known));
+}
+
 }  // namespace anwang::node

@@ -90,6 +90,12 @@ struct Config {
   std::string web_mbtiles;
 };
 
+// Tests of mixed releases only: ANWANG_TEST_PAYLOAD_VARIANTS=N makes this process read payload
+// variants from N on, and ANWANG_TEST_RECORD_KINDS=unit,inspection,… record kinds not listed, as a
+// release that does not know them would (pretend_earlier_release_for_testing, crdt/op.h). Called
+// at the start of anwang and anwangd, before any op is decoded. Unset: nothing changes.
+void pretend_earlier_release_from_environment();
+
 // Reads HOME/anwang.toml if present. Errors name the file, the key and the rule.
 Result<Config> load_config(const std::filesystem::path& home);
 

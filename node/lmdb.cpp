@@ -1,8 +1,12 @@
 #include "node/lmdb.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cassert>
+#include <cerrno>
+#include <cstring>
 
 #include "crdt/limits.h"
 
@@ -53,6 +57,23 @@ std::uint64_t LmdbEnv::map_bytes() const {
   MDB_envinfo info{};
   mdb_env_info(env_, &info);
   return info.me_mapsize;
+}
+
+Status LmdbEnv::copy_compacted(const std::filesystem::path& file) const {
+  const char* path = nullptr;
+  mdb_env_get_path(env_, &path);
+  struct stat st {};
+  mode_t mode = stat((std::string(path) + "/data.mdb").c_str(), &st) == 0 ? (st.st_mode & 0777) : 0600;
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::io_error("cannot create " + file.string() + ": " + std::strerror(errno));
+  int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+  if (rc == 0 && ::fsync(fd) != 0) rc = errno;
+  ::close(fd);
+  if (rc != 0) {
+    std::filesystem::remove(file);
+    return lmdb_status(rc, "copying the store to " + file.string());
+  }
+  return Status::ok();
 }
 
 std::uint64_t LmdbEnv::file_bytes() const {

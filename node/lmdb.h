@@ -34,6 +34,10 @@ class LmdbEnv {
   int stale_readers_cleared() const { return stale_readers_cleared_; }
   std::uint64_t map_bytes() const;
   std::uint64_t file_bytes() const;
+  // Writes a compacted copy of the environment's data file to `file` (created; it must not
+  // exist), consistent as of one read transaction, with the data file's permissions, and syncs
+  // it. Writers go on meanwhile.
+  Status copy_compacted(const std::filesystem::path& file) const;
 
  private:
   explicit LmdbEnv(MDB_env* env) : env_(env) {}

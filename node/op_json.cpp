@@ -79,6 +79,9 @@ struct PayloadJson {
     return {{"code", region.code}, {"name", region.name}, {"boundary", region.boundary}};
   }
   nlohmann::json operator()(const NotePayload& note) const { return {{"text", note.text}}; }
+  nlohmann::json operator()(const DeferredPayload& d) const {
+    return {{"needs_newer_release", true}, {"what", d.what}};
+  }
 };
 
 struct PayloadSummary {
@@ -122,6 +125,7 @@ struct PayloadSummary {
     return "constitution amendment " + std::to_string(a.number) + " with " + std::to_string(a.cosignatures.size()) +
            " cosignatures";
   }
+  std::string operator()(const DeferredPayload& d) const { return "needs a newer release of anwang: " + d.what; }
 };
 
 }  // namespace

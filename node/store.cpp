@@ -23,6 +23,8 @@ namespace {
 
 constexpr unsigned kTablesMax = 24;
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
+// A `deferred` row whose op became known at an upgrade and broke this release's rules.
+constexpr std::string_view kVoidHere = "void: ";
 constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
 constexpr std::string_view kLocalHlcLast = "hlc_last";
@@ -78,6 +80,12 @@ Bytes op_key(const Op& op) { return concat({scope_time(op.fields), op.id.view()}
 std::uint64_t hlc_of_scope_time(ByteView value) {
   assert(value.size() >= 9);
   return read_u64_be(value.data() + value.size() - 8);
+}
+
+// The scope of an `ids` value (scope ‖ 0x00 ‖ hlc).
+std::string scope_of_scope_time(ByteView value) {
+  assert(value.size() >= 9);
+  return std::string(value.begin(), value.end() - 9);
 }
 
 std::string short_id(const Hash32& id) { return id.short_hex(); }
@@ -245,6 +253,20 @@ const char* outcome_name(IngestOutcome::Kind kind) {
 }
 
 // One write transaction's worth of ingest. Holds the network id read at its start.
+// Lists a hazard (at its report) or a record (at its first op) by kind: "hazard", "unit",
+// "inspection", "tip", "incident", "notice", … (the `records` table).
+Status Store::index_record(Txn& txn, const Tables& tables, const Op& op) {
+  const OpFields& f = op.fields;
+  std::string kind;
+  if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
+  if (const auto* record = std::get_if<RecordPayload>(&f.payload); record && creates_object(f.payload))
+    kind = record->kind;
+  if (kind.empty()) return Status::ok();
+  Bytes key(kind.begin(), kind.end());
+  key.push_back(0);
+  return txn.put(tables.records, concat({key, f.object.view()}), as_bytes(f.scope));
+}
+
 class Store::IngestTxn {
  public:
   using ResolvedFn = std::function<void(const Hash32&, const IngestOutcome&)>;
@@ -473,16 +495,10 @@ class Store::IngestTxn {
     auto reach = effective_reach(txn_, tables_.ids, tables_.reach, op);
     if (!reach) return reach.status();
     if (Status s = index_reach_and_blobs(txn_, tables_, op, *reach); !s) return s;
-    // Index every record by kind ("hazard", "unit", "inspection", "tip", "incident", "notice").
-    std::string kind;
-    if (const auto* hazard = std::get_if<HazardPayload>(&f.payload); hazard && hazard->action == "report") kind = "hazard";
-    if (const auto* record = std::get_if<RecordPayload>(&f.payload); record && creates_object(f.payload))
-      kind = record->kind;
-    if (!kind.empty()) {
-      Bytes key(kind.begin(), kind.end());
-      key.push_back(0);
-      if (Status s = txn_.put(tables_.records, concat({key, f.object.view()}), as_bytes(f.scope)); !s) return s;
-    }
+    if (Status s = index_record(txn_, tables_, op); !s) return s;
+    // An op of a kind this release does not know: listed, to be judged once it is upgraded.
+    if (const auto* deferred = std::get_if<DeferredPayload>(&f.payload))
+      if (Status s = txn_.put(tables_.deferred, op.id.view(), as_bytes(deferred->what)); !s) return s;
     // Arrival order, this node's own: the next number after the last key.
     {
       auto cursor = Cursor::open(txn_, tables_.arrivals);
@@ -650,6 +666,29 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     return Status::invalid("store map size must be between 1 MiB and 1 TiB");
   auto env = LmdbEnv::open(options.dir, map_bytes, kTablesMax, options.durable_commits);
   if (!env) return env.status();
+  {
+    // The schema this store was written with, read before anything is migrated: a store of an
+    // earlier schema is copied first (an upgrade that fails, or a release that misbehaves, can be
+    // undone from the copy), and a newer one is refused before anything is written.
+    auto read = Txn::begin(**env, Txn::Mode::kRead);
+    if (!read) return read.status();
+    MDB_dbi meta = 0;
+    std::optional<std::uint64_t> found;
+    if (mdb_dbi_open(read->get(), "meta", 0, &meta) == 0) {
+      auto version = read->get(meta, as_bytes(kMetaSchemaVersion));
+      if (!version) return version.status();
+      if (*version && (*version)->size() == 8) found = read_u64_be((*version)->data());
+    }
+    read->abort();
+    if (found && *found > kStoreSchemaVersion)
+      return Status::error(Status::Code::kUnavailable,
+                           "the store in " + options.dir.string() + " was written by a newer release of anwang (store schema " +
+                               std::to_string(*found) + "; this release reads schemas up to " +
+                               std::to_string(kStoreSchemaVersion) +
+                               "): install that release or a later one; this release changes nothing in it");
+    if (found && *found < kStoreSchemaVersion)
+      if (Status s = copy_before_migration(**env, options.dir, *found); !s) return s;
+  }
   auto txn = Txn::begin(**env, Txn::Mode::kWrite);
   if (!txn) return txn.status();
   Tables tables{};
@@ -662,7 +701,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
                       Named{"records", &tables.records}, Named{"blobs", &tables.blobs},
                       Named{"blob_meta", &tables.blob_meta}, Named{"arrivals", &tables.arrivals},
                       Named{"reach", &tables.reach}, Named{"attachments", &tables.attachments},
-                      Named{"blobs_missing", &tables.blobs_missing}, Named{"items", &tables.items}}) {
+                      Named{"blobs_missing", &tables.blobs_missing}, Named{"items", &tables.items},
+                      Named{"deferred", &tables.deferred}}) {
     if (int rc = mdb_dbi_open(txn->get(), table.name, MDB_CREATE, table.dbi); rc != 0)
       return lmdb_status(rc, std::string("opening table ") + table.name);
   }
@@ -671,10 +711,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (*version) {
     if ((*version)->size() != 8) return Status::corruption("the store's schema version is unreadable");
     std::uint64_t found = read_u64_be((*version)->data());
-    if (found > kStoreSchemaVersion)
-      return Status::error(Status::Code::kUnavailable,
-                           "the store was written by a newer anwang (store schema " + std::to_string(found) +
-                               ", this program reads up to " + std::to_string(kStoreSchemaVersion) + "); upgrade anwang");
+    assert(found <= kStoreSchemaVersion && "a newer schema is refused before the write transaction");
     if (found < 2) {
       // Version 1 → 2: index every op's reach and attachments (one pass, in the open transaction).
       auto cursor = Cursor::open(*txn, tables.ops);
@@ -694,15 +731,20 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     }
     if (found < 4)
       if (Status s = migrate_effective_reach(*txn, tables); !s) return s;
+    // Version 4 → 5: the `deferred` table, empty (a release of schema 4 refused what it did not know).
     if (found != kStoreSchemaVersion)
       if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) return s;
   } else if (Status s = txn->put(tables.meta, as_bytes(kMetaSchemaVersion), u64_be(kStoreSchemaVersion)); !s) {
     return s;
   }
+  auto void_here = judge_deferred(*txn, tables);
+  if (!void_here) return void_here.status();
   if (Status s = txn->commit(); !s) return s;
   unsigned threads = options.verify_threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, limits::verify_threads_max);
-  return std::unique_ptr<Store>(new Store(std::move(*env), tables, threads, options.clock));
+  auto store = std::unique_ptr<Store>(new Store(std::move(*env), tables, threads, options.clock));
+  store->void_deferred_ = std::move(*void_here);
+  return store;
 }
 
 // Version 3 → 4: every op's reach row says where the op and its whole causal past may go
@@ -728,6 +770,68 @@ Status Store::migrate_effective_reach(Txn& txn, const Tables& tables) {
     if (Status s = txn.put(tables.reach, key, encode_reach(*reach)); !s) return s;
   }
   return Status::ok();
+}
+
+Status Store::copy_before_migration(LmdbEnv& env, const std::filesystem::path& dir, std::uint64_t schema) {
+  std::filesystem::path copy = dir.parent_path() / (dir.filename().string() + ".schema" + std::to_string(schema));
+  std::error_code ec;
+  std::filesystem::create_directories(copy, ec);
+  if (ec) return Status::io_error("cannot create " + copy.string() + " for the copy taken before the upgrade: " + ec.message());
+  std::filesystem::path file = copy / "data.mdb", partial = copy / "data.mdb.partial";
+  // A copy left by an earlier attempt is of this same schema and no newer than the store: kept.
+  if (std::filesystem::exists(file, ec)) return Status::ok();
+  std::filesystem::remove(partial, ec);
+  if (Status s = env.copy_compacted(partial); !s)
+    return Status::io_error("the store was not upgraded: the copy taken before it failed (" + s.message() +
+                            "); free some disk space and start again");
+  std::filesystem::rename(partial, file, ec);
+  if (ec) return Status::io_error("cannot rename " + partial.string() + ": " + ec.message());
+  return Status::ok();
+}
+
+Result<std::set<Hash32>> Store::judge_deferred(Txn& txn, const Tables& tables) {
+  std::set<Hash32> void_here;
+  std::vector<std::pair<Hash32, std::string>> rows;
+  {
+    auto cursor = Cursor::open(txn, tables.deferred);
+    if (!cursor) return cursor.status();
+    for (bool ok = cursor->first(); ok; ok = cursor->next()) {
+      auto id = Hash32::from_view(cursor->key());
+      if (!id) return Status::corruption("a deferred row is malformed");
+      rows.emplace_back(*id, std::string(cursor->value().begin(), cursor->value().end()));
+    }
+  }
+  for (const auto& [id, what] : rows) {
+    if (what.starts_with(kVoidHere)) {
+      void_here.insert(id);
+      continue;
+    }
+    auto where = txn.get(tables.ids, id.view());
+    if (!where) return where.status();
+    if (!*where) return Status::corruption("deferred op " + id.hex() + " is not held");
+    auto bytes = txn.get(tables.ops, concat({**where, id.view()}));
+    if (!bytes) return bytes.status();
+    if (!*bytes) return Status::corruption("deferred op " + id.hex() + " is indexed but missing");
+    // Checked in full, as from a peer: the rules of its kind are known now.
+    auto decoded = decode_op_with_id(**bytes, id);
+    std::string refused;
+    if (auto* refusal = std::get_if<RefusedOp>(&decoded)) refused = refusal->detail;
+    const Op* op = std::get_if<Op>(&decoded);
+    if (op && std::holds_alternative<DeferredPayload>(op->fields.payload)) continue;  // still unknown
+    if (op && is_authority_payload(op->fields.payload))
+      refused = "an authority op cannot come as a kind added later (crdt/OP_FORMAT.md, \"Compatibility\")";
+    if (!refused.empty()) {
+      if (Status s = txn.put(tables.deferred, id.view(), as_bytes(std::string(kVoidHere) + refused)); !s) return s;
+      void_here.insert(id);
+      continue;
+    }
+    auto reach = effective_reach(txn, tables.ids, tables.reach, *op);
+    if (!reach) return reach.status();
+    if (Status s = index_reach_and_blobs(txn, tables, *op, *reach); !s) return s;
+    if (Status s = index_record(txn, tables, *op); !s) return s;
+    if (Status s = txn.del(tables.deferred, id.view()); !s) return s;
+  }
+  return void_here;
 }
 
 Status Store::index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach) {
@@ -1180,7 +1284,9 @@ Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& 
   for (const Hash32& head : heads) {
     auto reach = stored_reach(txn, tables_.ids, tables_.reach, head);
     if (!reach) return reach.status();
-    all_cover = all_cover && reach_covers(*reach, own);
+    auto op = held_op(txn, head);
+    if (!op) return op.status();
+    all_cover = all_cover && reach_covers(*reach, own) && !std::holds_alternative<DeferredPayload>((*op)->fields.payload);
   }
   if (all_cover) return heads;
   // A head that does not go where the new op goes: an op written in another scope on this object
@@ -1196,7 +1302,11 @@ Result<std::vector<Hash32>> Store::covering_heads(const Txn& txn, const Hash32& 
     if (!op) return op.status();
     auto reach = stored_reach(txn, tables_.ids, tables_.reach, id);
     if (!reach) return reach.status();
-    if (reach_covers(*reach, own) && (*op)->fields.hlc < dated_before) covering.push_back(ops.size());
+    // An op of a kind this release does not know is never named: it may break rules this release
+    // cannot check, and a peer that knows them would then never take the new op.
+    if (reach_covers(*reach, own) && (*op)->fields.hlc < dated_before &&
+        !std::holds_alternative<DeferredPayload>((*op)->fields.payload))
+      covering.push_back(ops.size());
     pointers.push_back(op->get());
     ops.push_back(std::move(*op));
   }
@@ -1295,6 +1405,10 @@ Result<std::shared_ptr<const Op>> Store::decode_and_keep(const Hash32& id, ByteV
   auto decoded = decode_stored_op(bytes, id);
   if (auto* refused = std::get_if<RefusedOp>(&decoded))
     return Status::corruption("stored op " + id.hex() + " fails its checks: " + refused->detail);
+  // An op kept while its kind was unknown that breaks this release's rules is read as what it
+  // was: judged by nothing (judge_deferred).
+  if (void_deferred_.count(id) != 0)
+    std::get<Op>(decoded).fields.payload = DeferredPayload{"an op that breaks this release's rules"};
   auto op = std::make_shared<const Op>(std::move(std::get<Op>(decoded)));
   keep_decoded(op);
   return op;
@@ -1533,6 +1647,27 @@ Result<std::vector<Op>> Store::ops_of_object(const Hash32& object) const {
   return out;
 }
 
+Result<std::vector<DeferredOp>> Store::deferred_ops() const {
+  auto txn = Txn::begin(*env_, Txn::Mode::kRead);
+  if (!txn) return txn.status();
+  std::vector<DeferredOp> out;
+  auto cursor = Cursor::open(*txn, tables_.deferred);
+  if (!cursor) return cursor.status();
+  for (bool ok = cursor->first(); ok && out.size() < limits::deferred_listed_max; ok = cursor->next()) {
+    auto id = Hash32::from_view(cursor->key());
+    if (!id) return Status::corruption("a deferred row is malformed");
+    std::string what(cursor->value().begin(), cursor->value().end());
+    bool void_here = what.starts_with(kVoidHere);
+    if (void_here) what.erase(0, kVoidHere.size());
+    auto where = txn->get(tables_.ids, id->view());
+    if (!where) return where.status();
+    std::string scope;
+    if (*where) scope = scope_of_scope_time(**where);
+    out.push_back(DeferredOp{*id, std::move(scope), std::move(what), void_here});
+  }
+  return out;
+}
+
 Result<StoreStats> Store::stats() const {
   auto txn = Txn::begin(*env_, Txn::Mode::kRead);
   if (!txn) return txn.status();
@@ -1548,6 +1683,7 @@ Result<StoreStats> Store::stats() const {
   if (*last && (*last)->size() == 8) stats.hlc_last = read_u64_be((*last)->data());
   stats.ops = txn->entries(tables_.ops);
   stats.pending = txn->entries(tables_.pending);
+  stats.deferred = txn->entries(tables_.deferred);
   stats.file_bytes = env_->file_bytes();
   stats.map_bytes = env_->map_bytes();
   return stats;
@@ -1591,7 +1727,7 @@ Result<VerifyReport> Store::verify() const {
   if (*network_value) network = Hash32::from_view(**network_value);
   auto cursor = Cursor::open(*txn, tables_.ops);
   if (!cursor) return cursor.status();
-  std::uint64_t reach_rows = 0;
+  std::uint64_t reach_rows = 0, deferred_ops = 0;
   for (bool ok = cursor->first(); ok; ok = cursor->next()) {
     ++report.ops_checked;
     ByteView key = cursor->key();
@@ -1635,11 +1771,23 @@ Result<VerifyReport> Store::verify() const {
         if (!row) return row.status();
         if (!*row) report.problems.push_back(where + " is missing from the attachments index");
       }
+    if (std::holds_alternative<DeferredPayload>(op.fields.payload)) {
+      ++deferred_ops;
+      auto row = txn->get(tables_.deferred, op.id.view());
+      if (!row) return row.status();
+      if (!*row) report.problems.push_back(where + " is of a kind this release does not know and is missing from the deferred index");
+    }
     bool is_genesis = std::holds_alternative<GenesisPayload>(op.fields.payload);
     const Hash32& op_network = is_genesis ? op.id : *op.fields.network;
     if (!network || op_network != *network)
       report.problems.push_back(where + " belongs to another network than the store");
   }
+  // Rows of ops judged void at an upgrade stay; the others are ops still of unknown kinds.
+  std::uint64_t void_rows = void_deferred_.size();
+  if (txn->entries(tables_.deferred) != deferred_ops + void_rows)
+    report.problems.push_back("the deferred index holds " + std::to_string(txn->entries(tables_.deferred)) + " entries for " +
+                              std::to_string(deferred_ops) + " ops of unknown kinds and " + std::to_string(void_rows) +
+                              " judged void");
   if (txn->entries(tables_.reach) != reach_rows)
     report.problems.push_back("the reach index holds " + std::to_string(txn->entries(tables_.reach)) + " entries for " +
                               std::to_string(reach_rows) + " ops that need one");

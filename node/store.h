@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -37,7 +38,7 @@ namespace anwang::node {
 // 2 added the reach, attachments and blobs_missing tables, 3 the items table, 4 reach rows for
 // ops whose parents do not go everywhere they go (Reach::within); an older store gains what it
 // lacks at open.
-inline constexpr std::uint32_t kStoreSchemaVersion = 4;
+inline constexpr std::uint32_t kStoreSchemaVersion = 5;
 
 struct StoreOptions {
   std::filesystem::path dir;
@@ -113,6 +114,7 @@ struct StoreStats {
   std::string county_code;
   std::uint64_t ops = 0;
   std::uint64_t pending = 0;
+  std::uint64_t deferred = 0;  // held ops of a kind this release does not know (DeferredOp)
   std::uint64_t file_bytes = 0;
   std::uint64_t map_bytes = 0;
   std::uint64_t hlc_last = 0;
@@ -142,6 +144,15 @@ struct KeyStanding {
   // Why author() refuses to sign with it (empty: it signs). Names the key by its short hex.
   std::string behind;
   std::vector<std::uint64_t> equivocations;  // sequence numbers at which this store holds two ops by it
+};
+
+// A held op of a payload kind or record step this release does not know (crdt/OP_FORMAT.md,
+// "Compatibility"), or one that became known at an upgrade and broke the rules of this release.
+struct DeferredOp {
+  Hash32 id;
+  std::string scope;
+  std::string what;   // "payload variant 10", "record step 'report monthly'"
+  bool void_here = false;  // known now, and refused by this release's rules: inert for good
 };
 
 struct VerifyReport {
@@ -248,6 +259,9 @@ class Store {
   Result<std::vector<Op>> ops_of_object(const Hash32& object) const;
 
   Result<StoreStats> stats() const;
+  // The held ops of kinds this release does not know, and those judged void at an upgrade
+  // (DeferredOp), in id order, at most limits::deferred_listed_max.
+  Result<std::vector<DeferredOp>> deferred_ops() const;
   // BLAKE2b-256 over the replicated content of every table: equal on two nodes that hold the
   // same set of ops, whatever order they arrived in.
   Result<Hash32> digest() const;
@@ -322,7 +336,7 @@ class Store {
  private:
   struct Tables {
     MDB_dbi meta, local, ops, ids, objects, heads, authors, pending, pending_missing, auth_past, authority,
-        equivocations, records, blobs, blob_meta, arrivals, reach, attachments, blobs_missing, items;
+        equivocations, records, blobs, blob_meta, arrivals, reach, attachments, blobs_missing, items, deferred;
   };
   // The schema-2 rows of one op: its reach (unless scope alone says it), its attachment
   // references, and the blobs it references that this node lacks.
@@ -333,6 +347,12 @@ class Store {
                                           std::optional<Verdict>* judged);
   static Status index_reach_and_blobs(Txn& txn, const Tables& tables, const Op& op, const Reach& reach);
   static Status migrate_effective_reach(Txn& txn, const Tables& tables);
+  static Status index_record(Txn& txn, const Tables& tables, const Op& op);
+  // At open: judges the held ops of kinds an earlier release of this node did not know, now that
+  // it may (crdt/OP_FORMAT.md, "Compatibility"). Returns the ids that stay inert for good.
+  static Result<std::set<Hash32>> judge_deferred(Txn& txn, const Tables& tables);
+  // Before a schema migration: a compacted copy of the store as it was (STORE.md, "Upgrades").
+  static Status copy_before_migration(LmdbEnv& env, const std::filesystem::path& dir, std::uint64_t schema);
   Result<HazardState> hazard_in(const Txn& txn, const Hash32& id) const;
   TrustedTime trusted_time_in(const Txn& txn, std::uint64_t local_ms) const;
   Result<std::vector<PeerClockOffset>> peer_clocks_in(const Txn& txn) const;
@@ -458,6 +478,9 @@ class Store {
   // limits::store_ops_cached_max ops or limits::store_ops_cached_bytes_max of their bytes.
   // `anwang verify` never reads it: it decodes and checks every stored byte itself.
   mutable std::unordered_map<Hash32, std::shared_ptr<const Op>> decoded_;
+  // Ops kept while their kind was unknown that broke this release's rules once it knew it
+  // (judge_deferred, at open): read as DeferredPayload, judged by nothing.
+  std::set<Hash32> void_deferred_;
   // Blobs arriving in chunks (put_blob_chunk): the running hash of each one's bytes held so far,
   // and how many those are. At most limits::blobs_arriving_max; emptied when full (a transfer whose
   // entry is gone hashes its held chunks once again).

@@ -1126,6 +1126,7 @@ HttpResponse WebApi::sync_panel() {
                              {"neighbours", configured},
                              {"now_ms", clock_.now_ms()},
                              {"ops", stats->ops},
+                             {"needs_newer_release", stats->deferred},
                              {"waiting", {{"hazards", waiting->hazards}, {"records", waiting->records},
                                           {"photos", waiting->photos}, {"other_ops", waiting->other_ops},
                                           {"ever_synced", waiting->ever_synced}}}});

@@ -1845,3 +1845,39 @@ TEST_CASE("profiles name people in the history and the inbox; phones by scope; t
   // The patrol quota names the person.
   CHECK(as("head", {"patrol", "quota"}).out.find("张晓梅") != std::string::npos);
 }
+
+// Issue 23: a node upgraded from the previous release (store schema 4) opens its store, copies it
+// to HOME/store.schema4 before migrating it, and reads everything as that release did: the same
+// hazards, units, trainings and digests (tests/node/fixtures/make-schema4-county.sh made the
+// store and recorded what the previous release read from it).
+TEST_CASE("a store written by the previous release opens, is copied, migrated and reads as before", "[cli][upgrade]") {
+  TempDir dir;
+  std::filesystem::path fixtures = std::filesystem::path(ANWANG_SOURCE_DIR) / "tests/node/fixtures";
+  // The node home as the previous release left it (git keeps no file modes: a home's are 0600).
+  auto place = [&](const std::filesystem::path& to) {
+    std::filesystem::copy(fixtures / "schema4-county", to, std::filesystem::copy_options::recursive);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(to))
+      std::filesystem::permissions(entry.path(), entry.is_directory() ? std::filesystem::perms::owner_all
+                                                                      : std::filesystem::perms::owner_read |
+                                                                            std::filesystem::perms::owner_write);
+  };
+  std::filesystem::path home = dir.path() / "home";
+  place(home);
+  json expected = json::parse(std::ifstream(fixtures / "schema4-county.json"));
+  setenv("ANWANG_FAKE_NOW_MS", "1790000000000", 1);  // the time the previous release read it at
+  CHECK(json::parse(ok(home, {"verify", "--json"}).out)["ok"] == true);
+  CHECK(std::filesystem::exists(home / "store.schema4/data.mdb"));
+  CHECK(json::parse(ok(home, {"digest", "--json"}).out) == expected["digest"]);
+  CHECK(json::parse(ok(home, {"hazard", "list", "--json"}).out) == expected["hazards"]);
+  CHECK(json::parse(ok(home, {"unit", "list", "--json"}).out) == expected["units"]);
+  CHECK(json::parse(ok(home, {"training", "list", "--json"}).out) == expected["trainings"]);
+  // The copy holds the store as the previous release left it: schema 4 still (opening it copies it
+  // once more), and it reads the same.
+  std::filesystem::path copy = dir.path() / "copy";
+  place(copy);
+  std::filesystem::copy_file(home / "store.schema4/data.mdb", copy / "store/data.mdb",
+                             std::filesystem::copy_options::overwrite_existing);
+  CHECK(json::parse(ok(copy, {"digest", "--json"}).out) == expected["digest"]);
+  CHECK(std::filesystem::exists(copy / "store.schema4/data.mdb"));
+  unsetenv("ANWANG_FAKE_NOW_MS");
+}

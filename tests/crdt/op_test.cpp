@@ -7,6 +7,7 @@
 
 #include "crdt/authority.h"
 #include "crdt/hash.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
 #include "crdt/op.h"
 #include "node/constitution.h"
@@ -98,7 +99,9 @@ TEST_CASE("every payload round-trips through sign, encode, decode and verify", "
     CHECK(back.signature == op.signature);
     CHECK(back.bytes == op.bytes);
   }
-  CHECK(kinds.size() == std::variant_size_v<Payload>);
+  // Every payload this release signs: all but DeferredPayload, which it only reads (tested below).
+  CHECK(kinds.size() == std::variant_size_v<Payload> - 1);
+  CHECK(kinds.count("deferred") == 0);
 }
 
 TEST_CASE("a genesis names no network and its id is the network id", "[op]") {
@@ -155,14 +158,40 @@ TEST_CASE("non-canonical, truncated, empty and oversized bytes are refused with 
   CHECK(refusal_of(Bytes(limits::op_bytes_max + 8, 0)) == Refusal::kTooLarge);
 }
 
-TEST_CASE("an unknown payload or format version is refused, not misread", "[op]") {
+// Issue 23: a node of an earlier release keeps an op of a kind added later (crdt/OP_FORMAT.md,
+// "Compatibility"); the signature and the header are checked as for any op.
+TEST_CASE("an unknown payload or record step is read as deferred, an unknown format version refused, none misread",
+          "[op][upgrade]") {
   OpFactory factory;
   KeyPair author = test_key(1);
   // Control: the hand-built encoder makes ops this node accepts.
   auto control = decode_op(test::future_payload_op(author, factory.network(), kOpFormatVersion, false));
-  decoded_ok(control);
-  CHECK(refusal_of(test::future_payload_op(author, factory.network(), kOpFormatVersion, true)) ==
-        Refusal::kUnknownPayload);
+  CHECK(std::holds_alternative<NotePayload>(decoded_ok(control).fields.payload));
+  Bytes future = test::future_payload_op(author, factory.network(), kOpFormatVersion, true);
+  auto deferred = decode_op(future);
+  const Op& kept = decoded_ok(deferred);
+  REQUIRE(std::holds_alternative<DeferredPayload>(kept.fields.payload));
+  CHECK(std::get<DeferredPayload>(kept.fields.payload).what == "payload variant 10");
+  CHECK(kept.fields.scope == "150430");
+  CHECK(kept.bytes == future);
+  CHECK_FALSE(is_authority_payload(kept.fields.payload));
+  CHECK(std::string(payload_kind(kept.fields.payload)) == "deferred");
+  // Not a way around the signature or the header's rules.
+  CHECK(refusal_of(test::with_signature_bit_flipped(kept, 3)) == Refusal::kBadSignature);
+  OpFields late = kept.fields;
+  late.hlc = hlc_from_ms(limits::hlc_ms_ceiling);
+  CHECK(refusal_of(test::future_payload_op(author, late)) == Refusal::kInvalidField);
+  // A record step this release does not know, its fields unread.
+  OpFields step = kept.fields;
+  step.payload = RecordPayload{"report", "monthly", {{"digest", "not read"}}, {}, {}};
+  auto monthly = decode_op(test::unchecked_record_op(author, step));
+  REQUIRE(std::holds_alternative<DeferredPayload>(decoded_ok(monthly).fields.payload));
+  CHECK(std::get<DeferredPayload>(decoded_ok(monthly).fields.payload).what == "record step 'report monthly'");
+  // This release never signs one.
+  OpFields signing = kept.fields;
+  auto signed_op = sign_op(signing, author);
+  REQUIRE_FALSE(signed_op.is_ok());
+  CHECK_THAT(signed_op.status().message(), Catch::Contains("does not know"));
   CHECK(refusal_of(test::future_payload_op(author, factory.network(), kOpFormatVersion + 1, false)) ==
         Refusal::kUnsupportedVersion);
 }

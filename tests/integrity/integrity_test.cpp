@@ -856,6 +856,55 @@ TEST_CASE("upgrading: a node of this release and one of a previous release (wire
   }
 }
 
+// Issue 23: a county cannot upgrade in a day. A township of the release before profiles and
+// trainings (it knows the record kinds unit, inspection, tip, incident and notice) sits between a
+// village and the county of this release: it keeps the village's training record, passes it on
+// to the county byte for byte, names it in status, and reads it once it is upgraded.
+TEST_CASE("upgrading: a township of an earlier release relays a kind of op it does not know, and reads it once upgraded",
+          "[integrity][upgrade]") {
+  County c;
+  fs::path township = join_node(c, "township", "150430100");
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  const char* kEarlierKinds = "unit,inspection,tip,incident,notice";
+  json recorded = json::parse(ok(village, {"--as", "vhead", "training", "record", "--scope", County::kVillage, "--date",
+                                           "2026-12-01", "--topic", "冬季防火", "--hours", "2", "--attendees", "张晓梅",
+                                           "--json"})
+                                  .out);
+  std::string training = recorded["id"], training_op = recorded["op"];
+  json written = ok_json(village, {"show", training_op});
+  std::string unit = ok_json(village, {"--as", "vhead", "unit", "add", "--grid", County::kGrid, "--name", "新惠粮库"})["id"];
+  test::DaemonProcess daemon(township, c.dir.path() / "township.log", test::free_loopback_port());
+  {
+    ScopedEnv earlier("ANWANG_TEST_RECORD_KINDS", kEarlierKinds);  // the township's anwangd
+    REQUIRE(daemon.start().is_ok());
+  }
+  ok(c.home, {"sync", daemon.address()});  // the township learns of the village's enrolment
+  ok(village, {"sync", daemon.address()});
+  {
+    // The township keeps it, unjudged, and says so; what it knows it reads as before.
+    ScopedEnv earlier("ANWANG_TEST_RECORD_KINDS", kEarlierKinds);  // the township's anwang
+    json status = ok_json(township, {"status"});
+    REQUIRE(status["needs_newer_release"].size() == 1);
+    CHECK(status["needs_newer_release"][0]["id"] == training_op);
+    CHECK(status["needs_newer_release"][0]["what"] == "record step 'training record'");
+    CHECK_THAT(ok(township, {"status"}).out, Catch::Contains("needs a newer release"));
+    CHECK(ok_json(township, {"unit", "show", unit})["fields"]["name"]["value"] == "新惠粮库");
+    CHECK(test::run_cli(township, {"training", "show", training}).exit_code != 0);
+    CHECK(ok_json(township, {"verify"})["ok"] == true);
+  }
+  // The county, of this release, takes it from the township.
+  ok(c.home, {"sync", daemon.address()});
+  CHECK(daemon.stop().is_ok());
+  json relayed = ok_json(c.home, {"show", training_op});
+  CHECK(relayed == written);
+  CHECK(ok_json(c.home, {"training", "show", training})["fields"]["topic"]["value"] == "冬季防火");
+  // The township upgraded: the op is judged, listed and shown; nothing waits for a newer release.
+  CHECK(ok_json(township, {"status"})["needs_newer_release"].empty());
+  CHECK(ok_json(township, {"training", "show", training})["fields"]["hours"]["value"] == "2");
+  CHECK(ok_json(township, {"training", "list"}).size() == 1);
+  CHECK(ok_json(township, {"verify"})["ok"] == true);
+}
+
 // Class 9. A sync refused by the peer said only "the peer closed the connection".
 TEST_CASE("class 9: a refused sync reports the peer's reason", "[integrity][class9]") {
   County c;

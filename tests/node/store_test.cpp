@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -373,9 +375,17 @@ TEST_CASE("a store written by a newer schema is refused with a clear message", "
   TempDir dir;
   { test::open_store(dir.path()); }
   test::edit_raw_store(dir.path(), [](MDB_txn* txn) { put_schema_version(txn, node::kStoreSchemaVersion + 1); });
+  auto data = [&] {
+    std::ifstream in(dir.path() / "data.mdb", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::string before = data();
   auto store = node::Store::open(node::StoreOptions{dir.path(), 0});
   REQUIRE_FALSE(store.is_ok());
-  CHECK_THAT(store.status().message(), Catch::Contains("newer anwang"));
+  CHECK_THAT(store.status().message(), Catch::Contains("was written by a newer release of anwang (store schema " +
+                                                       std::to_string(node::kStoreSchemaVersion + 1)));
+  CHECK_THAT(store.status().message(), Catch::Contains("this release changes nothing in it"));
+  CHECK(data() == before);  // an older binary writes nothing to a newer store
 }
 
 namespace {
@@ -722,3 +732,153 @@ TEST_CASE("author() continues a moved key after its adopted head while that is b
   CHECK(other->fields.author_seq == 1);
 }
 // --- end of issue 19, class 3 (branch `keys`) ---
+
+// Issue 23: a county upgrades over weeks, so an op of a kind a later release added reaches nodes
+// that do not know it. They keep it, pass it on and name it; they never judge it, never let it
+// stand in a hazard or record, and never name it as a parent of their own ops (a rule it breaks
+// that they cannot check would make every newer node refuse what they write after it).
+TEST_CASE("an op of a payload kind this release does not know is kept, passed on and named, never a parent",
+          "[store][upgrade]") {
+  TempDir dir;
+  auto store = test::open_store(dir.path());
+  OpFactory factory = test::mechanics_factory();
+  ingest_one(*store, factory.genesis().bytes);
+  KeyPair author = test_key(1), outsider = test_key(50);
+  Op first = factory.note(author, "150430100", "巡查");
+  REQUIRE(ingest_one(*store, first.bytes).kind == Kind::kAccepted);
+  OpFields header = first.fields;
+  header.author_seq = 2;
+  header.author_prev = first.id;
+  header.parents = {first.id};
+  header.hlc = first.fields.hlc + 1;
+  Bytes future = test::future_payload_op(author, header);
+  IngestOutcome kept = ingest_one(*store, future);
+  REQUIRE(kept.kind == Kind::kAccepted);
+  Hash32 future_id = *kept.id;
+  // Named, with what it is, and counted.
+  auto deferred = store->deferred_ops();
+  REQUIRE(deferred.is_ok());
+  REQUIRE(deferred->size() == 1);
+  CHECK(deferred->at(0).id == future_id);
+  CHECK(deferred->at(0).what == "payload variant 10");
+  CHECK(deferred->at(0).scope == "150430100");
+  CHECK_FALSE(deferred->at(0).void_here);
+  CHECK(store->stats()->deferred == 1);
+  auto held = store->get(future_id);
+  REQUIRE(held.is_ok());
+  REQUIRE(held->has_value());
+  CHECK(std::holds_alternative<DeferredPayload>((*held)->fields.payload));
+  CHECK((*held)->bytes == future);  // byte for byte, so it passes on unchanged
+  auto verdict = store->verdict(**held);
+  REQUIRE(verdict.is_ok());
+  CHECK_FALSE(verdict->effective);
+  CHECK_THAT(verdict->reason, Catch::Contains("needs a newer release"));
+  // Offered to peers within its scope, like any op of it.
+  bool listed = false;
+  REQUIRE(store->for_each_item([&](const Reach& reach, std::uint64_t, const Hash32& id) {
+    if (id == future_id) listed = reach.scope == "150430100" && !reach.everywhere;
+  }).is_ok());
+  CHECK(listed);
+  // This node's next op on the object follows the op it knows, not the one it cannot check.
+  ManualClock wall(test::kTestTimeMs + 1000);
+  node::OpDraft note{"150430100", first.fields.object, NotePayload{"再次巡查"}, {}, node::DraftTarget::kExisting,
+                     node::DraftAdmit::kEvenIfNotEffective};
+  auto next = store->author(test_key(2), note, wall);
+  REQUIRE(next.is_ok());
+  CHECK(std::find(next->fields.parents.begin(), next->fields.parents.end(), future_id) == next->fields.parents.end());
+  CHECK(std::find(next->fields.parents.begin(), next->fields.parents.end(), first.id) != next->fields.parents.end());
+  // Still a key no office named may not send one: refused, nothing kept.
+  OpFields stranger = header;
+  stranger.author = outsider.public_key();
+  stranger.author_seq = 1;
+  stranger.author_prev.reset();
+  IngestOutcome refused = ingest_one(*store, test::future_payload_op(outsider, stranger));
+  CHECK(refused.kind == Kind::kRefused);
+  CHECK(refused.reason == Refusal::kNoOffice);
+  CHECK(store->stats()->deferred == 1);
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  // Reopened by this release, which still does not know it: still kept, still named.
+  store.reset();
+  store = test::open_store(dir.path());
+  CHECK(store->stats()->deferred == 1);
+}
+
+namespace {
+
+// Makes this process read as the release before profiles and trainings for the guard's life.
+struct EarlierRelease {
+  EarlierRelease() { pretend_earlier_release_for_testing(0xffff, {"unit", "inspection", "tip", "incident", "notice"}); }
+  ~EarlierRelease() { pretend_earlier_release_for_testing(0xffff, {}); }
+  EarlierRelease(const EarlierRelease&) = delete;
+  EarlierRelease& operator=(const EarlierRelease&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("a record step an earlier release kept unread is judged when the node is upgraded; one that breaks the "
+          "rules stays inert",
+          "[store][upgrade]") {
+  OpFactory factory = test::mechanics_factory();
+  KeyPair author = test_key(1);
+  // Written by this release.
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"attendees", "张晓梅"}, {"date", "2026-12-01"}, {"hours", "2"}, {"topic", "冬季防火"}};
+  OpFields made;
+  made.network = factory.network();
+  made.author = author.public_key();
+  made.author_seq = 1;
+  made.hlc = factory.genesis().fields.hlc + 1;
+  made.scope = "150430100201";
+  made.payload = RecordPayload{"training", "record", fields, {}, {}};
+  made.object = created_object_id(made);
+  Op good = factory.make_raw(author, made);
+  // And one no release signs: hours 0. A node that does not know trainings cannot tell.
+  OpFields bad_fields = good.fields;
+  bad_fields.author_seq = 2;
+  bad_fields.author_prev = good.id;
+  bad_fields.hlc = good.fields.hlc + 1;
+  std::get<RecordPayload>(bad_fields.payload).fields[2].second = "0";
+  bad_fields.object = created_object_id(bad_fields);
+  Bytes bad = test::unchecked_record_op(author, bad_fields);
+  REQUIRE(std::holds_alternative<RefusedOp>(decode_op(bad)));
+
+  TempDir dir;
+  {
+    EarlierRelease earlier;
+    auto store = test::open_store(dir.path());
+    ingest_one(*store, factory.genesis().bytes);
+    for (const Bytes& bytes : {good.bytes, bad}) CHECK(ingest_one(*store, bytes).kind == Kind::kAccepted);
+    CHECK(store->stats()->deferred == 2);
+    CHECK(store->records("training")->empty());
+    auto report = store->verify();
+    REQUIRE(report.is_ok());
+    CHECK(report->ok());
+  }
+  // Upgraded: the store is judged at open.
+  auto store = test::open_store(dir.path());
+  auto deferred = store->deferred_ops();
+  REQUIRE(deferred.is_ok());
+  std::map<Hash32, bool> void_of;
+  for (const node::DeferredOp& d : *deferred) void_of[d.id] = d.void_here;
+  REQUIRE(void_of.size() == 1);
+  CHECK(void_of[blake2b_256(bad)]);
+  CHECK(void_of.count(good.id) == 0);
+  auto listed = store->records("training");
+  REQUIRE(listed.is_ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->at(0) == good.fields.object);
+  auto record = store->record(good.fields.object);
+  REQUIRE(record.is_ok());
+  // The void ones stand in no record.
+  CHECK_FALSE(store->record(bad_fields.object).is_ok());
+  auto report = store->verify();
+  REQUIRE(report.is_ok());
+  CHECK(report->ok());
+  // And reopening changes nothing more.
+  store.reset();
+  store = test::open_store(dir.path());
+  CHECK(store->deferred_ops()->size() == 1);
+  CHECK(store->records("training")->size() == 1);
+}

@@ -208,6 +208,61 @@ Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint1
   return Bytes(bytes.begin(), bytes.end());
 }
 
+namespace {
+
+// Sets the header of `body` (a SignedOp body of either schema) from `header`.
+template <typename Body>
+void set_header(Body body, const OpFields& header) {
+  body.setFormatVersion(kOpFormatVersion);
+  if (header.network) body.setNetwork(capnp::Data::Reader(header.network->bytes.data(), 32));
+  body.setAuthor(capnp::Data::Reader(header.author.bytes.data(), 32));
+  body.setAuthorSeq(header.author_seq);
+  if (header.author_prev) body.setAuthorPrev(capnp::Data::Reader(header.author_prev->bytes.data(), 32));
+  auto parents = body.initParents(static_cast<unsigned>(header.parents.size()));
+  for (unsigned i = 0; i < header.parents.size(); ++i) parents.set(i, capnp::Data::Reader(header.parents[i].bytes.data(), 32));
+  body.setHlc(header.hlc);
+  body.setScope(header.scope);
+  body.setObject(capnp::Data::Reader(header.object.bytes.data(), 32));
+}
+
+// Signs the body of `signed_op` with `author` and returns the canonical bytes.
+template <typename SignedOpBuilder>
+Bytes signed_bytes(SignedOpBuilder signed_op, const KeyPair& author) {
+  auto canonical_body = capnp::canonicalize(signed_op.getBody().asReader());
+  auto body_bytes = canonical_body.asBytes();
+  Signature signature = author.sign(op_signature_message(ByteView(body_bytes.begin(), body_bytes.size())));
+  signed_op.setSignature(capnp::Data::Reader(signature.data(), signature.size()));
+  auto canonical = capnp::canonicalize(signed_op.asReader());
+  auto bytes = canonical.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+Bytes future_payload_op(const KeyPair& author, const OpFields& header) {
+  capnp::MallocMessageBuilder builder;
+  auto signed_op = builder.initRoot<future::SignedOp>();
+  set_header(signed_op.initBody(), header);
+  signed_op.getBody().getPayload().initFromTheFuture().setText("a payload from a newer anwang");
+  return signed_bytes(signed_op, author);
+}
+
+Bytes unchecked_record_op(const KeyPair& author, const OpFields& fields) {
+  const auto& record = std::get<RecordPayload>(fields.payload);
+  capnp::MallocMessageBuilder builder;
+  auto signed_op = builder.initRoot<schema::SignedOp>();
+  set_header(signed_op.initBody(), fields);
+  auto out = signed_op.getBody().getPayload().initRecord();
+  out.setKind(record.kind);
+  out.setAction(record.action);
+  auto list = out.initFields(static_cast<unsigned>(record.fields.size()));
+  for (unsigned i = 0; i < record.fields.size(); ++i) {
+    list[i].setName(record.fields[i].first);
+    list[i].setValue(record.fields[i].second);
+  }
+  return signed_bytes(signed_op, author);
+}
+
 Bytes resigned_with_hlc(const Op& op, const KeyPair& author, std::uint64_t hlc) {
   kj::Array<capnp::word> words = kj::heapArray<capnp::word>(op.bytes.size() / sizeof(capnp::word));
   std::memcpy(words.begin(), op.bytes.data(), op.bytes.size());

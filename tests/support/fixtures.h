@@ -91,6 +91,13 @@ void corrupt_stored_op(const std::filesystem::path& store_dir, int nth);
 // An op whose payload is a variant this anwang does not know (from a future version).
 Bytes future_payload_op(const KeyPair& author, const Hash32& network, std::uint16_t format_version, bool future_payload);
 
+// The same with the header of `header` (its payload is ignored): for tests of what a node does
+// with such an op in a history.
+Bytes future_payload_op(const KeyPair& author, const OpFields& header);
+// A record op encoded as `fields` says, signed, with no rule checked: sign_op refuses what breaks
+// one, and a release that does not know the step cannot tell.
+Bytes unchecked_record_op(const KeyPair& author, const OpFields& fields);
+
 // The op's bytes with one bit of its signature flipped: still canonical and well-formed, but
 // refused as bad_signature.
 Bytes with_signature_bit_flipped(const Op& op, int bit = 0);
