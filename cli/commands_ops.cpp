@@ -317,6 +317,8 @@ void run_status(Context& ctx) {
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
+               {"restored_at", stats->restored_ms ? nlohmann::json(hlc_display(hlc_from_ms(*stats->restored_ms)))
+                                                  : nlohmann::json(nullptr)},
                {"clock", clock_json(*clock)},
                {"keys", keys_json},
                {"peers", peers_json(*opened->store)},
@@ -341,6 +343,9 @@ void run_status(Context& ctx) {
             << "Store 存储:           " << stats->file_bytes / 1024 << " KiB of " << (stats->map_bytes >> 20)
             << " MiB map\n";
   print_clock(*clock);
+  if (stats->restored_ms)
+    std::cout << "Restored 已从备份恢复: " << hlc_display(hlc_from_ms(*stats->restored_ms))
+              << "; no key signs until a sync session with a neighbour has finished (anwang sync HOST:PORT, or anwangd)\n";
   for (const KeyReport& k : keys) {
     if (!k.standing.behind.empty())
       std::cout << "Key behind 密钥落后:  " << named(k.standing.behind, k.info) << "\n";

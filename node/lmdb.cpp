@@ -64,6 +64,18 @@ std::uint64_t LmdbEnv::file_bytes() const {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+std::uint64_t LmdbEnv::used_bytes() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+}
+
+Status LmdbEnv::copy_compact_to(int fd) const {
+  return lmdb_status(mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT), "copying the store");
+}
+
 Result<Txn> Txn::begin(const LmdbEnv& env, Mode mode) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env.get(), nullptr, mode == Mode::kRead ? MDB_RDONLY : 0, &txn);
