@@ -12,9 +12,13 @@ namespace {
 
 std::string hex_of(const node::BackupPublicKey& key) { return to_hex(ByteView(key.data(), key.size())); }
 
+// "12.3 MiB", or "420 KiB" below a MiB.
 std::string mib(std::uint64_t bytes) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes < (1 << 20))
+    std::snprintf(text, sizeof text, "%llu KiB", static_cast<unsigned long long>((bytes + 1023) / 1024));
+  else
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return text;
 }
 

@@ -64,16 +64,6 @@ std::array<std::uint8_t, kCheckBytes> key_check(const SealedRecordKey& key) {
   return check;
 }
 
-void append_u64_le(Bytes& out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
-}
-
-std::uint64_t read_u64_le(const std::uint8_t* bytes) {
-  std::uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
-  return value;
-}
-
 std::string with_units(std::uint64_t bytes) {
   if (bytes >= (10ull << 20)) return std::to_string(bytes >> 20) + " MiB";
   if (bytes >= (10ull << 10)) return std::to_string(bytes >> 10) + " KiB";
@@ -441,7 +431,7 @@ constexpr std::string_view kStagingName = "restore.partial";
 Result<HomeBefore> look_at_home(const fs::path& dir) {
   HomeBefore before;
   std::error_code ec;
-  auto status = fs::symlink_status(dir, ec);
+  auto status = fs::status(dir, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) return Status::io_error("cannot look at " + dir.string() + ": " + ec.message());
   if (!fs::exists(status)) return before;
   if (!fs::is_directory(status)) return Status::invalid(dir.string() + " is not a directory: restore into an empty or new directory");
