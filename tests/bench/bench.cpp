@@ -500,6 +500,9 @@ std::uint64_t proc_value(const std::string& file, const std::string& key) {
   return 0;
 }
 std::uint64_t write_bytes() { return proc_value("/proc/self/io", "write_bytes:"); }
+// What the process handed to write(2), pwrite(2) and their kin: LMDB's pages, before the file
+// system adds its journal and metadata.
+std::uint64_t write_chars() { return proc_value("/proc/self/io", "wchar:"); }
 std::uint64_t rss_kib() { return proc_value("/proc/self/status", "VmRSS:"); }
 std::uint64_t hwm_kib() { return proc_value("/proc/self/status", "VmHWM:"); }
 // Resident anonymous memory: the heap, without the store's pages read through the map (which
@@ -762,6 +765,7 @@ struct VillageFigures {
   double ops_per_day = 0;            // over the measured days
   double photos_per_day = 0;
   double written_per_op_authored = 0;  // one op a transaction, as `anwang` and the web UI write them
+  double handed_per_op_authored = 0;   // of which LMDB handed to write calls (wchar)
   double written_per_op_synced = 0;    // a day's ops in one transaction, as a sync session commits them
   double written_per_photo = 0;        // Store::put_blob of one photo
   double photo_bytes_mean = 0;
@@ -804,17 +808,18 @@ VillageFigures village_figures(const fs::path& dir, int days) {
   };
   VillageFigures figures;
   figures.days = days;
-  std::uint64_t synced_ops = 0, synced_written = 0, authored_ops = 0, authored_written = 0, photos = 0,
-                photo_bytes = 0, photo_written = 0;
+  std::uint64_t synced_ops = 0, synced_written = 0, authored_ops = 0, authored_written = 0, authored_handed = 0,
+                photos = 0, photo_bytes = 0, photo_written = 0;
   for (int day = 1; day <= days; ++day) {
     std::uint64_t day_photos = county.village_day(0);
     std::vector<Bytes> ops = county.mint().take();
     bool synced_week = day > days - 2 * kMeasuredDays && day <= days - kMeasuredDays;
     bool authored_week = day > days - kMeasuredDays;
-    std::uint64_t before = write_bytes();
+    std::uint64_t before = write_bytes(), handed_before = write_chars();
     if (authored_week) {
       for (std::size_t i = 0; i < ops.size(); ++i) ingest_batches(store, ops, i, i + 1);
       authored_written += write_bytes() - before;
+      authored_handed += write_chars() - handed_before;
       authored_ops += ops.size();
     } else {
       ingest_batches(store, ops, 0, ops.size());
@@ -834,6 +839,7 @@ VillageFigures village_figures(const fs::path& dir, int days) {
   figures.ops_per_day = static_cast<double>(authored_ops) / kMeasuredDays;
   figures.photos_per_day = static_cast<double>(photos) / kMeasuredDays;
   figures.written_per_op_authored = static_cast<double>(authored_written) / static_cast<double>(authored_ops);
+  figures.handed_per_op_authored = static_cast<double>(authored_handed) / static_cast<double>(authored_ops);
   figures.written_per_op_synced = static_cast<double>(synced_written) / static_cast<double>(synced_ops);
   figures.written_per_photo = photos == 0 ? 0 : static_cast<double>(photo_written) / static_cast<double>(photos);
   figures.photo_bytes_mean = photos == 0 ? 0 : static_cast<double>(photo_bytes) / static_cast<double>(photos);
@@ -855,6 +861,8 @@ void print_village(const VillageFigures& v) {
   std::printf("\n== A typical village's disk writes and backup (%d days: %.1f ops and %.1f photos a day) ==\n", v.days,
               v.ops_per_day, v.photos_per_day);
   std::printf("written per op, one op a commit (authored)   %10.0f B  (/proc/self/io write_bytes)\n", v.written_per_op_authored);
+  std::printf("  of which LMDB handed to write calls         %10.0f B  (/proc/self/io wchar; the rest is the file system's)\n",
+              v.handed_per_op_authored);
   std::printf("written per op, a day's ops in one commit    %10.0f B  (as a sync session brings them)\n", v.written_per_op_synced);
   std::printf("written per photo (mean photo %.0f B)       %10.0f B\n", v.photo_bytes_mean, v.written_per_photo);
   std::printf("written per day, ops authored + photos      %10.0f B = %.1f MiB\n", v.written_per_day,
@@ -872,6 +880,7 @@ nlohmann::json village_json(const VillageFigures& v) {
           {"ops_per_day", v.ops_per_day},
           {"photos_per_day", v.photos_per_day},
           {"written_bytes_per_op_authored", v.written_per_op_authored},
+          {"handed_bytes_per_op_authored", v.handed_per_op_authored},
           {"written_bytes_per_op_synced", v.written_per_op_synced},
           {"written_bytes_per_photo", v.written_per_photo},
           {"photo_bytes_mean", v.photo_bytes_mean},
