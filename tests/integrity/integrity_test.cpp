@@ -773,15 +773,30 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
 
 // Class 3. A village node restored from an older copy of its home signed with numbers the network
 // had already seen: the key forked, and nothing warned anyone.
+namespace {
+
+// A county node running anwangd, and a village node joined to it whose village head's key `vhead`
+// has signed one note and synced it: where the class 3 scenarios begin.
+struct VillageOfCounty {
+  County c;
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  test::DaemonProcess county{c.home, c.dir.path() / "county.log", test::free_loopback_port()};
+  VillageOfCounty() {
+    REQUIRE(county.start().is_ok());
+    ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+    ok(village, {"sync", county.address()});
+  }
+};
+
+}  // namespace
+
 TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighbour, says so, and signs again once "
           "caught up",
           "[integrity][class3]") {
-  County c;
-  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
-  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
-  REQUIRE(county.start().is_ok());
-  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
-  ok(village, {"sync", county.address()});
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
   // The copy, then more work, which reaches the county; then the copy is restored.
   fs::path copy = c.dir.path() / "village-copy";
   fs::copy(village, copy, fs::copy_options::recursive);
@@ -855,16 +870,14 @@ void check_refuses_until_synced(const fs::path& restored) {
 TEST_CASE("class 3: a node restored with anwang restore from a backup taken while it ran signs nothing until it has "
           "synced, then the next number, and nothing equivocates",
           "[integrity][class3][backup]") {
-  County c;
-  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
-  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
-  REQUIRE(county.start().is_ok());
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
   test::DaemonProcess village_daemon(village, c.dir.path() / "village.log", test::free_loopback_port());
   REQUIRE(village_daemon.start().is_ok());
   fs::path county_key = c.dir.path() / "county.backupkey";
   std::string backup_key = ok_json(c.home, {"backup", "key", "new", county_key.string()})["public_key"];
-  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
-  ok(village, {"sync", county.address()});
 
   // The backup, while anwangd runs and another process signs one op after another.
   std::atomic<bool> stop{false};
@@ -929,11 +942,10 @@ TEST_CASE("class 3: a node restored with anwang restore from a backup taken whil
 TEST_CASE("class 3: a node restored from a passphrase backup whose neighbour holds nothing newer signs after its first "
           "sync",
           "[integrity][class3][backup]") {
-  County c;
-  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
-  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
-  REQUIRE(county.start().is_ok());
-  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
   ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第二次记录"});
   ok(village, {"sync", county.address()});
   fs::path passphrase = c.dir.path() / "backup-passphrase";
