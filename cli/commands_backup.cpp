@@ -182,8 +182,8 @@ void add_backup_commands(CLI::App& app, Context& ctx) {
       "restore",
       "Restore a node from a backup (恢复) into the home given by --home (empty or new; with --force over a node, "
       "whose files are moved aside into HOME/replaced-TIME). Stop anwangd on that home first. Every record is "
-      "authenticated; a damaged or cut backup writes nothing. The restored node's keys do not sign until a sync "
-      "session with a neighbour has finished.");
+      "authenticated; a damaged or cut backup writes nothing (exit 3), nor does a wrong passphrase or key (exit 1). "
+      "The restored node's keys do not sign until a sync session with a neighbour has finished.");
   restore->add_option("FILE", restore_args->file, "The backup file")->required();
   restore->add_option("--key-file", restore_args->key_file,
                       "For a backup sealed to the county's backup key: that key's file (from 'anwang backup key new')");

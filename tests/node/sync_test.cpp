@@ -159,8 +159,6 @@ struct Backlog {
     }
     return added;
   }
-  // `n` more of the village's records, at the county only.
-  void add_village_records(int n) { test::ingest_all(*w.county.store, append_village_records(n, "又一条 ")); }
   std::uint64_t village_records_in_county() {
     std::uint64_t n = 0;
     w.county.store->for_each_op([&](const Op& op) {
@@ -224,14 +222,15 @@ TEST_CASE("a restored node's mark goes only with a whole session that heard the 
     CHECK(!v->restored_mark_cleared);
     CHECK(restored());
   }
-  b.add_village_records(50);
+  // The village wrote records of its own, and sends only two of them this time.
+  test::ingest_all(*b.fresh.store, b.append_village_records(20, "村里新写 "));
   node::SyncOptions few = village;
   few.wire_version = 3;
-  few.budget.fetch_ids = 5;
+  few.budget.ops = 2;
   {
     auto [v, c] = sync_with(b.fresh, b.w.county, few, node::SyncOptions{});
     REQUIRE(v.is_ok());
-    CHECK_THAT(v->budget_reached, Catch::Contains("fetched its limit"));
+    CHECK_THAT(v->budget_reached, Catch::Contains("sent its limit of 2 ops"));
     CHECK(!v->restored_mark_cleared);
     CHECK(restored());
     CHECK(!behind().empty());
