@@ -340,6 +340,8 @@ void run_status(Context& ctx) {
                {"map_bytes", stats->map_bytes},
                {"last_time", stats->hlc_last ? nlohmann::json(hlc_display(stats->hlc_last)) : nlohmann::json(nullptr)},
                {"stale_readers_cleared", opened->store->stale_readers_cleared()},
+               {"restored_at", stats->restored_ms ? nlohmann::json(hlc_display(hlc_from_ms(*stats->restored_ms)))
+                                                  : nlohmann::json(nullptr)},
                {"clock", clock_json(*clock)},
                {"keys", keys_json},
                {"peers", peers_json(*opened->store)},
@@ -365,6 +367,9 @@ void run_status(Context& ctx) {
             << " MiB map\n";
   print_deferred(*deferred, stats->deferred);
   print_clock(*clock);
+  if (stats->restored_ms)
+    std::cout << "Restored 已从备份恢复: " << hlc_display(hlc_from_ms(*stats->restored_ms))
+              << "; no key signs until a sync session with a neighbour has finished (anwang sync HOST:PORT, or anwangd)\n";
   for (const KeyReport& k : keys) {
     if (!k.standing.behind.empty())
       std::cout << "Key behind 密钥落后:  " << named(k.standing.behind, k.info) << "\n";

@@ -100,7 +100,8 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
                       {"pending", stats ? stats->pending : 0}, {"wire_version", report->wire_version},
                       {"peer_clock_offset_ms", report->peer_clock_offset_ms ? nlohmann::json(*report->peer_clock_offset_ms)
                                                                              : nlohmann::json(nullptr)},
-                      {"ops_ahead", report->ops_ahead}, {"budget_reached", report->budget_reached}});
+                      {"ops_ahead", report->ops_ahead}, {"budget_reached", report->budget_reached},
+                      {"restored_mark_cleared", report->restored_mark_cleared}});
   std::cout << "Synced 同步完成 with node " << report->peer.short_hex() << " (" << report->peer_scope << "): sent "
             << report->ops_sent << " ops, received " << report->ops_received << " ops (" << report->ops_duplicate
             << " duplicate, " << report->ops_refused << " refused"
@@ -114,6 +115,9 @@ void run_sync(Context& ctx, const std::string& address, std::uint64_t blob_budge
     std::cout << "; the peer speaks wire protocol version " << int{report->wire_version} << " (an earlier anwang release)";
   if (!report->budget_reached.empty())
     std::cout << "; this node " << report->budget_reached << " in this session: sync again for the rest";
+  if (report->restored_mark_cleared)
+    std::cout << "; this node, restored from a backup, has now heard from a neighbour of every key of its keyring, "
+                 "and its keys sign again where they are not behind";
   std::cout << "\n";
   if (report->ops_refused > 0) ctx.exit_code = kExitCheckFailed;
 }

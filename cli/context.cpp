@@ -120,10 +120,24 @@ Status Context::passphrase_to_unlock(const node::NodeHome& home, const std::stri
                                      Passphrase& out) const {
   auto info = home.key_info(name);
   if (!info || !info->is_protected) return Status::ok();  // load_key says what is wrong, if anything
+  return passphrase_for("Passphrase of key " + name + " 密钥密码: ", false, out);
+}
+
+Status Context::passphrase_for(const std::string& prompt, bool is_new, Passphrase& out) const {
   if (std::string file = passphrase_file_named(*this); !file.empty()) {
     if (Status s = read_passphrase_file(file, out.secret.text); !s) return s;
+    if (is_new)
+      if (Status s = node::check_new_passphrase(out.secret.text); !s)
+        return Status::invalid("the passphrase file " + file + ": " + s.message());
   } else if (stdin_is_terminal()) {
-    if (Status s = ask_on_terminal("Passphrase of key " + name + " 密钥密码: ", out.secret.text); !s) return s;
+    if (Status s = ask_on_terminal(prompt, out.secret.text); !s) return s;
+    if (is_new) {
+      if (Status s = node::check_new_passphrase(out.secret.text); !s) return s;
+      Passphrase again;
+      if (Status s = ask_on_terminal("Again 再输入一次: ", again.secret.text); !s) return s;
+      if (again.secret.text != out.secret.text)
+        return Status::invalid("the two passphrases typed differ; nothing was written");
+    }
   } else {
     return Status::ok();
   }
@@ -138,23 +152,7 @@ Result<KeyPair> Context::load_key(const node::NodeHome& home, const std::string&
 }
 
 Status Context::new_passphrase(const std::string& name, Passphrase& out) const {
-  if (std::string file = passphrase_file_named(*this); !file.empty()) {
-    if (Status s = read_passphrase_file(file, out.secret.text); !s) return s;
-    if (Status s = node::check_new_passphrase(out.secret.text); !s)
-      return Status::invalid("the passphrase file " + file + ": " + s.message());
-  } else if (stdin_is_terminal()) {
-    if (Status s = ask_on_terminal("New passphrase of key " + name + " 新密钥密码: ", out.secret.text); !s)
-      return s;
-    if (Status s = node::check_new_passphrase(out.secret.text); !s) return s;
-    Passphrase again;
-    if (Status s = ask_on_terminal("Again 再输入一次: ", again.secret.text); !s) return s;
-    if (again.secret.text != out.secret.text)
-      return Status::invalid("the two passphrases typed differ; nothing was written");
-  } else {
-    return Status::ok();
-  }
-  out.given = true;
-  return Status::ok();
+  return passphrase_for("New passphrase of key " + name + " 新密钥密码: ", true, out);
 }
 
 Result<Opened> open_all(const Context& ctx) {

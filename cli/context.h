@@ -73,6 +73,10 @@ struct Context {
   // ANWANG_PASSPHRASE_FILE, else asked twice on the terminal; checked (node::check_new_passphrase).
   // Not given (out.given false, ok) when no source is at hand: the caller says what to do.
   Status new_passphrase(const std::string& name, Passphrase& out) const;
+  // A passphrase for something other than a key (a backup), from the same sources: `is_new`, asked
+  // twice on a terminal and checked as a new passphrase; else asked once. `prompt` is what the
+  // terminal shows. Not given (out.given false, ok) when no source is at hand.
+  Status passphrase_for(const std::string& prompt, bool is_new, Passphrase& out) const;
 
   // Prints the error (stderr; with --json also {"error", "exit_code"} on stdout) and sets exit_code.
   void fail(const Status& status);
@@ -147,5 +151,6 @@ void add_bundle_commands(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);
 void add_state_commands(CLI::App& app, Context& ctx);
 void add_import_commands(CLI::App& app, Context& ctx);
+void add_backup_commands(CLI::App& app, Context& ctx);
 
 }  // namespace anwang::cli

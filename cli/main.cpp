@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   anwang::cli::add_sync_commands(app, ctx);
   anwang::cli::add_state_commands(app, ctx);
   anwang::cli::add_import_commands(app, ctx);
+  anwang::cli::add_backup_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

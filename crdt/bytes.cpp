@@ -75,4 +75,14 @@ std::uint32_t read_u32_le(const std::uint8_t* bytes) {
   return value;
 }
 
+void append_u64_le(Bytes& out, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+}
+
+std::uint64_t read_u64_le(const std::uint8_t* bytes) {
+  std::uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
+  return value;
+}
+
 }  // namespace anwang

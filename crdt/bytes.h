@@ -42,6 +42,8 @@ void append_u64_be(Bytes& out, std::uint64_t value);
 std::uint64_t read_u64_be(const std::uint8_t* bytes);
 void append_u32_le(Bytes& out, std::uint32_t value);
 std::uint32_t read_u32_le(const std::uint8_t* bytes);
+void append_u64_le(Bytes& out, std::uint64_t value);
+std::uint64_t read_u64_le(const std::uint8_t* bytes);
 
 }  // namespace anwang
 

@@ -94,6 +94,17 @@ inline constexpr std::size_t key_move_path_bytes_max = 4096;
 inline constexpr std::size_t key_file_bytes_max = 8192;
 static_assert(key_file_bytes_max > key_move_path_bytes_max + 512, "a moved key's marker holds its path and ~300 bytes");
 
+// Backups (node/BACKUP.md). A file of the node home is carried in records of at most this many of
+// its bytes: the blob chunk size, large enough that the 17 bytes of tag and 4 of length a record
+// costs are nothing, small enough that a restore holds little in memory.
+inline constexpr std::size_t backup_chunk_bytes = 64 * 1024;
+// The files of a home beside the store (anwang.toml, node.key, key files) are a few KB; a backup
+// naming a larger one is damaged, and backup refuses to carry one (it is not anwang's).
+inline constexpr std::uint64_t backup_home_file_bytes_max = 1ull << 20;
+// Key files a backup carries: a village node holds a few people's keys, a county office a few
+// dozen; a backup naming more is damaged.
+inline constexpr std::size_t backup_key_files_max = 4096;
+
 // Ingest works in batches: one LMDB write transaction each. 1,024 ops of ~300 bytes is
 // ~300 KiB of op bytes per commit: large enough to amortise the fsync, small enough that a
 // power cut loses little unacknowledged work.

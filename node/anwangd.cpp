@@ -305,6 +305,10 @@ class Daemon {
                      ? fmt::format(", wire protocol version {} (the peer runs an earlier anwang release)",
                                    report->wire_version)
                      : std::string());
+    if (report->restored_mark_cleared)
+      spdlog::info("this node was restored from a backup; {} ({}) answered for every key of its keyring, so its keys "
+                   "sign again where they are not behind",
+                   who, report->peer.short_hex());
     if (!report->budget_reached.empty())
       spdlog::info("session with {} ({}): this node {}; the next session goes on from there", who,
                    report->peer.short_hex(), report->budget_reached);

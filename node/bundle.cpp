@@ -10,6 +10,7 @@
 #include "crdt/hash.h"
 #include "crdt/limits.h"
 #include "node/atomic_file.h"
+#include "node/sealed_records.h"
 
 namespace anwang::node {
 
@@ -76,7 +77,7 @@ class Writer {
     header_.insert(header_.end(), sender.public_key().bytes.begin(), sender.public_key().bytes.end());
     header_.insert(header_.end(), eph_pk.begin(), eph_pk.end());
     header_.resize(kSignedBytes);
-    crypto_secretstream_xchacha20poly1305_init_push(&state_, header_.data() + kStreamHeaderAt, key.data());
+    sealer_.start(key, header_.data() + kStreamHeaderAt);
     sodium_memzero(key.data(), key.size());
     Signature signature = sender.sign(signed_message(header_));
     header_.insert(header_.end(), signature.begin(), signature.end());
@@ -87,18 +88,8 @@ class Writer {
   }
 
   void push(RecordType type, ByteView body, bool final = false) {
-    // One buffer for every record: the length, then the sealed type and body.
-    plain_.resize(1 + body.size());
-    plain_[0] = type;
-    if (!body.empty()) std::memcpy(plain_.data() + 1, body.data(), body.size());
-    sealed_.resize(4 + plain_.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
-    unsigned long long cipher_len = 0;
-    crypto_secretstream_xchacha20poly1305_push(&state_, sealed_.data() + 4, &cipher_len, plain_.data(), plain_.size(),
-                                               header_.data(), header_.size(),
-                                               final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-    auto length = static_cast<std::uint32_t>(cipher_len);
-    for (int i = 0; i < 4; ++i) sealed_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (8 * i));
-    if (written_) written_ = out_->write(ByteView(sealed_.data(), 4 + cipher_len));
+    ByteView sealed = sealer_.seal(type, body, header_, final);
+    if (written_) written_ = out_->write(sealed);
   }
 
   // Puts the bundle in place: the first write failure, if any, else the commit's outcome.
@@ -108,9 +99,8 @@ class Writer {
   }
 
  private:
-  crypto_secretstream_xchacha20poly1305_state state_{};
+  RecordSealer sealer_;
   Bytes header_;
-  Bytes plain_, sealed_;
   std::unique_ptr<AtomicFile> out_;
   Status written_;
 };
@@ -120,18 +110,12 @@ class Writer {
 // damage() says where and how.
 class Reader {
  public:
-  struct Record {
-    std::uint8_t type = 0;
-    bool final = false;
-    ByteView body;  // valid until the next call of next()
-  };
+  using Record = RecordOpener::Record;
 
   // Opens `file` (again, if this reader read it before: from its start).
   Status open(const fs::path& file, const KeyPair& node_key) {
     in_.close();
     in_.clear();
-    records_ = 0;
-    damage_.clear();
     in_.open(file, std::ios::binary);
     if (!in_) return Status::not_found("cannot open bundle " + file.string());
     header_.assign(kHeaderBytes, 0);
@@ -162,58 +146,24 @@ class Reader {
     if (rc != 0) return Status::error(Status::Code::kRefused, "the bundle's key exchange is invalid");
     auto key = bundle_key(shared, eph, recipient, sender_);
     sodium_memzero(shared.data(), shared.size());
-    rc = crypto_secretstream_xchacha20poly1305_init_pull(&state_, header_.data() + kStreamHeaderAt, key.data());
+    bool started = opener_.start(key, header_.data() + kStreamHeaderAt);
     sodium_memzero(key.data(), key.size());
-    if (rc != 0) return Status::error(Status::Code::kRefused, "the bundle's header is damaged");
+    if (!started) return Status::error(Status::Code::kRefused, "the bundle's header is damaged");
     return Status::ok();
   }
 
   const PublicKey& sender() const { return sender_; }
   const Bytes& header() const { return header_; }
-  std::uint64_t records() const { return records_; }  // records read and authenticated
-  const std::string& damage() const { return damage_; }
+  std::uint64_t records() const { return opener_.records(); }  // records read and authenticated
+  const std::string& damage() const { return opener_.damage(); }
 
   // The next record, or nothing when the bundle is damaged at this point (see damage()).
-  std::optional<Record> next() {
-    std::uint64_t number = records_ + 1;
-    std::uint8_t length_bytes[4];
-    in_.read(reinterpret_cast<char*>(length_bytes), 4);
-    if (in_.gcount() == 0)
-      return fail(records_ == 0 ? "the bundle is cut short: it ends after its header, without its end record"
-                                : "the bundle is cut short: it ends after record " + std::to_string(records_) +
-                                      ", without its end record");
-    if (in_.gcount() < 4) return fail("the bundle is cut short inside record " + std::to_string(number));
-    std::uint32_t length = read_u32_le(length_bytes);
-    if (length > kMessageBytesMax + crypto_secretstream_xchacha20poly1305_ABYTES ||
-        length < crypto_secretstream_xchacha20poly1305_ABYTES + 1)
-      return fail("record " + std::to_string(number) + " of the bundle is damaged: its length (" + std::to_string(length) +
-                  " bytes) is one no record has");
-    cipher_.resize(length);
-    if (!in_.read(reinterpret_cast<char*>(cipher_.data()), length))
-      return fail("the bundle is cut short inside record " + std::to_string(number));
-    plain_.resize(length - crypto_secretstream_xchacha20poly1305_ABYTES);
-    unsigned long long plain_len = 0;
-    unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&state_, plain_.data(), &plain_len, &tag, cipher_.data(), cipher_.size(),
-                                                   header_.data(), header_.size()) != 0)
-      return fail("record " + std::to_string(number) + " of the bundle was altered or damaged (it fails authentication)");
-    records_ = number;
-    return Record{plain_[0], tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL,
-                  ByteView(plain_.data() + 1, static_cast<std::size_t>(plain_len) - 1)};
-  }
+  std::optional<Record> next() { return opener_.next(in_, header_); }
 
  private:
-  std::optional<Record> fail(std::string damage) {
-    damage_ = std::move(damage);
-    return std::nullopt;
-  }
-
-  crypto_secretstream_xchacha20poly1305_state state_{};
   Bytes header_;
   PublicKey sender_;
-  std::uint64_t records_ = 0;
-  std::string damage_;
-  Bytes cipher_, plain_;  // reused for every record
+  RecordOpener opener_{"bundle", kMessageBytesMax};
   std::ifstream in_;
 };
 

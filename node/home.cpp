@@ -403,13 +403,7 @@ std::string bound_key_text(const KeyPair& key, const PublicKey& node) {
 // The secretbox key of a v3 file, derived from `passphrase` with the file's salt and cost.
 Status derive_box_key(std::string_view passphrase, const SealedSeed& sealed,
                       std::array<std::uint8_t, crypto_secretbox_KEYBYTES>& out) {
-  if (crypto_pwhash(out.data(), out.size(), passphrase.data(), passphrase.size(),
-                    sealed.salt.data(), sealed.passes, static_cast<std::size_t>(sealed.memory_bytes),
-                    crypto_pwhash_ALG_ARGON2ID13) != 0)
-    return Status::io_error("cannot derive a key from the passphrase: Argon2id needs " +
-                            std::to_string(sealed.memory_bytes >> 20) +
-                            " MiB of memory and did not get it");
-  return Status::ok();
+  return derive_passphrase_key(passphrase, sealed.salt.data(), sealed.passes, sealed.memory_bytes, out);
 }
 
 // The v3 text of `key`, bound to `node`, its seed sealed by `passphrase` (a fresh salt and
@@ -535,6 +529,15 @@ const char* key_binding_name(KeyBinding binding) {
       return "other_node";
   }
   return "unknown";
+}
+
+Status derive_passphrase_key(std::string_view passphrase, const std::uint8_t* salt, std::uint64_t passes,
+                             std::uint64_t memory_bytes, std::array<std::uint8_t, 32>& out) {
+  if (crypto_pwhash(out.data(), out.size(), passphrase.data(), passphrase.size(), salt, passes,
+                    static_cast<std::size_t>(memory_bytes), crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return Status::io_error("cannot derive a key from the passphrase: Argon2id needs " +
+                            std::to_string(memory_bytes >> 20) + " MiB of memory and did not get it");
+  return Status::ok();
 }
 
 SecretText::~SecretText() { clear(); }

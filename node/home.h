@@ -20,6 +20,7 @@
 // rewritten in place.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -133,6 +134,13 @@ struct SecretText {
   // Wipes the text and empties it.
   void clear();
 };
+
+// A 32-byte key from `passphrase` and a 16-byte `salt` by Argon2id (version 1.3, libsodium's
+// crypto_pwhash) at the cost given, into `out`; the caller wipes it. REQUIRES: the cost lies within
+// Argon2id's minimum and key_kdf_passes_max / key_kdf_memory_bytes_max. An error when the memory
+// cannot be had.
+Status derive_passphrase_key(std::string_view passphrase, const std::uint8_t* salt, std::uint64_t passes,
+                             std::uint64_t memory_bytes, std::array<std::uint8_t, 32>& out);
 
 // Whether `passphrase` may protect a key: not empty, passphrase_bytes_min to
 // passphrase_bytes_max bytes. The error is one sentence.

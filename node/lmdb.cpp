@@ -66,14 +66,11 @@ Status LmdbEnv::copy_compacted(const std::filesystem::path& file) const {
   mode_t mode = stat((std::string(path) + "/data.mdb").c_str(), &st) == 0 ? (st.st_mode & 0777) : 0600;
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::io_error("cannot create " + file.string() + ": " + std::strerror(errno));
-  int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
-  if (rc == 0 && ::fsync(fd) != 0) rc = errno;
+  Status copied = copy_compact_to(fd);
+  if (copied && ::fsync(fd) != 0) copied = Status::io_error("syncing " + file.string() + ": " + std::strerror(errno));
   ::close(fd);
-  if (rc != 0) {
-    std::filesystem::remove(file);
-    return lmdb_status(rc, "copying the store to " + file.string());
-  }
-  return Status::ok();
+  if (!copied) std::filesystem::remove(file);
+  return copied;
 }
 
 std::uint64_t LmdbEnv::file_bytes() const {
@@ -83,6 +80,18 @@ std::uint64_t LmdbEnv::file_bytes() const {
   std::string file = std::string(path) + "/data.mdb";
   if (stat(file.c_str(), &st) != 0) return 0;
   return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::uint64_t LmdbEnv::used_bytes() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+}
+
+Status LmdbEnv::copy_compact_to(int fd) const {
+  return lmdb_status(mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT), "copying the store");
 }
 
 Result<Txn> Txn::begin(const LmdbEnv& env, Mode mode) {

@@ -34,6 +34,13 @@ class LmdbEnv {
   int stale_readers_cleared() const { return stale_readers_cleared_; }
   std::uint64_t map_bytes() const;
   std::uint64_t file_bytes() const;
+  // The bytes of the pages in use as of now (the last page number + 1, times the page size): about
+  // what a compacting copy writes, for progress.
+  std::uint64_t used_bytes() const;
+  // Writes a compacting copy of the environment (mdb_env_copyfd2 with MDB_CP_COMPACT: free pages
+  // left out, pages renumbered) to `fd`, a file or a pipe, from one read transaction: a consistent
+  // snapshot while writers go on. Blocks until the copy is written; `fd` stays open.
+  Status copy_compact_to(int fd) const;
   // Writes a compacted copy of the environment's data file to `file` (created; it must not
   // exist), consistent as of one read transaction, with the data file's permissions, and syncs
   // it. Writers go on meanwhile.

@@ -73,6 +73,15 @@ const std::vector<Pattern>& patterns() {
         {R"(void: key (\S+) was itself revoked.*)", "无效：密钥 {1} 本身已被撤销，不能再撤销或确认他人。"},
         {R"(key (\S+) equivocated .*)", "密钥 {1} 出现了两条同号操作（可能被复制或盗用），其职权已暂停，待上级确认。"},
         {R"(its causal past holds no genesis of this network)", "此操作之前没有本县网络的创世记录。"},
+        // a key of this node's keyring that may not sign yet (Store::key_standing)
+        {R"(key (\S+) does not sign yet: this node was restored from a backup.*)",
+         "密钥 {1} 暂不能签名：本节点刚从备份恢复，尚未与相邻节点完成一次同步，无法知道备份之后此密钥签过什么。请先同步（anwang sync 或启动 anwangd），再签名。"},
+        {R"(key (\S+) has signed op number (\d+) on another node or before this node was restored, and this node holds only up to (\d+).*)",
+         "密钥 {1} 已签到第 {2} 号操作，本节点只有到第 {3} 号。请先与相邻节点同步，取回这些操作后再签名。"},
+        {R"(key (\S+) has signed op number (\d+) on another node, in a scope this node may not hold.*)",
+         "密钥 {1} 已在其他节点签到第 {2} 号操作：密钥已迁移到别处，须在本节点重新接收后才能再签名。"},
+        {R"(key (\S+) signed op number (\d+) twice.*)",
+         "密钥 {1} 的第 {2} 号操作出现两份（本节点从旧的副本恢复，或同一密钥在两个节点上使用）。请先同步取回另一份，再签名。"},
         // the hazard loop
         {R"(this hazard was already reported)", "此隐患已经上报过。"},
         {R"(the constitution has no category '(.*)')", "没有“{1}”这个隐患类别。"},

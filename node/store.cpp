@@ -29,6 +29,9 @@ constexpr std::string_view kMetaNetworkId = "network_id";
 constexpr std::string_view kMetaCountyCode = "county_code";
 constexpr std::string_view kLocalHlcLast = "hlc_last";
 constexpr std::string_view kLocalHlcSeen = "hlc_seen";
+// Set when the store was restored from a backup (node/BACKUP.md): u64 ms, when. While it is there
+// no key of the keyring signs; a sync session that learnt every key's head removes it.
+constexpr std::string_view kLocalRestored = "restored";
 // Rows of `local` (node/STORE.md), each followed by a key in hex: a peer's clock offset, a key's
 // head as other nodes hold it, a key's head adopted without holding it.
 constexpr std::string_view kLocalClock = "clock/";
@@ -1686,7 +1689,34 @@ Result<StoreStats> Store::stats() const {
   stats.deferred = txn->entries(tables_.deferred);
   stats.file_bytes = env_->file_bytes();
   stats.map_bytes = env_->map_bytes();
+  auto restored = txn->get(tables_.local, as_bytes(kLocalRestored));
+  if (!restored) return restored.status();
+  if (*restored && (*restored)->size() == 8) stats.restored_ms = read_u64_be((*restored)->data());
   return stats;
+}
+
+Status Store::copy_compact_to(int fd) const { return env_->copy_compact_to(fd); }
+
+std::uint64_t Store::used_bytes() const { return env_->used_bytes(); }
+
+Status Store::mark_restored(std::uint64_t now_ms) {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  Bytes when;
+  append_u64_be(when, now_ms);
+  if (Status s = txn->put(tables_.local, as_bytes(kLocalRestored), when); !s) return s;
+  return txn->commit();
+}
+
+Result<bool> Store::clear_restored() {
+  auto txn = Txn::begin(*env_, Txn::Mode::kWrite);
+  if (!txn) return txn.status();
+  auto restored = txn->get(tables_.local, as_bytes(kLocalRestored));
+  if (!restored) return restored.status();
+  if (!*restored) return false;  // nothing to write: the transaction is aborted
+  if (Status s = txn->del(tables_.local, as_bytes(kLocalRestored)); !s) return s;
+  if (Status s = txn->commit(); !s) return s;
+  return true;
 }
 
 Result<Hash32> Store::digest() const {
@@ -2724,11 +2754,22 @@ Result<KeyStanding> Store::key_standing_in(const Txn& txn, const PublicKey& key)
       if (standing.equivocations.empty() || standing.equivocations.back() != seq) standing.equivocations.push_back(seq);
     }
   }
+  std::string name = "key " + key.short_hex();
+  // Restored from a backup and not synced since: the key may have signed after the backup was
+  // taken, and no neighbour has said so yet.
+  auto restored = txn.get(tables_.local, as_bytes(kLocalRestored));
+  if (!restored) return restored.status();
+  if (*restored) {
+    standing.behind = name +
+                      " does not sign yet: this node was restored from a backup and has not finished a sync session "
+                      "with a neighbour since, so it cannot know what the key signed after the backup was taken; sync "
+                      "with a neighbour (anwang sync HOST:PORT), then sign again";
+    return standing;
+  }
   std::uint64_t own = standing.held_seq;
   if (standing.adopted && standing.adopted->seq > own) own = standing.adopted->seq;
   if (!standing.known || standing.known->seq < own) return standing;
   const KeyHead& known = *standing.known;
-  std::string name = "key " + key.short_hex();
   if (known.seq > own) {
     if (known.id)
       standing.behind = name + " has signed op number " + std::to_string(known.seq) +

@@ -118,6 +118,9 @@ struct StoreStats {
   std::uint64_t file_bytes = 0;
   std::uint64_t map_bytes = 0;
   std::uint64_t hlc_last = 0;
+  // When this store was restored from a backup, while no sync session has cleared the mark since
+  // (Store::mark_restored).
+  std::optional<std::uint64_t> restored_ms;
 };
 
 // This node's clock as its peers see it (crdt/trusted_time.h): for `anwang status`, the CLI's
@@ -234,6 +237,21 @@ class Store {
   // an explicit act. Invalid when the store already holds an op by the key numbered `seq` or later.
   Status adopt_key_head(const PublicKey& key, std::uint64_t seq, const Hash32& id, std::uint64_t hlc);
   Result<KeyStanding> key_standing(const PublicKey& key) const;
+
+  // Backups (node/BACKUP.md). A compacting copy of the whole store to `fd` (a file or a pipe) from
+  // one read transaction: a consistent snapshot while other writers, in this process or another,
+  // go on. Blocks until written. May run on a thread of its own while no other call uses this
+  // Store object.
+  Status copy_compact_to(int fd) const;
+  // The bytes of the store's pages in use: about what copy_compact_to writes, for progress.
+  std::uint64_t used_bytes() const;
+  // Marks a store restored from a backup (`local` "restored", this node's own, never replicated):
+  // until clear_restored, no key signs (key_standing says why), since the key may have signed
+  // after the backup was taken. A sync session that learnt the head of every key of the keyring
+  // from a neighbour clears it (node/sync.h); from then on the known heads rule.
+  Status mark_restored(std::uint64_t now_ms);
+  // True when there was a mark to remove.
+  Result<bool> clear_restored();
 
   Result<std::optional<Op>> get(const Hash32& id) const;
   // The stored ops among `ids`, in the order given, read in one transaction; ids not stored

@@ -141,7 +141,8 @@ class Session {
         my_scope_(std::move(my_scope)), progress_(progress), version_(version), clock_(clock),
         keyring_keys_(std::move(keyring_keys)), blob_budget_(blob_budget), budget_(budget),
         started_ms_(clock.now_ms()) {
-    if (keyring_keys_.size() > limits::key_heads_asked_max) keyring_keys_.resize(limits::key_heads_asked_max);
+    keyring_whole_ = keyring_keys_.size() <= limits::key_heads_asked_max;
+    if (!keyring_whole_) keyring_keys_.resize(limits::key_heads_asked_max);
   }
 
   Status run(SyncRole role) {
@@ -327,6 +328,7 @@ class Session {
     for (std::size_t at = 0; at < body.size(); at += kKeyHeadBytes) {
       PublicKey key = *Hash32::from_view(body.subspan(at, 32));
       if (std::find(keyring_keys_.begin(), keyring_keys_.end(), key) == keyring_keys_.end()) continue;  // not asked
+      answered_.insert(key);
       KeyHead head{key, read_u64_be(body.data() + at + 32), std::nullopt, read_u64_be(body.data() + at + 40)};
       Hash32 id = *Hash32::from_view(body.subspan(at + 48, 32));
       if (id != Hash32{}) head.id = id;
@@ -342,6 +344,14 @@ class Session {
   }
 
  public:
+  // Whether the peer answered, in this session, for every key of this node's keyring (version 3;
+  // a keyring longer than limits::key_heads_asked_max is never asked about whole).
+  bool learnt_every_key_head() const {
+    return version_ >= 3 && keyring_whole_ &&
+           std::all_of(keyring_keys_.begin(), keyring_keys_.end(),
+                       [this](const PublicKey& key) { return answered_.contains(key); });
+  }
+
   // After a session that ran to its end: a head the peer named by id (so this node may hold that
   // op) was sent by an honest peer in the session. One this store still lacks was never the peer's
   // to name: forgotten, so a lying peer cannot stop a key from signing. (A head outside this node's
@@ -899,6 +909,8 @@ class Session {
   std::uint8_t version_;
   const PhysicalClock& clock_;
   std::vector<PublicKey> keyring_keys_;
+  bool keyring_whole_ = true;                 // keyring_keys_ is the whole keyring, not its first part
+  std::set<PublicKey> answered_;              // keys the peer reported a head for (seq 0: none)
   std::int64_t correction_ms_ = 0;            // this node's clock correction at the session's start
   std::set<Hash32> ahead_counted_;            // ops counted in report_.ops_ahead
   std::vector<KeyHead> claimed_;              // heads the peer named by id (forget_unfounded_heads)
@@ -1107,6 +1119,15 @@ Result<SyncReport> run_sync(Store& store, const KeyPair& node_key, Transport& tr
   if (!dropped) return dropped.status();
   report.orphans_dropped = *dropped;
   if (Status s = session.forget_unfounded_heads(); !s) return s;
+  // A store restored from a backup signs again once a session that left nothing for later has
+  // told it every key's head: from then on the known heads decide (Store::mark_restored).
+  if (report.budget_reached.empty() && session.learnt_every_key_head()) {
+    auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)
+                                                 : std::unique_lock<std::mutex>();
+    auto cleared = store.clear_restored();
+    if (!cleared && cleared.status().code() != Status::Code::kStoreFull) return cleared.status();
+    report.restored_mark_cleared = cleared && *cleared;
+  }
   if (handshake.version() >= net::kWireVersionHidden) {
     // Remembered for the downgrade check above (and shown by `anwang status`).
     auto relock = options.store_mutex != nullptr ? std::unique_lock<std::mutex>(*options.store_mutex)

@@ -112,6 +112,9 @@ struct SyncReport {
   std::vector<AheadAuthor> ahead_authors;
   std::uint64_t key_heads_noted = 0;    // version 3: heads of this node's keyring keys the peer reported
   std::uint64_t key_heads_unfounded = 0;  // of those, named by id and never sent: forgotten at the end
+  // This store was restored from a backup (Store::mark_restored) and this session, which left
+  // nothing for later, told it the head of every key of its keyring: its keys sign again.
+  bool restored_mark_cleared = false;
   // Not empty when this side left work for the next session to stay within its budget (it sent its
   // limit of ops, fetched its limit of ids, or left attachments for later): what, in a few words.
   std::string budget_reached;

@@ -86,7 +86,7 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   auto it = zh.find(code);
   std::string message_zh = it != zh.end() ? it->second : "出错了。";
   // A rule's refusal says which rule, in Chinese where the table knows the sentence.
-  if (code == "refused" || code == "invalid")
+  if (code == "refused" || code == "invalid" || code == "unavailable")
     if (std::string reason = reason_zh(message); !reason.empty()) message_zh = reason + "未做任何更改。";
   json error = {{"code", code}, {"message", message}, {"message_zh", message_zh}};
   if (!field.empty()) error["field"] = field;

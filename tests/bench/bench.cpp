@@ -2,8 +2,11 @@
 // the raw Ed25519 verify rate of the same ops, the store's footprint, ingest scaling, and sync
 // bytes and round trips. Prints a table; `--json FILE` writes the figures.
 //
-//   anwang_bench [--quick] [--million] [--no-photos] [--json FILE] [--dir DIR]
+//   anwang_bench [--quick] [--million] [--no-photos] [--village-only] [--json FILE] [--dir DIR]
 //
+// First, a typical village (County::village_day: about 20 ops and 2 photos a day) over a year (a
+// month in quick mode): bytes written to disk per op and per day, and its backup's size;
+// --village-only stops there.
 // --quick: n = 10,000 (CI runs this so it cannot rot). Default: n = 100,000. --million adds
 // n = 1,000,000 to the ingest scaling and footprint, and runs the sync difference cases again
 // between the 1,000,000-op store and a copy of it. Stores go in DIR (default /tmp: a real disk
@@ -48,6 +51,7 @@
 #include "crdt/limits.h"
 #include "crdt/op.capnp.h"
 #include "crdt/op.h"
+#include "node/backup.h"
 #include "node/constitution.h"
 #include "node/store.h"
 #include "net/reconcile.h"
@@ -291,101 +295,149 @@ class County {
   void step() {
     Village& village = villages_[rng_() % villages_.size()];
     std::size_t g = rng_() % village.grids.size();
-    const std::string& grid = village.grids[g];
     int roll = static_cast<int>(rng_() % 1000);
-    std::vector<Hash32> base{authority_head_};
     if (roll < 2) {  // a new grid member replaces the old one
       appoint_member(village, g, next_member_++);
-    } else if (roll < 80 || village.units.empty()) {  // a ledger unit (生产经营单位)
-      KeyPair& head = mint_.key(village.head);
-      std::uint64_t seq = mint_.next_seq(head);
-      std::string n = std::to_string(++units_);
-      const Op& op = mint_.make(head, grid, authored_object_id(head.public_key(), seq),
-                                record("unit", "add",
-                                       {{"name", "红星加油站 " + n},
-                                        {"address", village.code + " 村东头 " + n + " 号"},
-                                        {"industry", rng_() % 3 == 0 ? "hazardous_chemicals" : "retail"},
-                                        {"contacts", "张三 13800000000"},
-                                        {"key_supervision", rng_() % 4 == 0 ? "true" : "false"}}),
-                                base);
-      village.units.emplace_back(op.fields.object, op.id);
-    } else if (roll < 120) {  // an edit or a confirmation of a unit
-      auto& [unit, last] = village.units[rng_() % village.units.size()];
-      KeyPair& head = mint_.key(village.head);
-      RecordPayload r = rng_() % 2 == 0 ? record("unit", "edit", {{"contacts", "李四 139" + std::to_string(rng_() % 100000000)}})
-                                        : record("unit", "confirm", {{"by", "unit"}});
-      std::vector<Hash32> parents = base;
-      parents.push_back(last);
-      const Op& op = mint_.make(head, grid, unit, std::move(r), parents);
-      last = op.id;
-    } else if (roll < 560) {  // a patrol (巡查) of a unit
-      KeyPair& member = mint_.key(village.members[g]);
-      std::uint64_t seq = mint_.next_seq(member);
-      const auto& unit = village.units[rng_() % village.units.size()].first;
-      bool fail = rng_() % 5 == 0;
-      mint_.make(member, grid, authored_object_id(member.public_key(), seq),
-                 record("inspection", "record",
-                        {{"items", fail ? "消防通道:fail:堵塞\n灭火器:pass\n用电:pass" : "消防通道:pass\n灭火器:pass\n用电:pass"},
-                         {"text", fail ? "通道堆放杂物" : "正常"}},
-                        {unit}),
-                 base);
-    } else if (roll < 590) {  // a tip (群众举报)
-      KeyPair& member = mint_.key(village.members[g]);
-      std::uint64_t seq = mint_.next_seq(member);
-      mint_.make(member, grid, authored_object_id(member.public_key(), seq),
-                 record("tip", "enter", {{"text", "有人私存烟花爆竹"}, {"source", "电话"}}), base);
-    } else if (roll < 720 || village.hazards.empty()) {  // a hazard report
-      KeyPair& member = mint_.key(village.members[g]);
-      std::uint64_t seq = mint_.next_seq(member);
-      HazardPayload h;
-      h.action = "report";
-      h.category = "fire";
-      h.severity = "general";
-      h.text = "巡查发现: 仓库消防通道堵塞, 灭火器过期";
-      if (photos_on_) h.photos = {photo(++photos_)};
-      h.unit = village.units[rng_() % village.units.size()].first;
-      const Op& op = mint_.make(member, grid, authored_object_id(member.public_key(), seq), h, base);
-      // One in four goes up to the township; without photos all do (a fix needs an after-photo).
-      bool escalate = rng_() % 4 == 0 || !photos_on_;
-      village.hazards.push_back(Hazard{op.fields.object, op.id, 0, escalate, g});
-    } else {  // the next step of an open hazard
-      std::size_t i = rng_() % village.hazards.size();
-      Hazard& hazard = village.hazards[i];
-      const std::string& scope = village.grids[hazard.grid];
-      HazardPayload h;
-      int by = 0;
-      bool done = false;
-      if (!hazard.escalated) {
-        if (hazard.stage == 0) {
-          h.action = "fix";
-          h.text = "已现场整改";
-          h.photos = {photo(++photos_)};
-          by = village.members[hazard.grid];
-        } else {
-          h.action = "verify";
-          h.pass = true;
-          by = village.officer;
-          done = true;
-        }
-      } else {
-        static const char* kSteps[] = {"escalate", "receive", "assign", "handled", "verify"};
-        h.action = kSteps[hazard.stage];
-        if (hazard.stage == 0) h.to_level = "township";
-        if (hazard.stage == 2) h.department = "fire";
-        if (hazard.stage == 3 && photos_on_) h.photos = {photo(++photos_)};
-        if (hazard.stage == 4) h.pass = true;
-        by = hazard.stage == 0 ? village.head : hazard.stage == 3 ? fire_ : townships_[village.township].station;
-        done = hazard.stage == 4;
-      }
-      std::vector<Hash32> parents = base;
-      parents.push_back(hazard.last);
-      const Op& op = mint_.make(mint_.key(by), scope, hazard.id, h, parents);
-      hazard.last = op.id;
-      ++hazard.stage;
-      if (done) village.hazards.erase(village.hazards.begin() + static_cast<std::ptrdiff_t>(i));
+    } else if (roll < 80 || village.units.empty()) {
+      add_unit(village, g);
+    } else if (roll < 120) {
+      edit_unit(village, g);
+    } else if (roll < 560) {
+      patrol(village, g);
+    } else if (roll < 590) {
+      tip(village, g);
+    } else if (roll < 720 || village.hazards.empty()) {
+      report_hazard(village, g);
+    } else {
+      advance_hazard(village, rng_() % village.hazards.size());
     }
   }
 
+  // A ledger unit (生产经营单位).
+  void add_unit(Village& village, std::size_t g) {
+    KeyPair& head = mint_.key(village.head);
+    std::uint64_t seq = mint_.next_seq(head);
+    std::string n = std::to_string(++units_);
+    const Op& op = mint_.make(head, village.grids[g], authored_object_id(head.public_key(), seq),
+                              record("unit", "add",
+                                     {{"name", "红星加油站 " + n},
+                                      {"address", village.code + " 村东头 " + n + " 号"},
+                                      {"industry", rng_() % 3 == 0 ? "hazardous_chemicals" : "retail"},
+                                      {"contacts", "张三 13800000000"},
+                                      {"key_supervision", rng_() % 4 == 0 ? "true" : "false"}}),
+                              {authority_head_});
+    village.units.emplace_back(op.fields.object, op.id);
+  }
+
+  // An edit or a confirmation of a unit.
+  void edit_unit(Village& village, std::size_t g) {
+    auto& [unit, last] = village.units[rng_() % village.units.size()];
+    KeyPair& head = mint_.key(village.head);
+    RecordPayload r = rng_() % 2 == 0 ? record("unit", "edit", {{"contacts", "李四 139" + std::to_string(rng_() % 100000000)}})
+                                      : record("unit", "confirm", {{"by", "unit"}});
+    const Op& op = mint_.make(head, village.grids[g], unit, std::move(r), {authority_head_, last});
+    last = op.id;
+  }
+
+  // A patrol (巡查) of a unit.
+  void patrol(Village& village, std::size_t g) {
+    KeyPair& member = mint_.key(village.members[g]);
+    std::uint64_t seq = mint_.next_seq(member);
+    const auto& unit = village.units[rng_() % village.units.size()].first;
+    bool fail = rng_() % 5 == 0;
+    mint_.make(member, village.grids[g], authored_object_id(member.public_key(), seq),
+               record("inspection", "record",
+                      {{"items", fail ? "消防通道:fail:堵塞\n灭火器:pass\n用电:pass" : "消防通道:pass\n灭火器:pass\n用电:pass"},
+                       {"text", fail ? "通道堆放杂物" : "正常"}},
+                      {unit}),
+               {authority_head_});
+  }
+
+  // A tip (群众举报).
+  void tip(Village& village, std::size_t g) {
+    KeyPair& member = mint_.key(village.members[g]);
+    std::uint64_t seq = mint_.next_seq(member);
+    mint_.make(member, village.grids[g], authored_object_id(member.public_key(), seq),
+               record("tip", "enter", {{"text", "有人私存烟花爆竹"}, {"source", "电话"}}), {authority_head_});
+  }
+
+  void report_hazard(Village& village, std::size_t g) {
+    KeyPair& member = mint_.key(village.members[g]);
+    std::uint64_t seq = mint_.next_seq(member);
+    HazardPayload h;
+    h.action = "report";
+    h.category = "fire";
+    h.severity = "general";
+    h.text = "巡查发现: 仓库消防通道堵塞, 灭火器过期";
+    if (photos_on_) h.photos = {photo(++photos_)};
+    h.unit = village.units[rng_() % village.units.size()].first;
+    const Op& op = mint_.make(member, village.grids[g], authored_object_id(member.public_key(), seq), h, {authority_head_});
+    // One in four goes up to the township; without photos all do (a fix needs an after-photo).
+    bool escalate = rng_() % 4 == 0 || !photos_on_;
+    village.hazards.push_back(Hazard{op.fields.object, op.id, 0, escalate, g});
+  }
+
+  // The next step of the open hazard `i`.
+  void advance_hazard(Village& village, std::size_t i) {
+    Hazard& hazard = village.hazards[i];
+    const std::string& scope = village.grids[hazard.grid];
+    HazardPayload h;
+    int by = 0;
+    bool done = false;
+    if (!hazard.escalated) {
+      if (hazard.stage == 0) {
+        h.action = "fix";
+        h.text = "已现场整改";
+        h.photos = {photo(++photos_)};
+        by = village.members[hazard.grid];
+      } else {
+        h.action = "verify";
+        h.pass = true;
+        by = village.officer;
+        done = true;
+      }
+    } else {
+      static const char* kSteps[] = {"escalate", "receive", "assign", "handled", "verify"};
+      h.action = kSteps[hazard.stage];
+      if (hazard.stage == 0) h.to_level = "township";
+      if (hazard.stage == 2) h.department = "fire";
+      if (hazard.stage == 3 && photos_on_) h.photos = {photo(++photos_)};
+      if (hazard.stage == 4) h.pass = true;
+      by = hazard.stage == 0 ? village.head : hazard.stage == 3 ? fire_ : townships_[village.township].station;
+      done = hazard.stage == 4;
+    }
+    const Op& op = mint_.make(mint_.key(by), scope, hazard.id, h, {authority_head_, hazard.last});
+    hazard.last = op.id;
+    ++hazard.stage;
+    if (done) village.hazards.erase(village.hazards.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+
+ public:
+  // A typical village's day (issue 23; the assumption, from the seed documents): 2 basic grids of
+  // 75 units each (001: 50–100 units a basic grid), every unit patrolled every 15 days (000) — 10
+  // patrols a day; one hazard found a day (a patrol in ten), each open hazard taken one step a day
+  // through its loop (one in four escalates to the township: 3 or 6 ops in all); the ledger
+  // checked every month (001): 5 unit edits or confirmations a day; one tip or other record a day.
+  // About 20 ops and 2 photos a day. village_ledger adds its 150 units first.
+  static constexpr int kVillageUnits = 150, kVillagePatrolsPerDay = 10, kVillageHazardsPerDay = 1,
+                       kVillageUnitEditsPerDay = 5, kVillageOtherRecordsPerDay = 1;
+  void village_ledger(std::size_t v) {
+    Village& village = villages_[v];
+    while (village.units.size() < static_cast<std::size_t>(kVillageUnits)) add_unit(village, village.units.size() % 2);
+  }
+  // Mints one day of village `v`; returns the photos its ops cite.
+  std::uint64_t village_day(std::size_t v) {
+    Village& village = villages_[v];
+    std::uint64_t photos_before = photos_;
+    for (std::size_t i = village.hazards.size(); i-- > 0;) advance_hazard(village, i);
+    for (int i = 0; i < kVillagePatrolsPerDay; ++i) patrol(village, static_cast<std::size_t>(i) % village.grids.size());
+    for (int i = 0; i < kVillageHazardsPerDay; ++i) report_hazard(village, rng_() % village.grids.size());
+    for (int i = 0; i < kVillageUnitEditsPerDay; ++i) edit_unit(village, rng_() % village.grids.size());
+    for (int i = 0; i < kVillageOtherRecordsPerDay; ++i) tip(village, rng_() % village.grids.size());
+    return photos_ - photos_before;
+  }
+
+ private:
   Mint mint_;
   std::mt19937_64 rng_;
   std::vector<Township> townships_;
@@ -448,6 +500,9 @@ std::uint64_t proc_value(const std::string& file, const std::string& key) {
   return 0;
 }
 std::uint64_t write_bytes() { return proc_value("/proc/self/io", "write_bytes:"); }
+// What the process handed to write(2), pwrite(2) and their kin: LMDB's pages, before the file
+// system adds its journal and metadata.
+std::uint64_t write_chars() { return proc_value("/proc/self/io", "wchar:"); }
 std::uint64_t rss_kib() { return proc_value("/proc/self/status", "VmRSS:"); }
 std::uint64_t hwm_kib() { return proc_value("/proc/self/status", "VmHWM:"); }
 // Resident anonymous memory: the heap, without the store's pages read through the map (which
@@ -703,9 +758,142 @@ const char* verdict(bool met) { return met ? "met" : "MISSED"; }
 
 }  // namespace
 
+// ---- a village's disk writes and backup (issue 23) -----------------------------------------------
+
+struct VillageFigures {
+  int days = 0;                      // days of the village's work held at the end
+  double ops_per_day = 0;            // over the measured days
+  double photos_per_day = 0;
+  double written_per_op_authored = 0;  // one op a transaction, as `anwang` and the web UI write them
+  double handed_per_op_authored = 0;   // of which LMDB handed to write calls (wchar)
+  double written_per_op_synced = 0;    // a day's ops in one transaction, as a sync session commits them
+  double written_per_photo = 0;        // Store::put_blob of one photo
+  double photo_bytes_mean = 0;
+  double written_per_day = 0;          // ops authored one a transaction, and the day's photos
+  std::uint64_t store_file_bytes = 0;  // data.mdb at the end
+  std::uint64_t backup_bytes = 0;      // `anwang backup` of the home at the end
+  std::uint64_t backup_store_bytes = 0;  // of which the compacted store
+};
+
+// A village node over `days` days of a typical village (County::village_day), the county's
+// appointments held first as every node holds them. The last two weeks are measured with
+// /proc/self/io write_bytes: the first week each day's ops committed as one batch (as a sync
+// session brings a day's ops from the township), the second week one op a commit (as the village's
+// own people write them), each day's photos stored as the CLI and the web UI store them. Then the
+// home is backed up as `anwang backup` does it, sealed to a backup key.
+VillageFigures village_figures(const fs::path& dir, int days) {
+  constexpr int kMeasuredDays = 7;
+  if (days < 2 * kMeasuredDays) die("the village needs at least two weeks");
+  County county(43, true);
+  node::SystemRandom random;
+  auto home = node::NodeHome::init(dir / "home", random);
+  if (!home) die("village home: " + home.status().message());
+  auto opened = home->open_store();
+  if (!opened) die("village store: " + opened.status().message());
+  node::Store& store = **opened;
+  county.village_ledger(0);
+  std::vector<Bytes> setup = county.mint().take();
+  ingest_batches(store, setup, 0, setup.size());
+  std::mt19937_64 rng(7);
+  auto put_photos = [&](std::uint64_t count, std::uint64_t& bytes) {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      Bytes photo(180'000 + rng() % 90'000);  // as photo() sizes them: incompressible, as JPEG is
+      for (std::size_t at = 0; at < photo.size(); at += 8) {
+        std::uint64_t word = rng();
+        std::memcpy(photo.data() + at, &word, std::min<std::size_t>(8, photo.size() - at));
+      }
+      if (!store.put_blob(photo, "image/jpeg")) die("put_blob");
+      bytes += photo.size();
+    }
+  };
+  VillageFigures figures;
+  figures.days = days;
+  std::uint64_t synced_ops = 0, synced_written = 0, authored_ops = 0, authored_written = 0, authored_handed = 0,
+                photos = 0, photo_bytes = 0, photo_written = 0;
+  for (int day = 1; day <= days; ++day) {
+    std::uint64_t day_photos = county.village_day(0);
+    std::vector<Bytes> ops = county.mint().take();
+    bool synced_week = day > days - 2 * kMeasuredDays && day <= days - kMeasuredDays;
+    bool authored_week = day > days - kMeasuredDays;
+    std::uint64_t before = write_bytes(), handed_before = write_chars();
+    if (authored_week) {
+      for (std::size_t i = 0; i < ops.size(); ++i) ingest_batches(store, ops, i, i + 1);
+      authored_written += write_bytes() - before;
+      authored_handed += write_chars() - handed_before;
+      authored_ops += ops.size();
+    } else {
+      ingest_batches(store, ops, 0, ops.size());
+      if (synced_week) {
+        synced_written += write_bytes() - before;
+        synced_ops += ops.size();
+      }
+    }
+    std::uint64_t photos_before = write_bytes(), bytes = 0;
+    put_photos(day_photos, bytes);
+    if (authored_week) {
+      photo_written += write_bytes() - photos_before;
+      photos += day_photos;
+      photo_bytes += bytes;
+    }
+  }
+  figures.ops_per_day = static_cast<double>(authored_ops) / kMeasuredDays;
+  figures.photos_per_day = static_cast<double>(photos) / kMeasuredDays;
+  figures.written_per_op_authored = static_cast<double>(authored_written) / static_cast<double>(authored_ops);
+  figures.handed_per_op_authored = static_cast<double>(authored_handed) / static_cast<double>(authored_ops);
+  figures.written_per_op_synced = static_cast<double>(synced_written) / static_cast<double>(synced_ops);
+  figures.written_per_photo = photos == 0 ? 0 : static_cast<double>(photo_written) / static_cast<double>(photos);
+  figures.photo_bytes_mean = photos == 0 ? 0 : static_cast<double>(photo_bytes) / static_cast<double>(photos);
+  figures.written_per_day = static_cast<double>(authored_written + photo_written) / kMeasuredDays;
+  figures.store_file_bytes = fs::file_size(dir / "home" / "store" / "data.mdb");
+  std::array<std::uint8_t, 32> secret{}, county_key{};
+  random.fill(secret.data(), secret.size());
+  crypto_scalarmult_base(county_key.data(), secret.data());
+  node::BackupOptions options;
+  options.to_key = county_key;
+  auto backup = node::write_backup(*home, store, dir / "village.bak", options, random);
+  if (!backup) die("backup: " + backup.status().message());
+  figures.backup_bytes = backup->file_bytes;
+  figures.backup_store_bytes = backup->store_bytes;
+  return figures;
+}
+
+void print_village(const VillageFigures& v) {
+  std::printf("\n== A typical village's disk writes and backup (%d days: %.1f ops and %.1f photos a day) ==\n", v.days,
+              v.ops_per_day, v.photos_per_day);
+  std::printf("written per op, one op a commit (authored)   %10.0f B  (/proc/self/io write_bytes)\n", v.written_per_op_authored);
+  std::printf("  of which LMDB handed to write calls         %10.0f B  (/proc/self/io wchar; the rest is the file system's)\n",
+              v.handed_per_op_authored);
+  std::printf("written per op, a day's ops in one commit    %10.0f B  (as a sync session brings them)\n", v.written_per_op_synced);
+  std::printf("written per photo (mean photo %.0f B)       %10.0f B\n", v.photo_bytes_mean, v.written_per_photo);
+  std::printf("written per day, ops authored + photos      %10.0f B = %.1f MiB\n", v.written_per_day,
+              v.written_per_day / (1 << 20));
+  std::printf("written per day, ops alone                  %10.0f B\n", v.written_per_op_authored * v.ops_per_day);
+  std::printf("store after %d days                          %10s B (data.mdb)\n", v.days,
+              with_commas(static_cast<double>(v.store_file_bytes)).c_str());
+  std::printf("backup after %d days                         %10s B (of which the compacted store %s B)\n", v.days,
+              with_commas(static_cast<double>(v.backup_bytes)).c_str(),
+              with_commas(static_cast<double>(v.backup_store_bytes)).c_str());
+}
+
+nlohmann::json village_json(const VillageFigures& v) {
+  return {{"days", v.days},
+          {"ops_per_day", v.ops_per_day},
+          {"photos_per_day", v.photos_per_day},
+          {"written_bytes_per_op_authored", v.written_per_op_authored},
+          {"handed_bytes_per_op_authored", v.handed_per_op_authored},
+          {"written_bytes_per_op_synced", v.written_per_op_synced},
+          {"written_bytes_per_photo", v.written_per_photo},
+          {"photo_bytes_mean", v.photo_bytes_mean},
+          {"written_bytes_per_day", v.written_per_day},
+          {"written_bytes_per_day_ops_alone", v.written_per_op_authored * v.ops_per_day},
+          {"store_file_bytes", v.store_file_bytes},
+          {"backup_bytes", v.backup_bytes},
+          {"backup_store_bytes", v.backup_store_bytes}};
+}
+
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--rss-probe") == 0) return rss_probe_main(argv[2]);
-  bool quick = false, million = false, photos = true;
+  bool quick = false, million = false, photos = true, village_only = false;
   std::string json_path;
   fs::path base = "/tmp";
   for (int i = 1; i < argc; ++i) {
@@ -716,12 +904,14 @@ int main(int argc, char** argv) {
       photos = false;
     } else if (arg == "--million") {
       million = true;
+    } else if (arg == "--village-only") {
+      village_only = true;
     } else if (arg == "--json" && i + 1 < argc) {
       json_path = argv[++i];
     } else if (arg == "--dir" && i + 1 < argc) {
       base = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: anwang_bench [--quick] [--million] [--no-photos] [--json FILE] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: anwang_bench [--quick] [--million] [--no-photos] [--village-only] [--json FILE] [--dir DIR]\n");
       return 2;
     }
   }
@@ -749,6 +939,18 @@ int main(int argc, char** argv) {
 
   std::printf("anwang_bench (%s): n = %s, stores under %s\n", quick ? "quick" : "full", with_commas(static_cast<double>(n)).c_str(),
               work.c_str());
+
+  // A typical village's disk writes per op and per day, and its backup after a year (a month in
+  // quick mode).
+  VillageFigures village = village_figures(work / "village", quick ? 30 : 365);
+  print_village(village);
+  json["village"] = village_json(village);
+  fs::remove_all(work / "village");
+  if (village_only) {
+    if (!json_path.empty()) std::ofstream(json_path) << json.dump(2) << "\n";
+    fs::remove_all(work);
+    return 0;
+  }
 
   // Mint the county's ops.
   auto mint_start = Clock::now();

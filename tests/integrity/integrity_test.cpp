@@ -773,15 +773,30 @@ TEST_CASE("class 4: one op from a node a year ahead makes no other notice overdu
 
 // Class 3. A village node restored from an older copy of its home signed with numbers the network
 // had already seen: the key forked, and nothing warned anyone.
+namespace {
+
+// A county node running anwangd, and a village node joined to it whose village head's key `vhead`
+// has signed one note and synced it: where the class 3 scenarios begin.
+struct VillageOfCounty {
+  County c;
+  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
+  test::DaemonProcess county{c.home, c.dir.path() / "county.log", test::free_loopback_port()};
+  VillageOfCounty() {
+    REQUIRE(county.start().is_ok());
+    ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
+    ok(village, {"sync", county.address()});
+  }
+};
+
+}  // namespace
+
 TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighbour, says so, and signs again once "
           "caught up",
           "[integrity][class3]") {
-  County c;
-  fs::path village = join_node_with_key(c, "village", County::kVillage, "vhead", "town", "village_head", County::kVillage);
-  test::DaemonProcess county(c.home, c.dir.path() / "county.log", test::free_loopback_port());
-  REQUIRE(county.start().is_ok());
-  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第一次记录"});
-  ok(village, {"sync", county.address()});
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
   // The copy, then more work, which reaches the county; then the copy is restored.
   fs::path copy = c.dir.path() / "village-copy";
   fs::copy(village, copy, fs::copy_options::recursive);
@@ -817,6 +832,150 @@ TEST_CASE("class 3: a restored node refuses to sign with a key behind its neighb
   CHECK(ok_json(village, {"audit", "equivocations"}).empty());
   CHECK(ok_json(c.home, {"audit", "equivocations"}).empty());
   CHECK(ok_json(village, {"status"})["keys"][0]["behind"] == false);
+  CHECK(county.stop().is_ok());
+}
+
+// Issue 23: the same, through `anwang backup` and `anwang restore`. The backup is taken while the
+// village's anwangd runs and another process signs ops one after another; the village then signs
+// more, which reach the county; its SD card dies, and the backup is restored on a new card. The
+// restored node must not sign before a session has told it what the county holds of its key — it
+// cannot know yet, having met no one — and then signs the next number, with no equivocation.
+namespace {
+
+std::uint64_t held_seq(const fs::path& home) {
+  json status = ok_json(home, {"status"});
+  REQUIRE(status["keys"].size() == 1);
+  return status["keys"][0]["held_seq"].get<std::uint64_t>();
+}
+
+std::uint64_t signed_seq(const fs::path& home, const std::string& text) {
+  std::string id = ok(home, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", text}).out;
+  return ok_json(home, {"show", id.substr(0, 64)})["author_seq"].get<std::uint64_t>();
+}
+
+void check_refuses_until_synced(const fs::path& restored) {
+  test::CliRun refused =
+      test::run_cli(restored, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "恢复之后"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("key vhead does not sign yet: this node was restored from a backup and has "
+                                          "not finished a sync session with a neighbour since"));
+  json status = ok_json(restored, {"status"});
+  CHECK(!status["restored_at"].is_null());
+  CHECK(status["keys"][0]["behind"] == true);
+  CHECK_THAT(ok(restored, {"status"}).out, Catch::Contains("Restored 已从备份恢复"));
+}
+
+}  // namespace
+
+TEST_CASE("class 3: a node restored with anwang restore from a backup taken while it ran signs nothing until it has "
+          "synced, then the next number, and nothing equivocates",
+          "[integrity][class3][backup]") {
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
+  test::DaemonProcess village_daemon(village, c.dir.path() / "village.log", test::free_loopback_port());
+  REQUIRE(village_daemon.start().is_ok());
+  fs::path county_key = c.dir.path() / "county.backupkey";
+  std::string backup_key = ok_json(c.home, {"backup", "key", "new", county_key.string()})["public_key"];
+
+  // The backup, while anwangd runs and another process signs one op after another.
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0}, failed{0};
+  std::thread writer([&] {
+    while (!stop.load()) {
+      test::CliRun run = test::run_cli(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text",
+                                                 "备份时的记录 " + std::to_string(written.load())});
+      (run.exit_code == 0 ? written : failed)++;
+    }
+  });
+  while (written.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  fs::path backup = c.dir.path() / "village.bak";
+  json taken = ok_json(village, {"backup", backup.string(), "--to-key", backup_key});
+  while (written.load() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop = true;
+  writer.join();
+  CHECK(failed.load() == 0);
+  CHECK(taken["sealed"] == "backup_key");
+  CHECK(taken["files"].size() == 4);  // anwang.toml, keys/vhead.key, node.key, store/data.mdb
+  // Never over an existing file.
+  test::CliRun again = test::run_cli(village, {"backup", backup.string(), "--to-key", backup_key});
+  CHECK(again.exit_code == 3);
+  CHECK_THAT(again.err, Catch::Contains("already exists"));
+
+  // More work after the backup, which reaches the county; then the card dies.
+  std::string hazard = ok_json(village, {"--as", "vhead", "hazard", "report", "--grid", County::kGrid, "--category",
+                                         "fire", "--severity", "general", "--text", "备份之后的隐患"})["id"];
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "备份之后"});
+  ok(village, {"sync", county.address()});
+  const std::uint64_t last_before_loss = held_seq(village);
+  CHECK(village_daemon.stop().is_ok());
+
+  // The new card: restored from the backup, which verifies, and which signs nothing yet.
+  fs::path restored = c.dir.path() / "village-restored";
+  test::CliRun wrong_key = test::run_cli(restored, {"restore", backup.string()});
+  CHECK(wrong_key.exit_code == 2);
+  CHECK_THAT(wrong_key.err, Catch::Contains("--key-file"));
+  CHECK(!fs::exists(restored));
+  json report = ok_json(restored, {"restore", backup.string(), "--key-file", county_key.string()});
+  CHECK(report["replaced"].empty());
+  ok(restored, {"verify"});
+  const std::uint64_t in_backup = held_seq(restored);
+  CHECK(in_backup >= 3);                   // the first note and at least two written during the backup
+  CHECK(in_backup < last_before_loss);     // older than what the county holds
+  check_refuses_until_synced(restored);
+
+  // One whole session: the ops signed after the backup arrive, and the key signs after them.
+  test::CliRun synced = ok(restored, {"sync", county.address()});
+  CHECK_THAT(synced.out, Catch::Contains("restored from a backup, has now heard from a neighbour"));
+  CHECK(ok_json(restored, {"status"})["restored_at"].is_null());
+  CHECK(signed_seq(restored, "恢复之后") == last_before_loss + 1);
+  ok(restored, {"hazard", "show", hazard});
+  ok(restored, {"sync", county.address()});
+  CHECK(ok_json(restored, {"audit", "equivocations"}).empty());
+  CHECK(ok_json(c.home, {"audit", "equivocations"}).empty());
+  CHECK(ok_json(restored, {"status"})["keys"][0]["behind"] == false);
+  ok(restored, {"verify"});
+  CHECK(county.stop().is_ok());
+}
+
+TEST_CASE("class 3: a node restored from a passphrase backup whose neighbour holds nothing newer signs after its first "
+          "sync",
+          "[integrity][class3][backup]") {
+  VillageOfCounty v;
+  County& c = v.c;
+  fs::path& village = v.village;
+  test::DaemonProcess& county = v.county;
+  ok(village, {"--as", "vhead", "note", "add", "--scope", County::kVillage, "--text", "第二次记录"});
+  ok(village, {"sync", county.address()});
+  fs::path passphrase = c.dir.path() / "backup-passphrase";
+  std::ofstream(passphrase) << "村委会备份密码 2026\n";
+  fs::path backup = c.dir.path() / "village.bak";
+  ok(village, {"--passphrase-file", passphrase.string(), "backup", backup.string()});
+  const std::uint64_t in_backup = held_seq(village);
+
+  // Restored over the same home (its card was cloned badly, say): refused without --force, then
+  // the old files are moved aside and named.
+  fs::path wrong = c.dir.path() / "wrong-passphrase";
+  std::ofstream(wrong) << "not the passphrase\n";
+  test::CliRun refused = test::run_cli(village, {"--passphrase-file", passphrase.string(), "restore", backup.string()});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("already holds a node"));
+  test::CliRun wrong_passphrase =
+      test::run_cli(village, {"--passphrase-file", wrong.string(), "restore", backup.string(), "--force"});
+  CHECK(wrong_passphrase.exit_code == 1);
+  CHECK_THAT(wrong_passphrase.err, Catch::Contains("wrong passphrase for the backup"));
+  json report = ok_json(village, {"--passphrase-file", passphrase.string(), "restore", backup.string(), "--force"});
+  CHECK(report["replaced"] == json::array({"anwang.toml", "keys", "node.key", "store"}));
+  CHECK(fs::exists(fs::path(report["replaced_to"].get<std::string>()) / "node.key"));
+  ok(village, {"verify"});
+  check_refuses_until_synced(village);
+
+  ok(village, {"sync", county.address()});
+  CHECK(signed_seq(village, "恢复之后") == in_backup + 1);
+  ok(village, {"sync", county.address()});
+  CHECK(ok_json(village, {"audit", "equivocations"}).empty());
+  CHECK(ok_json(c.home, {"audit", "equivocations"}).empty());
   CHECK(county.stop().is_ok());
 }
 

@@ -23,6 +23,15 @@ TEST_CASE("the rules' reasons read in Chinese, and an unknown one gives nothing"
                   "frontier (op number 12)") == "无效：密钥 6436d83cfe16 已被撤销（操作 0a1b2c3d4e5f），此步骤在撤销时已知的最后一步之后。");
   CHECK(reason_zh("this notice was not sent to 150430100202") == "此文件没有发给 150430100202。");
   CHECK(reason_zh("no department owns category 'fire'") == "没有主管“消防”类的部门。");
+  // A key that may not sign yet (Store::key_standing), as the web API's 503 says it.
+  CHECK(reason_zh("key 6436d83cfe16 does not sign yet: this node was restored from a backup and has not finished a sync "
+                  "session with a neighbour since, so it cannot know what the key signed after the backup was taken; "
+                  "sync with a neighbour (anwang sync HOST:PORT), then sign again") ==
+        "密钥 6436d83cfe16 暂不能签名：本节点刚从备份恢复，尚未与相邻节点完成一次同步，无法知道备份之后此密钥签过什么。"
+        "请先同步（anwang sync 或启动 anwangd），再签名。");
+  CHECK(reason_zh("key 6436d83cfe16 has signed op number 3 on another node or before this node was restored, and this "
+                  "node holds only up to 1: sync with a neighbour (anwang sync HOST:PORT) until it holds them, then sign "
+                  "again") == "密钥 6436d83cfe16 已签到第 3 号操作，本节点只有到第 1 号。请先与相邻节点同步，取回这些操作后再签名。");
   CHECK(reason_zh("a sentence no rule gives").empty());
   CHECK(reason_zh("").empty());
 }

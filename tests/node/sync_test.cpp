@@ -139,18 +139,25 @@ struct Backlog {
   World w;
   Node fresh{102};
   explicit Backlog(int n) {
-    Hash32 last;  // the village's latest record: a chain of its own (an op naming another village's is never offered)
-    for (const Op& op : w.all)
-      if (op.fields.scope == "150430100201") last = op.id;
-    for (int i = 0; i < n; ++i) {
-      w.all.push_back(w.factory.note(w.root, "150430100201", "积压 " + std::to_string(i), {last}));
-      last = w.all.back().id;
-    }
+    append_village_records(n, "积压 ");
     w.give_everything_to(w.county);
     std::vector<Bytes> authority;
     for (const Op& op : w.all)
       if (is_authority_payload(op.fields.payload)) authority.push_back(op.bytes);
     test::ingest_all(*fresh.store, authority);
+  }
+  // `n` more records of the village, each after the one before.
+  std::vector<Bytes> append_village_records(int n, const std::string& text) {
+    Hash32 last;  // the village's latest record: a chain of its own (an op naming another village's is never offered)
+    for (const Op& op : w.all)
+      if (op.fields.scope == "150430100201") last = op.id;
+    std::vector<Bytes> added;
+    for (int i = 0; i < n; ++i) {
+      w.all.push_back(w.factory.note(w.root, "150430100201", text + std::to_string(i), {last}));
+      last = w.all.back().id;
+      added.push_back(w.all.back().bytes);
+    }
+    return added;
   }
   std::uint64_t village_records_in_county() {
     std::uint64_t n = 0;
@@ -190,6 +197,55 @@ TEST_CASE("with a budget smaller than the difference, sessions end cleanly and t
   WARN("1,030 records moved in " << sessions << " sessions of at most 300 ops");
   CHECK(b.records_in_fresh() == want);
   CHECK(sessions >= 4);
+}
+
+// Issue 23: a store restored from a backup (Store::mark_restored) signs with no key of its keyring
+// until a session has told it every key's head; a session of wire version 2 (which asks nothing),
+// or one that left work for later, does not.
+TEST_CASE("a restored node's mark goes only with a whole session that heard the head of every key of its keyring",
+          "[sync][restore]") {
+  Backlog b(50);
+  REQUIRE(b.fresh.store->mark_restored(test::kTestTimeMs).is_ok());
+  const KeyPair unused = test_key(77);  // a key of the keyring that never signed
+  node::SyncOptions village;
+  village.keyring_keys = {b.w.root.public_key(), unused.public_key()};
+  auto restored = [&b] { return b.fresh.store->stats()->restored_ms.has_value(); };
+  auto behind = [&b, &unused] { return b.fresh.store->key_standing(unused.public_key())->behind; };
+  CHECK_THAT(behind(), Catch::Contains("does not sign yet: this node was restored from a backup"));
+
+  node::SyncOptions old_village = village, old_county;
+  old_village.wire_version = old_county.wire_version = 2;
+  {
+    auto [v, c] = sync_with(b.fresh, b.w.county, old_village, old_county);
+    REQUIRE(v.is_ok());
+    CHECK(v->wire_version == 2);
+    CHECK(!v->restored_mark_cleared);
+    CHECK(restored());
+  }
+  // The village wrote records of its own, and sends only two of them this time.
+  test::ingest_all(*b.fresh.store, b.append_village_records(20, "村里新写 "));
+  node::SyncOptions few = village;
+  few.wire_version = 3;
+  few.budget.ops = 2;
+  {
+    auto [v, c] = sync_with(b.fresh, b.w.county, few, node::SyncOptions{});
+    REQUIRE(v.is_ok());
+    CHECK_THAT(v->budget_reached, Catch::Contains("sent its limit of 2 ops"));
+    CHECK(!v->restored_mark_cleared);
+    CHECK(restored());
+    CHECK(!behind().empty());
+  }
+  {
+    auto [v, c] = sync_with(b.fresh, b.w.county, village, node::SyncOptions{});
+    REQUIRE(v.is_ok());
+    CHECK(v->budget_reached.empty());
+    CHECK(v->restored_mark_cleared);
+    CHECK(!restored());
+    CHECK(behind().empty());
+  }
+  auto [again, c] = sync_with(b.fresh, b.w.county, village, node::SyncOptions{});
+  REQUIRE(again.is_ok());
+  CHECK(!again->restored_mark_cleared);  // nothing left to clear
 }
 
 // A peer of the previous release offers everything at once: a receiver with a smaller budget
